@@ -1,0 +1,71 @@
+// Basic vocabulary of the engine: addresses, pages, errno values and results.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace vmseal {
+
+using Addr = std::uint64_t;
+
+inline constexpr unsigned kPageShift = 12;
+inline constexpr Addr kPageSize = Addr{1} << kPageShift;
+inline constexpr Addr kPageMask = ~(kPageSize - 1);
+
+constexpr bool page_aligned(Addr a) noexcept { return (a & (kPageSize - 1)) == 0; }
+// PAGE_ALIGN(): rounds up, wrapping to 0 near 2^64 exactly as the kernel's macro does.
+constexpr Addr page_align_up(Addr a) noexcept { return (a + kPageSize - 1) & kPageMask; }
+constexpr Addr page_align_down(Addr a) noexcept { return a & kPageMask; }
+constexpr std::uint64_t pages(Addr len) noexcept { return len >> kPageShift; }
+
+// Linux x86-64 errno values. The engine returns these numerically so they can be
+// compared with a trace or the real kernel without translation.
+enum class Errno : int {
+  OK = 0,
+  EPERM = 1,
+  ENOENT = 2,
+  EINTR = 4,
+  EBADF = 9,
+  EAGAIN = 11,
+  ENOMEM = 12,
+  EACCES = 13,
+  EFAULT = 14,
+  EBUSY = 16,
+  EEXIST = 17,
+  ENODEV = 19,
+  EINVAL = 22,
+  ENFILE = 23,
+  EFBIG = 27,
+  ENOSPC = 28,
+  ERANGE = 34,
+  ENOSYS = 38,
+  EOVERFLOW = 75,
+  EOPNOTSUPP = 95,
+};
+
+std::string_view errno_name(Errno e) noexcept;
+// Parses "EPERM" etc.; returns false for an unknown name.
+bool errno_from_name(std::string_view name, Errno& out) noexcept;
+
+// What a system call returns: a non-negative value, or an errno.
+class SysResult {
+ public:
+  constexpr SysResult() = default;
+  constexpr SysResult(Errno e) noexcept : value_(0), err_(e) {}  // NOLINT: implicit by design
+  static constexpr SysResult ok(std::uint64_t v = 0) noexcept {
+    SysResult r;
+    r.value_ = v;
+    return r;
+  }
+  constexpr bool is_error() const noexcept { return err_ != Errno::OK; }
+  constexpr bool is_ok() const noexcept { return err_ == Errno::OK; }
+  constexpr Errno error() const noexcept { return err_; }
+  constexpr std::uint64_t value() const noexcept { return value_; }
+  friend constexpr bool operator==(const SysResult&, const SysResult&) = default;
+
+ private:
+  std::uint64_t value_ = 0;
+  Errno err_ = Errno::OK;
+};
+
+}  // namespace vmseal
