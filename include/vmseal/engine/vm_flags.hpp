@@ -24,6 +24,9 @@ inline constexpr VmFlags MAYSHARE = 1ULL << 7;
 inline constexpr VmFlags GROWSDOWN = 1ULL << 8;
 inline constexpr VmFlags UFFD_MISSING = 1ULL << 9;
 inline constexpr VmFlags PFNMAP = 1ULL << 10;
+// VM_MAYBE_GUARD: set by MADV_GUARD_INSTALL; sticky and ignored for merging.
+// Upstream added it in 6.19; the 6.18.44 kernel this project targets has it.
+inline constexpr VmFlags MAYBE_GUARD = 1ULL << 11;
 inline constexpr VmFlags UFFD_WP = 1ULL << 12;
 inline constexpr VmFlags LOCKED = 1ULL << 13;
 inline constexpr VmFlags IO = 1ULL << 14;
@@ -62,8 +65,9 @@ inline constexpr VmFlags MAY_FLAGS = MAYREAD | MAYWRITE | MAYEXEC | MAYSHARE;
 inline constexpr VmFlags SPECIAL = IO | DONTEXPAND | PFNMAP | MIXEDMAP;
 inline constexpr VmFlags LOCKED_MASK = LOCKED | LOCKONFAULT;
 inline constexpr VmFlags UFFD_FLAGS = UFFD_MISSING | UFFD_WP | UFFD_MINOR;
-// Flags that differ without preventing a merge (VM_SOFTDIRTY in 6.18).
-inline constexpr VmFlags IGNORE_MERGE = SOFTDIRTY;
+// Sticky flags: they do not prevent a merge, and a merged VMA keeps them.
+inline constexpr VmFlags STICKY = SOFTDIRTY | MAYBE_GUARD;
+inline constexpr VmFlags IGNORE_MERGE = STICKY;
 }  // namespace vm
 
 // The "VmFlags:" line of /proc/PID/smaps, e.g. "rd wr mr mw me ac sl " (the kernel

@@ -11,11 +11,13 @@
 // obviously correct, slow gap search). Tests cross-check the two.
 #pragma once
 
+// First, before any standard header: types.hpp's Errno enumerators (EPERM, ...)
+// are also <cerrno> macro names, so it only compiles ahead of <cerrno>.
+#include "vmseal/engine/vma.hpp"
+
 #include <cstddef>
 #include <memory>
 #include <optional>
-
-#include "vmseal/engine/vma.hpp"
 
 namespace vmseal {
 
@@ -66,6 +68,10 @@ class VmaTree {
   // range not covered by any VMA; it is clipped to [low, high). Returns the
   // clipped gap of size >= `size` that is highest (gap_rev) or lowest (gap) in
   // the window, or nullopt. O(log n).
+  // The gaps are [0, first.start), [a.end, b.start) between neighbours and
+  // [last.end, 2^64). `high` is exclusive and at most 2^64-1, so the byte at
+  // 2^64-1 is never returned. A clipped gap must be non-empty (size 0 acts as
+  // size 1); low >= high gives nullopt. The whole clipped gap is returned.
   std::optional<Range> gap_rev(Addr low, Addr high, Addr size) const noexcept;
   std::optional<Range> gap(Addr low, Addr high, Addr size) const noexcept;
 

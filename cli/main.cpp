@@ -1,0 +1,23 @@
+// vmseal: the command-line front end. Each subcommand lives in its own file
+// and registers itself here.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+
+#include "commands.hpp"
+#include "vmseal/version.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"vmseal: Linux memory sealing (mseal) modelled, applied and analysed"};
+  app.set_version_flag("--version", std::string("vmseal ") + vmseal::kVersion);
+  app.require_subcommand(1);
+  vmseal::cli::SimOptions sim;
+  CLI::App* sim_cmd = vmseal::cli::add_sim(app, sim);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (sim_cmd->parsed()) return vmseal::cli::run_sim(sim);
+  return 0;
+}

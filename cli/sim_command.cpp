@@ -1,0 +1,137 @@
+// vmseal sim: read strace output, apply its memory-management calls to the
+// engine, print each call with the engine's result and the final layout.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "commands.hpp"
+#include "vmseal/engine/proc_maps.hpp"
+#include "vmseal/trace/sim.hpp"
+#include "vmseal/trace/strace.hpp"
+
+namespace vmseal::cli {
+
+CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
+  CLI::App* cmd = app.add_subcommand(
+      "sim",
+      "Apply the memory-management calls of an strace log (strace -f -y output) to the engine,\n"
+      "print each call with the engine's result, then the final /proc/PID/maps of each process.");
+  cmd->add_option("input", opts.input, "strace output to read ('-' for standard input)")
+      ->required();
+  cmd->add_flag("--check", opts.check,
+                "compare with the results recorded in the log; place non-fixed mappings where\n"
+                "the log says the kernel put them; exit 1 on any mismatch");
+  cmd->add_flag("--smaps", opts.smaps, "print the smaps VmFlags line under each mapping");
+  cmd->add_flag("-q,--quiet", opts.quiet, "do not print each call, only layouts and the summary");
+  cmd->add_flag("--json", opts.json, "print the records and summary as JSON instead");
+  cmd->add_flag("--privileged", opts.privileged,
+                "model a process with CAP_IPC_LOCK and CAP_SYS_RAWIO (root)");
+  cmd->add_flag("--keep-going", opts.keep_going, "report malformed lines and continue");
+  return cmd;
+}
+
+int run_sim(const SimOptions& opts) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (opts.input != "-") {
+    file.open(opts.input);
+    if (!file) {
+      std::fprintf(stderr, "vmseal sim: cannot read %s\n", opts.input.c_str());
+      return kIoError;
+    }
+    in = &file;
+  }
+  trace::SimOptions so;
+  so.check = opts.check;
+  so.config.privileged = opts.privileged;
+  trace::Simulator sim(so);
+  trace::StraceParser parser;
+  nlohmann::json records = nlohmann::json::array();
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  std::size_t bad_lines = 0;
+  bool stop = false;
+
+  auto drain = [&]() {
+    while (auto item = parser.next()) {
+      if (const auto* err = std::get_if<trace::ParseError>(&*item)) {
+        std::fprintf(stderr, "vmseal sim: %s\n", err->to_string().c_str());
+        ++bad_lines;
+        if (!opts.keep_going) stop = true;
+        continue;
+      }
+      const auto& ev = std::get<trace::TraceEvent>(*item);
+      std::string error;
+      auto rec = sim.apply(ev, &error);
+      if (!error.empty()) {
+        std::fprintf(stderr, "vmseal sim: line %zu: %s\n", ev.line, error.c_str());
+        ++bad_lines;
+        if (!opts.keep_going) stop = true;
+        continue;
+      }
+      if (!rec) continue;
+      if (opts.json) {
+        records.push_back({{"line", rec->line},
+                           {"pid", rec->pid},
+                           {"call", rec->call},
+                           {"engine", rec->engine.is_error()
+                                          ? nlohmann::json(std::string(errno_name(rec->engine.error())))
+                                          : nlohmann::json(rec->engine.value())},
+                           {"verdict", std::string(trace::verdict_name(rec->verdict))},
+                           {"note", rec->note}});
+      } else if (!opts.quiet || rec->verdict == trace::Verdict::Mismatch) {
+        std::printf("%s\n", rec->render().c_str());
+      }
+    }
+  };
+
+  std::string line;
+  while (!stop && std::getline(*in, line)) {
+    parser.feed(line);
+    drain();
+    if (tty && parser.lines_read() % 100000 == 0)
+      std::fprintf(stderr, "\rvmseal sim: %zu lines", parser.lines_read());
+  }
+  if (tty && parser.lines_read() >= 100000) std::fprintf(stderr, "\n");
+  if (!stop) {
+    parser.finish();
+    drain();
+  }
+
+  const trace::SimSummary& s = sim.summary();
+  if (opts.json) {
+    nlohmann::json out;
+    out["records"] = records;
+    out["summary"] = {{"calls", s.calls},           {"matched", s.matched},
+                      {"mismatched", s.mismatched}, {"unverifiable", s.unverifiable},
+                      {"placed", s.placed},         {"no_record", s.no_record},
+                      {"malformed_lines", bad_lines}};
+    nlohmann::json layouts = nlohmann::json::object();
+    for (int pid : sim.pids())
+      if (const AddressSpace* as = sim.address_space(pid))
+        layouts[std::to_string(pid)] = opts.smaps ? render_smaps_vmflags(*as) : render_maps(*as);
+    out["layouts"] = layouts;
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    for (int pid : sim.pids()) {
+      const AddressSpace* as = sim.address_space(pid);
+      if (as == nullptr) continue;
+      std::printf("\n# final layout of pid %d (%zu mappings)\n%s", pid, as->map_count(),
+                  (opts.smaps ? render_smaps_vmflags(*as) : render_maps(*as)).c_str());
+    }
+    std::fprintf(stderr,
+                 "vmseal sim: %zu calls: %zu matched, %zu mismatched, %zu unverifiable, "
+                 "%zu placed as recorded, %zu without a recorded result%s\n",
+                 s.calls, s.matched, s.mismatched, s.unverifiable, s.placed, s.no_record,
+                 bad_lines != 0 ? (", " + std::to_string(bad_lines) + " malformed lines").c_str()
+                                : "");
+  }
+  if (bad_lines != 0) return kBadInput;
+  if (opts.check && s.mismatched != 0) return kMismatch;
+  return kOk;
+}
+
+}  // namespace vmseal::cli

@@ -1,0 +1,206 @@
+// AddressSpace: a Linux 6.18 x86-64 mm_struct. It knows Linux's rules: argument
+// validation and errno precedence, split and merge, VM_ACCOUNT, anon_vma,
+// placement, max_map_count, and where a seal stops an operation.
+//
+// Every system call is built from a few primitives, and the seal checks live in
+// those primitives only (see docs/engine.md):
+//   gather_unmap()   unmap a range          (munmap, MAP_FIXED, mremap target, brk shrink, shmdt)
+//   modify_flags()   change a range's flags (mprotect, mseal, mlock, madvise flag advice)
+//   discard check    destroy contents       (madvise discard advice)
+//   move/resize      relocate or resize     (mremap)
+//
+// Methods named after system calls take the raw register values and return
+// what the kernel returns. Nothing here does I/O.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vmseal/engine/files.hpp"
+#include "vmseal/engine/types.hpp"
+#include "vmseal/engine/vma.hpp"
+#include "vmseal/engine/vma_tree.hpp"
+
+namespace vmseal {
+
+// Machine and process parameters that decide the outcome of calls.
+struct Config {
+  Addr task_size = 0x7ffffffff000ULL;  // TASK_SIZE with 4-level paging
+  // The kernel's mmap_min_addr: max(vm.mmap_min_addr, CONFIG_LSM_MMAP_MIN_ADDR).
+  // Hints are rounded up to it and searches start above it.
+  Addr mmap_min_addr = 0x10000;
+  // vm.mmap_min_addr itself: MAP_FIXED below it needs CAP_SYS_RAWIO.
+  Addr dac_mmap_min_addr = 0x1000;
+  Addr mmap_base = 0x7ffff7fff000ULL;  // top-down start (no ASLR, 8 MiB stack rlimit)
+  Addr mmap_legacy_base = 0x2aaaaaaab000ULL;  // TASK_UNMAPPED_BASE (bottom-up fallback)
+  Addr stack_guard_gap = 256 * kPageSize;
+  std::uint64_t max_map_count = 65530;  // vm.max_map_count
+  bool overcommit_never = false;        // vm.overcommit_memory == 2
+  // Heuristic overcommit refuses a single commit larger than RAM + swap.
+  std::uint64_t commit_limit_pages = (24ULL << 30) >> kPageShift;
+  std::uint64_t rlimit_memlock = 8ULL << 20;  // bytes; ignored when privileged
+  std::uint64_t rlimit_stack = 8ULL << 20;
+  bool privileged = false;  // CAP_IPC_LOCK and CAP_SYS_RAWIO (root)
+  bool pku = false;         // the CPU has protection keys
+  bool thp = true;          // CONFIG_TRANSPARENT_HUGEPAGE (2 MiB alignment of large anon maps)
+};
+
+// Counters the kernel keeps in mm_struct.
+struct MmCounters {
+  std::uint64_t total_vm = 0;   // pages
+  std::uint64_t locked_vm = 0;  // pages
+};
+
+enum class Access : std::uint8_t { Read, Write, Exec };
+enum class FaultResult : std::uint8_t { Ok, Segv, Bus };
+
+// A mapping the kernel sets up at exec (used to build an initial layout).
+struct ExecMapping {
+  Addr start = 0;
+  Addr end = 0;
+  VmFlags flags = 0;
+  std::uint64_t pgoff = 0;
+  FileId file = 0;
+  SpecialKind special = SpecialKind::None;
+};
+struct ExecImage {
+  std::vector<ExecMapping> mappings;
+  Addr start_brk = 0;  // the initial program break (no heap VMA until it grows)
+  Addr start_stack = 0;  // an address inside [stack]
+};
+
+class AddressSpace {
+ public:
+  explicit AddressSpace(Config cfg = {}, std::shared_ptr<FileTable> files = nullptr);
+
+  // ---- system calls --------------------------------------------------------
+  SysResult mmap(Addr addr, std::uint64_t len, std::uint64_t prot, std::uint64_t flags, int fd,
+                 std::uint64_t off);
+  SysResult munmap(Addr addr, std::uint64_t len);
+  SysResult mprotect(Addr addr, std::uint64_t len, std::uint64_t prot);
+  SysResult pkey_mprotect(Addr addr, std::uint64_t len, std::uint64_t prot, int pkey);
+  SysResult mremap(Addr old_addr, std::uint64_t old_len, std::uint64_t new_len,
+                   std::uint64_t flags, Addr new_addr);
+  SysResult madvise(Addr addr, std::uint64_t len, int advice);
+  SysResult mlock(Addr addr, std::uint64_t len);
+  SysResult mlock2(Addr addr, std::uint64_t len, std::uint64_t flags);
+  SysResult munlock(Addr addr, std::uint64_t len);
+  SysResult mlockall(std::uint64_t flags);
+  SysResult munlockall();
+  SysResult brk(Addr addr);
+  SysResult mseal(Addr addr, std::uint64_t len, std::uint64_t flags);
+  // SysV shm: `segment` is the open file of the segment (FileKind::SysvShm,
+  // size set). Returns the attach address.
+  SysResult shmat(FileId segment, Addr addr, std::uint64_t shmflg);
+  SysResult shmdt(Addr addr);
+
+  // ---- process events ------------------------------------------------------
+  // A page fault at `addr`. A write fault on private memory assigns an anon_vma;
+  // a fault below a VM_GROWSDOWN VMA grows it (the stack).
+  FaultResult fault(Addr addr, Access access);
+  // fork(): the child's address space (seals inherited, VM_DONTCOPY dropped,
+  // locks cleared, anon_vmas shared with the parent's).
+  AddressSpace fork() const;
+  // execve(): a new mm. Nothing survives, seals included.
+  void exec(const ExecImage& image);
+  // exit: the mm is torn down; seals do not stop it.
+  void exit();
+
+  // ---- files ---------------------------------------------------------------
+  FileTable& files() noexcept { return *files_; }
+  const FileTable& files() const noexcept { return *files_; }
+  std::shared_ptr<FileTable> shared_files() const noexcept { return files_; }
+  FdTable& fds() noexcept { return fds_; }
+  const FdTable& fds() const noexcept { return fds_; }
+
+  // ---- state ---------------------------------------------------------------
+  const VmaTree& vmas() const noexcept { return tree_; }
+  std::size_t map_count() const noexcept { return tree_.size(); }
+  const Config& config() const noexcept { return cfg_; }
+  Config& config() noexcept { return cfg_; }
+  const MmCounters& counters() const noexcept { return counters_; }
+  Addr start_brk() const noexcept { return start_brk_; }
+  Addr brk_value() const noexcept { return brk_; }
+  Addr start_stack() const noexcept { return start_stack_; }
+  VmFlags def_flags() const noexcept { return def_flags_; }
+  // Sets the program break without a system call (an initial layout).
+  void set_brk(Addr start_brk, Addr brk) noexcept {
+    start_brk_ = start_brk;
+    brk_ = brk;
+  }
+  // Inserts a VMA as it is (for building a layout read from a live process or
+  // a test drawing). Precondition: it overlaps nothing.
+  void insert_vma(const Vma& vma);
+  // The anon_vma a write fault would give `vma` (reusing a neighbour's when the
+  // kernel would), assigning it.
+  AnonVmaId anon_vma_prepare(Addr vma_start);
+  AnonVmaId new_anon_vma_id() noexcept { return next_anon_vma_++; }
+
+ private:
+  struct Populate;
+  // Primitives.
+  Errno gather_unmap(Addr start, Addr end);
+  Errno gather_unmap_prepare(Addr start, Addr end, std::uint64_t* accounted);
+  void remove_range(Addr start, Addr end);
+  Vma* modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFlags new_flags, Errno& err);
+  Vma* merge_new_range(Vma* prev, Vma* next, Addr start, Addr end, VmFlags flags,
+                       std::uint64_t pgoff, FileId file, AnonVmaId anon, bool anon_shared,
+                       bool just_expand);
+  Errno split(Vma* vma, Addr at, bool check_limit);
+  Errno populate(Addr start, Addr end, bool ignore_errors);
+  Errno populate_vma(Vma& vma, Addr start, Addr end);
+  void relock_all_with(std::uint64_t mcl_flags);
+
+  // Helpers shared by several calls.
+  bool is_anonymous(const Vma& v) const noexcept;
+  bool can_remove_by_merge(const Vma& v) const noexcept;
+  bool vm_enough_memory(std::uint64_t pages) const noexcept;
+  std::optional<Addr> get_unmapped_area(FileId file, Addr addr, std::uint64_t len,
+                                        std::uint64_t pgoff, std::uint64_t flags,
+                                        VmFlags vm_flags, Errno& err) const;
+  std::optional<Addr> unmapped_area_topdown(Addr low, Addr high, std::uint64_t len,
+                                            Addr start_gap) const;
+  std::optional<Addr> unmapped_area_bottomup(Addr low, Addr high, std::uint64_t len,
+                                             Addr start_gap) const;
+  std::optional<Addr> arch_get_unmapped_area(Addr addr, std::uint64_t len, std::uint64_t flags,
+                                             VmFlags vm_flags) const;
+  std::optional<Addr> arch_get_unmapped_area_topdown(Addr addr, std::uint64_t len,
+                                                     std::uint64_t flags,
+                                                     VmFlags vm_flags) const;
+  Addr vm_start_gap(const Vma& v) const noexcept;
+  SysResult do_mmap(FileId file, Addr addr, std::uint64_t len, std::uint64_t prot,
+                    std::uint64_t flags, VmFlags vm_flags, std::uint64_t pgoff);
+  SysResult mmap_region(FileId file, Addr addr, std::uint64_t len, VmFlags vm_flags,
+                        std::uint64_t pgoff);
+  SysResult do_mprotect_pkey(Addr start, std::uint64_t len, std::uint64_t prot, int pkey);
+  SysResult do_mlock(Addr start, std::uint64_t len, VmFlags flags);
+  Errno apply_vma_lock_flags(Addr start, std::uint64_t len, VmFlags flags);
+  Errno mlock_fixup(Vma*& prev, Vma* vma, Addr start, Addr end, VmFlags new_flags);
+  Errno madvise_vma(Vma*& prev, Vma*& vma, Addr start, Addr end, int advice, bool& relookup);
+  SysResult madvise_populate(Addr start, Addr end, bool write);
+
+  struct Remap;
+  SysResult remap_move(Remap& r);
+  SysResult check_prep_vma(Remap& r);
+  SysResult mremap_to(Remap& r);
+  SysResult mremap_at(Remap& r);
+  SysResult move_vma(Remap& r);
+  Errno set_new_addr(Remap& r);
+  Errno shrink_vma(Remap& r);
+
+  Config cfg_;
+  std::shared_ptr<FileTable> files_;
+  FdTable fds_;
+  VmaTree tree_;
+  MmCounters counters_;
+  Addr start_brk_ = 0;
+  Addr brk_ = 0;
+  Addr start_stack_ = 0;
+  VmFlags def_flags_ = 0;
+  AnonVmaId next_anon_vma_ = 1;
+};
+
+}  // namespace vmseal

@@ -1,0 +1,106 @@
+// The trace simulator: applies the memory-management calls of an strace log to
+// engine address spaces (one per mm: threads share one, fork copies, execve
+// replaces) and, when the log carries results, compares them with the engine's.
+//
+// What the engine cannot know: the mappings a process had before the trace
+// began or that the kernel made at execve (the binary, ld.so, the stack, the
+// vdso). Each address space therefore tracks the ranges whose contents the
+// trace determines ("known": created or unmapped by a traced call); a call that
+// touches anything else is reported as unverifiable, never as a match.
+#pragma once
+
+#include "vmseal/engine/types.hpp"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vmseal/engine/address_space.hpp"
+#include "vmseal/trace/strace.hpp"
+
+namespace vmseal::trace {
+
+enum class Verdict : std::uint8_t {
+  Match,         // recorded result equals the engine's
+  Mismatch,      // they differ
+  Unverifiable,  // the outcome depends on mappings the trace never created
+  Placed,        // a non-fixed mmap put where the recorded result says (see check mode)
+  NoRecord,      // the input has no result for the call (or check mode is off)
+};
+std::string_view verdict_name(Verdict v) noexcept;
+
+struct SimRecord {
+  std::size_t line = 0;
+  int pid = 0;
+  std::string call;        // "mmap(NULL, 4096, PROT_READ, ...)"
+  SysResult engine;        // what the engine returned
+  bool has_recorded = false;
+  SysResult recorded;      // what the log says the kernel returned
+  Verdict verdict = Verdict::NoRecord;
+  std::string note;        // why unverifiable / what differs
+  // The line in strace syntax with the engine's result.
+  std::string render() const;
+};
+
+struct SimOptions {
+  bool check = false;  // compare with recorded results; place non-fixed mmaps as recorded
+  Config config;       // the modelled machine and process
+};
+
+struct SimSummary {
+  std::size_t calls = 0;  // memory-management calls simulated
+  std::size_t matched = 0;
+  std::size_t mismatched = 0;
+  std::size_t unverifiable = 0;
+  std::size_t placed = 0;
+  std::size_t no_record = 0;
+  std::size_t other_events = 0;  // non-memory calls and process events read
+};
+
+// A set of disjoint address ranges.
+class RangeSet {
+ public:
+  void add(Addr start, Addr end);
+  bool contains(Addr start, Addr end) const;
+  void clear() { ranges_.clear(); }
+
+ private:
+  std::map<Addr, Addr> ranges_;  // start -> end
+};
+
+class Simulator {
+ public:
+  explicit Simulator(SimOptions options);
+  ~Simulator();
+
+  // Processes one event. Returns the record of a memory-management call, nullopt
+  // for other events. Never throws for bad input: a call whose arguments cannot
+  // be decoded gives a record with Verdict::Mismatch and a note when check mode
+  // is on, or an error through `error` (set, and nullopt returned).
+  std::optional<SimRecord> apply(const TraceEvent& ev, std::string* error);
+
+  const SimSummary& summary() const noexcept { return summary_; }
+  // The pids seen, in first-seen order, and their address spaces (the last one for
+  // a process that exited; nullptr for a pid that never had one).
+  std::vector<int> pids() const;
+  const AddressSpace* address_space(int pid) const;
+
+ private:
+  struct Mm;
+  struct Proc;
+  std::shared_ptr<Mm> mm_of(int pid);
+  std::optional<SimRecord> apply_mm_call(int pid, const TraceEvent& ev, std::string* error);
+  void track_files(int pid, const TraceCall& call);
+
+  SimOptions options_;
+  SimSummary summary_;
+  std::map<int, std::shared_ptr<Mm>> procs_;
+  std::map<int, std::shared_ptr<Mm>> exited_;  // the last layout of processes that exited
+  std::vector<int> order_;
+  std::map<std::uint64_t, std::pair<FileId, std::uint64_t>> shm_segments_;  // shmid -> (file, size)
+};
+
+}  // namespace vmseal::trace

@@ -1,0 +1,301 @@
+// The primitives every system call is built from: split, merge (of a new range
+// and of an existing one), unmap of a range, anon_vma assignment and populate.
+// Kernel counterparts are named in each comment (mm/vma.c, mm/rmap.c, mm/gup.c).
+#include "vmseal/engine/address_space.hpp"
+
+#include <utility>
+#include <vector>
+
+#include "merge_rules.hpp"
+
+namespace vmseal {
+
+AddressSpace::AddressSpace(Config cfg, std::shared_ptr<FileTable> files)
+    : cfg_(cfg), files_(files ? std::move(files) : std::make_shared<FileTable>()) {}
+
+void AddressSpace::insert_vma(const Vma& vma) {
+  tree_.insert(vma);
+  counters_.total_vm += vma.page_count();
+  if ((vma.flags & vm::LOCKED) != 0) counters_.locked_vm += vma.page_count();
+}
+
+// vma_is_anonymous(): no vm_ops. A private mapping of /dev/zero is anonymous
+// memory too (mmap_zero() calls vma_set_anonymous()).
+bool AddressSpace::is_anonymous(const Vma& v) const noexcept {
+  if (v.special != SpecialKind::None) return false;
+  if (v.file == 0) return true;
+  return files_->get(v.file).kind == FileKind::DevZero;
+}
+
+// can_merge_remove_vma(): a merge may not delete a VMA whose vm_ops has close().
+bool AddressSpace::can_remove_by_merge(const Vma& v) const noexcept {
+  if (v.special != SpecialKind::None) return false;
+  return v.file == 0 || files_->get(v.file).kind != FileKind::SysvShm;
+}
+
+// __vm_enough_memory() with heuristic overcommit: a single commit larger than
+// RAM + swap fails; strict overcommit is not modelled beyond that.
+bool AddressSpace::vm_enough_memory(std::uint64_t pages) const noexcept {
+  return pages <= cfg_.commit_limit_pages;
+}
+
+// vm_start_gap(): the start of a VMA including its stack guard gap.
+Addr AddressSpace::vm_start_gap(const Vma& v) const noexcept {
+  Addr gap = 0;
+  if ((v.flags & vm::GROWSDOWN) != 0)
+    gap = cfg_.stack_guard_gap;
+  else if ((v.flags & vm::SHADOW_STACK) != 0)
+    gap = kPageSize;
+  Addr s = v.start - gap;
+  return s > v.start ? 0 : s;
+}
+
+// split_vma() / __split_vma(): [start, at) and [at, end); the upper part's pgoff
+// moves along. With check_limit, fails with ENOMEM at max_map_count.
+Errno AddressSpace::split(Vma* vma, Addr at, bool check_limit) {
+  if (check_limit && tree_.size() >= cfg_.max_map_count) return Errno::NOMEM;
+  Vma upper = *vma;
+  upper.start = at;
+  upper.pgoff = vma->pgoff_at(at);
+  tree_.set_bounds(vma->start, vma->start, at);
+  tree_.insert(upper);
+  return Errno::OK;
+}
+
+// vma_merge_new_range() + vma_expand(): try to place [start, end) with the given
+// attributes by extending prev and/or next instead of inserting a new VMA.
+// Returns the VMA now covering [start, end), or nullptr when no merge happened.
+Vma* AddressSpace::merge_new_range(Vma* prev, Vma* next, Addr start, Addr end, VmFlags flags,
+                                   std::uint64_t pgoff, FileId file, AnonVmaId anon,
+                                   bool anon_shared, bool just_expand) {
+  if ((flags & vm::SPECIAL) != 0 || (prev == nullptr && next == nullptr)) return nullptr;
+  const MergeCandidate cand{start, end, flags, pgoff, file, anon, anon_shared};
+  const bool left = prev != nullptr && prev->end == start && can_merge_after(*prev, cand);
+  const bool right = !just_expand && next != nullptr && next->start == end &&
+                     can_merge_before(*next, cand) &&
+                     (!left || anon_vmas_compatible(*prev, *next));
+  if (!left && !right) return nullptr;
+
+  Addr new_start = start;
+  Addr new_end = end;
+  std::uint64_t new_pgoff = pgoff;
+  bool remove_next = false;
+  if (right) {
+    new_end = next->end;
+    new_pgoff = next->pgoff - pages(end - start);
+  }
+  if (left) {
+    new_start = prev->start;
+    new_pgoff = prev->pgoff;
+    if (right && !can_remove_by_merge(*next)) new_end = end;
+    remove_next = right && new_end == next->end;
+  }
+  Vma* target = left ? prev : next;
+  // vma_expand(): propagate anon_vma from a removed next or from the copied VMA.
+  AnonVmaId merged_anon = target->anon_vma;
+  bool merged_shared = target->anon_chain_shared;
+  if (merged_anon == 0 && remove_next && next->anon_vma != 0) {
+    merged_anon = next->anon_vma;
+    merged_shared = false;
+  }
+  if (merged_anon == 0 && anon != 0) {
+    merged_anon = anon;
+    merged_shared = false;
+  }
+  const Addr target_start = target->start;
+  const VmFlags sticky = (flags | (remove_next ? next->flags : 0)) & vm::STICKY;
+  if (remove_next) tree_.erase(next->start);
+  Vma& t = tree_.set_bounds(target_start, new_start, new_end);
+  t.flags |= sticky;
+  t.pgoff = new_pgoff;
+  t.anon_vma = merged_anon;
+  t.anon_chain_shared = merged_shared;
+  return &t;
+}
+
+// vma_modify() = vma_merge_existing_range(), else split at start and end; then
+// the caller's new flags are set (vm_flags_reset()). `prev` is the VMA before
+// `vma`, or `vma` itself when start lies inside it. On error, splits already
+// made stay made, as in the kernel.
+Vma* AddressSpace::modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFlags new_flags,
+                                Errno& err) {
+  err = Errno::OK;
+  const Vma mid = *vma;
+  const bool left_side = start == mid.start;
+  const bool right_side = end == mid.end;
+  const MergeCandidate cand{start, end, new_flags, mid.pgoff_at(start), mid.file, mid.anon_vma,
+                            false};
+
+  if ((new_flags & vm::SPECIAL) == 0 && (left_side || right_side)) {
+    Vma* next = right_side ? tree_.next_of(mid) : nullptr;
+    bool left = left_side && prev != nullptr && prev != vma && prev->end == start &&
+                can_merge_after(*prev, cand, &mid);
+    bool right = right_side && next != nullptr && next->start == end &&
+                 can_merge_before(*next, cand, &mid) &&
+                 (!left || anon_vmas_compatible(*prev, *next));
+    const bool remove_middle = left_side && right_side;
+    if ((left || right) && !(remove_middle && !can_remove_by_merge(mid))) {
+      if (left && right && !can_remove_by_merge(*next)) right = false;
+      if (left && right) {
+        // prev absorbs middle and next.
+        const AnonVmaId anon = prev->anon_vma   ? prev->anon_vma
+                               : next->anon_vma ? next->anon_vma
+                                                : mid.anon_vma;
+        const Addr ps = prev->start;
+        const Addr ne = next->end;
+        const VmFlags sticky = (prev->flags | next->flags) & vm::STICKY;
+        tree_.erase(next->start);
+        tree_.erase(mid.start);
+        Vma& t = tree_.set_bounds(ps, ps, ne);
+        if (t.anon_vma == 0) t.anon_vma = anon;
+        t.flags = new_flags | sticky;
+        return &t;
+      }
+      if (left) {
+        // prev grows to `end`; middle shrinks to [end, mid.end) or goes away.
+        const Addr ps = prev->start;
+        const VmFlags sticky = prev->flags & vm::STICKY;
+        const AnonVmaId anon = prev->anon_vma ? prev->anon_vma : mid.anon_vma;
+        if (remove_middle) {
+          tree_.erase(mid.start);
+        } else {
+          Vma& m = tree_.set_bounds(mid.start, end, mid.end);
+          m.pgoff = mid.pgoff_at(end);
+        }
+        Vma& t = tree_.set_bounds(ps, ps, end);
+        t.anon_vma = anon;
+        t.flags = new_flags | sticky;
+        return &t;
+      }
+      // next grows down to `start`; middle shrinks to [mid.start, start) or goes away.
+      const Addr ns = next->start;
+      const Addr ne = next->end;
+      const std::uint64_t npg = next->pgoff;
+      const VmFlags sticky = next->flags & vm::STICKY;
+      const AnonVmaId anon = next->anon_vma ? next->anon_vma : mid.anon_vma;
+      if (remove_middle)
+        tree_.erase(mid.start);
+      else
+        tree_.set_bounds(mid.start, mid.start, start);
+      Vma& t = tree_.set_bounds(ns, start, ne);
+      t.pgoff = npg - pages(end - start);
+      t.anon_vma = anon;
+      t.flags = new_flags | sticky;
+      return &t;
+    }
+  }
+
+  // No merge: split off the parts outside [start, end).
+  Addr cur = mid.start;
+  if (mid.start < start) {
+    err = split(vma, start, true);
+    if (err != Errno::OK) return nullptr;
+    cur = start;
+  }
+  if (mid.end > end) {
+    err = split(tree_.find(cur), end, true);
+    if (err != Errno::OK) return nullptr;
+  }
+  Vma* v = tree_.find(cur);
+  v->flags = new_flags;
+  return v;
+}
+
+// vms_gather_munmap_vmas(): the checks and splits of unmapping [start, end).
+// A sealed VMA anywhere in the range fails the call with EPERM before anything
+// is unmapped, but a split of the first VMA made before the sealed one was
+// found stays (the kernel does not undo it). `accounted` receives the number of
+// VM_ACCOUNT pages that the unmap will release.
+Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* accounted) {
+  Vma* v = tree_.lower(start);
+  if (v == nullptr || v->start >= end) return Errno::OK;
+  if (start > v->start) {
+    if (end < v->end && tree_.size() >= cfg_.max_map_count) return Errno::NOMEM;
+    if (v->sealed()) return Errno::PERM;  // don't split what cannot be unmapped
+    split(v, start, false);
+  }
+  std::uint64_t acct = 0;
+  for (v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.next_of(*v)) {
+    if (v->sealed()) return Errno::PERM;
+    if (v->end > end) split(v, end, false);
+    if ((v->flags & vm::ACCOUNT) != 0) acct += v->page_count();
+  }
+  if (accounted != nullptr) *accounted = acct;
+  return Errno::OK;
+}
+
+// vms_complete_munmap_vmas(): removes the VMAs inside [start, end), which
+// gather_unmap_prepare() has made sure start and end on VMA boundaries.
+void AddressSpace::remove_range(Addr start, Addr end) {
+  std::vector<Addr> doomed;
+  for (Vma* v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.next_of(*v)) {
+    doomed.push_back(v->start);
+    counters_.total_vm -= v->page_count();
+    if ((v->flags & vm::LOCKED) != 0) counters_.locked_vm -= v->page_count();
+  }
+  for (Addr s : doomed) tree_.erase(s);
+}
+
+// The unmap primitive: munmap, MAP_FIXED's unmap of the old range, the mremap
+// target and source, brk shrink and shmdt all come here.
+Errno AddressSpace::gather_unmap(Addr start, Addr end) {
+  if (Errno e = gather_unmap_prepare(start, end, nullptr); e != Errno::OK) return e;
+  remove_range(start, end);
+  return Errno::OK;
+}
+
+// anon_vma_prepare() with find_mergeable_anon_vma(): a VMA about to get its
+// first anonymous page reuses a compatible neighbour's anon_vma (next first,
+// then prev) so a later mprotect can merge them again; otherwise a new one.
+AnonVmaId AddressSpace::anon_vma_prepare(Addr vma_start) {
+  Vma* v = tree_.find(vma_start);
+  if (v->anon_vma != 0) return v->anon_vma;
+  AnonVmaId id = 0;
+  if (const Vma* next = tree_.next_of(*v);
+      next != nullptr && anon_vma_compatible(*v, *next) && next->anon_vma != 0 &&
+      !next->anon_chain_shared)
+    id = next->anon_vma;
+  if (id == 0) {
+    if (const Vma* prev = tree_.prev_of(*v);
+        prev != nullptr && anon_vma_compatible(*prev, *v) && prev->anon_vma != 0 &&
+        !prev->anon_chain_shared)
+      id = prev->anon_vma;
+  }
+  if (id == 0) id = new_anon_vma_id();
+  v = tree_.find(vma_start);
+  v->anon_vma = id;
+  v->anon_chain_shared = false;
+  return id;
+}
+
+// populate_vma_page_range(): what faulting pages in does to VMA state. A
+// private writable mapping is populated with write faults, which break COW and
+// assign an anon_vma. On the target kernel a read fault of private anonymous
+// memory allocates a page (and an anon_vma) too (docs/kernel-rules.md 0.1).
+// PROT_NONE cannot be populated: EFAULT.
+Errno AddressSpace::populate_vma(Vma& vma, Addr /*start*/, Addr /*end*/) {
+  if ((vma.flags & (vm::IO | vm::PFNMAP)) != 0) return Errno::OK;
+  if ((vma.flags & vm::LOCKONFAULT) != 0) return Errno::OK;
+  if ((vma.flags & vm::ACCESS_FLAGS) == 0) return Errno::FAULT;
+  if ((vma.flags & vm::SHARED) != 0) return Errno::OK;
+  if ((vma.flags & vm::WRITE) != 0 || is_anonymous(vma)) anon_vma_prepare(vma.start);
+  return Errno::OK;
+}
+
+// __mm_populate() / mm_populate(): the first error stops unless ignored.
+Errno AddressSpace::populate(Addr start, Addr end, bool ignore_errors) {
+  Addr cur = start;
+  while (cur < end) {
+    Vma* v = tree_.lower(cur);
+    if (v == nullptr || v->start >= end) break;
+    const Addr s = v->start > cur ? v->start : cur;
+    const Addr e = v->end < end ? v->end : end;
+    const Addr vend = v->end;
+    const Errno err = populate_vma(*v, s, e);
+    if (err != Errno::OK && !ignore_errors) return err;
+    cur = vend;
+  }
+  return Errno::OK;
+}
+
+}  // namespace vmseal

@@ -1,0 +1,148 @@
+// mprotect(2), pkey_mprotect(2) (mm/mprotect.c) and mseal(2) (mm/mseal.c):
+// both walk the range and change VMA flags through modify_range(). The seal
+// check of a protection change is in mprotect_fixup(): sealing blocks the
+// effect (changing protection), whichever system call asks for it.
+#include <algorithm>
+
+#include "vmseal/engine/address_space.hpp"
+#include "vmseal/kernel/abi.hpp"
+
+namespace vmseal {
+
+SysResult AddressSpace::mprotect(Addr addr, std::uint64_t len, std::uint64_t prot) {
+  return do_mprotect_pkey(addr, len, prot, -1);
+}
+
+SysResult AddressSpace::pkey_mprotect(Addr addr, std::uint64_t len, std::uint64_t prot,
+                                      int pkey) {
+  return do_mprotect_pkey(addr, len, prot, pkey);
+}
+
+// do_mprotect_pkey(): argument checks, then a walk that changes each VMA in
+// turn. An error stops the walk; VMAs already changed stay changed.
+SysResult AddressSpace::do_mprotect_pkey(Addr start, std::uint64_t len, std::uint64_t prot,
+                                         int pkey) {
+  const std::uint64_t grows = prot & (abi::PROT_GROWSDOWN | abi::PROT_GROWSUP);
+  prot &= ~(abi::PROT_GROWSDOWN | abi::PROT_GROWSUP);
+  if (grows == (abi::PROT_GROWSDOWN | abi::PROT_GROWSUP)) return Errno::INVAL;
+  if (!page_aligned(start)) return Errno::INVAL;
+  if (len == 0) return SysResult::ok(0);
+  len = page_align_up(len);
+  Addr end = start + len;
+  if (end <= start) return Errno::NOMEM;
+  if ((prot & ~(abi::PROT_READ | abi::PROT_WRITE | abi::PROT_EXEC | abi::PROT_SEM)) != 0)
+    return Errno::INVAL;
+  // mm_pkey_is_allocated(): without PKU no key is allocated, not even 0.
+  if (pkey != -1 && (!cfg_.pku || pkey != 0)) return Errno::INVAL;
+
+  Vma* vma = tree_.lower(start);
+  if (vma == nullptr || vma->start >= end) return Errno::NOMEM;
+  if ((grows & abi::PROT_GROWSDOWN) != 0) {
+    start = vma->start;
+    if ((vma->flags & vm::GROWSDOWN) == 0) return Errno::INVAL;
+  } else {
+    if (vma->start > start) return Errno::NOMEM;
+    if ((grows & abi::PROT_GROWSUP) != 0) return Errno::INVAL;  // no VM_GROWSUP on x86
+  }
+  Vma* prev = start > vma->start ? vma : tree_.prev_of(*vma);
+
+  VmFlags prot_bits = 0;
+  if ((prot & abi::PROT_READ) != 0) prot_bits |= vm::READ;
+  if ((prot & abi::PROT_WRITE) != 0) prot_bits |= vm::WRITE;
+  if ((prot & abi::PROT_EXEC) != 0) prot_bits |= vm::EXEC;
+
+  Addr nstart = start;
+  Addr tmp = vma->start;
+  Errno error = Errno::OK;
+  while (vma != nullptr && vma->start < end) {
+    if (vma->start != tmp) {
+      error = Errno::NOMEM;
+      break;
+    }
+    const VmFlags pkey_bits = cfg_.pku ? (vma->flags & vm::PKEY_MASK) : 0;
+    VmFlags newflags = prot_bits | pkey_bits | (vma->flags & ~(vm::ACCESS_FLAGS | vm::PKEY_MASK));
+    // A protection the file was not opened for: VM_MAY* bits sit 4 above VM_*.
+    if ((newflags & ~(newflags >> 4) & vm::ACCESS_FLAGS) != 0) {
+      error = Errno::ACCES;
+      break;
+    }
+    tmp = std::min(vma->end, end);
+
+    // mprotect_fixup()
+    if (vma->sealed()) {
+      error = Errno::PERM;
+      break;
+    }
+    Vma* result = vma;
+    if (newflags != vma->flags) {
+      const VmFlags oldflags = vma->flags;
+      const std::uint64_t nrpages = pages(tmp - nstart);
+      if ((newflags & vm::WRITE) != 0) {
+        if ((oldflags & (vm::ACCOUNT | vm::WRITE | vm::HUGETLB | vm::SHARED | vm::NORESERVE)) ==
+            0) {
+          if (!vm_enough_memory(nrpages)) {
+            error = Errno::NOMEM;
+            break;
+          }
+          newflags |= vm::ACCOUNT;
+        }
+      } else if ((oldflags & vm::ACCOUNT) != 0 && is_anonymous(*vma) && vma->anon_vma == 0) {
+        newflags &= ~vm::ACCOUNT;
+      }
+      result = modify_range(prev, vma, nstart, tmp, newflags, error);
+      if (result == nullptr) break;
+      // A private VM_LOCKED VMA becoming writable is populated (COW broken now).
+      if ((oldflags & (vm::WRITE | vm::SHARED | vm::LOCKED)) == vm::LOCKED &&
+          (newflags & vm::WRITE) != 0) {
+        const Addr rs = result->start;
+        (void)populate_vma(*result, nstart, tmp);
+        result = tree_.find(rs);
+      }
+    }
+    prev = result;
+    tmp = result->end;
+    nstart = tmp;
+    vma = tree_.lower(tmp);
+  }
+  if (error == Errno::OK && tmp < end) error = Errno::NOMEM;
+  if (error != Errno::OK) return error;
+  return SysResult::ok(0);
+}
+
+// do_mseal(): validation, then range_contains_unmapped(), then mseal_apply().
+SysResult AddressSpace::mseal(Addr start, std::uint64_t len_in, std::uint64_t flags) {
+  if (flags != 0) return Errno::INVAL;
+  if (!page_aligned(start)) return Errno::INVAL;
+  const std::uint64_t len = page_align_up(len_in);
+  if (len_in != 0 && len == 0) return Errno::INVAL;
+  const Addr end = start + len;
+  if (end < start) return Errno::INVAL;
+  if (end == start) return SysResult::ok(0);
+
+  // range_contains_unmapped(): any hole means ENOMEM and no change at all.
+  Addr covered = start;
+  for (const Vma* v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.next_of(*v)) {
+    if (v->start > covered) return Errno::NOMEM;
+    covered = v->end;
+  }
+  if (covered < end) return Errno::NOMEM;
+
+  // mseal_apply(): VM_SEALED joins the flags of each VMA; already-sealed VMAs
+  // are skipped. A split failing at max_map_count leaves earlier VMAs sealed.
+  Vma* vma = tree_.lower(start);
+  Vma* prev = start > vma->start ? vma : tree_.prev_of(*vma);
+  while (vma != nullptr && vma->start < end) {
+    if (!vma->sealed()) {
+      const Addr curr_start = std::max(vma->start, start);
+      const Addr curr_end = std::min(vma->end, end);
+      Errno err = Errno::OK;
+      vma = modify_range(prev, vma, curr_start, curr_end, vma->flags | vm::SEALED, err);
+      if (vma == nullptr) return err;
+    }
+    prev = vma;
+    vma = tree_.next_of(*vma);
+  }
+  return SysResult::ok(0);
+}
+
+}  // namespace vmseal

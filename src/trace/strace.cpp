@@ -1,0 +1,865 @@
+// The strace reader's line layer: prefixes, the kinds of line, results, and the
+// joining of "<unfinished ...>" / "<... resumed>" pairs.
+#include "vmseal/trace/strace.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "strace_detail.hpp"
+
+namespace vmseal::trace {
+
+using namespace detail;
+
+std::string_view outcome_name(Outcome o) noexcept {
+  switch (o) {
+    case Outcome::Value: return "value";
+    case Outcome::Error: return "error";
+    case Outcome::Interrupted: return "interrupted";
+    case Outcome::Unknown: return "unknown";
+    case Outcome::Unfinished: return "unfinished";
+  }
+  return "?";
+}
+
+std::string_view event_kind_name(EventKind k) noexcept {
+  switch (k) {
+    case EventKind::Call: return "call";
+    case EventKind::Signal: return "signal";
+    case EventKind::Exit: return "exit";
+    case EventKind::Killed: return "killed";
+    case EventKind::Attached: return "attached";
+    case EventKind::Detached: return "detached";
+    case EventKind::Superseded: return "superseded";
+    case EventKind::Note: return "note";
+  }
+  return "?";
+}
+
+std::string ParseError::to_string() const {
+  std::string shown;
+  shown.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      shown += fmt::format("\\x{:02x}", u);
+    } else {
+      shown.push_back(c);
+    }
+  }
+  return fmt::format("line {}: {}: {}", line, message, shown);
+}
+
+namespace {
+
+// Linux's PID_MAX_LIMIT: a longer number at the start of a line is a timestamp.
+constexpr std::uint64_t kPidMaxLimit = 4u << 20;
+
+bool starts_with(std::string_view s, std::string_view p) noexcept {
+  return s.substr(0, p.size()) == p;
+}
+
+bool ends_with(std::string_view s, std::string_view p) noexcept {
+  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+}
+
+// Digits at s[i...]; returns the count (0 if none) and the value (saturated).
+std::size_t read_digits(std::string_view s, std::size_t i, std::uint64_t& value) noexcept {
+  std::size_t k = 0;
+  value = 0;
+  while (i + k < s.size() && is_digit(s[i + k])) {
+    if (value < (std::uint64_t{1} << 40)) value = value * 10 + static_cast<unsigned>(s[i + k] - '0');
+    ++k;
+  }
+  return k;
+}
+
+// Removes ANSI escape sequences (strace --color), "\r" and "\n".
+std::string clean_line(std::string_view raw) {
+  while (!raw.empty() && (raw.back() == '\n' || raw.back() == '\r')) raw.remove_suffix(1);
+  std::string out;
+  if (raw.find('\x1b') == npos) {
+    out.assign(raw);
+    return out;
+  }
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\x1b' && i + 1 < raw.size() && raw[i + 1] == '[') {
+      std::size_t j = i + 2;
+      while (j < raw.size() && !(raw[j] >= 0x40 && raw[j] <= 0x7e)) ++j;
+      i = j;  // skips the final byte too
+      continue;
+    }
+    out.push_back(raw[i]);
+  }
+  return out;
+}
+
+struct Prefix {
+  bool has_pid = false;
+  int pid = 0;
+  std::string timestamp;
+  std::size_t body = 0;  // index of the event text
+};
+
+// Skips a "<comm>" after a pid; returns the index past '>' or npos.
+std::size_t skip_comm(std::string_view s, std::size_t i) noexcept {
+  for (std::size_t j = i + 1; j < s.size(); ++j) {
+    if (s[j] == '\\') {
+      ++j;
+    } else if (s[j] == '>') {
+      return j + 1;
+    }
+  }
+  return npos;
+}
+
+bool parse_prefix(std::string_view s, Prefix& p, std::string& error) {
+  std::size_t i = 0;
+  if (starts_with(s, "[pid")) {
+    std::size_t j = 4;
+    while (j < s.size() && s[j] == ' ') ++j;
+    std::uint64_t v = 0;
+    const std::size_t k = read_digits(s, j, v);
+    j += k;
+    if (k > 0 && j < s.size() && s[j] == '<') j = skip_comm(s, j);
+    if (k == 0 || k > 10 || v > static_cast<std::uint64_t>(std::numeric_limits<int>::max()) ||
+        j == npos || j >= s.size() || s[j] != ']') {
+      error = "malformed \"[pid N]\" prefix";
+      return false;
+    }
+    p.has_pid = true;
+    p.pid = static_cast<int>(v);
+    i = j + 1;
+  } else {
+    std::uint64_t v = 0;
+    const std::size_t k = read_digits(s, 0, v);
+    if (k > 0 && k < s.size() && v <= kPidMaxLimit && (s[k] == ' ' || s[k] == '<')) {
+      std::size_t j = k;
+      if (s[j] == '<') j = skip_comm(s, j);
+      if (j != npos && j < s.size() && s[j] == ' ') {
+        p.has_pid = true;
+        p.pid = static_cast<int>(v);
+        i = j;
+      }
+    }
+  }
+  // Timestamps, -n syscall numbers and -i instruction pointers.
+  while (true) {
+    std::size_t u = i;
+    while (u < s.size() && s[u] == ' ') ++u;
+    if (u >= s.size()) {
+      i = u;
+      break;
+    }
+    if (is_digit(s[u])) {
+      std::size_t v = u;
+      while (v < s.size() && (is_digit(s[v]) || s[v] == ':' || s[v] == '.')) ++v;
+      // Not taken as a pid above: a number followed by a blank is a time ("-ttt" with
+      // whole seconds has no '.').
+      if (v < s.size() && s[v] == ' ') {
+        if (p.timestamp.empty()) p.timestamp = std::string(s.substr(u, v - u));
+        i = v;
+        continue;
+      }
+      i = u;
+      break;
+    }
+    if (starts_with(s.substr(u), "(+")) {
+      const std::size_t close = s.find(')', u);
+      if (close == npos) {
+        i = u;
+        break;
+      }
+      if (p.timestamp.empty()) p.timestamp = std::string(trim(s.substr(u + 2, close - u - 2)));
+      i = close + 1;
+      continue;
+    }
+    if (s[u] == '[' && !starts_with(s.substr(u), "[ Process")) {
+      const std::size_t close = s.find(']', u);
+      if (close != npos) {
+        const std::string_view inner = trim(s.substr(u + 1, close - u - 1));
+        const bool numeric =
+            !inner.empty() && std::all_of(inner.begin(), inner.end(), [](char c) {
+              return is_hex_digit(c) || c == '?';
+            });
+        if (numeric) {
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    i = u;
+    break;
+  }
+  p.body = i;
+  return true;
+}
+
+// A strace diagnostic: "strace: ...", "/usr/bin/strace: ...", or the old bare
+// "Process N attached". Returns the message text.
+bool strace_message(std::string_view s, std::string_view& msg) noexcept {
+  const std::size_t colon = s.find(": ");
+  if (colon != npos && colon > 0) {
+    const std::string_view who = s.substr(0, colon);
+    const bool path_like = std::all_of(who.begin(), who.end(), [](char c) {
+      return is_ident_char(c) || c == '/' || c == '.' || c == '-';
+    });
+    if (path_like && ends_with(who, "strace")) {
+      msg = s.substr(colon + 2);
+      return true;
+    }
+  }
+  if (starts_with(s, "Process ") && s.size() > 8 && is_digit(s[8])) {
+    msg = s;
+    return true;
+  }
+  return false;
+}
+
+// "E..." errno token at r[i]: returns its length (0 if none).
+std::size_t errno_token(std::string_view r, std::size_t i) noexcept {
+  if (i >= r.size() || r[i] != 'E') return 0;
+  std::size_t k = 1;
+  while (i + k < r.size() && (is_upper(r[i + k]) || is_digit(r[i + k]) || r[i + k] == '_')) ++k;
+  if (k < 2) return 0;
+  if (i + k < r.size() && r[i + k] != ' ') return 0;
+  return k;
+}
+
+void set_errno(TraceCall& c, std::string_view name) {
+  c.err_name = std::string(name);
+  int number = 0;
+  c.err = errno_number(name, number) ? static_cast<Errno>(number) : Errno::OK;
+}
+
+// The text after the ')' that closes a call: " = result [note] [<duration>]".
+bool parse_result(std::string_view r, TraceCall& c, std::string& error) {
+  std::size_t i = 0;
+  while (i < r.size() && is_space(r[i])) ++i;
+  if (i >= r.size()) {
+    error = "missing '= result' after ')'";
+    return false;
+  }
+  if (r[i] != '=') {
+    error = fmt::format("expected '=' after ')', found '{}'", r.substr(i, 16));
+    return false;
+  }
+  ++i;
+  while (i < r.size() && is_space(r[i])) ++i;
+  if (i >= r.size()) {
+    error = "missing value after '='";
+    return false;
+  }
+  if (r[i] == '?') {
+    ++i;
+    c.outcome = Outcome::Unknown;
+    while (i < r.size() && is_space(r[i])) ++i;
+    if (const std::size_t k = errno_token(r, i); k > 0) {
+      c.outcome = Outcome::Interrupted;
+      set_errno(c, r.substr(i, k));
+      i += k;
+    }
+  } else {
+    std::size_t k = i;
+    if (r[k] == '-') ++k;
+    while (k < r.size() && (is_hex_digit(r[k]) || r[k] == 'x' || r[k] == 'X')) ++k;
+    const std::string_view number = r.substr(i, k - i);
+    std::string err;
+    if (!parse_int_arg(number, c.value, &err)) {
+      error = fmt::format("bad return value '{}'", r.substr(i, std::min<std::size_t>(r.size() - i, 24)));
+      return false;
+    }
+    c.outcome = Outcome::Value;
+    i = k;
+    if (i < r.size() && r[i] == '<') {
+      const std::size_t end = find_annotation_end(r, i);
+      if (end == npos) {
+        error = "unterminated '<' after the return value";
+        return false;
+      }
+      Annotation a = decode_annotation(r.substr(i + 1, end - i - 1), r.substr(end + 1));
+      c.has_result_path = true;
+      c.result_path = std::move(a.path);
+      c.result_deleted = a.deleted;
+      i = end + 1 + a.consumed_after;
+    } else if (i < r.size() && !is_space(r[i])) {
+      error = fmt::format("bad return value '{}'", r.substr(i - number.size(), 24));
+      return false;
+    }
+    while (i < r.size() && is_space(r[i])) ++i;
+    if (const std::size_t e = errno_token(r, i); e > 0) {
+      c.outcome = Outcome::Error;
+      set_errno(c, r.substr(i, e));
+      i += e;
+    } else if (starts_with(r.substr(i), "(errno ")) {
+      const std::size_t close = r.find(')', i);
+      std::int64_t code = 0;
+      if (close == npos || !parse_int_arg(r.substr(i + 7, close - i - 7), code, nullptr) ||
+          code < 0 || code > std::numeric_limits<int>::max()) {
+        error = "malformed '(errno N)'";
+        return false;
+      }
+      c.outcome = Outcome::Error;
+      c.err = static_cast<Errno>(static_cast<int>(code));
+      c.err_name.assign(errno_symbol(static_cast<int>(code)));
+      i = close + 1;
+    }
+  }
+  std::string_view rest = trim(r.substr(std::min(i, r.size())));
+  // -T: "<0.000012>" at the very end.
+  if (!rest.empty() && rest.back() == '>') {
+    const std::size_t open = rest.rfind('<');
+    if (open != npos) {
+      const std::string_view d = rest.substr(open + 1, rest.size() - open - 2);
+      const bool numeric = !d.empty() && is_digit(d.front()) && is_digit(d.back()) &&
+                           std::all_of(d.begin(), d.end(), [](char ch) { return is_digit(ch) || ch == '.'; });
+      if (numeric) {
+        c.duration = std::string(d);
+        rest = trim(rest.substr(0, open));
+      }
+    }
+  }
+  c.result_note = std::string(rest);
+  return true;
+}
+
+// Applies the syscall_0x... renaming.
+void canonicalize(TraceCall& c) {
+  std::string name;
+  std::size_t nargs = 0;
+  if (canonical_syscall(c.raw_name, name, nargs)) {
+    c.name = std::move(name);
+    if (c.args.size() > nargs) c.args.resize(nargs);
+  } else {
+    c.name = c.raw_name;
+  }
+}
+
+std::string line_excerpt(std::string_view s) {
+  return std::string(s.substr(0, ParseError::kMaxErrorText));
+}
+
+}  // namespace
+
+// ---- the streaming parser -------------------------------------------------------------
+
+struct StraceParser::Impl {
+  struct Pending {
+    std::size_t line = 0;
+    int pid = 0;
+    std::string timestamp;
+    std::string raw_name;
+    std::string args_text;          // the arguments before "<unfinished ...>"
+    std::vector<std::string> args;  // split, for an Unfinished report
+    int moved_to = 0;               // "<pid changed to N ...>": resumes in pid N
+  };
+
+  ParserOptions options;
+  std::size_t line_no = 0;     // the last physical line read
+  std::size_t start_line = 0;  // where the logical line being parsed starts
+  // strace writing to a terminal prints "strace: Process N attached" in the middle of
+  // a call it has half printed; the call goes on at the start of the next line. The
+  // half line waits here.
+  bool has_carry = false;
+  std::size_t carry_line = 0;
+  std::string carry;
+  std::deque<ParseItem> ready;
+  std::map<int, Pending> pending;  // by pid
+
+  void error(std::string message, std::string_view text) {
+    ready.emplace_back(ParseError{start_line, std::move(message), line_excerpt(text)});
+  }
+
+  TraceEvent make_event(EventKind kind, int pid, const std::string& timestamp) const {
+    TraceEvent e;
+    e.kind = kind;
+    e.line = start_line;
+    e.pid = pid;
+    e.timestamp = timestamp;
+    return e;
+  }
+
+  void emit_unfinished(Pending&& p) {
+    TraceEvent e;
+    e.kind = EventKind::Call;
+    e.line = p.line;
+    e.pid = p.pid;
+    e.timestamp = std::move(p.timestamp);
+    e.call.raw_name = std::move(p.raw_name);
+    e.call.args = std::move(p.args);
+    e.call.outcome = Outcome::Unfinished;
+    canonicalize(e.call);
+    ready.emplace_back(std::move(e));
+  }
+
+  void flush_pid(int pid) {
+    const auto it = pending.find(pid);
+    if (it == pending.end()) return;
+    Pending p = std::move(it->second);
+    pending.erase(it);
+    emit_unfinished(std::move(p));
+  }
+
+  void flush_all() {
+    std::vector<Pending> all;
+    all.reserve(pending.size());
+    for (auto& [pid, p] : pending) all.push_back(std::move(p));
+    pending.clear();
+    std::sort(all.begin(), all.end(),
+              [](const Pending& a, const Pending& b) { return a.line < b.line; });
+    for (Pending& p : all) emit_unfinished(std::move(p));
+  }
+
+  void feed(std::string_view raw);
+  bool spliced_message(std::string_view s);
+  void call_line(std::string_view s, std::size_t name_begin, std::size_t open, const Prefix& pf);
+  void resumed_line(std::string_view s, std::size_t body, const Prefix& pf);
+  void process_line(std::string_view s, std::string_view body, const Prefix& pf);
+  void signal_line(std::string_view s, std::string_view body, const Prefix& pf);
+  void message_line(std::string_view msg, const Prefix& pf);
+};
+
+void StraceParser::Impl::feed(std::string_view raw) {
+  ++line_no;
+  std::string line = clean_line(raw);
+  start_line = line_no;
+  if (has_carry) {
+    start_line = carry_line;
+    line.insert(0, carry);
+    has_carry = false;
+    carry.clear();
+  }
+  const std::string_view s = line;
+  if (trim(s).empty()) return;
+  if (spliced_message(s)) return;
+
+  Prefix pf;
+  pf.pid = options.default_pid;
+  std::string_view msg;
+  if (strace_message(s, msg)) {
+    message_line(msg, pf);
+    return;
+  }
+  std::string err;
+  if (!parse_prefix(s, pf, err)) {
+    error(std::move(err), s);
+    return;
+  }
+  if (!pf.has_pid) pf.pid = options.default_pid;
+  const std::string_view body = s.substr(pf.body);
+  if (body.empty()) {
+    error("nothing after the line prefix", s);
+    return;
+  }
+  if (starts_with(body, "+++")) {
+    process_line(s, body, pf);
+    return;
+  }
+  if (starts_with(body, "---")) {
+    signal_line(s, body, pf);
+    return;
+  }
+  if (starts_with(body, "<... ")) {
+    resumed_line(s, pf.body, pf);
+    return;
+  }
+  if (starts_with(body, "[ Process PID=")) {
+    TraceEvent e = make_event(EventKind::Note, pf.pid, pf.timestamp);
+    std::uint64_t v = 0;
+    if (read_digits(body, 14, v) > 0 && v <= kPidMaxLimit) e.pid = static_cast<int>(v);
+    e.text = std::string(body);
+    ready.emplace_back(std::move(e));
+    return;
+  }
+  if (strace_message(body, msg)) {
+    message_line(msg, pf);
+    return;
+  }
+  std::size_t k = pf.body;
+  while (k < s.size() && (is_ident_char(s[k]) || s[k] == '?')) ++k;
+  if (k == pf.body || k >= s.size() || s[k] != '(') {
+    error("expected a system call, a signal or a process event", s);
+    return;
+  }
+  call_line(s, pf.body, k, pf);
+}
+
+namespace {
+
+// Whether a line (without a spliced message) is complete in itself.
+bool line_is_complete(std::string_view s) {
+  Prefix pf;
+  std::string err;
+  if (!parse_prefix(s, pf, err)) return false;
+  const std::string_view body = trim_right(s.substr(pf.body));
+  if (starts_with(body, "+++")) return ends_with(body, "+++") && body.size() > 3;
+  if (starts_with(body, "---")) return ends_with(body, "---") && body.size() > 3;
+  std::size_t from = npos;
+  if (starts_with(body, "<... ")) {
+    const std::size_t r = body.find(" resumed>");
+    if (r != npos) from = r + 9;
+  } else {
+    const std::size_t open = body.find('(');
+    if (open != npos) from = open + 1;
+  }
+  if (from == npos) return false;
+  ArgScan scan;
+  return scan_arguments(body, from, ScanMode::Call, true, scan, err) && scan.close != npos;
+}
+
+// "Process N attached ..." / "Process N detached ...".
+bool is_process_message(std::string_view msg) {
+  constexpr std::string_view kProcess = "Process ";
+  if (!starts_with(msg, kProcess)) return false;
+  std::uint64_t v = 0;
+  const std::size_t k = read_digits(msg, kProcess.size(), v);
+  const std::string_view after = msg.substr(kProcess.size() + k);
+  return k > 0 && (starts_with(after, " attached") || starts_with(after, " detached"));
+}
+
+}  // namespace
+
+bool StraceParser::Impl::spliced_message(std::string_view s) {
+  constexpr std::string_view kMark = "strace: Process ";
+  const std::size_t m = s.rfind(kMark);
+  if (m == npos || m == 0) return false;
+  const std::string_view msg = trim_right(s.substr(m + 8));
+  if (!is_process_message(msg)) return false;
+  // The message ends the physical line: "Process N attached" or "... with M threads".
+  const std::size_t word = msg.find(" attached") != npos ? msg.find(" attached") : msg.find(" detached");
+  const std::string_view tail = msg.substr(word + 9);
+  if (!tail.empty() && !starts_with(tail, " with ")) return false;
+  // strace run by its full path names itself "/usr/bin/strace".
+  std::size_t cut = m;
+  std::size_t k = m;
+  while (k > 0 && (is_ident_char(s[k - 1]) || s[k - 1] == '/' || s[k - 1] == '.' || s[k - 1] == '-')) --k;
+  // At least "/d/": a lone '/' there ends a comment.
+  if (const std::size_t slash = s.substr(k, m - k).find('/'); slash != npos && m - (k + slash) >= 3)
+    cut = k + slash;
+  const std::string_view head = s.substr(0, cut);
+  if (trim(head).empty() || line_is_complete(head)) return false;
+  Prefix none;
+  none.pid = options.default_pid;
+  const std::size_t saved = start_line;
+  start_line = line_no;
+  message_line(msg, none);
+  start_line = saved;
+  has_carry = true;
+  carry_line = saved;
+  carry = std::string(head);
+  return true;
+}
+
+void StraceParser::Impl::call_line(std::string_view s, std::size_t name_begin, std::size_t open,
+                                   const Prefix& pf) {
+  ArgScan scan;
+  std::string err;
+  // Trailing commas are normal before "<unfinished ...>" ("rt_sigprocmask(SIG_SETMASK,
+  // [],  <unfinished ...>"), and "wait4(-1,  <unfinished ...>) = ?" is a whole line.
+  if (!scan_arguments(s, open + 1, ScanMode::Call, true, scan, err)) {
+    error(std::move(err), s);
+    return;
+  }
+  if (scan.dropped_trailing_empty && !scan.unfinished && !scan.detached) {
+    error(fmt::format("empty argument {}", scan.args.size() + 1), s);
+    return;
+  }
+  const std::string raw_name(s.substr(name_begin, open - name_begin));
+  if (scan.close != npos) {
+    TraceEvent e = make_event(EventKind::Call, pf.pid, pf.timestamp);
+    e.call.raw_name = raw_name;
+    e.call.args = std::move(scan.args);
+    if (!parse_result(s.substr(scan.close + 1), e.call, err)) {
+      error(std::move(err), s);
+      return;
+    }
+    e.call.end_line = line_no;
+    canonicalize(e.call);
+    flush_pid(pf.pid);
+    ready.emplace_back(std::move(e));
+    return;
+  }
+  const bool marker_last = (scan.unfinished || scan.detached) && trim(s.substr(scan.marker_end)).empty();
+  if (!marker_last) {
+    if (scan.open_bracket != 0) {
+      error(fmt::format("unclosed '{}' (opened at {})", scan.open_bracket, column_text(scan.open_column)), s);
+    } else {
+      error("missing ')' at the end of the call", s);
+    }
+    return;
+  }
+  flush_pid(pf.pid);
+  Pending p;
+  p.line = start_line;
+  p.pid = pf.pid;
+  p.timestamp = pf.timestamp;
+  p.raw_name = raw_name;
+  p.args_text = std::string(s.substr(open + 1, scan.first_marker - open - 1));
+  p.args = std::move(scan.args);
+  p.moved_to = scan.pid_changed_to;
+  if (scan.detached) {
+    emit_unfinished(std::move(p));
+  } else {
+    pending.emplace(pf.pid, std::move(p));
+  }
+}
+
+void StraceParser::Impl::resumed_line(std::string_view s, std::size_t body, const Prefix& pf) {
+  // "<... NAME resumed>REST"
+  const std::size_t name_begin = body + 5;
+  std::size_t k = name_begin;
+  while (k < s.size() && (is_ident_char(s[k]) || s[k] == '?')) ++k;
+  constexpr std::string_view kResumed = " resumed>";
+  if (k == name_begin || s.substr(k, kResumed.size()) != kResumed) {
+    error("malformed \"<... NAME resumed>\"", s);
+    return;
+  }
+  const std::string_view name = s.substr(name_begin, k - name_begin);
+  const std::string_view rest = s.substr(k + kResumed.size());
+
+  auto it = pending.find(pf.pid);
+  if (it == pending.end()) {
+    // "<pid changed to N ...>" without a "superseded" line (--quiet=thread-execve).
+    for (auto j = pending.begin(); j != pending.end(); ++j) {
+      if (j->second.moved_to != 0 && j->second.moved_to == pf.pid && j->second.raw_name == name) {
+        it = j;
+        break;
+      }
+    }
+  }
+  if (it == pending.end()) {
+    // strace to a terminal drops the "[pid N]" prefixes while only one process is
+    // traced: match a prefixed resumption with an unprefixed start and back.
+    if (pf.has_pid) {
+      it = pending.find(options.default_pid);
+      if (it != pending.end() && it->second.raw_name != name) it = pending.end();
+    } else {
+      auto found = pending.end();
+      std::size_t count = 0;
+      for (auto j = pending.begin(); j != pending.end(); ++j) {
+        if (j->second.raw_name == name) {
+          found = j;
+          ++count;
+        }
+      }
+      if (count == 1) it = found;
+    }
+  }
+  if (it == pending.end()) {
+    error(fmt::format("\"<... {} resumed>\" without an unfinished {} call in pid {}", name, name, pf.pid), s);
+    return;
+  }
+  if (it->second.raw_name != name) {
+    error(fmt::format("\"<... {} resumed>\" but pid {} is in {} (line {})", name, pf.pid,
+                      it->second.raw_name, it->second.line),
+          s);
+    return;
+  }
+  Pending p = std::move(it->second);
+  pending.erase(it);
+
+  std::string joined(trim_right(p.args_text));
+  const std::string_view tail = trim_left(rest);
+  if (!joined.empty() && !tail.empty() && tail.front() != ')' && tail.front() != ',') joined.push_back(' ');
+  joined.append(tail);
+
+  ArgScan scan;
+  std::string err;
+  TraceEvent e;
+  e.kind = EventKind::Call;
+  e.line = p.line;
+  e.pid = pf.has_pid ? pf.pid : p.pid;
+  e.timestamp = std::move(p.timestamp);
+  e.call.raw_name = std::move(p.raw_name);
+  e.call.end_line = line_no;
+  e.call.resumed = true;
+  if (!scan_arguments(joined, 0, ScanMode::Call, true, scan, err)) {
+    error(fmt::format("{} (in the call started at line {})", err, p.line), s);
+    return;
+  }
+  if (scan.close == npos) {
+    error(fmt::format("missing ')' at the end of the call started at line {}", p.line), s);
+    return;
+  }
+  e.call.args = std::move(scan.args);
+  if (!parse_result(std::string_view(joined).substr(scan.close + 1), e.call, err)) {
+    error(std::move(err), s);
+    return;
+  }
+  canonicalize(e.call);
+  ready.emplace_back(std::move(e));
+}
+
+void StraceParser::Impl::process_line(std::string_view s, std::string_view body, const Prefix& pf) {
+  if (!starts_with(body, "+++ ") || !ends_with(body, " +++") || body.size() < 8) {
+    error("malformed \"+++ ... +++\" line", s);
+    return;
+  }
+  const std::string_view inner = trim(body.substr(4, body.size() - 8));
+  constexpr std::string_view kExited = "exited with ";
+  constexpr std::string_view kKilled = "killed by ";
+  constexpr std::string_view kSuperseded = "superseded by execve in pid ";
+  if (starts_with(inner, kExited)) {
+    std::int64_t code = 0;
+    if (!parse_int_arg(inner.substr(kExited.size()), code, nullptr) || code < std::numeric_limits<int>::min() ||
+        code > std::numeric_limits<int>::max()) {
+      error("malformed exit status", s);
+      return;
+    }
+    flush_pid(pf.pid);
+    TraceEvent e = make_event(EventKind::Exit, pf.pid, pf.timestamp);
+    e.exit_code = static_cast<int>(code);
+    ready.emplace_back(std::move(e));
+    return;
+  }
+  if (starts_with(inner, kKilled)) {
+    std::string_view sig = inner.substr(kKilled.size());
+    constexpr std::string_view kCore = "(core dumped)";
+    bool core = false;
+    if (ends_with(sig, kCore)) {
+      core = true;
+      sig = trim(sig.substr(0, sig.size() - kCore.size()));
+    }
+    if (sig.empty() || sig.find(' ') != npos) {
+      error("malformed \"killed by\" line", s);
+      return;
+    }
+    flush_pid(pf.pid);
+    TraceEvent e = make_event(EventKind::Killed, pf.pid, pf.timestamp);
+    e.signal = std::string(sig);
+    e.core_dumped = core;
+    ready.emplace_back(std::move(e));
+    return;
+  }
+  if (starts_with(inner, kSuperseded)) {
+    std::int64_t other = 0;
+    if (!parse_int_arg(inner.substr(kSuperseded.size()), other, nullptr) || other < 0 ||
+        other > static_cast<std::int64_t>(std::numeric_limits<int>::max())) {
+      error("malformed \"superseded\" line", s);
+      return;
+    }
+    // This pid's own call (if any) ends here; the execve waiting in `other` goes on
+    // under this pid.
+    flush_pid(pf.pid);
+    const int from = static_cast<int>(other);
+    if (const auto it = pending.find(from); it != pending.end() && from != pf.pid) {
+      Pending p = std::move(it->second);
+      pending.erase(it);
+      p.pid = pf.pid;
+      pending.emplace(pf.pid, std::move(p));
+    }
+    TraceEvent e = make_event(EventKind::Superseded, pf.pid, pf.timestamp);
+    e.other_pid = from;
+    ready.emplace_back(std::move(e));
+    return;
+  }
+  error("unknown \"+++ ... +++\" event", s);
+}
+
+void StraceParser::Impl::signal_line(std::string_view s, std::string_view body, const Prefix& pf) {
+  if (!starts_with(body, "--- ") || !ends_with(body, " ---") || body.size() < 8) {
+    error("malformed \"--- ... ---\" signal line", s);
+    return;
+  }
+  const std::string_view inner = trim(body.substr(4, body.size() - 8));
+  TraceEvent e = make_event(EventKind::Signal, pf.pid, pf.timestamp);
+  constexpr std::string_view kStopped = "stopped by ";
+  std::string_view sig = inner;
+  std::string_view text;
+  if (starts_with(inner, kStopped)) {
+    e.stopped = true;
+    sig = trim(inner.substr(kStopped.size()));
+  } else {
+    const std::size_t sp = inner.find(' ');
+    if (sp != npos) {
+      sig = inner.substr(0, sp);
+      text = trim(inner.substr(sp + 1));
+    }
+  }
+  if (sig.empty() || !std::all_of(sig.begin(), sig.end(), [](char c) { return is_ident_char(c); })) {
+    error("malformed signal name", s);
+    return;
+  }
+  e.signal = std::string(sig);
+  e.text = std::string(text);
+  ready.emplace_back(std::move(e));
+}
+
+void StraceParser::Impl::message_line(std::string_view msg, const Prefix& pf) {
+  msg = trim(msg);
+  constexpr std::string_view kProcess = "Process ";
+  if (starts_with(msg, kProcess)) {
+    std::uint64_t v = 0;
+    const std::size_t k = read_digits(msg, kProcess.size(), v);
+    const std::string_view after = msg.substr(kProcess.size() + k);
+    const bool attached = starts_with(after, " attached");
+    const bool detached = starts_with(after, " detached");
+    if (k > 0 && v <= static_cast<std::uint64_t>(std::numeric_limits<int>::max()) && (attached || detached)) {
+      TraceEvent e = make_event(attached ? EventKind::Attached : EventKind::Detached,
+                                static_cast<int>(v), pf.timestamp);
+      e.text = std::string(trim(after.substr(9)));
+      ready.emplace_back(std::move(e));
+      return;
+    }
+  }
+  TraceEvent e = make_event(EventKind::Note, pf.pid, pf.timestamp);
+  e.text = std::string(msg);
+  ready.emplace_back(std::move(e));
+}
+
+StraceParser::StraceParser(ParserOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+}
+StraceParser::~StraceParser() = default;
+StraceParser::StraceParser(StraceParser&&) noexcept = default;
+StraceParser& StraceParser::operator=(StraceParser&&) noexcept = default;
+
+void StraceParser::feed(std::string_view line) { impl_->feed(line); }
+void StraceParser::finish() {
+  if (impl_->has_carry) {
+    // A half line that was never continued: parse it as it stands, as the last line.
+    const std::size_t last = impl_->line_no;
+    impl_->line_no = last - 1;  // feed() counts one more line
+    impl_->feed("");
+    impl_->line_no = last;
+  }
+  impl_->flush_all();
+}
+
+std::optional<ParseItem> StraceParser::next() {
+  if (impl_->ready.empty()) return std::nullopt;
+  ParseItem item = std::move(impl_->ready.front());
+  impl_->ready.pop_front();
+  return item;
+}
+
+bool StraceParser::has_next() const noexcept { return !impl_->ready.empty(); }
+std::size_t StraceParser::lines_read() const noexcept { return impl_->line_no; }
+std::size_t StraceParser::pending_calls() const noexcept { return impl_->pending.size(); }
+
+std::vector<ParseItem> parse_strace_text(std::string_view text, ParserOptions options) {
+  StraceParser parser(options);
+  std::vector<ParseItem> items;
+  auto drain = [&] {
+    while (auto item = parser.next()) items.push_back(std::move(*item));
+  };
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == npos) end = text.size();
+    parser.feed(text.substr(start, end - start));
+    drain();
+    start = end + 1;
+  }
+  parser.finish();
+  drain();
+  return items;
+}
+
+}  // namespace vmseal::trace

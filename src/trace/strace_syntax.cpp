@@ -1,0 +1,902 @@
+// The strace reader's lexical layer: argument splitting, -y annotations, escapes,
+// integers, flag expressions and the symbol tables (Linux x86-64 values).
+#include "vmseal/trace/strace.hpp"
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "strace_detail.hpp"
+
+namespace vmseal::trace {
+namespace detail {
+
+std::string_view trim_left(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size() && is_space(s[i])) ++i;
+  return s.substr(i);
+}
+
+std::string_view trim_right(std::string_view s) noexcept {
+  std::size_t n = s.size();
+  while (n > 0 && is_space(s[n - 1])) --n;
+  return s.substr(0, n);
+}
+
+std::string_view trim(std::string_view s) noexcept { return trim_right(trim_left(s)); }
+
+std::string column_text(std::size_t index) { return fmt::format("column {}", index + 1); }
+
+std::size_t skip_string(std::string_view s, std::size_t i) noexcept {
+  std::size_t j = i + 1;
+  while (j < s.size()) {
+    if (s[j] == '\\') {
+      j += 2;
+    } else if (s[j] == '"') {
+      return j + 1;
+    } else {
+      ++j;
+    }
+  }
+  return npos;
+}
+
+bool opens_annotation(std::string_view s, std::size_t i) noexcept {
+  if (i == 0 || i + 1 >= s.size()) return false;
+  if (!is_ident_char(s[i - 1])) return false;
+  const char next = s[i + 1];
+  return next != '<' && next != '=' && next != ' ' && next != '>';
+}
+
+namespace {
+
+std::size_t find_annotation_end_pass(std::string_view s, std::size_t open,
+                                     bool track_brackets) noexcept {
+  int depth = 1;
+  int square = 0;
+  for (std::size_t j = open + 1; j < s.size(); ++j) {
+    const char c = s[j];
+    if (c == '\\') {
+      ++j;
+      continue;
+    }
+    if (c == '"') {
+      const std::size_t k = skip_string(s, j);
+      if (k == npos) return npos;
+      j = k - 1;
+      continue;
+    }
+    if (track_brackets) {
+      if (c == '[') {
+        ++square;
+        continue;
+      }
+      if (c == ']' && square > 0) {
+        --square;
+        continue;
+      }
+      if (square > 0) continue;  // socket details: "[1.2.3.4:5->6.7.8.9:10]"
+    }
+    if (c == '<') {
+      ++depth;
+    } else if (c == '>') {
+      if (--depth == 0) return j;
+    }
+  }
+  return npos;
+}
+
+}  // namespace
+
+std::size_t find_annotation_end(std::string_view s, std::size_t open) noexcept {
+  std::size_t end = find_annotation_end_pass(s, open, true);
+  // A file name with an unmatched '[' defeats bracket tracking: retry without it.
+  if (end == npos) end = find_annotation_end_pass(s, open, false);
+  return end;
+}
+
+void unescape(std::string_view s, std::string& out) {
+  out.clear();
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c != '\\' || i + 1 >= s.size()) {
+      out.push_back(c);
+      continue;
+    }
+    const char e = s[++i];
+    switch (e) {
+      case 'n': out.push_back('\n'); break;
+      case 't': out.push_back('\t'); break;
+      case 'r': out.push_back('\r'); break;
+      case 'f': out.push_back('\f'); break;
+      case 'v': out.push_back('\v'); break;
+      case 'a': out.push_back('\a'); break;
+      case 'b': out.push_back('\b'); break;
+      case 'x': {
+        unsigned v = 0;
+        std::size_t k = 0;
+        while (k < 2 && i + 1 < s.size() && is_hex_digit(s[i + 1])) {
+          const char h = s[++i];
+          v = v * 16 + static_cast<unsigned>(is_digit(h) ? h - '0' : (h | 0x20) - 'a' + 10);
+          ++k;
+        }
+        if (k == 0) {
+          out.push_back('\\');
+          out.push_back('x');
+        } else {
+          out.push_back(static_cast<char>(v));
+        }
+        break;
+      }
+      default:
+        if (e >= '0' && e <= '7') {
+          unsigned v = static_cast<unsigned>(e - '0');
+          for (int k = 0; k < 2 && i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7'; ++k)
+            v = v * 8 + static_cast<unsigned>(s[++i] - '0');
+          out.push_back(static_cast<char>(v & 0xff));
+        } else {
+          out.push_back(e);  // \" \\ and anything unexpected: the character itself
+        }
+        break;
+    }
+  }
+}
+
+Annotation decode_annotation(std::string_view inner, std::string_view after) {
+  Annotation a;
+  std::string_view path = inner;
+  // -yy devices: "/dev/null<char 1:3>".
+  if (!path.empty() && path.back() == '>') {
+    int depth = 0;
+    for (std::size_t j = path.size(); j-- > 0;) {
+      if (j > 0 && path[j - 1] == '\\') continue;
+      if (path[j] == '>') ++depth;
+      if (path[j] == '<' && --depth == 0) {
+        a.device = std::string(path.substr(j + 1, path.size() - j - 2));
+        path = path.substr(0, j);
+        break;
+      }
+    }
+  }
+  constexpr std::string_view kInside = " (deleted)";
+  if (path.size() > kInside.size() && path.substr(path.size() - kInside.size()) == kInside) {
+    a.deleted = true;
+    path.remove_suffix(kInside.size());
+  }
+  constexpr std::string_view kAfter = "(deleted)";
+  if (after.substr(0, kAfter.size()) == kAfter) {
+    a.deleted = true;
+    a.consumed_after = kAfter.size();
+  }
+  unescape(path, a.path);
+  return a;
+}
+
+bool strip_comments(std::string_view s, std::string& out, std::string* error) {
+  out.clear();
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const std::size_t c = s.find("/*", i);
+    if (c == npos) {
+      out.append(s.substr(i));
+      break;
+    }
+    out.append(s.substr(i, c - i));
+    const std::size_t e = s.find("*/", c + 2);
+    if (e == npos) {
+      if (error) *error = fmt::format("unterminated comment at {}", column_text(c));
+      return false;
+    }
+    out.push_back(' ');
+    i = e + 2;
+  }
+  const std::string_view t = trim(out);
+  out = std::string(t);
+  return true;
+}
+
+namespace {
+
+constexpr std::string_view kUnfinishedMarker = "<unfinished ...>";
+constexpr std::string_view kDetachedMarker = "<detached ...>";
+
+char closer_for(char open) noexcept {
+  switch (open) {
+    case '(': return ')';
+    case '[': return ']';
+    default: return '}';
+  }
+}
+
+}  // namespace
+
+bool scan_arguments(std::string_view s, std::size_t pos, ScanMode mode, bool allow_trailing_empty,
+                    ArgScan& out, std::string& error) {
+  out = ArgScan{};
+  std::string stack;                    // open brackets
+  std::vector<std::size_t> stack_pos;   // where they opened
+  std::string cur;                      // the argument being collected, markers removed
+  std::size_t copy_from = pos;
+  bool after_comma = false;
+  bool annotations_possible = true;     // false once one failed to close on this text
+
+  auto finish_arg = [&](std::size_t end, bool last) -> bool {
+    cur.append(s.substr(copy_from, end - copy_from));
+    const std::string_view t = trim(cur);
+    if (t.empty()) {
+      if (last && !after_comma) {
+        cur.clear();
+        return true;  // "()" or nothing at all: no argument
+      }
+      if (last && allow_trailing_empty) {
+        out.dropped_trailing_empty = true;
+        cur.clear();
+        return true;
+      }
+      error = fmt::format("empty argument {} (at {})", out.args.size() + 1, column_text(end));
+      return false;
+    }
+    out.args.emplace_back(t);
+    cur.clear();
+    return true;
+  };
+
+  std::size_t i = pos;
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c == '"') {
+      const std::size_t j = skip_string(s, i);
+      if (j == npos) {
+        error = fmt::format("unterminated string (opened at {})", column_text(i));
+        return false;
+      }
+      i = j;
+      continue;
+    }
+    if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+      const std::size_t e = s.find("*/", i + 2);
+      if (e == npos) {
+        error = fmt::format("unterminated comment (opened at {})", column_text(i));
+        return false;
+      }
+      i = e + 2;
+      continue;
+    }
+    if (c == '(' || c == '[' || c == '{') {
+      stack.push_back(c);
+      stack_pos.push_back(i);
+      ++i;
+      continue;
+    }
+    if (c == ')' || c == ']' || c == '}') {
+      if (stack.empty()) {
+        if (c == ')' && mode == ScanMode::Call) {
+          if (!finish_arg(i, true)) return false;
+          out.close = i;
+          return true;
+        }
+        error = fmt::format("unbalanced '{}' at {}", c, column_text(i));
+        return false;
+      }
+      if (closer_for(stack.back()) != c) {
+        error = fmt::format("'{}' at {} does not match '{}' opened at {}", c, column_text(i),
+                            stack.back(), column_text(stack_pos.back()));
+        return false;
+      }
+      stack.pop_back();
+      stack_pos.pop_back();
+      ++i;
+      continue;
+    }
+    if (c == '<') {
+      const std::string_view rest = s.substr(i);
+      const bool unfinished = rest.substr(0, kUnfinishedMarker.size()) == kUnfinishedMarker;
+      const bool detached = !unfinished && rest.substr(0, kDetachedMarker.size()) == kDetachedMarker;
+      if (unfinished || detached) {
+        cur.append(s.substr(copy_from, i - copy_from));
+        if (out.first_marker == npos) out.first_marker = i;
+        i += unfinished ? kUnfinishedMarker.size() : kDetachedMarker.size();
+        copy_from = i;
+        out.marker_end = i;
+        (unfinished ? out.unfinished : out.detached) = true;
+        continue;
+      }
+      // A thread's execve whose pid changes to the leader's (strace's threaded_execve).
+      constexpr std::string_view kPidChanged = "<pid changed to ";
+      if (rest.substr(0, kPidChanged.size()) == kPidChanged) {
+        std::size_t k = kPidChanged.size();
+        int pid = 0;
+        while (k < rest.size() && is_digit(rest[k]) && pid < 100000000) pid = pid * 10 + (rest[k++] - '0');
+        constexpr std::string_view kEnd = " ...>";
+        if (k > kPidChanged.size() && rest.substr(k, kEnd.size()) == kEnd) {
+          cur.append(s.substr(copy_from, i - copy_from));
+          if (out.first_marker == npos) out.first_marker = i;
+          i += k + kEnd.size();
+          copy_from = i;
+          out.marker_end = i;
+          out.unfinished = true;
+          out.pid_changed_to = pid;
+          continue;
+        }
+      }
+      if (annotations_possible && opens_annotation(s, i)) {
+        const std::size_t e = find_annotation_end(s, i);
+        if (e != npos) {
+          i = e + 1;
+          continue;
+        }
+        annotations_possible = false;  // keeps the scan linear on hostile text
+      }
+      ++i;
+      continue;
+    }
+    if (c == ',' && stack.empty()) {
+      if (!finish_arg(i, false)) return false;
+      after_comma = true;
+      ++i;
+      copy_from = i;
+      continue;
+    }
+    ++i;
+  }
+  if (!stack.empty()) {
+    out.open_bracket = stack.back();
+    out.open_column = stack_pos.back();
+    if (mode == ScanMode::Whole) {
+      error = fmt::format("unclosed '{}' (opened at {})", stack.back(),
+                          column_text(stack_pos.back()));
+      return false;
+    }
+  }
+  return finish_arg(s.size(), true);
+}
+
+// ---- system calls strace 6.1 does not know -----------------------------------------
+
+namespace {
+
+struct NewSyscall {
+  unsigned nr;
+  std::string_view name;
+  std::size_t nargs;
+};
+
+// x86-64 numbers from arch/x86/entry/syscalls/syscall_64.tbl (Linux 6.18); strace 6.1
+// knows the table up to 450.
+constexpr NewSyscall kNewSyscalls[] = {
+    {451, "cachestat", 4},        {452, "fchmodat2", 4},         {453, "map_shadow_stack", 3},
+    {454, "futex_wake", 4},       {455, "futex_wait", 6},        {456, "futex_requeue", 4},
+    {457, "statmount", 4},        {458, "listmount", 4},         {459, "lsm_get_self_attr", 4},
+    {460, "lsm_set_self_attr", 4}, {461, "lsm_list_modules", 3}, {462, "mseal", 3},
+    {463, "setxattrat", 6},       {464, "getxattrat", 6},        {465, "listxattrat", 5},
+    {466, "removexattrat", 4},    {467, "open_tree_attr", 5},    {468, "file_getattr", 5},
+    {469, "file_setattr", 5},
+};
+
+}  // namespace
+
+bool canonical_syscall(std::string_view raw, std::string& name, std::size_t& nargs) {
+  constexpr std::string_view kPrefix = "syscall_";
+  if (raw.substr(0, kPrefix.size()) != kPrefix) return false;
+  std::string_view num = raw.substr(kPrefix.size());
+  unsigned base = 10;
+  if (num.size() > 2 && num[0] == '0' && (num[1] == 'x' || num[1] == 'X')) {
+    base = 16;
+    num.remove_prefix(2);
+  }
+  if (num.empty() || num.size() > 8) return false;
+  unsigned long nr = 0;
+  for (const char c : num) {
+    unsigned d = 0;
+    if (is_digit(c)) {
+      d = static_cast<unsigned>(c - '0');
+    } else if (base == 16 && is_hex_digit(c)) {
+      d = static_cast<unsigned>((c | 0x20) - 'a' + 10);
+    } else {
+      return false;
+    }
+    nr = nr * base + d;
+  }
+  for (const NewSyscall& s : kNewSyscalls) {
+    if (s.nr == nr) {
+      name = std::string(s.name);
+      nargs = s.nargs;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+// ---- public helpers -----------------------------------------------------------------
+
+bool split_arguments(std::string_view text, std::vector<std::string>& out, std::string* error) {
+  ArgScan scan;
+  std::string err;
+  if (!scan_arguments(text, 0, ScanMode::Whole, false, scan, err)) {
+    if (error) *error = std::move(err);
+    return false;
+  }
+  out = std::move(scan.args);
+  return true;
+}
+
+namespace {
+
+// Magnitude and sign of an integer literal (comments already removed, trimmed).
+bool parse_magnitude(std::string_view t, std::uint64_t& mag, bool& neg, std::string* error) {
+  const std::string shown(t.substr(0, 64));
+  neg = false;
+  mag = 0;
+  if (t == "NULL") return true;
+  std::string_view d = t;
+  if (!d.empty() && (d[0] == '-' || d[0] == '+')) {
+    neg = d[0] == '-';
+    d.remove_prefix(1);
+  }
+  unsigned base = 10;
+  if (d.size() > 2 && d[0] == '0' && (d[1] == 'x' || d[1] == 'X')) {
+    base = 16;
+    d.remove_prefix(2);
+  } else if (d.size() > 1 && d[0] == '0') {
+    base = 8;
+    d.remove_prefix(1);
+  }
+  if (d.empty()) {
+    if (error) *error = fmt::format("not an integer: '{}'", shown);
+    return false;
+  }
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  for (const char c : d) {
+    unsigned v = 0;
+    if (is_digit(c)) {
+      v = static_cast<unsigned>(c - '0');
+    } else if (is_hex_digit(c)) {
+      v = static_cast<unsigned>((c | 0x20) - 'a' + 10);
+    } else {
+      v = 99;
+    }
+    if (v >= base) {
+      if (error) *error = fmt::format("not an integer: '{}'", shown);
+      return false;
+    }
+    if (mag > (kMax - v) / base) {
+      if (error) *error = fmt::format("integer out of range: '{}'", shown);
+      return false;
+    }
+    mag = mag * base + v;
+  }
+  return true;
+}
+
+bool parse_integer(std::string_view text, std::uint64_t& mag, bool& neg, std::string* error) {
+  std::string clean;
+  if (!strip_comments(text, clean, error)) return false;
+  if (clean.empty()) {
+    if (error) *error = "empty integer";
+    return false;
+  }
+  return parse_magnitude(clean, mag, neg, error);
+}
+
+constexpr std::uint64_t kInt64MinMagnitude = std::uint64_t{1} << 63;
+
+}  // namespace
+
+bool parse_int_arg(std::string_view text, std::uint64_t& out, std::string* error) {
+  std::uint64_t mag = 0;
+  bool neg = false;
+  if (!parse_integer(text, mag, neg, error)) return false;
+  if (neg && mag > kInt64MinMagnitude) {
+    if (error) *error = fmt::format("integer out of range: '{}'", trim(text.substr(0, 64)));
+    return false;
+  }
+  out = neg ? std::uint64_t{0} - mag : mag;
+  return true;
+}
+
+bool parse_int_arg(std::string_view text, std::int64_t& out, std::string* error) {
+  std::uint64_t mag = 0;
+  bool neg = false;
+  if (!parse_integer(text, mag, neg, error)) return false;
+  if (neg ? mag > kInt64MinMagnitude : mag >= kInt64MinMagnitude) {
+    if (error)
+      *error = fmt::format("integer out of range for a signed value: '{}'", trim(text.substr(0, 64)));
+    return false;
+  }
+  out = neg ? (mag == kInt64MinMagnitude ? std::numeric_limits<std::int64_t>::min()
+                                         : -static_cast<std::int64_t>(mag))
+            : static_cast<std::int64_t>(mag);
+  return true;
+}
+
+// ---- flag tables --------------------------------------------------------------------
+
+namespace {
+
+constexpr unsigned kHugeShift = 26;  // MAP_HUGE_SHIFT, SHM_HUGE_SHIFT
+constexpr std::uint64_t huge(unsigned log2) { return std::uint64_t{log2} << kHugeShift; }
+
+constexpr FlagSymbol kProt[] = {
+    {"PROT_NONE", 0x0},        {"PROT_READ", 0x1},
+    {"PROT_WRITE", 0x2},       {"PROT_EXEC", 0x4},
+    {"PROT_SEM", 0x8},         {"PROT_GROWSDOWN", 0x01000000},
+    {"PROT_GROWSUP", 0x02000000},
+};
+
+constexpr FlagSymbol kMap[] = {
+    {"MAP_FILE", 0x0},
+    {"MAP_SHARED", 0x01},
+    {"MAP_PRIVATE", 0x02},
+    {"MAP_SHARED_VALIDATE", 0x03},
+    {"MAP_DROPPABLE", 0x08},
+    {"MAP_FIXED", 0x10},
+    {"MAP_ANONYMOUS", 0x20},
+    {"MAP_ANON", 0x20},
+    {"MAP_32BIT", 0x40},
+    {"MAP_ABOVE4G", 0x80},
+    {"MAP_GROWSDOWN", 0x0100},
+    {"MAP_DENYWRITE", 0x0800},
+    {"MAP_EXECUTABLE", 0x1000},
+    {"MAP_LOCKED", 0x2000},
+    {"MAP_NORESERVE", 0x4000},
+    {"MAP_POPULATE", 0x8000},
+    {"MAP_NONBLOCK", 0x10000},
+    {"MAP_STACK", 0x20000},
+    {"MAP_HUGETLB", 0x40000},
+    {"MAP_SYNC", 0x80000},
+    {"MAP_FIXED_NOREPLACE", 0x100000},
+    {"MAP_UNINITIALIZED", 0x4000000},
+    {"MAP_HUGE_16KB", huge(14)},
+    {"MAP_HUGE_64KB", huge(16)},
+    {"MAP_HUGE_512KB", huge(19)},
+    {"MAP_HUGE_1MB", huge(20)},
+    {"MAP_HUGE_2MB", huge(21)},
+    {"MAP_HUGE_8MB", huge(23)},
+    {"MAP_HUGE_16MB", huge(24)},
+    {"MAP_HUGE_32MB", huge(25)},
+    {"MAP_HUGE_256MB", huge(28)},
+    {"MAP_HUGE_512MB", huge(29)},
+    {"MAP_HUGE_1GB", huge(30)},
+    {"MAP_HUGE_2GB", huge(31)},
+    {"MAP_HUGE_16GB", huge(34)},
+};
+
+constexpr FlagSymbol kMremap[] = {
+    {"MREMAP_MAYMOVE", 1},
+    {"MREMAP_FIXED", 2},
+    {"MREMAP_DONTUNMAP", 4},
+};
+
+constexpr FlagSymbol kMadvise[] = {
+    {"MADV_NORMAL", 0},          {"MADV_RANDOM", 1},          {"MADV_SEQUENTIAL", 2},
+    {"MADV_WILLNEED", 3},        {"MADV_DONTNEED", 4},        {"MADV_FREE", 8},
+    {"MADV_REMOVE", 9},          {"MADV_DONTFORK", 10},       {"MADV_DOFORK", 11},
+    {"MADV_MERGEABLE", 12},      {"MADV_UNMERGEABLE", 13},    {"MADV_HUGEPAGE", 14},
+    {"MADV_NOHUGEPAGE", 15},     {"MADV_DONTDUMP", 16},       {"MADV_DODUMP", 17},
+    {"MADV_WIPEONFORK", 18},     {"MADV_KEEPONFORK", 19},     {"MADV_COLD", 20},
+    {"MADV_PAGEOUT", 21},        {"MADV_POPULATE_READ", 22},  {"MADV_POPULATE_WRITE", 23},
+    {"MADV_DONTNEED_LOCKED", 24}, {"MADV_COLLAPSE", 25},      {"MADV_HWPOISON", 100},
+    {"MADV_SOFT_OFFLINE", 101},  {"MADV_GUARD_INSTALL", 102}, {"MADV_GUARD_REMOVE", 103},
+};
+
+constexpr FlagSymbol kMlockall[] = {
+    {"MCL_CURRENT", 1},
+    {"MCL_FUTURE", 2},
+    {"MCL_ONFAULT", 4},
+};
+
+constexpr FlagSymbol kMlock2[] = {
+    {"MLOCK_ONFAULT", 1},
+};
+
+constexpr FlagSymbol kMsync[] = {
+    {"MS_ASYNC", 1},
+    {"MS_INVALIDATE", 2},
+    {"MS_SYNC", 4},
+};
+
+constexpr FlagSymbol kShmat[] = {
+    {"SHM_RDONLY", 010000},
+    {"SHM_RND", 020000},
+    {"SHM_REMAP", 040000},
+    {"SHM_EXEC", 0100000},
+};
+
+constexpr FlagSymbol kShmget[] = {
+    {"IPC_CREAT", 01000},        {"IPC_EXCL", 02000},         {"SHM_HUGETLB", 04000},
+    {"SHM_NORESERVE", 010000},   {"SHM_HUGE_64KB", huge(16)}, {"SHM_HUGE_512KB", huge(19)},
+    {"SHM_HUGE_1MB", huge(20)},  {"SHM_HUGE_2MB", huge(21)},  {"SHM_HUGE_8MB", huge(23)},
+    {"SHM_HUGE_16MB", huge(24)}, {"SHM_HUGE_32MB", huge(25)}, {"SHM_HUGE_256MB", huge(28)},
+    {"SHM_HUGE_512MB", huge(29)}, {"SHM_HUGE_1GB", huge(30)}, {"SHM_HUGE_2GB", huge(31)},
+    {"SHM_HUGE_16GB", huge(34)},
+};
+
+constexpr FlagSymbol kPkey[] = {
+    {"PKEY_UNRESTRICTED", 0},
+    {"PKEY_DISABLE_ACCESS", 1},
+    {"PKEY_DISABLE_WRITE", 2},
+    {"PKEY_DISABLE_EXECUTE", 4},  // printed by strace on every architecture
+};
+
+constexpr FlagSymbol kMapShifts[] = {{"MAP_HUGE_SHIFT", kHugeShift}};
+constexpr FlagSymbol kShmShifts[] = {{"SHM_HUGE_SHIFT", kHugeShift}};
+
+std::span<const FlagSymbol> shift_symbols(FlagSet set) noexcept {
+  switch (set) {
+    case FlagSet::Map: return kMapShifts;
+    case FlagSet::Shmget: return kShmShifts;
+    default: return {};
+  }
+}
+
+bool lookup(std::span<const FlagSymbol> table, std::string_view name, std::uint64_t& out) {
+  for (const FlagSymbol& f : table) {
+    if (f.name == name) {
+      out = f.value;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool looks_numeric(std::string_view t) noexcept {
+  return !t.empty() && (is_digit(t[0]) || t[0] == '-' || t[0] == '+');
+}
+
+}  // namespace
+
+std::span<const FlagSymbol> flag_symbols(FlagSet set) noexcept {
+  switch (set) {
+    case FlagSet::Prot: return kProt;
+    case FlagSet::Map: return kMap;
+    case FlagSet::Mremap: return kMremap;
+    case FlagSet::Madvise: return kMadvise;
+    case FlagSet::Mlockall: return kMlockall;
+    case FlagSet::Mlock2: return kMlock2;
+    case FlagSet::Msync: return kMsync;
+    case FlagSet::Shmat: return kShmat;
+    case FlagSet::Shmget: return kShmget;
+    case FlagSet::Pkey: return kPkey;
+  }
+  return {};
+}
+
+std::string_view flag_set_name(FlagSet set) noexcept {
+  switch (set) {
+    case FlagSet::Prot: return "PROT_";
+    case FlagSet::Map: return "MAP_";
+    case FlagSet::Mremap: return "MREMAP_";
+    case FlagSet::Madvise: return "MADV_";
+    case FlagSet::Mlockall: return "MCL_";
+    case FlagSet::Mlock2: return "MLOCK_";
+    case FlagSet::Msync: return "MS_";
+    case FlagSet::Shmat: return "SHM_";
+    case FlagSet::Shmget: return "IPC_/SHM_";
+    case FlagSet::Pkey: return "PKEY_";
+  }
+  return "?";
+}
+
+bool parse_flags(std::string_view text, FlagSet set, std::uint64_t& out, std::string* error) {
+  std::string clean;
+  if (!strip_comments(text, clean, error)) return false;
+  if (clean.empty()) {
+    if (error) *error = fmt::format("empty {} expression", flag_set_name(set));
+    return false;
+  }
+  const std::span<const FlagSymbol> table = flag_symbols(set);
+  std::uint64_t value = 0;
+  std::size_t terms = 0;
+  std::string_view rest = clean;
+  while (true) {
+    const std::size_t bar = rest.find('|');
+    const std::string_view term = trim(rest.substr(0, bar));
+    ++terms;
+    if (term.empty()) {
+      if (error) *error = fmt::format("empty term in {} expression '{}'", flag_set_name(set), clean);
+      return false;
+    }
+    std::uint64_t v = 0;
+    const std::size_t shl = term.find("<<");
+    if (shl != npos) {
+      const std::string_view lhs = trim(term.substr(0, shl));
+      const std::string_view rhs = trim(term.substr(shl + 2));
+      std::uint64_t base = 0;
+      std::uint64_t shift = 0;
+      if (!parse_int_arg(lhs, base, error)) return false;
+      if (!lookup(shift_symbols(set), rhs, shift) && !(looks_numeric(rhs) && parse_int_arg(rhs, shift, nullptr))) {
+        if (error) *error = fmt::format("unknown {} shift '{}' in '{}'", flag_set_name(set), rhs, term);
+        return false;
+      }
+      if (shift >= 64 || ((base << shift) >> shift) != base) {
+        if (error) *error = fmt::format("shift out of range in '{}'", term);
+        return false;
+      }
+      v = base << shift;
+    } else if (looks_numeric(term)) {
+      if (!parse_int_arg(term, v, error)) return false;
+    } else if (!lookup(table, term, v)) {
+      if (error) *error = fmt::format("unknown {} symbol '{}'", flag_set_name(set), term);
+      return false;
+    }
+    value |= v;
+    if (bar == npos) break;
+    rest = rest.substr(bar + 1);
+  }
+  if (set == FlagSet::Madvise && terms > 1) {
+    if (error) *error = fmt::format("MADV_ advice is a single value, not flags: '{}'", clean);
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+// ---- fd and string arguments ----------------------------------------------------------
+
+bool parse_fd_arg(std::string_view text, FdArg& out, std::string* error) {
+  const std::string_view t = trim(text);
+  out = FdArg{};
+  std::size_t i = 0;
+  std::int64_t fd = 0;
+  constexpr std::string_view kAtFdcwd = "AT_FDCWD";
+  if (t.substr(0, kAtFdcwd.size()) == kAtFdcwd) {
+    fd = -100;
+    i = kAtFdcwd.size();
+  } else {
+    if (i < t.size() && t[i] == '-') ++i;
+    while (i < t.size() && is_digit(t[i])) ++i;
+    const std::string_view num = t.substr(0, i);
+    if (num.empty() || num == "-" || !parse_int_arg(num, fd, nullptr) ||
+        fd < std::numeric_limits<int>::min() || fd > std::numeric_limits<int>::max()) {
+      if (error) *error = fmt::format("not a file descriptor: '{}'", t.substr(0, 64));
+      return false;
+    }
+  }
+  out.fd = static_cast<int>(fd);
+  if (i == t.size()) return true;
+  if (t[i] != '<') {
+    if (error) *error = fmt::format("unexpected text after file descriptor: '{}'", t.substr(0, 64));
+    return false;
+  }
+  const std::size_t end = find_annotation_end(t, i);
+  if (end == npos) {
+    if (error) *error = fmt::format("unterminated '<' in file descriptor '{}'", t.substr(0, 64));
+    return false;
+  }
+  Annotation a = decode_annotation(t.substr(i + 1, end - i - 1), t.substr(end + 1));
+  if (end + 1 + a.consumed_after != t.size()) {
+    if (error) *error = fmt::format("unexpected text after file descriptor: '{}'", t.substr(0, 64));
+    return false;
+  }
+  out.has_path = true;
+  out.path = std::move(a.path);
+  out.device = std::move(a.device);
+  out.deleted = a.deleted;
+  return true;
+}
+
+bool parse_string_arg(std::string_view text, StringArg& out, std::string* error) {
+  const std::string_view t = trim(text);
+  out = StringArg{};
+  if (t == "NULL") {
+    out.is_null = true;
+    return true;
+  }
+  if (t.empty() || t[0] != '"') {
+    if (error) *error = fmt::format("not a string: '{}'", t.substr(0, 64));
+    return false;
+  }
+  const std::size_t end = skip_string(t, 0);
+  if (end == npos) {
+    if (error) *error = fmt::format("unterminated string: '{}'", t.substr(0, 64));
+    return false;
+  }
+  const std::string_view tail = t.substr(end);
+  if (tail == "...") {
+    out.truncated = true;
+  } else if (!tail.empty()) {
+    if (error) *error = fmt::format("unexpected text after string: '{}'", tail.substr(0, 64));
+    return false;
+  }
+  unescape(t.substr(1, end - 2), out.bytes);
+  return true;
+}
+
+// ---- errno names ------------------------------------------------------------------------
+
+namespace {
+
+struct ErrnoEntry {
+  std::string_view name;
+  int number;
+};
+
+// include/uapi/asm-generic/errno-base.h, errno.h and include/linux/errno.h (the
+// kernel-internal codes strace names); primary names first, aliases at the end.
+constexpr ErrnoEntry kErrnos[] = {
+    {"EPERM", 1},           {"ENOENT", 2},          {"ESRCH", 3},
+    {"EINTR", 4},           {"EIO", 5},             {"ENXIO", 6},
+    {"E2BIG", 7},           {"ENOEXEC", 8},         {"EBADF", 9},
+    {"ECHILD", 10},         {"EAGAIN", 11},         {"ENOMEM", 12},
+    {"EACCES", 13},         {"EFAULT", 14},         {"ENOTBLK", 15},
+    {"EBUSY", 16},          {"EEXIST", 17},         {"EXDEV", 18},
+    {"ENODEV", 19},         {"ENOTDIR", 20},        {"EISDIR", 21},
+    {"EINVAL", 22},         {"ENFILE", 23},         {"EMFILE", 24},
+    {"ENOTTY", 25},         {"ETXTBSY", 26},        {"EFBIG", 27},
+    {"ENOSPC", 28},         {"ESPIPE", 29},         {"EROFS", 30},
+    {"EMLINK", 31},         {"EPIPE", 32},          {"EDOM", 33},
+    {"ERANGE", 34},         {"EDEADLK", 35},        {"ENAMETOOLONG", 36},
+    {"ENOLCK", 37},         {"ENOSYS", 38},         {"ENOTEMPTY", 39},
+    {"ELOOP", 40},          {"ENOMSG", 42},         {"EIDRM", 43},
+    {"ECHRNG", 44},         {"EL2NSYNC", 45},       {"EL3HLT", 46},
+    {"EL3RST", 47},         {"ELNRNG", 48},         {"EUNATCH", 49},
+    {"ENOCSI", 50},         {"EL2HLT", 51},         {"EBADE", 52},
+    {"EBADR", 53},          {"EXFULL", 54},         {"ENOANO", 55},
+    {"EBADRQC", 56},        {"EBADSLT", 57},        {"EBFONT", 59},
+    {"ENOSTR", 60},         {"ENODATA", 61},        {"ETIME", 62},
+    {"ENOSR", 63},          {"ENONET", 64},         {"ENOPKG", 65},
+    {"EREMOTE", 66},        {"ENOLINK", 67},        {"EADV", 68},
+    {"ESRMNT", 69},         {"ECOMM", 70},          {"EPROTO", 71},
+    {"EMULTIHOP", 72},      {"EDOTDOT", 73},        {"EBADMSG", 74},
+    {"EOVERFLOW", 75},      {"ENOTUNIQ", 76},       {"EBADFD", 77},
+    {"EREMCHG", 78},        {"ELIBACC", 79},        {"ELIBBAD", 80},
+    {"ELIBSCN", 81},        {"ELIBMAX", 82},        {"ELIBEXEC", 83},
+    {"EILSEQ", 84},         {"ERESTART", 85},       {"ESTRPIPE", 86},
+    {"EUSERS", 87},         {"ENOTSOCK", 88},       {"EDESTADDRREQ", 89},
+    {"EMSGSIZE", 90},       {"EPROTOTYPE", 91},     {"ENOPROTOOPT", 92},
+    {"EPROTONOSUPPORT", 93}, {"ESOCKTNOSUPPORT", 94}, {"EOPNOTSUPP", 95},
+    {"EPFNOSUPPORT", 96},   {"EAFNOSUPPORT", 97},   {"EADDRINUSE", 98},
+    {"EADDRNOTAVAIL", 99},  {"ENETDOWN", 100},      {"ENETUNREACH", 101},
+    {"ENETRESET", 102},     {"ECONNABORTED", 103},  {"ECONNRESET", 104},
+    {"ENOBUFS", 105},       {"EISCONN", 106},       {"ENOTCONN", 107},
+    {"ESHUTDOWN", 108},     {"ETOOMANYREFS", 109},  {"ETIMEDOUT", 110},
+    {"ECONNREFUSED", 111},  {"EHOSTDOWN", 112},     {"EHOSTUNREACH", 113},
+    {"EALREADY", 114},      {"EINPROGRESS", 115},   {"ESTALE", 116},
+    {"EUCLEAN", 117},       {"ENOTNAM", 118},       {"ENAVAIL", 119},
+    {"EISNAM", 120},        {"EREMOTEIO", 121},     {"EDQUOT", 122},
+    {"ENOMEDIUM", 123},     {"EMEDIUMTYPE", 124},   {"ECANCELED", 125},
+    {"ENOKEY", 126},        {"EKEYEXPIRED", 127},   {"EKEYREVOKED", 128},
+    {"EKEYREJECTED", 129},  {"EOWNERDEAD", 130},    {"ENOTRECOVERABLE", 131},
+    {"ERFKILL", 132},       {"EHWPOISON", 133},
+    {"ERESTARTSYS", 512},   {"ERESTARTNOINTR", 513}, {"ERESTARTNOHAND", 514},
+    {"ENOIOCTLCMD", 515},   {"ERESTART_RESTARTBLOCK", 516}, {"EPROBE_DEFER", 517},
+    {"EOPENSTALE", 518},    {"ENOPARAM", 519},      {"EBADHANDLE", 521},
+    {"ENOTSYNC", 522},      {"EBADCOOKIE", 523},    {"ENOTSUPP", 524},
+    {"ETOOSMALL", 525},     {"ESERVERFAULT", 526},  {"EBADTYPE", 527},
+    {"EJUKEBOX", 528},      {"EIOCBQUEUED", 529},   {"ERECALLCONFLICT", 530},
+    {"ENOGRACE", 531},
+    // aliases
+    {"EWOULDBLOCK", 11},    {"EDEADLOCK", 35},      {"ENOTSUP", 95},
+};
+
+}  // namespace
+
+bool errno_number(std::string_view name, int& out) noexcept {
+  for (const ErrnoEntry& e : kErrnos) {
+    if (e.name == name) {
+      out = e.number;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string_view errno_symbol(int number) noexcept {
+  for (const ErrnoEntry& e : kErrnos) {
+    if (e.number == number) return e.name;
+  }
+  return {};
+}
+
+}  // namespace vmseal::trace

@@ -1,0 +1,84 @@
+// Test support: windows of pages bracketed by guard VMAs (as in
+// tests/kernel/reference_cases.c), the return-value notation of
+// tests/data/reference_cases.expected, and a builder that turns a drawing such as
+// "[0-4 rw-p][4-8 r--p sl]" into an engine layout with real system calls.
+#pragma once
+
+// First, before any standard header (types.hpp's Errno enumerators vs <cerrno>).
+#include "vmseal/engine/address_space.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vmseal::test {
+
+inline constexpr Addr PS = kPageSize;
+// Default window base: the reservation is placed with a hint one page below it.
+inline constexpr Addr kDefaultBase = 0x7f0000000000ULL;
+
+// A window of `npages` pages at `base`, as reference_cases.c's region(): a
+// PROT_NONE MAP_NORESERVE reservation of npages + 2 pages, a 1-page PROT_EXEC
+// guard VMA at each end (MAP_FIXED), and the interior unmapped again.
+struct Window {
+  AddressSpace* as = nullptr;
+  Addr base = 0;
+  std::uint64_t npages = 0;
+
+  // base + page * PS (negative pages allowed).
+  Addr P(std::int64_t page) const noexcept {
+    return base + static_cast<Addr>(page) * PS;
+  }
+  // draw_layout() of the window.
+  std::string draw() const;
+  // `r` formatted as an address result ("@<page>" relative to base) or errno name.
+  std::string at(const SysResult& r) const;
+};
+
+// Sets up the window. With hint 0 the reservation goes where the kernel would
+// put it (top-down); otherwise the hint is used (it must be free).
+// Fails the current test (ADD_FAILURE) if a setup call fails.
+Window make_window(AddressSpace& as, std::uint64_t npages, Addr base = kDefaultBase);
+
+// "0", a non-negative number, or an errno name ("EPERM").
+std::string ret_str(const SysResult& r);
+// "@n" / "@n+b" relative to base, or an errno name.
+std::string addr_str(const SysResult& r, Addr base);
+
+// One "[a-b perms flags]" item of a drawing.
+struct Segment {
+  std::int64_t from = 0;
+  std::int64_t to = 0;
+  std::string perms;                // "rw-p"
+  std::vector<std::string> tokens;  // smaps mnemonics and builder tokens
+};
+
+// Parses a drawing; returns false (with a message) on a syntax error.
+bool parse_drawing(std::string_view drawing, std::vector<Segment>& out, std::string* error);
+
+// The drawing as draw_layout() would print it: builder-only tokens removed and
+// the flags put in the kernel's order. Unknown mnemonics are kept verbatim.
+std::string canonical(std::string_view drawing);
+
+// Builds `drawing` inside the window with real engine calls, left to right.
+// Each segment is:
+//   1. mmap(MAP_FIXED | MAP_PRIVATE or MAP_SHARED (perms 'p'/'s') | MAP_ANONYMOUS
+//      unless fd=N, | MAP_GROWSDOWN for gd, | MAP_NORESERVE for nr), with the
+//      segment's prot, plus PROT_WRITE when the drawing asks for `ac` on a
+//      non-writable private segment;
+//   2. a fault of its first page when the token F is present (or when `ac` on a
+//      non-writable segment needs the anon_vma that keeps VM_ACCOUNT);
+//   3. mprotect() to the final prot if step 1 used another one;
+//   4. madvise() for dc dd wf rr sr hg nh mg gu;
+//   5. mlock() for lo (mlock2(MLOCK_ONFAULT) for lo lf);
+//   6. mseal() for sl.
+// Builder-only tokens (not part of the comparison): F (fault), fd=N (map file
+// descriptor N), off=K (file offset in pages, default 0).
+// Afterwards the window must draw as canonical(drawing), else the result is a
+// failure that shows both.
+::testing::AssertionResult build(const Window& w, std::string_view drawing);
+
+}  // namespace vmseal::test
