@@ -5,12 +5,17 @@
 //   Lookup        one find() at a random address in the mapped range
 //                 (independent lookups: a throughput figure);
 //   LookupChained the next address depends on the previous answer (latency);
-//   InsertErase   insert a 1-page VMA into a random hole, then erase it (2 ops);
-//   SetBounds     grow a random VMA by a page into its hole, then restore (2 ops);
+//   InsertErase   insert a 1-page VMA into a random hole, then erase it (2 ops,
+//                 ns_per_op = Time / 2);
+//   SetBounds     grow a random VMA by a page into its hole, then restore (2 ops,
+//                 ns_per_op = Time / 2);
 //   GapRev        gap_rev(0, random high, 4 pages)    — nearest small hole;
 //   GapRevRare    gap_rev(0, random high, 24 pages)   — only the 32-page holes fit;
+//   Copy          copy-construct the tree (fork), reports ns per VMA;
 //   Build         insert all N VMAs in the given order (reports ns per insert).
-// Counter bytes_per_vma = memory_bytes() / size().
+// Counter bytes_per_vma = memory_bytes() / size(). The trees are cached per
+// size and shared by the benchmarks in the order listed, so the figure shown
+// with InsertErase and later reflects the tree after that churn.
 //
 // First, before any standard header (types.hpp's Errno vs <cerrno>).
 #include "vmseal/engine/reference_vma_tree.hpp"
@@ -34,8 +39,8 @@ constexpr Addr P = kPageSize;
 constexpr std::size_t kSamples = std::size_t{1} << 20;  // random inputs, cycled
 
 struct Layout {
-  std::vector<Vma> vmas;   // in address order
-  std::vector<Addr> holes; // the first page of the hole after vmas[i]
+  std::vector<Vma> vmas;    // in address order
+  std::vector<Addr> holes;  // the first page of the hole after vmas[i]
   Addr end = 0;
 };
 
@@ -92,10 +97,23 @@ std::vector<Addr> random_addresses(std::size_t n) {
   return out;
 }
 
-std::vector<std::size_t> random_indices(std::size_t n) {
+// Random VMAs (their bounds), and the holes after them, laid out in the order
+// the benchmark uses them so that reading the inputs is sequential.
+std::vector<std::pair<Addr, Addr>> random_vmas(std::size_t n) {
+  const Layout& l = layout(n);
   std::mt19937_64 rng(n * 13 + 5);
-  std::vector<std::size_t> out(kSamples);
-  for (std::size_t& i : out) i = static_cast<std::size_t>(rng() % n);
+  std::vector<std::pair<Addr, Addr>> out(kSamples);
+  for (auto& p : out) {
+    const Vma& v = l.vmas[static_cast<std::size_t>(rng() % n)];
+    p = {v.start, v.end};
+  }
+  return out;
+}
+std::vector<Addr> random_holes(std::size_t n) {
+  const Layout& l = layout(n);
+  std::mt19937_64 rng(n * 17 + 9);
+  std::vector<Addr> out(kSamples);
+  for (Addr& h : out) h = l.holes[static_cast<std::size_t>(rng() % n)];
   return out;
 }
 
@@ -103,6 +121,13 @@ template <class Tree>
 void set_bytes(benchmark::State& state, const Tree& t) {
   state.counters["bytes_per_vma"] =
       static_cast<double>(t.memory_bytes()) / static_cast<double>(t.size());
+}
+
+// Time per operation when one iteration performs `ops` operations.
+void set_ns_per_op(benchmark::State& state, double ops) {
+  state.counters["ns_per_op"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * ops,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 template <class Tree>
@@ -135,34 +160,34 @@ template <class Tree>
 void BM_InsertErase(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   Tree& t = tree<Tree>(n);
-  const Layout& l = layout(n);
-  const std::vector<std::size_t> idx = random_indices(n);
+  const std::vector<Addr> holes = random_holes(n);
   std::size_t i = 0;
   Vma v;
   v.flags = vm::READ;
   for (auto _ : state) {
-    const Addr h = l.holes[idx[i++ & (kSamples - 1)]];
+    const Addr h = holes[i++ & (kSamples - 1)];
     v.start = h;
     v.end = h + P;
     benchmark::DoNotOptimize(&t.insert(v));
     t.erase(h);
   }
   set_bytes(state, t);
+  set_ns_per_op(state, 2);
 }
 
 template <class Tree>
 void BM_SetBounds(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   Tree& t = tree<Tree>(n);
-  const Layout& l = layout(n);
-  const std::vector<std::size_t> idx = random_indices(n);
+  const std::vector<std::pair<Addr, Addr>> vmas = random_vmas(n);
   std::size_t i = 0;
   for (auto _ : state) {
-    const Vma& v = l.vmas[idx[i++ & (kSamples - 1)]];
-    benchmark::DoNotOptimize(&t.set_bounds(v.start, v.start, v.end + P));
-    benchmark::DoNotOptimize(&t.set_bounds(v.start, v.start, v.end));
+    const auto [start, end] = vmas[i++ & (kSamples - 1)];
+    benchmark::DoNotOptimize(&t.set_bounds(start, start, end + P));
+    benchmark::DoNotOptimize(&t.set_bounds(start, start, end));
   }
   set_bytes(state, t);
+  set_ns_per_op(state, 2);
 }
 
 template <class Tree>
@@ -205,14 +230,29 @@ void BM_Build(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
                           static_cast<std::int64_t>(n));
   state.counters["bytes_per_vma"] = bytes;
-  state.counters["ns_per_insert"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * static_cast<double>(n),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_insert"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(n),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-void sizes(benchmark::internal::Benchmark* b) {
-  b->Arg(1000)->Arg(65530)->Arg(1000000);
+// Deep copy (what fork does to an address space); destruction not timed.
+template <class Tree>
+void BM_Copy(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const Tree& t = tree<Tree>(n);
+  for (auto _ : state) {
+    Tree c(t);
+    benchmark::DoNotOptimize(c.first());
+    state.PauseTiming();
+    { Tree dead(std::move(c)); }
+    state.ResumeTiming();
+  }
+  state.counters["ns_per_vma"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(n),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
+
+void sizes(benchmark::internal::Benchmark* b) { b->Arg(1000)->Arg(65530)->Arg(1000000); }
 void build_args(benchmark::internal::Benchmark* b) {
   for (std::int64_t n : {1000, 65530, 1000000}) {
     for (Order o : {Order::Random, Order::Ascending, Order::Descending}) {
@@ -230,6 +270,7 @@ BENCHMARK(BM_InsertErase<ReferenceVmaTree>)->Apply(sizes);
 BENCHMARK(BM_SetBounds<VmaTree>)->Apply(sizes);
 BENCHMARK(BM_GapRev<VmaTree>)->Apply(sizes);
 BENCHMARK(BM_GapRevRare<VmaTree>)->Apply(sizes);
+BENCHMARK(BM_Copy<VmaTree>)->Apply(sizes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Build<VmaTree>)->Apply(build_args)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -51,9 +51,12 @@ Addr AddressSpace::vm_start_gap(const Vma& v) const noexcept {
 }
 
 // split_vma() / __split_vma(): [start, at) and [at, end); the upper part's pgoff
-// moves along. With check_limit, fails with ENOMEM at max_map_count.
+// moves along. With check_limit, fails with ENOMEM at max_map_count. Then
+// vm_ops->may_split(): special_mapping_split() refuses every split of [vdso],
+// [vvar] and [vvar_vclock] with EINVAL (so does a shrink of [vdso], probe V4).
 Errno AddressSpace::split(Vma* vma, Addr at, bool check_limit) {
   if (check_limit && tree_.size() >= cfg_.max_map_count) return Errno::NOMEM;
+  if (vma->special != SpecialKind::None) return Errno::INVAL;
   Vma upper = *vma;
   upper.start = at;
   upper.pgoff = vma->pgoff_at(at);
@@ -212,12 +215,15 @@ Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* ac
   if (start > v->start) {
     if (end < v->end && tree_.size() >= cfg_.max_map_count) return Errno::NOMEM;
     if (v->sealed()) return Errno::PERM;  // don't split what cannot be unmapped
-    split(v, start, false);
+    if (Errno e = split(v, start, false); e != Errno::OK) return e;
   }
   std::uint64_t acct = 0;
   for (v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.next_of(*v)) {
     if (v->sealed()) return Errno::PERM;
-    if (v->end > end) split(v, end, false);
+    // A failed end split (may_split) fails the unmap; the start split stays.
+    if (v->end > end) {
+      if (Errno e = split(v, end, false); e != Errno::OK) return e;
+    }
     if ((v->flags & vm::ACCOUNT) != 0) acct += v->page_count();
   }
   if (accounted != nullptr) *accounted = acct;
@@ -272,14 +278,18 @@ AnonVmaId AddressSpace::anon_vma_prepare(Addr vma_start) {
 // private writable mapping is populated with write faults, which break COW and
 // assign an anon_vma. On the target kernel a read fault of private anonymous
 // memory allocates a page (and an anon_vma) too (docs/kernel-rules.md 0.1).
-// PROT_NONE cannot be populated: EFAULT.
-Errno AddressSpace::populate_vma(Vma& vma, Addr /*start*/, Addr /*end*/) {
+// PROT_NONE cannot be populated: EFAULT. Neither can a page beyond the end of
+// its file (SIGBUS): EFAULT after the pages before it.
+Errno AddressSpace::populate_vma(Vma& vma, Addr start, Addr end) {
   if ((vma.flags & (vm::IO | vm::PFNMAP)) != 0) return Errno::OK;
   if ((vma.flags & vm::LOCKONFAULT) != 0) return Errno::OK;
   if ((vma.flags & vm::ACCESS_FLAGS) == 0) return Errno::FAULT;
-  if ((vma.flags & vm::SHARED) != 0) return Errno::OK;
-  if ((vma.flags & vm::WRITE) != 0 || is_anonymous(vma)) anon_vma_prepare(vma.start);
-  return Errno::OK;
+  const Addr eof = file_eof_addr(vma.file != 0 ? &files_->get(vma.file) : nullptr, vma);
+  const bool sigbus = eof < end;
+  if (sigbus && eof <= start) return Errno::FAULT;
+  if ((vma.flags & vm::SHARED) == 0 && ((vma.flags & vm::WRITE) != 0 || is_anonymous(vma)))
+    anon_vma_prepare(vma.start);
+  return sigbus ? Errno::FAULT : Errno::OK;
 }
 
 // __mm_populate() / mm_populate(): the first error stops unless ignored.

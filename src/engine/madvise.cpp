@@ -3,6 +3,7 @@
 // refused for anonymous memory the caller could not write anyway.
 #include <algorithm>
 
+#include "merge_rules.hpp"
 #include "vmseal/engine/address_space.hpp"
 #include "vmseal/kernel/abi.hpp"
 
@@ -205,7 +206,12 @@ SysResult AddressSpace::madvise_populate(Addr start, Addr end, bool write) {
     if (write ? ((f & vm::WRITE) == 0 || (f & vm::SHADOW_STACK) != 0) : (f & vm::READ) == 0)
       return Errno::INVAL;
     const Addr vend = v->end;
+    // A page beyond the end of its file faults with SIGBUS: EFAULT, with the
+    // pages before it populated.
+    const Addr eof = file_eof_addr(v->file != 0 ? &files_->get(v->file) : nullptr, *v);
+    if (eof <= cur) return Errno::FAULT;
     if ((f & vm::SHARED) == 0 && (write || is_anonymous(*v))) anon_vma_prepare(v->start);
+    if (eof < std::min(vend, end)) return Errno::FAULT;
     cur = vend;
   }
   return SysResult::ok(0);

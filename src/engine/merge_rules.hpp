@@ -3,6 +3,7 @@
 // anon_vma_compatible() from mm/rmap.c. Pure functions of VMA values.
 #pragma once
 
+#include "vmseal/engine/files.hpp"
 #include "vmseal/engine/vma.hpp"
 
 namespace vmseal {
@@ -70,6 +71,22 @@ inline bool anon_vma_compatible(const Vma& a, const Vma& b) noexcept {
   return a.end == b.start && a.file == b.file &&
          ((a.flags ^ b.flags) & ~(vm::ACCESS_FLAGS | vm::SOFTDIRTY)) == 0 &&
          b.pgoff == a.pgoff + ((b.start - a.start) >> kPageShift);
+}
+
+// Not a merge rule, but a pure function of a VMA and its file that several
+// calls need: the first address of `v` whose page lies at or beyond the end of
+// the file, where a fault gets SIGBUS (shmem_get_folio_gfp(): index >= i_size
+// -> VM_FAULT_SIGBUS), so GUP populate fails with EFAULT. Only files whose size
+// the engine knows exactly take part: SysV shm segments, and shmem with a size
+// (the engine's own MAP_SHARED|MAP_ANONYMOUS objects, memfds whose size the
+// caller gave). v.end when no page is beyond the end.
+inline Addr file_eof_addr(const FileInfo* f, const Vma& v) noexcept {
+  if (f == nullptr || v.special != SpecialKind::None) return v.end;
+  if (f->kind != FileKind::SysvShm && !(f->kind == FileKind::Shmem && f->size != 0)) return v.end;
+  const std::uint64_t eof_pages = (f->size + kPageSize - 1) >> kPageShift;
+  if (v.pgoff >= eof_pages) return v.start;
+  const std::uint64_t inside = eof_pages - v.pgoff;
+  return inside >= v.page_count() ? v.end : v.start + (inside << kPageShift);
 }
 
 }  // namespace vmseal

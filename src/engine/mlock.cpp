@@ -83,6 +83,7 @@ SysResult AddressSpace::mlock(Addr addr, std::uint64_t len) {
 }
 
 SysResult AddressSpace::mlock2(Addr addr, std::uint64_t len, std::uint64_t flags) {
+  flags &= 0xffffffffU;  // the system call's flags are an int
   if ((flags & ~abi::MLOCK_ONFAULT) != 0) return Errno::INVAL;
   VmFlags vmf = vm::LOCKED;
   if ((flags & abi::MLOCK_ONFAULT) != 0) vmf |= vm::LOCKONFAULT;
@@ -116,6 +117,7 @@ static void apply_mlockall(AddressSpace& as, VmFlags& def_flags, std::uint64_t f
 }
 
 SysResult AddressSpace::mlockall(std::uint64_t flags) {
+  flags &= 0xffffffffU;  // the system call's flags are an int
   if (flags == 0 || (flags & ~(abi::MCL_CURRENT | abi::MCL_FUTURE | abi::MCL_ONFAULT)) != 0 ||
       flags == abi::MCL_ONFAULT)
     return Errno::INVAL;

@@ -145,6 +145,12 @@ std::optional<Addr> AddressSpace::get_unmapped_area(FileId file, Addr addr, std:
     err = Errno::NOMEM;
     return std::nullopt;
   }
+  // IS_ERR_VALUE(): a MAP_FIXED address in the last 4095 bytes below 2^64 reads
+  // as an error code, so the kernel returns -(2^64 - addr) as the errno (probed).
+  if (*result > ~Addr{0} - 4095) {
+    err = static_cast<Errno>(static_cast<int>(0 - *result));
+    return std::nullopt;
+  }
   if (*result > cfg_.task_size - len) {
     err = Errno::NOMEM;
     return std::nullopt;
@@ -173,7 +179,13 @@ SysResult AddressSpace::mmap(Addr addr, std::uint64_t len, std::uint64_t prot, s
     if (file == 0) return Errno::BADF;
     if ((flags & abi::MAP_HUGETLB) != 0) return Errno::INVAL;  // not a hugetlbfs file
   } else if ((flags & abi::MAP_HUGETLB) != 0) {
-    return Errno::NOMEM;  // hugetlb pools are not modelled: none reserved
+    // The length is aligned to the huge page size (2 MiB unless MAP_HUGE_* says
+    // otherwise); one that wraps to 0 is do_mmap()'s EINVAL. Otherwise the
+    // hugetlb pool, not modelled and empty, refuses the reservation.
+    const unsigned shift = static_cast<unsigned>((flags >> 26) & 0x3f);
+    const std::uint64_t huge = shift != 0 ? std::uint64_t{1} << shift : std::uint64_t{2} << 20;
+    if (((len + huge - 1) & ~(huge - 1)) == 0) return Errno::INVAL;
+    return Errno::NOMEM;
   }
   SysResult r = do_mmap(file, addr, len, prot, flags, 0, off >> kPageShift);
   return r;
@@ -222,6 +234,11 @@ SysResult AddressSpace::do_mmap(FileId file, Addr addr, std::uint64_t len, std::
 
   if (file != 0) {
     const FileInfo& fi = files_->get(file);
+    // file_mmap_ok(): the mapping must end within the largest file offset:
+    // MAX_LFS_FILESIZE for regular files and shmem, ULONG_MAX for devices.
+    const std::uint64_t maxsize =
+        fi.kind == FileKind::DevZero ? ~std::uint64_t{0} : (std::uint64_t{1} << 63) - 1;
+    if (len > maxsize || pgoff > ((maxsize - len) >> kPageShift)) return Errno::OVERFLOW;
     std::uint64_t type = flags & abi::MAP_TYPE;
     if (type == abi::MAP_SHARED || type == abi::MAP_SHARED_VALIDATE) {
       if (type == abi::MAP_SHARED) flags &= abi::LEGACY_MAP_MASK;
@@ -336,6 +353,7 @@ SysResult AddressSpace::mmap_region(FileId file, Addr addr, std::uint64_t len, V
 
 // do_shmat(): maps the segment's file shared through do_mmap().
 SysResult AddressSpace::shmat(FileId segment, Addr addr, std::uint64_t shmflg) {
+  shmflg &= 0xffffffffU;  // an int in the system call
   if (!files_->valid(segment)) return Errno::INVAL;
   const FileInfo& seg = files_->get(segment);
   std::uint64_t flags = abi::MAP_SHARED;
@@ -361,7 +379,14 @@ SysResult AddressSpace::shmat(FileId segment, Addr addr, std::uint64_t shmflg) {
     const Vma* v = tree_.lower(addr);
     if (v != nullptr && v->start < addr + size) return Errno::INVAL;
   }
-  return do_mmap(segment, addr, size, prot, flags, 0, 0);
+  // Each attach maps its own struct file (alloc_file_clone()), opened O_RDONLY
+  // under SHM_RDONLY: such a VMA has no VM_MAYWRITE, so mprotect(PROT_WRITE)
+  // is EACCES. shmdt() matches the VMAs of one attach by this file.
+  FileInfo clone = seg;
+  clone.readable = true;
+  clone.writable = (shmflg & abi::SHM_RDONLY) == 0;
+  const FileId attach = files_->add(clone);
+  return do_mmap(attach, addr, size, prot, flags, 0, 0);
 }
 
 // ksys_shmdt(): unmaps every VMA of the segment attached at `addr`. Errors

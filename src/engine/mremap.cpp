@@ -81,8 +81,13 @@ SysResult AddressSpace::check_prep_vma(Remap& r) {
   if (r.old_len == 0 && (v->flags & (vm::SHARED | vm::MAYSHARE)) == 0) return Errno::INVAL;
   if ((r.flags & abi::MREMAP_DONTUNMAP) != 0 && (v->flags & (vm::DONTEXPAND | vm::PFNMAP)) != 0)
     return Errno::INVAL;
-  if (r.old_len > v->end - r.addr) return Errno::FAULT;
-  if (r.new_len == r.old_len) return SysResult::ok(0);
+  // "We permit crossing of boundaries for the range being unmapped due to a
+  // shrink": for a shrink (FIXED or DONTUNMAP) only [addr, addr+new_len) must
+  // lie in the VMA, and the checks below are skipped (the kernel sets its local
+  // old_len to new_len). Probed: FIXED 6->2 pages over [0-4][4-8] moves.
+  const std::uint64_t old_len = r.type == Remap::Type::Shrink ? r.new_len : r.old_len;
+  if (old_len > v->end - r.addr) return Errno::FAULT;
+  if (r.new_len == old_len) return SysResult::ok(0);
   if ((v->flags & vm::LOCKED) != 0) r.populate_expand = true;
   const std::uint64_t pgoff = v->pgoff_at(r.addr);
   if (pgoff + pages(r.new_len) < pgoff) return Errno::INVAL;
@@ -134,9 +139,10 @@ SysResult AddressSpace::mremap_at(Remap& r) {
   return move_vma(r);
 }
 
-// shrink_vma(): munmap of [addr+new_len, addr+old_len), which may cross VMAs.
+// shrink_vma(): do_vmi_munmap() of [addr+new_len, addr+old_len), which may
+// cross VMAs; munmap's own argument checks apply (a tail past TASK_SIZE is EINVAL).
 Errno AddressSpace::shrink_vma(Remap& r) {
-  return gather_unmap(r.addr + r.new_len, r.addr + r.old_len);
+  return munmap(r.addr + r.new_len, r.delta).error();
 }
 
 // mremap_to(): FIXED or DONTUNMAP. With FIXED the target is unmapped first.
@@ -203,15 +209,21 @@ SysResult AddressSpace::move_vma(Remap& r) {
   if ((r.flags & abi::MREMAP_DONTUNMAP) != 0) {
     // dontunmap_complete(): the source loses its locks (the whole VMA); a
     // source moved whole loses its anon_vma. VM_ACCOUNT stays (observed).
+    // "Because we won't unmap we don't need to touch locked_vm": the kernel
+    // leaves the source's pages counted in locked_vm although they are no
+    // longer VM_LOCKED (probed: VmLck grows by the moved pages), which later
+    // RLIMIT_MEMLOCK checks see.
     Vma* s = tree_.find(r.addr);
-    if ((s->flags & vm::LOCKED) != 0) counters_.locked_vm -= std::min(counters_.locked_vm, s->page_count());
     s->flags &= ~vm::LOCKED_MASK;
     if (r.addr == s->start && r.addr + r.old_len == s->end) {
       s->anon_vma = 0;
       s->anon_chain_shared = false;
     }
   } else {
-    (void)gather_unmap(r.addr, r.addr + r.old_len);
+    // unmap_source_vma(): do_vmi_munmap(addr, old_len), errors ignored. With
+    // old_len 0 (a shared mapping duplicated) that is EINVAL: the source is
+    // neither unmapped nor split.
+    (void)munmap(r.addr, r.old_len);
   }
   return SysResult::ok(dst);
 }
@@ -235,8 +247,11 @@ SysResult AddressSpace::remap_move(Remap& r) {
     const Addr offset = seen ? v->start - last_end : 0;
     last_end = v->end;
     // vma_multi_allowed(): files with their own get_unmapped_area (other than
-    // shmem and THP-aware filesystems) move only alone.
-    const bool multi = v->file == 0 || files_->get(v->file).kind != FileKind::DevZero;
+    // shmem and THP-aware filesystems) move only alone: /dev/zero
+    // (get_unmapped_area_zero) and SysV shm (shm_get_unmapped_area; its VMAs
+    // have shm_vm_ops, so vma_is_shmem() is false).
+    const FileKind kind = v->file == 0 ? FileKind::Regular : files_->get(v->file).kind;
+    const bool multi = kind != FileKind::DevZero && kind != FileKind::SysvShm;
     if (!multi && (seen || v->end < end)) return Errno::FAULT;
 
     Remap sub;

@@ -2,6 +2,7 @@
 // expand_downwards()), fork (dup_mmap()), exec and exit.
 #include <algorithm>
 
+#include "merge_rules.hpp"
 #include "vmseal/engine/address_space.hpp"
 
 namespace vmseal {
@@ -94,6 +95,9 @@ FaultResult AddressSpace::fault(Addr addr, Access access) {
                        : access == Access::Exec ? vm::EXEC
                                                 : vm::READ;
   if ((v->flags & need) == 0) return FaultResult::Segv;
+  // A page beyond the end of its file: SIGBUS (shmem_fault()).
+  if (addr >= file_eof_addr(v->file != 0 ? &files_->get(v->file) : nullptr, *v))
+    return FaultResult::Bus;
   if ((v->flags & vm::SHARED) == 0 && (access == Access::Write || is_anonymous(*v)))
     anon_vma_prepare(v->start);
   return FaultResult::Ok;

@@ -6,17 +6,22 @@
 // ---------------------------------------------------------------------------
 //   Leaf (808 bytes): header {parent, count, level = 0, prev, next, max_gap}
 //     followed by `Vma v[16]`, stored BY VALUE and sorted by start. Slots
-//     [count, 16) are padding whose `start` is kPad (2^64-1) so that the rank
-//     search can always scan all 16 slots without a data-dependent bound.
-//     Leaves form a doubly linked list in address order (prev/next), which
-//     gives O(1) next/prev and the predecessor's end for the first gap of a
-//     leaf. Key arrays are not duplicated outside the Vma: callers hold Vma*
-//     into the leaves, so start/end must live inside the Vma, and a second
-//     copy would cost 8 bytes per VMA against the 64-byte budget.
-//   Inner (400 bytes): header {parent, count, level >= 1} followed by three
-//     parallel arrays of 16: key[i] (the smallest VMA start in child i's
-//     subtree, exactly), gap[i] (the largest gap owned by child i's subtree)
-//     and child[i]. Padding slots have key kPad, gap 0, child nullptr.
+//     [count, 16) are padding whose `start` is kPad (2^64-1), so the rank
+//     search scans all 16 slots branch-free without reading `count`.
+//     Leaves form a doubly linked list in address order (prev/next): O(1)
+//     next/prev, and the predecessor's end for the first gap of a leaf.
+//     Starts/ends are not duplicated into separate key arrays: callers hold
+//     Vma* into the leaves, so start/end must live inside the Vma, and a
+//     second copy would cost 8 bytes per VMA against the 64-byte budget. The
+//     scan's 16 loads are independent, so the leaf's lines arrive in parallel
+//     (one miss latency per leaf, not four as in a binary search).
+//   Inner (448 bytes, 64-byte aligned): the header {parent, count, level >= 1}
+//     on the first cache line, then three arrays of 16, two lines each:
+//     key[i]   the smallest VMA start in child i's subtree (exact),
+//     child[i] the child,
+//     gap[i]   the largest gap owned by child i's subtree (see below).
+//     Padding slots have key kPad, gap 0, child nullptr. A lookup reads key[]
+//     and child[] only (prefetching child[] while it scans key[]).
 //   All leaves are at the same depth; root->level is the height.
 //
 // ---------------------------------------------------------------------------
@@ -24,16 +29,18 @@
 // ---------------------------------------------------------------------------
 // Every VMA v owns the gap just below it: G(v) = v.start - pred_end, where
 // pred_end is the end of the previous VMA in address order, or 0 for the
-// first VMA (so G(first) covers [0, first.start)). Neighbours that touch own a
-// zero gap. The top gap [last.end, 2^64) belongs to no VMA and is handled
-// separately via `tail`.
-//   leaf->max_gap      == max G(v) over the leaf's VMAs (0 if none),
-//   inner->gap[i]      == max gap of child i's subtree (leaf->max_gap for a leaf
-//                         child, max of its gap[] for an inner child),
-//   inner->key[i]      == smallest start in child i's subtree.
-// Because G(first VMA of a leaf) depends on the LAST VMA of the previous leaf,
-// changing the end of (or removing / appending) a leaf's last VMA updates the
-// next leaf's max_gap as well: that is how a gap spanning two leaves is kept.
+// first VMA (so G(first) is [0, first.start)). Neighbours that touch own a
+// zero gap. The top gap [last.end, 2^64) belongs to no VMA; it is computed
+// from `tail` when needed (2^64 itself is never represented: results are
+// clipped to `high` <= 2^64-1 first).
+//   leaf->max_gap  == max G(v) over the leaf's VMAs,
+//   inner->gap[i]  == leaf->max_gap of a leaf child, or the max of an inner
+//                     child's gap[],
+//   inner->key[i]  == smallest start in child i's subtree.
+// G(first VMA of a leaf) depends on the LAST VMA of the previous leaf, so
+// changing the end of a leaf's last VMA, or inserting/erasing at a leaf's end,
+// also updates the next leaf's max_gap: that is how a gap spanning two leaves
+// is kept right.
 //
 // Maintenance: simple edits (insert into a leaf with room, erase that leaves
 // the leaf at least kLeafMin full, set_bounds) update the affected leaf's
@@ -41,11 +48,14 @@
 // whose value did not change. Structural edits (split, shift to a sibling,
 // merge, borrow) recompute the touched nodes and refresh all the way up.
 //
-// Filling policy: a full leaf first tries to shift VMAs into a sibling with
-// room; only if both siblings are full is it split in half. An insert past the
-// very last VMA (or before the very first) into a full leaf starts a new leaf
-// instead, so ascending or descending insertion leaves leaves 100% full.
-// Erase merges or borrows when a leaf drops below kLeafMin.
+// Filling policy (the 64-bytes-per-VMA budget): a full leaf first shifts VMAs
+// into a sibling with room; if both siblings are full, two full leaves become
+// three 2/3-full ones (B*-tree). An insert past the very last VMA (or before
+// the very first) into a full leaf starts a new leaf instead, so ascending or
+// descending insertion leaves leaves 100% full. Erase merges or borrows when
+// a leaf drops below kLeafMin (an inner node below kInnerMin).
+//
+// Gap search: see Impl::gap().
 #include "vmseal/engine/vma_tree.hpp"
 
 #include <algorithm>
@@ -82,10 +92,13 @@ struct Leaf final : Node {
   }
 };
 
-struct Inner final : Node {
-  Addr key[kInnerCap];
-  Addr gap[kInnerCap];
+// Cache-line aligned so that key[] and child[] each fill exactly two lines
+// (the header gets the first line to itself): a descent step touches those
+// four lines only, and prefetches child[] while it scans key[].
+struct alignas(64) Inner final : Node {
+  alignas(64) Addr key[kInnerCap];
   Node* child[kInnerCap];
+  Addr gap[kInnerCap];
   Inner() noexcept {
     std::fill(key, key + kInnerCap, kPad);
     std::fill(gap, gap + kInnerCap, Addr{0});
@@ -98,26 +111,34 @@ inline const Leaf* as_leaf(const Node* n) noexcept { return static_cast<const Le
 inline Inner* as_inner(Node* n) noexcept { return static_cast<Inner*>(n); }
 inline const Inner* as_inner(const Node* n) noexcept { return static_cast<const Inner*>(n); }
 
-// Number of VMAs in the leaf with start <= a. Scans all slots branch-free; the
-// padding (start == kPad) only counts when a == kPad, hence the clamp.
+// No VMA starts at 2^64-1 (start < end <= 2^64-1), so searching for
+// min(a, kPad - 1) finds the same slot as searching for a, and the padding
+// (key kPad) then never counts: the scans need not read `count`.
+inline Addr search_key(Addr a) noexcept { return std::min(a, kPad - 1); }
+
+// Number of VMAs in the leaf with start <= a. Scans all 16 slots branch-free.
 inline unsigned leaf_rank(const Leaf* l, Addr a) noexcept {
+  const Addr k = search_key(a);
   unsigned c = 0;
-  for (unsigned i = 0; i < kLeafCap; ++i) c += static_cast<unsigned>(l->v[i].start <= a);
-  return std::min(c, l->count);
+  for (unsigned i = 0; i < kLeafCap; ++i) c += static_cast<unsigned>(l->v[i].start <= k);
+  return c;
 }
 
 // Number of children with key <= a (same trick).
 inline unsigned inner_rank(const Inner* n, Addr a) noexcept {
+  const Addr k = search_key(a);
   unsigned c = 0;
-  for (unsigned i = 0; i < kInnerCap; ++i) c += static_cast<unsigned>(n->key[i] <= a);
-  return std::min(c, n->count);
+  for (unsigned i = 0; i < kInnerCap; ++i) c += static_cast<unsigned>(n->key[i] <= k);
+  return c;
 }
 
 // Number of children with key < a (padding never counts since a <= kPad).
+// The gap searches below likewise avoid reading `count` (the header line):
+// a padding slot has key kPad (> low, >= high, and no real key is kPad).
 inline unsigned inner_rank_lt(const Inner* n, Addr a) noexcept {
   unsigned c = 0;
   for (unsigned i = 0; i < kInnerCap; ++i) c += static_cast<unsigned>(n->key[i] < a);
-  return std::min(c, n->count);
+  return c;
 }
 
 inline unsigned index_of(const Inner* p, const Node* c) noexcept {
@@ -157,17 +178,18 @@ inline Addr leaf_max_gap(const Leaf* l) noexcept {
   return m;
 }
 
-// The full-subtree gap search, lowest first or highest first. Returns Hit with
-// `out` set, Miss (nothing here, keep looking) or Stop (nothing here nor in
-// any later subtree in the search direction).
+// Subtree gap searches, used after the gap straddling the window's edge has
+// been dealt with. They return Hit with `out` set, Miss (nothing here, keep
+// looking) or Stop (nothing here nor in any later subtree in the search
+// direction). `size` >= 1. Pruning uses the exact subtree minima in key[]:
+//  * child i's gaps all end at a start < key[i+1], so if key[i+1] <= low they
+//    are empty after clipping (and so are all gaps before them);
+//  * child i's gaps other than its first one start at ends > key[i], so if
+//    key[i] >= high only its first gap can reach below high.
+
 enum class Scan { Miss, Hit, Stop };
 
-// `size` >= 1 here. Pruning (keys are exact subtree minima):
-//  * child i's gaps all end at a start < key[i+1]; if key[i+1] <= low they
-//    are empty after clipping;
-//  * child i's gaps other than its first start at ends >= key[i]; if
-//    key[i] >= high only its first gap can reach below high, and every later
-//    child's gaps start at or above high.
+// Lowest qualifying gap among those owned by VMAs with start > low.
 Scan gap_lowest(const Node* n, Addr low, Addr high, Addr size, Range& out) noexcept {
   if (n->level == 0) {
     const Leaf* l = as_leaf(n);
@@ -188,8 +210,8 @@ Scan gap_lowest(const Node* n, Addr low, Addr high, Addr size, Range& out) noexc
     return Scan::Miss;
   }
   const Inner* in = as_inner(n);
-  for (unsigned i = 0; i < in->count; ++i) {
-    if (i + 1 < in->count && in->key[i + 1] <= low) continue;
+  for (unsigned i = 0; i < kInnerCap && in->key[i] != kPad; ++i) {
+    if (i + 1 < kInnerCap && in->key[i + 1] <= low) continue;
     if (in->gap[i] >= size) {
       const Scan r = gap_lowest(in->child[i], low, high, size, out);
       if (r != Scan::Miss) return r;
@@ -199,29 +221,26 @@ Scan gap_lowest(const Node* n, Addr low, Addr high, Addr size, Range& out) noexc
   return Scan::Miss;
 }
 
+// Highest qualifying gap among those owned by VMAs with start < high (the
+// gap straddling high is the caller's). Such gaps are never clipped by high.
 Scan gap_highest(const Node* n, Addr low, Addr high, Addr size, Range& out) noexcept {
   if (n->level == 0) {
     const Leaf* l = as_leaf(n);
-    for (unsigned j = l->count; j-- > 0;) {
+    for (unsigned j = leaf_rank(l, high - 1); j-- > 0;) {
       const Addr s = l->v[j].start;
       if (s <= low) return Scan::Stop;  // this gap and all earlier ones end <= low
       const Addr pe = j > 0 ? l->v[j - 1].end : prev_end(l);
-      if (pe < high && s - pe >= size) {
-        const Addr cs = std::max(pe, low);
-        const Addr ce = std::min(s, high);
-        if (ce > cs && ce - cs >= size) {
-          out = Range{cs, ce};
-          return Scan::Hit;
-        }
+      const Addr cs = std::max(pe, low);
+      if (s - pe >= size && s - cs >= size) {
+        out = Range{cs, s};
+        return Scan::Hit;
       }
     }
     return Scan::Miss;
   }
   const Inner* in = as_inner(n);
-  // Children after the first one with key >= high hold nothing below high.
-  const unsigned first_hi = inner_rank_lt(in, high);
-  for (unsigned i = std::min(first_hi + 1, in->count); i-- > 0;) {
-    if (i + 1 < in->count && in->key[i + 1] <= low) return Scan::Stop;
+  for (unsigned i = inner_rank_lt(in, high); i-- > 0;) {
+    if (i + 1 < kInnerCap && in->key[i + 1] <= low) return Scan::Stop;
     if (in->gap[i] >= size) {
       const Scan r = gap_highest(in->child[i], low, high, size, out);
       if (r != Scan::Miss) return r;
@@ -262,7 +281,7 @@ struct VmaTree::Impl {
   Node* root = nullptr;
   Leaf* head = nullptr;  // leftmost leaf
   Leaf* tail = nullptr;  // rightmost leaf
-  std::size_t size = 0;
+  std::size_t n_vmas = 0;
   std::size_t n_leaves = 0;
   std::size_t n_inners = 0;
   // The leaf of the last next_of/prev_of/lower/before answer: makes iteration
@@ -317,7 +336,7 @@ struct VmaTree::Impl {
     destroy(root);
     root = nullptr;
     head = tail = nullptr;
-    size = 0;
+    n_vmas = 0;
     hint.store(nullptr, std::memory_order_relaxed);
   }
 
@@ -365,14 +384,18 @@ struct VmaTree::Impl {
     if (o.root == nullptr) return;
     Leaf* last_leaf = nullptr;
     clone_into(o.root, nullptr, last_leaf);
-    size = o.size;
+    n_vmas = o.n_vmas;
   }
 
   // ---- search -------------------------------------------------------------
+  // The leaf whose key range holds a: at each level the last child with
+  // key <= a (or the first child). Reads no node headers below the root.
   Leaf* descend(Addr a) const noexcept {
     Node* n = root;
-    while (n->level > 0) {
+    for (std::uint32_t h = root->level; h > 0; --h) {
       const Inner* in = as_inner(n);
+      __builtin_prefetch(&in->child[0]);
+      __builtin_prefetch(&in->child[kInnerCap / 2]);
       const unsigned r = inner_rank(in, a);
       n = in->child[r > 0 ? r - 1 : 0];
     }
@@ -450,27 +473,93 @@ struct VmaTree::Impl {
     return p != nullptr ? remember(p, &p->v[p->count - 1]) : nullptr;
   }
 
+  // Gap search:
+  //  1. One descent finds the gap straddling the window's edge (the gap
+  //     holding high - 1 for gap_rev, the one holding low for gap). If it
+  //     qualifies it is the answer. It is the only gap clipped on that side.
+  //  2. The rest of that leaf is scanned (it is in cache), away from the edge.
+  //  3. Otherwise a top-down search over the remaining VMAs, pruned by the
+  //     gap[] maxima: one path in the usual case, O(log n) in all cases, since
+  //     only gaps clipped at the far edge can make a descent fail and the
+  //     search stops right after such a gap.
   std::optional<Range> gap(Addr low, Addr high, Addr want, bool highest) const noexcept {
     if (low >= high) return std::nullopt;
-    const Addr size_min = std::max<Addr>(want, 1);
+    const Addr size = std::max<Addr>(want, 1);
     if (root == nullptr) {
-      if (high - low >= size_min) return Range{low, high};
+      if (high - low >= size) return Range{low, high};
       return std::nullopt;
     }
-    // The top gap [last.end, 2^64), clipped to [low, high).
-    std::optional<Range> top;
-    const Addr last_end = tail->v[tail->count - 1].end;
-    if (last_end < high) {
-      const Addr cs = std::max(last_end, low);
-      if (high - cs >= size_min) top = Range{cs, high};
+    return highest ? gap_rev_impl(low, high, size) : gap_fwd_impl(low, high, size);
+  }
+
+  static std::optional<Range> fits(Addr gap_start, Addr gap_end, Addr low, Addr high,
+                                   Addr size) noexcept {
+    const Addr cs = std::max(gap_start, low);
+    const Addr ce = std::min(gap_end, high);
+    if (ce > cs && ce - cs >= size) return Range{cs, ce};
+    return std::nullopt;
+  }
+
+  std::optional<Range> gap_rev_impl(Addr low, Addr high, Addr size) const noexcept {
+    // r = number of VMAs in l with start < high; the first VMA with
+    // start >= high (l->v[r], or the next leaf's first, or none) owns the gap
+    // holding high - 1.
+    const Leaf* l = descend(high - 1);
+    const unsigned r = leaf_rank(l, high - 1);
+    const Addr pe = r > 0 ? l->v[r - 1].end : prev_end(l);
+    if (pe < high) {
+      // That gap ends at or above high (at 2^64 for the top gap).
+      if (auto g = fits(pe, high, low, high, size)) return g;
     }
-    if (highest && top) return top;
+    if (r == 0) return std::nullopt;  // l is the head leaf: nothing below
+    // The rest of this leaf; these gaps end at starts < high. (Skipped when
+    // max_gap says nothing fits: saves reading the previous leaf for j = 0.)
+    for (unsigned j = l->max_gap >= size ? r : 0; j-- > 0;) {
+      const Addr s = l->v[j].start;
+      if (s <= low) return std::nullopt;
+      const Addr p = j > 0 ? l->v[j - 1].end : prev_end(l);
+      if (s - p >= size) {
+        if (auto g = fits(p, s, low, high, size)) return g;
+      }
+    }
+    if (l->prev == nullptr || max_gap(root) < size) return std::nullopt;
     Range out;
-    if (max_gap(root) >= size_min) {
-      const Scan r = highest ? gap_highest(root, low, high, size_min, out)
-                             : gap_lowest(root, low, high, size_min, out);
-      if (r == Scan::Hit) return out;
+    if (gap_highest(root, low, l->v[0].start, size, out) == Scan::Hit) return out;
+    return std::nullopt;
+  }
+
+  std::optional<Range> gap_fwd_impl(Addr low, Addr high, Addr size) const noexcept {
+    const Addr last_end = tail->v[tail->count - 1].end;
+    // The top gap [last.end, 2^64), the last candidate.
+    const std::optional<Range> top =
+        last_end < high ? fits(last_end, high, low, high, size) : std::nullopt;
+    // r = number of VMAs in l with start <= low; the first VMA with
+    // start > low owns the gap holding low (or the top gap does).
+    const Leaf* l = descend(low);
+    const unsigned r = leaf_rank(l, low);
+    const Addr pe = r > 0 ? l->v[r - 1].end : prev_end(l);
+    const Leaf* ol = l;  // the owner's leaf and index
+    unsigned oi = r;
+    if (oi == ol->count) {
+      ol = ol->next;
+      oi = 0;
     }
+    if (ol == nullptr) return top;  // no VMA starts above low
+    if (pe >= high) return std::nullopt;
+    if (auto g = fits(pe, ol->v[oi].start, low, high, size)) return g;
+    // The rest of this leaf; these gaps start at ends > low.
+    for (unsigned j = oi + 1; j < ol->count && ol->max_gap >= size; ++j) {
+      const Addr p = ol->v[j - 1].end;
+      if (p >= high) return std::nullopt;
+      const Addr s = ol->v[j].start;
+      if (s - p >= size) {
+        if (auto g = fits(p, s, low, high, size)) return g;
+      }
+    }
+    if (ol->next == nullptr || max_gap(root) < size) return top;
+    // VMAs in later leaves: those with start > the last start here.
+    Range out;
+    if (gap_lowest(root, ol->v[ol->count - 1].start, high, size, out) == Scan::Hit) return out;
     return top;
   }
 
@@ -763,7 +852,7 @@ struct VmaTree::Impl {
       l->count = 1;
       l->max_gap = x.start;
       root = head = tail = l;
-      size = 1;
+      n_vmas = 1;
       return l->v[0];
     }
     Leaf* l = descend(x.start);
@@ -781,7 +870,7 @@ struct VmaTree::Impl {
     std::copy_backward(l->v + pos, l->v + l->count, l->v + l->count + 1);
     l->v[pos] = x;
     ++l->count;
-    ++size;
+    ++n_vmas;
     if (pos == 0) update_key_up(l);
     GapEdit e{l};
     e.added(x.start - pe);
@@ -828,7 +917,13 @@ struct VmaTree::Impl {
         }
       }
     }
-    // Split in half.
+    // Both siblings are full too: split two full leaves into three.
+    if (Inner* p = l->parent) {
+      const unsigned i = index_of(p, l);
+      if (i + 1 < p->count) return split_two_into_three(l, as_leaf(p->child[i + 1]), x);
+      if (i > 0) return split_two_into_three(as_leaf(p->child[i - 1]), l, x);
+    }
+    // A root leaf: split in half.
     Reserve rs;
     rs.get(true, inner_needed(l->parent));
     Leaf* b = take_leaf(rs);
@@ -845,6 +940,34 @@ struct VmaTree::Impl {
     return insert_into(b, pos - kKeep, x);
   }
 
+  // a and c are full adjacent siblings: a new leaf b between them takes the
+  // end of a and the start of c, leaving 11 / 10 / 11 VMAs, then x goes where
+  // it belongs. Keeps leaves at least 2/3 full after a split (B*-tree).
+  Vma& split_two_into_three(Leaf* a, Leaf* c, const Vma& x) {
+    assert(a->count == kLeafCap && c->count == kLeafCap && a->next == c);
+    Reserve rs;
+    rs.get(true, inner_needed(a->parent));
+    Leaf* b = take_leaf(rs);
+    constexpr unsigned kA = (2 * kLeafCap + 2) / 3;                    // 11 stay in a
+    constexpr unsigned kFromC = (2 * kLeafCap) / 3 - (kLeafCap - kA);  // 6 leave c
+    std::copy(a->v + kA, a->v + kLeafCap, b->v);
+    std::copy(c->v, c->v + kFromC, b->v + (kLeafCap - kA));
+    b->count = kLeafCap - kA + kFromC;
+    for (unsigned j = kA; j < kLeafCap; ++j) a->v[j].start = kPad;
+    a->count = kA;
+    std::copy(c->v + kFromC, c->v + kLeafCap, c->v);
+    for (unsigned j = kLeafCap - kFromC; j < kLeafCap; ++j) c->v[j].start = kPad;
+    c->count = kLeafCap - kFromC;
+    link_after(a, b, tail);
+    a->max_gap = leaf_max_gap(a);
+    b->max_gap = leaf_max_gap(b);
+    c->max_gap = leaf_max_gap(c);
+    attach_right(a, b, rs);
+    refresh_up(c);  // its key and max_gap changed
+    Leaf* t = x.start < b->v[0].start ? a : x.start < c->v[0].start ? b : c;
+    return insert_into(t, leaf_rank(t, x.start), x);
+  }
+
   Vma& append_leaf(Leaf* l, const Vma& x) {
     Reserve rs;
     rs.get(true, inner_needed(l->parent));
@@ -853,7 +976,7 @@ struct VmaTree::Impl {
     b->count = 1;
     link_after(l, b, tail);
     b->max_gap = leaf_max_gap(b);
-    ++size;
+    ++n_vmas;
     attach_right(l, b, rs);
     return b->v[0];
   }
@@ -869,7 +992,7 @@ struct VmaTree::Impl {
     head = a;
     a->max_gap = x.start;
     l->max_gap = leaf_max_gap(l);  // its first gap now starts at x.end
-    ++size;
+    ++n_vmas;
     attach_left(l, a, rs);
     return a->v[0];
   }
@@ -880,7 +1003,7 @@ struct VmaTree::Impl {
     Leaf* l = descend(start);
     const unsigned r = leaf_rank(l, start);
     assert(r > 0 && l->v[r - 1].start == start);
-    if (size == 1) {
+    if (n_vmas == 1) {
       clear();
       return;
     }
@@ -899,7 +1022,7 @@ struct VmaTree::Impl {
     std::copy(l->v + j + 1, l->v + l->count, l->v + j);
     --l->count;
     l->v[l->count].start = kPad;
-    --size;
+    --n_vmas;
     if (j == 0) update_key_up(l);
     GapEdit e{l};
     e.removed(old_start - pe);
@@ -919,7 +1042,7 @@ struct VmaTree::Impl {
 
   // Erases the only VMA of a non-root leaf: the leaf goes away.
   void remove_single_leaf(Leaf* l) noexcept {
-    --size;
+    --n_vmas;
     Leaf* n = l->next;
     unlink(l);
     Inner* p = l->parent;
@@ -1121,14 +1244,14 @@ struct VmaTree::Impl {
 
   bool check() const {
     if (root == nullptr) {
-      return size == 0 && head == nullptr && tail == nullptr && n_leaves == 0 && n_inners == 0;
+      return n_vmas == 0 && head == nullptr && tail == nullptr && n_leaves == 0 && n_inners == 0;
     }
     Checker c{*this};
     Addr mn = 0;
     Addr g = 0;
     if (!c.node(root, nullptr, mn, g)) return false;
     if (c.prev_leaf != tail || tail->next != nullptr) return false;
-    if (c.vmas != size || c.leaves != n_leaves || c.inners != n_inners) return false;
+    if (c.vmas != n_vmas || c.leaves != n_leaves || c.inners != n_inners) return false;
     const Leaf* h = hint.load(std::memory_order_relaxed);
     if (h != nullptr) {
       // The hint must be a live leaf.
@@ -1165,7 +1288,7 @@ VmaTree& VmaTree::operator=(const VmaTree& other) {
 VmaTree::VmaTree(VmaTree&&) noexcept = default;
 VmaTree& VmaTree::operator=(VmaTree&&) noexcept = default;
 
-std::size_t VmaTree::size() const noexcept { return impl_ != nullptr ? impl_->size : 0; }
+std::size_t VmaTree::size() const noexcept { return impl_ != nullptr ? impl_->n_vmas : 0; }
 
 void VmaTree::clear() noexcept {
   if (impl_ != nullptr) impl_->clear();
@@ -1179,7 +1302,9 @@ Vma* VmaTree::find(Addr addr) noexcept { return const_cast<Vma*>(std::as_const(*
 const Vma* VmaTree::lower(Addr addr) const noexcept {
   return impl_ != nullptr ? impl_->lower(addr) : nullptr;
 }
-Vma* VmaTree::lower(Addr addr) noexcept { return const_cast<Vma*>(std::as_const(*this).lower(addr)); }
+Vma* VmaTree::lower(Addr addr) noexcept {
+  return const_cast<Vma*>(std::as_const(*this).lower(addr));
+}
 
 const Vma* VmaTree::before(Addr addr) const noexcept {
   return impl_ != nullptr ? impl_->before(addr) : nullptr;
