@@ -415,6 +415,15 @@ const Row kMremap[] = {
     {"2.22 D4 the source loses lo, the destination keeps it", "[0-4 rw-p lo ac]",
      AT(as.mremap(P(0), 4 * PS, 4 * PS, kDontunmap, P(8))), "@8",
      "[0-4 rw-p ac][8-12 rw-p lo ac]"},
+    {"2.22 DONTUNMAP leaves the source's pages in locked_vm (RLIMIT_MEMLOCK 8 pages)",
+     "[0-4 rw-p lo ac][14-15 rw-p ac]",
+     [](Env& e) {
+       e.as().config().privileged = false;
+       e.as().config().rlimit_memlock = 8 * PS;
+       e.as().mremap(e.P(0), 4 * PS, 4 * PS, kDontunmap, e.P(8));  // locked_vm 4 -> 8
+       return e.ret(e.as().mlock(e.P(14), PS));
+     },
+     "ENOMEM", "[0-4 rw-p ac][8-12 rw-p lo ac][14-15 rw-p ac]"},
     {"2.22 D2 shared anonymous source", "[0-4 rw-s]",
      AT(as.mremap(P(0), 4 * PS, 4 * PS, kDontunmap, P(8))), "@8", "[0-4 rw-s][8-12 rw-s]"},
     // 2.23: old_len == 0 duplicates a shared mapping.
