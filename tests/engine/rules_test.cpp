@@ -7,6 +7,13 @@
 // whose call needs more than one system call (a fork, a lowered
 // max_map_count, a brk heap) does them in its lambda and returns the result of
 // the call under test.
+//
+// Evidence: rows named after a probe label (B3, F11, C1, ...) restate results
+// quoted in docs/kernel-rules.md. The other rows were checked on the 6.18.44
+// kernel by replaying the same calls with tests/kernel/reference_cases.c's
+// helpers, except those that lower max_map_count (they apply the thresholds of
+// the quoted mc/mc2 probes) and those on exec's [vvar]/[vdso]. (The shrink
+// exemption of 2.16 step 3 was found that way: see the B5 rows.)
 #include "support/layout.hpp"
 
 #include <gtest/gtest.h>
