@@ -11,7 +11,8 @@ enum Exit : int {
   kMismatch = 1,      // sim --check found a disagreement
   kUsage = 2,         // bad command line
   kBadInput = 3,      // malformed input (trace syntax)
-  kIoError = 4,       // a file could not be read
+  kIoError = 4,       // a file could not be read; a run could not go on
+  kNoMseal = 5,       // the kernel has no mseal, or a seccomp filter denies it
 };
 
 struct SimOptions {
@@ -25,5 +26,23 @@ struct SimOptions {
 };
 CLI::App* add_sim(CLI::App& app, SimOptions& opts);
 int run_sim(const SimOptions& opts);
+
+struct DifftestOptions {
+  std::string seed = "random";
+  unsigned long long sequences = 100;
+  unsigned long long ops = 200;
+  std::string mix;
+  unsigned jobs = 1;
+  double time_limit = 0;
+  unsigned long long window_pages = 256;
+  unsigned long long near_limit_every = 50;
+  bool no_shrink = false;
+  unsigned long long max_divergences = 1;
+  std::string out_dir = "difftest-divergences";
+  bool json = false;
+  bool no_progress = false;
+};
+CLI::App* add_difftest(CLI::App& app, DifftestOptions& opts);
+int run_difftest(const DifftestOptions& opts);
 
 }  // namespace vmseal::cli

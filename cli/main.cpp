@@ -13,11 +13,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   vmseal::cli::SimOptions sim;
   CLI::App* sim_cmd = vmseal::cli::add_sim(app, sim);
+  vmseal::cli::DifftestOptions difftest;
+  CLI::App* difftest_cmd = vmseal::cli::add_difftest(app, difftest);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   if (sim_cmd->parsed()) return vmseal::cli::run_sim(sim);
+  if (difftest_cmd->parsed()) return vmseal::cli::run_difftest(difftest);
   return 0;
 }

@@ -437,6 +437,8 @@ void StraceParser::Impl::feed(std::string_view raw) {
   }
   const std::string_view s = line;
   if (trim(s).empty()) return;
+  // strace never starts a line with '#': a comment (vmseal difftest writes them).
+  if (trim(s).starts_with('#')) return;
   if (spliced_message(s)) return;
 
   Prefix pf;

@@ -1,0 +1,74 @@
+// The native side of a difftest: a forked child that makes each call through
+// raw system calls, confined to a window of the address space, and whose
+// layout is read back from /proc/PID/smaps after every call.
+//
+// The child runs only system calls after fork (no allocation, no stdio), so it
+// is safe to fork it from a multithreaded process and to let calls discard or
+// unmap anything inside the window.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vmseal/difftest/op.hpp"
+#include "vmseal/engine/types.hpp"
+#include "vmseal/kernel/smaps.hpp"
+
+namespace vmseal::difftest {
+
+// Where a job's child may make changes: [base, base + pages) with a hole of
+// guard pages on each side, and above them a reserved area for filler VMAs
+// (used to bring the process near vm.max_map_count).
+struct Window {
+  Addr base = 0;
+  std::uint64_t pages = 0;
+  std::uint64_t guard_pages = 0;
+  Addr filler = 0;  // start of the filler reservation (PROT_NONE in the parent)
+  std::uint64_t filler_pages = 0;
+  Addr end() const noexcept { return base + pages * kPageSize; }
+  Addr reservation_start() const noexcept { return base - guard_pages * kPageSize; }
+  Addr reservation_end() const noexcept { return filler + filler_pages * kPageSize; }
+};
+
+class NativeProcess {
+ public:
+  NativeProcess() = default;
+  ~NativeProcess();
+  NativeProcess(const NativeProcess&) = delete;
+  NativeProcess& operator=(const NativeProcess&) = delete;
+
+  // Forks the child; it unmaps the window and its guard holes and waits for
+  // calls. False with a message on failure.
+  bool start(const Window& w, const Fds& fds, std::string* error);
+  // Makes the call in the child. For Fork, the child forks, the parent side
+  // exits, and this object follows the new process (its pid is returned).
+  // False when the child died or the pipe broke.
+  bool call(const Op& op, SysResult& result, std::string* error);
+  // Splits the filler area at `at` into about `vmas` VMAs (alternating
+  // protections).
+  bool make_filler(Addr at, std::uint64_t vmas, std::string* error);
+  // The program break, read with brk(0).
+  bool current_brk(Addr& out, std::string* error);
+  // start_brk from /proc/PID/stat.
+  bool start_brk(Addr& out, std::string* error);
+  // The child's smaps entries below `stop_at`.
+  bool read_layout(std::vector<kernel::SmapsEntry>& out, std::string* error,
+                   Addr stop_at = ~Addr{0});
+  void stop() noexcept;
+  pid_t pid() const noexcept { return pid_; }
+
+ private:
+  bool roundtrip(const void* req, std::int64_t& ret, std::int64_t& err, std::string* error);
+  pid_t pid_ = -1;
+  int req_fd_ = -1;
+  int resp_fd_ = -1;
+  kernel::SmapsReader smaps_;
+};
+
+// Makes this process a child subreaper so forks of a child come back to it.
+void become_subreaper() noexcept;
+
+}  // namespace vmseal::difftest

@@ -1,0 +1,60 @@
+// One step of a difftest sequence: a memory-management system call with its
+// raw register values, or a process event (a write fault, fork).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "vmseal/engine/types.hpp"
+
+namespace vmseal::difftest {
+
+enum class OpKind : std::uint8_t {
+  Mmap,
+  Munmap,
+  Mprotect,
+  PkeyMprotect,
+  Mremap,
+  Madvise,
+  Mlock,
+  Mlock2,
+  Munlock,
+  Mlockall,
+  Munlockall,
+  Brk,
+  Mseal,
+  WriteFault,  // a[0]: the address; made with read(2) from /dev/zero into it
+  Fork,        // the process forks; the sequence goes on in the child
+};
+inline constexpr std::size_t kOpKinds = 15;
+
+std::string_view op_name(OpKind k) noexcept;
+bool op_from_name(std::string_view name, OpKind& out) noexcept;
+
+struct Op {
+  OpKind kind = OpKind::Munmap;
+  std::array<std::uint64_t, 6> a{};
+  friend bool operator==(const Op&, const Op&) = default;
+};
+
+// How many of the six arguments the call takes.
+std::size_t arg_count(OpKind k) noexcept;
+
+// The file descriptors a difftest child has open, by role; the same numbers in
+// the engine. Both memfds are large enough that no mapping reaches their end.
+struct Fds {
+  int memfd_a = -1;      // memfd "vmseal-a", O_RDWR
+  int memfd_a2 = -1;     // the same memfd opened again: another open file
+  int memfd_a_ro = -1;   // the same memfd, O_RDONLY
+  int memfd_b = -1;      // memfd "vmseal-b", O_RDWR
+  int dev_zero = -1;     // /dev/zero, O_RDWR (also the fault helper)
+};
+
+// The call in strace's syntax (as `strace -f -y` prints it) with `result`.
+// `paths` names each fd as strace's -y would.
+std::string strace_line(const Op& op, const SysResult& result, const Fds& fds);
+
+}  // namespace vmseal::difftest

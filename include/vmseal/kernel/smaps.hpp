@@ -1,0 +1,65 @@
+// /proc/PID/smaps read into typed records, and a live layout imported into an
+// engine AddressSpace.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vmseal/engine/address_space.hpp"
+
+namespace vmseal::kernel {
+
+struct SmapsEntry {
+  Addr start = 0;
+  Addr end = 0;
+  std::string perms;  // "rw-p"
+  std::uint64_t offset = 0;
+  std::uint32_t dev_major = 0;
+  std::uint32_t dev_minor = 0;
+  std::uint64_t inode = 0;
+  std::string name;    // path, [heap], [stack], ... or empty
+  std::string header;  // the maps line exactly as the kernel printed it
+  std::string vmflags_text;  // after "VmFlags: ", with the kernel's trailing space
+  VmFlags vmflags = 0;
+  std::uint64_t anonymous_kb = 0;
+};
+
+// Reads /proc/PID/smaps (or /proc/self/smaps for pid 0) through one open file
+// that is rewound for each read, so a caller can re-read it cheaply.
+class SmapsReader {
+ public:
+  SmapsReader() = default;
+  ~SmapsReader();
+  SmapsReader(const SmapsReader&) = delete;
+  SmapsReader& operator=(const SmapsReader&) = delete;
+
+  // False with a message (no such process, permission denied, ...).
+  bool open(int pid, std::string* error);
+  void close() noexcept;
+  // Reads the entries that start below `stop_at` (all of them by default) and
+  // stops reading there, so the kernel never generates the rest. False with a
+  // message when the file cannot be read or parsed.
+  bool read(std::vector<SmapsEntry>& out, std::string* error, Addr stop_at = ~Addr{0});
+
+ private:
+  int fd_ = -1;
+  std::string buf_;
+};
+
+// Parses smaps text (for tests and for files captured elsewhere).
+bool parse_smaps(const std::string& text, std::vector<SmapsEntry>& out, std::string* error,
+                 Addr stop_at = ~Addr{0});
+
+// Inserts every entry into `as` as a VMA: flags from VmFlags, the file (one
+// open file per distinct device, inode and path), the special mappings by
+// name, an anon_vma where the VMA has anonymous pages. The engine cannot see
+// which open file a mapping came through nor anon_vma identity across VMAs:
+// imported layouts are exact for what smaps shows, approximate for merges
+// that depend on those. `forked_child`: the process was forked and has not
+// exec'd since, so each anon_vma it has chains to its parent's (the kernel
+// then refuses some merges, as vmseal difftest found for brk).
+void import_layout(const std::vector<SmapsEntry>& entries, AddressSpace& as,
+                   bool forked_child = false);
+
+}  // namespace vmseal::kernel

@@ -1,0 +1,43 @@
+// The system calls vmseal needs that Debian 12's glibc does not wrap, and a
+// probe that tells a kernel without mseal(2) from a seccomp filter denying it.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace vmseal::kernel {
+
+inline constexpr long kNrMseal = 462;  // x86-64
+
+// mseal(2) through syscall(2): 0, or -errno.
+long sys_mseal(std::uint64_t addr, std::uint64_t len, std::uint64_t flags) noexcept;
+
+enum class MsealSupport : std::uint8_t {
+  Available,  // the kernel has mseal and nothing denies it
+  NoKernel,   // ENOSYS: the kernel predates 6.10 or is built without it
+  Denied,     // a seccomp filter (or LSM) returns an error for it
+};
+struct MsealProbe {
+  MsealSupport support = MsealSupport::NoKernel;
+  int error = 0;  // the errno the probe saw (0 when available)
+};
+// Probes without changing anything: mseal(0, 0, 0) is a no-op that returns 0
+// on a kernel with mseal; mseal(0, 0, 1) must then fail with EINVAL (a filter
+// that returns 0 for everything would not).
+MsealProbe probe_mseal() noexcept;
+std::string_view describe(const MsealProbe& probe) noexcept;
+
+// The calling process's effective capabilities that decide mm outcomes.
+struct MmCapabilities {
+  bool ipc_lock = false;   // CAP_IPC_LOCK: no RLIMIT_MEMLOCK, mlock without limit
+  bool sys_rawio = false;  // CAP_SYS_RAWIO: MAP_FIXED below vm.mmap_min_addr
+};
+MmCapabilities read_mm_capabilities() noexcept;
+
+// A sysctl under /proc/sys/vm read as an integer; `fallback` when unreadable.
+std::uint64_t read_vm_sysctl(std::string_view name, std::uint64_t fallback) noexcept;
+
+// Whether the CPU and kernel support memory protection keys (pkey_alloc works).
+bool have_pku() noexcept;
+
+}  // namespace vmseal::kernel

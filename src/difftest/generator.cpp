@@ -1,0 +1,380 @@
+#include "vmseal/difftest/generator.hpp"
+
+#include <algorithm>
+
+#include "vmseal/kernel/abi.hpp"
+
+namespace vmseal::difftest {
+
+namespace {
+
+constexpr Addr kTaskSize = 0x7ffffffff000ULL;
+constexpr std::uint64_t P = kPageSize;
+
+// [addr, addr + PAGE_ALIGN(len)) without overflow: false when it wraps.
+bool span(Addr addr, std::uint64_t len, Addr& end) {
+  const std::uint64_t alen = len + (P - 1);
+  if (alen < len) return false;
+  const std::uint64_t a = alen & kPageMask;
+  end = addr + a;
+  return end >= addr;
+}
+
+bool inside(const Window& w, Addr s, Addr e) { return s >= w.base && e <= w.end() && s <= e; }
+
+}  // namespace
+
+Mix Mix::defaults() {
+  Mix m;
+  auto set = [&](OpKind k, unsigned w) { m.weight[static_cast<std::size_t>(k)] = w; };
+  set(OpKind::Mmap, 26);
+  set(OpKind::Munmap, 8);
+  set(OpKind::Mprotect, 14);
+  set(OpKind::PkeyMprotect, 2);
+  set(OpKind::Mremap, 12);
+  set(OpKind::Madvise, 14);
+  set(OpKind::Mlock, 3);
+  set(OpKind::Mlock2, 2);
+  set(OpKind::Munlock, 3);
+  set(OpKind::Mlockall, 1);
+  set(OpKind::Munlockall, 1);
+  set(OpKind::Brk, 2);
+  set(OpKind::Mseal, 10);
+  set(OpKind::WriteFault, 8);
+  set(OpKind::Fork, 1);
+  return m;
+}
+
+bool Mix::parse(std::string_view text, std::string* error) {
+  if (text.starts_with("only:")) {
+    weight.fill(0);
+    text.remove_prefix(5);
+  }
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    const std::size_t eq = item.find('=');
+    OpKind k{};
+    if (eq == std::string_view::npos || !op_from_name(item.substr(0, eq), k)) {
+      if (error) *error = "bad --mix item '" + std::string(item) + "' (want NAME=WEIGHT, NAME one of: " + describe() + ")";
+      return false;
+    }
+    unsigned w = 0;
+    const std::string_view num = item.substr(eq + 1);
+    if (num.empty() || num.size() > 6 || !std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      if (error) *error = "bad weight in --mix item '" + std::string(item) + "'";
+      return false;
+    }
+    for (char c : num) w = w * 10 + static_cast<unsigned>(c - '0');
+    weight[static_cast<std::size_t>(k)] = w;
+  }
+  if (std::all_of(weight.begin(), weight.end(), [](unsigned w) { return w == 0; })) {
+    if (error) *error = "--mix leaves every operation at weight 0";
+    return false;
+  }
+  return true;
+}
+
+std::string Mix::describe() const {
+  std::string out;
+  for (std::size_t i = 0; i < kOpKinds; ++i) {
+    if (!out.empty()) out += ',';
+    out += std::string(op_name(static_cast<OpKind>(i))) + "=" + std::to_string(weight[i]);
+  }
+  return out;
+}
+
+Generator::Generator(const GenContext& ctx, const Mix& mix, std::uint64_t seed)
+    : ctx_(ctx), mix_(mix), rng_(seed) {
+  for (unsigned w : mix_.weight) total_weight_ += w;
+}
+
+OpKind Generator::pick_kind() {
+  std::uint64_t r = below(total_weight_);
+  for (std::size_t i = 0; i < kOpKinds; ++i) {
+    if (r < mix_.weight[i]) return static_cast<OpKind>(i);
+    r -= mix_.weight[i];
+  }
+  return OpKind::Munmap;
+}
+
+Addr Generator::pick_addr(const AddressSpace& as) {
+  const Window& w = ctx_.window;
+  bounds_.clear();
+  bounds_.push_back(w.base);
+  for (const Vma* v = as.vmas().lower(w.base); v != nullptr && v->start < w.end(); v = as.vmas().next_of(*v)) {
+    bounds_.push_back(v->start);
+    bounds_.push_back(v->end);
+  }
+  Addr a = 0;
+  const unsigned r = static_cast<unsigned>(below(100));
+  if (r < 55 && !bounds_.empty()) {
+    a = bounds_[below(bounds_.size())];
+    const unsigned d = static_cast<unsigned>(below(6));
+    if (d == 0 && a > w.base) a -= P;
+    else if (d == 1 && a + P < w.end()) a += P;
+  } else {
+    a = w.base + below(w.pages) * P;
+  }
+  if (a >= w.end()) a = w.end() - P;
+  if (chance(3)) a += 1 + below(P - 1);  // unaligned
+  return a;
+}
+
+std::uint64_t Generator::pick_len(const AddressSpace& as, Addr at) {
+  const Window& w = ctx_.window;
+  const unsigned r = static_cast<unsigned>(below(100));
+  if (r < 3) return 0;
+  if (r < 6) {  // huge: wraps past 2^64 or past TASK_SIZE
+    switch (below(4)) {
+      case 0: return ~std::uint64_t{0};
+      case 1: return ~std::uint64_t{0} - at + 1 + below(3) * P;
+      case 2: return (std::uint64_t{1} << 63);
+      default: return ~std::uint64_t{0} - P + 2;
+    }
+  }
+  if (r < 40) {
+    // To another boundary, plus or minus a page.
+    (void)as;
+    std::vector<Addr> ahead;
+    for (Addr b : bounds_)
+      if (b > at) ahead.push_back(b);
+    ahead.push_back(w.end());
+    Addr e = ahead[below(ahead.size())];
+    const unsigned d = static_cast<unsigned>(below(5));
+    if (d == 0 && e - at > P) e -= P;
+    else if (d == 1 && e + P <= w.end()) e += P;
+    std::uint64_t len = e > at ? e - at : P;
+    if (chance(4)) len -= 1 + below(P - 1);
+    return len;
+  }
+  std::uint64_t len = (1 + below(chance(80) ? 8 : 48)) * P;
+  if (chance(4)) len -= 1 + below(P - 1);
+  return len;
+}
+
+std::uint64_t Generator::pick_prot() {
+  static constexpr std::uint64_t kProts[] = {
+      abi::PROT_NONE, abi::PROT_READ, abi::PROT_READ | abi::PROT_WRITE, abi::PROT_READ | abi::PROT_EXEC,
+      abi::PROT_READ | abi::PROT_WRITE | abi::PROT_EXEC, abi::PROT_WRITE, abi::PROT_EXEC};
+  std::uint64_t p = kProts[below(chance(70) ? 3 : 7)];
+  if (chance(2)) p |= abi::PROT_SEM;
+  if (chance(1)) p |= 0x10;  // no such bit
+  return p;
+}
+
+Op Generator::make_mmap(const AddressSpace& as) {
+  Op op;
+  op.kind = OpKind::Mmap;
+  const unsigned mode = static_cast<unsigned>(below(100));
+  std::uint64_t flags = 0;
+  Addr addr = pick_addr(as);
+  if (mode < 50) flags |= abi::MAP_FIXED;
+  else if (mode < 65) flags |= abi::MAP_FIXED_NOREPLACE;
+  else if (mode < 95) { /* a hint */ }
+  else addr = 0;
+  std::int64_t fd = -1;
+  std::uint64_t off = 0;
+  const unsigned kind = static_cast<unsigned>(below(100));
+  const Fds& f = ctx_.fds;
+  if (kind < 45) flags |= abi::MAP_PRIVATE | abi::MAP_ANONYMOUS;
+  else if (kind < 55) flags |= abi::MAP_SHARED | abi::MAP_ANONYMOUS;
+  else {
+    static constexpr int kWhich[] = {0, 0, 0, 1, 1, 2, 3, 3, 4};
+    switch (kWhich[below(9)]) {
+      case 0: fd = f.memfd_a; break;
+      case 1: fd = f.memfd_a2; break;
+      case 2: fd = f.memfd_a_ro; break;
+      case 3: fd = f.memfd_b; break;
+      default: fd = f.dev_zero; break;
+    }
+    flags |= chance(50) ? abi::MAP_SHARED : abi::MAP_PRIVATE;
+    // Offsets that keep contiguous runs likely: the address's page in the window.
+    off = chance(50) ? (addr >= ctx_.window.base ? ((addr - ctx_.window.base) & kPageMask) % (ctx_.window.pages * P) : 0)
+                     : below(16) * P;
+    if (chance(2)) off += 1 + below(P - 1);
+    if (chance(1)) off = ~std::uint64_t{0} - P + 1;  // EOVERFLOW
+  }
+  if (chance(5)) flags |= abi::MAP_NORESERVE;
+  if (chance(3)) flags |= abi::MAP_LOCKED;
+  if (chance(3)) flags |= abi::MAP_POPULATE;
+  if (chance(3)) flags |= abi::MAP_GROWSDOWN;
+  if (chance(2)) flags |= abi::MAP_STACK;
+  if (chance(1)) flags = (flags & ~abi::MAP_TYPE) | abi::MAP_SHARED_VALIDATE | (chance(50) ? abi::MAP_SYNC : 0);
+  if (chance(1)) flags &= ~abi::MAP_TYPE;  // no type: EINVAL
+  if (chance(1)) fd = 999;                 // not open: EBADF
+  op.a = {addr, pick_len(as, addr), pick_prot(), flags, static_cast<std::uint64_t>(fd), off};
+  return op;
+}
+
+Op Generator::make_mremap(const AddressSpace& as) {
+  Op op;
+  op.kind = OpKind::Mremap;
+  const Addr addr = pick_addr(as);
+  std::uint64_t old_len = pick_len(as, addr);
+  std::uint64_t new_len = chance(50) ? pick_len(as, addr) : (1 + below(12)) * P;
+  if (chance(4)) old_len = 0;  // duplicate a shared mapping
+  std::uint64_t flags = 0;
+  Addr new_addr = 0;
+  switch (below(10)) {
+    case 0: case 1: flags = 0; break;
+    case 2: case 3: case 4: flags = abi::MREMAP_MAYMOVE; break;
+    case 5: case 6: flags = abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED; break;
+    case 7: flags = abi::MREMAP_MAYMOVE | abi::MREMAP_DONTUNMAP; break;
+    case 8: flags = abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED | abi::MREMAP_DONTUNMAP; break;
+    default: flags = chance(50) ? abi::MREMAP_FIXED : 8; break;  // invalid
+  }
+  if ((flags & abi::MREMAP_FIXED) != 0) new_addr = pick_addr(as);
+  if ((flags & abi::MREMAP_DONTUNMAP) != 0 && chance(70)) new_len = old_len;
+  op.a = {addr, old_len, new_len, flags, new_addr, 0};
+  return op;
+}
+
+Op Generator::make(OpKind k, const AddressSpace& as) {
+  Op op;
+  op.kind = k;
+  switch (k) {
+    case OpKind::Mmap: return make_mmap(as);
+    case OpKind::Mremap: return make_mremap(as);
+    case OpKind::Munmap:
+    case OpKind::Mlock:
+    case OpKind::Munlock: {
+      const Addr a = pick_addr(as);
+      op.a = {a, pick_len(as, a), 0, 0, 0, 0};
+      return op;
+    }
+    case OpKind::Mprotect:
+    case OpKind::PkeyMprotect: {
+      const Addr a = pick_addr(as);
+      std::uint64_t prot = pick_prot();
+      if (chance(3)) prot |= chance(50) ? abi::PROT_GROWSDOWN : abi::PROT_GROWSUP;
+      std::uint64_t pkey = ~std::uint64_t{0};
+      if (k == OpKind::PkeyMprotect) {
+        static constexpr std::int64_t kKeys[] = {-1, -1, 0, 1, 15, 16, -2};
+        pkey = static_cast<std::uint64_t>(kKeys[below(7)]);
+      }
+      op.a = {a, pick_len(as, a), prot, pkey, 0, 0};
+      return op;
+    }
+    case OpKind::Madvise: {
+      // Every advice but MADV_HWPOISON and MADV_SOFT_OFFLINE, which would
+      // really poison or offline pages where the kernel supports them; and
+      // advice values that do not exist.
+      static constexpr std::uint64_t kAdvice[] = {0,  1,  2,  3,  4,  8,  9,  10, 11, 12, 13,
+                                                  14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+                                                  25, 102, 103, 4, 4, 8, 10, 16, 18, 5, 26, 99, 104};
+      const Addr a = pick_addr(as);
+      op.a = {a, pick_len(as, a), kAdvice[below(sizeof kAdvice / sizeof kAdvice[0])], 0, 0, 0};
+      return op;
+    }
+    case OpKind::Mlock2: {
+      const Addr a = pick_addr(as);
+      static constexpr std::uint64_t kFlags[] = {0, 1, 1, 2};  // MLOCK_ONFAULT; 2 is invalid
+      op.a = {a, pick_len(as, a), kFlags[below(4)], 0, 0, 0};
+      return op;
+    }
+    case OpKind::Mlockall: {
+      static constexpr std::uint64_t kFlags[] = {1, 2, 3, 5, 6, 7, 4, 0, 8};
+      std::uint64_t f = kFlags[below(9)];
+      if (ctx_.no_populating_mlockall && (f & 1) != 0) f |= 4;
+      op.a = {f, 0, 0, 0, 0, 0};
+      return op;
+    }
+    case OpKind::Munlockall:
+    case OpKind::Fork: return op;
+    case OpKind::Brk: {
+      Addr target = 0;
+      switch (below(8)) {
+        case 0: target = 0; break;
+        case 1: target = ctx_.start_brk > P ? ctx_.start_brk - P : 0; break;  // below the start
+        case 2: target = std::uint64_t{1} << 62; break;                       // huge
+        default: target = ctx_.initial_brk + below(48) * P + (chance(30) ? below(P) : 0); break;
+      }
+      op.a = {target, 0, 0, 0, 0, 0};
+      return op;
+    }
+    case OpKind::Mseal: {
+      const Addr a = pick_addr(as);
+      op.a = {a, pick_len(as, a), chance(2) ? 1U : 0U, 0, 0, 0};
+      return op;
+    }
+    case OpKind::WriteFault: {
+      Addr a = pick_addr(as);
+      op.a = {a & kPageMask, 0, 0, 0, 0, 0};
+      return op;
+    }
+  }
+  return op;
+}
+
+Op Generator::next(const AddressSpace& as) {
+  for (int attempt = 0; attempt < 32; ++attempt) {
+    Op op = make(pick_kind(), as);
+    if (is_confined(op, ctx_)) return op;
+  }
+  Op op;
+  op.kind = OpKind::Munmap;
+  op.a = {ctx_.window.base, P, 0, 0, 0, 0};
+  return op;
+}
+
+bool is_confined(const Op& op, const GenContext& ctx) {
+  const Window& w = ctx.window;
+  const auto& a = op.a;
+  Addr end = 0;
+  switch (op.kind) {
+    case OpKind::Mmap: {
+      const bool fixed = (a[3] & (abi::MAP_FIXED | abi::MAP_FIXED_NOREPLACE)) != 0;
+      if (!fixed) return true;  // the kernel never replaces anything for a hint
+      if (!page_aligned(a[0]) || a[1] == 0) return true;
+      if (!span(a[0], a[1], end) || end > kTaskSize) return true;
+      return inside(w, a[0], end);
+    }
+    case OpKind::Munmap:
+    case OpKind::Mseal:
+    case OpKind::Mprotect:
+    case OpKind::PkeyMprotect:
+    case OpKind::Madvise:
+      if (!page_aligned(a[0]) || a[1] == 0) return true;
+      if (!span(a[0], a[1], end)) return true;
+      if (op.kind == OpKind::Munmap && end > kTaskSize) return true;
+      return inside(w, a[0], end);
+    case OpKind::Mlock:
+    case OpKind::Mlock2:
+    case OpKind::Munlock: {
+      const Addr start = a[0] & kPageMask;
+      const std::uint64_t len = a[1] + (a[0] & (P - 1));
+      if (len < a[1]) return true;  // wraps: PAGE_ALIGN gives 0, nothing happens
+      if (!span(start, len, end)) return true;
+      return inside(w, start, end);
+    }
+    case OpKind::Mremap: {
+      if (!page_aligned(a[0])) return true;
+      if (a[2] == 0) return true;
+      if (a[1] > w.pages * P || a[2] > w.pages * P) return false;
+      Addr old_end = 0;
+      Addr new_end = 0;
+      if (!span(a[0], a[1], old_end) || !span(a[0], a[2], new_end)) return false;
+      if (!inside(w, a[0], old_end) || !inside(w, a[0], new_end)) return false;
+      if ((a[3] & abi::MREMAP_FIXED) != 0) {
+        if (!page_aligned(a[4])) return true;
+        Addr t = 0;
+        if (!span(a[4], a[2], t)) return false;
+        return inside(w, a[4], t);
+      }
+      return true;
+    }
+    case OpKind::WriteFault: return a[0] >= w.base && a[0] < w.end();
+    case OpKind::Brk:
+      return a[0] < ctx.start_brk || a[0] >= (std::uint64_t{1} << 47) ||
+             (a[0] >= ctx.initial_brk && a[0] <= ctx.initial_brk + 64 * P);
+    case OpKind::Mlockall:
+      return !ctx.no_populating_mlockall || (a[0] & 1) == 0 || (a[0] & 4) != 0;
+    case OpKind::Munlockall:
+    case OpKind::Fork: return true;
+  }
+  return false;
+}
+
+}  // namespace vmseal::difftest

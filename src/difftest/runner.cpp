@@ -1,0 +1,613 @@
+#include "vmseal/difftest/runner.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "vmseal/engine/proc_maps.hpp"
+#include "vmseal/kernel/abi.hpp"
+#include "vmseal/kernel/syscalls.hpp"
+
+namespace vmseal::difftest {
+
+namespace {
+
+constexpr std::uint64_t P = kPageSize;
+constexpr std::uint64_t kGuardPages = 16;
+constexpr Addr kWindowBase = 0x600000000000ULL;
+constexpr Addr kJobStride = 0x10000000000ULL;  // 1 TiB between jobs' windows
+
+// Brk ops store a target relative to the child's initial break when a[1] is 1.
+Op resolve(const Op& op, Addr initial_brk) {
+  Op r = op;
+  if (op.kind == OpKind::Brk && op.a[1] == 1) {
+    r.a[0] = initial_brk + op.a[0];
+    r.a[1] = 0;
+  }
+  return r;
+}
+
+std::string result_text(const SysResult& r) {
+  if (r.is_error()) return "-1 " + std::string(errno_name(r.error()));
+  char b[32];
+  std::snprintf(b, sizeof b, "%#" PRIx64, r.value());
+  return b;
+}
+
+bool overlaps(Addr s, Addr e, Addr lo, Addr hi) { return s < hi && lo < e; }
+
+}  // namespace
+
+std::uint64_t sequence_seed(std::uint64_t seed, std::uint64_t index) noexcept {
+  std::uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (index + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+Job::Job(unsigned index, const Options& options) : options_(options) {
+  const auto caps = kernel::read_mm_capabilities();
+  config_.privileged = caps.ipc_lock && caps.sys_rawio;
+  config_.max_map_count = kernel::read_vm_sysctl("max_map_count", 65530);
+  config_.dac_mmap_min_addr = kernel::read_vm_sysctl("mmap_min_addr", 4096);
+  config_.mmap_min_addr = std::max<Addr>(config_.dac_mmap_min_addr, 0x10000);
+  config_.pku = kernel::have_pku();
+  config_.overcommit_never = kernel::read_vm_sysctl("overcommit_memory", 0) == 2;
+
+  Window& w = ctx_.window;
+  w.pages = options.window_pages;
+  w.guard_pages = kGuardPages;
+  w.filler_pages = std::min<std::uint64_t>(2 * config_.max_map_count + 64, std::uint64_t{1} << 22);
+  const std::uint64_t total = (kGuardPages * 2 + w.pages + w.filler_pages) * P;
+  // A fixed place keeps a seed's sequence the same from run to run.
+  void* want = reinterpret_cast<void*>(kWindowBase + index * kJobStride);
+  // <sys/mman.h> clashes with abi.hpp's constants: raw system calls here.
+  const std::uint64_t reserve = abi::MAP_PRIVATE | abi::MAP_ANONYMOUS | abi::MAP_NORESERVE;
+  long r = syscall(SYS_mmap, want, total, abi::PROT_NONE, reserve | abi::MAP_FIXED_NOREPLACE, -1, 0);
+  if (r == -1) r = syscall(SYS_mmap, nullptr, total, abi::PROT_NONE, reserve, -1, 0);
+  void* got = r == -1 ? nullptr : reinterpret_cast<void*>(r);
+  if (got == nullptr) {
+    error_ = std::string("cannot reserve a window: ") + std::strerror(errno);
+    return;
+  }
+  reservation_ = got;
+  reservation_len_ = total;
+  w.base = reinterpret_cast<Addr>(got) + kGuardPages * P;
+  w.filler = w.end() + kGuardPages * P;
+
+  Fds& f = ctx_.fds;
+  const off_t size = static_cast<off_t>((w.pages * 2 + 64) * P);
+  f.memfd_a = static_cast<int>(syscall(SYS_memfd_create, "vmseal-a", 0));
+  f.memfd_b = static_cast<int>(syscall(SYS_memfd_create, "vmseal-b", 0));
+  if (f.memfd_a < 0 || f.memfd_b < 0 || ftruncate(f.memfd_a, size) != 0 || ftruncate(f.memfd_b, size) != 0) {
+    error_ = std::string("memfd_create: ") + std::strerror(errno);
+    return;
+  }
+  const std::string self = "/proc/self/fd/" + std::to_string(f.memfd_a);
+  f.memfd_a2 = open(self.c_str(), O_RDWR);
+  f.memfd_a_ro = open(self.c_str(), O_RDONLY);
+  f.dev_zero = open("/dev/zero", O_RDWR);
+  if (f.memfd_a2 < 0 || f.memfd_a_ro < 0 || f.dev_zero < 0) {
+    error_ = std::string("open: ") + std::strerror(errno);
+    return;
+  }
+  ctx_.pku = config_.pku;
+#if defined(__SANITIZE_ADDRESS__)
+  ctx_.no_populating_mlockall = true;
+#endif
+}
+
+Job::~Job() {
+  const Fds& f = ctx_.fds;
+  for (int fd : {f.memfd_a, f.memfd_a2, f.memfd_a_ro, f.memfd_b, f.dev_zero})
+    if (fd >= 0) close(fd);
+  if (reservation_ != nullptr) syscall(SYS_munmap, reservation_, reservation_len_);
+}
+
+bool Job::ready(std::string* error) const {
+  if (!error_.empty() && error != nullptr) *error = error_;
+  return error_.empty();
+}
+
+namespace {
+
+void install_files(AddressSpace& as, const Fds& f) {
+  auto describe = [&](int fd, const char* path, FileKind kind, bool writable) {
+    struct stat st {};
+    fstat(fd, &st);
+    FileInfo fi;
+    fi.path = path;
+    fi.dev_major = major(st.st_dev);
+    fi.dev_minor = minor(st.st_dev);
+    fi.inode = st.st_ino;
+    fi.readable = true;
+    fi.writable = writable;
+    fi.kind = kind;
+    fi.size = static_cast<std::uint64_t>(st.st_size);
+    as.fds().install_at(fd, as.files().add(fi));
+  };
+  describe(f.memfd_a, "/memfd:vmseal-a (deleted)", FileKind::Shmem, true);
+  describe(f.memfd_a2, "/memfd:vmseal-a (deleted)", FileKind::Shmem, true);
+  describe(f.memfd_a_ro, "/memfd:vmseal-a (deleted)", FileKind::Shmem, false);
+  describe(f.memfd_b, "/memfd:vmseal-b (deleted)", FileKind::Shmem, true);
+  describe(f.dev_zero, "/dev/zero", FileKind::DevZero, true);
+}
+
+// The engine's side of one call. Non-fixed placement is the kernel's choice
+// where the engine cannot know the rest of the address space: when the engine
+// would not put the mapping inside the window, it is placed where the kernel
+// put it (`placed`).
+SysResult apply_engine(AddressSpace& as, const Op& op, const SysResult& native, const Window& w,
+                       bool& placed) {
+  const auto& a = op.a;
+  placed = false;
+  switch (op.kind) {
+    case OpKind::Mmap: {
+      const bool fixed = (a[3] & (abi::MAP_FIXED | abi::MAP_FIXED_NOREPLACE)) != 0;
+      if (fixed) return as.mmap(a[0], a[1], a[2], a[3], static_cast<int>(a[4]), a[5]);
+      AddressSpace tentative = as;
+      const SysResult r = tentative.mmap(a[0], a[1], a[2], a[3], static_cast<int>(a[4]), a[5]);
+      const bool in_window = r.is_ok() && r.value() >= w.base && r.value() < w.end();
+      if (!r.is_ok() || in_window || !native.is_ok()) {
+        as = std::move(tentative);
+        return r;
+      }
+      placed = true;
+      // MAP_FIXED, not MAP_FIXED_NOREPLACE: MAP_SHARED_VALIDATE refuses the
+      // latter (it is not a legacy flag); the kernel found the range free.
+      return as.mmap(native.value(), a[1], a[2], a[3] | abi::MAP_FIXED, static_cast<int>(a[4]), a[5]);
+    }
+    case OpKind::Munmap: return as.munmap(a[0], a[1]);
+    case OpKind::Mprotect: return as.mprotect(a[0], a[1], a[2]);
+    case OpKind::PkeyMprotect: return as.pkey_mprotect(a[0], a[1], a[2], static_cast<int>(a[3]));
+    case OpKind::Mremap: {
+      const bool may_place = (a[3] & abi::MREMAP_MAYMOVE) != 0 && (a[3] & abi::MREMAP_FIXED) == 0;
+      if (!may_place) return as.mremap(a[0], a[1], a[2], a[3], a[4]);
+      AddressSpace tentative = as;
+      const SysResult r = tentative.mremap(a[0], a[1], a[2], a[3], a[4]);
+      const bool stays = r.is_ok() && (r.value() == a[0] || (r.value() >= w.base && r.value() < w.end()));
+      const bool native_moved = native.is_ok() && native.value() != a[0];
+      if (!r.is_ok() || stays || !native_moved) {
+        as = std::move(tentative);
+        return r;
+      }
+      placed = true;
+      return as.mremap(a[0], a[1], a[2], a[3] | abi::MREMAP_FIXED, native.value());
+    }
+    case OpKind::Madvise: return as.madvise(a[0], a[1], static_cast<int>(a[2]));
+    case OpKind::Mlock: return as.mlock(a[0], a[1]);
+    case OpKind::Mlock2: return as.mlock2(a[0], a[1], a[2]);
+    case OpKind::Munlock: return as.munlock(a[0], a[1]);
+    case OpKind::Mlockall: return as.mlockall(a[0]);
+    case OpKind::Munlockall: return as.munlockall();
+    case OpKind::Brk: return as.brk(a[0]);
+    case OpKind::Mseal: return as.mseal(a[0], a[1], a[2]);
+    case OpKind::WriteFault:
+      return as.fault(a[0], Access::Write) == FaultResult::Ok ? SysResult::ok(0) : SysResult(Errno::FAULT);
+    case OpKind::Fork:
+      if (native.is_ok()) as = as.fork();
+      return native;
+  }
+  return SysResult(Errno::NOSYS);
+}
+
+}  // namespace
+
+Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, Generator* /*unused*/, std::uint64_t generate,
+                        Progress* progress) {
+  Result res;
+  NativeProcess np;
+  std::string err;
+  const Window& w = ctx_.window;
+  if (!np.start(w, ctx_.fds, &err)) {
+    res.error = err;
+    return res;
+  }
+  std::vector<kernel::SmapsEntry> entries;
+  if (near_limit) {
+    if (!np.read_layout(entries, &err)) {
+      res.error = err;
+      return res;
+    }
+    // Leave a few VMAs of headroom (the seed decides how many).
+    const std::uint64_t slack = 3;
+    const std::uint64_t have = entries.size() + 1;  // the filler split adds one at its end
+    if (config_.max_map_count > have + slack + 2 &&
+        config_.max_map_count - have - slack < w.filler_pages) {
+      if (!np.make_filler(w.filler, config_.max_map_count - have - slack, &err)) {
+        res.error = err;
+        return res;
+      }
+    }
+  }
+  if (!np.read_layout(entries, &err)) {
+    res.error = err;
+    return res;
+  }
+  AddressSpace as(config_);
+  kernel::import_layout(entries, as, /*forked_child=*/true);
+  install_files(as, ctx_.fds);
+  Addr start_brk = 0;
+  Addr brk = 0;
+  if (!np.start_brk(start_brk, &err) || !np.current_brk(brk, &err)) {
+    res.error = err;
+    return res;
+  }
+  as.set_brk(start_brk, brk);
+  GenContext ctx = ctx_;
+  ctx.start_brk = start_brk;
+  ctx.initial_brk = brk;
+  const Addr heap_lo = start_brk & kPageMask;
+  const Addr heap_hi = page_align_up(brk) + 80 * P;
+  std::optional<Generator> local;
+  if (generate > 0) local.emplace(ctx, options_.mix, generate);
+
+  std::set<FileId> learned;
+  const std::size_t total = generate > 0 ? options_.ops_per_sequence : ops.size();
+  for (std::size_t i = 0; i < total; ++i) {
+    if (i >= ops.size()) {
+      Op next = local->next(as);
+      if (next.kind == OpKind::Brk && next.a[0] >= ctx.initial_brk && next.a[0] <= ctx.initial_brk + 64 * P) {
+        next.a[0] -= ctx.initial_brk;  // stored relative to the break
+        next.a[1] = 1;
+      }
+      ops.push_back(next);
+    }
+    const Op op = resolve(ops[i], brk);
+    if (!is_confined(op, ctx)) continue;  // a replayed op that would leave the window here
+    SysResult native;
+    if (!np.call(op, native, &err)) {
+      res.error = "call " + std::to_string(i) + " (" + strace_line(op, SysResult(), ctx_.fds) + "): " + err;
+      res.diverged = true;
+      res.index = i;
+      res.what = res.error;
+      res.error.clear();
+      return res;
+    }
+    bool placed = false;
+    const SysResult engine = apply_engine(as, op, native, w, placed);
+    ++res.compared;
+    if (progress != nullptr) progress->ops.fetch_add(1, std::memory_order_relaxed);
+    if (placed) ++res.placed;
+    const bool same = op.kind == OpKind::Fork ? native.is_ok() == engine.is_ok() : native == engine;
+    if (!same) {
+      res.diverged = true;
+      res.index = i;
+      res.what = strace_line(op, native, ctx_.fds) + "\n  kernel: " + result_text(native) +
+                 "\n  engine: " + result_text(engine);
+      return res;
+    }
+    // A mapping the kernel put outside the window is removed again on both sides.
+    if (native.is_ok() && (op.kind == OpKind::Mmap || op.kind == OpKind::Mremap)) {
+      const std::uint64_t len = op.kind == OpKind::Mmap ? op.a[1] : op.a[2];
+      const Addr at = native.value();
+      if (at < w.base || at >= w.end()) {
+        Op cleanup;
+        cleanup.kind = OpKind::Munmap;
+        cleanup.a = {at, page_align_up(len), 0, 0, 0, 0};
+        SysResult n2;
+        if (!np.call(cleanup, n2, &err)) {
+          res.error = err;
+          return res;
+        }
+        as.munmap(at, page_align_up(len));
+      }
+    }
+    // The layouts.
+    if (!np.read_layout(entries, &err, w.end())) {
+      res.error = err;
+      return res;
+    }
+    std::string kernel_text;
+    for (const auto& e : entries) {
+      if (!overlaps(e.start, e.end, w.base, w.end()) && !overlaps(e.start, e.end, heap_lo, heap_hi)) continue;
+      kernel_text += e.header + "\nVmFlags: " + e.vmflags_text + "\n";
+    }
+    std::string engine_text;
+    auto render = [&](Addr lo, Addr hi) {
+      for (const Vma* v = as.vmas().lower(lo); v != nullptr && v->start < hi; v = as.vmas().next_of(*v)) {
+        if (v->end <= lo) continue;
+        if (v->file != 0 && learned.count(v->file) == 0 &&
+            as.files().get(v->file).path == "/dev/zero (deleted)") {
+          // The kernel numbers the shmem file of a shared anonymous mapping.
+          for (const auto& e : entries)
+            if (e.start == v->start && e.name == "/dev/zero (deleted)") {
+              const_cast<FileInfo&>(as.files().get(v->file)).inode = e.inode;
+              learned.insert(v->file);
+            }
+        }
+        engine_text += maps_line(as, *v) + "\nVmFlags: " + smaps_vmflags(v->flags) + "\n";
+      }
+    };
+    if (heap_hi <= w.base) {
+      render(heap_lo, heap_hi);
+      render(w.base, w.end());
+    } else {
+      render(w.base, w.end());
+    }
+    if (kernel_text != engine_text) {
+      res.diverged = true;
+      res.index = i;
+      res.what = strace_line(op, native, ctx_.fds) + "\n  the layouts differ after it.\n  kernel:\n" +
+                 kernel_text + "  engine:\n" + engine_text;
+      return res;
+    }
+  }
+  return res;
+}
+
+std::vector<Op> Job::shrink(std::vector<Op> ops, bool near_limit, std::string& what) {
+  if (ops.empty()) return ops;
+  const OpKind kind = ops.back().kind;
+  const auto start = std::chrono::steady_clock::now();
+  auto still_fails = [&](std::vector<Op> cand, std::string& w) {
+    if (cand.empty() || cand.back().kind != kind) return false;
+    Result r = replay(cand, near_limit, nullptr, 0, nullptr);
+    if (!r.diverged || cand[r.index].kind != kind) return false;
+    w = r.what;
+    return true;
+  };
+  std::size_t chunk = ops.size() / 2;
+  int replays = 0;
+  while (chunk >= 1) {
+    bool changed = false;
+    for (std::size_t i = 0; i + 1 < ops.size();) {
+      if (std::chrono::steady_clock::now() - start > std::chrono::seconds(120) || replays > 3000) return ops;
+      const std::size_t n = std::min(chunk, ops.size() - 1 - i);  // never drop the last (divergent) op
+      if (n == 0) break;
+      std::vector<Op> cand(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(i));
+      cand.insert(cand.end(), ops.begin() + static_cast<std::ptrdiff_t>(i + n), ops.end());
+      ++replays;
+      std::string w;
+      if (still_fails(cand, w)) {
+        ops = std::move(cand);
+        what = w;
+        changed = true;
+      } else {
+        i += n;
+      }
+    }
+    if (!changed) chunk /= 2;
+  }
+  return ops;
+}
+
+std::string Job::sim_input(const std::vector<Op>& ops, const std::string& what) const {
+  // Replays once more to record what the kernel returned for each call.
+  std::vector<Op> copy = ops;
+  NativeProcess np;
+  std::string err;
+  std::string out = "# vmseal difftest divergence; run: vmseal sim --check";
+  out += config_.privileged ? " --privileged" : "";
+  out += " THIS_FILE\n";
+  for (std::size_t pos = 0; pos < what.size();) {
+    const std::size_t nl = what.find('\n', pos);
+    out += "# " + what.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos) + "\n";
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  const Fds& f = ctx_.fds;
+  int pid = 1000;
+  auto line = [&](const std::string& text) { out += std::to_string(pid) + " " + text + "\n"; };
+  line("memfd_create(\"vmseal-a\", 0) = " + std::to_string(f.memfd_a) + "</memfd:vmseal-a (deleted)>");
+  line("memfd_create(\"vmseal-b\", 0) = " + std::to_string(f.memfd_b) + "</memfd:vmseal-b (deleted)>");
+  line("openat(AT_FDCWD, \"/proc/self/fd/" + std::to_string(f.memfd_a) + "\", O_RDWR) = " +
+       std::to_string(f.memfd_a2) + "</memfd:vmseal-a (deleted)>");
+  line("openat(AT_FDCWD, \"/proc/self/fd/" + std::to_string(f.memfd_a) + "\", O_RDONLY) = " +
+       std::to_string(f.memfd_a_ro) + "</memfd:vmseal-a (deleted)>");
+  line("openat(AT_FDCWD, \"/dev/zero\", O_RDWR) = " + std::to_string(f.dev_zero) + "</dev/zero>");
+  if (!np.start(ctx_.window, f, &err)) return out + "# could not start a child: " + err + "\n";
+  Addr brk = 0;
+  np.current_brk(brk, &err);
+  line("brk(NULL) = " + result_text(SysResult::ok(brk)));
+  for (const Op& o : copy) {
+    const Op op = resolve(o, brk);
+    SysResult r;
+    if (!np.call(op, r, &err)) {
+      out += "# the child died: " + err + "\n";
+      break;
+    }
+    line(strace_line(op, r, f));
+    if (op.kind == OpKind::Fork && r.is_ok()) {
+      line("+++ exited with 0 +++");
+      pid = static_cast<int>(r.value());
+    }
+    if (r.is_ok() && (op.kind == OpKind::Mmap || op.kind == OpKind::Mremap)) {
+      const Addr at = r.value();
+      const std::uint64_t len = page_align_up(op.kind == OpKind::Mmap ? op.a[1] : op.a[2]);
+      if (at < ctx_.window.base || at >= ctx_.window.end()) {
+        Op cleanup;
+        cleanup.kind = OpKind::Munmap;
+        cleanup.a = {at, len, 0, 0, 0, 0};
+        SysResult r2;
+        if (np.call(cleanup, r2, &err)) line(strace_line(cleanup, r2, f));
+      }
+    }
+  }
+  return out;
+}
+
+std::string Job::c_program(const std::vector<Op>& ops, const std::string& what) const {
+  const Window& w = ctx_.window;
+  const Addr lo = w.reservation_start();
+  const Addr hi = w.end() + kGuardPages * P;
+  auto addr = [&](Addr a) {
+    char b[64];
+    if (a >= lo && a < hi) std::snprintf(b, sizeof b, "W + 0x%" PRIx64 "UL", a - lo);
+    else std::snprintf(b, sizeof b, "0x%" PRIx64 "UL", a);
+    return std::string(b);
+  };
+  std::string out =
+      "/* A vmseal difftest divergence: what the kernel does. Build: cc -o repro repro.c\n";
+  for (std::size_t pos = 0; pos < what.size();) {
+    const std::size_t nl = what.find('\n', pos);
+    out += " * " + what.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos) + "\n";
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  out +=
+      " */\n#define _GNU_SOURCE\n#include <errno.h>\n#include <fcntl.h>\n#include <stdio.h>\n"
+      "#include <stdlib.h>\n#include <string.h>\n#include <sys/mman.h>\n#include <sys/syscall.h>\n"
+      "#include <sys/wait.h>\n#include <unistd.h>\n\n"
+      "static unsigned long W; /* the window's reservation, as in the run */\n"
+      "static unsigned long B; /* the program break at the start */\n\n"
+      "static void show(const char *call, long r) {\n"
+      "  if (r == -1) printf(\"%s = -1 %s\\n\", call, strerrorname_np(errno));\n"
+      "  else printf(\"%s = %#lx\\n\", call, (unsigned long)r);\n}\n\n"
+      "static void layout(void) {\n"
+      "  FILE *f = fopen(\"/proc/self/smaps\", \"r\");\n  char line[512];\n  int in = 0;\n"
+      "  while (f && fgets(line, sizeof line, f)) {\n    unsigned long s, e;\n"
+      "    if (sscanf(line, \"%lx-%lx \", &s, &e) == 2) { in = s >= W && e <= W + " +
+      std::to_string((hi - lo)) +
+      "UL; if (in) fputs(line, stdout); }\n"
+      "    else if (in && strncmp(line, \"VmFlags:\", 8) == 0) fputs(line, stdout);\n  }\n"
+      "  if (f) fclose(f);\n}\n\n"
+      "static void dupto(int fd, int want) { if (fd != want) { dup2(fd, want); close(fd); } }\n\n"
+      "int main(void) {\n";
+  char b[512];
+  std::snprintf(b, sizeof b,
+                "  void *r = mmap((void *)0x%" PRIx64 "UL, %" PRIu64 ", PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);\n"
+                "  if (r == MAP_FAILED) return 1;\n  W = (unsigned long)r;\n  munmap(r, %" PRIu64 ");\n",
+                lo, hi - lo, hi - lo);
+  out += b;
+  const Fds& f = ctx_.fds;
+  const std::uint64_t size = (w.pages * 2 + 64) * P;
+  out += "  int a = memfd_create(\"vmseal-a\", 0), bb = memfd_create(\"vmseal-b\", 0);\n";
+  out += "  ftruncate(a, " + std::to_string(size) + "); ftruncate(bb, " + std::to_string(size) + ");\n";
+  out += "  char path[64];\n  snprintf(path, sizeof path, \"/proc/self/fd/%d\", a);\n";
+  out += "  int a2 = open(path, O_RDWR), ro = open(path, O_RDONLY), z = open(\"/dev/zero\", O_RDWR);\n";
+  out += "  dupto(a, 100); dupto(bb, 101); dupto(a2, 102); dupto(ro, 103); dupto(z, 104);\n";
+  out += "  dupto(100, " + std::to_string(f.memfd_a) + "); dupto(101, " + std::to_string(f.memfd_b) +
+         "); dupto(102, " + std::to_string(f.memfd_a2) + "); dupto(103, " + std::to_string(f.memfd_a_ro) +
+         "); dupto(104, " + std::to_string(f.dev_zero) + ");\n";
+  out += "  B = syscall(SYS_brk, 0);\n  long v;\n";
+  for (const Op& o : ops) {
+    const Op op = o.kind == OpKind::Brk && o.a[1] == 1 ? o : o;
+    std::string call;
+    std::string text = strace_line(resolve(op, 0), SysResult::ok(0), f);
+    text = text.substr(0, text.rfind(" = "));
+    for (char& c : text)
+      if (c == '"') c = '\'';
+    const auto& a = op.a;
+    switch (op.kind) {
+      case OpKind::Mmap:
+        call = "syscall(SYS_mmap, " + addr(a[0]) + ", " + std::to_string(a[1]) + "UL, " + std::to_string(a[2]) +
+               "UL, " + std::to_string(a[3]) + "UL, " + std::to_string(static_cast<std::int64_t>(a[4])) + "L, " +
+               std::to_string(a[5]) + "UL)";
+        break;
+      case OpKind::Mremap:
+        call = "syscall(SYS_mremap, " + addr(a[0]) + ", " + std::to_string(a[1]) + "UL, " + std::to_string(a[2]) +
+               "UL, " + std::to_string(a[3]) + "UL, " + addr(a[4]) + ")";
+        break;
+      case OpKind::WriteFault: call = "read(" + std::to_string(f.dev_zero) + ", (void *)(" + addr(a[0]) + "), 1)"; break;
+      case OpKind::Fork:
+        call = "fork()";
+        out += "  v = fork();\n  if (v > 0) { waitpid(v, 0, 0); return 0; }\n  show(\"fork()\", v == 0 ? 0 : v);\n";
+        continue;
+      case OpKind::Brk:
+        call = a[1] == 1 ? "syscall(SYS_brk, B + " + std::to_string(a[0]) + "UL)" : "syscall(SYS_brk, " + addr(a[0]) + ")";
+        break;
+      case OpKind::Munlockall: call = "syscall(SYS_munlockall)"; break;
+      case OpKind::Mlockall: call = "syscall(SYS_mlockall, " + std::to_string(a[0]) + "UL)"; break;
+      default: {
+        static constexpr const char* kNr[] = {"", "SYS_munmap", "SYS_mprotect", "SYS_pkey_mprotect", "",
+                                              "SYS_madvise", "SYS_mlock", "SYS_mlock2", "SYS_munlock"};
+        const std::size_t k = static_cast<std::size_t>(op.kind);
+        const std::string nr = op.kind == OpKind::Mseal ? "462" : kNr[k];
+        call = "syscall(" + nr + ", " + addr(a[0]);
+        for (std::size_t i = 1; i < arg_count(op.kind); ++i) call += ", " + std::to_string(a[i]) + "UL";
+        call += ")";
+      }
+    }
+    out += "  v = " + call + ";\n  show(\"" + text + "\", v);\n";
+  }
+  out += "  layout();\n  return 0;\n}\n";
+  return out;
+}
+
+Summary run(const Options& options, Progress& progress) {
+  Summary sum;
+  become_subreaper();
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  std::atomic<std::uint64_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  const unsigned jobs = std::max(1U, options.jobs);
+  std::vector<std::thread> threads;
+  for (unsigned j = 0; j < jobs; ++j) {
+    threads.emplace_back([&, j] {
+      Job job(j, options);
+      std::string err;
+      if (!job.ready(&err)) {
+        std::lock_guard<std::mutex> lock(mu);
+        sum.error = err;
+        stop = true;
+        return;
+      }
+      for (;;) {
+        if (stop) return;
+        if (options.time_limit_s > 0 && elapsed() > options.time_limit_s) {
+          std::lock_guard<std::mutex> lock(mu);
+          sum.timed_out = true;
+          return;
+        }
+        const std::uint64_t index = next.fetch_add(1);
+        if (index >= options.sequences) return;
+        const std::uint64_t seed = sequence_seed(options.seed, index);
+        const bool near = options.near_limit_every != 0 && index % options.near_limit_every == options.near_limit_every - 1;
+        std::vector<Op> ops;
+        Job::Result r = job.replay(ops, near, nullptr, seed, &progress);
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          sum.ops_compared += r.compared;
+          sum.placed += r.placed;
+          ++sum.sequences;
+        }
+        progress.sequences.fetch_add(1);
+        if (!r.error.empty()) {
+          std::lock_guard<std::mutex> lock(mu);
+          sum.error = "sequence " + std::to_string(index) + ": " + r.error;
+          stop = true;
+          return;
+        }
+        if (!r.diverged) continue;
+        progress.divergences.fetch_add(1);
+        Divergence d;
+        d.sequence = index;
+        d.sequence_seed = seed;
+        d.near_limit = near;
+        ops.resize(r.index + 1);
+        d.original_length = ops.size();
+        d.what = r.what;
+        if (options.shrink) {
+          progress.shrinking = true;
+          ops = job.shrink(std::move(ops), near, d.what);
+          progress.shrinking = false;
+        }
+        d.ops = ops;
+        d.sim_input = job.sim_input(ops, d.what);
+        d.c_program = job.c_program(ops, d.what);
+        std::lock_guard<std::mutex> lock(mu);
+        sum.divergences.push_back(std::move(d));
+        if (options.max_divergences != 0 && sum.divergences.size() >= options.max_divergences) stop = true;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  sum.seconds = elapsed();
+  return sum;
+}
+
+}  // namespace vmseal::difftest

@@ -1,0 +1,233 @@
+#include "vmseal/kernel/smaps.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string_view>
+#include <tuple>
+
+namespace vmseal::kernel {
+
+namespace {
+
+bool parse_hex(std::string_view s, std::size_t& i, std::uint64_t& v) {
+  const std::size_t from = i;
+  v = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    unsigned d = 0;
+    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
+    else break;
+    if (i - from >= 16) return false;
+    v = (v << 4) | d;
+    ++i;
+  }
+  return i > from;
+}
+
+bool parse_dec(std::string_view s, std::size_t& i, std::uint64_t& v) {
+  const std::size_t from = i;
+  v = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+    if (i - from >= 19) return false;
+    v = v * 10 + static_cast<std::uint64_t>(s[i] - '0');
+    ++i;
+  }
+  return i > from;
+}
+
+// "start-end perms offset maj:min inode   name"
+bool parse_header(std::string_view line, SmapsEntry& e) {
+  std::size_t i = 0;
+  std::uint64_t maj = 0;
+  std::uint64_t min = 0;
+  if (!parse_hex(line, i, e.start) || i >= line.size() || line[i++] != '-') return false;
+  if (!parse_hex(line, i, e.end) || i >= line.size() || line[i++] != ' ') return false;
+  if (i + 5 > line.size()) return false;
+  e.perms.assign(line.substr(i, 4));
+  i += 4;
+  if (line[i++] != ' ') return false;
+  if (!parse_hex(line, i, e.offset) || i >= line.size() || line[i++] != ' ') return false;
+  if (!parse_hex(line, i, maj) || i >= line.size() || line[i++] != ':') return false;
+  if (!parse_hex(line, i, min) || i >= line.size() || line[i++] != ' ') return false;
+  if (!parse_dec(line, i, e.inode)) return false;
+  while (i < line.size() && line[i] == ' ') ++i;
+  e.name.assign(line.substr(i));
+  e.dev_major = static_cast<std::uint32_t>(maj);
+  e.dev_minor = static_cast<std::uint32_t>(min);
+  e.header.assign(line);
+  return e.start < e.end;
+}
+
+bool is_header(std::string_view line) {
+  // Field lines start with a capitalised name ("Size:", "VmFlags:").
+  return !line.empty() && ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'));
+}
+
+// Parses complete lines of `text` from `pos`; returns false on a malformed
+// line. Sets `stopped` when an entry starting at or above stop_at was seen.
+bool parse_lines(std::string_view text, std::size_t& pos, std::vector<SmapsEntry>& out,
+                 Addr stop_at, bool& stopped, std::string* error) {
+  while (pos < text.size()) {
+    const std::size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) break;  // an incomplete line: wait for more
+    const std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (is_header(line)) {
+      SmapsEntry e;
+      if (!parse_header(line, e)) {
+        if (error != nullptr) *error = "malformed smaps line: " + std::string(line);
+        return false;
+      }
+      if (e.start >= stop_at) {
+        stopped = true;
+        return true;
+      }
+      out.push_back(std::move(e));
+    } else if (line.starts_with("VmFlags:")) {
+      if (out.empty()) continue;
+      std::string_view f = line.substr(8);
+      if (!f.empty() && f[0] == ' ') f.remove_prefix(1);
+      out.back().vmflags_text.assign(f);
+      parse_smaps_vmflags(f, out.back().vmflags);
+    } else if (line.starts_with("Anonymous:")) {
+      if (out.empty()) continue;
+      std::size_t i = 10;
+      while (i < line.size() && line[i] == ' ') ++i;
+      std::uint64_t kb = 0;
+      if (parse_dec(line, i, kb)) out.back().anonymous_kb = kb;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+SmapsReader::~SmapsReader() { close(); }
+
+void SmapsReader::close() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool SmapsReader::open(int pid, std::string* error) {
+  close();
+  const std::string path =
+      pid == 0 ? std::string("/proc/self/smaps") : "/proc/" + std::to_string(pid) + "/smaps";
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    if (error != nullptr) {
+      const int e = errno;
+      *error = path + ": " + std::strerror(e);
+      if (e == EACCES || e == EPERM)
+        *error += " (reading another user's smaps needs CAP_SYS_PTRACE, or ptrace access "
+                  "under kernel.yama.ptrace_scope)";
+    }
+    return false;
+  }
+  return true;
+}
+
+bool SmapsReader::read(std::vector<SmapsEntry>& out, std::string* error, Addr stop_at) {
+  out.clear();
+  if (fd_ < 0) {
+    if (error != nullptr) *error = "smaps is not open";
+    return false;
+  }
+  if (::lseek(fd_, 0, SEEK_SET) != 0) {
+    if (error != nullptr) *error = std::string("smaps: lseek: ") + std::strerror(errno);
+    return false;
+  }
+  buf_.clear();
+  std::size_t pos = 0;
+  bool stopped = false;
+  // Small reads: seq_file generates only as many entries as fit the buffer,
+  // so stopping early saves the kernel the rest of the walk.
+  constexpr std::size_t kChunk = 16384;
+  for (;;) {
+    const std::size_t old = buf_.size();
+    buf_.resize(old + kChunk);
+    const ssize_t n = ::read(fd_, buf_.data() + old, kChunk);
+    if (n < 0) {
+      if (errno == EINTR) {
+        buf_.resize(old);
+        continue;
+      }
+      if (error != nullptr) *error = std::string("smaps: read: ") + std::strerror(errno);
+      return false;
+    }
+    buf_.resize(old + static_cast<std::size_t>(n));
+    if (n == 0) break;
+    if (!parse_lines(buf_, pos, out, stop_at, stopped, error)) return false;
+    if (stopped) return true;
+    // Keep the unparsed tail only.
+    buf_.erase(0, pos);
+    pos = 0;
+  }
+  if (!parse_lines(buf_ + (buf_.empty() || buf_.back() == '\n' ? "" : "\n"), pos, out, stop_at,
+                   stopped, error))
+    return false;
+  return true;
+}
+
+bool parse_smaps(const std::string& text, std::vector<SmapsEntry>& out, std::string* error,
+                 Addr stop_at) {
+  out.clear();
+  std::size_t pos = 0;
+  bool stopped = false;
+  const std::string t = text.empty() || text.back() == '\n' ? text : text + "\n";
+  return parse_lines(t, pos, out, stop_at, stopped, error);
+}
+
+void import_layout(const std::vector<SmapsEntry>& entries, AddressSpace& as, bool forked_child) {
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t, std::string>, FileId> files;
+  for (const SmapsEntry& e : entries) {
+    // [vsyscall] is printed but is no VMA (the gate area, above TASK_SIZE):
+    // it does not count against max_map_count.
+    if (e.start >= as.config().task_size) continue;
+    Vma v;
+    v.start = e.start;
+    v.end = e.end;
+    v.flags = e.vmflags;
+    v.pgoff = e.offset >> kPageShift;
+    if (e.name == "[vdso]") v.special = SpecialKind::Vdso;
+    else if (e.name == "[vvar]") v.special = SpecialKind::Vvar;
+    else if (e.name == "[vvar_vclock]") v.special = SpecialKind::VvarVclock;
+    const bool file_backed = e.inode != 0 || (e.dev_major | e.dev_minor) != 0;
+    if (file_backed && v.special == SpecialKind::None) {
+      auto key = std::make_tuple(e.dev_major, e.dev_minor, e.inode, e.name);
+      auto it = files.find(key);
+      if (it == files.end()) {
+        FileInfo fi;
+        fi.path = e.name;
+        fi.dev_major = e.dev_major;
+        fi.dev_minor = e.dev_minor;
+        fi.inode = e.inode;
+        fi.writable = (v.flags & vm::MAYWRITE) != 0 && (v.flags & vm::SHARED) != 0;
+        fi.kind = e.name.starts_with("/memfd:") || e.name.starts_with("/dev/zero") ||
+                          e.name.starts_with("/SYSV") || e.dev_major == 0
+                      ? FileKind::Shmem
+                      : FileKind::Regular;
+        it = files.emplace(key, as.files().add(fi)).first;
+      }
+      v.file = it->second;
+    } else {
+      // Anonymous memory: pgoff is the address it was created at, as far as
+      // anyone can tell from outside.
+      if (v.special == SpecialKind::None && e.offset == 0) v.pgoff = v.start >> kPageShift;
+    }
+    if (e.anonymous_kb != 0) {
+      v.anon_vma = as.new_anon_vma_id();
+      v.anon_chain_shared = forked_child;
+    }
+    as.insert_vma(v);
+  }
+}
+
+}  // namespace vmseal::kernel

@@ -1,0 +1,86 @@
+#include "vmseal/kernel/syscalls.hpp"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace vmseal::kernel {
+
+long sys_mseal(std::uint64_t addr, std::uint64_t len, std::uint64_t flags) noexcept {
+  const long r = syscall(kNrMseal, addr, len, flags);
+  return r < 0 ? -errno : r;
+}
+
+MsealProbe probe_mseal() noexcept {
+  MsealProbe p;
+  const long r = sys_mseal(0, 0, 0);
+  if (r == -ENOSYS) {
+    p.support = MsealSupport::NoKernel;
+    p.error = ENOSYS;
+    return p;
+  }
+  if (r != 0) {
+    p.support = MsealSupport::Denied;
+    p.error = static_cast<int>(-r);
+    return p;
+  }
+  const long bad = sys_mseal(0, 0, 1);
+  if (bad != -EINVAL) {
+    p.support = MsealSupport::Denied;
+    p.error = bad < 0 ? static_cast<int>(-bad) : 0;
+    return p;
+  }
+  p.support = MsealSupport::Available;
+  return p;
+}
+
+std::string_view describe(const MsealProbe& probe) noexcept {
+  switch (probe.support) {
+    case MsealSupport::Available: return "mseal is available";
+    case MsealSupport::NoKernel:
+      return "this kernel has no mseal(2) (ENOSYS): it needs Linux 6.10 or later";
+    case MsealSupport::Denied:
+      return "mseal(2) is denied, probably by a seccomp filter (a no-op call failed)";
+  }
+  return "unknown";
+}
+
+MmCapabilities read_mm_capabilities() noexcept {
+  MmCapabilities caps;
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return caps;
+  char line[256];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned long long eff = 0;
+    if (std::sscanf(line, "CapEff: %llx", &eff) == 1) {
+      caps.ipc_lock = (eff >> 14) & 1;   // CAP_IPC_LOCK
+      caps.sys_rawio = (eff >> 17) & 1;  // CAP_SYS_RAWIO
+      break;
+    }
+  }
+  std::fclose(f);
+  return caps;
+}
+
+std::uint64_t read_vm_sysctl(std::string_view name, std::uint64_t fallback) noexcept {
+  const std::string path = "/proc/sys/vm/" + std::string(name);
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return fallback;
+  unsigned long long v = 0;
+  const bool ok = std::fscanf(f, "%llu", &v) == 1;
+  std::fclose(f);
+  return ok ? v : fallback;
+}
+
+bool have_pku() noexcept {
+  const long k = syscall(SYS_pkey_alloc, 0, 0);
+  if (k < 0) return false;
+  syscall(SYS_pkey_free, k);
+  return true;
+}
+
+}  // namespace vmseal::kernel
