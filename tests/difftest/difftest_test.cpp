@@ -135,5 +135,37 @@ TEST(DifftestRun, ShrinksADivergenceAndWritesBothReproductions) {
   EXPECT_NE(c.find("SYS_madvise"), std::string::npos);
 }
 
+// Regressions: divergences the difftest found in the harness and the engine.
+TEST(DifftestRun, RegressionsStayFixed) {
+  if (kernel::probe_mseal().support != kernel::MsealSupport::Available)
+    GTEST_SKIP() << kernel::describe(kernel::probe_mseal());
+  Options o;
+  o.window_pages = 64;
+  Job job(6, o);
+  ASSERT_TRUE(job.ready(nullptr));
+  const Addr b = job.context().window.base;
+  const auto fd = static_cast<std::uint64_t>(job.context().fds.memfd_a);
+  // brk growth in a forked child does not merge into the inherited heap VMA
+  // (its anon_vma chain is shared with the parent's).
+  std::vector<Op> brk = {{OpKind::Brk, {0x22000, 1}}, {OpKind::Brk, {0x30000, 1}}};
+  auto r = job.replay(brk, false, nullptr, 0, nullptr);
+  EXPECT_FALSE(r.diverged) << r.what;
+  // A MAP_SHARED_VALIDATE mapping placed by the kernel (adopted with MAP_FIXED:
+  // MAP_FIXED_NOREPLACE is no legacy flag and would be refused).
+  std::vector<Op> validate = {{OpKind::Mmap, {b, 4 * P, 3, 0x03, fd, 0}}};
+  r = job.replay(validate, false, nullptr, 0, nullptr);
+  EXPECT_FALSE(r.diverged) << r.what;
+  // A sealed VMA refuses munmap, mprotect and mremap; the layout stays.
+  std::vector<Op> sealed = {{OpKind::Mmap, {b, 8 * P, 1, 0x32, ~std::uint64_t{0}, 0}},
+                            {OpKind::Mseal, {b + 2 * P, 2 * P, 0}},
+                            {OpKind::Munmap, {b, 8 * P}},
+                            {OpKind::Mprotect, {b + P, 4 * P, 3}},
+                            {OpKind::Mremap, {b + 2 * P, 2 * P, 4 * P, 1, 0}},
+                            {OpKind::Madvise, {b + 2 * P, P, 4}}};
+  r = job.replay(sealed, false, nullptr, 0, nullptr);
+  EXPECT_FALSE(r.diverged) << r.what;
+  EXPECT_EQ(r.compared, sealed.size());
+}
+
 }  // namespace
 }  // namespace vmseal::difftest
