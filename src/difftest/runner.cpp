@@ -285,7 +285,9 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, Generator* /*unus
       res.diverged = true;
       res.index = i;
       res.what = strace_line(op, native, ctx_.fds) + "\n  kernel: " + result_text(native) +
-                 "\n  engine: " + result_text(engine);
+                 "\n  engine: " + result_text(engine) + " (engine: " + std::to_string(as.map_count()) +
+                 " VMAs, total_vm " + std::to_string(as.counters().total_vm) + " pages, locked_vm " +
+                 std::to_string(as.counters().locked_vm) + " pages)";
       return res;
     }
     // A mapping the kernel put outside the window is removed again on both sides.

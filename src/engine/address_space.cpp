@@ -222,7 +222,12 @@ Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* ac
     if (v->sealed()) return Errno::PERM;
     // A failed end split (may_split) fails the unmap; the start split stays.
     if (v->end > end) {
+      // The insert of the upper half may move VMAs between tree nodes: find
+      // this one again (found by vmseal difftest: a stale pointer here read
+      // another VMA's size into the accounting, and MAP_FIXED failed ENOMEM).
+      const Addr at = v->start;
       if (Errno e = split(v, end, false); e != Errno::OK) return e;
+      v = tree_.find(at);
     }
     if ((v->flags & vm::ACCOUNT) != 0) acct += v->page_count();
   }
