@@ -97,6 +97,25 @@ TEST(Sim, CallsOnMappingsTheTraceNeverMadeAreUnverifiable) {
   EXPECT_EQ(run.summary.matched, 1U);
 }
 
+// What vmseal difftest writes: '#' comments, and read(2) from /dev/zero into
+// an address as a write fault (EFAULT on a page that cannot be written).
+TEST(Sim, CommentsAndZeroFillReadsAsWriteFaults) {
+  const SimRun run = simulate(
+      "# a comment line\n"
+      "100 openat(AT_FDCWD, \"/dev/zero\", O_RDWR) = 7</dev/zero>\n"
+      "100 mmap(0x7f0000000000, 8192, PROT_READ, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) "
+      "= 0x7f0000000000\n"
+      "100 read(7</dev/zero>, 0x7f0000000000, 1) = -1 EFAULT (Bad address)\n"
+      "100 mprotect(0x7f0000001000, 4096, PROT_READ|PROT_WRITE) = 0\n"
+      "100 read(7</dev/zero>, 0x7f0000001000, 1) = 1\n"
+      "100 read(7</dev/zero>, 0x7f0000001000, 1) = -1 EFAULT (Bad address)\n");
+  EXPECT_TRUE(run.errors.empty());
+  ASSERT_EQ(run.records.size(), 5U);
+  EXPECT_EQ(run.records[1].verdict, Verdict::Match);
+  EXPECT_EQ(run.records[3].verdict, Verdict::Match);
+  EXPECT_EQ(run.records[4].verdict, Verdict::Mismatch);  // the page is writable
+}
+
 TEST(Sim, SealsFollowForkAndDieWithExec) {
   const SimRun run = simulate(
       "1 mmap(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
