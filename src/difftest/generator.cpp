@@ -122,7 +122,7 @@ Addr Generator::pick_addr(const AddressSpace& as) {
   return a;
 }
 
-std::uint64_t Generator::pick_len(const AddressSpace& as, Addr at) {
+std::uint64_t Generator::pick_len(const AddressSpace& /*as*/, Addr at) {
   const Window& w = ctx_.window;
   const unsigned r = static_cast<unsigned>(below(100));
   if (r < 3) return 0;
@@ -135,8 +135,7 @@ std::uint64_t Generator::pick_len(const AddressSpace& as, Addr at) {
     }
   }
   if (r < 40) {
-    // To another boundary, plus or minus a page.
-    (void)as;
+    // To another boundary (of the layout pick_addr() just read), plus or minus a page.
     std::vector<Addr> ahead;
     for (Addr b : bounds_)
       if (b > at) ahead.push_back(b);

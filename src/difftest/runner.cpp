@@ -204,7 +204,7 @@ SysResult apply_engine(AddressSpace& as, const Op& op, const SysResult& native, 
 
 }  // namespace
 
-Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, Generator* /*unused*/, std::uint64_t generate,
+Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, std::optional<std::uint64_t> generate_seed,
                         Progress* progress) {
   Result res;
   NativeProcess np;
@@ -251,10 +251,10 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, Generator* /*unus
   const Addr heap_lo = start_brk & kPageMask;
   const Addr heap_hi = page_align_up(brk) + 80 * P;
   std::optional<Generator> local;
-  if (generate > 0) local.emplace(ctx, options_.mix, generate);
+  if (generate_seed) local.emplace(ctx, options_.mix, *generate_seed);
 
   std::set<FileId> learned;
-  const std::size_t total = generate > 0 ? options_.ops_per_sequence : ops.size();
+  const std::size_t total = generate_seed ? options_.ops_per_sequence : ops.size();
   for (std::size_t i = 0; i < total; ++i) {
     if (i >= ops.size()) {
       Op next = local->next(as);
@@ -325,7 +325,7 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, Generator* /*unus
           // The kernel numbers the shmem file of a shared anonymous mapping.
           for (const auto& e : entries)
             if (e.start == v->start && e.name == "/dev/zero (deleted)") {
-              const_cast<FileInfo&>(as.files().get(v->file)).inode = e.inode;
+              as.files().get(v->file).inode = e.inode;
               learned.insert(v->file);
             }
         }
@@ -355,7 +355,7 @@ std::vector<Op> Job::shrink(std::vector<Op> ops, bool near_limit, std::string& w
   const auto start = std::chrono::steady_clock::now();
   auto still_fails = [&](std::vector<Op> cand, std::string& w) {
     if (cand.empty() || cand.back().kind != kind) return false;
-    Result r = replay(cand, near_limit, nullptr, 0, nullptr);
+    Result r = replay(cand, near_limit, std::nullopt, nullptr);
     if (!r.diverged || cand[r.index].kind != kind) return false;
     w = r.what;
     return true;
@@ -495,7 +495,7 @@ std::string Job::c_program(const std::vector<Op>& ops, const std::string& what) 
          "); dupto(104, " + std::to_string(f.dev_zero) + ");\n";
   out += "  B = syscall(SYS_brk, 0);\n  long v;\n";
   for (const Op& o : ops) {
-    const Op op = o.kind == OpKind::Brk && o.a[1] == 1 ? o : o;
+    const Op& op = o;
     std::string call;
     std::string text = strace_line(resolve(op, 0), SysResult::ok(0), f);
     text = text.substr(0, text.rfind(" = "));
@@ -570,7 +570,7 @@ Summary run(const Options& options, Progress& progress) {
         const std::uint64_t seed = sequence_seed(options.seed, index);
         const bool near = options.near_limit_every != 0 && index % options.near_limit_every == options.near_limit_every - 1;
         std::vector<Op> ops;
-        Job::Result r = job.replay(ops, near, nullptr, seed, &progress);
+        Job::Result r = job.replay(ops, near, seed, &progress);
         {
           std::lock_guard<std::mutex> lock(mu);
           sum.ops_compared += r.compared;

@@ -121,7 +121,7 @@ TEST(DifftestRun, ShrinksADivergenceAndWritesBothReproductions) {
       {OpKind::Mseal, {b + 12 * P, P, 0}},
       {OpKind::Mlock, {b + 2 * P, 4 * P}},
   };
-  auto r = job.replay(ops, false, nullptr, 0, nullptr);
+  auto r = job.replay(ops, false, std::nullopt, nullptr);
   if (!r.diverged) GTEST_SKIP() << "the engine now models guard regions: pick another known divergence";
   ASSERT_EQ(r.index, 4U);
   std::string what = r.what;
@@ -148,12 +148,12 @@ TEST(DifftestRun, RegressionsStayFixed) {
   // brk growth in a forked child does not merge into the inherited heap VMA
   // (its anon_vma chain is shared with the parent's).
   std::vector<Op> brk = {{OpKind::Brk, {0x22000, 1}}, {OpKind::Brk, {0x30000, 1}}};
-  auto r = job.replay(brk, false, nullptr, 0, nullptr);
+  auto r = job.replay(brk, false, std::nullopt, nullptr);
   EXPECT_FALSE(r.diverged) << r.what;
   // A MAP_SHARED_VALIDATE mapping placed by the kernel (adopted with MAP_FIXED:
   // MAP_FIXED_NOREPLACE is no legacy flag and would be refused).
   std::vector<Op> validate = {{OpKind::Mmap, {b, 4 * P, 3, 0x03, fd, 0}}};
-  r = job.replay(validate, false, nullptr, 0, nullptr);
+  r = job.replay(validate, false, std::nullopt, nullptr);
   EXPECT_FALSE(r.diverged) << r.what;
   // A sealed VMA refuses munmap, mprotect and mremap; the layout stays.
   std::vector<Op> sealed = {{OpKind::Mmap, {b, 8 * P, 1, 0x32, ~std::uint64_t{0}, 0}},
@@ -162,7 +162,7 @@ TEST(DifftestRun, RegressionsStayFixed) {
                             {OpKind::Mprotect, {b + P, 4 * P, 3}},
                             {OpKind::Mremap, {b + 2 * P, 2 * P, 4 * P, 1, 0}},
                             {OpKind::Madvise, {b + 2 * P, P, 4}}};
-  r = job.replay(sealed, false, nullptr, 0, nullptr);
+  r = job.replay(sealed, false, std::nullopt, nullptr);
   EXPECT_FALSE(r.diverged) << r.what;
   EXPECT_EQ(r.compared, sealed.size());
 }

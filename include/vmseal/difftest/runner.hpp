@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,8 +86,9 @@ class Job {
     std::uint64_t placed = 0;
     std::string error;  // the run itself failed
   };
-  // Runs `ops` (generating up to `generate` more with `gen` when given).
-  Result replay(std::vector<Op>& ops, bool near_limit, Generator* gen, std::uint64_t generate,
+  // Runs `ops`; with a seed, first generates calls after them (appended to
+  // `ops`) until the sequence has options.ops_per_sequence calls.
+  Result replay(std::vector<Op>& ops, bool near_limit, std::optional<std::uint64_t> generate_seed,
                 Progress* progress);
   GenContext context() const { return ctx_; }
   // Shrinks a divergent sequence to a minimal one that still diverges on the
