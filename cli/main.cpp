@@ -18,7 +18,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every command-line error is kUsage (CLI11
+    // would use its own codes, 105 for a failed validator).
+    return app.exit(e) == 0 ? 0 : vmseal::cli::kUsage;
   }
   if (sim_cmd->parsed()) return vmseal::cli::run_sim(sim);
   if (difftest_cmd->parsed()) return vmseal::cli::run_difftest(difftest);

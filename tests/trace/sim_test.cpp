@@ -155,7 +155,9 @@ TEST(SimCli, ExitCodesMeanSomething) {
   EXPECT_EQ(run_cli("sim " + bad, &err), 3);
   EXPECT_NE(err.find("line 1"), std::string::npos) << err;
   EXPECT_EQ(run_cli("sim /nonexistent/trace"), 4);
-  EXPECT_EQ(run_cli("sim"), 106);  // CLI11: a required argument is missing
+  EXPECT_EQ(run_cli("sim"), 2);  // a required argument is missing: usage
+  EXPECT_EQ(run_cli("difftest --ops 0"), 2);  // a validator refuses it: usage
+  EXPECT_EQ(run_cli("--version"), 0);
 }
 
 }  // namespace
