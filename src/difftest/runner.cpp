@@ -47,6 +47,18 @@ std::string result_text(const SysResult& r) {
 
 bool overlaps(Addr s, Addr e, Addr lo, Addr hi) { return s < hi && lo < e; }
 
+// A mapping the kernel put outside the window (a non-fixed mmap or a mremap
+// move): the munmap that removes it again, on both sides.
+std::optional<Op> outside_window_cleanup(const Op& op, const SysResult& native, const Window& w) {
+  if (!native.is_ok() || (op.kind != OpKind::Mmap && op.kind != OpKind::Mremap)) return std::nullopt;
+  const Addr at = native.value();
+  if (at >= w.base && at < w.end()) return std::nullopt;
+  Op cleanup;
+  cleanup.kind = OpKind::Munmap;
+  cleanup.a = {at, page_align_up(op.kind == OpKind::Mmap ? op.a[1] : op.a[2]), 0, 0, 0, 0};
+  return cleanup;
+}
+
 }  // namespace
 
 std::uint64_t sequence_seed(std::uint64_t seed, std::uint64_t index) noexcept {
@@ -290,21 +302,13 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, std::optional<std
                  std::to_string(as.counters().locked_vm) + " pages)";
       return res;
     }
-    // A mapping the kernel put outside the window is removed again on both sides.
-    if (native.is_ok() && (op.kind == OpKind::Mmap || op.kind == OpKind::Mremap)) {
-      const std::uint64_t len = op.kind == OpKind::Mmap ? op.a[1] : op.a[2];
-      const Addr at = native.value();
-      if (at < w.base || at >= w.end()) {
-        Op cleanup;
-        cleanup.kind = OpKind::Munmap;
-        cleanup.a = {at, page_align_up(len), 0, 0, 0, 0};
-        SysResult n2;
-        if (!np.call(cleanup, n2, &err)) {
-          res.error = err;
-          return res;
-        }
-        as.munmap(at, page_align_up(len));
+    if (const auto cleanup = outside_window_cleanup(op, native, w)) {
+      SysResult n2;
+      if (!np.call(*cleanup, n2, &err)) {
+        res.error = err;
+        return res;
       }
+      as.munmap(cleanup->a[0], cleanup->a[1]);
     }
     // The layouts.
     if (!np.read_layout(entries, &err, w.end())) {
@@ -425,16 +429,9 @@ std::string Job::sim_input(const std::vector<Op>& ops, const std::string& what) 
       line("+++ exited with 0 +++");
       pid = static_cast<int>(r.value());
     }
-    if (r.is_ok() && (op.kind == OpKind::Mmap || op.kind == OpKind::Mremap)) {
-      const Addr at = r.value();
-      const std::uint64_t len = page_align_up(op.kind == OpKind::Mmap ? op.a[1] : op.a[2]);
-      if (at < ctx_.window.base || at >= ctx_.window.end()) {
-        Op cleanup;
-        cleanup.kind = OpKind::Munmap;
-        cleanup.a = {at, len, 0, 0, 0, 0};
-        SysResult r2;
-        if (np.call(cleanup, r2, &err)) line(strace_line(cleanup, r2, f));
-      }
+    if (const auto cleanup = outside_window_cleanup(op, r, ctx_.window)) {
+      SysResult r2;
+      if (np.call(*cleanup, r2, &err)) line(strace_line(*cleanup, r2, f));
     }
   }
   return out;
