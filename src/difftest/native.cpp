@@ -196,11 +196,16 @@ bool NativeProcess::start(const Window& w, const Fds& fds, std::string* error) {
     stop();
     return false;
   }
-  return smaps_.open(pid_, error);
+  return open_proc_files(error);
+}
+
+bool NativeProcess::open_proc_files(std::string* error) {
+  return smaps_.open(pid_, error) && pagemap_.open(pid_, error);
 }
 
 void NativeProcess::stop() noexcept {
   smaps_.close();
+  pagemap_.close();
   if (req_fd_ >= 0) ::close(req_fd_);
   if (resp_fd_ >= 0) ::close(resp_fd_);
   req_fd_ = resp_fd_ = -1;
@@ -263,7 +268,7 @@ bool NativeProcess::call(const Op& op, SysResult& result, std::string* error) {
     waitpid(pid_, nullptr, 0);
     pid_ = static_cast<pid_t>(ret);
     result = SysResult::ok(static_cast<std::uint64_t>(ret));
-    return smaps_.open(pid_, error);
+    return open_proc_files(error);
   }
   if (op.kind == OpKind::WriteFault) {
     q.kind = ReqKind::Fault;
@@ -322,6 +327,10 @@ bool NativeProcess::start_brk(Addr& out, std::string* error) {
   }
   out = std::stoull(field);
   return true;
+}
+
+bool NativeProcess::read_guards(Addr start, Addr end, GuardPages& out, std::string* error) {
+  return pagemap_.read_guards(start, end, out, error);
 }
 
 bool NativeProcess::read_layout(std::vector<kernel::SmapsEntry>& out, std::string* error,

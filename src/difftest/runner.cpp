@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -59,6 +61,29 @@ std::optional<Op> outside_window_cleanup(const Op& op, const SysResult& native, 
   return cleanup;
 }
 
+// The runs of `g` clipped to `ranges`.
+GuardPages guards_within(const GuardPages& g, std::initializer_list<std::pair<Addr, Addr>> ranges) {
+  GuardPages out;
+  if (g.empty()) return out;
+  g.for_each([&](Addr s, Addr e) {
+    for (const auto& [lo, hi] : ranges)
+      if (s < hi && lo < e) out.install(std::max(s, lo), std::min(e, hi));
+  });
+  return out;
+}
+
+std::string guards_text(const GuardPages& g) {
+  if (g.empty()) return "none";
+  std::string out;
+  g.for_each([&](Addr s, Addr e) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%llx-%llx", out.empty() ? "" : " ",
+                  static_cast<unsigned long long>(s), static_cast<unsigned long long>(e));
+    out += buf;
+  });
+  return out;
+}
+
 }  // namespace
 
 std::uint64_t sequence_seed(std::uint64_t seed, std::uint64_t index) noexcept {
@@ -76,6 +101,8 @@ Job::Job(unsigned index, const Options& options) : options_(options) {
   config_.mmap_min_addr = std::max<Addr>(config_.dac_mmap_min_addr, 0x10000);
   config_.pku = kernel::have_pku();
   config_.overcommit_never = kernel::read_vm_sysctl("overcommit_memory", 0) == 2;
+  compare_guards_ = kernel::pagemap_reports_guards();
+  if (options.adjust_engine_config) options.adjust_engine_config(config_);
 
   Window& w = ctx_.window;
   w.pages = options.window_pages;
@@ -167,35 +194,25 @@ SysResult apply_engine(AddressSpace& as, const Op& op, const SysResult& native, 
   switch (op.kind) {
     case OpKind::Mmap: {
       const bool fixed = (a[3] & (abi::MAP_FIXED | abi::MAP_FIXED_NOREPLACE)) != 0;
-      if (fixed) return as.mmap(a[0], a[1], a[2], a[3], static_cast<int>(a[4]), a[5]);
-      AddressSpace tentative = as;
-      const SysResult r = tentative.mmap(a[0], a[1], a[2], a[3], static_cast<int>(a[4]), a[5]);
-      const bool in_window = r.is_ok() && r.value() >= w.base && r.value() < w.end();
-      if (!r.is_ok() || in_window || !native.is_ok()) {
-        as = std::move(tentative);
-        return r;
-      }
-      placed = true;
-      // MAP_FIXED, not MAP_FIXED_NOREPLACE: MAP_SHARED_VALIDATE refuses the
-      // latter (it is not a legacy flag); the kernel found the range free.
-      return as.mmap(native.value(), a[1], a[2], a[3] | abi::MAP_FIXED, static_cast<int>(a[4]), a[5]);
+      if (!fixed && native.is_ok()) as.set_recorded_placement({native.value(), w.base, w.end()});
+      const SysResult r = as.mmap(a[0], a[1], a[2], a[3], static_cast<int>(a[4]), a[5]);
+      placed = as.recorded_placement_used();
+      as.clear_recorded_placement();
+      return r;
     }
     case OpKind::Munmap: return as.munmap(a[0], a[1]);
     case OpKind::Mprotect: return as.mprotect(a[0], a[1], a[2]);
     case OpKind::PkeyMprotect: return as.pkey_mprotect(a[0], a[1], a[2], static_cast<int>(a[3]));
     case OpKind::Mremap: {
+      // Where the engine's own choice lies outside the window it cannot be
+      // exact (the rest of the process is the kernel's business): the move
+      // follows the kernel there, as a non-fixed move with its own limits.
       const bool may_place = (a[3] & abi::MREMAP_MAYMOVE) != 0 && (a[3] & abi::MREMAP_FIXED) == 0;
-      if (!may_place) return as.mremap(a[0], a[1], a[2], a[3], a[4]);
-      AddressSpace tentative = as;
-      const SysResult r = tentative.mremap(a[0], a[1], a[2], a[3], a[4]);
-      const bool stays = r.is_ok() && (r.value() == a[0] || (r.value() >= w.base && r.value() < w.end()));
-      const bool native_moved = native.is_ok() && native.value() != a[0];
-      if (!r.is_ok() || stays || !native_moved) {
-        as = std::move(tentative);
-        return r;
-      }
-      placed = true;
-      return as.mremap(a[0], a[1], a[2], a[3] | abi::MREMAP_FIXED, native.value());
+      if (may_place && native.is_ok()) as.set_recorded_placement({native.value(), w.base, w.end()});
+      const SysResult r = as.mremap(a[0], a[1], a[2], a[3], a[4]);
+      placed = as.recorded_placement_used();
+      as.clear_recorded_placement();
+      return r;
     }
     case OpKind::Madvise: return as.madvise(a[0], a[1], static_cast<int>(a[2]));
     case OpKind::Mlock: return as.mlock(a[0], a[1]);
@@ -348,6 +365,23 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, std::optional<std
       res.what = strace_line(op, native, ctx_.fds) + "\n  the layouts differ after it.\n  kernel:\n" +
                  kernel_text + "  engine:\n" + engine_text;
       return res;
+    }
+    // The guard markers (page-table state the layout does not show).
+    if (compare_guards_) {
+      GuardPages kernel_guards;
+      if (!np.read_guards(w.base, w.end(), kernel_guards, &err) ||
+          !np.read_guards(heap_lo, heap_hi, kernel_guards, &err)) {
+        res.error = err;
+        return res;
+      }
+      const GuardPages engine_guards = guards_within(as.guard_pages(), {{w.base, w.end()}, {heap_lo, heap_hi}});
+      if (!(kernel_guards == engine_guards)) {
+        res.diverged = true;
+        res.index = i;
+        res.what = strace_line(op, native, ctx_.fds) + "\n  the guard pages differ after it.\n  kernel: " +
+                   guards_text(kernel_guards) + "\n  engine: " + guards_text(engine_guards);
+        return res;
+      }
     }
   }
   return res;

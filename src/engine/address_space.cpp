@@ -3,6 +3,7 @@
 // Kernel counterparts are named in each comment (mm/vma.c, mm/rmap.c, mm/gup.c).
 #include "vmseal/engine/address_space.hpp"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -236,8 +237,10 @@ Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* ac
 }
 
 // vms_complete_munmap_vmas(): removes the VMAs inside [start, end), which
-// gather_unmap_prepare() has made sure start and end on VMA boundaries.
+// gather_unmap_prepare() has made sure start and end on VMA boundaries. Their
+// page tables go with them, guard markers included.
 void AddressSpace::remove_range(Addr start, Addr end) {
+  if (!guards_.empty()) guards_.remove(start, end);
   std::vector<Addr> doomed;
   for (Vma* v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.next_of(*v)) {
     doomed.push_back(v->start);
@@ -279,22 +282,31 @@ AnonVmaId AddressSpace::anon_vma_prepare(Addr vma_start) {
   return id;
 }
 
+// The first page of [start, end) in `vma` that cannot be faulted in: a guard
+// page (SIGSEGV) or a page beyond the end of the file (SIGBUS); `end` if none.
+Addr AddressSpace::first_unfaultable(const Vma& vma, Addr start, Addr end) const {
+  Addr bad = std::min(end, file_eof_addr(vma.file != 0 ? &files_->get(vma.file) : nullptr, vma));
+  if (bad < start) bad = start;
+  if (!guards_.empty())
+    if (const auto g = guards_.first_in(start, bad); g.has_value()) bad = *g;
+  return bad;
+}
+
 // populate_vma_page_range(): what faulting pages in does to VMA state. A
 // private writable mapping is populated with write faults, which break COW and
 // assign an anon_vma. On the target kernel a read fault of private anonymous
 // memory allocates a page (and an anon_vma) too (docs/kernel-rules.md 0.1).
-// PROT_NONE cannot be populated: EFAULT. Neither can a page beyond the end of
-// its file (SIGBUS): EFAULT after the pages before it.
+// PROT_NONE cannot be populated: EFAULT. Neither can a guard page nor a page
+// beyond the end of its file: EFAULT after the pages before it are faulted in.
 Errno AddressSpace::populate_vma(Vma& vma, Addr start, Addr end) {
   if ((vma.flags & (vm::IO | vm::PFNMAP)) != 0) return Errno::OK;
   if ((vma.flags & vm::LOCKONFAULT) != 0) return Errno::OK;
   if ((vma.flags & vm::ACCESS_FLAGS) == 0) return Errno::FAULT;
-  const Addr eof = file_eof_addr(vma.file != 0 ? &files_->get(vma.file) : nullptr, vma);
-  const bool sigbus = eof < end;
-  if (sigbus && eof <= start) return Errno::FAULT;
+  const Addr bad = first_unfaultable(vma, start, end);
+  if (bad == start) return Errno::FAULT;
   if ((vma.flags & vm::SHARED) == 0 && ((vma.flags & vm::WRITE) != 0 || is_anonymous(vma)))
     anon_vma_prepare(vma.start);
-  return sigbus ? Errno::FAULT : Errno::OK;
+  return bad < end ? Errno::FAULT : Errno::OK;
 }
 
 // __mm_populate() / mm_populate(): the first error stops unless ignored.

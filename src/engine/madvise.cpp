@@ -123,16 +123,23 @@ Errno AddressSpace::madvise_vma(Vma*& prev, Vma*& vma, Addr start, Addr end, int
       // inside the VMA; anything smaller is EINVAL. Larger ranges are not modelled.
       return Errno::INVAL;
     case abi::MADV_GUARD_INSTALL: {
+      // madvise_guard_install(): existing pages are zapped and a marker put in
+      // each page table entry. Anonymous memory gets an anon_vma first (file
+      // mappings, shared or private, do not); VM_MAYBE_GUARD is set on the
+      // whole VMA in place (no split, no merge), and makes fork copy the page
+      // tables, markers included, of file mappings too.
       if ((f & (vm::SPECIAL | vm::HUGETLB | vm::LOCKED)) != 0) return Errno::INVAL;
-      // The flag is set on the whole VMA in place (no split, no merge).
       const Addr vs = vma->start;
-      anon_vma_prepare(vs);
+      if (is_anonymous(*vma)) anon_vma_prepare(vs);
       vma = tree_.find(vs);
       vma->flags |= vm::MAYBE_GUARD;
+      guards_.install(start, end);
       return Errno::OK;
     }
     case abi::MADV_GUARD_REMOVE:
+      // Removing markers destroys nothing, so it is allowed on locked VMAs.
       if ((f & (vm::SPECIAL | vm::HUGETLB)) != 0) return Errno::INVAL;
+      guards_.remove(start, end);
       return Errno::OK;
     case abi::MADV_NORMAL:
       nf &= ~(vm::RAND_READ | vm::SEQ_READ);
@@ -206,12 +213,13 @@ SysResult AddressSpace::madvise_populate(Addr start, Addr end, bool write) {
     if (write ? ((f & vm::WRITE) == 0 || (f & vm::SHADOW_STACK) != 0) : (f & vm::READ) == 0)
       return Errno::INVAL;
     const Addr vend = v->end;
-    // A page beyond the end of its file faults with SIGBUS: EFAULT, with the
-    // pages before it populated.
-    const Addr eof = file_eof_addr(v->file != 0 ? &files_->get(v->file) : nullptr, *v);
-    if (eof <= cur) return Errno::FAULT;
+    // A guard page (SIGSEGV) or a page beyond the end of its file (SIGBUS):
+    // EFAULT, with the pages before it populated.
+    const Addr range_end = std::min(vend, end);
+    const Addr bad = first_unfaultable(*v, cur, range_end);
+    if (bad == cur) return Errno::FAULT;
     if ((f & vm::SHARED) == 0 && (write || is_anonymous(*v))) anon_vma_prepare(v->start);
-    if (eof < std::min(vend, end)) return Errno::FAULT;
+    if (bad < range_end) return Errno::FAULT;
     cur = vend;
   }
   return SysResult::ok(0);

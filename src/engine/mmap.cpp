@@ -100,6 +100,19 @@ std::optional<Addr> AddressSpace::arch_get_unmapped_area_topdown(Addr addr0, std
   return arch_get_unmapped_area(addr0, len, flags, 0);
 }
 
+// The kernel's recorded choice instead of `own` (RecordedPlacement), if the
+// engine's choice is outside the trusted range and the recorded range is free.
+// "Used" means the engine would have chosen otherwise.
+Addr AddressSpace::follow_recorded_placement(Addr own, std::uint64_t len) const {
+  const RecordedPlacement& p = *placement_;
+  if (own >= p.trust_lo && own < p.trust_hi) return own;
+  if (p.addr > cfg_.task_size || len > cfg_.task_size - p.addr) return own;
+  const Vma* v = tree_.lower(p.addr);
+  if (v != nullptr && v->start < p.addr + len) return own;
+  if (p.addr != own) placement_used_ = true;
+  return p.addr;
+}
+
 // __get_unmapped_area() including the THP alignment of __thp_get_unmapped_area().
 std::optional<Addr> AddressSpace::get_unmapped_area(FileId file, Addr addr, std::uint64_t len,
                                                     std::uint64_t pgoff, std::uint64_t flags,
@@ -145,6 +158,7 @@ std::optional<Addr> AddressSpace::get_unmapped_area(FileId file, Addr addr, std:
     err = Errno::NOMEM;
     return std::nullopt;
   }
+  if (placement_ && (flags & abi::MAP_FIXED) == 0) result = follow_recorded_placement(*result, len);
   // IS_ERR_VALUE(): a MAP_FIXED address in the last 4095 bytes below 2^64 reads
   // as an error code, so the kernel returns -(2^64 - addr) as the errno (probed).
   if (*result > ~Addr{0} - 4095) {

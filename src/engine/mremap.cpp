@@ -205,6 +205,10 @@ SysResult AddressSpace::move_vma(Remap& r) {
   }
   counters_.total_vm += pages(r.new_len);
   if ((src.flags & vm::LOCKED) != 0) counters_.locked_vm += pages(r.new_len);
+  // move_page_tables(): guard markers travel with the page tables; the source
+  // (unmapped next, or kept empty with DONTUNMAP) has none left.
+  if (!guards_.empty())
+    guards_.move(r.addr, r.addr + std::min(r.old_len, r.new_len), dst);
 
   if ((r.flags & abi::MREMAP_DONTUNMAP) != 0) {
     // dontunmap_complete(): the source loses its locks (the whole VMA); a

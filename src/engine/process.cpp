@@ -95,6 +95,8 @@ FaultResult AddressSpace::fault(Addr addr, Access access) {
                        : access == Access::Exec ? vm::EXEC
                                                 : vm::READ;
   if ((v->flags & need) == 0) return FaultResult::Segv;
+  // A guard marker: SIGSEGV, before the page's file is looked at.
+  if (!guards_.empty() && guards_.contains(addr)) return FaultResult::Segv;
   // A page beyond the end of its file: SIGBUS (shmem_fault()).
   if (addr >= file_eof_addr(v->file != 0 ? &files_->get(v->file) : nullptr, *v))
     return FaultResult::Bus;
@@ -127,12 +129,21 @@ AddressSpace AddressSpace::fork() const {
     }
     child.insert_vma(c);
   });
+  // copy_page_range() copies the markers of every VMA the child gets, except
+  // those with VM_WIPEONFORK (whose page tables are not copied).
+  if (!guards_.empty()) {
+    child.guards_ = guards_;
+    tree_.for_each([&](const Vma& v) {
+      if ((v.flags & (vm::DONTCOPY | vm::WIPEONFORK)) != 0) child.guards_.remove(v.start, v.end);
+    });
+  }
   return child;
 }
 
 // execve(): a new mm; the image's mappings are installed as the kernel does.
 void AddressSpace::exec(const ExecImage& image) {
   tree_.clear();
+  guards_.clear();
   counters_ = {};
   def_flags_ = 0;
   next_anon_vma_ = 1;
@@ -153,6 +164,7 @@ void AddressSpace::exec(const ExecImage& image) {
 // exit_mmap(): everything goes, sealed or not.
 void AddressSpace::exit() {
   tree_.clear();
+  guards_.clear();
   counters_ = {};
 }
 

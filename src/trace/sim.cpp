@@ -394,6 +394,16 @@ std::optional<SimRecord> Simulator::apply_mm_call(int pid, const TraceEvent& ev,
     }
   };
   bool placed = false;
+  // A non-fixed placement goes where the kernel put it: the engine cannot see
+  // ASLR nor what was mapped before the trace began (RecordedPlacement).
+  auto follow_kernel_placement = [&] {
+    if (check && recorded_ok) as.set_recorded_placement({rec.recorded.value(), 0, 0});
+  };
+  auto placement_followed = [&] {
+    const bool used = as.recorded_placement_used();
+    as.clear_recorded_placement();
+    return used;
+  };
 
   if (n == "mmap") {
     if (!a.count(6)) goto bad;
@@ -417,12 +427,9 @@ std::optional<SimRecord> Simulator::apply_mm_call(int pid, const TraceEvent& ev,
     }
     const bool fixed = (flags & (abi::MAP_FIXED | abi::MAP_FIXED_NOREPLACE)) != 0;
     if (fixed) need_known(addr, range_end(addr, len));
-    if (check && recorded_ok && !fixed) {
-      addr = rec.recorded.value();
-      flags |= abi::MAP_FIXED_NOREPLACE;
-      placed = true;
-    }
+    follow_kernel_placement();
     rec.engine = as.mmap(addr, len, prot, flags, fd.fd, off);
+    placed = placement_followed();
     const SysResult& done = check ? rec.recorded : rec.engine;
     if (done.is_ok()) mm->known.add(done.value(), range_end(done.value(), len));
   } else if (n == "munmap") {
@@ -486,14 +493,9 @@ std::optional<SimRecord> Simulator::apply_mm_call(int pid, const TraceEvent& ev,
     if (!a.ok()) goto bad;
     need_known(addr, range_end(addr, std::max(old_len, new_len)));
     if ((fl & abi::MREMAP_FIXED) != 0) need_known(new_addr, range_end(new_addr, new_len));
-    if (check && recorded_ok && (fl & abi::MREMAP_FIXED) == 0 && rec.recorded.value() != addr &&
-        (fl & abi::MREMAP_MAYMOVE) != 0) {
-      // The kernel moved it: place the move where it went.
-      fl |= abi::MREMAP_FIXED;
-      new_addr = rec.recorded.value();
-      placed = true;
-    }
+    follow_kernel_placement();
     rec.engine = as.mremap(addr, old_len, new_len, fl, new_addr);
+    placed = placement_followed();
     const SysResult& done = check ? rec.recorded : rec.engine;
     if (done.is_ok()) {
       mm->known.add(addr, range_end(addr, old_len));
@@ -529,11 +531,9 @@ std::optional<SimRecord> Simulator::apply_mm_call(int pid, const TraceEvent& ev,
       rec.engine = SysResult(Errno::INVAL);
     } else {
       if (addr != 0) need_known(addr, range_end(addr, seg->second.second));
-      if (check && recorded_ok && addr == 0) {
-        addr = rec.recorded.value();
-        placed = true;
-      }
+      follow_kernel_placement();
       rec.engine = as.shmat(seg->second.first, addr, fl);
+      placed = placement_followed();
       const SysResult& done = check ? rec.recorded : rec.engine;
       if (done.is_ok()) mm->known.add(done.value(), range_end(done.value(), seg->second.second));
     }

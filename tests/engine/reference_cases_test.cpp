@@ -4,7 +4,7 @@
 // lines; the lines must equal those the real 6.18.44 kernel printed
 // (tests/data/reference_cases.expected). Data lines (c9.2) cannot be modelled,
 // the engine has no page contents, so they are skipped on both sides.
-#include "support/layout.hpp"
+#include "support/probe_replay.hpp"
 
 #include <gtest/gtest.h>
 
@@ -28,59 +28,7 @@ namespace a = abi;
 constexpr std::uint64_t kAnonFixed = a::MAP_PRIVATE | a::MAP_ANONYMOUS | a::MAP_FIXED;
 constexpr std::uint64_t kRW = a::PROT_READ | a::PROT_WRITE;
 
-Config probe_config() {
-  Config cfg;
-  cfg.privileged = true;  // the probe ran as root
-  return cfg;
-}
-
-// One case's output, in the C program's notation.
-class Recorder {
- public:
-  Recorder(std::string id, AddressSpace& as) : id_(std::move(id)), as_(&as) {}
-
-  // region(n)
-  void region(std::uint64_t n) { w_ = test::make_window(*as_, n); }
-  // anon(from, to, prot)
-  void anon(std::int64_t from, std::int64_t to, std::uint64_t prot) {
-    SysResult r = as_->mmap(P(from), static_cast<std::uint64_t>(to - from) * PS, prot, kAnonFixed,
-                            -1, 0);
-    EXPECT_TRUE(r.is_ok() && r.value() == P(from))
-        << id_ << ": anon(" << from << ", " << to << ") returned " << test::ret_str(r);
-  }
-  // OK(expr)
-  void ok(const SysResult& r, const char* what) {
-    EXPECT_TRUE(r.is_ok() && r.value() == 0) << id_ << ": setup " << what << " returned "
-                                             << test::ret_str(r);
-  }
-
-  void obs(const std::string& ret) {
-    ++step_;
-    lines_.push_back(id_ + "." + std::to_string(step_) + ": ret=" + ret +
-                     " layout=" + draw_layout(*as_, w_.base, w_.npages));
-  }
-  void obs_ret(const SysResult& r) { obs(test::ret_str(r)); }
-  void obs_addr(const SysResult& r) { obs(test::addr_str(r, w_.base)); }
-  // A data line of the C program: counted, not modelled.
-  void skip_data_line() { ++step_; }
-
-  Addr P(std::int64_t page) const { return w_.P(page); }
-  AddressSpace& as() { return *as_; }
-  // Observations from now on are of `as` (the forked child of c18).
-  void switch_to(AddressSpace& as) {
-    as_ = &as;
-    w_.as = &as;
-  }
-  Window& window() { return w_; }
-  const std::vector<std::string>& lines() const { return lines_; }
-
- private:
-  std::string id_;
-  AddressSpace* as_;
-  Window w_;
-  int step_ = 0;
-  std::vector<std::string> lines_;
-};
+using test::Recorder;
 
 // ---- the cases, in the order and with the calls of reference_cases.c --------
 
@@ -331,47 +279,8 @@ void c22(Recorder& c) {
   c.obs_ret(c.as().mprotect(c.P(261), PS, a::PROT_READ));
 }
 
-// ---- comparison ---------------------------------------------------------------
-
-// The expected lines of one case, data lines left out.
-std::vector<std::string> expected_lines(const std::string& id) {
-  std::ifstream in(VMSEAL_TEST_DATA_DIR "/reference_cases.expected");
-  EXPECT_TRUE(in.good()) << "cannot open " VMSEAL_TEST_DATA_DIR "/reference_cases.expected";
-  std::vector<std::string> out;
-  const std::string prefix = id + ".";
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    if (line.find(": data=") != std::string::npos) continue;
-    out.push_back(line);
-  }
-  return out;
-}
-
-// A line-by-line diff: "  " same, "- " kernel only, "+ " engine only.
-std::string diff(const std::vector<std::string>& kernel, const std::vector<std::string>& engine) {
-  std::ostringstream o;
-  o << "--- kernel (reference_cases.expected)\n+++ engine\n";
-  const std::size_t n = std::max(kernel.size(), engine.size());
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::string* k = i < kernel.size() ? &kernel[i] : nullptr;
-    const std::string* e = i < engine.size() ? &engine[i] : nullptr;
-    if (k != nullptr && e != nullptr && *k == *e) {
-      o << "  " << *k << '\n';
-      continue;
-    }
-    if (k != nullptr) o << "- " << *k << '\n';
-    if (e != nullptr) o << "+ " << *e << '\n';
-  }
-  return o.str();
-}
-
 void run_case(const std::string& id, const std::function<void(Recorder&)>& body) {
-  AddressSpace as(probe_config());
-  Recorder rec(id, as);
-  body(rec);
-  const std::vector<std::string> want = expected_lines(id);
-  ASSERT_FALSE(want.empty()) << "no expected lines for " << id;
-  EXPECT_EQ(want, rec.lines()) << diff(want, rec.lines());
+  test::run_probe_case("reference_cases", id, body);
 }
 
 TEST(Reference, C1) { run_case("c1", c1); }

@@ -46,46 +46,11 @@ constexpr std::uint64_t kFixed = a::MREMAP_MAYMOVE | a::MREMAP_FIXED;
 constexpr std::uint64_t kDontunmap = a::MREMAP_MAYMOVE | a::MREMAP_FIXED | a::MREMAP_DONTUNMAP;
 constexpr Addr MiB = Addr{1} << 20;
 
-// File descriptors every row's process has open (files.hpp describes them).
-constexpr int kFdRdonly = 3;  // a regular ext4 file opened O_RDONLY
-constexpr int kFdRdwr = 4;    // the same file opened O_RDWR (another struct file)
-constexpr int kFdMemfd = 5;   // memfd_create("m"), O_RDWR
-constexpr int kFdWronly = 6;  // the ext4 file opened O_WRONLY
-constexpr int kFdDevZero = 7;  // /dev/zero opened O_RDWR
-
-void install_files(AddressSpace& as) {
-  FileInfo ext4;
-  ext4.path = "/tmp/probes/f";
-  ext4.dev_major = 254;
-  ext4.dev_minor = 1;
-  ext4.inode = 1234;
-  ext4.kind = FileKind::Regular;
-  ext4.size = 64 * PS;
-  FileInfo ro = ext4;
-  ro.writable = false;
-  as.fds().install_at(kFdRdonly, as.files().add(ro));
-  FileInfo rw = ext4;
-  rw.writable = true;
-  as.fds().install_at(kFdRdwr, as.files().add(rw));
-  FileInfo memfd;
-  memfd.path = "/memfd:m (deleted)";
-  memfd.inode = 2;
-  memfd.writable = true;
-  memfd.kind = FileKind::Shmem;
-  memfd.size = 64 * PS;
-  as.fds().install_at(kFdMemfd, as.files().add(memfd));
-  FileInfo wo = ext4;
-  wo.readable = false;
-  wo.writable = true;
-  as.fds().install_at(kFdWronly, as.files().add(wo));
-  FileInfo zero;
-  zero.path = "/dev/zero";
-  zero.dev_minor = 5;
-  zero.inode = 4;
-  zero.writable = true;
-  zero.kind = FileKind::DevZero;
-  as.fds().install_at(kFdDevZero, as.files().add(zero));
-}
+using test::kFdDevZero;
+using test::kFdMemfd;
+using test::kFdRdonly;
+using test::kFdRdwr;
+using test::kFdWronly;
 
 // The process a row runs in: root (the probes ran as root unless a row says
 // otherwise), a window, and possibly a forked child that the row observes.
@@ -157,7 +122,7 @@ void run_row(const Row& row) {
   Config cfg;
   cfg.privileged = true;
   Env e(cfg);
-  install_files(e.parent);
+  test::install_probe_files(e.parent);
   e.w = test::make_window(e.parent, row.npages, row.base);
   if (row.setup) {
     row.setup(e);
@@ -558,8 +523,7 @@ const Row kMadvise[] = {
        e.as().madvise(e.P(1), PS, a::MADV_GUARD_INSTALL);
        return e.ret(e.as().madvise(e.P(0), 4 * PS, a::MADV_POPULATE_READ));
      },
-     "EFAULT", "[0-4 rw-p gu ac]", 16, test::kDefaultBase,
-     "the engine keeps no per-page state, so it does not know which pages are guard pages"},
+     "EFAULT", "[0-4 rw-p gu ac]"},
     // 3.17 and 0.1: what assigns an anon_vma, seen through merges.
     {"3.17 A1 one populated side still merges", "[0-2 rw-p ac][2-4 r--p]",
      [](Env& e) {
@@ -1613,13 +1577,13 @@ TEST(RulesPlacement, ThpAlignmentOfRegularFiles) {
   const std::uint64_t lens[] = {2048 * 1024, 2052 * 1024, 4096 * 1024};
   for (std::uint64_t len : lens) {
     AddressSpace as = root_space();
-    install_files(as);
+    test::install_probe_files(as);
     SysResult r = as.mmap(0, len, kR, a::MAP_PRIVATE, kFdRdonly, 0);
     ASSERT_TRUE(r.is_ok());
     EXPECT_EQ(r.value() % kPmd, 0u) << len;
   }
   AddressSpace as = root_space();
-  install_files(as);
+  test::install_probe_files(as);
   SysResult memfd = as.mmap(0, 2 * MiB, kRW, a::MAP_SHARED, kFdMemfd, 0);
   EXPECT_NE(memfd.value() % kPmd, 0u) << "memfd shared is not aligned (shmem THP off)";
 }

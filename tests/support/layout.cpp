@@ -11,6 +11,47 @@ namespace vmseal::test {
 
 std::string Window::draw() const { return draw_layout(*as, base, npages); }
 
+std::string Window::draw_guards() const {
+  std::string out(npages, '.');
+  for (std::uint64_t i = 0; i < npages; ++i)
+    if (as->guard_pages().contains(base + i * PS)) out[i] = 'G';
+  return out;
+}
+
+void install_probe_files(AddressSpace& as) {
+  FileInfo ext4;
+  ext4.path = "/tmp/probes/f";
+  ext4.dev_major = 254;
+  ext4.dev_minor = 1;
+  ext4.inode = 1234;
+  ext4.kind = FileKind::Regular;
+  ext4.size = 64 * PS;
+  FileInfo ro = ext4;
+  ro.writable = false;
+  as.fds().install_at(kFdRdonly, as.files().add(ro));
+  FileInfo rw = ext4;
+  rw.writable = true;
+  as.fds().install_at(kFdRdwr, as.files().add(rw));
+  FileInfo memfd;
+  memfd.path = "/memfd:m (deleted)";
+  memfd.inode = 2;
+  memfd.writable = true;
+  memfd.kind = FileKind::Shmem;
+  memfd.size = 64 * PS;
+  as.fds().install_at(kFdMemfd, as.files().add(memfd));
+  FileInfo wo = ext4;
+  wo.readable = false;
+  wo.writable = true;
+  as.fds().install_at(kFdWronly, as.files().add(wo));
+  FileInfo zero;
+  zero.path = "/dev/zero";
+  zero.dev_minor = 5;
+  zero.inode = 4;
+  zero.writable = true;
+  zero.kind = FileKind::DevZero;
+  as.fds().install_at(kFdDevZero, as.files().add(zero));
+}
+
 std::string Window::at(const SysResult& r) const { return addr_str(r, base); }
 
 Window make_window(AddressSpace& as, std::uint64_t npages, Addr base) {

@@ -34,9 +34,20 @@ struct Window {
   }
   // draw_layout() of the window.
   std::string draw() const;
+  // One character per page of the window: 'G' a guard page, '.' any other.
+  std::string draw_guards() const;
   // `r` formatted as an address result ("@<page>" relative to base) or errno name.
   std::string at(const SysResult& r) const;
 };
+
+// File descriptors every probe process has open (files.hpp describes them).
+inline constexpr int kFdRdonly = 3;   // a regular ext4 file opened O_RDONLY
+inline constexpr int kFdRdwr = 4;     // the same file opened O_RDWR (another struct file)
+inline constexpr int kFdMemfd = 5;    // memfd_create("m"), O_RDWR, 64 pages
+inline constexpr int kFdWronly = 6;   // the ext4 file opened O_WRONLY
+inline constexpr int kFdDevZero = 7;  // /dev/zero opened O_RDWR
+// Installs those files in `as`.
+void install_probe_files(AddressSpace& as);
 
 // Sets up the window. With hint 0 the reservation goes where the kernel would
 // put it (top-down); otherwise the hint is used (it must be free).

@@ -15,6 +15,7 @@
 
 #include "vmseal/difftest/op.hpp"
 #include "vmseal/engine/types.hpp"
+#include "vmseal/kernel/pagemap.hpp"
 #include "vmseal/kernel/smaps.hpp"
 
 namespace vmseal::difftest {
@@ -57,6 +58,8 @@ class NativeProcess {
   // The child's smaps entries below `stop_at`.
   bool read_layout(std::vector<kernel::SmapsEntry>& out, std::string* error,
                    Addr stop_at = ~Addr{0});
+  // Adds the child's guard pages in [start, end) (from its pagemap) to `out`.
+  bool read_guards(Addr start, Addr end, GuardPages& out, std::string* error);
   void stop() noexcept;
   pid_t pid() const noexcept { return pid_; }
 
@@ -65,7 +68,9 @@ class NativeProcess {
   pid_t pid_ = -1;
   int req_fd_ = -1;
   int resp_fd_ = -1;
+  bool open_proc_files(std::string* error);
   kernel::SmapsReader smaps_;
+  kernel::PagemapReader pagemap_;
 };
 
 // Makes this process a child subreaper so forks of a child come back to it.

@@ -32,6 +32,10 @@ struct Options {
   std::uint64_t near_limit_every = 50;
   bool shrink = true;
   std::uint64_t max_divergences = 1;  // stop after this many (0: never stop)
+  // Changes the engine's view of the machine after it has been read from the
+  // kernel. For testing the harness itself: a wrong view makes the engine
+  // diverge on purpose, where no real divergence is left to shrink.
+  std::function<void(Config&)> adjust_engine_config;
 };
 
 struct Divergence {
@@ -101,6 +105,8 @@ class Job {
   const Options& options_;
   Config config_;
   GenContext ctx_;
+  // pagemap shows guard markers here (6.14+), so they are compared too.
+  bool compare_guards_ = false;
   std::string error_;
   void* reservation_ = nullptr;
   std::size_t reservation_len_ = 0;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "vmseal/engine/files.hpp"
+#include "vmseal/engine/guard_pages.hpp"
 #include "vmseal/engine/types.hpp"
 #include "vmseal/engine/vma.hpp"
 #include "vmseal/engine/vma_tree.hpp"
@@ -72,6 +73,20 @@ struct ExecImage {
   Addr start_stack = 0;  // an address inside [stack]
 };
 
+// Where the kernel put a non-fixed mapping (mmap without MAP_FIXED, mremap
+// with MREMAP_MAYMOVE alone), for replaying calls the real kernel made: a
+// trace, a native run. The engine's allocator is exact only where it sees the
+// whole address space; elsewhere (ASLR, mappings made behind a trace's back)
+// the kernel's choice is taken, with the call otherwise unchanged — the same
+// checks, limits and merges as a non-fixed call, nothing unmapped.
+struct RecordedPlacement {
+  Addr addr = 0;
+  // When the engine's own choice lies in [trust_lo, trust_hi), it is kept (and
+  // a disagreement with the kernel shows as a different result).
+  Addr trust_lo = 0;
+  Addr trust_hi = 0;
+};
+
 class AddressSpace {
  public:
   explicit AddressSpace(Config cfg = {}, std::shared_ptr<FileTable> files = nullptr);
@@ -97,6 +112,19 @@ class AddressSpace {
   SysResult shmat(FileId segment, Addr addr, std::uint64_t shmflg);
   SysResult shmdt(Addr addr);
 
+  // The placement the next calls' non-fixed searches should follow (the
+  // caller clears it after the call it was meant for), and whether a search
+  // has used it since it was set.
+  void set_recorded_placement(const RecordedPlacement& p) noexcept {
+    placement_ = p;
+    placement_used_ = false;
+  }
+  void clear_recorded_placement() noexcept {
+    placement_.reset();
+    placement_used_ = false;
+  }
+  bool recorded_placement_used() const noexcept { return placement_used_; }
+
   // ---- process events ------------------------------------------------------
   // A page fault at `addr`. A write fault on private memory assigns an anon_vma;
   // a fault below a VM_GROWSDOWN VMA grows it (the stack).
@@ -118,6 +146,8 @@ class AddressSpace {
 
   // ---- state ---------------------------------------------------------------
   const VmaTree& vmas() const noexcept { return tree_; }
+  // Pages holding a guard marker (MADV_GUARD_INSTALL); always inside VMAs.
+  const GuardPages& guard_pages() const noexcept { return guards_; }
   std::size_t map_count() const noexcept { return tree_.size(); }
   const Config& config() const noexcept { return cfg_; }
   Config& config() noexcept { return cfg_; }
@@ -152,6 +182,7 @@ class AddressSpace {
   Errno split(Vma* vma, Addr at, bool check_limit);
   Errno populate(Addr start, Addr end, bool ignore_errors);
   Errno populate_vma(Vma& vma, Addr start, Addr end);
+  Addr first_unfaultable(const Vma& vma, Addr start, Addr end) const;
   void relock_all_with(std::uint64_t mcl_flags);
 
   // Helpers shared by several calls.
@@ -161,6 +192,7 @@ class AddressSpace {
   std::optional<Addr> get_unmapped_area(FileId file, Addr addr, std::uint64_t len,
                                         std::uint64_t pgoff, std::uint64_t flags,
                                         VmFlags vm_flags, Errno& err) const;
+  Addr follow_recorded_placement(Addr own, std::uint64_t len) const;
   std::optional<Addr> unmapped_area_topdown(Addr low, Addr high, std::uint64_t len,
                                             Addr start_gap) const;
   std::optional<Addr> unmapped_area_bottomup(Addr low, Addr high, std::uint64_t len,
@@ -195,12 +227,15 @@ class AddressSpace {
   std::shared_ptr<FileTable> files_;
   FdTable fds_;
   VmaTree tree_;
+  GuardPages guards_;
   MmCounters counters_;
   Addr start_brk_ = 0;
   Addr brk_ = 0;
   Addr start_stack_ = 0;
   VmFlags def_flags_ = 0;
   AnonVmaId next_anon_vma_ = 1;
+  std::optional<RecordedPlacement> placement_;
+  mutable bool placement_used_ = false;
 };
 
 }  // namespace vmseal
