@@ -505,7 +505,16 @@ std::string Job::c_program(const std::vector<Op>& ops, const std::string& what) 
       std::to_string((hi - lo)) +
       "UL; if (in) fputs(line, stdout); }\n"
       "    else if (in && strncmp(line, \"VmFlags:\", 8) == 0) fputs(line, stdout);\n  }\n"
-      "  if (f) fclose(f);\n}\n\n"
+      "  if (f) fclose(f);\n"
+      "  /* Guard markers (MADV_GUARD_INSTALL): /proc/self/pagemap bit 58, Linux 6.14+. */\n"
+      "  int pm = open(\"/proc/self/pagemap\", O_RDONLY);\n"
+      "  unsigned long long e;\n  int any = 0;\n"
+      "  for (unsigned long a = W; pm >= 0 && a < W + " +
+      std::to_string(hi - lo) +
+      "UL; a += 4096)\n"
+      "    if (pread(pm, &e, 8, (off_t)(a / 4096 * 8)) == 8 && (e >> 58 & 1)) {\n"
+      "      printf(\"%s%#lx\", any ? \" \" : \"guard pages: \", a);\n      any = 1;\n    }\n"
+      "  if (any) putchar('\\n');\n  if (pm >= 0) close(pm);\n}\n\n"
       "static void dupto(int fd, int want) { if (fd != want) { dup2(fd, want); close(fd); } }\n\n"
       "int main(void) {\n";
   char b[512];

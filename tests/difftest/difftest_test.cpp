@@ -6,6 +6,11 @@
 
 #include <rapidcheck/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "vmseal/kernel/pagemap.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 
 namespace vmseal::difftest {
@@ -140,6 +145,46 @@ TEST(DifftestRun, ShrinksADivergenceAndWritesBothReproductions) {
   EXPECT_NE(c.find("int main(void)"), std::string::npos);
   EXPECT_NE(c.find("SYS_mmap"), std::string::npos);
   EXPECT_EQ(c.find("SYS_madvise"), std::string::npos);
+}
+
+// The C program of a sequence compiles, runs and prints the kernel's side:
+// each call's result, and after it the window's smaps lines and guard pages.
+TEST(DifftestRun, CProgramCompilesAndShowsTheKernelsSide) {
+  if (kernel::probe_mseal().support != kernel::MsealSupport::Available)
+    GTEST_SKIP() << kernel::describe(kernel::probe_mseal());
+  if (std::system("command -v cc >/dev/null 2>&1") != 0) GTEST_SKIP() << "no C compiler (cc)";
+  Options o;
+  o.window_pages = 64;
+  Job job(8, o);
+  ASSERT_TRUE(job.ready(nullptr));
+  const Addr b = job.context().window.base;
+  const std::vector<Op> ops = {
+      {OpKind::Mmap, {b, 4 * P, 3, 0x32, ~std::uint64_t{0}, 0}},
+      {OpKind::Madvise, {b + P, P, 102}},  // MADV_GUARD_INSTALL
+      {OpKind::WriteFault, {b + P, 0, 0, 0, 0, 0}},
+  };
+  const std::string dir = ::testing::TempDir();
+  const std::string src = dir + "vmseal_repro.c";
+  const std::string bin = dir + "vmseal_repro";
+  {
+    std::ofstream f(src);
+    f << job.c_program(ops, "a test");
+  }
+  ASSERT_EQ(std::system(("cc -o " + bin + " " + src + " 2>" + dir + "cc.log").c_str()), 0)
+      << "see " << dir << "cc.log";
+  FILE* run = popen(bin.c_str(), "r");
+  ASSERT_NE(run, nullptr);
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, run) != nullptr) out += buf;
+  EXPECT_EQ(pclose(run), 0) << out;
+  EXPECT_NE(out.find("VmFlags: rd wr mr mw me gu ac"), std::string::npos) << out;
+  char guard[64];
+  std::snprintf(guard, sizeof guard, "guard pages: %#llx", static_cast<unsigned long long>(b + P));
+  if (kernel::pagemap_reports_guards()) {
+    EXPECT_NE(out.find(guard), std::string::npos) << out;
+  }
+  EXPECT_NE(out.find("= -1 EFAULT"), std::string::npos) << out;  // the write into the guard page
 }
 
 // Regressions: divergences the difftest found in the harness and the engine.
