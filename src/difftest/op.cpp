@@ -59,6 +59,8 @@ std::string fd_text(int fd, const Fds& fds) {
   return std::to_string(fd) + "<" + path + ">";
 }
 
+}  // namespace
+
 std::string result_text(OpKind k, const SysResult& r) {
   if (r.is_error()) {
     return "-1 " + std::string(errno_name(r.error())) + " (" + std::string(errno_name(r.error())) +
@@ -72,7 +74,6 @@ std::string result_text(OpKind k, const SysResult& r) {
   }
 }
 
-}  // namespace
 
 std::string_view op_name(OpKind k) noexcept { return kNames[static_cast<std::size_t>(k)]; }
 

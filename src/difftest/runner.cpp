@@ -40,13 +40,6 @@ Op resolve(const Op& op, Addr initial_brk) {
   return r;
 }
 
-std::string result_text(const SysResult& r) {
-  if (r.is_error()) return "-1 " + std::string(errno_name(r.error()));
-  char b[32];
-  std::snprintf(b, sizeof b, "%#" PRIx64, r.value());
-  return b;
-}
-
 bool overlaps(Addr s, Addr e, Addr lo, Addr hi) { return s < hi && lo < e; }
 
 // A mapping the kernel put outside the window (a non-fixed mmap or a mremap
@@ -313,8 +306,8 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, std::optional<std
     if (!same) {
       res.diverged = true;
       res.index = i;
-      res.what = strace_line(op, native, ctx_.fds) + "\n  kernel: " + result_text(native) +
-                 "\n  engine: " + result_text(engine) + " (engine: " + std::to_string(as.map_count()) +
+      res.what = strace_line(op, native, ctx_.fds) + "\n  kernel: " + result_text(op.kind, native) +
+                 "\n  engine: " + result_text(op.kind, engine) + " (engine: " + std::to_string(as.map_count()) +
                  " VMAs, total_vm " + std::to_string(as.counters().total_vm) + " pages, locked_vm " +
                  std::to_string(as.counters().locked_vm) + " pages)";
       return res;
@@ -450,7 +443,7 @@ std::string Job::sim_input(const std::vector<Op>& ops, const std::string& what) 
   if (!np.start(ctx_.window, f, &err)) return out + "# could not start a child: " + err + "\n";
   Addr brk = 0;
   np.current_brk(brk, &err);
-  line("brk(NULL) = " + result_text(SysResult::ok(brk)));
+  line("brk(NULL) = " + result_text(OpKind::Brk, SysResult::ok(brk)));
   for (const Op& o : copy) {
     const Op op = resolve(o, brk);
     SysResult r;

@@ -53,8 +53,11 @@ struct Fds {
   int dev_zero = -1;     // /dev/zero, O_RDWR (also the fault helper)
 };
 
+// A result as strace prints it: "-1 EPERM (EPERM)", an address in hex for
+// mmap, mremap and brk, else a decimal number.
+std::string result_text(OpKind k, const SysResult& r);
 // The call in strace's syntax (as `strace -f -y` prints it) with `result`.
-// `paths` names each fd as strace's -y would.
+// Each fd of `fds` is named as strace's -y would.
 std::string strace_line(const Op& op, const SysResult& result, const Fds& fds);
 
 }  // namespace vmseal::difftest
