@@ -13,6 +13,8 @@ enum Exit : int {
   kBadInput = 3,      // malformed input (trace syntax)
   kIoError = 4,       // a file could not be read; a run could not go on
   kNoMseal = 5,       // the kernel has no mseal, or a seccomp filter denies it
+  kNoProcess = 6,     // no such process, or it exited while being read
+  kPermission = 7,    // permission denied (the message says what is missing)
 };
 
 struct SimOptions {
@@ -44,5 +46,30 @@ struct DifftestOptions {
 };
 CLI::App* add_difftest(CLI::App& app, DifftestOptions& opts);
 int run_difftest(const DifftestOptions& opts);
+
+struct InspectOptions {
+  std::string target;  // PID or "self"
+  bool all = false;
+  std::string profile = "default";
+  bool json = false;
+  std::string svg;
+  unsigned width = 0;  // 0: the terminal's (no limit when not a terminal)
+};
+CLI::App* add_inspect(CLI::App& app, InspectOptions& opts);
+int run_inspect(const InspectOptions& opts);
+
+struct CheckOptions {
+  bool json = false;
+};
+CLI::App* add_check(CLI::App& app, CheckOptions& opts);
+int run_check(const CheckOptions& opts);
+
+struct AuditOptions {
+  std::string binary;
+  std::string profile = "default";
+  bool json = false;
+};
+CLI::App* add_audit(CLI::App& app, AuditOptions& opts);
+int run_audit(const AuditOptions& opts);
 
 }  // namespace vmseal::cli

@@ -15,6 +15,12 @@ int main(int argc, char** argv) {
   CLI::App* sim_cmd = vmseal::cli::add_sim(app, sim);
   vmseal::cli::DifftestOptions difftest;
   CLI::App* difftest_cmd = vmseal::cli::add_difftest(app, difftest);
+  vmseal::cli::InspectOptions inspect;
+  CLI::App* inspect_cmd = vmseal::cli::add_inspect(app, inspect);
+  vmseal::cli::CheckOptions check;
+  CLI::App* check_cmd = vmseal::cli::add_check(app, check);
+  vmseal::cli::AuditOptions audit;
+  CLI::App* audit_cmd = vmseal::cli::add_audit(app, audit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -24,5 +30,8 @@ int main(int argc, char** argv) {
   }
   if (sim_cmd->parsed()) return vmseal::cli::run_sim(sim);
   if (difftest_cmd->parsed()) return vmseal::cli::run_difftest(difftest);
+  if (inspect_cmd->parsed()) return vmseal::cli::run_inspect(inspect);
+  if (check_cmd->parsed()) return vmseal::cli::run_check(check);
+  if (audit_cmd->parsed()) return vmseal::cli::run_audit(audit);
   return 0;
 }

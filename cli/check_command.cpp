@@ -1,0 +1,146 @@
+// vmseal check: can this system seal, and what does it seal on its own?
+#include <dlfcn.h>
+#include <gnu/libc-version.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "commands.hpp"
+#include "vmseal/engine/vm_flags.hpp"
+#include "vmseal/kernel/pagemap.hpp"
+#include "vmseal/kernel/smaps.hpp"
+#include "vmseal/kernel/syscalls.hpp"
+
+namespace vmseal::cli {
+namespace {
+
+std::string status_line(const std::string& key) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key, 0) == 0) {
+      std::string v = line.substr(key.size());
+      while (!v.empty() && (v[0] == ' ' || v[0] == '\t')) v.erase(0, 1);
+      return v;
+    }
+  return "";
+}
+
+// CONFIG_MSEAL_SYSTEM_MAPPINGS from /boot/config-RELEASE, when it is there.
+std::string config_option(const std::string& release, const std::string& option) {
+  std::ifstream in("/boot/config-" + release);
+  if (!in) return "";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(option + "=", 0) == 0) return line.substr(option.size() + 1);
+    if (line == "# " + option + " is not set") return "n";
+  }
+  return "n";
+}
+
+}  // namespace
+
+CLI::App* add_check(CLI::App& app, CheckOptions& opts) {
+  CLI::App* cmd = app.add_subcommand(
+      "check",
+      "Can this system seal? mseal support, a seccomp filter in the way, whether the kernel seals\n"
+      "its system mappings ([vdso], [vvar], [vvar_vclock]), vm.max_map_count, PKU, guard regions.\n"
+      "Exit 0 when mseal works, 5 when it does not.");
+  cmd->add_flag("--json", opts.json, "print the findings as JSON");
+  return cmd;
+}
+
+int run_check(const CheckOptions& o) {
+  nlohmann::json j;
+  utsname u{};
+  uname(&u);
+  j["kernel"] = std::string(u.release);
+  j["machine"] = std::string(u.machine);
+
+  const kernel::MsealProbe probe = kernel::probe_mseal();
+  const std::string seccomp = status_line("Seccomp:");
+  const bool filtered = seccomp == "2";
+  std::string mseal;
+  std::string mseal_detail(kernel::describe(probe));
+  switch (probe.support) {
+    case kernel::MsealSupport::Available: mseal = "available"; break;
+    case kernel::MsealSupport::NoKernel:
+      mseal = "missing";
+      if (filtered) {
+        mseal = "missing-or-filtered";
+        mseal_detail += "; but a seccomp filter is active and may return ENOSYS for calls it does not know";
+      }
+      break;
+    case kernel::MsealSupport::Denied: mseal = "denied"; break;
+  }
+  j["mseal"] = mseal;
+  j["mseal_detail"] = mseal_detail;
+  j["seccomp"] = seccomp == "0" ? "none" : seccomp == "1" ? "strict" : seccomp == "2" ? "filter" : "unknown";
+  j["seccomp_filters"] = status_line("Seccomp_filters:");
+
+  // Does smaps show the seal? Seal a scratch page and look.
+  bool sl_shown = false;
+  if (probe.support == kernel::MsealSupport::Available) {
+    void* p = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED && kernel::sys_mseal(reinterpret_cast<std::uint64_t>(p), 4096, 0) == 0) {
+      kernel::SmapsReader r;
+      std::vector<kernel::SmapsEntry> entries;
+      if (r.open(0, nullptr) && r.read(entries, nullptr))
+        for (const auto& e : entries)
+          if (e.start == reinterpret_cast<Addr>(p)) sl_shown = (e.vmflags & vm::SEALED) != 0;
+    }
+  }
+  j["smaps_shows_sl"] = sl_shown;
+
+  // System mappings sealed by the kernel at exec (CONFIG_MSEAL_SYSTEM_MAPPINGS).
+  nlohmann::json sys = nlohmann::json::object();
+  {
+    kernel::SmapsReader r;
+    std::vector<kernel::SmapsEntry> entries;
+    if (r.open(0, nullptr) && r.read(entries, nullptr))
+      for (const auto& e : entries)
+        if (e.name == "[vdso]" || e.name == "[vvar]" || e.name == "[vvar_vclock]")
+          sys[e.name] = (e.vmflags & vm::SEALED) != 0;
+  }
+  j["system_mappings_sealed"] = sys;
+  const std::string cfg = config_option(u.release, "CONFIG_MSEAL_SYSTEM_MAPPINGS");
+  j["config_mseal_system_mappings"] = cfg.empty() ? "unknown" : cfg;
+
+  j["max_map_count"] = kernel::read_vm_sysctl("max_map_count", 0);
+  j["pku"] = kernel::have_pku();
+  j["guard_regions_in_pagemap"] = kernel::pagemap_reports_guards();
+  j["glibc"] = gnu_get_libc_version();
+  j["glibc_mseal_wrapper"] = dlsym(RTLD_DEFAULT, "mseal") != nullptr;
+
+  const int rc = probe.support == kernel::MsealSupport::Available ? kOk : kNoMseal;
+  if (o.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return rc;
+  }
+  auto yes = [](bool b) { return b ? "yes" : "no"; };
+  std::printf("kernel              %s (%s)\n", u.release, u.machine);
+  std::printf("mseal               %s: %s\n", mseal.c_str(), mseal_detail.c_str());
+  std::printf("seccomp             %s%s\n", j["seccomp"].get<std::string>().c_str(),
+              filtered ? (" (" + j["seccomp_filters"].get<std::string>() + " filter(s))").c_str() : "");
+  if (probe.support == kernel::MsealSupport::Available)
+    std::printf("smaps shows 'sl'    %s\n", yes(sl_shown));
+  std::string sys_text;
+  for (const auto& [name, sealed] : sys.items())
+    sys_text += (sys_text.empty() ? "" : ", ") + name + (sealed.get<bool>() ? " sealed" : " not sealed");
+  std::printf("system mappings     %s (CONFIG_MSEAL_SYSTEM_MAPPINGS: %s)\n",
+              sys_text.empty() ? "none found" : sys_text.c_str(),
+              cfg.empty() ? "unknown, no /boot/config" : cfg.c_str());
+  std::printf("vm.max_map_count    %llu\n", static_cast<unsigned long long>(j["max_map_count"].get<std::uint64_t>()));
+  std::printf("protection keys     %s\n", yes(j["pku"].get<bool>()));
+  std::printf("guard regions       %s\n", j["guard_regions_in_pagemap"].get<bool>()
+                                              ? "yes (MADV_GUARD_INSTALL, shown in pagemap)"
+                                              : "no, or not shown in pagemap (needs Linux 6.14)");
+  std::printf("glibc               %s, mseal() wrapper: %s\n", gnu_get_libc_version(),
+              yes(j["glibc_mseal_wrapper"].get<bool>()));
+  return rc;
+}
+
+}  // namespace vmseal::cli

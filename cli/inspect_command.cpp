@@ -1,0 +1,402 @@
+// vmseal inspect: what is sealed in a process, tied back to its objects and
+// segments, and why the rest is not. Table, JSON and SVG renderings of the
+// library's ProcessReport (vmseal/sealing/inspect.hpp).
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "commands.hpp"
+#include "vmseal/kernel/proc.hpp"
+#include "vmseal/kernel/syscalls.hpp"
+#include "vmseal/sealing/inspect.hpp"
+
+namespace vmseal::cli {
+namespace {
+
+using sealing::InspectedMapping;
+using sealing::ProcessReport;
+
+std::string hex(std::uint64_t v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%" PRIx64, v);
+  return b;
+}
+
+std::string human_size(std::uint64_t bytes) {
+  const char* units[] = {"B", "K", "M", "G", "T"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char b[32];
+  if (u == 0 || v >= 100) std::snprintf(b, sizeof b, "%.0f%s", v, units[u]);
+  else std::snprintf(b, sizeof b, "%.1f%s", v, units[u]);
+  return b;
+}
+
+std::string percent(std::uint64_t part, std::uint64_t whole) {
+  if (whole == 0) return "-";
+  char b[16];
+  std::snprintf(b, sizeof b, "%.0f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+  return b;
+}
+
+std::string basename_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string what_of(const ProcessReport& /*r*/, const InspectedMapping& m) {
+  if (m.kind == sealing::MappingKind::Object) return std::string(sealing::segment_kind_name(m.segment));
+  return std::string(sealing::mapping_kind_name(m.kind));
+}
+
+std::string owner_of(const ProcessReport& r, const InspectedMapping& m) {
+  if (m.object >= 0) return basename_of(r.objects[static_cast<std::size_t>(m.object)].path);
+  return m.name.empty() ? "" : (m.name[0] == '/' ? basename_of(m.name) : m.name);
+}
+
+unsigned terminal_width(unsigned requested) {
+  if (requested != 0) return requested;
+  if (isatty(STDOUT_FILENO) == 0) return 0;
+  winsize ws{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  if (const char* c = std::getenv("COLUMNS")) return static_cast<unsigned>(std::atoi(c));
+  return 80;
+}
+
+// Cuts `s` to `n` columns (with an ellipsis), or leaves it when n == 0.
+std::string fit(const std::string& s, std::size_t n) {
+  if (n == 0 || s.size() <= n) return s;
+  if (n <= 1) return s.substr(0, n);
+  return s.substr(0, n - 1) + "~";
+}
+
+void print_table(const ProcessReport& r, unsigned width) {
+  std::printf("%s\n", fit("process " + std::to_string(r.pid) + " (" + r.comm + ") " + r.exe + ", profile " +
+                              std::string(sealing::profile_name(r.profile)),
+                          width)
+                          .c_str());
+  int addr_w = 12;
+  for (const InspectedMapping& m : r.mappings)
+    addr_w = std::max(addr_w, static_cast<int>(hex(m.end).size()));
+  std::printf("%-*s %-*s %6s %-4s %-6s %-9s %-20s %s\n", addr_w, "START", addr_w, "END", "SIZE", "PERM", "SEALED",
+              "KIND", "OBJECT", "NOTE");
+  const std::size_t fixed = static_cast<std::size_t>(addr_w) * 2 + 1 + 1 + 6 + 1 + 4 + 1 + 6 + 1 + 9 + 1 + 20 + 1;
+  const std::size_t note_w = width == 0 ? 0 : (width > fixed + 10 ? width - fixed : 10);
+  for (const InspectedMapping& m : r.mappings) {
+    std::printf("%-*s %-*s %6s %-4s %-6s %-9s %-20s %s\n", addr_w, hex(m.start).c_str(), addr_w, hex(m.end).c_str(),
+                human_size(m.end - m.start).c_str(), m.perms.c_str(), m.sealed ? "sealed" : "-",
+                what_of(r, m).c_str(), fit(owner_of(r, m), 20).c_str(), fit(m.note, note_w).c_str());
+  }
+  std::printf("\nobjects:\n  %-28s %9s %9s %10s %s\n", "OBJECT", "MAPPINGS", "SEALED", "BYTES", "TO SEAL");
+  for (const sealing::ObjectReport& o : r.objects) {
+    const auto& c = o.coverage;
+    std::string tag = o.main_program ? " (program)" : o.interpreter ? " (loader)" : "";
+    std::printf("  %-28s %4" PRIu64 "/%-4" PRIu64 " %9s %10s %" PRIu64 "%s\n",
+                fit(basename_of(o.path) + tag, 28).c_str(), c.mappings_sealed, c.mappings,
+                percent(c.bytes_sealed, c.bytes).c_str(), human_size(c.bytes).c_str(), o.should_seal_unsealed,
+                o.error.empty() ? "" : ("  (" + o.error + ")").c_str());
+  }
+  std::printf("\nsealed: %" PRIu64 " of %" PRIu64 " mappings, %s of %s (%s)\n", r.total.mappings_sealed,
+              r.total.mappings, human_size(r.total.bytes_sealed).c_str(), human_size(r.total.bytes).c_str(),
+              percent(r.total.bytes_sealed, r.total.bytes).c_str());
+  std::string line = "by kind (sealed/mappings):";
+  for (const auto& [k, c] : r.by_kind) {
+    const std::string item = "  " + k + " " + std::to_string(c.mappings_sealed) + "/" + std::to_string(c.mappings);
+    if (width != 0 && line.size() + item.size() > width) {
+      std::printf("%s\n", line.c_str());
+      line = " ";
+    }
+    line += item;
+  }
+  std::printf("%s\n", line.c_str());
+  if (!r.warnings.empty()) {
+    std::printf("\nwarnings:\n");
+    for (const sealing::Warning& w : r.warnings) {
+      const std::string text =
+          w.start != 0 || w.end != 0 ? hex(w.start) + "-" + hex(w.end) + ": " + w.text : w.text;
+      std::printf("  %s\n", fit(text, width == 0 ? 0 : width - 2).c_str());
+    }
+  }
+}
+
+nlohmann::json coverage_json(const sealing::Coverage& c) {
+  return {{"bytes", c.bytes}, {"bytes_sealed", c.bytes_sealed}, {"mappings", c.mappings},
+          {"mappings_sealed", c.mappings_sealed}};
+}
+
+nlohmann::json report_json(const ProcessReport& r) {
+  nlohmann::json j;
+  j["pid"] = r.pid;
+  j["comm"] = r.comm;
+  j["exe"] = r.exe;
+  j["profile"] = sealing::profile_name(r.profile);
+  j["total"] = coverage_json(r.total);
+  for (const auto& [k, c] : r.by_kind) j["by_kind"][k] = coverage_json(c);
+  j["objects"] = nlohmann::json::array();
+  for (const sealing::ObjectReport& o : r.objects) {
+    nlohmann::json oj{{"path", o.path},       {"start", o.start},
+                      {"end", o.end},         {"bias", o.bias},
+                      {"main_program", o.main_program}, {"interpreter", o.interpreter},
+                      {"coverage", coverage_json(o.coverage)},
+                      {"unsealed_that_a_loader_would_seal", o.should_seal_unsealed}};
+    if (!o.error.empty()) oj["error"] = o.error;
+    if (o.image) {
+      oj["bind_now"] = o.image->bind_now;
+      oj["textrel"] = o.image->textrel;
+      oj["memory_seal_property"] = o.image->memory_seal;
+      oj["relro"] = o.image->relro.has_value();
+      oj["mutable_ranges"] = o.image->mutable_ranges.size();
+    }
+    for (const auto& [k, c] : o.by_segment) oj["by_segment"][k] = coverage_json(c);
+    j["objects"].push_back(std::move(oj));
+  }
+  j["mappings"] = nlohmann::json::array();
+  for (const InspectedMapping& m : r.mappings) {
+    nlohmann::json mj{{"start", m.start}, {"end", m.end}, {"perms", m.perms}, {"name", m.name},
+                      {"sealed", m.sealed}, {"kind", what_of(r, m)}, {"should_seal", m.should_seal}};
+    if (m.object >= 0) mj["object"] = m.object;
+    if (!m.note.empty()) mj["note"] = m.note;
+    j["mappings"].push_back(std::move(mj));
+  }
+  j["warnings"] = nlohmann::json::array();
+  for (const sealing::Warning& w : r.warnings) {
+    nlohmann::json wj{{"text", w.text}};
+    if (w.start != 0 || w.end != 0) {
+      wj["start"] = w.start;
+      wj["end"] = w.end;
+    }
+    j["warnings"].push_back(std::move(wj));
+  }
+  return j;
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (const char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// One row per object (its mappings to scale within its span), then one row
+// per other mapping kind (each mapping an equal-width cell, since their sizes
+// differ by orders of magnitude). Green sealed, red a loader would have sealed
+// it, grey left alone on purpose.
+std::string render_svg(const ProcessReport& r) {
+  const int label_w = 260;
+  const int bar_w = 900;
+  const int row_h = 26;
+  struct Row {
+    std::string label;
+    std::vector<const InspectedMapping*> maps;
+    Addr start = 0;
+    Addr end = 0;
+    bool scaled = true;
+  };
+  std::vector<Row> rows;
+  for (std::size_t i = 0; i < r.objects.size(); ++i) {
+    Row row;
+    row.label = basename_of(r.objects[i].path);
+    row.start = r.objects[i].start;
+    row.end = r.objects[i].end;
+    for (const InspectedMapping& m : r.mappings)
+      if (m.object == static_cast<int>(i)) {
+        row.maps.push_back(&m);
+        row.start = std::min(row.start, m.start);
+        row.end = std::max(row.end, m.end);
+      }
+    rows.push_back(std::move(row));
+  }
+  std::map<std::string, Row> others;
+  for (const InspectedMapping& m : r.mappings) {
+    if (m.object >= 0) continue;
+    Row& row = others[std::string(sealing::mapping_kind_name(m.kind))];
+    row.label = std::string(sealing::mapping_kind_name(m.kind));
+    row.scaled = false;
+    row.maps.push_back(&m);
+  }
+  for (auto& [k, row] : others) rows.push_back(std::move(row));
+  const int height = 60 + static_cast<int>(rows.size()) * row_h + 40;
+  std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(label_w + bar_w + 20) +
+                    "\" height=\"" + std::to_string(height) + "\" font-family=\"monospace\" font-size=\"12\">\n";
+  char b[512];
+  std::snprintf(b, sizeof b,
+                "<text x=\"10\" y=\"20\" font-size=\"14\">process %d (%s): %" PRIu64 " of %" PRIu64
+                " mappings sealed, %s of %s</text>\n",
+                static_cast<int>(r.pid), xml_escape(r.comm).c_str(), r.total.mappings_sealed, r.total.mappings,
+                human_size(r.total.bytes_sealed).c_str(), human_size(r.total.bytes).c_str());
+  out += b;
+  out += "<text x=\"10\" y=\"40\" fill=\"#2e7d32\">sealed</text><text x=\"80\" y=\"40\" fill=\"#c62828\">a loader "
+         "would seal it</text><text x=\"250\" y=\"40\" fill=\"#757575\">left alone</text>\n";
+  int y = 55;
+  for (const Row& row : rows) {
+    out += "<text x=\"10\" y=\"" + std::to_string(y + 16) + "\">" + xml_escape(fit(row.label, 34)) + "</text>\n";
+    const double span = row.scaled && row.end > row.start ? static_cast<double>(row.end - row.start) : 1.0;
+    for (std::size_t i = 0; i < row.maps.size(); ++i) {
+      const InspectedMapping& m = *row.maps[i];
+      double x = 0;
+      double w = 0;
+      if (row.scaled) {
+        x = static_cast<double>(m.start - row.start) / span * bar_w;
+        w = std::max(1.0, static_cast<double>(m.end - m.start) / span * bar_w);
+      } else {
+        w = static_cast<double>(bar_w) / static_cast<double>(row.maps.size());
+        x = w * static_cast<double>(i);
+      }
+      const char* fill = m.sealed ? "#2e7d32" : m.should_seal ? "#c62828" : "#bdbdbd";
+      std::snprintf(b, sizeof b,
+                    "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"20\" fill=\"%s\" stroke=\"#ffffff\" "
+                    "stroke-width=\"0.5\"><title>",
+                    label_w + x, y, w, fill);
+      out += b;
+      out += xml_escape(hex(m.start) + "-" + hex(m.end) + " " + m.perms + " " + what_of(r, m) + " " +
+                        human_size(m.end - m.start) + (m.sealed ? " sealed" : "") +
+                        (m.note.empty() ? "" : ": " + m.note));
+      out += "</title></rect>\n";
+    }
+    y += row_h;
+  }
+  out += "</svg>\n";
+  return out;
+}
+
+struct Inspected {
+  ProcessReport report;
+  kernel::ProcFailure failure;
+  bool ok = false;
+};
+
+Inspected inspect_pid(pid_t pid, sealing::Profile profile) {
+  Inspected out;
+  kernel::ProcessInfo info;
+  if (!kernel::read_process_info(pid, info, &out.failure)) return out;
+  std::vector<kernel::SmapsEntry> entries;
+  if (!info.kernel_thread && !kernel::read_process_smaps(pid, entries, &out.failure)) return out;
+  out.report = sealing::inspect_entries(entries, sealing::live_elf_opener(pid), profile, info.exe);
+  out.report.pid = pid;
+  out.report.comm = info.comm;
+  out.ok = true;
+  return out;
+}
+
+int exit_for(const kernel::ProcFailure& f) {
+  switch (f.kind) {
+    case kernel::ProcError::NoSuchProcess:
+    case kernel::ProcError::Exited: return kNoProcess;
+    case kernel::ProcError::PermissionDenied: return kPermission;
+    default: return kIoError;
+  }
+}
+
+}  // namespace
+
+CLI::App* add_inspect(CLI::App& app, InspectOptions& opts) {
+  CLI::App* cmd = app.add_subcommand(
+      "inspect",
+      "Show every mapping of a process with its seal state, tied to its ELF object and segment\n"
+      "(text, rodata, relro, data, bss, gap) or its kind (heap, stack, vdso, anonymous, shared),\n"
+      "why each unsealed mapping is not sealed, coverage per object and process, and warnings.");
+  cmd->add_option("pid", opts.target, "a process id, or 'self'");
+  cmd->add_flag("--all", opts.all, "every process this user may read: one summary line each");
+  cmd->add_option("--profile", opts.profile, "what a sealing loader would seal: minimal, default, strict")
+      ->check(CLI::IsMember({"minimal", "default", "strict"}));
+  cmd->add_flag("--json", opts.json, "print the report as JSON");
+  cmd->add_option("--svg", opts.svg, "also draw the address space to this SVG file");
+  cmd->add_option("--width", opts.width, "table width in columns (default: the terminal's)");
+  return cmd;
+}
+
+int run_inspect(const InspectOptions& o) {
+  sealing::Profile profile = sealing::Profile::Default;
+  sealing::profile_from_name(o.profile, profile);
+  if (o.all == !o.target.empty()) {
+    std::fprintf(stderr, "vmseal inspect: give a PID (or 'self') or --all\n");
+    return kUsage;
+  }
+  const kernel::MsealProbe probe = kernel::probe_mseal();
+  const bool can_seal = probe.support != kernel::MsealSupport::NoKernel;
+  if (!can_seal)
+    std::fprintf(stderr,
+                 "vmseal inspect: this kernel has no mseal (%s): no mapping can be sealed and smaps shows no "
+                 "'sl' flag\n",
+                 std::string(kernel::describe(probe)).c_str());
+
+  if (o.all) {
+    nlohmann::json all = nlohmann::json::array();
+    std::size_t denied = 0;
+    std::size_t gone = 0;
+    if (!o.json)
+      std::printf("%7s %-16s %9s %9s %10s %8s %s\n", "PID", "COMM", "MAPPINGS", "SEALED", "BYTES", "TO SEAL",
+                  "WARNINGS");
+    for (const pid_t pid : kernel::list_pids()) {
+      Inspected in = inspect_pid(pid, profile);
+      if (!in.ok) {
+        if (in.failure.kind == kernel::ProcError::PermissionDenied) ++denied;
+        else ++gone;
+        continue;
+      }
+      if (in.report.mappings.empty()) continue;  // kernel threads
+      std::uint64_t to_seal = 0;
+      for (const auto& ob : in.report.objects) to_seal += ob.should_seal_unsealed;
+      if (o.json) {
+        nlohmann::json j = report_json(in.report);
+        j.erase("mappings");
+        all.push_back(std::move(j));
+      } else {
+        std::printf("%7d %-16s %4" PRIu64 "/%-4" PRIu64 " %9s %10s %8" PRIu64 " %zu\n", static_cast<int>(pid),
+                    fit(in.report.comm, 16).c_str(), in.report.total.mappings_sealed, in.report.total.mappings,
+                    percent(in.report.total.bytes_sealed, in.report.total.bytes).c_str(),
+                    human_size(in.report.total.bytes).c_str(), to_seal, in.report.warnings.size());
+      }
+    }
+    if (o.json) std::printf("%s\n", all.dump(2).c_str());
+    if (denied != 0 || gone != 0)
+      std::fprintf(stderr, "vmseal inspect: %zu process(es) not readable (permission denied; run as root to see "
+                           "them), %zu exited while being read\n", denied, gone);
+    return can_seal ? kOk : kNoMseal;
+  }
+
+  pid_t pid = 0;
+  if (!kernel::parse_pid(o.target, pid)) {
+    std::fprintf(stderr, "vmseal inspect: '%s' is not a process id (a positive number, or 'self')\n",
+                 o.target.c_str());
+    return kUsage;
+  }
+  Inspected in = inspect_pid(pid, profile);
+  if (!in.ok) {
+    std::fprintf(stderr, "vmseal inspect: %s\n", in.failure.message.c_str());
+    return exit_for(in.failure);
+  }
+  if (!o.svg.empty()) {
+    std::ofstream svg(o.svg);
+    svg << render_svg(in.report);
+    if (!svg) {
+      std::fprintf(stderr, "vmseal inspect: cannot write %s\n", o.svg.c_str());
+      return kIoError;
+    }
+  }
+  if (o.json)
+    std::printf("%s\n", report_json(in.report).dump(2).c_str());
+  else
+    print_table(in.report, terminal_width(o.width));
+  return can_seal ? kOk : kNoMseal;
+}
+
+}  // namespace vmseal::cli

@@ -1,0 +1,68 @@
+// What a sealing loader needs to know about an ELF object: its loadable
+// segments, RELRO, the escape hatches (PT_GNU_MUTABLE, PT_OPENBSD_MUTABLE),
+// the dynamic flags that change what can be sealed (BIND_NOW, TEXTREL,
+// NODELETE) and the GNU_PROPERTY_MEMORY_SEAL marker. Read with libelf.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vmseal::sealing {
+
+// Program header types and flags beyond <elf.h>'s (Debian 12's glibc 2.36).
+inline constexpr std::uint32_t kPtGnuMutable = 0x6474f555;      // glibc series, unmerged
+inline constexpr std::uint32_t kPtOpenbsdMutable = 0x65a3dbe5;  // PT_LOOS + 0x5a3dbe5
+inline constexpr std::uint32_t kGnuPropertyMemorySeal = 3;      // binutils 2.43 -z memory-seal
+
+// A virtual address range [start, end) of the object, before the load bias.
+struct VRange {
+  std::uint64_t start = 0;
+  std::uint64_t end = 0;
+  friend bool operator==(const VRange&, const VRange&) = default;
+};
+
+struct LoadSegment {
+  std::uint64_t offset = 0;  // p_offset
+  std::uint64_t vaddr = 0;   // p_vaddr
+  std::uint64_t filesz = 0;
+  std::uint64_t memsz = 0;
+  std::uint64_t align = 0;
+  bool r = false, w = false, x = false;
+  bool openbsd_mutable_flag = false;  // PF_OPENBSD_MUTABLE (0x08000000)
+};
+
+struct MutableRange {
+  VRange range;
+  std::uint32_t type = 0;  // kPtGnuMutable or kPtOpenbsdMutable
+};
+
+struct ElfImage {
+  std::string path;
+  bool is_64 = true;
+  std::uint16_t type = 0;  // ET_EXEC, ET_DYN, ...
+  std::uint16_t machine = 0;
+  std::vector<LoadSegment> loads;  // PT_LOAD, in file order
+  std::optional<VRange> relro;     // PT_GNU_RELRO
+  std::vector<MutableRange> mutable_ranges;
+  std::optional<std::string> interp;  // PT_INTERP
+  bool dynamic = false;               // has PT_DYNAMIC
+  bool bind_now = false;              // DF_BIND_NOW, DF_1_NOW or DT_BIND_NOW
+  bool textrel = false;               // DT_TEXTREL or DF_TEXTREL
+  bool nodelete = false;              // DF_1_NODELETE
+  bool pie = false;                   // DF_1_PIE
+  std::string soname;                 // DT_SONAME
+  bool memory_seal = false;           // GNU_PROPERTY_MEMORY_SEAL in .note.gnu.property
+  std::optional<bool> stack_executable;  // PT_GNU_STACK's PF_X (nullopt: no PT_GNU_STACK)
+
+  // [lowest load start, highest load end), page-aligned (before the bias).
+  VRange span() const noexcept;
+  bool has_wx_segment() const noexcept;
+};
+
+// Reads the ELF file at `path` (or the open file `fd` when >= 0; `path` then
+// only names it). False with a message when it is unreadable or not ELF.
+bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, int fd = -1);
+
+}  // namespace vmseal::sealing

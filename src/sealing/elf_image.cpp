@@ -1,0 +1,196 @@
+#include "vmseal/sealing/elf_image.hpp"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace vmseal::sealing {
+namespace {
+
+constexpr std::uint64_t kPage = 4096;
+constexpr std::uint32_t kPfOpenbsdMutable = 0x08000000;
+
+std::uint64_t trunc_page(std::uint64_t a) { return a & ~(kPage - 1); }
+std::uint64_t round_page(std::uint64_t a) { return (a + kPage - 1) & ~(kPage - 1); }
+
+// Walks a GNU property note's descriptor for GNU_PROPERTY_MEMORY_SEAL.
+bool has_memory_seal_property(const unsigned char* desc, std::size_t size, bool is_64) {
+  const std::size_t align = is_64 ? 8 : 4;
+  std::size_t pos = 0;
+  while (pos + 8 <= size) {
+    std::uint32_t type = 0;
+    std::uint32_t datasz = 0;
+    std::memcpy(&type, desc + pos, 4);
+    std::memcpy(&datasz, desc + pos + 4, 4);
+    if (type == kGnuPropertyMemorySeal) return true;
+    const std::size_t next = pos + 8 + ((datasz + align - 1) & ~(align - 1));
+    if (next <= pos || next > size) break;
+    pos = next;
+  }
+  return false;
+}
+
+void read_notes(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
+  Elf_Data* data = elf_getdata_rawchunk(elf, static_cast<off_t>(ph.p_offset), ph.p_filesz, ELF_T_NHDR);
+  if (data == nullptr) return;
+  GElf_Nhdr nh;
+  std::size_t name_off = 0;
+  std::size_t desc_off = 0;
+  for (std::size_t off = 0; off < data->d_size;) {
+    const std::size_t next = gelf_getnote(data, off, &nh, &name_off, &desc_off);
+    if (next == 0) break;
+    const auto* base = static_cast<const unsigned char*>(data->d_buf);
+    if (nh.n_type == NT_GNU_PROPERTY_TYPE_0 && nh.n_namesz == 4 &&
+        std::memcmp(base + name_off, "GNU", 4) == 0 &&
+        has_memory_seal_property(base + desc_off, nh.n_descsz, out.is_64))
+      out.memory_seal = true;
+    off = next;
+  }
+}
+
+void read_dynamic(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
+  Elf_Data* data = elf_getdata_rawchunk(elf, static_cast<off_t>(ph.p_offset), ph.p_filesz, ELF_T_DYN);
+  if (data == nullptr) return;
+  const std::size_t n = data->d_size / gelf_fsize(elf, ELF_T_DYN, 1, EV_CURRENT);
+  std::optional<std::uint64_t> soname_off;
+  std::uint64_t strtab = 0;
+  std::uint64_t strsz = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    GElf_Dyn d;
+    if (gelf_getdyn(data, static_cast<int>(i), &d) == nullptr || d.d_tag == DT_NULL) break;
+    switch (d.d_tag) {
+      case DT_BIND_NOW: out.bind_now = true; break;
+      case DT_TEXTREL: out.textrel = true; break;
+      case DT_FLAGS:
+        if ((d.d_un.d_val & DF_BIND_NOW) != 0) out.bind_now = true;
+        if ((d.d_un.d_val & DF_TEXTREL) != 0) out.textrel = true;
+        break;
+      case DT_FLAGS_1:
+        if ((d.d_un.d_val & DF_1_NOW) != 0) out.bind_now = true;
+        if ((d.d_un.d_val & DF_1_NODELETE) != 0) out.nodelete = true;
+        if ((d.d_un.d_val & DF_1_PIE) != 0) out.pie = true;
+        break;
+      case DT_SONAME: soname_off = d.d_un.d_val; break;
+      case DT_STRTAB: strtab = d.d_un.d_ptr; break;
+      case DT_STRSZ: strsz = d.d_un.d_val; break;
+      default: break;
+    }
+  }
+  if (!soname_off || strtab == 0 || *soname_off >= strsz) return;
+  // DT_STRTAB is a virtual address: find the file offset through PT_LOAD.
+  for (const LoadSegment& l : out.loads) {
+    if (strtab < l.vaddr || strtab - l.vaddr >= l.filesz) continue;
+    const std::uint64_t file_off = l.offset + (strtab - l.vaddr);
+    Elf_Data* s = elf_getdata_rawchunk(elf, static_cast<off_t>(file_off), strsz, ELF_T_BYTE);
+    if (s == nullptr) return;
+    const char* str = static_cast<const char*>(s->d_buf) + *soname_off;
+    out.soname.assign(str, strnlen(str, strsz - *soname_off));
+    return;
+  }
+}
+
+}  // namespace
+
+VRange ElfImage::span() const noexcept {
+  VRange r{~std::uint64_t{0}, 0};
+  for (const LoadSegment& l : loads) {
+    r.start = std::min(r.start, trunc_page(l.vaddr));
+    r.end = std::max(r.end, round_page(l.vaddr + l.memsz));
+  }
+  if (loads.empty()) r.start = 0;
+  return r;
+}
+
+bool ElfImage::has_wx_segment() const noexcept {
+  return std::any_of(loads.begin(), loads.end(), [](const LoadSegment& l) { return l.w && l.x; });
+}
+
+bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, int fd) {
+  out = ElfImage{};
+  out.path = path;
+  auto fail = [&](const std::string& why) {
+    if (error != nullptr) *error = path + ": " + why;
+    return false;
+  };
+  if (elf_version(EV_CURRENT) == EV_NONE) return fail("libelf is out of date");
+  const bool own = fd < 0;
+  if (own) {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(std::strerror(errno));
+  }
+  struct Closer {
+    int fd;
+    bool own;
+    Elf* elf = nullptr;
+    ~Closer() {
+      if (elf != nullptr) elf_end(elf);
+      if (own) ::close(fd);
+    }
+  } closer{fd, own};
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  closer.elf = elf;
+  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF) return fail("not an ELF file");
+  GElf_Ehdr eh;
+  if (gelf_getehdr(elf, &eh) == nullptr) return fail(std::string("bad ELF header: ") + elf_errmsg(-1));
+  out.is_64 = gelf_getclass(elf) == ELFCLASS64;
+  out.type = eh.e_type;
+  out.machine = eh.e_machine;
+  std::size_t phnum = 0;
+  if (elf_getphdrnum(elf, &phnum) != 0) return fail(std::string("bad program headers: ") + elf_errmsg(-1));
+  std::vector<GElf_Phdr> deferred;  // PT_DYNAMIC and notes need the loads first
+  for (std::size_t i = 0; i < phnum; ++i) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(elf, static_cast<int>(i), &ph) == nullptr)
+      return fail(std::string("bad program header: ") + elf_errmsg(-1));
+    switch (ph.p_type) {
+      case PT_LOAD: {
+        LoadSegment l;
+        l.offset = ph.p_offset;
+        l.vaddr = ph.p_vaddr;
+        l.filesz = ph.p_filesz;
+        l.memsz = ph.p_memsz;
+        l.align = ph.p_align;
+        l.r = (ph.p_flags & PF_R) != 0;
+        l.w = (ph.p_flags & PF_W) != 0;
+        l.x = (ph.p_flags & PF_X) != 0;
+        l.openbsd_mutable_flag = (ph.p_flags & kPfOpenbsdMutable) != 0;
+        out.loads.push_back(l);
+        break;
+      }
+      case PT_GNU_RELRO: out.relro = VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz}; break;
+      case kPtGnuMutable:
+      case kPtOpenbsdMutable:
+        out.mutable_ranges.push_back({VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz}, ph.p_type});
+        break;
+      case PT_INTERP: {
+        Elf_Data* d = elf_getdata_rawchunk(elf, static_cast<off_t>(ph.p_offset), ph.p_filesz, ELF_T_BYTE);
+        if (d != nullptr && d->d_size > 0)
+          out.interp = std::string(static_cast<const char*>(d->d_buf), strnlen(static_cast<const char*>(d->d_buf), d->d_size));
+        break;
+      }
+      case PT_GNU_STACK: out.stack_executable = (ph.p_flags & PF_X) != 0; break;
+      case PT_DYNAMIC:
+        out.dynamic = true;
+        deferred.push_back(ph);
+        break;
+      case PT_NOTE:
+      case PT_GNU_PROPERTY: deferred.push_back(ph); break;
+      default: break;
+    }
+  }
+  for (const GElf_Phdr& ph : deferred) {
+    if (ph.p_type == PT_DYNAMIC)
+      read_dynamic(elf, ph, out);
+    else
+      read_notes(elf, ph, out);
+  }
+  if (out.loads.empty()) return fail("no loadable segments");
+  return true;
+}
+
+}  // namespace vmseal::sealing

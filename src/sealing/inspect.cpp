@@ -1,0 +1,269 @@
+#include "vmseal/sealing/inspect.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <tuple>
+
+#include "vmseal/engine/vm_flags.hpp"
+
+namespace vmseal::sealing {
+
+std::string_view mapping_kind_name(MappingKind k) noexcept {
+  switch (k) {
+    case MappingKind::Object: return "object";
+    case MappingKind::Heap: return "heap";
+    case MappingKind::Stack: return "stack";
+    case MappingKind::Vdso: return "vdso";
+    case MappingKind::Vvar: return "vvar";
+    case MappingKind::Vsyscall: return "vsyscall";
+    case MappingKind::Anonymous: return "anonymous";
+    case MappingKind::SharedMemory: return "shared";
+    case MappingKind::File: return "file";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr std::string_view kDeleted = " (deleted)";
+
+std::string basename_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool is_path(const std::string& name) { return !name.empty() && name[0] == '/'; }
+
+MappingKind kind_of(const kernel::SmapsEntry& e) {
+  const std::string& n = e.name;
+  if (n == "[heap]") return MappingKind::Heap;
+  if (n == "[stack]" || n.starts_with("[stack:")) return MappingKind::Stack;
+  if (n == "[vdso]") return MappingKind::Vdso;
+  if (n == "[vvar]" || n == "[vvar_vclock]") return MappingKind::Vvar;
+  if (n == "[vsyscall]") return MappingKind::Vsyscall;
+  const bool shared = e.perms.size() >= 4 && e.perms[3] == 's';
+  if (n.empty() || n.starts_with("[anon:")) return shared ? MappingKind::SharedMemory : MappingKind::Anonymous;
+  if (n.starts_with("[anon_shmem:") || n.starts_with("/dev/zero") || n.starts_with("/memfd:") ||
+      n.starts_with("/SYSV") || n.starts_with("/dev/shm/"))
+    return shared || n.starts_with("/memfd:") || n.starts_with("/SYSV") ? MappingKind::SharedMemory
+                                                                         : MappingKind::Anonymous;
+  return MappingKind::File;
+}
+
+std::string_view kind_note(MappingKind k) {
+  switch (k) {
+    case MappingKind::Heap: return "the heap grows and shrinks with brk: no loader seals it";
+    case MappingKind::Stack: return "the main stack: sealed only by the strict profile (vmseal run --profile strict)";
+    case MappingKind::Vdso:
+    case MappingKind::Vvar:
+      return "a system mapping: the kernel seals these only when built with CONFIG_MSEAL_SYSTEM_MAPPINGS "
+             "(see vmseal check)";
+    case MappingKind::Vsyscall: return "not a VMA: it cannot be sealed";
+    case MappingKind::Anonymous: return "the program's own memory: seal it with the vmseal API if it must never change";
+    case MappingKind::SharedMemory: return "shared memory: left to the program";
+    case MappingKind::File: return "a mapped file that is not a loaded object: left to the program";
+    case MappingKind::Object: break;
+  }
+  return "";
+}
+
+using FileKey = std::tuple<std::uint32_t, std::uint32_t, std::uint64_t, std::string>;
+
+// The bias that places one of the image's PT_LOADs at the entry: the loader
+// maps each segment's page-aligned file offset at bias + its page-aligned vaddr.
+std::optional<Addr> bias_from(const ElfImage& image, const kernel::SmapsEntry& e) {
+  for (const LoadSegment& l : image.loads) {
+    if (page_align_down(l.offset) != e.offset) continue;
+    const Addr vpage = page_align_down(l.vaddr);
+    if (e.start < vpage) continue;
+    return e.start - vpage;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ElfOpener live_elf_opener(pid_t pid) {
+  return [pid](const kernel::SmapsEntry& e, ElfImage& image, std::string* error) {
+    std::string path = e.name;
+    const bool deleted = path.ends_with(kDeleted);
+    if (deleted) path.resize(path.size() - kDeleted.size());
+    const std::string via_root = "/proc/" + std::to_string(pid) + "/root" + path;
+    int fd = deleted ? -1 : ::open(via_root.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      char range[64];
+      std::snprintf(range, sizeof range, "%" PRIx64 "-%" PRIx64, e.start, e.end);
+      const std::string via_map = "/proc/" + std::to_string(pid) + "/map_files/" + range;
+      fd = ::open(via_map.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        if (error != nullptr)
+          *error = path + ": " + std::strerror(errno) +
+                   (deleted ? " (the file was deleted; /proc/PID/map_files needs CAP_SYS_ADMIN)" : "");
+        return false;
+      }
+    }
+    const bool ok = read_elf_image(path, image, error, fd);
+    ::close(fd);
+    return ok;
+  };
+}
+
+ProcessReport inspect_entries(const std::vector<kernel::SmapsEntry>& entries, const ElfOpener& open_elf,
+                              Profile profile, const std::string& exe) {
+  ProcessReport rep;
+  rep.profile = profile;
+  rep.exe = exe;
+
+  // 1. Objects: each distinct file that is an ELF image with a PT_LOAD at the
+  //    offset of one of its mappings.
+  std::map<FileKey, int> object_of_file;
+  std::map<FileKey, bool> not_elf;
+  std::vector<std::vector<PlannedRange>> plans;
+  for (const kernel::SmapsEntry& e : entries) {
+    if (!is_path(e.name)) continue;
+    const FileKey key{e.dev_major, e.dev_minor, e.inode, e.name};
+    if (object_of_file.count(key) != 0 || not_elf.count(key) != 0) continue;
+    ElfImage image;
+    std::string err;
+    if (!open_elf(e, image, &err)) {
+      not_elf[key] = true;
+      // An unreadable file that looks like a loaded object still deserves a line.
+      if (e.offset == 0 && e.perms.size() >= 3 && e.perms[2] == 'x') {
+        ObjectReport o;
+        o.path = e.name;
+        o.start = e.start;
+        o.end = e.end;
+        o.error = err;
+        rep.objects.push_back(std::move(o));
+        plans.emplace_back();
+        object_of_file[key] = static_cast<int>(rep.objects.size()) - 1;
+        not_elf.erase(key);
+      }
+      continue;
+    }
+    const auto bias = bias_from(image, e);
+    if (!bias) {
+      not_elf[key] = true;  // an ELF file mapped as data
+      continue;
+    }
+    ObjectReport o;
+    o.path = e.name;
+    o.bias = *bias;
+    const VRange span = image.span();
+    o.start = *bias + span.start;
+    o.end = *bias + span.end;
+    o.main_program = !exe.empty() && (e.name == exe || e.name == exe + std::string(kDeleted));
+    plans.push_back(plan_object(image, *bias, profile));
+    o.image = std::move(image);
+    rep.objects.push_back(std::move(o));
+    object_of_file[key] = static_cast<int>(rep.objects.size()) - 1;
+  }
+  // The interpreter named by the main program.
+  for (const ObjectReport& o : rep.objects)
+    if (o.main_program && o.image && o.image->interp)
+      for (ObjectReport& other : rep.objects)
+        if (other.path == *o.image->interp || basename_of(other.path) == basename_of(*o.image->interp))
+          other.interpreter = true;
+
+  // 2. Every mapping.
+  auto object_at = [&](const kernel::SmapsEntry& e) -> int {
+    if (is_path(e.name)) {
+      const auto it = object_of_file.find({e.dev_major, e.dev_minor, e.inode, e.name});
+      if (it != object_of_file.end()) {
+        const ObjectReport& o = rep.objects[static_cast<std::size_t>(it->second)];
+        if (!o.image || (e.start < o.end && o.start < e.end)) return it->second;
+      }
+      return -1;
+    }
+    if (!e.name.empty()) return -1;
+    // Anonymous memory inside an object's span: its bss (or a gap the loader
+    // reserved without a file).
+    for (std::size_t i = 0; i < rep.objects.size(); ++i) {
+      const ObjectReport& o = rep.objects[i];
+      if (o.image && e.start >= o.start && e.end <= o.end) return static_cast<int>(i);
+    }
+    return -1;
+  };
+
+  for (const kernel::SmapsEntry& e : entries) {
+    InspectedMapping m;
+    m.start = e.start;
+    m.end = e.end;
+    m.perms = e.perms;
+    m.name = e.name;
+    m.flags = e.vmflags;
+    m.sealed = (e.vmflags & vm::SEALED) != 0;
+    m.object = object_at(e);
+    const std::uint64_t len = e.end - e.start;
+    if (m.object >= 0) {
+      m.kind = MappingKind::Object;
+      ObjectReport& o = rep.objects[static_cast<std::size_t>(m.object)];
+      const std::vector<PlannedRange>& plan = plans[static_cast<std::size_t>(m.object)];
+      const std::string obj = basename_of(o.path);
+      if (plan.empty()) {
+        m.segment = m.perms.size() >= 3 && m.perms[2] == 'x' ? SegmentKind::Text : SegmentKind::Data;
+        if (!m.sealed) m.note = "cannot tell what a loader would seal: " + o.error;
+      } else {
+        // The planned ranges this mapping overlaps; its kind is the first's.
+        auto it = std::upper_bound(plan.begin(), plan.end(), e.start,
+                                   [](Addr a, const PlannedRange& r) { return a < r.end; });
+        bool first = true;
+        std::string_view why;
+        for (; it != plan.end() && it->start < e.end; ++it) {
+          if (first) {
+            m.segment = it->kind;
+            why = it->why_not;
+            first = false;
+          }
+          m.should_seal = m.should_seal || it->seal;
+        }
+        if (first) m.segment = SegmentKind::Gap;
+        if (!m.sealed && m.should_seal) {
+          ++o.should_seal_unsealed;
+          m.note = std::string("a sealing loader would seal this") +
+                   (o.image->memory_seal ? " (and the object asks for it: GNU_PROPERTY_MEMORY_SEAL)" : "") +
+                   "; this process's loader did not";
+        } else if (!m.sealed) {
+          m.note = why.empty() ? "not sealed under the " + std::string(profile_name(profile)) + " profile"
+                               : std::string(why);
+        }
+      }
+      o.coverage.add(len, m.sealed);
+      o.by_segment[std::string(segment_kind_name(m.segment))].add(len, m.sealed);
+      rep.by_kind[std::string(segment_kind_name(m.segment))].add(len, m.sealed);
+      if (m.segment == SegmentKind::Relro && m.perms.size() >= 2 && m.perms[1] == 'w')
+        rep.warnings.push_back({e.start, e.end, "RELRO of " + obj + " is writable"});
+    } else {
+      m.kind = kind_of(e);
+      m.should_seal = m.kind == MappingKind::Stack && profile == Profile::Strict;
+      if (!m.sealed) m.note = kind_note(m.kind);
+      rep.by_kind[std::string(mapping_kind_name(m.kind))].add(len, m.sealed);
+      if (m.kind == MappingKind::Stack && m.perms.size() >= 3 && m.perms[2] == 'x')
+        rep.warnings.push_back({e.start, e.end, "executable stack"});
+    }
+    if (m.perms.size() >= 3 && m.perms[1] == 'w' && m.perms[2] == 'x')
+      rep.warnings.push_back({e.start, e.end, "writable and executable mapping" +
+                                                  (m.name.empty() ? std::string() : ": " + m.name)});
+    if (m.kind != MappingKind::Vsyscall) rep.total.add(len, m.sealed);
+    rep.mappings.push_back(std::move(m));
+  }
+
+  // 3. Object-wide warnings.
+  for (const ObjectReport& o : rep.objects) {
+    if (!o.image) continue;
+    const std::string obj = basename_of(o.path);
+    if (o.image->textrel) rep.warnings.push_back({0, 0, obj + " has text relocations (its text is written at load time)"});
+    if (o.image->has_wx_segment()) rep.warnings.push_back({0, 0, obj + " has a writable and executable segment"});
+    if (o.main_program && o.image->dynamic && !o.image->bind_now)
+      rep.warnings.push_back({0, 0, obj + " is not linked with -z now: its GOT stays writable (partial RELRO)"});
+  }
+  return rep;
+}
+
+}  // namespace vmseal::sealing

@@ -1,0 +1,122 @@
+// vmseal check, inspect and audit as a user runs them: output formats and
+// exit codes.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "vmseal/kernel/syscalls.hpp"
+
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+CliRun vmseal(const std::string& args) {
+  const std::string dir = ::testing::TempDir();
+  const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + dir + "cli_out.txt 2>" + dir +
+                          "cli_err.txt </dev/null";
+  const int status = std::system(cmd.c_str());
+  CliRun r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(dir + "cli_out.txt");
+  r.err = slurp(dir + "cli_err.txt");
+  return r;
+}
+
+bool have_mseal() { return vmseal::kernel::probe_mseal().support == vmseal::kernel::MsealSupport::Available; }
+
+TEST(CheckCli, ReportsWhatThisKernelCanDo) {
+  const CliRun r = vmseal("check --json");
+  ASSERT_EQ(r.code, have_mseal() ? 0 : 5) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["mseal"], have_mseal() ? "available" : j["mseal"]);
+  if (have_mseal()) {
+    EXPECT_EQ(j["smaps_shows_sl"], true);
+  }
+  EXPECT_TRUE(j["system_mappings_sealed"].contains("[vdso]"));
+  EXPECT_GT(j["max_map_count"].get<std::uint64_t>(), 0U);
+  const CliRun human = vmseal("check");
+  EXPECT_NE(human.out.find("system mappings"), std::string::npos) << human.out;
+}
+
+TEST(InspectCli, SelfAsTableJsonAndSvg) {
+  const std::string svg = ::testing::TempDir() + "inspect.svg";
+  const CliRun r = vmseal("inspect self --width 120 --svg " + svg);
+  ASSERT_EQ(r.code, have_mseal() ? 0 : 5) << r.err;
+  EXPECT_NE(r.out.find("objects:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("libc.so.6"), std::string::npos) << r.out;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 120U) << line;
+  const std::string picture = slurp(svg);
+  EXPECT_EQ(picture.rfind("<svg", 0), 0U);
+  EXPECT_NE(picture.find("libc.so.6"), std::string::npos);
+  EXPECT_NE(picture.find("</svg>"), std::string::npos);
+
+  const CliRun j = vmseal("inspect self --json");
+  const auto rep = nlohmann::json::parse(j.out);
+  EXPECT_GT(rep["mappings"].size(), 10U);
+  EXPECT_GT(rep["objects"].size(), 2U);
+  EXPECT_EQ(rep["profile"], "default");
+}
+
+TEST(InspectCli, ErrorsHaveTheirOwnExitCodes) {
+  CliRun r = vmseal("inspect 1073741800");
+  EXPECT_EQ(r.code, 6) << r.err;
+  EXPECT_NE(r.err.find("no such process"), std::string::npos) << r.err;
+  r = vmseal("inspect notapid");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("not a process id"), std::string::npos) << r.err;
+  r = vmseal("inspect");
+  EXPECT_EQ(r.code, 2);
+  r = vmseal("inspect self --all");
+  EXPECT_EQ(r.code, 2);
+  r = vmseal("inspect self --profile lax");
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST(InspectCli, AllProcesses) {
+  const CliRun r = vmseal("inspect --all");
+  ASSERT_EQ(r.code, have_mseal() ? 0 : 5) << r.err;
+  EXPECT_NE(r.out.find("vmseal"), std::string::npos) << "the command itself is a process: " << r.out;
+}
+
+TEST(AuditCli, ShellAndBadInput) {
+  CliRun r = vmseal("audit --json /bin/sh");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["interp"].is_string());
+  EXPECT_GE(j["loads"].size(), 2U);
+  bool text_sealed = false;
+  for (const auto& p : j["plan"])
+    if (p["kind"] == "text") text_sealed = p["seal"].get<bool>();
+  EXPECT_TRUE(text_sealed);
+  r = vmseal("audit /bin/sh");
+  EXPECT_NE(r.out.find("what a sealing loader does"), std::string::npos);
+  r = vmseal("audit /proc/self/status");
+  EXPECT_EQ(r.code, 3) << r.err;  // not a regular file
+  const std::string junk = ::testing::TempDir() + "junk.bin";
+  std::ofstream(junk) << "not an ELF file at all";
+  r = vmseal("audit " + junk);
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("not an ELF"), std::string::npos) << r.err;
+  r = vmseal("audit /nonexistent/binary");
+  EXPECT_EQ(r.code, 4) << r.err;
+}
+
+}  // namespace

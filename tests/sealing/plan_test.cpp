@@ -1,0 +1,114 @@
+// The ELF reader on real binaries, and the sealing plan drawn for a
+// synthetic object: page ranges with their kinds and seal decisions.
+#include "vmseal/sealing/plan.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "vmseal/sealing/elf_image.hpp"
+
+namespace vmseal::sealing {
+namespace {
+
+constexpr Addr P = kPageSize;
+
+// "[0-2 text S][2-3 gap S]..." with pages relative to `base`, S = sealed.
+std::string draw(const std::vector<PlannedRange>& plan, Addr base) {
+  std::string out;
+  for (const PlannedRange& r : plan) {
+    out += "[" + std::to_string((r.start - base) / P) + "-" + std::to_string((r.end - base) / P) + " " +
+           std::string(segment_kind_name(r.kind)) + (r.seal ? " S" : "") + "]";
+  }
+  return out;
+}
+
+// A typical x86-64 shared object: rodata, text, rodata, then a RW segment
+// whose first pages are RELRO, a data page, and bss beyond the file.
+ElfImage typical() {
+  ElfImage img;
+  auto load = [&](std::uint64_t off, std::uint64_t vaddr, std::uint64_t filesz, std::uint64_t memsz, bool w,
+                  bool x) {
+    LoadSegment l;
+    l.offset = off;
+    l.vaddr = vaddr;
+    l.filesz = filesz;
+    l.memsz = memsz;
+    l.r = true;
+    l.w = w;
+    l.x = x;
+    img.loads.push_back(l);
+  };
+  load(0, 0, 2 * P, 2 * P, false, false);            // [0-2] rodata (headers)
+  load(2 * P, 2 * P, 4 * P, 4 * P, false, true);     // [2-6] text
+  load(6 * P, 6 * P, 2 * P, 2 * P, false, false);    // [6-8] rodata
+  // RW at 9 pages + 0x100 (one page hole after rodata): file 3 pages, memory 6.
+  load(8 * P + 0x100, 9 * P + 0x100, 3 * P, 6 * P, true, false);
+  img.relro = VRange{9 * P + 0x100, 11 * P + 0x800};  // ends mid-page 11: whole pages [9-11]
+  return img;
+}
+
+TEST(SealingPlan, DefaultProfileSealsEverythingButDataAndBss) {
+  const Addr base = 0x7f0000000000ULL;
+  EXPECT_EQ(draw(plan_object(typical(), base, Profile::Default), base),
+            "[0-2 rodata S][2-6 text S][6-8 rodata S][8-9 gap S][9-11 relro S][11-13 data][13-16 bss]");
+}
+
+TEST(SealingPlan, ProfilesDifferOnlyInWhatTheySeal) {
+  const Addr base = 0x7f0000000000ULL;
+  EXPECT_EQ(draw(plan_object(typical(), base, Profile::Minimal), base),
+            "[0-2 rodata][2-6 text S][6-8 rodata][8-9 gap][9-11 relro][11-13 data][13-16 bss]");
+  EXPECT_EQ(draw(plan_object(typical(), base, Profile::Strict), base),
+            "[0-2 rodata S][2-6 text S][6-8 rodata S][8-9 gap S][9-11 relro S][11-13 data S][13-16 bss S]");
+}
+
+TEST(SealingPlan, EscapeHatchesStayMutablePageAlignedOutwards) {
+  ElfImage img = typical();
+  // A PT_GNU_MUTABLE range inside the data, not page-aligned, and a
+  // PT_OPENBSD_MUTABLE one in the bss: every page they touch stays mutable.
+  img.mutable_ranges.push_back({VRange{11 * P + 0x10, 11 * P + 0x20}, kPtGnuMutable});
+  img.mutable_ranges.push_back({VRange{14 * P, 15 * P}, kPtOpenbsdMutable});
+  const Addr base = 0x7f0000000000ULL;
+  EXPECT_EQ(draw(plan_object(img, base, Profile::Strict), base),
+            "[0-2 rodata S][2-6 text S][6-8 rodata S][8-9 gap S][9-11 relro S][11-12 mutable][12-13 data S]"
+            "[13-14 bss S][14-15 mutable][15-16 bss S]");
+}
+
+TEST(SealingPlan, WriteExecSegmentsAreNeverSealed) {
+  ElfImage img = typical();
+  img.loads[1].w = true;
+  const Addr base = 0x7f0000000000ULL;
+  const auto plan = plan_object(img, base, Profile::Strict);
+  EXPECT_EQ(draw(plan, base).substr(0, 29), "[0-2 rodata S][2-6 wx][6-8 ro");
+  EXPECT_FALSE(plan[1].why_not.empty());
+}
+
+TEST(ElfImage, ReadsThisTestBinary) {
+  ElfImage img;
+  std::string err;
+  ASSERT_TRUE(read_elf_image("/proc/self/exe", img, &err)) << err;
+  EXPECT_GE(img.loads.size(), 2U);
+  EXPECT_TRUE(img.dynamic);
+  ASSERT_TRUE(img.interp.has_value());
+  EXPECT_NE(img.interp->find("ld-linux"), std::string::npos);
+  EXPECT_TRUE(img.relro.has_value());
+  EXPECT_TRUE(std::any_of(img.loads.begin(), img.loads.end(), [](const LoadSegment& l) { return l.x; }));
+  EXPECT_FALSE(img.has_wx_segment());
+}
+
+TEST(ElfImage, ReadsTheLoaderAndRejectsNonElf) {
+  ElfImage img;
+  std::string err;
+  ASSERT_TRUE(read_elf_image("/lib64/ld-linux-x86-64.so.2", img, &err)) << err;
+  EXPECT_EQ(img.type, 3);  // ET_DYN
+  EXPECT_FALSE(img.interp.has_value());
+  EXPECT_EQ(img.soname, "ld-linux-x86-64.so.2");
+  EXPECT_FALSE(read_elf_image("/proc/self/status", img, &err));
+  EXPECT_NE(err.find("not an ELF file"), std::string::npos) << err;
+  EXPECT_FALSE(read_elf_image("/nonexistent/file", img, &err));
+  EXPECT_NE(err.find("No such file"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace vmseal::sealing
