@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -29,18 +30,24 @@ std::string hex(std::uint64_t v) {
   return b;
 }
 
+// 4.0K, 132K, 1.3M: whole units from 100 up, one decimal below.
 std::string human_size(std::uint64_t bytes) {
-  const char* units[] = {"B", "K", "M", "G", "T"};
-  double v = static_cast<double>(bytes);
+  static constexpr char kUnits[] = {'B', 'K', 'M', 'G', 'T'};
   int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
+  std::uint64_t whole = bytes;
+  std::uint64_t tenths = bytes * 10;
+  while (whole >= 1024 && u < 4) {
+    tenths = whole * 10 / 1024;
+    whole /= 1024;
     ++u;
   }
-  char b[32];
-  if (u == 0 || v >= 100) std::snprintf(b, sizeof b, "%.0f%s", v, units[u]);
-  else std::snprintf(b, sizeof b, "%.1f%s", v, units[u]);
-  return b;
+  std::string out = std::to_string(u == 0 || whole >= 100 ? whole : tenths / 10);
+  if (u != 0 && whole < 100) {
+    out += '.';
+    out += static_cast<char>('0' + tenths % 10);
+  }
+  out += kUnits[u];
+  return out;
 }
 
 std::string percent(std::uint64_t part, std::uint64_t whole) {
@@ -60,10 +67,6 @@ std::string what_of(const ProcessReport& /*r*/, const InspectedMapping& m) {
   return std::string(sealing::mapping_kind_name(m.kind));
 }
 
-std::string owner_of(const ProcessReport& r, const InspectedMapping& m) {
-  if (m.object >= 0) return basename_of(r.objects[static_cast<std::size_t>(m.object)].path);
-  return m.name.empty() ? "" : (m.name[0] == '/' ? basename_of(m.name) : m.name);
-}
 
 unsigned terminal_width(unsigned requested) {
   if (requested != 0) return requested;
@@ -93,10 +96,45 @@ void print_table(const ProcessReport& r, unsigned width) {
               "KIND", "OBJECT", "NOTE");
   const std::size_t fixed = static_cast<std::size_t>(addr_w) * 2 + 1 + 1 + 6 + 1 + 4 + 1 + 6 + 1 + 9 + 1 + 20 + 1;
   const std::size_t note_w = width == 0 ? 0 : (width > fixed + 10 ? width - fixed : 10);
+  // Rows written by hand into one reused line buffer: a process may have 60,000.
+  std::string rows;
+  rows.reserve(2 * static_cast<std::size_t>(addr_w) + 64 + (note_w == 0 ? 200 : note_w));
+  auto pad = [&rows](std::string_view text, std::size_t w, bool right = false) {
+    if (right && text.size() < w) rows.append(w - text.size(), ' ');
+    rows.append(text);
+    if (!right && text.size() < w) rows.append(w - text.size(), ' ');
+  };
+  char num[24];
   for (const InspectedMapping& m : r.mappings) {
-    std::printf("%-*s %-*s %6s %-4s %-6s %-9s %-20s %s\n", addr_w, hex(m.start).c_str(), addr_w, hex(m.end).c_str(),
-                human_size(m.end - m.start).c_str(), m.perms.c_str(), m.sealed ? "sealed" : "-",
-                what_of(r, m).c_str(), fit(owner_of(r, m), 20).c_str(), fit(m.note, note_w).c_str());
+    rows.clear();
+    const std::string_view what = m.kind == sealing::MappingKind::Object ? sealing::segment_kind_name(m.segment)
+                                                                          : sealing::mapping_kind_name(m.kind);
+    std::string_view owner = m.name;
+    if (m.object >= 0) owner = r.objects[static_cast<std::size_t>(m.object)].path;
+    if (!owner.empty() && owner[0] == '/') owner = owner.substr(owner.rfind('/') + 1);
+    if (owner.size() > 20) owner = owner.substr(0, 20);
+    std::string_view note = m.note;
+    if (note_w != 0 && note.size() > note_w) note = note.substr(0, note_w);
+    auto res = std::to_chars(num, num + sizeof num, m.start, 16);
+    pad(std::string_view(num, static_cast<std::size_t>(res.ptr - num)), static_cast<std::size_t>(addr_w));
+    rows += ' ';
+    res = std::to_chars(num, num + sizeof num, m.end, 16);
+    pad(std::string_view(num, static_cast<std::size_t>(res.ptr - num)), static_cast<std::size_t>(addr_w));
+    rows += ' ';
+    pad(human_size(m.end - m.start), 6, true);
+    rows += ' ';
+    pad(m.perms, 4);
+    rows += ' ';
+    pad(m.sealed ? "sealed" : "-", 6);
+    rows += ' ';
+    pad(what, 9);
+    rows += ' ';
+    pad(owner, 20);
+    rows += ' ';
+    rows.append(note);
+    while (!rows.empty() && rows.back() == ' ') rows.pop_back();
+    rows += '\n';
+    std::fwrite(rows.data(), 1, rows.size(), stdout);
   }
   std::printf("\nobjects:\n  %-28s %9s %9s %10s %s\n", "OBJECT", "MAPPINGS", "SEALED", "BYTES", "TO SEAL");
   for (const sealing::ObjectReport& o : r.objects) {
@@ -166,7 +204,7 @@ nlohmann::json report_json(const ProcessReport& r) {
     nlohmann::json mj{{"start", m.start}, {"end", m.end}, {"perms", m.perms}, {"name", m.name},
                       {"sealed", m.sealed}, {"kind", what_of(r, m)}, {"should_seal", m.should_seal}};
     if (m.object >= 0) mj["object"] = m.object;
-    if (!m.note.empty()) mj["note"] = m.note;
+    if (!m.note.empty()) mj["note"] = std::string(m.note);
     j["mappings"].push_back(std::move(mj));
   }
   j["warnings"] = nlohmann::json::array();
@@ -268,7 +306,7 @@ std::string render_svg(const ProcessReport& r) {
       out += b;
       out += xml_escape(hex(m.start) + "-" + hex(m.end) + " " + m.perms + " " + what_of(r, m) + " " +
                         human_size(m.end - m.start) + (m.sealed ? " sealed" : "") +
-                        (m.note.empty() ? "" : ": " + m.note));
+                        (m.note.empty() ? "" : ": " + std::string(m.note)));
       out += "</title></rect>\n";
     }
     y += row_h;
@@ -289,7 +327,7 @@ Inspected inspect_pid(pid_t pid, sealing::Profile profile) {
   if (!kernel::read_process_info(pid, info, &out.failure)) return out;
   std::vector<kernel::SmapsEntry> entries;
   if (!info.kernel_thread && !kernel::read_process_smaps(pid, entries, &out.failure)) return out;
-  out.report = sealing::inspect_entries(entries, sealing::live_elf_opener(pid), profile, info.exe);
+  out.report = sealing::inspect_entries(std::move(entries), sealing::live_elf_opener(pid), profile, info.exe);
   out.report.pid = pid;
   out.report.comm = info.comm;
   out.ok = true;

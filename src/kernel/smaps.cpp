@@ -43,7 +43,7 @@ bool parse_dec(std::string_view s, std::size_t& i, std::uint64_t& v) {
 }
 
 // "start-end perms offset maj:min inode   name"
-bool parse_header(std::string_view line, SmapsEntry& e) {
+bool parse_header(std::string_view line, SmapsEntry& e, bool keep_text) {
   std::size_t i = 0;
   std::uint64_t maj = 0;
   std::uint64_t min = 0;
@@ -61,7 +61,7 @@ bool parse_header(std::string_view line, SmapsEntry& e) {
   e.name.assign(line.substr(i));
   e.dev_major = static_cast<std::uint32_t>(maj);
   e.dev_minor = static_cast<std::uint32_t>(min);
-  e.header.assign(line);
+  if (keep_text) e.header.assign(line);
   return e.start < e.end;
 }
 
@@ -73,7 +73,7 @@ bool is_header(std::string_view line) {
 // Parses complete lines of `text` from `pos`; returns false on a malformed
 // line. Sets `stopped` when an entry starting at or above stop_at was seen.
 bool parse_lines(std::string_view text, std::size_t& pos, std::vector<SmapsEntry>& out,
-                 Addr stop_at, bool& stopped, std::string* error) {
+                 Addr stop_at, bool& stopped, bool keep_text, std::string* error) {
   while (pos < text.size()) {
     const std::size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) break;  // an incomplete line: wait for more
@@ -81,7 +81,7 @@ bool parse_lines(std::string_view text, std::size_t& pos, std::vector<SmapsEntry
     pos = nl + 1;
     if (is_header(line)) {
       SmapsEntry e;
-      if (!parse_header(line, e)) {
+      if (!parse_header(line, e, keep_text)) {
         if (error != nullptr) *error = "malformed smaps line: " + std::string(line);
         return false;
       }
@@ -94,7 +94,7 @@ bool parse_lines(std::string_view text, std::size_t& pos, std::vector<SmapsEntry
       if (out.empty()) continue;
       std::string_view f = line.substr(8);
       if (!f.empty() && f[0] == ' ') f.remove_prefix(1);
-      out.back().vmflags_text.assign(f);
+      if (keep_text) out.back().vmflags_text.assign(f);
       parse_smaps_vmflags(f, out.back().vmflags);
     } else if (line.starts_with("Anonymous:")) {
       if (out.empty()) continue;
@@ -135,7 +135,7 @@ bool SmapsReader::open(int pid, std::string* error) {
 }
 
 bool SmapsReader::read(std::vector<SmapsEntry>& out, std::string* error, Addr stop_at) {
-  out.clear();
+  out.clear();  // keeps the capacity the caller reserved
   if (fd_ < 0) {
     if (error != nullptr) *error = "smaps is not open";
     return false;
@@ -144,35 +144,39 @@ bool SmapsReader::read(std::vector<SmapsEntry>& out, std::string* error, Addr st
     if (error != nullptr) *error = std::string("smaps: lseek: ") + std::strerror(errno);
     return false;
   }
-  buf_.clear();
-  std::size_t pos = 0;
+  // Small reads when stopping early: seq_file generates only as many entries
+  // as fit the buffer, so stopping saves the kernel the rest of the walk.
+  // Large ones for a whole file: fewer system calls.
+  const std::size_t chunk = stop_at == ~Addr{0} ? (std::size_t{1} << 18) : 16384;
+  if (buf_.size() < 2 * chunk) buf_.resize(2 * chunk);  // never shrunk: no zero-fill per read
+  std::size_t have = 0;  // bytes of buf_ holding unparsed text
   bool stopped = false;
-  // Small reads: seq_file generates only as many entries as fit the buffer,
-  // so stopping early saves the kernel the rest of the walk.
-  constexpr std::size_t kChunk = 16384;
   for (;;) {
-    const std::size_t old = buf_.size();
-    buf_.resize(old + kChunk);
-    const ssize_t n = ::read(fd_, buf_.data() + old, kChunk);
+    if (buf_.size() - have < chunk) buf_.resize(have + chunk);
+    const ssize_t n = ::read(fd_, buf_.data() + have, chunk);
     if (n < 0) {
-      if (errno == EINTR) {
-        buf_.resize(old);
-        continue;
-      }
+      if (errno == EINTR) continue;
       if (error != nullptr) *error = std::string("smaps: read: ") + std::strerror(errno);
       return false;
     }
-    buf_.resize(old + static_cast<std::size_t>(n));
     if (n == 0) break;
-    if (!parse_lines(buf_, pos, out, stop_at, stopped, error)) return false;
+    have += static_cast<std::size_t>(n);
+    std::size_t pos = 0;
+    if (!parse_lines(std::string_view(buf_.data(), have), pos, out, stop_at, stopped, keep_text_, error))
+      return false;
     if (stopped) return true;
-    // Keep the unparsed tail only.
-    buf_.erase(0, pos);
-    pos = 0;
+    // Keep the unparsed tail (an incomplete line) only.
+    std::memmove(buf_.data(), buf_.data() + pos, have - pos);
+    have -= pos;
   }
-  if (!parse_lines(buf_ + (buf_.empty() || buf_.back() == '\n' ? "" : "\n"), pos, out, stop_at,
-                   stopped, error))
-    return false;
+  if (have != 0) {
+    // A last line without its newline.
+    if (buf_.size() < have + 1) buf_.resize(have + 1);
+    buf_[have++] = '\n';
+    std::size_t pos = 0;
+    if (!parse_lines(std::string_view(buf_.data(), have), pos, out, stop_at, stopped, keep_text_, error))
+      return false;
+  }
   return true;
 }
 
@@ -182,7 +186,7 @@ bool parse_smaps(const std::string& text, std::vector<SmapsEntry>& out, std::str
   std::size_t pos = 0;
   bool stopped = false;
   const std::string t = text.empty() || text.back() == '\n' ? text : text + "\n";
-  return parse_lines(t, pos, out, stop_at, stopped, error);
+  return parse_lines(t, pos, out, stop_at, stopped, /*keep_text=*/true, error);
 }
 
 void import_layout(const std::vector<SmapsEntry>& entries, AddressSpace& as, bool forked_child) {

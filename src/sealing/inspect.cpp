@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -114,7 +115,7 @@ ElfOpener live_elf_opener(pid_t pid) {
   };
 }
 
-ProcessReport inspect_entries(const std::vector<kernel::SmapsEntry>& entries, const ElfOpener& open_elf,
+ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const ElfOpener& open_elf,
                               Profile profile, const std::string& exe) {
   ProcessReport rep;
   rep.profile = profile;
@@ -191,12 +192,18 @@ ProcessReport inspect_entries(const std::vector<kernel::SmapsEntry>& entries, co
     return -1;
   };
 
-  for (const kernel::SmapsEntry& e : entries) {
+  // Coverage by kind, accumulated in arrays and named at the end.
+  constexpr std::size_t kSegmentKinds = static_cast<std::size_t>(SegmentKind::WriteExec) + 1;
+  constexpr std::size_t kMappingKinds = static_cast<std::size_t>(MappingKind::File) + 1;
+  std::array<Coverage, kSegmentKinds> segments{};
+  std::array<Coverage, kMappingKinds> kinds{};
+  std::vector<std::array<Coverage, kSegmentKinds>> object_segments(rep.objects.size());
+  rep.mappings.reserve(entries.size());
+  for (kernel::SmapsEntry& e : entries) {
     InspectedMapping m;
     m.start = e.start;
     m.end = e.end;
     m.perms = e.perms;
-    m.name = e.name;
     m.flags = e.vmflags;
     m.sealed = (e.vmflags & vm::SEALED) != 0;
     m.object = object_at(e);
@@ -208,7 +215,7 @@ ProcessReport inspect_entries(const std::vector<kernel::SmapsEntry>& entries, co
       const std::string obj = basename_of(o.path);
       if (plan.empty()) {
         m.segment = m.perms.size() >= 3 && m.perms[2] == 'x' ? SegmentKind::Text : SegmentKind::Data;
-        if (!m.sealed) m.note = "cannot tell what a loader would seal: " + o.error;
+        if (!m.sealed) m.note = "the object's ELF file could not be read: what a loader would seal is unknown";
       } else {
         // The planned ranges this mapping overlaps; its kind is the first's.
         auto it = std::upper_bound(plan.begin(), plan.end(), e.start,
@@ -226,33 +233,43 @@ ProcessReport inspect_entries(const std::vector<kernel::SmapsEntry>& entries, co
         if (first) m.segment = SegmentKind::Gap;
         if (!m.sealed && m.should_seal) {
           ++o.should_seal_unsealed;
-          m.note = std::string("a sealing loader would seal this") +
-                   (o.image->memory_seal ? " (and the object asks for it: GNU_PROPERTY_MEMORY_SEAL)" : "") +
-                   "; this process's loader did not";
+          m.note = o.image->memory_seal
+                       ? "a sealing loader would seal this, and the object asks for it "
+                         "(GNU_PROPERTY_MEMORY_SEAL); this process's loader did not"
+                       : "a sealing loader would seal this; this process's loader did not";
         } else if (!m.sealed) {
-          m.note = why.empty() ? "not sealed under the " + std::string(profile_name(profile)) + " profile"
-                               : std::string(why);
+          m.note = why.empty() ? "not sealed under this profile" : why;
         }
       }
       o.coverage.add(len, m.sealed);
-      o.by_segment[std::string(segment_kind_name(m.segment))].add(len, m.sealed);
-      rep.by_kind[std::string(segment_kind_name(m.segment))].add(len, m.sealed);
+      object_segments[static_cast<std::size_t>(m.object)][static_cast<std::size_t>(m.segment)].add(len, m.sealed);
+      segments[static_cast<std::size_t>(m.segment)].add(len, m.sealed);
       if (m.segment == SegmentKind::Relro && m.perms.size() >= 2 && m.perms[1] == 'w')
         rep.warnings.push_back({e.start, e.end, "RELRO of " + obj + " is writable"});
     } else {
       m.kind = kind_of(e);
       m.should_seal = m.kind == MappingKind::Stack && profile == Profile::Strict;
       if (!m.sealed) m.note = kind_note(m.kind);
-      rep.by_kind[std::string(mapping_kind_name(m.kind))].add(len, m.sealed);
+      kinds[static_cast<std::size_t>(m.kind)].add(len, m.sealed);
       if (m.kind == MappingKind::Stack && m.perms.size() >= 3 && m.perms[2] == 'x')
         rep.warnings.push_back({e.start, e.end, "executable stack"});
     }
     if (m.perms.size() >= 3 && m.perms[1] == 'w' && m.perms[2] == 'x')
       rep.warnings.push_back({e.start, e.end, "writable and executable mapping" +
-                                                  (m.name.empty() ? std::string() : ": " + m.name)});
+                                                  (e.name.empty() ? std::string() : ": " + e.name)});
     if (m.kind != MappingKind::Vsyscall) rep.total.add(len, m.sealed);
+    m.name = std::move(e.name);  // last use of the entry
     rep.mappings.push_back(std::move(m));
   }
+
+  for (std::size_t k = 0; k < kSegmentKinds; ++k)
+    if (segments[k].mappings != 0) rep.by_kind[std::string(segment_kind_name(static_cast<SegmentKind>(k)))] = segments[k];
+  for (std::size_t k = 0; k < kMappingKinds; ++k)
+    if (kinds[k].mappings != 0) rep.by_kind[std::string(mapping_kind_name(static_cast<MappingKind>(k)))] = kinds[k];
+  for (std::size_t i = 0; i < rep.objects.size(); ++i)
+    for (std::size_t k = 0; k < kSegmentKinds; ++k)
+      if (object_segments[i][k].mappings != 0)
+        rep.objects[i].by_segment[std::string(segment_kind_name(static_cast<SegmentKind>(k)))] = object_segments[i][k];
 
   // 3. Object-wide warnings.
   for (const ObjectReport& o : rep.objects) {

@@ -40,7 +40,7 @@ ProcessReport inspect_live(pid_t pid) {
   EXPECT_TRUE(kernel::read_process_info(pid, info, &f)) << f.message;
   std::vector<kernel::SmapsEntry> entries;
   EXPECT_TRUE(kernel::read_process_smaps(pid, entries, &f)) << f.message;
-  ProcessReport r = inspect_entries(entries, live_elf_opener(pid), Profile::Default, info.exe);
+  ProcessReport r = inspect_entries(std::move(entries), live_elf_opener(pid), Profile::Default, info.exe);
   r.pid = pid;
   return r;
 }

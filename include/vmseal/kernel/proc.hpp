@@ -41,7 +41,8 @@ struct ProcessInfo {
 bool read_process_info(pid_t pid, ProcessInfo& out, ProcFailure* failure);
 
 // Reads /proc/PID/smaps, telling a process that exits mid-read from a
-// permission problem.
+// permission problem. The entries carry the parsed fields only (no header
+// or VmFlags text).
 bool read_process_smaps(pid_t pid, std::vector<SmapsEntry>& out, ProcFailure* failure);
 
 // Every pid in /proc, ascending.

@@ -41,10 +41,15 @@ class SmapsReader {
   // stops reading there, so the kernel never generates the rest. False with a
   // message when the file cannot be read or parsed.
   bool read(std::vector<SmapsEntry>& out, std::string* error, Addr stop_at = ~Addr{0});
+  // Whether entries keep the header line and VmFlags text as printed (on by
+  // default; off saves two allocations per entry for readers that need only
+  // the parsed fields).
+  void set_keep_text(bool keep) noexcept { keep_text_ = keep; }
 
  private:
   int fd_ = -1;
-  std::string buf_;
+  bool keep_text_ = true;
+  std::vector<char> buf_;
 };
 
 // Parses smaps text (for tests and for files captured elsewhere).
