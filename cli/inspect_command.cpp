@@ -368,13 +368,21 @@ int run_inspect(const InspectOptions& o) {
     std::fprintf(stderr, "vmseal inspect: give a PID (or 'self') or --all\n");
     return kUsage;
   }
+  // A filter that denies mseal in this process says nothing of the target;
+  // ENOSYS does, unless a filter may be the one answering.
   const kernel::MsealProbe probe = kernel::probe_mseal();
-  const bool can_seal = probe.support != kernel::MsealSupport::NoKernel;
-  if (!can_seal)
+  const bool no_kernel = probe.support == kernel::MsealSupport::NoKernel;
+  const bool filtered = kernel::seccomp_mode() == 2;
+  const bool can_seal = !no_kernel || filtered;
+  if (no_kernel && !filtered)
     std::fprintf(stderr,
                  "vmseal inspect: this kernel has no mseal (%s): no mapping can be sealed and smaps shows no "
                  "'sl' flag\n",
                  std::string(kernel::describe(probe)).c_str());
+  else if (no_kernel)
+    std::fprintf(stderr,
+                 "vmseal inspect: mseal returned ENOSYS under a seccomp filter: the kernel may have no mseal, "
+                 "or the filter hides it; seal states are shown as the kernel reports them\n");
 
   if (o.all) {
     nlohmann::json all = nlohmann::json::array();

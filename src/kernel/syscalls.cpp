@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -81,6 +82,20 @@ bool have_pku() noexcept {
   if (k < 0) return false;
   syscall(SYS_pkey_free, k);
   return true;
+}
+
+int seccomp_mode() noexcept {
+  std::FILE* f = std::fopen("/proc/self/status", "re");
+  if (f == nullptr) return -1;
+  char line[256];
+  int mode = -1;
+  while (std::fgets(line, sizeof line, f) != nullptr)
+    if (std::strncmp(line, "Seccomp:", 8) == 0) {
+      mode = std::atoi(line + 8);
+      break;
+    }
+  std::fclose(f);
+  return mode;
 }
 
 }  // namespace vmseal::kernel

@@ -1,7 +1,9 @@
 // vmseal check, inspect and audit as a user runs them: output formats and
 // exit codes.
 #include <gtest/gtest.h>
+#include <seccomp.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -53,6 +55,53 @@ TEST(CheckCli, ReportsWhatThisKernelCanDo) {
   EXPECT_GT(j["max_map_count"].get<std::uint64_t>(), 0U);
   const CliRun human = vmseal("check");
   EXPECT_NE(human.out.find("system mappings"), std::string::npos) << human.out;
+}
+
+// vmseal under a seccomp filter that makes mseal fail with `error`: the exit
+// code and the JSON of `vmseal check` (and `inspect self`'s exit code).
+CliRun under_filter(int error, const std::string& args) {
+  const std::string dir = ::testing::TempDir();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (ctx == nullptr || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(static_cast<std::uint32_t>(error)), 462, 0) != 0 ||
+        seccomp_load(ctx) != 0)
+      _exit(99);
+    const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + dir + "f_out.txt 2>" + dir +
+                            "f_err.txt </dev/null";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(98);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  CliRun r;
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.out = slurp(dir + "f_out.txt");
+  r.err = slurp(dir + "f_err.txt");
+  return r;
+}
+
+TEST(CheckCli, SeccompFilterThatDeniesMseal) {
+  if (!have_mseal()) GTEST_SKIP() << "needs a kernel with mseal, to tell a filter from its absence";
+  CliRun r = under_filter(EPERM, "check --json");
+  ASSERT_NE(r.code, 99) << "could not install the seccomp filter";
+  EXPECT_EQ(r.code, 5) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["mseal"], "denied");
+  EXPECT_EQ(j["seccomp"], "filter");
+  // A filter that pretends the call does not exist: ENOSYS, with the filter noted.
+  r = under_filter(ENOSYS, "check --json");
+  EXPECT_EQ(r.code, 5) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["mseal"], "missing-or-filtered");
+  // inspect reads the kernel's own report: a filter in the inspecting
+  // process is no reason to fail, but the ambiguity is said.
+  r = under_filter(ENOSYS, "inspect self");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("seccomp filter"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("objects:"), std::string::npos);
+  r = under_filter(EPERM, "inspect self");
+  EXPECT_EQ(r.code, 0) << r.err;
 }
 
 TEST(InspectCli, SelfAsTableJsonAndSvg) {

@@ -37,6 +37,11 @@ MmCapabilities read_mm_capabilities() noexcept;
 // A sysctl under /proc/sys/vm read as an integer; `fallback` when unreadable.
 std::uint64_t read_vm_sysctl(std::string_view name, std::uint64_t fallback) noexcept;
 
+// This process's seccomp mode from /proc/self/status: 0 none, 1 strict,
+// 2 filter; -1 when unknown. A filter may return ENOSYS for calls it does not
+// know, which looks like a kernel without them.
+int seccomp_mode() noexcept;
+
 // Whether the CPU and kernel support memory protection keys (pkey_alloc works).
 bool have_pku() noexcept;
 
