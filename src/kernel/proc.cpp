@@ -130,6 +130,7 @@ bool read_process_smaps(pid_t pid, std::vector<SmapsEntry>& out, ProcFailure* fa
   // (address space only; pages are touched as entries are filled) saves the
   // vector's regrowth copies, which cost as much as parsing for 60,000.
   out.reserve(std::min<std::uint64_t>(read_vm_sysctl("max_map_count", 65530) + 16, std::uint64_t{1} << 20));
+  advise_huge_pages(out.data(), out.capacity() * sizeof(SmapsEntry));
   const bool ok = reader.read(out, &err);
   // A process that exits while smaps is read gives a short (often empty)
   // file or ESRCH; either way it is no longer there afterwards.

@@ -98,4 +98,13 @@ int seccomp_mode() noexcept {
   return mode;
 }
 
+void advise_huge_pages(void* buffer, std::size_t bytes) noexcept {
+  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+  if (bytes < 2 * kHuge) return;
+  const auto a = reinterpret_cast<std::uintptr_t>(buffer);
+  const std::uintptr_t lo = (a + kHuge - 1) & ~(kHuge - 1);
+  const std::uintptr_t hi = (a + bytes) & ~(kHuge - 1);
+  if (hi > lo) (void)::syscall(SYS_madvise, lo, hi - lo, 14 /* MADV_HUGEPAGE */);
+}
+
 }  // namespace vmseal::kernel

@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "vmseal/engine/vm_flags.hpp"
+#include "vmseal/kernel/syscalls.hpp"
 
 namespace vmseal::sealing {
 
@@ -199,6 +200,7 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
   std::array<Coverage, kMappingKinds> kinds{};
   std::vector<std::array<Coverage, kSegmentKinds>> object_segments(rep.objects.size());
   rep.mappings.reserve(entries.size());
+  kernel::advise_huge_pages(rep.mappings.data(), rep.mappings.capacity() * sizeof(InspectedMapping));
   for (kernel::SmapsEntry& e : entries) {
     InspectedMapping m;
     m.start = e.start;

@@ -2,6 +2,7 @@
 // probe that tells a kernel without mseal(2) from a seccomp filter denying it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -41,6 +42,11 @@ std::uint64_t read_vm_sysctl(std::string_view name, std::uint64_t fallback) noex
 // 2 filter; -1 when unknown. A filter may return ENOSYS for calls it does not
 // know, which looks like a kernel without them.
 int seccomp_mode() noexcept;
+
+// Asks for transparent huge pages over the page-aligned interior of a large
+// buffer this process owns (MADV_HUGEPAGE), so filling it takes a few faults
+// instead of one per 4 KiB. Best effort: ignored where THP is off.
+void advise_huge_pages(void* buffer, std::size_t bytes) noexcept;
 
 // Whether the CPU and kernel support memory protection keys (pkey_alloc works).
 bool have_pku() noexcept;
