@@ -143,6 +143,17 @@ TEST(InspectCli, AllProcesses) {
   const CliRun r = vmseal("inspect --all");
   ASSERT_EQ(r.code, have_mseal() ? 0 : 5) << r.err;
   EXPECT_NE(r.out.find("vmseal"), std::string::npos) << "the command itself is a process: " << r.out;
+  const CliRun j = vmseal("inspect --all --json");
+  const auto all = nlohmann::json::parse(j.out);
+  ASSERT_TRUE(all.is_array());
+  ASSERT_FALSE(all.empty());
+  bool self_seen = false;
+  for (const auto& p : all) {
+    EXPECT_TRUE(p.contains("total"));
+    EXPECT_FALSE(p.contains("mappings"));  // summaries only
+    self_seen = self_seen || p["comm"] == "vmseal";
+  }
+  EXPECT_TRUE(self_seen);
 }
 
 TEST(AuditCli, ShellAndBadInput) {

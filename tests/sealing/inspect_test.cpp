@@ -243,6 +243,29 @@ TEST(InspectErrors, NoSuchProcess) {
   EXPECT_EQ(pid, getpid());
 }
 
+// A process that has exited but is not yet reaped (a zombie) has no memory
+// map any more: reading it reports an exit, not an empty process.
+TEST(InspectErrors, ExitedProcess) {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  bool zombie = false;
+  for (int i = 0; i < 500 && !zombie; ++i) {
+    std::ifstream st("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(st, line);)
+      if (line.rfind("State:", 0) == 0) zombie = line.find('Z') != std::string::npos;
+    if (!zombie) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(zombie);
+  std::vector<kernel::SmapsEntry> entries;
+  kernel::ProcFailure f;
+  EXPECT_FALSE(kernel::read_process_smaps(pid, entries, &f));
+  EXPECT_EQ(f.kind, kernel::ProcError::Exited);
+  EXPECT_NE(f.message.find("exited"), std::string::npos) << f.message;
+  waitpid(pid, nullptr, 0);
+  EXPECT_FALSE(kernel::read_process_smaps(pid, entries, &f));
+  EXPECT_EQ(f.kind, kernel::ProcError::NoSuchProcess) << f.message;
+}
+
 // As an unprivileged user, another user's process is refused with a message
 // that says what is missing. Run from root by dropping to nobody in a child.
 TEST(InspectErrors, PermissionDeniedSaysWhy) {
