@@ -13,22 +13,14 @@
 #include "commands.hpp"
 #include "vmseal/engine/vm_flags.hpp"
 #include "vmseal/kernel/pagemap.hpp"
+#include "vmseal/kernel/proc.hpp"
 #include "vmseal/kernel/smaps.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 
 namespace vmseal::cli {
 namespace {
 
-std::string status_line(const std::string& key) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(key, 0) == 0) {
-      std::string v = line.substr(key.size());
-      while (!v.empty() && (v[0] == ' ' || v[0] == '\t')) v.erase(0, 1);
-      return v;
-    }
-  return "";
-}
+std::string status_line(std::string_view key) { return kernel::read_status_field(0, key).value_or(""); }
 
 // CONFIG_MSEAL_SYSTEM_MAPPINGS from /boot/config-RELEASE, when it is there.
 std::string config_option(const std::string& release, const std::string& option) {

@@ -57,11 +57,6 @@ std::string percent(std::uint64_t part, std::uint64_t whole) {
   return b;
 }
 
-std::string basename_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 std::string what_of(const ProcessReport& /*r*/, const InspectedMapping& m) {
   if (m.kind == sealing::MappingKind::Object) return std::string(sealing::segment_kind_name(m.segment));
   return std::string(sealing::mapping_kind_name(m.kind));
@@ -141,7 +136,7 @@ void print_table(const ProcessReport& r, unsigned width) {
     const auto& c = o.coverage;
     std::string tag = o.main_program ? " (program)" : o.interpreter ? " (loader)" : "";
     std::printf("  %-28s %4" PRIu64 "/%-4" PRIu64 " %9s %10s %" PRIu64 "%s\n",
-                fit(basename_of(o.path) + tag, 28).c_str(), c.mappings_sealed, c.mappings,
+                fit(std::string(sealing::file_name_of(o.path)) + tag, 28).c_str(), c.mappings_sealed, c.mappings,
                 percent(c.bytes_sealed, c.bytes).c_str(), human_size(c.bytes).c_str(), o.should_seal_unsealed,
                 o.error.empty() ? "" : ("  (" + o.error + ")").c_str());
   }
@@ -251,7 +246,7 @@ std::string render_svg(const ProcessReport& r) {
   std::vector<Row> rows;
   for (std::size_t i = 0; i < r.objects.size(); ++i) {
     Row row;
-    row.label = basename_of(r.objects[i].path);
+    row.label = std::string(sealing::file_name_of(r.objects[i].path));
     row.start = r.objects[i].start;
     row.end = r.objects[i].end;
     for (const InspectedMapping& m : r.mappings)

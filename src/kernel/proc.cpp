@@ -23,23 +23,16 @@ std::string proc_path(pid_t pid, const char* file) {
 bool alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
 bool zombie(pid_t pid) {
-  std::ifstream in(proc_path(pid, "status"));
-  for (std::string line; std::getline(in, line);)
-    if (line.starts_with("State:")) return line.find('Z') != std::string::npos || line.find('X') != std::string::npos;
-  return true;  // no status: gone
+  const auto state = read_status_field(pid, "State:");
+  return !state || state->starts_with('Z') || state->starts_with('X');  // no status: gone
 }
 
 // The first number after `key` in /proc/PID/status ("Uid:", ...).
 bool status_field(pid_t pid, std::string_view key, std::uint64_t& out) {
-  std::ifstream in(proc_path(pid, "status"));
-  for (std::string line; std::getline(in, line);) {
-    if (!line.starts_with(key)) continue;
-    std::size_t i = key.size();
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    const auto r = std::from_chars(line.data() + i, line.data() + line.size(), out);
-    return r.ec == std::errc();
-  }
-  return false;
+  const auto v = read_status_field(pid, key);
+  if (!v) return false;
+  const auto r = std::from_chars(v->data(), v->data() + v->size(), out);
+  return r.ec == std::errc();
 }
 
 void classify(pid_t pid, int err, const std::string& what, ProcFailure* failure) {
@@ -57,6 +50,17 @@ void classify(pid_t pid, int err, const std::string& what, ProcFailure* failure)
 }
 
 }  // namespace
+
+std::optional<std::string> read_status_field(pid_t pid, std::string_view key) {
+  std::ifstream in(pid == 0 ? std::string("/proc/self/status") : proc_path(pid, "status"));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with(key)) continue;
+    std::size_t i = key.size();
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    return line.substr(i);
+  }
+  return std::nullopt;
+}
 
 bool parse_pid(std::string_view text, pid_t& pid) noexcept {
   if (text == "self") {

@@ -1,5 +1,7 @@
 #include "vmseal/kernel/syscalls.hpp"
 
+#include "vmseal/kernel/proc.hpp"
+
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -85,17 +87,12 @@ bool have_pku() noexcept {
 }
 
 int seccomp_mode() noexcept {
-  std::FILE* f = std::fopen("/proc/self/status", "re");
-  if (f == nullptr) return -1;
-  char line[256];
-  int mode = -1;
-  while (std::fgets(line, sizeof line, f) != nullptr)
-    if (std::strncmp(line, "Seccomp:", 8) == 0) {
-      mode = std::atoi(line + 8);
-      break;
-    }
-  std::fclose(f);
-  return mode;
+  try {
+    const auto v = read_status_field(0, "Seccomp:");
+    return v && !v->empty() ? std::atoi(v->c_str()) : -1;
+  } catch (...) {
+    return -1;
+  }
 }
 
 void advise_huge_pages(void* buffer, std::size_t bytes) noexcept {

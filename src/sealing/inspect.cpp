@@ -31,14 +31,14 @@ std::string_view mapping_kind_name(MappingKind k) noexcept {
   return "?";
 }
 
+std::string_view file_name_of(std::string_view path) noexcept {
+  const auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
 namespace {
 
 constexpr std::string_view kDeleted = " (deleted)";
-
-std::string basename_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 bool is_path(const std::string& name) { return !name.empty() && name[0] == '/'; }
 
@@ -170,7 +170,7 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
   for (const ObjectReport& o : rep.objects)
     if (o.main_program && o.image && o.image->interp)
       for (ObjectReport& other : rep.objects)
-        if (other.path == *o.image->interp || basename_of(other.path) == basename_of(*o.image->interp))
+        if (other.path == *o.image->interp || file_name_of(other.path) == file_name_of(*o.image->interp))
           other.interpreter = true;
 
   // 2. Every mapping.
@@ -214,7 +214,7 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
       m.kind = MappingKind::Object;
       ObjectReport& o = rep.objects[static_cast<std::size_t>(m.object)];
       const std::vector<PlannedRange>& plan = plans[static_cast<std::size_t>(m.object)];
-      const std::string obj = basename_of(o.path);
+      const std::string obj(file_name_of(o.path));
       if (plan.empty()) {
         m.segment = m.perms.size() >= 3 && m.perms[2] == 'x' ? SegmentKind::Text : SegmentKind::Data;
         if (!m.sealed) m.note = "the object's ELF file could not be read: what a loader would seal is unknown";
@@ -276,7 +276,7 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
   // 3. Object-wide warnings.
   for (const ObjectReport& o : rep.objects) {
     if (!o.image) continue;
-    const std::string obj = basename_of(o.path);
+    const std::string obj(file_name_of(o.path));
     if (o.image->textrel) rep.warnings.push_back({0, 0, obj + " has text relocations (its text is written at load time)"});
     if (o.image->has_wx_segment()) rep.warnings.push_back({0, 0, obj + " has a writable and executable segment"});
     if (o.main_program && o.image->dynamic && !o.image->bind_now)

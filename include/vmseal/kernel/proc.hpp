@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,10 @@ bool read_process_info(pid_t pid, ProcessInfo& out, ProcFailure* failure);
 // permission problem. The entries carry the parsed fields only (no header
 // or VmFlags text).
 bool read_process_smaps(pid_t pid, std::vector<SmapsEntry>& out, ProcFailure* failure);
+
+// The value of `key` ("Uid:", "Seccomp:", ...) in /proc/PID/status (pid 0:
+// this process), blanks after the key skipped; nullopt when absent.
+std::optional<std::string> read_status_field(pid_t pid, std::string_view key);
 
 // Every pid in /proc, ascending.
 std::vector<pid_t> list_pids();

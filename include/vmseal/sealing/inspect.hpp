@@ -99,6 +99,9 @@ struct ProcessReport {
   std::vector<Warning> warnings;
 };
 
+// The last component of a path ("libc.so.6" for /usr/lib/.../libc.so.6).
+std::string_view file_name_of(std::string_view path) noexcept;
+
 // Opens the ELF file behind a mapping: fills `image` or returns false with a
 // message. Given the mapping's path and its smaps entry.
 using ElfOpener = std::function<bool(const kernel::SmapsEntry& entry, ElfImage& image, std::string* error)>;
