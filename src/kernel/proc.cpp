@@ -125,7 +125,7 @@ bool read_process_smaps(pid_t pid, std::vector<SmapsEntry>& out, ProcFailure* fa
     return false;
   }
   ::close(fd);
-  reader.set_keep_text(false);
+  reader.set_lean(true);
   if (!reader.open(pid, &err)) {
     classify(pid, errno != 0 ? errno : EACCES, path, failure);
     return false;

@@ -72,16 +72,31 @@ bool is_header(std::string_view line) {
 
 // Parses complete lines of `text` from `pos`; returns false on a malformed
 // line. Sets `stopped` when an entry starting at or above stop_at was seen.
+// `lean`: keep no text and skip every field line but VmFlags (found with one
+// search per entry instead of a look at each of its ~20 lines).
 bool parse_lines(std::string_view text, std::size_t& pos, std::vector<SmapsEntry>& out,
-                 Addr stop_at, bool& stopped, bool keep_text, std::string* error) {
+                 Addr stop_at, bool& stopped, bool lean, bool& in_entry, std::string* error) {
+  static constexpr std::string_view kFlags = "VmFlags:";
   while (pos < text.size()) {
+    if (lean && in_entry) {
+      // Jump to the entry's VmFlags line (it always starts a line).
+      std::size_t at = text.find(kFlags, pos);
+      while (at != std::string_view::npos && at != pos && text[at - 1] != '\n') at = text.find(kFlags, at + 1);
+      if (at == std::string_view::npos) {
+        // Not in this buffer: drop its complete lines, keep the tail.
+        const std::size_t last = text.rfind('\n');
+        if (last != std::string_view::npos && last + 1 > pos) pos = last + 1;
+        return true;
+      }
+      pos = at;
+    }
     const std::size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) break;  // an incomplete line: wait for more
     const std::string_view line = text.substr(pos, nl - pos);
     pos = nl + 1;
     if (is_header(line)) {
       SmapsEntry e;
-      if (!parse_header(line, e, keep_text)) {
+      if (!parse_header(line, e, !lean)) {
         if (error != nullptr) *error = "malformed smaps line: " + std::string(line);
         return false;
       }
@@ -90,11 +105,13 @@ bool parse_lines(std::string_view text, std::size_t& pos, std::vector<SmapsEntry
         return true;
       }
       out.push_back(std::move(e));
-    } else if (line.starts_with("VmFlags:")) {
+      in_entry = true;
+    } else if (line.starts_with(kFlags)) {
+      in_entry = false;
       if (out.empty()) continue;
       std::string_view f = line.substr(8);
       if (!f.empty() && f[0] == ' ') f.remove_prefix(1);
-      if (keep_text) out.back().vmflags_text.assign(f);
+      if (!lean) out.back().vmflags_text.assign(f);
       parse_smaps_vmflags(f, out.back().vmflags);
     } else if (line.starts_with("Anonymous:")) {
       if (out.empty()) continue;
@@ -151,6 +168,7 @@ bool SmapsReader::read(std::vector<SmapsEntry>& out, std::string* error, Addr st
   if (buf_.size() < 2 * chunk) buf_.resize(2 * chunk);  // never shrunk: no zero-fill per read
   std::size_t have = 0;  // bytes of buf_ holding unparsed text
   bool stopped = false;
+  bool in_entry = false;  // between an entry's header and its VmFlags line
   for (;;) {
     if (buf_.size() - have < chunk) buf_.resize(have + chunk);
     const ssize_t n = ::read(fd_, buf_.data() + have, chunk);
@@ -162,7 +180,7 @@ bool SmapsReader::read(std::vector<SmapsEntry>& out, std::string* error, Addr st
     if (n == 0) break;
     have += static_cast<std::size_t>(n);
     std::size_t pos = 0;
-    if (!parse_lines(std::string_view(buf_.data(), have), pos, out, stop_at, stopped, keep_text_, error))
+    if (!parse_lines(std::string_view(buf_.data(), have), pos, out, stop_at, stopped, lean_, in_entry, error))
       return false;
     if (stopped) return true;
     // Keep the unparsed tail (an incomplete line) only.
@@ -174,7 +192,7 @@ bool SmapsReader::read(std::vector<SmapsEntry>& out, std::string* error, Addr st
     if (buf_.size() < have + 1) buf_.resize(have + 1);
     buf_[have++] = '\n';
     std::size_t pos = 0;
-    if (!parse_lines(std::string_view(buf_.data(), have), pos, out, stop_at, stopped, keep_text_, error))
+    if (!parse_lines(std::string_view(buf_.data(), have), pos, out, stop_at, stopped, lean_, in_entry, error))
       return false;
   }
   return true;
@@ -186,7 +204,8 @@ bool parse_smaps(const std::string& text, std::vector<SmapsEntry>& out, std::str
   std::size_t pos = 0;
   bool stopped = false;
   const std::string t = text.empty() || text.back() == '\n' ? text : text + "\n";
-  return parse_lines(t, pos, out, stop_at, stopped, /*keep_text=*/true, error);
+  bool in_entry = false;
+  return parse_lines(t, pos, out, stop_at, stopped, /*lean=*/false, in_entry, error);
 }
 
 void import_layout(const std::vector<SmapsEntry>& entries, AddressSpace& as, bool forked_child) {

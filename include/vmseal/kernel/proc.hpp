@@ -42,8 +42,8 @@ struct ProcessInfo {
 bool read_process_info(pid_t pid, ProcessInfo& out, ProcFailure* failure);
 
 // Reads /proc/PID/smaps, telling a process that exits mid-read from a
-// permission problem. The entries carry the parsed fields only (no header
-// or VmFlags text).
+// permission problem. The entries are read lean (SmapsReader::set_lean):
+// header fields and VmFlags only.
 bool read_process_smaps(pid_t pid, std::vector<SmapsEntry>& out, ProcFailure* failure);
 
 // The value of `key` ("Uid:", "Seccomp:", ...) in /proc/PID/status (pid 0:

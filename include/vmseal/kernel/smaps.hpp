@@ -41,14 +41,14 @@ class SmapsReader {
   // stops reading there, so the kernel never generates the rest. False with a
   // message when the file cannot be read or parsed.
   bool read(std::vector<SmapsEntry>& out, std::string* error, Addr stop_at = ~Addr{0});
-  // Whether entries keep the header line and VmFlags text as printed (on by
-  // default; off saves two allocations per entry for readers that need only
-  // the parsed fields).
-  void set_keep_text(bool keep) noexcept { keep_text_ = keep; }
+  // Lean reading: the header's fields and VmFlags only, no header or
+  // VmFlags text and no Anonymous: (saves two allocations per entry and a
+  // look at each of its ~20 field lines). Off by default.
+  void set_lean(bool lean) noexcept { lean_ = lean; }
 
  private:
   int fd_ = -1;
-  bool keep_text_ = true;
+  bool lean_ = false;
   std::vector<char> buf_;
 };
 
