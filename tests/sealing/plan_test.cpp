@@ -2,10 +2,16 @@
 // synthetic object: page ranges with their kinds and seal decisions.
 #include "vmseal/sealing/plan.hpp"
 
+#include <elf.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "vmseal/sealing/elf_image.hpp"
 
@@ -108,6 +114,75 @@ TEST(ElfImage, ReadsTheLoaderAndRejectsNonElf) {
   EXPECT_NE(err.find("not an ELF file"), std::string::npos) << err;
   EXPECT_FALSE(read_elf_image("/nonexistent/file", img, &err));
   EXPECT_NE(err.find("No such file"), std::string::npos) << err;
+}
+
+// Debian 12's binutils (2.40) cannot emit GNU_PROPERTY_MEMORY_SEAL (-z
+// memory-seal is 2.43) nor PT_GNU_MUTABLE, so a compiled program is patched:
+// its first GNU property becomes MEMORY_SEAL, and its PT_GNU_STACK header a
+// PT_GNU_MUTABLE over the first page of its RW segment.
+TEST(ElfImage, ReadsTheMemorySealMarkerAndMutableRanges) {
+  if (std::system("command -v cc >/dev/null 2>&1") != 0) GTEST_SKIP() << "no C compiler (cc)";
+  const std::string dir = ::testing::TempDir();
+  const std::string src = dir + "marked.c";
+  const std::string bin = dir + "marked";
+  std::ofstream(src) << "int counter = 1;\nint main(void) { return counter - 1; }\n";
+  ASSERT_EQ(std::system(("cc -O1 -o " + bin + " " + src).c_str()), 0);
+  std::vector<char> f;
+  {
+    std::ifstream in(bin, std::ios::binary);
+    f.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  ASSERT_GT(f.size(), sizeof(Elf64_Ehdr));
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, f.data(), sizeof eh);
+  bool property_patched = false;
+  bool stack_patched = false;
+  std::uint64_t rw_page = 0;
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    std::memcpy(&ph, f.data() + eh.e_phoff + i * sizeof ph, sizeof ph);
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) != 0) rw_page = ph.p_vaddr & ~std::uint64_t{4095};
+  }
+  ASSERT_NE(rw_page, 0U);
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    const std::size_t at = eh.e_phoff + i * sizeof(Elf64_Phdr);
+    Elf64_Phdr ph;
+    std::memcpy(&ph, f.data() + at, sizeof ph);
+    if (ph.p_type == PT_GNU_PROPERTY && !property_patched) {
+      // Nhdr (12 bytes) + "GNU\0", then the first property's pr_type.
+      const std::uint32_t memory_seal = kGnuPropertyMemorySeal;
+      std::memcpy(f.data() + ph.p_offset + 16, &memory_seal, 4);
+      property_patched = true;
+    } else if (ph.p_type == PT_GNU_STACK) {
+      ph.p_type = kPtGnuMutable;
+      ph.p_vaddr = ph.p_paddr = rw_page;
+      ph.p_memsz = 4096;
+      std::memcpy(f.data() + at, &ph, sizeof ph);
+      stack_patched = true;
+    }
+  }
+  if (!property_patched) GTEST_SKIP() << "the compiler emitted no GNU property note to patch";
+  ASSERT_TRUE(stack_patched);
+  std::ofstream(bin, std::ios::binary).write(f.data(), static_cast<std::streamsize>(f.size()));
+
+  ElfImage img;
+  std::string err;
+  ASSERT_TRUE(read_elf_image(bin, img, &err)) << err;
+  EXPECT_TRUE(img.memory_seal);
+  ASSERT_EQ(img.mutable_ranges.size(), 1U);
+  EXPECT_EQ(img.mutable_ranges[0].type, kPtGnuMutable);
+  EXPECT_EQ(img.mutable_ranges[0].range, (VRange{rw_page, rw_page + 4096}));
+  EXPECT_FALSE(img.stack_executable.has_value());  // its PT_GNU_STACK is gone
+  bool mutable_left_alone = false;
+  for (const PlannedRange& r : plan_object(img, 0, Profile::Strict))
+    if (r.start == rw_page) mutable_left_alone = r.kind == SegmentKind::Mutable && !r.seal;
+  EXPECT_TRUE(mutable_left_alone);
+
+  // The unpatched program has neither.
+  ASSERT_EQ(std::system(("cc -O1 -o " + bin + " " + src).c_str()), 0);
+  ASSERT_TRUE(read_elf_image(bin, img, &err)) << err;
+  EXPECT_FALSE(img.memory_seal);
+  EXPECT_TRUE(img.mutable_ranges.empty());
 }
 
 }  // namespace
