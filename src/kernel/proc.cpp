@@ -86,10 +86,20 @@ std::string permission_hint(pid_t pid) {
   int scope = -1;
   if (scope_in >> scope && scope >= 3)
     return "kernel.yama.ptrace_scope is 3: no process may read another's memory map until reboot.";
+  // CapEff is hexadecimal; CAP_SYS_PTRACE is bit 19.
+  bool have_ptrace_cap = false;
+  if (const auto cap = read_status_field(0, "CapEff:")) {
+    std::uint64_t bits = 0;
+    const auto r = std::from_chars(cap->data(), cap->data() + cap->size(), bits, 16);
+    have_ptrace_cap = r.ec == std::errc() && ((bits >> 19) & 1U) != 0;
+  }
+  if (have_ptrace_cap)
+    return "This process has CAP_SYS_PTRACE and was still refused: the target is probably in another "
+           "user namespace (a container's init, say) or an LSM (Yama, SELinux, AppArmor) denies the access.";
   // Same user, yet refused: the target is not dumpable (setuid, or
   // prctl(PR_SET_DUMPABLE, 0)), so only CAP_SYS_PTRACE passes.
   return "The process is not dumpable (a setuid or setgid program, or prctl(PR_SET_DUMPABLE, 0)); "
-         "reading its memory map needs CAP_SYS_PTRACE (run as root).";
+         "reading its memory map needs CAP_SYS_PTRACE, which this process does not have.";
 }
 
 bool read_process_info(pid_t pid, ProcessInfo& out, ProcFailure* failure) {
