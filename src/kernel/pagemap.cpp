@@ -1,5 +1,7 @@
 #include "vmseal/kernel/pagemap.hpp"
 
+#include "vmseal/kernel/proc.hpp"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -18,20 +20,8 @@ void PagemapReader::close() noexcept {
 
 bool PagemapReader::open(int pid, std::string* error) {
   close();
-  const std::string path =
-      pid == 0 ? std::string("/proc/self/pagemap") : "/proc/" + std::to_string(pid) + "/pagemap";
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) {
-    if (error != nullptr) {
-      const int e = errno;
-      *error = path + ": " + std::strerror(e);
-      if (e == EACCES || e == EPERM)
-        *error += " (reading another user's pagemap needs CAP_SYS_PTRACE, or ptrace access "
-                  "under kernel.yama.ptrace_scope)";
-    }
-    return false;
-  }
-  return true;
+  fd_ = open_proc_file(pid, "pagemap", error);
+  return fd_ >= 0;
 }
 
 bool PagemapReader::read_guards(Addr start, Addr end, GuardPages& out, std::string* error) {

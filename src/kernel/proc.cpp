@@ -51,6 +51,19 @@ void classify(pid_t pid, int err, const std::string& what, ProcFailure* failure)
 
 }  // namespace
 
+int open_proc_file(int pid, const char* name, std::string* error) {
+  const std::string path = pid == 0 ? std::string("/proc/self/") + name : proc_path(pid, name);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && error != nullptr) {
+    const int e = errno;
+    *error = path + ": " + std::strerror(e);
+    if (e == EACCES || e == EPERM)
+      *error += std::string(" (reading another user's ") + name +
+                " needs CAP_SYS_PTRACE, or ptrace access under kernel.yama.ptrace_scope)";
+  }
+  return fd;
+}
+
 std::optional<std::string> read_status_field(pid_t pid, std::string_view key) {
   std::ifstream in(pid == 0 ? std::string("/proc/self/status") : proc_path(pid, "status"));
   for (std::string line; std::getline(in, line);) {

@@ -1,5 +1,7 @@
 #include "vmseal/kernel/smaps.hpp"
 
+#include "vmseal/kernel/proc.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -135,20 +137,8 @@ void SmapsReader::close() noexcept {
 
 bool SmapsReader::open(int pid, std::string* error) {
   close();
-  const std::string path =
-      pid == 0 ? std::string("/proc/self/smaps") : "/proc/" + std::to_string(pid) + "/smaps";
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) {
-    if (error != nullptr) {
-      const int e = errno;
-      *error = path + ": " + std::strerror(e);
-      if (e == EACCES || e == EPERM)
-        *error += " (reading another user's smaps needs CAP_SYS_PTRACE, or ptrace access "
-                  "under kernel.yama.ptrace_scope)";
-    }
-    return false;
-  }
-  return true;
+  fd_ = open_proc_file(pid, "smaps", error);
+  return fd_ >= 0;
 }
 
 bool SmapsReader::read(std::vector<SmapsEntry>& out, std::string* error, Addr stop_at) {

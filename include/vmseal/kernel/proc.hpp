@@ -50,6 +50,10 @@ bool read_process_smaps(pid_t pid, std::vector<SmapsEntry>& out, ProcFailure* fa
 // this process), blanks after the key skipped; nullopt when absent.
 std::optional<std::string> read_status_field(pid_t pid, std::string_view key);
 
+// Opens /proc/PID/NAME (pid 0: /proc/self/NAME) read-only; -1 with a message
+// naming the file and, when refused, what access it needs.
+int open_proc_file(int pid, const char* name, std::string* error);
+
 // Every pid in /proc, ascending.
 std::vector<pid_t> list_pids();
 
