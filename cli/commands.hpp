@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 namespace vmseal::cli {
 
@@ -15,6 +16,10 @@ enum Exit : int {
   kNoMseal = 5,       // the kernel has no mseal, or a seccomp filter denies it
   kNoProcess = 6,     // no such process, or it exited while being read
   kPermission = 7,    // permission denied (the message says what is missing)
+  kCannotSeal = 8,    // run --enforce: the program cannot be sealed (static, setuid)
+  kPreloadFailed = 125,  // run --enforce: the preload could not seal what it planned
+  kNotExecutable = 126,  // run: the program exists but cannot be executed
+  kNotFound = 127,       // run: no such program
 };
 
 struct SimOptions {
@@ -71,5 +76,19 @@ struct AuditOptions {
 };
 CLI::App* add_audit(CLI::App& app, AuditOptions& opts);
 int run_audit(const AuditOptions& opts);
+
+struct RunOptions {
+  std::string profile = "default";
+  std::vector<std::string> opt_out;
+  bool dry_run = false;
+  std::string report;
+  bool enforce = false;
+  bool follow_exec = false;
+  std::string preload;  // the library; found beside the vmseal binary when empty
+  bool print_env = false;
+  std::vector<std::string> command;
+};
+CLI::App* add_run(CLI::App& app, RunOptions& opts);
+int run_run(const RunOptions& opts);
 
 }  // namespace vmseal::cli

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   CLI::App* check_cmd = vmseal::cli::add_check(app, check);
   vmseal::cli::AuditOptions audit;
   CLI::App* audit_cmd = vmseal::cli::add_audit(app, audit);
+  vmseal::cli::RunOptions run;
+  CLI::App* run_cmd = vmseal::cli::add_run(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -33,5 +35,6 @@ int main(int argc, char** argv) {
   if (inspect_cmd->parsed()) return vmseal::cli::run_inspect(inspect);
   if (check_cmd->parsed()) return vmseal::cli::run_check(check);
   if (audit_cmd->parsed()) return vmseal::cli::run_audit(audit);
+  if (run_cmd->parsed()) return vmseal::cli::run_run(run);
   return 0;
 }

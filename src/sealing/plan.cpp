@@ -1,7 +1,6 @@
 #include "vmseal/sealing/plan.hpp"
 
 #include <algorithm>
-#include <map>
 
 namespace vmseal::sealing {
 
@@ -53,7 +52,7 @@ bool profile_seals(Profile profile, SegmentKind k) noexcept {
 
 namespace {
 
-std::string_view why_not(Profile profile, SegmentKind k) {
+std::string_view why_not(Profile profile, SegmentKind k) noexcept {
   switch (k) {
     case SegmentKind::Mutable: return "an escape hatch (PT_GNU_MUTABLE / PT_OPENBSD_MUTABLE): left mutable on purpose";
     case SegmentKind::WriteExec: return "writable and executable: a loader leaves W+X segments mutable";
@@ -65,51 +64,82 @@ std::string_view why_not(Profile profile, SegmentKind k) {
   return "";
 }
 
-// Page-granular kinds, painted in order of precedence (later wins).
+// Page-granular kinds, painted in order of precedence (later wins), in a
+// caller's array: no allocation.
 class Painter {
  public:
-  void paint(Addr start, Addr end, SegmentKind k) {
-    if (start >= end) return;
-    // Split the runs at start and end, then overwrite everything between.
-    split_at(start);
-    split_at(end);
-    for (auto it = runs_.lower_bound(start); it != runs_.end() && it->first < end;) it = runs_.erase(it);
-    runs_[start] = {end, k};
+  Painter(PlannedRange* runs, std::size_t capacity) noexcept : runs_(runs), cap_(capacity) {}
+
+  void paint(Addr start, Addr end, SegmentKind k) noexcept {
+    if (start >= end || overflow_) return;
+    // Cut [start, end) out of every run, then insert it in order.
+    std::size_t out = 0;
+    PlannedRange tmp[3];
+    PlannedRange* const runs = runs_;
+    std::size_t n = n_;
+    // Work from a copy of the tail that overlaps; runs are few (tens).
+    std::size_t i = 0;
+    while (i < n && runs[i].end <= start) ++i;
+    std::size_t j = i;
+    while (j < n && runs[j].start < end) ++j;
+    // runs[i, j) overlap [start, end): at most a head piece of runs[i] and a
+    // tail piece of runs[j-1] survive.
+    if (i < j && runs[i].start < start) tmp[out++] = {runs[i].start, start, runs[i].kind, false, {}};
+    tmp[out++] = {start, end, k, false, {}};
+    if (i < j && runs[j - 1].end > end) tmp[out++] = {end, runs[j - 1].end, runs[j - 1].kind, false, {}};
+    const std::size_t removed = j - i;
+    if (n - removed + out > cap_) {
+      overflow_ = true;
+      return;
+    }
+    // Move runs[j, n) to its new place, then write the pieces.
+    const std::size_t dest = i + out;
+    if (dest != j) {
+      if (dest > j)
+        for (std::size_t m = n; m-- > j;) runs[m + (dest - j)] = runs[m];
+      else
+        for (std::size_t m = j; m < n; ++m) runs[m - (j - dest)] = runs[m];
+    }
+    for (std::size_t m = 0; m < out; ++m) runs[i + m] = tmp[m];
+    n_ = n - removed + out;
   }
-  std::vector<PlannedRange> ranges() const {
-    std::vector<PlannedRange> out;
-    for (const auto& [s, v] : runs_) {
-      if (!out.empty() && out.back().end == s && out.back().kind == v.second) {
-        out.back().end = v.first;
+
+  // Merges neighbours of the same kind; the number of ranges, 0 on overflow.
+  std::size_t finish() noexcept {
+    if (overflow_) return 0;
+    std::size_t w = 0;
+    for (std::size_t r = 0; r < n_; ++r) {
+      if (w > 0 && runs_[w - 1].end == runs_[r].start && runs_[w - 1].kind == runs_[r].kind) {
+        runs_[w - 1].end = runs_[r].end;
         continue;
       }
-      out.push_back({s, v.first, v.second, false, {}});
+      runs_[w++] = runs_[r];
     }
-    return out;
+    return w;
   }
 
  private:
-  void split_at(Addr a) {
-    auto it = runs_.upper_bound(a);
-    if (it == runs_.begin()) return;
-    --it;
-    if (it->first < a && a < it->second.first) {
-      const auto tail = std::make_pair(it->second.first, it->second.second);
-      it->second.first = a;
-      runs_[a] = tail;
-    }
-  }
-  std::map<Addr, std::pair<Addr, SegmentKind>> runs_;  // start -> (end, kind)
+  PlannedRange* runs_;
+  std::size_t cap_;
+  std::size_t n_ = 0;
+  bool overflow_ = false;
 };
 
 }  // namespace
 
-std::vector<PlannedRange> plan_object(const ElfImage& image, Addr bias, Profile profile) {
-  Painter p;
-  const VRange span = image.span();
+std::size_t plan_layout(const ObjectLayout& layout, Addr bias, Profile profile, PlannedRange* out,
+                        std::size_t capacity) noexcept {
+  if (layout.loads.empty()) return 0;
+  Addr lo = ~Addr{0};
+  Addr hi = 0;
+  for (const LoadSegment& l : layout.loads) {
+    lo = std::min(lo, page_align_down(bias + l.vaddr));
+    hi = std::max(hi, page_align_up(bias + l.vaddr + l.memsz));
+  }
+  Painter p(out, capacity);
   // Everything the loader reserved is a gap until a segment covers it.
-  p.paint(bias + span.start, bias + span.end, SegmentKind::Gap);
-  for (const LoadSegment& l : image.loads) {
+  p.paint(lo, hi, SegmentKind::Gap);
+  for (const LoadSegment& l : layout.loads) {
     const Addr start = page_align_down(bias + l.vaddr);
     const Addr file_end = page_align_up(bias + l.vaddr + l.filesz);
     const Addr mem_end = page_align_up(bias + l.vaddr + l.memsz);
@@ -121,23 +151,23 @@ std::vector<PlannedRange> plan_object(const ElfImage& image, Addr bias, Profile 
   }
   // RELRO: the loader makes it read-only after relocation. Its last partial
   // page stays writable (glibc rounds the end down), so only whole pages.
-  if (image.relro) {
-    const Addr s = page_align_down(bias + image.relro->start);
-    const Addr e = page_align_down(bias + image.relro->end);
+  if (layout.relro) {
+    const Addr s = page_align_down(bias + layout.relro->start);
+    const Addr e = page_align_down(bias + layout.relro->end);
     p.paint(s, e, SegmentKind::Relro);
   }
-  for (const LoadSegment& l : image.loads)
+  for (const LoadSegment& l : layout.loads)
     if (l.openbsd_mutable_flag)
       p.paint(page_align_down(bias + l.vaddr), page_align_up(bias + l.vaddr + l.memsz), SegmentKind::Mutable);
-  for (const MutableRange& m : image.mutable_ranges)
+  for (const MutableRange& m : layout.mutable_ranges)
     p.paint(page_align_down(bias + m.range.start), page_align_up(bias + m.range.end), SegmentKind::Mutable);
 
-  std::vector<PlannedRange> out = p.ranges();
-  for (PlannedRange& r : out) {
-    r.seal = profile_seals(profile, r.kind);
-    if (!r.seal) r.why_not = why_not(profile, r.kind);
+  const std::size_t n = p.finish();
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i].seal = profile_seals(profile, out[i].kind);
+    out[i].why_not = out[i].seal ? std::string_view{} : why_not(profile, out[i].kind);
   }
-  return out;
+  return n;
 }
 
 }  // namespace vmseal::sealing

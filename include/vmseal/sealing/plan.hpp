@@ -4,7 +4,10 @@
 // should have been sealed), `vmseal run` (what to seal) and `vmseal predict`.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,11 +48,28 @@ struct PlannedRange {
   std::string_view why_not;
 };
 
+// What the plan needs of an object, whether read from its file (ElfImage) or
+// from its program headers in memory (loaded_objects.hpp).
+struct ObjectLayout {
+  std::span<const LoadSegment> loads;
+  std::optional<VRange> relro;
+  std::span<const MutableRange> mutable_ranges;
+};
+
+// More ranges than any real object has (a range per kind change).
+inline constexpr std::size_t kMaxPlannedRanges = 64;
+
 // The object's page ranges from its lowest to its highest loaded page, in
 // address order, without overlaps or holes, each with its kind and whether
 // `profile` seals it. Escape hatches are honoured, page-aligned outwards
 // (a mutable range never shares a sealed page).
 std::vector<PlannedRange> plan_object(const ElfImage& image, Addr bias, Profile profile);
+
+// The same plan without allocating (the preload runs it in every process):
+// writes the ranges to `out` and returns how many, or 0 when the object has
+// no loadable segment or needs more than `capacity` ranges.
+std::size_t plan_layout(const ObjectLayout& layout, Addr bias, Profile profile, PlannedRange* out,
+                        std::size_t capacity) noexcept;
 
 // Whether `profile` seals a range of kind `k` (before escape hatches).
 bool profile_seals(Profile profile, SegmentKind k) noexcept;

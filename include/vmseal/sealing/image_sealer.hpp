@@ -1,0 +1,107 @@
+// Seals this process's loaded images the way OpenBSD's ld.so does: each
+// object that can never be unloaded (start-up objects, the loader, preloads,
+// NODELETE objects) gets its plan (plan.hpp) applied with mseal(2). Shared by
+// the preload (`vmseal run`) and seal_loaded_images() (api.hpp). It runs in
+// every sealed program's start-up, so it never allocates and never throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "vmseal/sealing/loaded_objects.hpp"
+#include "vmseal/sealing/plan.hpp"
+
+namespace vmseal::sealing {
+
+struct SealerOptions {
+  Profile profile = Profile::Default;
+  // Objects left alone: globs separated by ':', each matched (fnmatch) against
+  // the object's path and against its file name.
+  const char* opt_out = nullptr;
+  bool dry_run = false;  // plan and report, seal nothing
+};
+
+enum class ObjectVerdict : std::uint8_t {
+  Sealed,      // every range the profile seals is sealed
+  Partial,     // some ranges could not be sealed (see their errors)
+  DryRun,      // would be sealed
+  OptedOut,    // matched an opt-out glob
+  MayUnload,   // opened by dlopen without NODELETE: dlclose must stay possible
+  Kernel,      // the vDSO: the kernel's mapping (the strict profile seals it by name)
+  TooComplex,  // more segments than the planner holds
+  Failed,      // nothing could be sealed
+};
+const char* object_verdict_name(ObjectVerdict v) noexcept;
+
+struct ObjectResult {
+  const LoadedObject* object = nullptr;
+  const char* path = "";  // the program's path for the main executable
+  ObjectVerdict verdict = ObjectVerdict::Sealed;
+  const char* why = "";  // why it is not (fully) sealed
+  bool at_startup = false;
+  const PlannedRange* ranges = nullptr;
+  const int* errors = nullptr;  // per range: errno of the mseal that covered it, 0 when sealed or not tried
+  std::size_t n_ranges = 0;
+  std::uint64_t sealed_bytes = 0;
+};
+
+// A kernel mapping the strict profile seals by its /proc/self/maps name.
+struct KernelMappingResult {
+  const char* name = "";  // "[stack]", "[vdso]", "[vvar]", "[vvar_vclock]"
+  Addr start = 0;
+  Addr end = 0;
+  bool sealed = false;
+  int error = 0;
+};
+
+struct SealSummary {
+  std::size_t objects_sealed = 0;
+  std::size_t objects_left = 0;  // decided not to seal (opt-out, may unload, ...)
+  std::size_t failures = 0;      // ranges mseal refused
+  int first_error = 0;
+  std::uint64_t sealed_bytes = 0;
+};
+
+class ImageSealer {
+ public:
+  using ObjectSink = void (*)(const ObjectResult& result, void* context);
+  using KernelSink = void (*)(const KernelMappingResult& result, void* context);
+
+  // Constant-initialised when static (see ObjectKeySet): declare it
+  // `constinit` and configure it at run time.
+  constexpr ImageSealer() noexcept = default;
+  explicit ImageSealer(const SealerOptions& options) noexcept : options_(options) {}
+  void set_options(const SealerOptions& options) noexcept { options_ = options; }
+
+  // Whether mseal can be used here (probed once: mseal(0, 0, 0) succeeds on
+  // a kernel with it; ENOSYS or a seccomp filter's error means no).
+  static bool mseal_available(int* error = nullptr) noexcept;
+
+  // Notes the objects loaded now as start-up objects, which glibc never
+  // unloads. Call it during start-up, from a constructor: the preload's runs
+  // right after libc's, before any other initialiser could dlopen.
+  void snapshot_startup() noexcept { objects_.snapshot_startup(); }
+
+  // An object the program opened with RTLD_NODELETE: sealable from now on.
+  void mark_pinned(const ObjectKey& key) noexcept { objects_.set(key, ObjectTable::kPinned); }
+
+  // Decides about every loaded object not decided yet, seals what the profile
+  // says, and reports each decision to `sink` (once per object). Without a
+  // sink and without opt-out globs, no path is looked up (the program's
+  // needs a readlink).
+  SealSummary seal_new_objects(ObjectSink sink, void* context) noexcept;
+
+  // Strict profile: the main stack, [vdso] and [vvar].
+  SealSummary seal_kernel_mappings(KernelSink sink, void* context) noexcept;
+
+  const SealerOptions& options() const noexcept { return options_; }
+
+ private:
+  SealerOptions options_;
+  ObjectTable objects_;
+};
+
+// Whether `path` (or its file name) matches one of the ':'-separated globs.
+bool matches_opt_out(const char* globs, const char* path) noexcept;
+
+}  // namespace vmseal::sealing

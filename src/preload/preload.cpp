@@ -1,0 +1,472 @@
+// libvmseal_preload.so: seals a program's loaded images the way OpenBSD's
+// ld.so does, from inside the program, without changing the program.
+//
+//  - A constructor (run during start-up, right after libc's) reads the
+//    configuration from the environment and notes the start-up objects.
+//  - __libc_start_main is interposed to wrap main: the seal happens after
+//    relocation, IFUNC resolution, RELRO and every initializer, and before
+//    the program's main runs.
+//  - dlopen is interposed so an object opened with RTLD_NODELETE, or marked
+//    NODELETE, is sealed as soon as dlopen returns it.
+//
+// The library links against libc only (no libstdc++: loading it into every
+// C program would cost more than the sealing does), never allocates before
+// main, and never throws. Configuration (set by `vmseal run`):
+//   VMSEAL_PROFILE      minimal | default | strict
+//   VMSEAL_OPT_OUT      globs separated by ':' (path or file name)
+//   VMSEAL_DRY_RUN=1    print the plan on stderr, seal nothing
+//   VMSEAL_REPORT=FILE  JSON report ("%p" becomes the pid)
+//   VMSEAL_ENFORCE=1    exit 125 before main when anything planned fails
+//   VMSEAL_FOLLOW_EXEC=1  keep LD_PRELOAD and these for programs it execs
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include "vmseal/sealing/image_sealer.hpp"
+#include "vmseal/version.hpp"
+
+namespace vs = vmseal::sealing;
+
+namespace {
+
+constexpr int kEnforceExit = 125;
+
+struct Config {
+  vs::SealerOptions sealer;
+  bool enforce = false;
+  bool follow_exec = false;
+  bool report = false;
+  char report_path[4096] = {};
+  char opt_out[4096] = {};
+};
+
+Config g_config;
+constinit vs::ImageSealer g_sealer_object;
+vs::ImageSealer* g_sealer = nullptr;  // set once configured and mseal works
+bool g_unavailable = false;  // mseal missing or denied: run unchanged
+int g_unavailable_error = 0;
+bool g_started = false;  // main has been wrapped and the seal done
+
+using MainFn = int (*)(int, char**, char**);
+MainFn g_real_main = nullptr;
+
+// --- output without stdio buffers (stderr may be closed or redirected) -------
+void say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void say(const char* fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  const int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n > 0) {
+    const std::size_t len = static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1;
+    ssize_t ignored = write(STDERR_FILENO, buf, len);
+    (void)ignored;
+  }
+}
+
+// --- a growable text buffer on libc's allocator, for the JSON report --------
+struct Text {
+  char* data = nullptr;
+  std::size_t size = 0;
+  std::size_t cap = 0;
+  bool failed = false;
+
+  void append(const char* s, std::size_t n) {
+    if (failed) return;
+    if (size + n + 1 > cap) {
+      std::size_t want = cap == 0 ? 4096 : cap * 2;
+      while (want < size + n + 1) want *= 2;
+      char* p = static_cast<char*>(std::realloc(data, want));
+      if (p == nullptr) {
+        failed = true;
+        return;
+      }
+      data = p;
+      cap = want;
+    }
+    std::memcpy(data + size, s, n);
+    size += n;
+    data[size] = '\0';
+  }
+  void puts(const char* s) { append(s, std::strlen(s)); }
+  void printf(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n > 0) append(buf, static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1);
+  }
+  void json_string(const char* s) { json_string(s, s != nullptr ? std::strlen(s) : 0); }
+  void json_string(const char* s, std::size_t n) {
+    append("\"", 1);
+    for (const char* end = s + n; s != nullptr && s < end; ++s) {
+      const auto c = static_cast<unsigned char>(*s);
+      if (c == '"' || c == '\\') {
+        const char esc[2] = {'\\', static_cast<char>(c)};
+        append(esc, 2);
+      } else if (c < 0x20) {
+        printf("\\u%04x", c);
+      } else {
+        append(s, 1);
+      }
+    }
+    append("\"", 1);
+  }
+};
+
+Text g_objects;  // the report's "objects" entries, comma-separated
+Text g_kernel;   // the report's "kernel_mappings" entries
+std::uint64_t g_seal_ns = 0;
+std::uint64_t g_sealed_bytes = 0;
+std::size_t g_failures = 0;
+
+std::uint64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+const char* errno_name(int e) {
+  switch (e) {
+    case 0: return "";
+    case EPERM: return "EPERM";
+    case ENOMEM: return "ENOMEM";
+    case EINVAL: return "EINVAL";
+    case ENOSYS: return "ENOSYS";
+    case EACCES: return "EACCES";
+    default: return strerror(e);
+  }
+}
+
+void record_object(const vs::ObjectResult& r, void*) {
+  const vs::LoadedObject& o = *r.object;
+  if (g_config.sealer.dry_run) {
+    say("vmseal: dry run: %s (%s%s): %s%s%s\n", *r.path != '\0' ? r.path : "?", vs::object_role_name(o.role),
+        r.at_startup ? "" : ", opened later", vs::object_verdict_name(r.verdict), *r.why != '\0' ? ": " : "",
+        r.why);
+    for (std::size_t i = 0; i < r.n_ranges; ++i) {
+      const vs::PlannedRange& p = r.ranges[i];
+      say("vmseal:   %012llx-%012llx %-7.*s %s%.*s\n", static_cast<unsigned long long>(p.start),
+          static_cast<unsigned long long>(p.end), static_cast<int>(vs::segment_kind_name(p.kind).size()),
+          vs::segment_kind_name(p.kind).data(), p.seal ? "seal" : "leave: ", static_cast<int>(p.why_not.size()),
+          p.why_not.data());
+    }
+  }
+  if (!g_config.report) return;
+  Text& t = g_objects;
+  if (t.size > 0) t.puts(",\n");
+  t.puts("    {\"path\": ");
+  t.json_string(r.path);
+  t.printf(", \"role\": \"%s\", \"bias\": \"0x%llx\", \"loaded\": \"%s\", \"nodelete\": %s, \"textrel\": %s,",
+           vs::object_role_name(o.role), static_cast<unsigned long long>(o.key.bias),
+           r.at_startup ? "startup" : "dlopen", o.nodelete ? "true" : "false", o.textrel ? "true" : "false");
+  t.printf(" \"verdict\": \"%s\", \"why\": ", vs::object_verdict_name(r.verdict));
+  t.json_string(r.why);
+  t.printf(", \"sealed_bytes\": %llu, \"ranges\": [", static_cast<unsigned long long>(r.sealed_bytes));
+  for (std::size_t i = 0; i < r.n_ranges; ++i) {
+    const vs::PlannedRange& range = r.ranges[i];
+    const int error = r.errors[i];
+    const bool sealed = range.seal && error == 0 && !g_config.sealer.dry_run;
+    t.printf("%s\n      {\"start\": \"0x%llx\", \"end\": \"0x%llx\", \"kind\": \"%.*s\", \"planned\": %s, \"sealed\": %s",
+             i == 0 ? "" : ",", static_cast<unsigned long long>(range.start),
+             static_cast<unsigned long long>(range.end), static_cast<int>(vs::segment_kind_name(range.kind).size()),
+             vs::segment_kind_name(range.kind).data(), range.seal ? "true" : "false", sealed ? "true" : "false");
+    if (error != 0) t.printf(", \"error\": \"%s\"", errno_name(error));
+    if (!range.seal) {
+      t.puts(", \"why_not\": ");
+      t.json_string(range.why_not.data(), range.why_not.size());
+    }
+    t.puts("}");
+  }
+  t.puts("]}");
+}
+
+void record_kernel(const vs::KernelMappingResult& r, void*) {
+  if (g_config.sealer.dry_run) say("vmseal: dry run: %s %llx-%llx: seal\n", r.name,
+                                   static_cast<unsigned long long>(r.start), static_cast<unsigned long long>(r.end));
+  if (!g_config.report) return;
+  Text& t = g_kernel;
+  if (t.size > 0) t.puts(",\n");
+  t.printf("    {\"name\": \"%s\", \"start\": \"0x%llx\", \"end\": \"0x%llx\", \"sealed\": %s", r.name,
+           static_cast<unsigned long long>(r.start), static_cast<unsigned long long>(r.end), r.sealed ? "true" : "false");
+  if (r.error != 0) t.printf(", \"error\": \"%s\"", errno_name(r.error));
+  t.puts("}");
+}
+
+void write_report() {
+  if (!g_config.report) return;
+  Text t;
+  int mseal_error = 0;
+  const bool available = vs::ImageSealer::mseal_available(&mseal_error);
+  t.printf("{\n  \"vmseal\": \"%s\",\n  \"pid\": %d,\n  \"profile\": \"%.*s\",\n  \"dry_run\": %s,\n",
+           vmseal::kVersion, static_cast<int>(getpid()),
+           static_cast<int>(vs::profile_name(g_config.sealer.profile).size()), vs::profile_name(g_config.sealer.profile).data(),
+           g_config.sealer.dry_run ? "true" : "false");
+  t.printf("  \"mseal\": \"%s\",\n", available ? "available" : errno_name(mseal_error));
+  t.printf("  \"sealed_before_main\": %s,\n  \"seal_ns\": %llu,\n  \"sealed_bytes\": %llu,\n  \"failures\": %zu,\n",
+           g_started ? "true" : "false", static_cast<unsigned long long>(g_seal_ns),
+           static_cast<unsigned long long>(g_sealed_bytes), g_failures);
+  t.puts("  \"kernel_gaps\": [\"Linux 6.18 lets MADV_DONTNEED discard the pages of a sealed private file mapping: "
+           "RELRO's relocated pages can be thrown away and read back from the file. vmseal cannot prevent it; "
+           "see docs/run.md.\"],\n");
+  t.puts("  \"objects\": [\n");
+  if (g_objects.data != nullptr) t.append(g_objects.data, g_objects.size);
+  t.puts("\n  ],\n  \"kernel_mappings\": [\n");
+  if (g_kernel.data != nullptr) t.append(g_kernel.data, g_kernel.size);
+  t.puts("\n  ]\n}\n");
+  if (t.failed) {
+    say("vmseal: out of memory writing the report\n");
+    return;
+  }
+  // Write beside the target, then rename: a reader never sees half a report.
+  char tmp[4200];
+  std::snprintf(tmp, sizeof tmp, "%s.%d.tmp", g_config.report_path, static_cast<int>(getpid()));
+  const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = fd >= 0;
+  for (std::size_t done = 0; ok && done < t.size;) {
+    const ssize_t n = write(fd, t.data + done, t.size - done);
+    if (n <= 0) ok = false;
+    else done += static_cast<std::size_t>(n);
+  }
+  if (fd >= 0) close(fd);
+  if (ok && rename(tmp, g_config.report_path) != 0) ok = false;
+  if (!ok) {
+    say("vmseal: cannot write the report %s: %s\n", g_config.report_path, strerror(errno));
+    unlink(tmp);
+  }
+  std::free(t.data);
+}
+
+// Seals whatever is new; called before main and after each dlopen.
+void seal_now(bool startup) {
+  if (g_sealer == nullptr || g_unavailable) return;
+  const std::uint64_t t0 = now_ns();
+  // Without a report or a dry run nothing needs the per-object results.
+  const bool record = g_config.report || g_config.sealer.dry_run;
+  vs::SealSummary s = g_sealer->seal_new_objects(record ? record_object : nullptr, nullptr);
+  if (startup && g_config.sealer.profile == vs::Profile::Strict) {
+    const vs::SealSummary k = g_sealer->seal_kernel_mappings(record ? record_kernel : nullptr, nullptr);
+    s.sealed_bytes += k.sealed_bytes;
+    s.failures += k.failures;
+    if (s.first_error == 0) s.first_error = k.first_error;
+  }
+  g_seal_ns += now_ns() - t0;
+  g_failures += s.failures;
+  g_sealed_bytes += s.sealed_bytes;
+  if (s.failures > 0) {
+    if (g_config.enforce && startup) {
+      say("vmseal: sealing failed (%s) and --enforce is set: not running the program\n", errno_name(s.first_error));
+      write_report();
+      _exit(kEnforceExit);
+    }
+    say("vmseal: %zu range(s) could not be sealed (%s)%s\n", s.failures, errno_name(s.first_error),
+        g_config.report ? "; see the report" : "");
+  }
+  write_report();
+}
+
+// --- configuration and the environment the program's children see -----------
+bool env_true(const char* name) {
+  const char* v = getenv(name);
+  return v != nullptr && v[0] != '\0' && std::strcmp(v, "0") != 0;
+}
+
+// The path this library was loaded from, to find it in LD_PRELOAD.
+const char* own_path() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&own_path), &info) != 0 && info.dli_fname != nullptr) return info.dli_fname;
+  return "";
+}
+
+// Removes this library from LD_PRELOAD (entries separated by ':' or ' ').
+void drop_self_from_ld_preload() {
+  const char* list = getenv("LD_PRELOAD");
+  if (list == nullptr) return;
+  const char* self = own_path();
+  const char* self_base = std::strrchr(self, '/') != nullptr ? std::strrchr(self, '/') + 1 : self;
+  char out[8192];
+  std::size_t used = 0;
+  const char* p = list;
+  while (*p != '\0') {
+    while (*p == ':' || *p == ' ') ++p;
+    const char* e = p;
+    while (*e != '\0' && *e != ':' && *e != ' ') ++e;
+    const std::size_t len = static_cast<std::size_t>(e - p);
+    if (len == 0) break;
+    const bool is_self = (std::strlen(self) == len && std::memcmp(p, self, len) == 0) ||
+                         (std::strlen(self_base) == len && std::memcmp(p, self_base, len) == 0);
+    if (!is_self && used + len + 2 < sizeof out) {
+      if (used > 0) out[used++] = ':';
+      std::memcpy(out + used, p, len);
+      used += len;
+    }
+    p = e;
+  }
+  out[used] = '\0';
+  if (used == 0) unsetenv("LD_PRELOAD");
+  else setenv("LD_PRELOAD", out, 1);
+}
+
+void read_config() {
+  Config& c = g_config;
+  if (const char* p = getenv("VMSEAL_PROFILE"); p != nullptr && *p != '\0') {
+    if (!vs::profile_from_name(p, c.sealer.profile)) {
+      say("vmseal: unknown VMSEAL_PROFILE '%s' (minimal, default or strict); using default\n", p);
+      c.sealer.profile = vs::Profile::Default;
+    }
+  }
+  if (const char* p = getenv("VMSEAL_OPT_OUT"); p != nullptr) {
+    std::snprintf(c.opt_out, sizeof c.opt_out, "%s", p);
+    c.sealer.opt_out = c.opt_out;
+  }
+  c.sealer.dry_run = env_true("VMSEAL_DRY_RUN");
+  c.enforce = env_true("VMSEAL_ENFORCE");
+  c.follow_exec = env_true("VMSEAL_FOLLOW_EXEC");
+  const char* report = getenv("VMSEAL_REPORT");
+  bool report_per_pid = false;
+  if (report != nullptr && *report != '\0') {
+    // "%p" becomes the pid, so a program that execs others gets one report each.
+    std::size_t o = 0;
+    for (const char* r = report; *r != '\0' && o + 24 < sizeof c.report_path; ++r) {
+      if (r[0] == '%' && r[1] == 'p') {
+        o += static_cast<std::size_t>(std::snprintf(c.report_path + o, sizeof c.report_path - o, "%d", static_cast<int>(getpid())));
+        ++r;
+        report_per_pid = true;
+      } else {
+        c.report_path[o++] = *r;
+      }
+    }
+    c.report_path[o] = '\0';
+    c.report = true;
+  }
+  if (!c.follow_exec) {
+    drop_self_from_ld_preload();
+    for (const char* v : {"VMSEAL_PROFILE", "VMSEAL_OPT_OUT", "VMSEAL_DRY_RUN", "VMSEAL_REPORT", "VMSEAL_ENFORCE",
+                          "VMSEAL_FOLLOW_EXEC"})
+      unsetenv(v);
+  } else if (!report_per_pid) {
+    unsetenv("VMSEAL_REPORT");  // the next program would overwrite this one's
+  }
+}
+
+__attribute__((constructor)) void vmseal_preload_init() {
+  read_config();
+  g_sealer_object.snapshot_startup();
+  if (!vs::ImageSealer::mseal_available(&g_unavailable_error)) {
+    g_unavailable = true;
+    if (g_config.enforce) {
+      say("vmseal: mseal is not available here (%s) and enforce is set: not running the program\n",
+          errno_name(g_unavailable_error));
+      _exit(kEnforceExit);
+    }
+    // `vmseal run` does not preload without mseal; a hand-set LD_PRELOAD warns once.
+    say("vmseal: mseal is not available here (%s): running the program unsealed\n", errno_name(g_unavailable_error));
+    return;
+  }
+  g_sealer_object.set_options(g_config.sealer);
+  g_sealer = &g_sealer_object;
+}
+
+int wrapped_main(int argc, char** argv, char** envp) {
+  g_started = true;
+  seal_now(true);
+  return g_real_main(argc, argv, envp);
+}
+
+using DlopenFn = void* (*)(const char*, int);
+DlopenFn real_dlopen() {
+  static DlopenFn fn = nullptr;
+  if (fn == nullptr) fn = reinterpret_cast<DlopenFn>(dlsym(RTLD_NEXT, "dlopen"));
+  return fn;
+}
+
+bool has_dynamic_tag(const ElfW(Dyn) * dyn, ElfW(Sxword) tag) {
+  for (; dyn != nullptr && dyn->d_tag != DT_NULL; ++dyn)
+    if (dyn->d_tag == tag) return true;
+  return false;
+}
+
+// Whether glibc would find `file` the same way from this library as from the
+// caller: dlopen searches the caller's RUNPATH, its loaders' RPATH, expands
+// $ORIGIN from the caller, and opens into the caller's namespace.
+bool caller_independent(const char* file, const void* caller) {
+  if (file == nullptr) return true;
+  if (std::strchr(file, '$') != nullptr) return false;
+  if (std::strchr(file, '/') != nullptr) return true;
+  Dl_info info{};
+  link_map* map = nullptr;
+  if (dladdr1(caller, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP) == 0 || map == nullptr) return false;
+  if (has_dynamic_tag(map->l_ld, DT_RUNPATH) || has_dynamic_tag(map->l_ld, DT_RPATH)) return false;
+  Lmid_t ns = LM_ID_BASE;
+  if (dlinfo(map, RTLD_DI_LMID, &ns) != 0 || ns != LM_ID_BASE) return false;
+  // DT_RPATH is inherited by what an object loads: any in the process counts.
+  bool any_rpath = false;
+  vs::for_each_loaded_object(
+      [](const vs::LoadedObject& o, void* data) {
+        if (o.has_rpath) *static_cast<bool*>(data) = true;
+        return !o.has_rpath;
+      },
+      &any_rpath);
+  return !any_rpath;
+}
+
+void pin_handle(void* handle) {
+  link_map* map = nullptr;
+  if (dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || map == nullptr) return;
+  struct Ctx {
+    ElfW(Addr) bias;
+    const char* name;
+  } ctx{map->l_addr, map->l_name};
+  vs::for_each_loaded_object(
+      [](const vs::LoadedObject& o, void* data) {
+        auto* c = static_cast<Ctx*>(data);
+        if (o.key.bias != c->bias) return true;
+        g_sealer->mark_pinned(o.key);
+        return false;
+      },
+      &ctx);
+}
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) int __libc_start_main(MainFn main, int argc, char** argv, void (*init)(),
+                                                             void (*fini)(), void (*rtld_fini)(), void* stack_end) {
+  using StartFn = int (*)(MainFn, int, char**, void (*)(), void (*)(), void (*)(), void*);
+  const auto real = reinterpret_cast<StartFn>(dlsym(RTLD_NEXT, "__libc_start_main"));
+  if (real == nullptr) {
+    say("vmseal: cannot find __libc_start_main: %s\n", dlerror());
+    _exit(127);
+  }
+  g_real_main = main;
+  return real(wrapped_main, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+__attribute__((visibility("default"))) void* dlopen(const char* file, int mode) {
+  const DlopenFn real = real_dlopen();
+  if (real == nullptr) return nullptr;
+  if (!g_started || g_sealer == nullptr || !caller_independent(file, __builtin_return_address(0))) {
+    // A tail call: glibc sees the original caller (its RUNPATH, $ORIGIN and
+    // namespace). What this opens is sealed at the next dlopen seen here.
+    return real(file, mode);
+  }
+  void* handle = real(file, mode);
+  if (handle != nullptr) {
+    if ((mode & RTLD_NODELETE) != 0) pin_handle(handle);
+    seal_now(false);
+  }
+  return handle;
+}
+
+}  // extern "C"

@@ -1,0 +1,264 @@
+#include "vmseal/sealing/image_sealer.hpp"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace vmseal::sealing {
+namespace {
+
+constexpr long kNrMseal = 462;
+
+int do_mseal(Addr start, Addr end) noexcept {
+  if (syscall(kNrMseal, start, end - start, 0UL) == 0) return 0;
+  return errno;
+}
+
+const char* program_path() noexcept {
+  static char path[4096];
+  if (path[0] == '\0') {
+    const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0) return "";
+    path[n] = '\0';
+  }
+  return path;
+}
+
+const char* base_name(const char* path) noexcept {
+  const char* slash = std::strrchr(path, '/');
+  return slash != nullptr ? slash + 1 : path;
+}
+
+}  // namespace
+
+const char* object_verdict_name(ObjectVerdict v) noexcept {
+  switch (v) {
+    case ObjectVerdict::Sealed: return "sealed";
+    case ObjectVerdict::Partial: return "partial";
+    case ObjectVerdict::DryRun: return "dry-run";
+    case ObjectVerdict::OptedOut: return "opted-out";
+    case ObjectVerdict::MayUnload: return "may-unload";
+    case ObjectVerdict::Kernel: return "kernel";
+    case ObjectVerdict::TooComplex: return "too-complex";
+    case ObjectVerdict::Failed: return "failed";
+  }
+  return "?";
+}
+
+bool matches_opt_out(const char* globs, const char* path) noexcept {
+  if (globs == nullptr || *globs == '\0' || path == nullptr) return false;
+  char glob[1024];
+  const char* p = globs;
+  while (*p != '\0') {
+    const char* end = std::strchr(p, ':');
+    const std::size_t len = end != nullptr ? static_cast<std::size_t>(end - p) : std::strlen(p);
+    if (len > 0 && len < sizeof glob) {
+      std::memcpy(glob, p, len);
+      glob[len] = '\0';
+      if (fnmatch(glob, path, 0) == 0 || fnmatch(glob, base_name(path), 0) == 0) return true;
+    }
+    if (end == nullptr) break;
+    p = end + 1;
+  }
+  return false;
+}
+
+bool ImageSealer::mseal_available(int* error) noexcept {
+  // -1 unknown, 0 no, 1 yes; errno of the probe in `probe_error`.
+  static int state = -1;
+  static int probe_error = 0;
+  if (state < 0) {
+    // As kernel::probe_mseal: a no-op must succeed and a bad flag must fail
+    // with EINVAL (a filter that returns 0 for everything would not).
+    if (syscall(kNrMseal, 0UL, 0UL, 0UL) != 0) {
+      probe_error = errno;
+      state = 0;
+    } else if (syscall(kNrMseal, 0UL, 0UL, 1UL) == 0 || errno != EINVAL) {
+      probe_error = errno == EINVAL ? EPERM : errno;
+      state = 0;
+    } else {
+      state = 1;
+    }
+  }
+  if (error != nullptr) *error = probe_error;
+  return state == 1;
+}
+
+SealSummary ImageSealer::seal_new_objects(ObjectSink sink, void* context) noexcept {
+  struct Ctx {
+    ImageSealer* self;
+    ObjectSink sink;
+    void* context;
+    SealSummary summary;
+  } ctx{this, sink, context, {}};
+  for_each_loaded_object(
+      [](const LoadedObject& o, void* data) {
+        auto* c = static_cast<Ctx*>(data);
+        ImageSealer& s = *c->self;
+        const std::uint8_t flags = s.objects_.flags(o.key);
+        if ((flags & ObjectTable::kDecided) != 0) return true;
+        ObjectResult r;
+        r.object = &o;
+        const bool want_path = c->sink != nullptr || (s.options_.opt_out != nullptr && *s.options_.opt_out != '\0');
+        r.path = o.role == ObjectRole::Program ? (want_path ? program_path() : "") : o.name;
+        r.at_startup = (flags & ObjectTable::kStartup) != 0;
+        // Uninitialised on purpose (implicit-lifetime objects in byte
+        // storage): zeroing 5 KiB per object would cost page faults.
+        alignas(PlannedRange) unsigned char plan_storage[sizeof(PlannedRange) * kMaxPlannedRanges];
+        auto* const plan = reinterpret_cast<PlannedRange*>(plan_storage);
+        int errors[kMaxPlannedRanges];
+        const bool pinned = r.at_startup || o.role != ObjectRole::Library || o.nodelete ||
+                            (flags & ObjectTable::kPinned) != 0;
+        auto decide = [&](ObjectVerdict v, const char* why) {
+          r.verdict = v;
+          r.why = why;
+          s.objects_.set(o.key, v == ObjectVerdict::MayUnload ? ObjectTable::kReported : ObjectTable::kDecided);
+          ++c->summary.objects_left;
+          if (c->sink != nullptr) c->sink(r, c->context);
+        };
+        if (o.role == ObjectRole::Vdso) {
+          decide(ObjectVerdict::Kernel, "the kernel's vDSO: sealed by name under the strict profile");
+          return true;
+        }
+        if (!pinned) {
+          // Reported once; looked at again when a later dlopen pins it.
+          if ((flags & ObjectTable::kReported) != 0) return true;
+          decide(ObjectVerdict::MayUnload,
+                 "opened with dlopen without RTLD_NODELETE: it may be unloaded, and a sealed object cannot be");
+          return true;
+        }
+        if (matches_opt_out(s.options_.opt_out, r.path)) {
+          decide(ObjectVerdict::OptedOut, "matches an opt-out glob");
+          return true;
+        }
+        if (o.truncated) {
+          decide(ObjectVerdict::TooComplex, "more segments than vmseal plans for");
+          return true;
+        }
+        const std::size_t n = plan_layout(o.layout(), o.key.bias, s.options_.profile, plan, kMaxPlannedRanges);
+        if (n == 0) {
+          decide(ObjectVerdict::TooComplex, "no loadable segment, or too many ranges to plan");
+          return true;
+        }
+        std::size_t failures = 0;
+        std::size_t attempted = 0;
+        std::uint64_t sealed = 0;
+        for (std::size_t i = 0; i < n; ++i) errors[i] = 0;
+        // One mseal per run of adjacent sealed ranges: mseal spans VMAs.
+        for (std::size_t i = 0; i < n;) {
+          if (!plan[i].seal) {
+            ++i;
+            continue;
+          }
+          std::size_t j = i + 1;
+          while (j < n && plan[j].seal && plan[j].start == plan[j - 1].end) ++j;
+          const Addr start = plan[i].start;
+          const Addr end = plan[j - 1].end;
+          int err = 0;
+          ++attempted;
+          if (!s.options_.dry_run) err = do_mseal(start, end);
+          if (err != 0) {
+            ++failures;
+            ++c->summary.failures;
+            if (c->summary.first_error == 0) c->summary.first_error = err;
+          } else {
+            sealed += end - start;
+          }
+          for (std::size_t k = i; k < j; ++k) errors[k] = err;
+          i = j;
+        }
+        r.ranges = plan;
+        r.errors = errors;
+        r.n_ranges = n;
+        r.sealed_bytes = s.options_.dry_run ? 0 : sealed;
+        s.objects_.set(o.key, ObjectTable::kDecided);
+        if (attempted == 0) {
+          r.verdict = ObjectVerdict::Sealed;  // nothing the profile seals
+        } else if (s.options_.dry_run) {
+          r.verdict = ObjectVerdict::DryRun;
+        } else if (failures == 0) {
+          r.verdict = ObjectVerdict::Sealed;
+        } else {
+          r.verdict = failures == attempted ? ObjectVerdict::Failed : ObjectVerdict::Partial;
+          r.why = "mseal refused a range (see its error)";
+        }
+        c->summary.sealed_bytes += r.sealed_bytes;
+        if (r.verdict == ObjectVerdict::Sealed || r.verdict == ObjectVerdict::DryRun || r.verdict == ObjectVerdict::Partial)
+          ++c->summary.objects_sealed;
+        else
+          ++c->summary.objects_left;
+        if (c->sink != nullptr) c->sink(r, c->context);
+        return true;
+      },
+      &ctx);
+  return ctx.summary;
+}
+
+SealSummary ImageSealer::seal_kernel_mappings(KernelSink sink, void* context) noexcept {
+  SealSummary summary;
+  const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    summary.first_error = errno;
+    ++summary.failures;
+    return summary;
+  }
+  // Read the whole file first: sealing while reading would change it.
+  struct Found {
+    const char* name;
+    Addr start, end;
+  } found[8];
+  std::size_t n_found = 0;
+  char buf[8192];
+  std::size_t have = 0;
+  bool eof = false;
+  while (!eof || have > 0) {
+    if (!eof && have < sizeof buf) {
+      const ssize_t got = read(fd, buf + have, sizeof buf - have);
+      if (got <= 0) eof = true;
+      else have += static_cast<std::size_t>(got);
+    }
+    char* nl = static_cast<char*>(std::memchr(buf, '\n', have));
+    if (nl == nullptr) {
+      if (eof || have == sizeof buf) have = 0;  // a last line without newline, or too long
+      continue;
+    }
+    *nl = '\0';
+    static const char* const kNames[] = {"[stack]", "[vdso]", "[vvar]", "[vvar_vclock]"};
+    for (const char* name : kNames) {
+      const std::size_t len = std::strlen(name);
+      const std::size_t line_len = static_cast<std::size_t>(nl - buf);
+      if (line_len >= len && std::memcmp(nl - len, name, len) == 0 && n_found < 8) {
+        char* dash = nullptr;
+        const Addr s = std::strtoull(buf, &dash, 16);
+        const Addr e = dash != nullptr && *dash == '-' ? std::strtoull(dash + 1, nullptr, 16) : 0;
+        if (e > s) found[n_found++] = {name, s, e};
+      }
+    }
+    const std::size_t used = static_cast<std::size_t>(nl - buf) + 1;
+    std::memmove(buf, nl + 1, have - used);
+    have -= used;
+  }
+  close(fd);
+  for (std::size_t i = 0; i < n_found; ++i) {
+    KernelMappingResult r{found[i].name, found[i].start, found[i].end, false, 0};
+    if (!options_.dry_run) {
+      r.error = do_mseal(r.start, r.end);
+      r.sealed = r.error == 0;
+      if (r.sealed) {
+        summary.sealed_bytes += r.end - r.start;
+      } else {
+        ++summary.failures;
+        if (summary.first_error == 0) summary.first_error = r.error;
+      }
+    }
+    if (sink != nullptr) sink(r, context);
+  }
+  return summary;
+}
+
+}  // namespace vmseal::sealing
