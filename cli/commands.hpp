@@ -89,6 +89,6 @@ struct RunOptions {
   std::vector<std::string> command;
 };
 CLI::App* add_run(CLI::App& app, RunOptions& opts);
-int run_run(const RunOptions& opts);
+int run_run(RunOptions opts, const std::vector<std::string>& remaining);
 
 }  // namespace vmseal::cli

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "vmseal/version.hpp"
@@ -23,6 +24,17 @@ int main(int argc, char** argv) {
   CLI::App* audit_cmd = vmseal::cli::add_audit(app, audit);
   vmseal::cli::RunOptions run;
   CLI::App* run_cmd = vmseal::cli::add_run(app, run);
+  // `vmseal run [OPTIONS] -- PROGRAM ARGS...`: the program's part is cut off
+  // before parsing, so none of its arguments is taken for an option.
+  std::vector<std::string> program;
+  if (argc > 1 && std::string(argv[1]) == "run") {
+    for (int i = 2; i < argc; ++i)
+      if (std::string(argv[i]) == "--") {
+        program.assign(argv + i + 1, argv + argc);
+        argc = i;
+        break;
+      }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -35,6 +47,6 @@ int main(int argc, char** argv) {
   if (inspect_cmd->parsed()) return vmseal::cli::run_inspect(inspect);
   if (check_cmd->parsed()) return vmseal::cli::run_check(check);
   if (audit_cmd->parsed()) return vmseal::cli::run_audit(audit);
-  if (run_cmd->parsed()) return vmseal::cli::run_run(run);
+  if (run_cmd->parsed()) return vmseal::cli::run_run(run, program);
   return 0;
 }

@@ -127,18 +127,25 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
       "with --enforce; 126 not executable; 127 not found.");
   cmd->add_option("--profile", opts.profile, "minimal (text), default (text, rodata, RELRO, gaps) or strict (also data, bss, the stack, [vdso], [vvar])")
       ->check(CLI::IsMember({"minimal", "default", "strict"}));
-  cmd->add_option("--opt-out", opts.opt_out, "leave objects whose path or file name matches this glob alone (repeatable)");
+  cmd->add_option("--opt-out", opts.opt_out, "leave objects whose path or file name matches this glob alone (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("--dry-run", opts.dry_run, "print the plan on stderr when the program starts and seal nothing");
   cmd->add_option("--report", opts.report, "write a JSON report of what was sealed and why the rest was not ('%p': the pid)");
   cmd->add_flag("--enforce", opts.enforce, "refuse to run the program when it cannot be sealed as asked");
   cmd->add_flag("--follow-exec", opts.follow_exec, "seal the programs it executes too (seals never survive exec)");
   cmd->add_option("--preload", opts.preload, "the preload library (default: the one installed with vmseal)");
   cmd->add_flag("--print-env", opts.print_env, "print the environment that seals a program (for a systemd unit) instead of running one");
-  cmd->add_option("command", opts.command, "the program and its arguments (after --)");
+  // main() takes everything after "--" away before CLI11 parses, so the
+  // program's arguments are never read as vmseal's; without "--" the program
+  // and its arguments may not look like options.
+  cmd->add_option("command", opts.command, "the program and its arguments (best after --)");
+  cmd->footer("vmseal run [OPTIONS] -- PROGRAM [ARGS...]");
   return cmd;
 }
 
-int run_run(const RunOptions& o) {
+int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
+  o.command.insert(o.command.end(), after_dashes.begin(), after_dashes.end());
   const std::string preload = find_preload(o.preload);
   if (preload.empty() || access(preload.c_str(), R_OK) != 0) {
     warn("cannot find the preload library libvmseal_preload.so" +

@@ -23,6 +23,8 @@
 #include <link.h>
 #include <unistd.h>
 
+extern char** environ;
+
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -148,7 +150,7 @@ const char* errno_name(int e) {
   }
 }
 
-void record_object(const vs::ObjectResult& r, void*) {
+void record_object_untimed(const vs::ObjectResult& r) {
   const vs::LoadedObject& o = *r.object;
   if (g_config.sealer.dry_run) {
     say("vmseal: dry run: %s (%s%s): %s%s%s\n", *r.path != '\0' ? r.path : "?", vs::object_role_name(o.role),
@@ -177,11 +179,13 @@ void record_object(const vs::ObjectResult& r, void*) {
     const vs::PlannedRange& range = r.ranges[i];
     const int error = r.errors[i];
     const bool sealed = range.seal && error == 0 && !g_config.sealer.dry_run;
+    const bool unmapped = error == vs::kNotMapped;
     t.printf("%s\n      {\"start\": \"0x%llx\", \"end\": \"0x%llx\", \"kind\": \"%.*s\", \"planned\": %s, \"sealed\": %s",
              i == 0 ? "" : ",", static_cast<unsigned long long>(range.start),
              static_cast<unsigned long long>(range.end), static_cast<int>(vs::segment_kind_name(range.kind).size()),
              vs::segment_kind_name(range.kind).data(), range.seal ? "true" : "false", sealed ? "true" : "false");
-    if (error != 0) t.printf(", \"error\": \"%s\"", errno_name(error));
+    if (unmapped) t.puts(", \"mapped\": false");
+    else if (error != 0) t.printf(", \"error\": \"%s\"", errno_name(error));
     if (!range.seal) {
       t.puts(", \"why_not\": ");
       t.json_string(range.why_not.data(), range.why_not.size());
@@ -189,6 +193,14 @@ void record_object(const vs::ObjectResult& r, void*) {
     t.puts("}");
   }
   t.puts("]}");
+}
+
+std::uint64_t g_record_ns = 0;  // time spent recording, left out of seal_ns
+
+void record_object(const vs::ObjectResult& r, void*) {
+  const std::uint64_t t0 = now_ns();
+  record_object_untimed(r);
+  g_record_ns += now_ns() - t0;
 }
 
 void record_kernel(const vs::KernelMappingResult& r, void*) {
@@ -217,8 +229,8 @@ void write_report() {
            g_started ? "true" : "false", static_cast<unsigned long long>(g_seal_ns),
            static_cast<unsigned long long>(g_sealed_bytes), g_failures);
   t.puts("  \"kernel_gaps\": [\"Linux 6.18 lets MADV_DONTNEED discard the pages of a sealed private file mapping: "
-           "RELRO's relocated pages can be thrown away and read back from the file. vmseal cannot prevent it; "
-           "see docs/run.md.\"],\n");
+           "RELRO's relocated pages can be thrown away and read back from the file, unrelocated. vmseal does not "
+           "prevent it yet (copying RELRO into anonymous memory before sealing would); see docs/run.md.\"],\n");
   t.puts("  \"objects\": [\n");
   if (g_objects.data != nullptr) t.append(g_objects.data, g_objects.size);
   t.puts("\n  ],\n  \"kernel_mappings\": [\n");
@@ -260,7 +272,8 @@ void seal_now(bool startup) {
     s.failures += k.failures;
     if (s.first_error == 0) s.first_error = k.first_error;
   }
-  g_seal_ns += now_ns() - t0;
+  g_seal_ns += now_ns() - t0 - g_record_ns;
+  g_record_ns = 0;
   g_failures += s.failures;
   g_sealed_bytes += s.sealed_bytes;
   if (s.failures > 0) {
@@ -288,14 +301,26 @@ const char* own_path() {
   return "";
 }
 
+// The environment is edited in place, through `environ`: a program may define
+// its own setenv and unsetenv (bash does), and the preload's calls would bind
+// to those, which do not change what exec passes on.
+void drop_env(const char* name) {
+  const std::size_t len = std::strlen(name);
+  char** w = environ;
+  for (char** r = environ; *r != nullptr; ++r)
+    if (!(std::strncmp(*r, name, len) == 0 && (*r)[len] == '=')) *w++ = *r;
+  *w = nullptr;
+}
+
 // Removes this library from LD_PRELOAD (entries separated by ':' or ' ').
 void drop_self_from_ld_preload() {
+  static char replacement[8192 + 16];
   const char* list = getenv("LD_PRELOAD");
   if (list == nullptr) return;
   const char* self = own_path();
   const char* self_base = std::strrchr(self, '/') != nullptr ? std::strrchr(self, '/') + 1 : self;
-  char out[8192];
-  std::size_t used = 0;
+  std::size_t used = std::snprintf(replacement, sizeof replacement, "LD_PRELOAD=");
+  const std::size_t prefix = used;
   const char* p = list;
   while (*p != '\0') {
     while (*p == ':' || *p == ' ') ++p;
@@ -305,16 +330,20 @@ void drop_self_from_ld_preload() {
     if (len == 0) break;
     const bool is_self = (std::strlen(self) == len && std::memcmp(p, self, len) == 0) ||
                          (std::strlen(self_base) == len && std::memcmp(p, self_base, len) == 0);
-    if (!is_self && used + len + 2 < sizeof out) {
-      if (used > 0) out[used++] = ':';
-      std::memcpy(out + used, p, len);
+    if (!is_self && used + len + 2 < sizeof replacement) {
+      if (used > prefix) replacement[used++] = ':';
+      std::memcpy(replacement + used, p, len);
       used += len;
     }
     p = e;
   }
-  out[used] = '\0';
-  if (used == 0) unsetenv("LD_PRELOAD");
-  else setenv("LD_PRELOAD", out, 1);
+  replacement[used] = '\0';
+  if (used == prefix) {
+    drop_env("LD_PRELOAD");
+    return;
+  }
+  for (char** r = environ; *r != nullptr; ++r)
+    if (std::strncmp(*r, "LD_PRELOAD=", 11) == 0) *r = replacement;
 }
 
 void read_config() {
@@ -353,9 +382,9 @@ void read_config() {
     drop_self_from_ld_preload();
     for (const char* v : {"VMSEAL_PROFILE", "VMSEAL_OPT_OUT", "VMSEAL_DRY_RUN", "VMSEAL_REPORT", "VMSEAL_ENFORCE",
                           "VMSEAL_FOLLOW_EXEC"})
-      unsetenv(v);
+      drop_env(v);
   } else if (!report_per_pid) {
-    unsetenv("VMSEAL_REPORT");  // the next program would overwrite this one's
+    drop_env("VMSEAL_REPORT");  // the next program would overwrite this one's
   }
 }
 

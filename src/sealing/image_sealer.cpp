@@ -155,13 +155,22 @@ SealSummary ImageSealer::seal_new_objects(ObjectSink sink, void* context) noexce
             ++i;
             continue;
           }
+          // Gaps go alone: ld.so reserves them for a library, but the
+          // kernel leaves them unmapped in a program it loads itself.
+          const bool gap = plan[i].kind == SegmentKind::Gap;
           std::size_t j = i + 1;
-          while (j < n && plan[j].seal && plan[j].start == plan[j - 1].end) ++j;
+          while (!gap && j < n && plan[j].seal && plan[j].kind != SegmentKind::Gap && plan[j].start == plan[j - 1].end)
+            ++j;
           const Addr start = plan[i].start;
           const Addr end = plan[j - 1].end;
           int err = 0;
-          ++attempted;
           if (!s.options_.dry_run) err = do_mseal(start, end);
+          if (gap && err == ENOMEM) {
+            for (std::size_t k = i; k < j; ++k) errors[k] = kNotMapped;
+            i = j;
+            continue;
+          }
+          ++attempted;
           if (err != 0) {
             ++failures;
             ++c->summary.failures;

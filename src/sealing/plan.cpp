@@ -54,7 +54,9 @@ namespace {
 
 std::string_view why_not(Profile profile, SegmentKind k) noexcept {
   switch (k) {
-    case SegmentKind::Mutable: return "an escape hatch (PT_GNU_MUTABLE / PT_OPENBSD_MUTABLE): left mutable on purpose";
+    case SegmentKind::Mutable:
+      return "left mutable on purpose: an escape hatch (PT_GNU_MUTABLE / PT_OPENBSD_MUTABLE), or a page the loader "
+             "writes later (glibc's __stack_prot)";
     case SegmentKind::WriteExec: return "writable and executable: a loader leaves W+X segments mutable";
     case SegmentKind::Data:
     case SegmentKind::Bss: return "writable data: sealed only by the strict profile";

@@ -12,36 +12,15 @@
 #include <sstream>
 #include <string>
 
+#include "support/cli_run.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-CliRun vmseal(const std::string& args) {
-  const std::string dir = ::testing::TempDir();
-  const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + dir + "cli_out.txt 2>" + dir +
-                          "cli_err.txt </dev/null";
-  const int status = std::system(cmd.c_str());
-  CliRun r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(dir + "cli_out.txt");
-  r.err = slurp(dir + "cli_err.txt");
-  return r;
-}
-
-bool have_mseal() { return vmseal::kernel::probe_mseal().support == vmseal::kernel::MsealSupport::Available; }
+using vmseal::test::CliRun;
+using vmseal::test::slurp;
+using vmseal::test::have_mseal;
+CliRun vmseal(const std::string& args) { return vmseal::test::run_cli(args); }
 
 TEST(CheckCli, ReportsWhatThisKernelCanDo) {
   const CliRun r = vmseal("check --json");
@@ -57,29 +36,7 @@ TEST(CheckCli, ReportsWhatThisKernelCanDo) {
   EXPECT_NE(human.out.find("system mappings"), std::string::npos) << human.out;
 }
 
-// vmseal under a seccomp filter that makes mseal fail with `error`: the exit
-// code and the JSON of `vmseal check` (and `inspect self`'s exit code).
-CliRun under_filter(int error, const std::string& args) {
-  const std::string dir = ::testing::TempDir();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (ctx == nullptr || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(static_cast<std::uint32_t>(error)), 462, 0) != 0 ||
-        seccomp_load(ctx) != 0)
-      _exit(99);
-    const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + dir + "f_out.txt 2>" + dir +
-                            "f_err.txt </dev/null";
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(98);
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  CliRun r;
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.out = slurp(dir + "f_out.txt");
-  r.err = slurp(dir + "f_err.txt");
-  return r;
-}
+CliRun under_filter(int error, const std::string& args) { return vmseal::test::run_cli_under_mseal_filter(error, args); }
 
 TEST(CheckCli, SeccompFilterThatDeniesMseal) {
   if (!have_mseal()) GTEST_SKIP() << "needs a kernel with mseal, to tell a filter from its absence";

@@ -33,6 +33,8 @@ enum class ObjectVerdict : std::uint8_t {
 };
 const char* object_verdict_name(ObjectVerdict v) noexcept;
 
+inline constexpr int kNotMapped = -1;
+
 struct ObjectResult {
   const LoadedObject* object = nullptr;
   const char* path = "";  // the program's path for the main executable
@@ -40,7 +42,9 @@ struct ObjectResult {
   const char* why = "";  // why it is not (fully) sealed
   bool at_startup = false;
   const PlannedRange* ranges = nullptr;
-  const int* errors = nullptr;  // per range: errno of the mseal that covered it, 0 when sealed or not tried
+  // Per range: errno of the mseal that covered it, 0 when sealed or not
+  // tried, kNotMapped for a gap with nothing mapped in it.
+  const int* errors = nullptr;
   std::size_t n_ranges = 0;
   std::uint64_t sealed_bytes = 0;
 };

@@ -15,6 +15,8 @@ namespace vmseal::sealing {
 
 inline constexpr std::size_t kMaxObjectLoads = 16;
 inline constexpr std::size_t kMaxObjectMutables = 16;
+// MutableRange::type of a page the loader itself writes after start-up.
+inline constexpr std::uint32_t kLoaderWritable = 0;
 
 enum class ObjectRole : std::uint8_t {
   Program,      // the main executable (AT_PHDR)

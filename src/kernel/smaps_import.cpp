@@ -1,0 +1,55 @@
+// A live layout, read from smaps, imported into an engine AddressSpace. Kept
+// apart from the reader so libvmseal can use the reader without the engine.
+#include <map>
+#include <tuple>
+
+#include "vmseal/kernel/smaps.hpp"
+
+namespace vmseal::kernel {
+
+void import_layout(const std::vector<SmapsEntry>& entries, AddressSpace& as, bool forked_child) {
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t, std::string>, FileId> files;
+  for (const SmapsEntry& e : entries) {
+    // [vsyscall] is printed but is no VMA (the gate area, above TASK_SIZE):
+    // it does not count against max_map_count.
+    if (e.start >= as.config().task_size) continue;
+    Vma v;
+    v.start = e.start;
+    v.end = e.end;
+    v.flags = e.vmflags;
+    v.pgoff = e.offset >> kPageShift;
+    if (e.name == "[vdso]") v.special = SpecialKind::Vdso;
+    else if (e.name == "[vvar]") v.special = SpecialKind::Vvar;
+    else if (e.name == "[vvar_vclock]") v.special = SpecialKind::VvarVclock;
+    const bool file_backed = e.inode != 0 || (e.dev_major | e.dev_minor) != 0;
+    if (file_backed && v.special == SpecialKind::None) {
+      auto key = std::make_tuple(e.dev_major, e.dev_minor, e.inode, e.name);
+      auto it = files.find(key);
+      if (it == files.end()) {
+        FileInfo fi;
+        fi.path = e.name;
+        fi.dev_major = e.dev_major;
+        fi.dev_minor = e.dev_minor;
+        fi.inode = e.inode;
+        fi.writable = (v.flags & vm::MAYWRITE) != 0 && (v.flags & vm::SHARED) != 0;
+        fi.kind = e.name.starts_with("/memfd:") || e.name.starts_with("/dev/zero") ||
+                          e.name.starts_with("/SYSV") || e.dev_major == 0
+                      ? FileKind::Shmem
+                      : FileKind::Regular;
+        it = files.emplace(key, as.files().add(fi)).first;
+      }
+      v.file = it->second;
+    } else {
+      // Anonymous memory: pgoff is the address it was created at, as far as
+      // anyone can tell from outside.
+      if (v.special == SpecialKind::None && e.offset == 0) v.pgoff = v.start >> kPageShift;
+    }
+    if (e.anonymous_kb != 0) {
+      v.anon_vma = as.new_anon_vma_id();
+      v.anon_chain_shared = forked_child;
+    }
+    as.insert_vma(v);
+  }
+}
+
+}  // namespace vmseal::kernel

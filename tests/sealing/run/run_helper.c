@@ -1,0 +1,125 @@
+/* A program for the `vmseal run` tests: it reports, from inside, which of
+ * its mappings are sealed (VmFlags "sl" in /proc/self/smaps), and does what
+ * a program does after start-up: dlopen, dlclose, exec. Built without
+ * sanitizers: their runtime refuses to come after a preload. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+int helper_data = 42; /* .data */
+static const int helper_const = 7; /* .rodata */
+/* Relocated pointers: .data.rel.ro, enough for whole RELRO pages. */
+static int helper_fn(void) { return 1; }
+__attribute__((used)) static int (*const helper_relro[2048])(void) = {helper_fn, helper_fn};
+
+/* 1 sealed, 0 not, -1 not mapped. */
+static int sealed_at(uintptr_t addr) {
+  FILE* f = fopen("/proc/self/smaps", "r");
+  if (f == NULL) return -1;
+  char line[512];
+  int in = 0, result = -1;
+  while (fgets(line, sizeof line, f) != NULL) {
+    unsigned long s, e;
+    if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') == line + strcspn(line, "-") &&
+        line[strcspn(line, " ")] == ' ' && strncmp(line, "VmFlags", 7) != 0) {
+      in = addr >= s && addr < e;
+      continue;
+    }
+    if (in && strncmp(line, "VmFlags:", 8) == 0) {
+      result = strstr(line, " sl") != NULL;
+      break;
+    }
+  }
+  fclose(f);
+  return result;
+}
+
+static const char* word(int s) { return s == 1 ? "sealed" : s == 0 ? "unsealed" : "unmapped"; }
+
+struct find { const char* name; uintptr_t text, relro; };
+
+static int find_cb(struct dl_phdr_info* info, size_t size, void* data) {
+  (void)size;
+  struct find* f = data;
+  const char* n = info->dlpi_name;
+  if (f->name[0] == '\0' ? info->dlpi_phdr != (const void*)getauxval(AT_PHDR) : strstr(n, f->name) == NULL) return 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)* p = &info->dlpi_phdr[i];
+    if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && f->text == 0) f->text = info->dlpi_addr + p->p_vaddr;
+    if (p->p_type == PT_GNU_RELRO) {
+      /* The first whole page of RELRO (glibc protects whole pages only). */
+      uintptr_t s = (info->dlpi_addr + p->p_vaddr + 4095) & ~(uintptr_t)4095;
+      if (s + 4096 <= ((info->dlpi_addr + p->p_vaddr + p->p_memsz) & ~(uintptr_t)4095)) f->relro = s;
+    }
+  }
+  return 1;
+}
+
+static struct find find_object(const char* name) {
+  struct find f = {name, 0, 0};
+  dl_iterate_phdr(find_cb, &f);
+  return f;
+}
+
+static void status(void) {
+  struct find prog = find_object("");
+  struct find libc = find_object("libc.so.6");
+  struct find ld = find_object("ld-linux");
+  int local = 0;
+  printf("program_text %s\n", word(sealed_at(prog.text)));
+  printf("program_rodata %s\n", word(sealed_at((uintptr_t)&helper_const)));
+  printf("program_relro %s\n", prog.relro ? word(sealed_at(prog.relro)) : "none");
+  printf("program_data %s\n", word(sealed_at((uintptr_t)&helper_data)));
+  printf("libc_text %s\n", word(sealed_at(libc.text)));
+  printf("libc_relro %s\n", libc.relro ? word(sealed_at(libc.relro)) : "none");
+  printf("ldso_text %s\n", word(sealed_at(ld.text)));
+  printf("stack %s\n", word(sealed_at((uintptr_t)&local)));
+  printf("vdso %s\n", word(sealed_at(getauxval(AT_SYSINFO_EHDR))));
+  printf("ld_preload %s\n", getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "(unset)");
+}
+
+static int do_dlopen(const char* path, int mode, int close_it) {
+#ifdef VMSEAL_HELPER_STATIC
+  (void)path, (void)mode, (void)close_it;
+  printf("dlopen failed: static build\n");
+  return 1;
+#else
+  void* h = dlopen(path, mode);
+  if (h == NULL) {
+    printf("dlopen failed: %s\n", dlerror());
+    return 1;
+  }
+  void* sym = dlsym(h, "vmseal_test_function");
+  printf("dlopen ok\nlibrary_text %s\n", sym ? word(sealed_at((uintptr_t)sym)) : "no-symbol");
+  if (close_it) {
+    printf("dlclose %s\n", dlclose(h) == 0 ? "ok" : dlerror());
+    printf("after_dlclose %s\n", sym ? word(sealed_at((uintptr_t)sym)) : "no-symbol");
+  }
+  return 0;
+#endif
+}
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  if (argc >= 2 && strcmp(argv[1], "status") == 0) {
+    status();
+    return 0;
+  }
+  if (argc >= 3 && strcmp(argv[1], "dlopen") == 0) return do_dlopen(argv[2], RTLD_NOW, 1);
+  if (argc >= 3 && strcmp(argv[1], "dlopen-nodelete") == 0) return do_dlopen(argv[2], RTLD_NOW | RTLD_NODELETE, 0);
+  if (argc >= 3 && strcmp(argv[1], "dlopen-keep") == 0) return do_dlopen(argv[2], RTLD_NOW, 0);
+  if (argc >= 3 && strcmp(argv[1], "exec") == 0) {
+    execv(argv[2], argv + 2);
+    perror("exec");
+    return 127;
+  }
+  if (argc >= 3 && strcmp(argv[1], "exit") == 0) return atoi(argv[2]);
+  fprintf(stderr, "usage: run_helper status | dlopen PATH | dlopen-nodelete PATH | dlopen-keep PATH | exec PROG ARGS | exit N\n");
+  return 2;
+}

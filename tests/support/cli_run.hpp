@@ -1,0 +1,22 @@
+// Runs the vmseal binary as a user would, capturing exit code and output.
+#pragma once
+
+#include <string>
+
+namespace vmseal::test {
+
+struct CliRun {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path);
+// `vmseal ARGS` through /bin/sh (ARGS is shell text).
+CliRun run_cli(const std::string& args);
+// The same under a seccomp filter that makes mseal fail with `error`; code
+// 99 when the filter could not be installed.
+CliRun run_cli_under_mseal_filter(int error, const std::string& args);
+bool have_mseal();
+
+}  // namespace vmseal::test
