@@ -412,6 +412,18 @@ int wrapped_main(int argc, char** argv, char** envp) {
   return g_real_main(argc, argv, envp);
 }
 
+// How many objects the loader has ever added (dl_phdr_info::dlpi_adds).
+unsigned long long objects_added() {
+  unsigned long long adds = 0;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* data) {
+        *static_cast<unsigned long long*>(data) = info->dlpi_adds;
+        return 1;
+      },
+      &adds);
+  return adds;
+}
+
 using DlopenFn = void* (*)(const char*, int);
 DlopenFn real_dlopen() {
   static DlopenFn fn = nullptr;
@@ -490,8 +502,11 @@ __attribute__((visibility("default"))) void* dlopen(const char* file, int mode) 
     // namespace). What this opens is sealed at the next dlopen seen here.
     return real(file, mode);
   }
+  const unsigned long long adds_before = objects_added();
   void* handle = real(file, mode);
-  if (handle != nullptr) {
+  // Only a dlopen that loaded something, or pinned something, has anything
+  // to seal: a dlopen of a loaded object costs no more than without vmseal.
+  if (handle != nullptr && ((mode & RTLD_NODELETE) != 0 || objects_added() != adds_before)) {
     if ((mode & RTLD_NODELETE) != 0) pin_handle(handle);
     seal_now(false);
   }
