@@ -194,27 +194,19 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
   };
 
   // Nothing to preload into, or no mseal: the program runs unchanged with
-  // one warning, unless --enforce.
-  if (const std::string why = why_preload_cannot_run(program); !why.empty()) {
-    if (o.enforce) {
-      warn(why + "; not running it (--enforce)");
-      return kCannotSeal;
-    }
-    warn(why + "; running it unsealed");
-    write_unsealed_report(o, why);
-    return exec_program();
-  }
-  const kernel::MsealProbe probe = kernel::probe_mseal();
-  if (probe.support != kernel::MsealSupport::Available) {
-    const std::string why = std::string(kernel::describe(probe));
+  // one warning, unless --enforce, which exits with `enforce_code`.
+  auto cannot_seal = [&](const std::string& why, int enforce_code) -> int {
     if (o.enforce) {
       warn(why + "; not running the program (--enforce)");
-      return kNoMseal;
+      return enforce_code;
     }
     warn(why + "; running the program unsealed");
     write_unsealed_report(o, why);
     return exec_program();
-  }
+  };
+  if (const std::string why = why_preload_cannot_run(program); !why.empty()) return cannot_seal(why, kCannotSeal);
+  if (const kernel::MsealProbe probe = kernel::probe_mseal(); probe.support != kernel::MsealSupport::Available)
+    return cannot_seal(std::string(kernel::describe(probe)), kNoMseal);
   for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
   return exec_program();
 }

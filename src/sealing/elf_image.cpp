@@ -13,7 +13,6 @@ namespace vmseal::sealing {
 namespace {
 
 constexpr std::uint64_t kPage = 4096;
-constexpr std::uint32_t kPfOpenbsdMutable = 0x08000000;
 
 std::uint64_t trunc_page(std::uint64_t a) { return a & ~(kPage - 1); }
 std::uint64_t round_page(std::uint64_t a) { return (a + kPage - 1) & ~(kPage - 1); }
@@ -148,20 +147,7 @@ bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, 
     if (gelf_getphdr(elf, static_cast<int>(i), &ph) == nullptr)
       return fail(std::string("bad program header: ") + elf_errmsg(-1));
     switch (ph.p_type) {
-      case PT_LOAD: {
-        LoadSegment l;
-        l.offset = ph.p_offset;
-        l.vaddr = ph.p_vaddr;
-        l.filesz = ph.p_filesz;
-        l.memsz = ph.p_memsz;
-        l.align = ph.p_align;
-        l.r = (ph.p_flags & PF_R) != 0;
-        l.w = (ph.p_flags & PF_W) != 0;
-        l.x = (ph.p_flags & PF_X) != 0;
-        l.openbsd_mutable_flag = (ph.p_flags & kPfOpenbsdMutable) != 0;
-        out.loads.push_back(l);
-        break;
-      }
+      case PT_LOAD: out.loads.push_back(load_segment_of(ph)); break;
       case PT_GNU_RELRO: out.relro = VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz}; break;
       case kPtGnuMutable:
       case kPtOpenbsdMutable:

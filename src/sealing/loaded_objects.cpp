@@ -7,8 +7,6 @@
 namespace vmseal::sealing {
 namespace {
 
-constexpr std::uint32_t kPfOpenbsdMutable = 0x08000000;
-
 ObjectRole role_of(const dl_phdr_info& info) noexcept {
   const auto phdr = reinterpret_cast<Addr>(info.dlpi_phdr);
   if (phdr == getauxval(AT_PHDR)) return ObjectRole::Program;
@@ -27,8 +25,18 @@ ObjectRole role_of(const dl_phdr_info& info) noexcept {
 // an int no other word of ld.so's small RELRO holds (checked on Debian 12's
 // ld.so: one match, the variable the `orl $7` in dl-load.c updates). One
 // match: that page stays out of the seal. Several: all of RELRO does.
+// The scan runs once: the loader never moves, and every walk over the
+// objects (each dlopen the preload sees) would otherwise repeat it.
 void carve_out_stack_prot(const dl_phdr_info& info, LoadedObject& out) noexcept {
   if (!out.relro || out.n_mutables + 1 > kMaxObjectMutables) return;
+  static Addr scanned_bias = 0;     // the loader the cache is for
+  static VRange carved{};           // empty: nothing to carve out
+  if (scanned_bias == info.dlpi_addr) {
+    if (carved.end > carved.start) out.mutables[out.n_mutables++] = {carved, kLoaderWritable};
+    return;
+  }
+  scanned_bias = info.dlpi_addr;
+  carved = {};
   constexpr std::uint32_t kProtGrowsdown = 0x01000000;
   const Addr start = (info.dlpi_addr + out.relro->start + 3) & ~Addr{3};
   const Addr end = info.dlpi_addr + out.relro->end;
@@ -45,10 +53,11 @@ void carve_out_stack_prot(const dl_phdr_info& info, LoadedObject& out) noexcept 
   if (matches == 0) return;
   if (matches == 1) {
     const Addr v = page_align_down(found - info.dlpi_addr);
-    out.mutables[out.n_mutables++] = {{v, v + kPageSize}, kLoaderWritable};
+    carved = {v, v + kPageSize};
   } else {
-    out.mutables[out.n_mutables++] = {*out.relro, kLoaderWritable};
+    carved = *out.relro;
   }
+  out.mutables[out.n_mutables++] = {carved, kLoaderWritable};
 }
 
 void read_dynamic(const ElfW(Dyn) * dyn, LoadedObject& out) noexcept {
@@ -98,16 +107,7 @@ static void describe(const dl_phdr_info& info, LoadedObject& out) noexcept {
           out.truncated = true;
           break;
         }
-        LoadSegment& l = out.loads[out.n_loads++];
-        l.offset = ph.p_offset;
-        l.vaddr = ph.p_vaddr;
-        l.filesz = ph.p_filesz;
-        l.memsz = ph.p_memsz;
-        l.align = ph.p_align;
-        l.r = (ph.p_flags & PF_R) != 0;
-        l.w = (ph.p_flags & PF_W) != 0;
-        l.x = (ph.p_flags & PF_X) != 0;
-        l.openbsd_mutable_flag = (ph.p_flags & kPfOpenbsdMutable) != 0;
+        out.loads[out.n_loads++] = load_segment_of(ph);
         break;
       }
       case PT_GNU_RELRO: out.relro = VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz}; break;

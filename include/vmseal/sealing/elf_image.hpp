@@ -15,6 +15,7 @@ namespace vmseal::sealing {
 inline constexpr std::uint32_t kPtGnuMutable = 0x6474f555;      // glibc series, unmerged
 inline constexpr std::uint32_t kPtOpenbsdMutable = 0x65a3dbe5;  // PT_LOOS + 0x5a3dbe5
 inline constexpr std::uint32_t kGnuPropertyMemorySeal = 3;      // binutils 2.43 -z memory-seal
+inline constexpr std::uint32_t kPfOpenbsdMutable = 0x08000000;  // a PT_LOAD's p_flags bit
 
 // A virtual address range [start, end) of the object, before the load bias.
 struct VRange {
@@ -32,6 +33,23 @@ struct LoadSegment {
   bool r = false, w = false, x = false;
   bool openbsd_mutable_flag = false;  // PF_OPENBSD_MUTABLE (0x08000000)
 };
+
+// A PT_LOAD program header as a LoadSegment: from a file (GElf_Phdr) or
+// from memory (ElfW(Phdr), the preload), the same fields either way.
+template <class Phdr>
+LoadSegment load_segment_of(const Phdr& ph) noexcept {
+  LoadSegment l;
+  l.offset = ph.p_offset;
+  l.vaddr = ph.p_vaddr;
+  l.filesz = ph.p_filesz;
+  l.memsz = ph.p_memsz;
+  l.align = ph.p_align;
+  l.r = (ph.p_flags & 0x4) != 0;  // PF_R
+  l.w = (ph.p_flags & 0x2) != 0;  // PF_W
+  l.x = (ph.p_flags & 0x1) != 0;  // PF_X
+  l.openbsd_mutable_flag = (ph.p_flags & kPfOpenbsdMutable) != 0;
+  return l;
+}
 
 struct MutableRange {
   VRange range;
