@@ -104,6 +104,7 @@ int run_check(const CheckOptions& o) {
   j["max_map_count"] = kernel::read_vm_sysctl("max_map_count", 0);
   j["pku"] = kernel::have_pku();
   j["guard_regions_in_pagemap"] = kernel::pagemap_reports_guards();
+  j["read_fault_zero_page"] = kernel::read_fault_maps_zero_page();
   j["glibc"] = gnu_get_libc_version();
   j["glibc_mseal_wrapper"] = dlsym(RTLD_DEFAULT, "mseal") != nullptr;
 
@@ -130,6 +131,9 @@ int run_check(const CheckOptions& o) {
   std::printf("guard regions       %s\n", j["guard_regions_in_pagemap"].get<bool>()
                                               ? "yes (MADV_GUARD_INSTALL, shown in pagemap)"
                                               : "no, or not shown in pagemap (needs Linux 6.14)");
+  std::printf("anon read fault     %s\n", j["read_fault_zero_page"].get<bool>()
+                                              ? "maps the zero page (upstream)"
+                                              : "allocates a page and an anon_vma (sim: --read-fault-allocates)");
   std::printf("glibc               %s, mseal() wrapper: %s\n", gnu_get_libc_version(),
               yes(j["glibc_mseal_wrapper"].get<bool>()));
   return rc;

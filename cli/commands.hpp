@@ -28,6 +28,7 @@ struct SimOptions {
   bool smaps = false;
   bool quiet = false;
   bool privileged = false;
+  bool read_fault_allocates = false;
   bool json = false;
   bool keep_going = false;
 };

@@ -30,6 +30,9 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
   cmd->add_flag("--json", opts.json, "print the records and summary as JSON instead");
   cmd->add_flag("--privileged", opts.privileged,
                 "model a process with CAP_IPC_LOCK and CAP_SYS_RAWIO (root)");
+  cmd->add_flag("--read-fault-allocates", opts.read_fault_allocates,
+                "model a kernel whose read faults on private anonymous memory allocate a page\n"
+                "and an anon_vma instead of mapping the zero page (see `vmseal check`)");
   cmd->add_flag("--keep-going", opts.keep_going, "report malformed lines and continue");
   return cmd;
 }
@@ -48,6 +51,7 @@ int run_sim(const SimOptions& opts) {
   trace::SimOptions so;
   so.check = opts.check;
   so.config.privileged = opts.privileged;
+  so.config.read_fault_zero_page = !opts.read_fault_allocates;
   trace::Simulator sim(so);
   trace::StraceParser parser;
   nlohmann::json records = nlohmann::json::array();

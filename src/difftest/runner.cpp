@@ -93,6 +93,7 @@ Job::Job(unsigned index, const Options& options) : options_(options) {
   config_.dac_mmap_min_addr = kernel::read_vm_sysctl("mmap_min_addr", 4096);
   config_.mmap_min_addr = std::max<Addr>(config_.dac_mmap_min_addr, 0x10000);
   config_.pku = kernel::have_pku();
+  config_.read_fault_zero_page = kernel::read_fault_maps_zero_page();
   config_.overcommit_never = kernel::read_vm_sysctl("overcommit_memory", 0) == 2;
   compare_guards_ = kernel::pagemap_reports_guards();
   if (options.adjust_engine_config) options.adjust_engine_config(config_);
@@ -423,6 +424,7 @@ std::string Job::sim_input(const std::vector<Op>& ops, const std::string& what) 
   std::string err;
   std::string out = "# vmseal difftest divergence; run: vmseal sim --check";
   out += config_.privileged ? " --privileged" : "";
+  out += config_.read_fault_zero_page ? "" : " --read-fault-allocates";
   out += " THIS_FILE\n";
   for (std::size_t pos = 0; pos < what.size();) {
     const std::size_t nl = what.find('\n', pos);

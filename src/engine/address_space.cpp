@@ -292,10 +292,19 @@ Addr AddressSpace::first_unfaultable(const Vma& vma, Addr start, Addr end) const
   return bad;
 }
 
+// Whether a fault on `v` gives it an anon_vma: a write fault on a private
+// mapping breaks COW into an anonymous page; a read fault on private anonymous
+// memory maps the zero page, unless this kernel allocates a page for it
+// (Config::read_fault_zero_page, docs/kernel-rules.md 0.1). Shared mappings
+// and read faults of private file pages never do.
+bool AddressSpace::fault_assigns_anon_vma(const Vma& v, bool write) const noexcept {
+  if ((v.flags & vm::SHARED) != 0) return false;
+  return write || (!cfg_.read_fault_zero_page && is_anonymous(v));
+}
+
 // populate_vma_page_range(): what faulting pages in does to VMA state. A
-// private writable mapping is populated with write faults, which break COW and
-// assign an anon_vma. On the target kernel a read fault of private anonymous
-// memory allocates a page (and an anon_vma) too (docs/kernel-rules.md 0.1).
+// private writable mapping is populated with write faults (which break COW),
+// anything else with read faults (FOLL_FORCE).
 // PROT_NONE cannot be populated: EFAULT. Neither can a guard page nor a page
 // beyond the end of its file: EFAULT after the pages before it are faulted in.
 Errno AddressSpace::populate_vma(Vma& vma, Addr start, Addr end) {
@@ -304,8 +313,7 @@ Errno AddressSpace::populate_vma(Vma& vma, Addr start, Addr end) {
   if ((vma.flags & vm::ACCESS_FLAGS) == 0) return Errno::FAULT;
   const Addr bad = first_unfaultable(vma, start, end);
   if (bad == start) return Errno::FAULT;
-  if ((vma.flags & vm::SHARED) == 0 && ((vma.flags & vm::WRITE) != 0 || is_anonymous(vma)))
-    anon_vma_prepare(vma.start);
+  if (fault_assigns_anon_vma(vma, (vma.flags & vm::WRITE) != 0)) anon_vma_prepare(vma.start);
   return bad < end ? Errno::FAULT : Errno::OK;
 }
 

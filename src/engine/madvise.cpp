@@ -218,7 +218,7 @@ SysResult AddressSpace::madvise_populate(Addr start, Addr end, bool write) {
     const Addr range_end = std::min(vend, end);
     const Addr bad = first_unfaultable(*v, cur, range_end);
     if (bad == cur) return Errno::FAULT;
-    if ((f & vm::SHARED) == 0 && (write || is_anonymous(*v))) anon_vma_prepare(v->start);
+    if (fault_assigns_anon_vma(*v, write)) anon_vma_prepare(v->start);
     if (bad < range_end) return Errno::FAULT;
     cur = vend;
   }

@@ -100,8 +100,7 @@ FaultResult AddressSpace::fault(Addr addr, Access access) {
   // A page beyond the end of its file: SIGBUS (shmem_fault()).
   if (addr >= file_eof_addr(v->file != 0 ? &files_->get(v->file) : nullptr, *v))
     return FaultResult::Bus;
-  if ((v->flags & vm::SHARED) == 0 && (access == Access::Write || is_anonymous(*v)))
-    anon_vma_prepare(v->start);
+  if (fault_assigns_anon_vma(*v, access == Access::Write)) anon_vma_prepare(v->start);
   return FaultResult::Ok;
 }
 

@@ -2,6 +2,7 @@
 
 #include "vmseal/kernel/proc.hpp"
 
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 namespace vmseal::kernel {
@@ -84,6 +86,30 @@ bool have_pku() noexcept {
   if (k < 0) return false;
   syscall(SYS_pkey_free, k);
   return true;
+}
+
+bool read_fault_maps_zero_page() noexcept {
+  void* p = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return true;
+  (void)*static_cast<const volatile char*>(p);
+  bool zero_page = true;
+  try {
+    char head[32];
+    std::snprintf(head, sizeof head, "%lx-", static_cast<unsigned long>(reinterpret_cast<std::uintptr_t>(p)));
+    std::ifstream smaps("/proc/self/smaps");
+    bool in_vma = false;
+    for (std::string line; std::getline(smaps, line);) {
+      if (!in_vma) {
+        in_vma = line.rfind(head, 0) == 0;
+      } else if (line.rfind("Anonymous:", 0) == 0) {
+        zero_page = std::strtoull(line.c_str() + 10, nullptr, 10) == 0;
+        break;
+      }
+    }
+  } catch (...) {
+  }
+  ::munmap(p, 4096);
+  return zero_page;
 }
 
 int seccomp_mode() noexcept {

@@ -1,5 +1,6 @@
 // vmseal difftest: the op model, the generator's confinement, and short runs
 // against the kernel.
+#include "support/cli_run.hpp"
 #include "vmseal/difftest/runner.hpp"
 
 #include <gtest/gtest.h>
@@ -163,15 +164,14 @@ TEST(DifftestRun, CProgramCompilesAndShowsTheKernelsSide) {
       {OpKind::Madvise, {b + P, P, 102}},  // MADV_GUARD_INSTALL
       {OpKind::WriteFault, {b + P, 0, 0, 0, 0, 0}},
   };
-  const std::string dir = ::testing::TempDir();
-  const std::string src = dir + "vmseal_repro.c";
-  const std::string bin = dir + "vmseal_repro";
+  const std::string src = vmseal::test::temp_path("repro.c");
+  const std::string bin = vmseal::test::temp_path("repro");
   {
     std::ofstream f(src);
     f << job.c_program(ops, "a test");
   }
-  ASSERT_EQ(std::system(("cc -o " + bin + " " + src + " 2>" + dir + "cc.log").c_str()), 0)
-      << "see " << dir << "cc.log";
+  ASSERT_EQ(std::system(("cc -o " + bin + " " + src + " 2>" + bin + ".cc.log").c_str()), 0)
+      << "see " << bin << ".cc.log";
   FILE* run = popen(bin.c_str(), "r");
   ASSERT_NE(run, nullptr);
   std::string out;

@@ -95,7 +95,15 @@ struct Row {
   // When set, builds the layout instead of the builder (which then only checks
   // that the window draws as `before`): for layouts only exec creates.
   std::function<void(Env&)> setup = nullptr;
+  // Models a kernel build whose read faults on private anonymous memory
+  // allocate a page and an anon_vma (Config::read_fault_zero_page = false).
+  bool read_fault_allocates = false;
 };
+// The same row on a kernel whose anonymous read faults allocate (0.1).
+Row allocating(Row row) {
+  row.read_fault_allocates = true;
+  return row;
+}
 void PrintTo(const Row& row, std::ostream* os) { *os << row.rule; }
 
 // `as` and `P` inside a call expression.
@@ -121,6 +129,7 @@ void run_row(const Row& row) {
   SCOPED_TRACE(std::string("rule ") + row.rule);
   Config cfg;
   cfg.privileged = true;
+  cfg.read_fault_zero_page = !row.read_fault_allocates;
   Env e(cfg);
   test::install_probe_files(e.parent);
   e.w = test::make_window(e.parent, row.npages, row.base);
@@ -531,8 +540,12 @@ const Row kMadvise[] = {
        return e.ret(e.as().mprotect(e.P(2), 2 * PS, kRW));
      },
      "0", "[0-4 rw-p ac]"},
-    {"0.1 mv5 read-touched B keeps its pgoff: no merge", "[0-4 r--p][8-12 r--p F]",
-     AT(as.mremap(P(8), 4 * PS, 4 * PS, kFixed, P(4))), "@4", "[0-4 r--p][4-8 r--p]"},
+    // Upstream, a read fault maps the zero page: no anon_vma, so B still merges.
+    {"0.1 read-touched B maps the zero page: merge", "[0-4 r--p][8-12 r--p F]",
+     AT(as.mremap(P(8), 4 * PS, 4 * PS, kFixed, P(4))), "@4", "[0-8 r--p]"},
+    allocating({"0.1 mv5 allocating read fault: B keeps its pgoff, no merge",
+                "[0-4 r--p][8-12 r--p F]", AT(as.mremap(P(8), 4 * PS, 4 * PS, kFixed, P(4))),
+                "@4", "[0-4 r--p][4-8 r--p]"}),
     {"0.1 mv5 read-touched A, untouched B: merge", "[0-4 r--p F][8-12 r--p]",
      AT(as.mremap(P(8), 4 * PS, 4 * PS, kFixed, P(4))), "@4", "[0-8 r--p]"},
     {"0.1 mv4 WILLNEED assigns nothing", "[0-4 r--p][8-12 r--p]",
@@ -542,12 +555,18 @@ const Row kMadvise[] = {
        return e.at(e.as().mremap(e.P(8), 4 * PS, 4 * PS, kFixed, e.P(4)));
      },
      "@4", "[0-8 r--p]"},
-    {"0.1 POPULATE_READ assigns an anon_vma", "[0-4 r--p][8-12 r--p]",
+    {"0.1 POPULATE_READ maps the zero page: merge", "[0-4 r--p][8-12 r--p]",
      [](Env& e) {
        e.as().madvise(e.P(8), 4 * PS, a::MADV_POPULATE_READ);
        return e.at(e.as().mremap(e.P(8), 4 * PS, 4 * PS, kFixed, e.P(4)));
      },
-     "@4", "[0-4 r--p][4-8 r--p]"},
+     "@4", "[0-8 r--p]"},
+    allocating({"0.1 allocating POPULATE_READ assigns an anon_vma", "[0-4 r--p][8-12 r--p]",
+                [](Env& e) {
+                  e.as().madvise(e.P(8), 4 * PS, a::MADV_POPULATE_READ);
+                  return e.at(e.as().mremap(e.P(8), 4 * PS, 4 * PS, kFixed, e.P(4)));
+                },
+                "@4", "[0-4 r--p][4-8 r--p]"}),
     // 0.2: VM_MAYBE_GUARD is sticky and ignored for merging.
     {"0.2 GU1 GUARD_INSTALL on one page: no split", "[0-8 rw-p ac]",
      RET(as.madvise(P(2), PS, a::MADV_GUARD_INSTALL)), "0", "[0-8 rw-p gu ac]"},
@@ -913,6 +932,24 @@ const Row kFork[] = {
        return std::string("0");
      },
      "0", "[0-2 rw-p ac][2-4 rw-p ac]"},
+    // difftest seed 1 (kernel 6.18.44-fc-v1272): mlock populates an --x anon
+    // range with read faults, so upstream it has no anon_vma and the child's
+    // mprotect merges it with the split-off rest.
+    {"6.5 mlocked --x range, fork, mprotect rw: the child merges", "[0-16 --xp]",
+     [](Env& e) {
+       e.as().mlock2(e.P(3), 3 * PS, 0);
+       e.fork();
+       return e.ret(e.as().mprotect(e.P(3), 8 * PS, kRW));
+     },
+     "0", "[0-3 --xp][3-11 rw-p ac][11-16 --xp]"},
+    allocating({"6.5 allocating read faults: the child's shared anon_vma blocks the merge",
+                "[0-16 --xp]",
+                [](Env& e) {
+                  e.as().mlock2(e.P(3), 3 * PS, 0);
+                  e.fork();
+                  return e.ret(e.as().mprotect(e.P(3), 8 * PS, kRW));
+                },
+                "0", "[0-3 --xp][3-6 rw-p ac][6-11 rw-p ac][11-16 --xp]"}),
     {"6.1 seals inherited: munmap", "[0-2 r--p sl][2-4 rw-p ac]",
      [](Env& e) { return e.ret(e.fork().munmap(e.P(0), 2 * PS)); }, "EPERM",
      "[0-2 r--p sl][2-4 rw-p ac]"},
@@ -1050,12 +1087,18 @@ const Row kMmap[] = {
      "[0-1 rw-p nr wf dd dp]"},
     {"1.15 mv4 MAP_POPULATE merges first", "[0-2 rw-p ac]",
      AT(as.mmap(P(2), 2 * PS, kRW, kAnonFixed | a::MAP_POPULATE, -1, 0)), "@2", "[0-4 rw-p ac]"},
-    {"1.15 MAP_POPULATE of a read-only VMA assigns an anon_vma", "[0-2 r--p]",
+    {"1.15 MAP_POPULATE of a read-only VMA maps the zero page", "[0-2 r--p]",
      [](Env& e) {
        e.as().mmap(e.P(8), 2 * PS, kR, kAnonFixed | a::MAP_POPULATE, -1, 0);
        return e.at(e.as().mremap(e.P(8), 2 * PS, 2 * PS, kFixed, e.P(2)));
      },
-     "@2", "[0-2 r--p][2-4 r--p]"},
+     "@2", "[0-4 r--p]"},
+    allocating({"1.15 allocating MAP_POPULATE of a read-only VMA assigns an anon_vma", "[0-2 r--p]",
+                [](Env& e) {
+                  e.as().mmap(e.P(8), 2 * PS, kR, kAnonFixed | a::MAP_POPULATE, -1, 0);
+                  return e.at(e.as().mremap(e.P(8), 2 * PS, 2 * PS, kFixed, e.P(2)));
+                },
+                "@2", "[0-2 r--p][2-4 r--p]"}),
     // 1.B / 1.C placement (windows with base 0 are the highest free gap)
     {"1.19 no hint: the top of the highest gap", "",
      AT(as.mmap(0, 2 * PS, kRW, kAnon, -1, 0)), "@6", "[6-8 rw-p ac]", 8, 0},

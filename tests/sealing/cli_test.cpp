@@ -62,7 +62,7 @@ TEST(CheckCli, SeccompFilterThatDeniesMseal) {
 }
 
 TEST(InspectCli, SelfAsTableJsonAndSvg) {
-  const std::string svg = ::testing::TempDir() + "inspect.svg";
+  const std::string svg = vmseal::test::temp_path("inspect.svg");
   const CliRun r = vmseal("inspect self --width 120 --svg " + svg);
   ASSERT_EQ(r.code, have_mseal() ? 0 : 5) << r.err;
   EXPECT_NE(r.out.find("objects:"), std::string::npos) << r.out;
@@ -127,7 +127,7 @@ TEST(AuditCli, ShellAndBadInput) {
   EXPECT_NE(r.out.find("what a sealing loader does"), std::string::npos);
   r = vmseal("audit /proc/self/status");
   EXPECT_EQ(r.code, 3) << r.err;  // not a regular file
-  const std::string junk = ::testing::TempDir() + "junk.bin";
+  const std::string junk = vmseal::test::temp_path("junk.bin");
   std::ofstream(junk) << "not an ELF file at all";
   r = vmseal("audit " + junk);
   EXPECT_EQ(r.code, 3) << r.err;

@@ -1,5 +1,6 @@
 // The ELF reader on real binaries, and the sealing plan drawn for a
 // synthetic object: page ranges with their kinds and seal decisions.
+#include "support/cli_run.hpp"
 #include "vmseal/sealing/plan.hpp"
 
 #include <elf.h>
@@ -122,9 +123,8 @@ TEST(ElfImage, ReadsTheLoaderAndRejectsNonElf) {
 // PT_GNU_MUTABLE over the first page of its RW segment.
 TEST(ElfImage, ReadsTheMemorySealMarkerAndMutableRanges) {
   if (std::system("command -v cc >/dev/null 2>&1") != 0) GTEST_SKIP() << "no C compiler (cc)";
-  const std::string dir = ::testing::TempDir();
-  const std::string src = dir + "marked.c";
-  const std::string bin = dir + "marked";
+  const std::string src = vmseal::test::temp_path("marked.c");
+  const std::string bin = vmseal::test::temp_path("marked");
   std::ofstream(src) << "int counter = 1;\nint main(void) { return counter - 1; }\n";
   ASSERT_EQ(std::system(("cc -O1 -o " + bin + " " + src).c_str()), 0);
   std::vector<char> f;

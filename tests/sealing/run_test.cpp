@@ -36,16 +36,17 @@ std::map<std::string, std::string> lines(const std::string& out) {
 
 TEST(RunCli, PlainRunSealsNothing) {
   // The control: the helper's own view without vmseal.
-  const int code = std::system((kHelper + " status > " + ::testing::TempDir() + "plain.txt").c_str());
+  const std::string out = vmseal::test::temp_path("plain.txt");
+  const int code = std::system((kHelper + " status > " + out).c_str());
   ASSERT_EQ(code, 0);
-  auto m = lines(vmseal::test::slurp(::testing::TempDir() + "plain.txt"));
+  auto m = lines(vmseal::test::slurp(out));
   EXPECT_EQ(m["program_text"], "unsealed");
   EXPECT_EQ(m["libc_text"], "unsealed");
 }
 
 TEST(RunCli, DefaultProfileSealsImagesNotData) {
   NEED_MSEAL();
-  const std::string report = ::testing::TempDir() + "run_report.json";
+  const std::string report = vmseal::test::temp_path("run_report.json");
   const CliRun r = run_cli("run --report " + report + " -- " + kHelper + " status");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
@@ -94,7 +95,7 @@ TEST(RunCli, MinimalAndStrictProfiles) {
 
 TEST(RunCli, OptOutDryRunAndExitStatus) {
   NEED_MSEAL();
-  const std::string report = ::testing::TempDir() + "optout.json";
+  const std::string report = vmseal::test::temp_path("optout.json");
   CliRun r = run_cli("run --opt-out 'libc.so*' --report " + report + " -- " + kHelper + " status");
   ASSERT_EQ(r.code, 0) << r.err;
   auto m = lines(r.out);

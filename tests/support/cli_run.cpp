@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -21,38 +22,49 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-CliRun run_cli(const std::string& args) {
-  const std::string dir = ::testing::TempDir();
-  const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + dir + "cli_out.txt 2>" + dir +
-                          "cli_err.txt </dev/null";
-  const int status = std::system(cmd.c_str());
+std::string temp_path(const std::string& name) {
+  static unsigned counter = 0;
+  return ::testing::TempDir() + "vmseal-" + std::to_string(getpid()) + "-" + std::to_string(++counter) + "-" +
+         name;
+}
+
+namespace {
+
+CliRun collect(int status, const std::string& out, const std::string& err) {
   CliRun r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(dir + "cli_out.txt");
-  r.err = slurp(dir + "cli_err.txt");
+  r.out = slurp(out);
+  r.err = slurp(err);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
   return r;
 }
 
+}  // namespace
+
+CliRun run_cli(const std::string& args) {
+  const std::string out = temp_path("out.txt");
+  const std::string err = temp_path("err.txt");
+  const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  return collect(std::system(cmd.c_str()), out, err);
+}
+
 CliRun run_cli_under_mseal_filter(int error, const std::string& args) {
-  const std::string dir = ::testing::TempDir();
+  const std::string out = temp_path("out.txt");
+  const std::string err = temp_path("err.txt");
   const pid_t pid = fork();
   if (pid == 0) {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (ctx == nullptr || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(static_cast<std::uint32_t>(error)), 462, 0) != 0 ||
         seccomp_load(ctx) != 0)
       _exit(99);
-    const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + dir + "f_out.txt 2>" + dir +
-                            "f_err.txt </dev/null";
+    const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
     execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     _exit(98);
   }
   int st = 0;
   waitpid(pid, &st, 0);
-  CliRun r;
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.out = slurp(dir + "f_out.txt");
-  r.err = slurp(dir + "f_err.txt");
-  return r;
+  return collect(st, out, err);
 }
 
 bool have_mseal() { return kernel::probe_mseal().support == kernel::MsealSupport::Available; }

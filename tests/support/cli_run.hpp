@@ -12,6 +12,10 @@ struct CliRun {
 };
 
 std::string slurp(const std::string& path);
+// A path in the test temporary directory that no other test process uses:
+// ctest runs tests in parallel, and two of them writing one fixed file name
+// read each other's output. Unique per process and per call.
+std::string temp_path(const std::string& name);
 // `vmseal ARGS` through /bin/sh (ARGS is shell text).
 CliRun run_cli(const std::string& args);
 // The same under a seccomp filter that makes mseal fail with `error`; code

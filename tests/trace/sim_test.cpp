@@ -1,6 +1,7 @@
 // The simulator against real kernel output: a strace log of
 // tests/data/exercise/exercise.c run on Linux 6.18 (regenerate.sh) must agree
 // call for call with the engine; and the checks must be able to fail.
+#include "support/cli_run.hpp"
 #include "vmseal/trace/sim.hpp"
 
 #include <gtest/gtest.h>
@@ -129,7 +130,7 @@ TEST(Sim, SealsFollowForkAndDieWithExec) {
 }
 
 int run_cli(const std::string& args, std::string* err_out = nullptr) {
-  const std::string err_file = ::testing::TempDir() + "/vmseal_cli_err.txt";
+  const std::string err_file = vmseal::test::temp_path("sim_err.txt");
   const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >/dev/null 2>" + err_file;
   const int status = std::system(cmd.c_str());
   if (err_out != nullptr) *err_out = read_file(err_file);
@@ -137,7 +138,7 @@ int run_cli(const std::string& args, std::string* err_out = nullptr) {
 }
 
 std::string temp_trace(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  const std::string path = vmseal::test::temp_path(name);
   std::ofstream(path) << text;
   return path;
 }

@@ -47,6 +47,11 @@ struct Config {
   bool privileged = false;  // CAP_IPC_LOCK and CAP_SYS_RAWIO (root)
   bool pku = false;         // the CPU has protection keys
   bool thp = true;          // CONFIG_TRANSPARENT_HUGEPAGE (2 MiB alignment of large anon maps)
+  // A read fault on private anonymous memory maps the shared zero page and
+  // gives the VMA no anon_vma (upstream do_anonymous_page()). Some kernel
+  // builds allocate a real page instead (docs/kernel-rules.md 0.1);
+  // kernel::read_fault_maps_zero_page() tells which one is running.
+  bool read_fault_zero_page = true;
 };
 
 // Counters the kernel keeps in mm_struct.
@@ -187,6 +192,7 @@ class AddressSpace {
 
   // Helpers shared by several calls.
   bool is_anonymous(const Vma& v) const noexcept;
+  bool fault_assigns_anon_vma(const Vma& v, bool write) const noexcept;
   bool can_remove_by_merge(const Vma& v) const noexcept;
   bool vm_enough_memory(std::uint64_t pages) const noexcept;
   std::optional<Addr> get_unmapped_area(FileId file, Addr addr, std::uint64_t len,

@@ -51,4 +51,11 @@ void advise_huge_pages(void* buffer, std::size_t bytes) noexcept;
 // Whether the CPU and kernel support memory protection keys (pkey_alloc works).
 bool have_pku() noexcept;
 
+// Whether a read fault on private anonymous memory maps the zero page (no
+// page, no anon_vma) on this kernel, as upstream Linux does; false where the
+// kernel allocates a page (Config::read_fault_zero_page). Read-touches one
+// fresh page and reads its "Anonymous:" line in /proc/self/smaps; assumes the
+// upstream answer (true) when that cannot be read.
+bool read_fault_maps_zero_page() noexcept;
+
 }  // namespace vmseal::kernel
