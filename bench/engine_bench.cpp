@@ -49,7 +49,9 @@
 //                      lookup), so the tree paths stay cached: these isolate
 //                      the algorithmic cost from cache and TLB misses.
 //
-// Counters: bytes_per_vma = vmas().memory_bytes() / vmas().size() when the
+// Counters: bytes_per_vma = vmas().memory_bytes() / vmas().size() (everything the
+// tree holds: nodes in use, free nodes, the unused tail of the newest arena
+// chunk) and live_bytes_per_vma (the nodes in use only), when the
 // benchmark ends (for AS_MsealSplit: of the working copy, N+3K VMAs);
 // bytes_per_vma_built = the same right after the ascending build (full leaves),
 // before a warm-up pass that maps and unmaps one page in every hole;
@@ -130,14 +132,17 @@ World& world(std::size_t n) {
   std::shuffle(w->perm.begin(), w->perm.end(), w->rng);
   w->built_bytes_per_vma =
       static_cast<double>(w->as.vmas().memory_bytes()) / static_cast<double>(n);
-  // Warm-up churn: map a page into every hole, then unmap them all. A tree built
-  // by ascending insertion has 100% full leaves, so whichever benchmark ran
-  // first would pay for splitting them; after this pass every benchmark starts
-  // from the same churned (steady) shape, whatever the order.
-  for (std::uint32_t s : w->perm)
+  // Warm-up churn: map a page into every hole and unmap it again, slot by slot
+  // in random order. A tree built by ascending insertion has 100% full leaves,
+  // so whichever benchmark ran first would pay for splitting them; after this
+  // pass every benchmark starts from the same churned (steady) shape, whatever
+  // the order. One slot at a time keeps the map count at N or N+1: the node
+  // arena keeps the memory of the largest tree it held, so growing to 1.5 N
+  // here would charge every benchmark for a peak it never has.
+  for (std::uint32_t s : w->perm) {
     if (w->as.mmap(w->slot(s) + 11 * P, P, kR, kFixedAnon, -1, 0).is_error()) std::abort();
-  for (std::uint32_t s : w->perm)
     if (w->as.munmap(w->slot(s) + 11 * P, P).is_error()) std::abort();
+  }
   if (w->as.map_count() != n) std::abort();
   w->lookups.resize(kLookupSamples);
   const Addr span = w->slots * kSlot;
@@ -174,6 +179,8 @@ void finish(benchmark::State& state, const World& w, bool failed) {
   const auto& t = w.as.vmas();
   state.counters["bytes_per_vma"] =
       static_cast<double>(t.memory_bytes()) / static_cast<double>(t.size());
+  state.counters["live_bytes_per_vma"] =
+      static_cast<double>(t.live_bytes()) / static_cast<double>(t.size());
   state.counters["bytes_per_vma_built"] = w.built_bytes_per_vma;
   state.counters["vmas"] = static_cast<double>(w.as.map_count());
   if (failed) state.SkipWithError("a system call failed");
@@ -284,9 +291,12 @@ void AS_MsealSplit(benchmark::State& state) {
   }
   finish(state, w, failed || (peak != 0 && peak != w.n + 3 * k));
   const auto& t = work.vmas();
-  if (t.size() != 0)
+  if (t.size() != 0) {
     state.counters["bytes_per_vma"] =
         static_cast<double>(t.memory_bytes()) / static_cast<double>(t.size());
+    state.counters["live_bytes_per_vma"] =
+        static_cast<double>(t.live_bytes()) / static_cast<double>(t.size());
+  }
 }
 
 // `mask`: lookups cycle over the first mask+1 random addresses (all of them
@@ -309,7 +319,7 @@ double stat_min(const std::vector<double>& v) { return *std::min_element(v.begin
 double stat_max(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
 
 void sizes(benchmark::internal::Benchmark* b) {
-  b->Arg(1000)->Arg(65530)->Arg(1000000);
+  b->Arg(1000)->Arg(4096)->Arg(16384)->Arg(65530)->Arg(262144)->Arg(1000000);
   b->ComputeStatistics("min", stat_min)->ComputeStatistics("max", stat_max);
 }
 void sizes_manual(benchmark::internal::Benchmark* b) {

@@ -7,7 +7,9 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
   libelf-dev python3 strace util-linux
   # the compatibility suite (tests/compat): the programs it runs
   sqlite3 openssl perl libpython3.11-testsuite chromium nodejs jq bc tcl file
-  xz-utils bzip2 zstd)
+  xz-utils bzip2 zstd
+  # the benchmarks' scaling plot (bench/plot_scaling.sh; it uses jq too)
+  gnuplot-nox)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()

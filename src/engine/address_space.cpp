@@ -60,7 +60,7 @@ Errno AddressSpace::split(Vma* vma, Addr at, bool check_limit) {
   if (vma->special != SpecialKind::None) return Errno::INVAL;
   Vma upper = *vma;
   upper.start = at;
-  upper.pgoff = vma->pgoff_at(at);
+  upper.set_pgoff(vma->pgoff_at(at));
   tree_.set_bounds(vma->start, vma->start, at);
   tree_.insert(upper);
   return Errno::OK;
@@ -111,7 +111,7 @@ Vma* AddressSpace::merge_new_range(Vma* prev, Vma* next, Addr start, Addr end, V
   if (remove_next) tree_.erase(next->start);
   Vma& t = tree_.set_bounds(target_start, new_start, new_end);
   t.flags |= sticky;
-  t.pgoff = new_pgoff;
+  t.set_pgoff(new_pgoff);
   t.anon_vma = merged_anon;
   t.anon_chain_shared = merged_shared;
   return &t;
@@ -164,7 +164,7 @@ Vma* AddressSpace::modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFla
           tree_.erase(mid.start);
         } else {
           Vma& m = tree_.set_bounds(mid.start, end, mid.end);
-          m.pgoff = mid.pgoff_at(end);
+          m.set_pgoff(mid.pgoff_at(end));
         }
         Vma& t = tree_.set_bounds(ps, ps, end);
         t.anon_vma = anon;
@@ -182,7 +182,7 @@ Vma* AddressSpace::modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFla
       else
         tree_.set_bounds(mid.start, mid.start, start);
       Vma& t = tree_.set_bounds(ns, start, ne);
-      t.pgoff = npg - pages(end - start);
+      t.set_pgoff(npg - pages(end - start));
       t.anon_vma = anon;
       t.flags = new_flags | sticky;
       return &t;

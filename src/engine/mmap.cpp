@@ -348,7 +348,7 @@ SysResult AddressSpace::mmap_region(FileId file, Addr addr, std::uint64_t len, V
     v.start = addr;
     v.end = end;
     v.flags = vm_flags;
-    v.pgoff = pgoff;
+    v.set_pgoff(pgoff);
     v.file = vma_file;
     tree_.insert(v);
   }

@@ -200,7 +200,7 @@ SysResult AddressSpace::move_vma(Remap& r) {
     Vma v = src;
     v.start = dst;
     v.end = dst_end;
-    v.pgoff = pgoff;
+    v.set_pgoff(pgoff);
     tree_.insert(v);
   }
   counters_.total_vm += pages(r.new_len);

@@ -55,7 +55,7 @@ SysResult AddressSpace::brk(Addr brk) {
     v.start = oldbrk;
     v.end = newbrk;
     v.flags = flags;
-    v.pgoff = oldbrk >> kPageShift;
+    v.set_pgoff(oldbrk >> kPageShift);
     tree_.insert(v);
   }
   counters_.total_vm += pages(len);
@@ -86,7 +86,7 @@ FaultResult AddressSpace::fault(Addr addr, Access access) {
     const Addr vs = v->start;
     anon_vma_prepare(vs);
     Vma& g = tree_.set_bounds(vs, a, tree_.find(vs)->end);
-    g.pgoff -= grow;
+    g.set_pgoff(g.pgoff - grow);
     counters_.total_vm += grow;
     if ((g.flags & vm::LOCKED) != 0) counters_.locked_vm += grow;
     v = &g;
@@ -151,7 +151,7 @@ void AddressSpace::exec(const ExecImage& image) {
     v.start = m.start;
     v.end = m.end;
     v.flags = m.flags;
-    v.pgoff = m.pgoff;
+    v.set_pgoff(m.pgoff);
     v.file = m.file;
     v.special = m.special;
     insert_vma(v);

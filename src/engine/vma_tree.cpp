@@ -58,6 +58,8 @@
 // Gap search: see Impl::gap().
 #include "vmseal/engine/vma_tree.hpp"
 
+#include "node_arena.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cassert>
@@ -70,7 +72,7 @@ namespace {
 
 constexpr unsigned kLeafCap = 16;
 constexpr unsigned kInnerCap = 16;
-constexpr unsigned kLeafMin = 6;   // erase rebalances a non-root leaf below this
+constexpr unsigned kLeafMin = 10;  // erase rebalances a non-root leaf below this
 constexpr unsigned kInnerMin = 4;  // ... and an inner node below this
 constexpr Addr kPad = ~Addr{0};
 
@@ -249,26 +251,32 @@ Scan gap_highest(const Node* n, Addr low, Addr high, Addr size, Range& out) noex
   return Scan::Miss;
 }
 
+// Node memory (node_arena.hpp): class 0 for inner nodes, 1 for leaves.
+constexpr unsigned kInnerClass = 0;
+constexpr unsigned kLeafClass = 1;
+using detail::NodeArena;
+
 // Spare nodes allocated before a structural insert so that the insert itself
-// cannot fail half-way (strong exception guarantee). Unused ones are freed.
+// cannot fail half-way (strong exception guarantee). Unused ones go back.
 struct Reserve {
+  NodeArena& arena;
   Leaf* leaf = nullptr;
   Inner* inners = nullptr;  // singly linked through `parent`
-  Reserve() = default;
+  explicit Reserve(NodeArena& a) noexcept : arena(a) {}
   Reserve(const Reserve&) = delete;
   Reserve& operator=(const Reserve&) = delete;
   ~Reserve() {
-    delete leaf;
+    if (leaf != nullptr) arena.give(kLeafClass, leaf);
     while (inners != nullptr) {
       Inner* n = inners;
       inners = n->parent;
-      delete n;
+      arena.give(kInnerClass, n);
     }
   }
   void get(bool need_leaf, unsigned n_inner) {
-    if (need_leaf) leaf = new Leaf;
+    if (need_leaf) leaf = new (arena.take(kLeafClass)) Leaf;
     for (unsigned i = 0; i < n_inner; ++i) {
-      Inner* n = new Inner;
+      Inner* n = new (arena.take(kInnerClass)) Inner;
       n->parent = inners;
       inners = n;
     }
@@ -278,6 +286,7 @@ struct Reserve {
 }  // namespace
 
 struct VmaTree::Impl {
+  NodeArena arena{sizeof(Inner), sizeof(Leaf)};
   Node* root = nullptr;
   Leaf* head = nullptr;  // leftmost leaf
   Leaf* tail = nullptr;  // rightmost leaf
@@ -314,11 +323,11 @@ struct VmaTree::Impl {
   }
   void free_leaf(Leaf* l) noexcept {
     if (hint.load(std::memory_order_relaxed) == l) hint.store(nullptr, std::memory_order_relaxed);
-    delete l;
+    arena.give(kLeafClass, l);
     --n_leaves;
   }
   void free_inner(Inner* n) noexcept {
-    delete n;
+    arena.give(kInnerClass, n);
     --n_inners;
   }
   // Frees a subtree (also a partially built clone).
@@ -348,7 +357,7 @@ struct VmaTree::Impl {
     Node* n = nullptr;
     if (src->level == 0) {
       const Leaf* s = as_leaf(src);
-      Leaf* l = new Leaf;
+      Leaf* l = new (arena.take(kLeafClass)) Leaf;
       ++n_leaves;
       l->count = s->count;
       l->max_gap = s->max_gap;
@@ -362,7 +371,7 @@ struct VmaTree::Impl {
       last_leaf = tail = l;
       n = l;
     } else {
-      Inner* in = new Inner;
+      Inner* in = new (arena.take(kInnerClass)) Inner;
       ++n_inners;
       in->level = src->level;
       std::copy(as_inner(src)->key, as_inner(src)->key + kInnerCap, in->key);
@@ -390,7 +399,27 @@ struct VmaTree::Impl {
   // ---- search -------------------------------------------------------------
   // The leaf whose key range holds a: at each level the last child with
   // key <= a (or the first child). Reads no node headers below the root.
+  // Finger search first: one system call looks up, splits, inserts and merges
+  // around one address, so the leaf of the previous answer (the hint) usually
+  // holds the next key too, and a descent from the root (a cache and TLB miss
+  // per level on a large tree) is skipped. A leaf holds `a` when `a` lies in
+  // [its first start, the next leaf's first start); the leftmost leaf also
+  // holds everything below it. Checked against the hinted leaf's own VMAs
+  // first, and against the next leaf's first start only when `a` lies past its
+  // last VMA.
+  static bool holds(const Leaf* l, Addr a) noexcept {
+    if (l->count == 0) return false;
+    if (a < l->v[0].start && l->prev != nullptr) return false;
+    if (a < l->v[l->count - 1].end) return true;
+    return l->next == nullptr || a < l->next->v[0].start;
+  }
   Leaf* descend(Addr a) const noexcept {
+    if (Leaf* h = hint.load(std::memory_order_relaxed); h != nullptr && holds(h, a)) return h;
+    Leaf* l = descend_from_root(a);
+    hint.store(l, std::memory_order_relaxed);
+    return l;
+  }
+  Leaf* descend_from_root(Addr a) const noexcept {
     Node* n = root;
     for (std::uint32_t h = root->level; h > 0; --h) {
       const Inner* in = as_inner(n);
@@ -845,7 +874,7 @@ struct VmaTree::Impl {
   Vma& insert(const Vma& x) {
     assert(x.start < x.end);
     if (root == nullptr) {
-      Reserve rs;
+      Reserve rs(arena);
       rs.get(true, 0);
       Leaf* l = take_leaf(rs);
       l->v[0] = x;
@@ -924,7 +953,7 @@ struct VmaTree::Impl {
       if (i > 0) return split_two_into_three(as_leaf(p->child[i - 1]), l, x);
     }
     // A root leaf: split in half.
-    Reserve rs;
+    Reserve rs(arena);
     rs.get(true, inner_needed(l->parent));
     Leaf* b = take_leaf(rs);
     constexpr unsigned kKeep = kLeafCap / 2;
@@ -945,7 +974,7 @@ struct VmaTree::Impl {
   // it belongs. Keeps leaves at least 2/3 full after a split (B*-tree).
   Vma& split_two_into_three(Leaf* a, Leaf* c, const Vma& x) {
     assert(a->count == kLeafCap && c->count == kLeafCap && a->next == c);
-    Reserve rs;
+    Reserve rs(arena);
     rs.get(true, inner_needed(a->parent));
     Leaf* b = take_leaf(rs);
     constexpr unsigned kA = (2 * kLeafCap + 2) / 3;                    // 11 stay in a
@@ -969,7 +998,7 @@ struct VmaTree::Impl {
   }
 
   Vma& append_leaf(Leaf* l, const Vma& x) {
-    Reserve rs;
+    Reserve rs(arena);
     rs.get(true, inner_needed(l->parent));
     Leaf* b = take_leaf(rs);
     b->v[0] = x;
@@ -982,7 +1011,7 @@ struct VmaTree::Impl {
   }
 
   Vma& prepend_leaf(Leaf* l, const Vma& x) {
-    Reserve rs;
+    Reserve rs(arena);
     rs.get(true, inner_needed(l->parent));
     Leaf* a = take_leaf(rs);
     a->v[0] = x;
@@ -1053,6 +1082,11 @@ struct VmaTree::Impl {
     if (n != nullptr) refresh_up(n);
   }
 
+  // A leaf fell below kLeafMin. In order of preference: merge with a sibling
+  // when both fit in one leaf; borrow from a sibling above the minimum; or,
+  // when the siblings are at the minimum themselves, turn three adjacent
+  // leaves into two (the B*-tree deletion), which keeps every leaf at least
+  // 5/8 full. Only a leaf whose parent has two children may stay below.
   void rebalance_leaf(Leaf* l) noexcept {
     Inner* p = l->parent;
     const unsigned i = index_of(p, l);
@@ -1062,10 +1096,24 @@ struct VmaTree::Impl {
       merge_leaves(s, l);
     } else if (r != nullptr && r->count + l->count <= kLeafCap) {
       merge_leaves(l, r);
-    } else if (s != nullptr) {
-      leaf_shift_right(s, l, (s->count - l->count) / 2);
-    } else if (r != nullptr) {
-      leaf_shift_left(l, r, (r->count - l->count) / 2);
+    } else if (s != nullptr && s->count > kLeafMin) {
+      leaf_shift_right(s, l, (s->count - l->count + 1) / 2);
+    } else if (r != nullptr && r->count > kLeafMin) {
+      leaf_shift_left(l, r, (r->count - l->count + 1) / 2);
+    } else if (p->count >= 3) {
+      // Three adjacent leaves a, b, c around l, all in p.
+      const unsigned first = i == 0 ? 0 : i + 1 == p->count ? i - 2 : i - 1;
+      Leaf* a = as_leaf(p->child[first]);
+      Leaf* b = as_leaf(p->child[first + 1]);
+      Leaf* c = as_leaf(p->child[first + 2]);
+      if (a->count + b->count + c->count > 2 * kLeafCap) return;
+      // a fills up from b; then what is left of b and all of c fit in b.
+      leaf_shift_left(a, b, std::min(kLeafCap - a->count, b->count - 1));
+      if (b->count + c->count <= kLeafCap) {
+        merge_leaves(b, c);
+      } else {
+        leaf_shift_left(b, c, kLeafCap - b->count);
+      }
     }
   }
 
@@ -1368,6 +1416,11 @@ Vma* VmaTree::prev_of(const Vma& v) noexcept {
 }
 
 std::size_t VmaTree::memory_bytes() const noexcept {
+  if (impl_ == nullptr) return 0;
+  return sizeof(Impl) + impl_->arena.reserved_bytes();
+}
+
+std::size_t VmaTree::live_bytes() const noexcept {
   if (impl_ == nullptr) return 0;
   return sizeof(Impl) + impl_->n_leaves * sizeof(Leaf) + impl_->n_inners * sizeof(Inner);
 }

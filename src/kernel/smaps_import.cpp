@@ -17,7 +17,7 @@ void import_layout(const std::vector<SmapsEntry>& entries, AddressSpace& as, boo
     v.start = e.start;
     v.end = e.end;
     v.flags = e.vmflags;
-    v.pgoff = e.offset >> kPageShift;
+    v.set_pgoff(e.offset >> kPageShift);
     if (e.name == "[vdso]") v.special = SpecialKind::Vdso;
     else if (e.name == "[vvar]") v.special = SpecialKind::Vvar;
     else if (e.name == "[vvar_vclock]") v.special = SpecialKind::VvarVclock;
@@ -42,7 +42,7 @@ void import_layout(const std::vector<SmapsEntry>& entries, AddressSpace& as, boo
     } else {
       // Anonymous memory: pgoff is the address it was created at, as far as
       // anyone can tell from outside.
-      if (v.special == SpecialKind::None && e.offset == 0) v.pgoff = v.start >> kPageShift;
+      if (v.special == SpecialKind::None && e.offset == 0) v.set_pgoff(v.start >> kPageShift);
     }
     if (e.anonymous_kb != 0) {
       v.anon_vma = as.new_anon_vma_id();

@@ -62,6 +62,7 @@ class ReferenceVmaTree {
 
   // An estimate: map nodes (value + red-black header) plus the map object.
   std::size_t memory_bytes() const noexcept;
+  std::size_t live_bytes() const noexcept { return memory_bytes(); }
   bool check_invariants() const;
 
  private:

@@ -86,8 +86,13 @@ class VmaTree {
   Vma* next_of(const Vma& v) noexcept;
   Vma* prev_of(const Vma& v) noexcept;
 
-  // Heap bytes used by the tree, for the bytes-per-VMA benchmark.
+  // Bytes the tree holds, everything included: its header and every chunk of
+  // its node arena (live nodes, freed nodes kept for reuse, and the unused
+  // tail of the newest chunk). For the bytes-per-VMA benchmark.
   std::size_t memory_bytes() const noexcept;
+  // Bytes of the header and the nodes in use only (what memory_bytes() would
+  // be with no free nodes and no unused chunk tail).
+  std::size_t live_bytes() const noexcept;
   // Checks ordering, non-overlap and the gap augmentation. For tests.
   bool check_invariants() const;
 
