@@ -86,6 +86,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
@@ -243,13 +244,38 @@ bool write_limit(long v) {
 void restore_limit() {
   if (g_original_limit >= 0 && write_limit(g_original_limit)) g_original_limit = -1;
 }
+
+// Interrupted (Ctrl-C, kill, a closed terminal), the process would skip
+// atexit and leave the machine's vm.max_map_count raised. The handler writes
+// the old value back with async-signal-safe calls only, in this process only
+// (not in a forked mseal child), then dies of the signal as it would have.
+char g_restore_text[24];
+std::size_t g_restore_len = 0;
+pid_t g_limit_owner = 0;
+extern "C" void restore_limit_on_signal(int sig) {
+  if (g_restore_len != 0 && getpid() == g_limit_owner) {
+    const int fd = open(kMaxMapCount, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      (void)!write(fd, g_restore_text, g_restore_len);
+      close(fd);
+    }
+  }
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+void restore_limit_on_signals(long original) {
+  const int n = std::snprintf(g_restore_text, sizeof g_restore_text, "%ld\n", original);
+  g_restore_len = n > 0 ? static_cast<std::size_t>(n) : 0;
+  g_limit_owner = getpid();
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(sig, restore_limit_on_signal);
+}
 // Makes vm.max_map_count at least `need`, raising it when it is lower.
 bool ensure_limit(long need, std::string& err) {
   const long now = read_limit();
   if (now >= need) return true;
   if (g_original_limit < 0) {
     g_original_limit = now;
-    static const bool registered = (std::atexit(restore_limit), true);
+    static const bool registered = (std::atexit(restore_limit), restore_limit_on_signals(now), true);
     (void)registered;
   }
   if (write_limit(need)) return true;

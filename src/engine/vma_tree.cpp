@@ -4,8 +4,9 @@
 // ---------------------------------------------------------------------------
 // Node layout
 // ---------------------------------------------------------------------------
-//   Leaf (808 bytes): header {parent, count, level = 0, prev, next, max_gap}
-//     followed by `Vma v[16]`, stored BY VALUE and sorted by start. Slots
+//   Leaf (680 bytes, 704 with the arena's 64-byte alignment): header {parent,
+//     count, level = 0, prev, next, max_gap} followed by `Vma v[16]` (40
+//     bytes each), stored BY VALUE and sorted by start. Slots
 //     [count, 16) are padding whose `start` is kPad (2^64-1), so the rank
 //     search scans all 16 slots branch-free without reading `count`.
 //     Leaves form a doubly linked list in address order (prev/next): O(1)
@@ -52,8 +53,13 @@
 // into a sibling with room; if both siblings are full, two full leaves become
 // three 2/3-full ones (B*-tree). An insert past the very last VMA (or before
 // the very first) into a full leaf starts a new leaf instead, so ascending or
-// descending insertion leaves leaves 100% full. Erase merges or borrows when
-// a leaf drops below kLeafMin (an inner node below kInnerMin).
+// descending insertion leaves leaves 100% full. Erase keeps leaves at least
+// kLeafMin (10 of 16) full: merge with a sibling if both fit, else borrow from
+// a sibling above the minimum, else turn three leaves into two (B*-tree
+// deletion); an inner node below kInnerMin merges or borrows.
+//
+// Finger search: descend() first tries the leaf of the last answer (`hint`);
+// see Impl::holds(). Memory: a NodeArena per tree (node_arena.hpp).
 //
 // Gap search: see Impl::gap().
 #include "vmseal/engine/vma_tree.hpp"
