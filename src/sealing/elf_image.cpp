@@ -176,6 +176,21 @@ bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, 
       read_notes(elf, ph, out);
   }
   if (out.loads.empty()) return fail("no loadable segments");
+  if (out.relro && out.soname.rfind("ld-linux", 0) == 0) {
+    // The RELRO bytes as the file holds them (their initial values).
+    for (const LoadSegment& l : out.loads) {
+      if (out.relro->start < l.vaddr || out.relro->end > l.vaddr + l.filesz) continue;
+      const std::uint64_t len = out.relro->end - out.relro->start;
+      if (len > (std::uint64_t{1} << 20)) break;
+      Elf_Data* d = elf_getdata_rawchunk(elf, static_cast<off_t>(l.offset + (out.relro->start - l.vaddr)), len,
+                                         ELF_T_BYTE);
+      if (d == nullptr || d->d_size != len) break;
+      const VRange r = loader_writable_range(static_cast<const unsigned char*>(d->d_buf), len, out.relro->start,
+                                             *out.relro);
+      if (r.end > r.start) out.loader_writable = r;
+      break;
+    }
+  }
   return true;
 }
 

@@ -223,6 +223,7 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
         auto it = std::upper_bound(plan.begin(), plan.end(), e.start,
                                    [](Addr a, const PlannedRange& r) { return a < r.end; });
         bool first = true;
+        bool partly_mutable = false;  // a planned-unsealed range shares the mapping
         std::string_view why;
         for (; it != plan.end() && it->start < e.end; ++it) {
           if (first) {
@@ -231,9 +232,15 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
             first = false;
           }
           m.should_seal = m.should_seal || it->seal;
+          partly_mutable = partly_mutable || (!it->seal && it->kind == SegmentKind::Mutable);
         }
         if (first) m.segment = SegmentKind::Gap;
-        if (!m.sealed && m.should_seal) {
+        if (!m.sealed && m.should_seal && partly_mutable) {
+          // One VMA, two plans: e.g. ld.so's RELRO with the __stack_prot page.
+          ++o.should_seal_unsealed;
+          m.note = "a sealing loader would seal part of this (the rest stays mutable: an escape hatch, or "
+                   "glibc's __stack_prot page); this process's loader did not";
+        } else if (!m.sealed && m.should_seal) {
           ++o.should_seal_unsealed;
           m.note = o.image->memory_seal
                        ? "a sealing loader would seal this, and the object asks for it "

@@ -17,14 +17,8 @@ ObjectRole role_of(const dl_phdr_info& info) noexcept {
   return ObjectRole::Library;
 }
 
-// glibc's loader keeps __stack_prot in its RELRO and, when dlopen meets an
-// object that needs an executable stack, makes that page writable for a
-// moment to update it (glibc 2.36 elf/dl-load.c): sealed, the dlopen fails
-// with "cannot change memory protections". The variable is hidden, so it is
-// found by its value: PROT_GROWSDOWN, with PROT_READ|WRITE|EXEC bits at most,
-// an int no other word of ld.so's small RELRO holds (checked on Debian 12's
-// ld.so: one match, the variable the `orl $7` in dl-load.c updates). One
-// match: that page stays out of the seal. Several: all of RELRO does.
+// The page of ld.so's RELRO that glibc writes after start-up (its
+// __stack_prot; loader_writable_range in elf_image.hpp), found in memory.
 // The scan runs once: the loader never moves, and every walk over the
 // objects (each dlopen the preload sees) would otherwise repeat it.
 void carve_out_stack_prot(const dl_phdr_info& info, LoadedObject& out) noexcept {
@@ -36,27 +30,10 @@ void carve_out_stack_prot(const dl_phdr_info& info, LoadedObject& out) noexcept 
     return;
   }
   scanned_bias = info.dlpi_addr;
-  carved = {};
-  constexpr std::uint32_t kProtGrowsdown = 0x01000000;
-  const Addr start = (info.dlpi_addr + out.relro->start + 3) & ~Addr{3};
-  const Addr end = info.dlpi_addr + out.relro->end;
-  Addr found = 0;
-  int matches = 0;
-  for (Addr a = start; a + 4 <= end; a += 4) {
-    std::uint32_t v = 0;
-    __builtin_memcpy(&v, reinterpret_cast<const void*>(a), 4);
-    if ((v & ~std::uint32_t{7}) == kProtGrowsdown) {
-      found = a;
-      ++matches;
-    }
-  }
-  if (matches == 0) return;
-  if (matches == 1) {
-    const Addr v = page_align_down(found - info.dlpi_addr);
-    carved = {v, v + kPageSize};
-  } else {
-    carved = *out.relro;
-  }
+  const VRange relro = *out.relro;
+  carved = loader_writable_range(reinterpret_cast<const unsigned char*>(info.dlpi_addr + relro.start),
+                                 relro.end - relro.start, relro.start, relro);
+  if (carved.end <= carved.start) return;
   out.mutables[out.n_mutables++] = {carved, kLoaderWritable};
 }
 

@@ -1,6 +1,7 @@
 // The ELF reader on real binaries, and the sealing plan drawn for a
 // synthetic object: page ranges with their kinds and seal decisions.
 #include "support/cli_run.hpp"
+#include "vmseal/sealing/loaded_objects.hpp"
 #include "vmseal/sealing/plan.hpp"
 
 #include <elf.h>
@@ -115,6 +116,47 @@ TEST(ElfImage, ReadsTheLoaderAndRejectsNonElf) {
   EXPECT_NE(err.find("not an ELF file"), std::string::npos) << err;
   EXPECT_FALSE(read_elf_image("/nonexistent/file", img, &err));
   EXPECT_NE(err.find("No such file"), std::string::npos) << err;
+}
+
+// glibc writes __stack_prot, in ld.so's RELRO, after start-up: the plan read
+// from the file (what `vmseal inspect` uses) and the one found in this
+// process's memory (what the preload uses) must leave the same page unsealed.
+TEST(ElfImage, TheLoadersWritablePageFromFileAndFromMemoryAgree) {
+  ElfImage img;
+  std::string err;
+  ASSERT_TRUE(read_elf_image("/lib64/ld-linux-x86-64.so.2", img, &err)) << err;
+  if (!img.loader_writable) GTEST_SKIP() << "this ld.so has no __stack_prot in its RELRO (not glibc 2.36-like)";
+  ASSERT_TRUE(img.relro.has_value());
+  EXPECT_EQ(img.loader_writable->end - img.loader_writable->start, 4096u);
+  EXPECT_GE(img.loader_writable->start, img.relro->start & ~std::uint64_t{4095});
+  EXPECT_LE(img.loader_writable->end, img.relro->end);
+  // The plan leaves it mutable and seals the rest of RELRO.
+  const auto plan = plan_object(img, 0, Profile::Default);
+  bool page_mutable = false, rest_sealed = false;
+  for (const PlannedRange& r : plan) {
+    if (r.start <= img.loader_writable->start && r.end >= img.loader_writable->end)
+      page_mutable = r.kind == SegmentKind::Mutable && !r.seal;
+    if (r.kind == SegmentKind::Relro && r.seal) rest_sealed = true;
+  }
+  EXPECT_TRUE(page_mutable);
+  EXPECT_TRUE(rest_sealed);
+  // The same page in memory, found by the preload's scan.
+  struct Found {
+    bool seen = false;
+    VRange page{};
+  } found;
+  for_each_loaded_object(
+      [](const LoadedObject& o, void* ctx) {
+        auto* f = static_cast<Found*>(ctx);
+        if (o.role != ObjectRole::Interpreter) return true;
+        f->seen = true;
+        for (std::size_t i = 0; i < o.n_mutables; ++i)
+          if (o.mutables[i].type == kLoaderWritable) f->page = o.mutables[i].range;
+        return false;
+      },
+      &found);
+  if (!found.seen) GTEST_SKIP() << "this test binary runs without ld.so (static)";
+  EXPECT_EQ(found.page, *img.loader_writable);
 }
 
 // Debian 12's binutils (2.40) cannot emit GNU_PROPERTY_MEMORY_SEAL (-z

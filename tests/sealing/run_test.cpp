@@ -145,6 +145,30 @@ TEST(RunCli, DlopenSealsOnlyWhatCannotBeUnloaded) {
   EXPECT_NE(r.out.find("dlopen ok"), std::string::npos) << r.out;
 }
 
+// `vmseal inspect` of a program under `vmseal run` agrees with what the
+// preload did to ld.so: its __stack_prot page is left mutable on purpose (not
+// "a loader would seal this"), and nothing a loader would seal is unsealed.
+TEST(RunCli, InspectAgreesWithThePreloadOnTheLoader) {
+  NEED_MSEAL();
+  const std::string out = vmseal::test::temp_path("inspect.json");
+  // The shell is sealed by the preload; the inspect it starts is not preloaded
+  // (vmseal run does not follow exec unless asked).
+  const CliRun r = run_cli("run -- /bin/sh -c '" + std::string(VMSEAL_CLI_PATH) + " inspect --json $$ > " + out + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(vmseal::test::slurp(out));
+  bool seen = false;
+  for (const auto& o : j["objects"]) {
+    if (!o.value("interpreter", false)) continue;
+    seen = true;
+    EXPECT_EQ(o["unsealed_that_a_loader_would_seal"], 0) << o.dump();
+    EXPECT_GT(o["by_segment"]["text"]["bytes_sealed"].get<std::uint64_t>(), 0u) << o.dump();
+    if (o["by_segment"].contains("mutable")) {
+      EXPECT_EQ(o["by_segment"]["mutable"]["bytes_sealed"], 0) << o.dump();
+    }
+  }
+  EXPECT_TRUE(seen) << "no interpreter among the objects of /bin/sh";
+}
+
 TEST(RunCli, ExecFollowsOnlyWhenAsked) {
   NEED_MSEAL();
   CliRun r = run_cli("run -- " + kHelper + " exec " + kHelper + " status");

@@ -24,6 +24,35 @@ struct VRange {
   friend bool operator==(const VRange&, const VRange&) = default;
 };
 
+// glibc's loader keeps __stack_prot in its RELRO and, when dlopen meets an
+// object that needs an executable stack, makes that page writable for a
+// moment to update it (glibc 2.36 elf/dl-load.c); sealed, that dlopen fails.
+// The variable is hidden, so it is found by its value: PROT_GROWSDOWN with
+// PROT_READ|WRITE|EXEC bits at most, an int no other word of ld.so's small
+// RELRO holds (Debian 12's ld.so: one match). `bytes` are RELRO's contents,
+// whose first byte is at object address `at`. Returns the range to leave
+// unsealed: the variable's page for one match, all of `relro` for several,
+// an empty range for none. The same rule for the file (inspect) and for
+// memory (the preload); allocation-free.
+inline VRange loader_writable_range(const unsigned char* bytes, std::uint64_t len, std::uint64_t at,
+                                    VRange relro) noexcept {
+  constexpr std::uint32_t kProtGrowsdown = 0x01000000;
+  std::uint64_t found = 0;
+  int matches = 0;
+  for (std::uint64_t i = (4 - at % 4) % 4; i + 4 <= len; i += 4) {
+    std::uint32_t v = 0;
+    __builtin_memcpy(&v, bytes + i, 4);
+    if ((v & ~std::uint32_t{7}) == kProtGrowsdown) {
+      found = at + i;
+      ++matches;
+    }
+  }
+  if (matches == 0) return {};
+  if (matches > 1) return relro;
+  const std::uint64_t page = found & ~std::uint64_t{4095};
+  return {page, page + 4096};
+}
+
 struct LoadSegment {
   std::uint64_t offset = 0;  // p_offset
   std::uint64_t vaddr = 0;   // p_vaddr
@@ -64,6 +93,10 @@ struct ElfImage {
   std::vector<LoadSegment> loads;  // PT_LOAD, in file order
   std::optional<VRange> relro;     // PT_GNU_RELRO
   std::vector<MutableRange> mutable_ranges;
+  // For glibc's dynamic loader (DT_SONAME ld-linux*): the part of its RELRO
+  // it writes after start-up (loader_writable_range), which a plan leaves
+  // mutable like an escape hatch.
+  std::optional<VRange> loader_writable;
   std::optional<std::string> interp;  // PT_INTERP
   bool dynamic = false;               // has PT_DYNAMIC
   bool bind_now = false;              // DF_BIND_NOW, DF_1_NOW or DT_BIND_NOW
