@@ -65,6 +65,8 @@
 #include "vmseal/engine/address_space.hpp"
 #include "vmseal/kernel/abi.hpp"
 
+#include "thread_clock.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -150,30 +152,8 @@ World& world(std::size_t n) {
   return *w;
 }
 
-// The timed calls are measured in thread CPU time (CLOCK_THREAD_CPUTIME_ID):
-// the 2-vCPU machine is shared, and CPU time does not count the time this
-// thread is preempted. One read costs ~1-3 us here (a real system call), so
-// the cost of a read, calibrated once, is subtracted from each batch.
-double cpu_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double clock_overhead() {
-  static const double overhead = [] {
-    std::vector<double> d(201);
-    for (double& x : d) {
-      const double t0 = cpu_now();
-      x = cpu_now() - t0;
-    }
-    std::nth_element(d.begin(), d.begin() + 100, d.end());
-    return d[100];
-  }();
-  return overhead;
-}
-
-double seconds_since(double t0) { return std::max(0.0, cpu_now() - t0 - clock_overhead()); }
+using bench::cpu_now;
+using bench::seconds_since;
 
 void finish(benchmark::State& state, const World& w, bool failed) {
   const auto& t = w.as.vmas();
@@ -315,8 +295,8 @@ void lookup(benchmark::State& state, std::size_t mask) {
 void AS_Lookup(benchmark::State& state) { lookup(state, kLookupSamples - 1); }
 void AS_LookupHot(benchmark::State& state) { lookup(state, 255); }
 
-double stat_min(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
-double stat_max(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
+using bench::stat_max;
+using bench::stat_min;
 
 void sizes(benchmark::internal::Benchmark* b) {
   b->Arg(1000)->Arg(4096)->Arg(16384)->Arg(65530)->Arg(262144)->Arg(1000000);

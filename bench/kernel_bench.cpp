@@ -78,6 +78,8 @@
 #include "vmseal/kernel/abi.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 
+#include "thread_clock.hpp"
+
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -202,28 +204,11 @@ struct SealMid {  // its middle page
 };
 struct Nothing {};
 
-// ---- timing (as in engine_bench.cpp) ----------------------------------------
+// ---- timing: bench/thread_clock.hpp ------------------------------------------
 
-double cpu_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double clock_overhead() {
-  static const double overhead = [] {
-    std::vector<double> d(201);
-    for (double& x : d) {
-      const double t0 = cpu_now();
-      x = cpu_now() - t0;
-    }
-    std::nth_element(d.begin(), d.begin() + 100, d.end());
-    return d[100];
-  }();
-  return overhead;
-}
-
-double seconds_since(double t0) { return std::max(0.0, cpu_now() - t0 - clock_overhead()); }
+using bench::clock_overhead;
+using bench::cpu_now;
+using bench::seconds_since;
 
 // ---- vm.max_map_count -------------------------------------------------------
 
@@ -825,8 +810,8 @@ void Kernel_MsealSplit(benchmark::State& state) {
   finish(state, w, t, err);
 }
 
-double stat_min(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
-double stat_max(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
+using bench::stat_max;
+using bench::stat_min;
 
 // Registered size by size (all operations at one N, then the next N), so each
 // layout is built once per run.
