@@ -403,9 +403,7 @@ struct VmaTree::Impl {
   }
 
   // ---- search -------------------------------------------------------------
-  // The leaf whose key range holds a: at each level the last child with
-  // key <= a (or the first child). Reads no node headers below the root.
-  // Finger search first: one system call looks up, splits, inserts and merges
+  // The leaf whose key range holds a. Finger search first: one system call looks up, splits, inserts and merges
   // around one address, so the leaf of the previous answer (the hint) usually
   // holds the next key too, and a descent from the root (a cache and TLB miss
   // per level on a large tree) is skipped. A leaf holds `a` when `a` lies in
@@ -425,6 +423,8 @@ struct VmaTree::Impl {
     hint.store(l, std::memory_order_relaxed);
     return l;
   }
+  // At each level the last child with key <= a (or the first child). Reads
+  // no node headers below the root.
   Leaf* descend_from_root(Addr a) const noexcept {
     Node* n = root;
     for (std::uint32_t h = root->level; h > 0; --h) {
