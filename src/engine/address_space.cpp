@@ -55,14 +55,11 @@ Addr AddressSpace::vm_start_gap(const Vma& v) const noexcept {
 // moves along. With check_limit, fails with ENOMEM at max_map_count. Then
 // vm_ops->may_split(): special_mapping_split() refuses every split of [vdso],
 // [vvar] and [vvar_vclock] with EINVAL (so does a shrink of [vdso], probe V4).
-Errno AddressSpace::split(Vma* vma, Addr at, bool check_limit) {
+Errno AddressSpace::split(Vma* vma, Addr at, bool check_limit, Vma** upper) {
   if (check_limit && tree_.size() >= cfg_.max_map_count) return Errno::NOMEM;
   if (vma->special != SpecialKind::None) return Errno::INVAL;
-  Vma upper = *vma;
-  upper.start = at;
-  upper.set_pgoff(vma->pgoff_at(at));
-  tree_.set_bounds(vma->start, vma->start, at);
-  tree_.insert(upper);
+  Vma& u = tree_.split(*vma, at);
+  if (upper != nullptr) *upper = &u;
   return Errno::OK;
 }
 
@@ -190,17 +187,17 @@ Vma* AddressSpace::modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFla
   }
 
   // No merge: split off the parts outside [start, end).
-  Addr cur = mid.start;
+  Vma* v = vma;
   if (mid.start < start) {
-    err = split(vma, start, true);
+    err = split(v, start, true, &v);  // v: the part from start on
     if (err != Errno::OK) return nullptr;
-    cur = start;
   }
   if (mid.end > end) {
-    err = split(tree_.find(cur), end, true);
+    Vma* above = nullptr;
+    err = split(v, end, true, &above);
     if (err != Errno::OK) return nullptr;
+    v = tree_.prev_of(*above);  // the part [start, end)
   }
-  Vma* v = tree_.find(cur);
   v->flags = new_flags;
   return v;
 }
@@ -223,12 +220,12 @@ Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* ac
     if (v->sealed()) return Errno::PERM;
     // A failed end split (may_split) fails the unmap; the start split stays.
     if (v->end > end) {
-      // The insert of the upper half may move VMAs between tree nodes: find
-      // this one again (found by vmseal difftest: a stale pointer here read
-      // another VMA's size into the accounting, and MAP_FIXED failed ENOMEM).
-      const Addr at = v->start;
-      if (Errno e = split(v, end, false); e != Errno::OK) return e;
-      v = tree_.find(at);
+      // The split may move VMAs between tree nodes: v is stale after it
+      // (found by vmseal difftest: a stale pointer here read another VMA's
+      // size into the accounting, and MAP_FIXED failed ENOMEM).
+      Vma* above = nullptr;
+      if (Errno e = split(v, end, false, &above); e != Errno::OK) return e;
+      v = tree_.prev_of(*above);
     }
     if ((v->flags & vm::ACCOUNT) != 0) acct += v->page_count();
   }
@@ -241,13 +238,13 @@ Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* ac
 // page tables go with them, guard markers included.
 void AddressSpace::remove_range(Addr start, Addr end) {
   if (!guards_.empty()) guards_.remove(start, end);
-  std::vector<Addr> doomed;
-  for (Vma* v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.next_of(*v)) {
-    doomed.push_back(v->start);
+  // Erasing invalidates pointers, so look the next one up again: the finger
+  // search finds it in the same or the next leaf, with no allocation.
+  for (Vma* v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.lower(start)) {
     counters_.total_vm -= v->page_count();
     if ((v->flags & vm::LOCKED) != 0) counters_.locked_vm -= v->page_count();
+    tree_.erase(v->start);
   }
-  for (Addr s : doomed) tree_.erase(s);
 }
 
 // The unmap primitive: munmap, MAP_FIXED's unmap of the old range, the mremap

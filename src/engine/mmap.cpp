@@ -338,22 +338,23 @@ SysResult AddressSpace::mmap_region(FileId file, Addr addr, std::uint64_t len, V
     vma_file = files_->add(shm);
   }
 
-  Vma* prev = tree_.before(addr);
+  // The range is free now: its neighbours are the first VMA above it and the
+  // one before that (one lookup, then a step in the same leaf).
   Vma* next = tree_.lower(end);
-  Vma* merged = nullptr;
+  Vma* prev = next != nullptr ? tree_.prev_of(*next) : tree_.last();
+  Vma* placed = nullptr;
   if (vma_file == file)
-    merged = merge_new_range(prev, next, addr, end, vm_flags, pgoff, file, 0, false, false);
-  if (merged == nullptr) {
+    placed = merge_new_range(prev, next, addr, end, vm_flags, pgoff, file, 0, false, false);
+  if (placed == nullptr) {
     Vma v;
     v.start = addr;
     v.end = end;
     v.flags = vm_flags;
     v.set_pgoff(pgoff);
     v.file = vma_file;
-    tree_.insert(v);
+    placed = &tree_.insert(v);
   }
   counters_.total_vm += pages(len);
-  Vma* placed = tree_.find(addr);
   if ((vm_flags & vm::LOCKED) != 0) {
     if ((placed->flags & vm::SPECIAL) != 0)
       placed->flags &= ~vm::LOCKED_MASK;

@@ -120,8 +120,9 @@ SysResult AddressSpace::mseal(Addr start, std::uint64_t len_in, std::uint64_t fl
   if (end == start) return SysResult::ok(0);
 
   // range_contains_unmapped(): any hole means ENOMEM and no change at all.
+  Vma* const first = tree_.lower(start);
   Addr covered = start;
-  for (const Vma* v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.next_of(*v)) {
+  for (const Vma* v = first; v != nullptr && v->start < end; v = tree_.next_of(*v)) {
     if (v->start > covered) return Errno::NOMEM;
     covered = v->end;
   }
@@ -129,7 +130,7 @@ SysResult AddressSpace::mseal(Addr start, std::uint64_t len_in, std::uint64_t fl
 
   // mseal_apply(): VM_SEALED joins the flags of each VMA; already-sealed VMAs
   // are skipped. A split failing at max_map_count leaves earlier VMAs sealed.
-  Vma* vma = tree_.lower(start);
+  Vma* vma = first;  // nothing has changed since it was found
   Vma* prev = start > vma->start ? vma : tree_.prev_of(*vma);
   while (vma != nullptr && vma->start < end) {
     if (!vma->sealed()) {

@@ -94,6 +94,15 @@ Vma& ReferenceVmaTree::set_bounds(Addr start, Addr new_start, Addr new_end) {
   return result.position->second;
 }
 
+Vma& ReferenceVmaTree::split(Vma& v, Addr at) {
+  assert(v.start < at && at < v.end);
+  Vma upper = v;
+  upper.start = at;
+  upper.set_pgoff(v.pgoff_at(at));
+  v.end = at;
+  return insert(upper);
+}
+
 std::optional<Range> ReferenceVmaTree::gap(Addr low, Addr high, Addr size) const noexcept {
   if (low >= high) return std::nullopt;
   size = std::max<Addr>(size, 1);

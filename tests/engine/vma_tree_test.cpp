@@ -349,6 +349,47 @@ TEST(VmaTree, SetBoundsGrowAndShrink) {
   }
 }
 
+// split() in leaves with room (slots move, nothing else) and in full ones
+// (the general path), with and without a stale finger: the result must be the
+// reference's, pgoffs advanced, gaps unchanged.
+TEST(VmaTree, SplitInRoomyAndFullLeaves) {
+  VmaTree t;
+  ReferenceVmaTree r;
+  // Ascending insertion leaves every leaf full; 100 VMAs of 8 pages, 8-page holes.
+  for (Addr i = 0; i < 100; ++i) {
+    Vma v = mk(0x100000 + 16 * P * i, 0x100000 + 16 * P * i + 8 * P);
+    v.set_pgoff(1000 * i);
+    t.insert(v);
+    r.insert(v);
+  }
+  for (Addr i = 0; i < 100; i += 7) {  // full leaves: the general path
+    const Addr s = 0x100000 + 16 * P * i;
+    Vma& x = t.split(*t.find(s), s + 3 * P);
+    const Vma& y = r.split(*r.find(s), s + 3 * P);
+    ASSERT_TRUE(same_vma(&x, &y));
+    EXPECT_EQ(x.pgoff, 1000 * i + 3);
+    EXPECT_EQ(t.find(s)->end, s + 3 * P);
+    ASSERT_TRUE(t.check_invariants());
+  }
+  expect_same(t, r);
+  for (Addr i = 1; i < 100; i += 3) {  // split the upper part again, then its lower one
+    const Addr s = 0x100000 + 16 * P * i;
+    t.find(0x100000);  // move the finger away: split must find the leaf itself
+    Vma& x = t.split(*t.find(s + 5 * P), s + 6 * P);
+    const Vma& y = r.split(*r.find(s + 5 * P), s + 6 * P);
+    ASSERT_TRUE(same_vma(&x, &y));
+    Vma& lower = *t.prev_of(x);  // [s, s + 6P), or [s + 3P, s + 6P) if split above
+    const Addr at = lower.start + P;
+    Vma& x2 = t.split(lower, at);
+    const Vma& y2 = r.split(*r.prev_of(y), at);
+    ASSERT_TRUE(same_vma(&x2, &y2));
+    ASSERT_TRUE(t.check_invariants());
+  }
+  expect_same(t, r);
+  for (Addr size : {Addr{1}, P, 8 * P, 9 * P})
+    EXPECT_TRUE(same_range(t.gap(0, kMax, size), r.gap(0, kMax, size))) << size;
+}
+
 // A hole of `big` pages between VMA k-1 and VMA k, every other hole 1 page:
 // whatever the leaf layout, some k put the hole across a leaf boundary.
 TEST(VmaTree, GapAcrossLeafBoundaries) {
@@ -686,7 +727,7 @@ class Harness {
           gaps(a, b, c);
         break;
       default:
-        insert(a, b, c);
+        split(a, b);
         break;
     }
     if (steps_ % check_period_ == 0) require(t_.check_invariants(), "check_invariants");
@@ -806,6 +847,19 @@ class Harness {
     Vma& x = t_.set_bounds(v.start, s * P, e * P);
     const Vma& y = r_.set_bounds(v.start, s * P, e * P);
     require(x == y, "set_bounds result");
+  }
+
+  void split(std::uint64_t a, std::uint64_t b) {
+    if (r_.empty()) return;
+    const Vma v = kth(a % r_.size());
+    const Addr pages = v.page_count();
+    if (pages < 2) return;
+    const Addr at = v.start + (1 + b % (pages - 1)) * P;
+    Vma& x = t_.split(*t_.find(v.start), at);
+    const Vma& y = r_.split(*r_.find(v.start), at);
+    require(x == y, "split result");
+    require(t_.find(at) == &x, "split pointer");
+    require(same(t_.prev_of(x), r_.prev_of(y)), "split lower part");
   }
 
   Addr interesting(std::uint64_t a, std::uint64_t b) const {

@@ -184,7 +184,9 @@ class AddressSpace {
   Vma* merge_new_range(Vma* prev, Vma* next, Addr start, Addr end, VmFlags flags,
                        std::uint64_t pgoff, FileId file, AnonVmaId anon, bool anon_shared,
                        bool just_expand);
-  Errno split(Vma* vma, Addr at, bool check_limit);
+  // __split_vma(): the checks, then the tree's split. `upper`, if given,
+  // receives the new upper part ([at, end)); other pointers are invalidated.
+  Errno split(Vma* vma, Addr at, bool check_limit, Vma** upper = nullptr);
   Errno populate(Addr start, Addr end, bool ignore_errors);
   Errno populate_vma(Vma& vma, Addr start, Addr end);
   Addr first_unfaultable(const Vma& vma, Addr start, Addr end) const;

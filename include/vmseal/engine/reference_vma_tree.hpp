@@ -46,6 +46,7 @@ class ReferenceVmaTree {
   Vma& insert(const Vma& vma);
   void erase(Addr start) noexcept;
   Vma& set_bounds(Addr start, Addr new_start, Addr new_end);
+  Vma& split(Vma& v, Addr at);
 
   std::optional<Range> gap_rev(Addr low, Addr high, Addr size) const noexcept;
   std::optional<Range> gap(Addr low, Addr high, Addr size) const noexcept;

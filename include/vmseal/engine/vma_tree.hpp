@@ -63,6 +63,12 @@ class VmaTree {
   // Precondition: one starts there, new_start < new_end, and the new range
   // overlaps no other VMA. Returns the VMA.
   Vma& set_bounds(Addr start, Addr new_start, Addr new_end);
+  // Splits the stored VMA `v` at `at` (v.start < at < v.end): v keeps
+  // [v.start, at), and a copy of it, its pgoff advanced to `at`, takes
+  // [at, v.end). Returns the new upper part. Gaps do not change, so with room
+  // in v's leaf this is one move of the slots above v. Invalidates pointers
+  // as insert() does (the lower part is prev_of() the result).
+  Vma& split(Vma& v, Addr at);
 
   // Free-range search (the basis of get_unmapped_area). A gap is a maximal
   // range not covered by any VMA; it is clipped to [low, high). Returns the
