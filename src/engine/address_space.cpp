@@ -213,10 +213,10 @@ Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* ac
   if (start > v->start) {
     if (end < v->end && tree_.size() >= cfg_.max_map_count) return Errno::NOMEM;
     if (v->sealed()) return Errno::PERM;  // don't split what cannot be unmapped
-    if (Errno e = split(v, start, false); e != Errno::OK) return e;
+    if (Errno e = split(v, start, false, &v); e != Errno::OK) return e;  // v: from start on
   }
   std::uint64_t acct = 0;
-  for (v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.next_of(*v)) {
+  for (; v != nullptr && v->start < end; v = tree_.next_of(*v)) {
     if (v->sealed()) return Errno::PERM;
     // A failed end split (may_split) fails the unmap; the start split stays.
     if (v->end > end) {

@@ -307,7 +307,8 @@ SysResult AddressSpace::mmap_region(FileId file, Addr addr, std::uint64_t len, V
   const Addr end = addr + len;
   std::uint64_t nr_accounted = 0;
   bool overlaps = false;
-  if (const Vma* v = tree_.lower(addr); v != nullptr && v->start < end) {
+  Vma* next = tree_.lower(addr);  // the first VMA above the range, once it is free
+  if (next != nullptr && next->start < end) {
     overlaps = true;
     // vms_gather_munmap_vmas(): checks and splits; nothing is removed yet.
     if (Errno e = gather_unmap_prepare(addr, end, &nr_accounted); e != Errno::OK) return e;
@@ -318,7 +319,10 @@ SysResult AddressSpace::mmap_region(FileId file, Addr addr, std::uint64_t len, V
     if (charged != 0 && !vm_enough_memory(charged)) return Errno::NOMEM;
     vm_flags |= vm::ACCOUNT;
   }
-  if (overlaps) remove_range(addr, end);
+  if (overlaps) {
+    remove_range(addr, end);
+    next = tree_.lower(end);
+  }
 
   // The file a new VMA will carry: MAP_SHARED of anonymous memory or of
   // /dev/zero gets a fresh shmem file (shmem_zero_setup()).
@@ -338,9 +342,7 @@ SysResult AddressSpace::mmap_region(FileId file, Addr addr, std::uint64_t len, V
     vma_file = files_->add(shm);
   }
 
-  // The range is free now: its neighbours are the first VMA above it and the
-  // one before that (one lookup, then a step in the same leaf).
-  Vma* next = tree_.lower(end);
+  // The range is free now: its neighbours are `next` and the VMA before it.
   Vma* prev = next != nullptr ? tree_.prev_of(*next) : tree_.last();
   Vma* placed = nullptr;
   if (vma_file == file)
