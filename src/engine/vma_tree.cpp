@@ -407,16 +407,19 @@ struct VmaTree::Impl {
   // looks up, splits, inserts and merges around one address, so the leaf of the
   // previous answer (the hint) usually holds the next key too, and a descent
   // from the root (a cache and TLB miss per level on a large tree) is skipped.
-  // A leaf holds `a` when `a` lies in [its first start, the next leaf's first
-  // start); the leftmost leaf also holds everything below it, the rightmost
-  // everything above. One unsigned range compare decides, so the only branch
-  // is "the hint holds or not", which a run of calls predicts well whichever
-  // way it goes (a branch per bound mispredicted half the time on random
-  // lookups, and cost them a third of their time).
+  // The hinted leaf is taken when `a` lies in [its first start, its last
+  // VMA's end); the leftmost leaf also takes everything below it, the
+  // rightmost everything above. (An address in the gap after a leaf's last VMA
+  // belongs to it too, but proving that needs the next leaf's first line, a
+  // miss of its own on a large tree: such an address descends from the root.)
+  // One unsigned range compare decides, so the only branch is "the hint holds
+  // or not", which a run of calls predicts well whichever way it goes (a
+  // branch per bound mispredicted half the time on random lookups, and cost
+  // them a third of their time).
   static bool holds(const Leaf* l, Addr a) noexcept {
     if (l->count == 0) return false;
     const Addr lo = l->prev != nullptr ? l->v[0].start : 0;
-    const Addr hi = l->next != nullptr ? l->next->v[0].start : kPad;
+    const Addr hi = l->next != nullptr ? l->v[l->count - 1].end : kPad;
     return search_key(a) - lo < hi - lo;  // lo <= a < hi; wraps when a < lo
   }
   Leaf* descend(Addr a) const noexcept {
