@@ -1372,10 +1372,24 @@ VmaTree::VmaTree(const VmaTree& other) {
   }
 }
 
+// Assignment reuses this tree's node memory (as std::vector reuses its
+// capacity): the nodes go back to this arena's free lists and the copy takes
+// them again, so memory that is already faulted in, cached and in the TLB
+// holds the copy. Basic guarantee: if an allocation throws, the tree is empty.
 VmaTree& VmaTree::operator=(const VmaTree& other) {
-  if (this != &other) {
+  if (this == &other) return *this;
+  if (impl_ == nullptr) {
     VmaTree copy(other);
     impl_.swap(copy.impl_);
+    return *this;
+  }
+  impl_->clear();
+  if (other.impl_ == nullptr) return *this;
+  try {
+    impl_->copy_from(*other.impl_);
+  } catch (...) {
+    impl_->clear();
+    throw;
   }
   return *this;
 }

@@ -16,6 +16,7 @@
 #include <numeric>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -644,6 +645,53 @@ TEST(VmaTree, CopyIsDeepAndIndependent) {
   EXPECT_EQ(dump(d), dump(c));
   d = VmaTree();
   EXPECT_TRUE(d.empty());
+}
+
+// Copy assignment reuses the destination's node memory (as std::vector reuses
+// its capacity): assigning trees of the same size over and over must not grow
+// it, and must leave a tree equal to the source and independent of it.
+TEST(VmaTree, CopyAssignmentReusesNodeMemory) {
+  VmaTree src;
+  std::vector<std::size_t> order = iota(5000);
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(11));
+  fill(src, order);
+  const std::vector<Vma> want = dump(src);
+
+  VmaTree dst;
+  dst = src;
+  const std::size_t reserved = dst.memory_bytes();
+  for (int round = 0; round < 20; ++round) {
+    // Change the copy, then restore it from the source.
+    for (std::size_t i = 0; i < 5000; i += 3) dst.erase(0x10000 + 2 * P * i);
+    dst.insert(mk(0x10000 + 2 * P * 9000, 0x10000 + 2 * P * 9000 + P));
+    std::set<const Vma*> old_slots;
+    dst.for_each([&](const Vma& v) { old_slots.insert(&v); });
+    dst = src;
+    ASSERT_TRUE(dst.check_invariants());
+    ASSERT_EQ(dump(dst), want);
+    EXPECT_EQ(dst.memory_bytes(), reserved) << "round " << round;
+    // The copy lives in the nodes the old tree had (a fresh arena would be
+    // allocated while the old one still exists, so no address could repeat).
+    std::size_t reused = 0;
+    dst.for_each([&](const Vma& v) { reused += old_slots.count(&v); });
+    EXPECT_GT(reused, 0u) << "round " << round;
+  }
+  EXPECT_NE(dst.first(), src.first());
+  dst.find(0x10000 + 2 * P * 1)->flags = vm::EXEC;
+  EXPECT_EQ(src.find(0x10000 + 2 * P * 1)->flags, want[1].flags);
+
+  // Copy-assigning an empty tree empties it and keeps it usable.
+  const VmaTree empty;
+  dst = empty;
+  EXPECT_TRUE(dst.empty());
+  EXPECT_TRUE(dst.check_invariants());
+  EXPECT_EQ(dst.find(0x10000), nullptr);
+  dst.insert(mk(0, P));
+  EXPECT_EQ(dst.size(), 1u);
+  // Into a moved-from (empty, no storage) tree, assignment copies.
+  dst = VmaTree();
+  dst = src;
+  EXPECT_EQ(dump(dst), want);
 }
 
 TEST(ReferenceVmaTree, Basics) {
