@@ -202,22 +202,40 @@ Vma* AddressSpace::modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFla
   return v;
 }
 
+// can_modify_mm(): a VMA overlapping [start, end) that carries `seal`.
+bool AddressSpace::range_has_seal(Addr start, Addr end, VmFlags seal) const noexcept {
+  for (const Vma* v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.next_of(*v))
+    if ((v->flags & seal) != 0) return true;
+  return false;
+}
+
+Errno AddressSpace::check_seal_up_front(Addr start, Addr end, VmFlags seal) const noexcept {
+  if (cfg_.seal.timing != SealTiming::UpFront) return Errno::OK;
+  return range_has_seal(start, end, seal) ? cfg_.seal.refused : Errno::OK;
+}
+
 // vms_gather_munmap_vmas(): the checks and splits of unmapping [start, end).
 // A sealed VMA anywhere in the range fails the call with EPERM before anything
 // is unmapped, but a split of the first VMA made before the sealed one was
 // found stays (the kernel does not undo it). `accounted` receives the number of
 // VM_ACCOUNT pages that the unmap will release.
+//
+// An up-front policy (linux-6.10, openbsd, rfc-v3) checks the whole range
+// first, as can_modify_mm() in do_vmi_munmap() did: a refusal changes nothing
+// and comes before the max_map_count ENOMEM.
 Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* accounted) {
+  const VmFlags seal = cfg_.seal.base_seal;
+  if (Errno e = check_seal_up_front(start, end, seal); e != Errno::OK) return e;
   Vma* v = tree_.lower(start);
   if (v == nullptr || v->start >= end) return Errno::OK;
   if (start > v->start) {
     if (end < v->end && tree_.size() >= cfg_.max_map_count) return Errno::NOMEM;
-    if (v->sealed()) return Errno::PERM;  // don't split what cannot be unmapped
+    if ((v->flags & seal) != 0) return cfg_.seal.refused;  // don't split what cannot be unmapped
     if (Errno e = split(v, start, false, &v); e != Errno::OK) return e;  // v: from start on
   }
   std::uint64_t acct = 0;
   for (; v != nullptr && v->start < end; v = tree_.next_of(*v)) {
-    if (v->sealed()) return Errno::PERM;
+    if ((v->flags & seal) != 0) return cfg_.seal.refused;
     // A failed end split (may_split) fails the unmap; the start split stays.
     if (v->end > end) {
       // The split may move VMAs between tree nodes: v is stale after it

@@ -1,6 +1,7 @@
 // madvise(2), Linux 6.18 (mm/madvise.c). The seal rule lives in one place,
-// can_madvise_modify(): on a sealed VMA, advice that discards contents is
-// refused for anonymous memory the caller could not write anyway.
+// discard_refused() (6.18's can_madvise_modify()): on a sealed VMA, advice
+// that discards contents is refused for anonymous memory the caller could not
+// write anyway; other seal policies change which advice and which VMAs.
 #include <algorithm>
 
 #include "merge_rules.hpp"
@@ -41,7 +42,45 @@ bool is_discard(int advice) {
   }
 }
 
+// What counts as discarding under each policy (SealPolicy::discard_advice).
+bool advice_discards(int advice, DiscardAdvice rule) {
+  switch (rule) {
+    case DiscardAdvice::Listed:
+      return is_discard(advice);
+    case DiscardAdvice::Bitmask:
+      // 6.10's is_madv_discard(): `behavior & (MADV_FREE | MADV_DONTNEED |
+      // MADV_DONTNEED_LOCKED | MADV_REMOVE | MADV_DONTFORK | MADV_WIPEONFORK)`,
+      // a mask of 0x1f, true for every advice but MADV_NORMAL. Fixed by
+      // "mseal: fix is_madv_discard()" in 6.11.
+      return (advice & (abi::MADV_FREE | abi::MADV_DONTNEED | abi::MADV_DONTNEED_LOCKED |
+                        abi::MADV_REMOVE | abi::MADV_DONTFORK | abi::MADV_WIPEONFORK)) != 0;
+    case DiscardAdvice::Destructive:
+      return advice != abi::MADV_DONTFORK && is_discard(advice);
+  }
+  return false;
+}
+
 }  // namespace
+
+// The discard rule of the policy: advice that destroys contents, on a sealed
+// VMA of the kind the policy protects. Linux exempts memory the caller could
+// write anyway (VM_WRITE; with PKU also PKRU, which is not modelled).
+bool AddressSpace::discard_refused(const Vma& v, int advice) const noexcept {
+  const SealPolicy& p = cfg_.seal;
+  if ((v.flags & p.base_seal) == 0 || p.discard_scope == DiscardScope::None) return false;
+  if (!advice_discards(advice, p.discard_advice)) return false;
+  switch (p.discard_scope) {
+    case DiscardScope::AnonReadOnly:  // can_madvise_modify(), 6.17+
+      return is_anonymous(v) && (v.flags & vm::WRITE) == 0;
+    case DiscardScope::NoFileReadOnly:  // is_ro_anon(), 6.10-6.16
+      return v.file == 0 && (v.flags & (vm::SHARED | vm::WRITE)) == 0;
+    case DiscardScope::Any:
+      return true;
+    case DiscardScope::None:
+      return false;
+  }
+  return false;
+}
 
 SysResult AddressSpace::madvise(Addr start, std::uint64_t len_in, int advice) {
   if (!madvise_behavior_valid(advice)) return Errno::INVAL;
@@ -51,6 +90,14 @@ SysResult AddressSpace::madvise(Addr start, std::uint64_t len_in, int advice) {
   if (start + len < start) return Errno::INVAL;
   if (start + len == start) return SysResult::ok(0);
   const Addr end = start + len;
+
+  // Up-front policies: can_modify_mm_madv() over the whole range, holes
+  // allowed, before the advice is dispatched (6.10 refused even
+  // MADV_POPULATE_* here, through its bitmask).
+  if (cfg_.seal.timing == SealTiming::UpFront) {
+    for (const Vma* v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.next_of(*v))
+      if (discard_refused(*v, advice)) return cfg_.seal.refused;
+  }
 
   if (advice == abi::MADV_POPULATE_READ || advice == abi::MADV_POPULATE_WRITE)
     return madvise_populate(start, end, advice == abi::MADV_POPULATE_WRITE);
@@ -89,9 +136,7 @@ Errno AddressSpace::madvise_vma(Vma*& prev, Vma*& vma, Addr start, Addr end, int
                                 bool& relookup) {
   const VmFlags f = vma->flags;
   // can_madvise_modify(): checked before any advice-specific rule.
-  if (vma->sealed() && is_discard(advice) && is_anonymous(*vma) &&
-      !((f & vm::WRITE) != 0 /* and PKRU permits writing: no PKU modelled */))
-    return Errno::PERM;
+  if (discard_refused(*vma, advice)) return cfg_.seal.refused;
 
   VmFlags nf = f;
   switch (advice) {

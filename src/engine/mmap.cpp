@@ -239,6 +239,10 @@ SysResult AddressSpace::do_mmap(FileId file, Addr addr, std::uint64_t len, std::
     const Vma* v = tree_.lower(addr);
     if (v != nullptr && v->start < addr + len) return Errno::EXIST;
   }
+  // The typed-seal RFC checked MAP_FIXED here (a non-fixed address is free).
+  if (cfg_.seal.fixed_mmap_checked_early && (flags & abi::MAP_FIXED) != 0 &&
+      range_has_seal(addr, addr + len, cfg_.seal.base_seal))
+    return cfg_.seal.refused;
   // can_do_mlock() and mlock_future_ok()
   if ((flags & abi::MAP_LOCKED) != 0 && cfg_.rlimit_memlock == 0 && !cfg_.privileged)
     return Errno::PERM;

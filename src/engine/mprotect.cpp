@@ -44,6 +44,11 @@ SysResult AddressSpace::do_mprotect_pkey(Addr start, std::uint64_t len, std::uin
     if (vma->start > start) return Errno::NOMEM;
     if ((grows & abi::PROT_GROWSUP) != 0) return Errno::INVAL;  // no VM_GROWSUP on x86
   }
+  // Up-front policies: can_modify_mm() here, after the lookup of start and
+  // the GROWSDOWN adjustment, before anything changes (6.10: "checking if
+  // memory is sealed" just before vma_prev()). A refusal beats the ENOMEM of
+  // a later hole.
+  if (Errno e = check_seal_up_front(start, end, cfg_.seal.prot_seal); e != Errno::OK) return e;
   Vma* prev = start > vma->start ? vma : tree_.prev_of(*vma);
 
   VmFlags prot_bits = 0;
@@ -69,8 +74,8 @@ SysResult AddressSpace::do_mprotect_pkey(Addr start, std::uint64_t len, std::uin
     tmp = std::min(vma->end, end);
 
     // mprotect_fixup()
-    if (vma->sealed()) {
-      error = Errno::PERM;
+    if ((vma->flags & cfg_.seal.prot_seal) != 0) {
+      error = cfg_.seal.refused;
       break;
     }
     Vma* result = vma;
@@ -109,8 +114,14 @@ SysResult AddressSpace::do_mprotect_pkey(Addr start, std::uint64_t len, std::uin
   return SysResult::ok(0);
 }
 
+SysResult AddressSpace::mseal(Addr start, std::uint64_t len, std::uint64_t flags) {
+  if (cfg_.seal.typed) return mseal_typed(start, len, cfg_.seal.untyped_types, flags);
+  if (cfg_.seal.seal_like_mimmutable) return mimmutable(start, len, flags);
+  return mseal_linux(start, len, flags);
+}
+
 // do_mseal(): validation, then range_contains_unmapped(), then mseal_apply().
-SysResult AddressSpace::mseal(Addr start, std::uint64_t len_in, std::uint64_t flags) {
+SysResult AddressSpace::mseal_linux(Addr start, std::uint64_t len_in, std::uint64_t flags) {
   if (flags != 0) return Errno::INVAL;
   if (!page_aligned(start)) return Errno::INVAL;
   const std::uint64_t len = page_align_up(len_in);
@@ -128,22 +139,81 @@ SysResult AddressSpace::mseal(Addr start, std::uint64_t len_in, std::uint64_t fl
   }
   if (covered < end) return Errno::NOMEM;
 
-  // mseal_apply(): VM_SEALED joins the flags of each VMA; already-sealed VMAs
-  // are skipped. A split failing at max_map_count leaves earlier VMAs sealed.
-  Vma* vma = first;  // nothing has changed since it was found
+  return seal_apply(first, start, end, vm::SEALED);  // nothing has changed since `first` was found
+}
+
+// mseal_apply(): `add` joins the flags of each VMA in [start, end) that lacks
+// one of its bits (holes are passed over); VMAs that have them all are
+// skipped. A split failing at max_map_count leaves earlier VMAs sealed.
+SysResult AddressSpace::seal_apply(Vma* first, Addr start, Addr end, VmFlags add) {
+  Vma* vma = first;
+  if (vma == nullptr || vma->start >= end) return SysResult::ok(0);
   Vma* prev = start > vma->start ? vma : tree_.prev_of(*vma);
   while (vma != nullptr && vma->start < end) {
-    if (!vma->sealed()) {
+    if ((add & ~vma->flags) != 0) {
       const Addr curr_start = std::max(vma->start, start);
       const Addr curr_end = std::min(vma->end, end);
       Errno err = Errno::OK;
-      vma = modify_range(prev, vma, curr_start, curr_end, vma->flags | vm::SEALED, err);
+      vma = modify_range(prev, vma, curr_start, curr_end, vma->flags | add, err);
       if (vma == nullptr) return err;
     }
     prev = vma;
     vma = tree_.next_of(*vma);
   }
   return SysResult::ok(0);
+}
+
+// The typed-seal RFC v3's do_mseal(): PROT_PKEY implies BASE; check_mm_seal()
+// (a hole: ENOMEM; a new type on a VMA sealed with MM_SEAL_SEAL: EACCES)
+// walks the whole range before apply_mm_seal() adds the types VMA by VMA.
+// Sealed VMAs merge like any others (the series' patch 7), so the flags go
+// through modify_range().
+SysResult AddressSpace::mseal_typed(Addr start, std::uint64_t len_in, std::uint64_t types,
+                                    std::uint64_t flags) {
+  if (!cfg_.seal.typed) return mseal(start, len_in, types);  // the kernel reads 3 arguments
+  if ((types & seal_type::PROT_PKEY) != 0) types |= seal_type::BASE;
+  if ((types & ~seal_type::ALL) != 0 || flags != 0) return Errno::INVAL;
+  if (!page_aligned(start)) return Errno::INVAL;
+  const std::uint64_t len = page_align_up(len_in);
+  if (len_in != 0 && len == 0) return Errno::INVAL;
+  const Addr end = start + len;
+  if (end < start) return Errno::INVAL;
+  if (end == start) return SysResult::ok(0);
+
+  const VmFlags add = seal_flags_of_types(types);
+  Vma* const first = tree_.lower(start);
+  Addr covered = start;
+  for (const Vma* v = first; v != nullptr && v->start < end; v = tree_.next_of(*v)) {
+    if (v->start > covered) return Errno::NOMEM;
+    if ((v->flags & vm::SEAL_SEAL) != 0 && (add & ~v->flags) != 0) return Errno::ACCES;
+    covered = v->end;
+  }
+  if (covered < end) return Errno::NOMEM;
+
+  return seal_apply(first, start, end, add);
+}
+
+// OpenBSD's mimmutable(2) on this engine (man page, rev 1.5 2024): the range
+// is rounded outwards to pages (ALIGN_ADDR) rather than refused when
+// unaligned; "unmapped pages in the region do not retain immutability", so
+// holes are skipped; a MAP_INHERIT_ZERO region (VM_WIPEONFORK) in the range
+// fails the call with EPERM before anything changes. The `flags` argument of
+// the mseal() call that stands for it must still be 0.
+SysResult AddressSpace::mimmutable(Addr start, std::uint64_t len, std::uint64_t flags) {
+  if (flags != 0) return Errno::INVAL;
+  const Addr pageoff = start & (kPageSize - 1);
+  start -= pageoff;
+  if (len > ~std::uint64_t{0} - pageoff) return Errno::INVAL;
+  const std::uint64_t size = page_align_up(len + pageoff);
+  if (size == 0 && len + pageoff != 0) return Errno::INVAL;
+  if (start > ~std::uint64_t{0} - size) return Errno::INVAL;  // wrap-around
+  const Addr end = std::min(start + size, cfg_.task_size);
+  if (start >= end) return SysResult::ok(0);
+
+  for (const Vma* v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.next_of(*v))
+    if ((v->flags & vm::WIPEONFORK) != 0) return Errno::PERM;
+
+  return seal_apply(tree_.lower(start), start, end, vm::SEALED);
 }
 
 }  // namespace vmseal

@@ -70,7 +70,16 @@ SysResult AddressSpace::mremap(Addr old_addr, std::uint64_t old_len, std::uint64
 SysResult AddressSpace::check_prep_vma(Remap& r) {
   const Vma* v = tree_.find(r.addr);
   if (v == nullptr) return Errno::FAULT;
-  if (v->sealed()) return Errno::PERM;
+  // The source's seal. Up-front policies check the whole of [addr,
+  // addr+old_len), holes and later VMAs included, as 6.10's can_modify_mm()
+  // did; an old_len of 0 (a duplicate of a shared mapping) checks nothing.
+  if (cfg_.seal.timing == SealTiming::UpFront) {
+    if (Errno e = check_seal_up_front(r.addr, r.addr + r.old_len, cfg_.seal.base_seal);
+        e != Errno::OK)
+      return e;
+  } else if ((v->flags & cfg_.seal.base_seal) != 0) {
+    return cfg_.seal.refused;
+  }
   r.delta = r.old_len > r.new_len ? r.old_len - r.new_len : r.new_len - r.old_len;
   r.type = r.delta == 0                 ? Remap::Type::NoResize
            : r.old_len > r.new_len     ? Remap::Type::Shrink
@@ -241,6 +250,14 @@ SysResult AddressSpace::remap_move(Remap& r) {
   bool seen = false;
   SysResult res = Errno::FAULT;
   Addr last_end = 0;
+  // Up-front policies refuse the whole move before any VMA moves: a sealed
+  // source anywhere in the range, or a sealed VMA in the way at the target.
+  if (tree_.find(start) != nullptr) {
+    const VmFlags seal = cfg_.seal.base_seal;
+    if (Errno e = check_seal_up_front(start, end, seal); e != Errno::OK) return e;
+    if (Errno e = check_seal_up_front(r.new_addr, r.new_addr + r.old_len, seal); e != Errno::OK)
+      return e;
+  }
   // The walk resumes from the end of the VMA just moved and never looks past
   // `end` (for_each_vma_range), even when the move merged into the source VMA.
   for (const Vma* v = tree_.lower(start); v != nullptr && v->start < end;

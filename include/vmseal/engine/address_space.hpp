@@ -21,6 +21,7 @@
 
 #include "vmseal/engine/files.hpp"
 #include "vmseal/engine/guard_pages.hpp"
+#include "vmseal/engine/seal_policy.hpp"
 #include "vmseal/engine/types.hpp"
 #include "vmseal/engine/vma.hpp"
 #include "vmseal/engine/vma_tree.hpp"
@@ -52,6 +53,9 @@ struct Config {
   // builds allocate a real page instead (docs/kernel-rules.md 0.1);
   // kernel::read_fault_maps_zero_page() tells which one is running.
   bool read_fault_zero_page = true;
+  // The seal design the primitives enforce (seal_policy.hpp); Linux 6.18 by
+  // default. Everything else about the calls stays Linux 6.18.
+  SealPolicy seal = seal_policy::linux_6_18();
 };
 
 // Counters the kernel keeps in mm_struct.
@@ -112,6 +116,11 @@ class AddressSpace {
   SysResult munlockall();
   SysResult brk(Addr addr);
   SysResult mseal(Addr addr, std::uint64_t len, std::uint64_t flags);
+  // The typed-seal RFC's mseal(addr, len, types, flags). Under a policy that
+  // is not typed the kernel reads three arguments, so `types` is the flags
+  // argument and `flags` is ignored, as the kernel would.
+  SysResult mseal_typed(Addr addr, std::uint64_t len, std::uint64_t types, std::uint64_t flags);
+  SysResult msync(Addr addr, std::uint64_t len, std::uint64_t flags);
   // SysV shm: `segment` is the open file of the segment (FileKind::SysvShm,
   // size set). Returns the attach address.
   SysResult shmat(FileId segment, Addr addr, std::uint64_t shmflg);
@@ -177,6 +186,17 @@ class AddressSpace {
  private:
   struct Populate;
   // Primitives.
+  // can_modify_mm(): does a VMA overlapping [start, end) carry `seal`? Holes
+  // are allowed. The up-front check of SealTiming::UpFront policies.
+  bool range_has_seal(Addr start, Addr end, VmFlags seal) const noexcept;
+  // The up-front check, when the policy has one: the policy's errno if a
+  // VMA in [start, end) carries `seal`, else OK.
+  Errno check_seal_up_front(Addr start, Addr end, VmFlags seal) const noexcept;
+  // The discard rule: would `advice` be refused on this VMA?
+  bool discard_refused(const Vma& v, int advice) const noexcept;
+  SysResult mseal_linux(Addr start, std::uint64_t len, std::uint64_t flags);
+  SysResult seal_apply(Vma* first, Addr start, Addr end, VmFlags add);
+  SysResult mimmutable(Addr start, std::uint64_t len, std::uint64_t flags);
   Errno gather_unmap(Addr start, Addr end);
   Errno gather_unmap_prepare(Addr start, Addr end, std::uint64_t* accounted);
   void remove_range(Addr start, Addr end);

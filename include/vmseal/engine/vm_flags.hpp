@@ -55,6 +55,11 @@ inline constexpr VmFlags SHADOW_STACK = 1ULL << 37;
 inline constexpr VmFlags DROPPABLE = 1ULL << 40;
 inline constexpr VmFlags UFFD_MINOR = 1ULL << 41;
 inline constexpr VmFlags SEALED = 1ULL << 42;
+// vmseal's own bits, for the typed-seal RFC v3 policy (seal_policy.hpp): no
+// kernel has them and smaps never prints them. MM_SEAL_BASE is SEALED itself.
+inline constexpr VmFlags SEAL_PROT_PKEY = 1ULL << 61;  // MM_SEAL_PROT_PKEY
+inline constexpr VmFlags SEAL_SEAL = 1ULL << 62;       // MM_SEAL_SEAL
+inline constexpr VmFlags ANY_SEAL = SEALED | SEAL_PROT_PKEY | SEAL_SEAL;
 
 inline constexpr unsigned kPkeyShift = 32;
 inline constexpr VmFlags PKEY_MASK = PKEY_BIT0 | PKEY_BIT1 | PKEY_BIT2 | PKEY_BIT3;

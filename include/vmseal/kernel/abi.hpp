@@ -49,6 +49,11 @@ inline constexpr std::uint64_t MREMAP_MAYMOVE = 1;
 inline constexpr std::uint64_t MREMAP_FIXED = 2;
 inline constexpr std::uint64_t MREMAP_DONTUNMAP = 4;
 
+// MS_* (msync)
+inline constexpr int MS_ASYNC = 1;
+inline constexpr int MS_INVALIDATE = 2;
+inline constexpr int MS_SYNC = 4;
+
 // MADV_*
 inline constexpr int MADV_NORMAL = 0;
 inline constexpr int MADV_RANDOM = 1;
