@@ -17,6 +17,8 @@ enum Exit : int {
   kNoProcess = 6,     // no such process, or it exited while being read
   kPermission = 7,    // permission denied (the message says what is missing)
   kCannotSeal = 8,    // run --enforce: the program cannot be sealed (static, setuid)
+  kIncomplete = 9,    // predict: nothing would break, but some calls could not be verified
+  kNoStrace = 10,     // predict: strace is missing or cannot trace here
   kPreloadFailed = 125,  // run --enforce: the preload could not seal what it planned
   kNotExecutable = 126,  // run: the program exists but cannot be executed
   kNotFound = 127,       // run: no such program
@@ -31,9 +33,23 @@ struct SimOptions {
   bool read_fault_allocates = false;
   bool json = false;
   bool keep_going = false;
+  std::string policy;  // seal_policy::parse() spec; empty = linux-6.18
 };
 CLI::App* add_sim(CLI::App& app, SimOptions& opts);
 int run_sim(const SimOptions& opts);
+
+struct CompareOptions {
+  std::string input;  // "-" = stdin
+  std::string policies;  // comma-separated; empty = all
+  bool all_calls = false;
+  bool quiet = false;
+  bool json = false;
+  bool layouts = false;
+  bool privileged = false;
+  bool keep_going = false;
+};
+CLI::App* add_compare(CLI::App& app, CompareOptions& opts);
+int run_compare(const CompareOptions& opts);
 
 struct DifftestOptions {
   std::string seed = "random";
@@ -91,5 +107,29 @@ struct RunOptions {
 };
 CLI::App* add_run(CLI::App& app, RunOptions& opts);
 int run_run(RunOptions opts, const std::vector<std::string>& remaining);
+
+// Shared by run and predict (cli/run_command.cpp): where `name` is found on
+// PATH ("" when nowhere); the preload library (`given`, $VMSEAL_PRELOAD_LIBRARY,
+// or beside this binary); why a preload cannot work in `program` ("" when it can).
+std::string resolve_program(const std::string& name);
+std::string find_preload(const std::string& given);
+std::string why_preload_cannot_run(const std::string& program);
+
+struct PredictOptions {
+  std::string profile = "default";
+  std::vector<std::string> opt_out;
+  std::string trace;   // --trace FILE: read instead of running
+  std::string record;  // --record FILE: keep the trace (and FILE.json)
+  bool json = false;
+  bool follow_exec = false;
+  bool stacks = false;
+  bool no_progress = false;
+  bool privileged = false;
+  std::string preload;
+  std::string strace = "strace";
+  std::vector<std::string> command;
+};
+CLI::App* add_predict(CLI::App& app, PredictOptions& opts);
+int run_predict(PredictOptions opts, const std::vector<std::string>& remaining);
 
 }  // namespace vmseal::cli

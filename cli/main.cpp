@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   vmseal::cli::SimOptions sim;
   CLI::App* sim_cmd = vmseal::cli::add_sim(app, sim);
+  vmseal::cli::CompareOptions compare;
+  CLI::App* compare_cmd = vmseal::cli::add_compare(app, compare);
   vmseal::cli::DifftestOptions difftest;
   CLI::App* difftest_cmd = vmseal::cli::add_difftest(app, difftest);
   vmseal::cli::InspectOptions inspect;
@@ -24,10 +26,12 @@ int main(int argc, char** argv) {
   CLI::App* audit_cmd = vmseal::cli::add_audit(app, audit);
   vmseal::cli::RunOptions run;
   CLI::App* run_cmd = vmseal::cli::add_run(app, run);
+  vmseal::cli::PredictOptions predict;
+  CLI::App* predict_cmd = vmseal::cli::add_predict(app, predict);
   // `vmseal run [OPTIONS] -- PROGRAM ARGS...`: the program's part is cut off
   // before parsing, so none of its arguments is taken for an option.
   std::vector<std::string> program;
-  if (argc > 1 && std::string(argv[1]) == "run") {
+  if (argc > 1 && (std::string(argv[1]) == "run" || std::string(argv[1]) == "predict")) {
     for (int i = 2; i < argc; ++i)
       if (std::string(argv[i]) == "--") {
         program.assign(argv + i + 1, argv + argc);
@@ -43,10 +47,12 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : vmseal::cli::kUsage;
   }
   if (sim_cmd->parsed()) return vmseal::cli::run_sim(sim);
+  if (compare_cmd->parsed()) return vmseal::cli::run_compare(compare);
   if (difftest_cmd->parsed()) return vmseal::cli::run_difftest(difftest);
   if (inspect_cmd->parsed()) return vmseal::cli::run_inspect(inspect);
   if (check_cmd->parsed()) return vmseal::cli::run_check(check);
   if (audit_cmd->parsed()) return vmseal::cli::run_audit(audit);
   if (run_cmd->parsed()) return vmseal::cli::run_run(run, program);
+  if (predict_cmd->parsed()) return vmseal::cli::run_predict(predict, program);
   return 0;
 }

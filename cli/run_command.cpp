@@ -33,6 +33,8 @@ namespace fs = std::filesystem;
 
 void warn(const std::string& msg) { std::fprintf(stderr, "vmseal run: %s\n", msg.c_str()); }
 
+}  // namespace
+
 // Where `name` is found, as execvp would find it; "" when nowhere.
 std::string resolve_program(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
@@ -92,6 +94,8 @@ std::string why_preload_cannot_run(const std::string& program) {
   if (!image.interp) return target + " is statically linked: there is no loader to preload into";
   return "";
 }
+
+namespace {
 
 void write_unsealed_report(const RunOptions& o, const std::string& reason) {
   if (o.report.empty()) return;

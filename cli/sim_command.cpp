@@ -34,6 +34,9 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
                 "model a kernel whose read faults on private anonymous memory allocate a page\n"
                 "and an anon_vma instead of mapping the zero page (see `vmseal check`)");
   cmd->add_flag("--keep-going", opts.keep_going, "report malformed lines and continue");
+  cmd->add_option("--policy", opts.policy,
+                  "the seal design to model (default linux-6.18; see `vmseal compare`):\n"
+                  "linux-6.18, linux-6.12, linux-6.11, linux-6.10, openbsd, rfc-v3[:TYPES]");
   return cmd;
 }
 
@@ -52,6 +55,13 @@ int run_sim(const SimOptions& opts) {
   so.check = opts.check;
   so.config.privileged = opts.privileged;
   so.config.read_fault_zero_page = !opts.read_fault_allocates;
+  if (!opts.policy.empty()) {
+    std::string error;
+    if (!seal_policy::parse(opts.policy, so.config.seal, &error)) {
+      std::fprintf(stderr, "vmseal sim: --policy: %s\n", error.c_str());
+      return kUsage;
+    }
+  }
   trace::Simulator sim(so);
   trace::StraceParser parser;
   nlohmann::json records = nlohmann::json::array();

@@ -18,6 +18,9 @@
 //   VMSEAL_REPORT=FILE  JSON report ("%p" becomes the pid)
 //   VMSEAL_ENFORCE=1    exit 125 before main when anything planned fails
 //   VMSEAL_FOLLOW_EXEC=1  keep LD_PRELOAD and these for programs it execs
+//   VMSEAL_PREDICT=DIR  `vmseal predict`: a quiet dry run that marks each
+//                       seal point in an strace log (see predict_marker) and
+//                       copies /proc/self/smaps to DIR at each one
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <link.h>
@@ -48,6 +51,8 @@ struct Config {
   bool report = false;
   char report_path[4096] = {};
   char opt_out[4096] = {};
+  bool predict = false;  // VMSEAL_PREDICT: markers for `vmseal predict`
+  char predict_dir[4096] = {};
 };
 
 Config g_config;
@@ -74,6 +79,51 @@ void say(const char* fmt, ...) {
     (void)ignored;
   }
 }
+
+// --- markers for `vmseal predict` (docs/predict.md) --------------------------
+// Each is a write(2) to fd -1, which fails with EBADF and does nothing, so
+// strace shows it at the exact point of the call sequence where `vmseal run`
+// would seal. Text: "vmseal-predict WORD ARGS...". Nothing is allocated and
+// no memory-management call is made between the first and the last marker of
+// a seal point, so the markers change nothing the trace replays.
+void predict_marker(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void predict_marker(const char* fmt, ...) {
+  char buf[1200];
+  std::size_t used = static_cast<std::size_t>(std::snprintf(buf, sizeof buf, "vmseal-predict "));
+  va_list ap;
+  va_start(ap, fmt);
+  const int n = std::vsnprintf(buf + used, sizeof buf - used, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  used += static_cast<std::size_t>(n) < sizeof buf - used ? static_cast<std::size_t>(n) : sizeof buf - used - 1;
+  ssize_t ignored = write(-1, buf, used);
+  (void)ignored;
+}
+
+// Copies /proc/self/smaps to `path` through a small stack buffer (no heap;
+// procfs has no splice, so no sendfile).
+bool copy_smaps(const char* path) {
+  const int in = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+  if (in < 0) return false;
+  const int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = out >= 0;
+  char buf[4096];
+  while (ok) {
+    const ssize_t got = read(in, buf, sizeof buf);
+    if (got < 0) ok = false;
+    if (got <= 0) break;
+    for (ssize_t done = 0; ok && done < got;) {
+      const ssize_t w = write(out, buf + done, static_cast<std::size_t>(got - done));
+      if (w <= 0) ok = false;
+      else done += w;
+    }
+  }
+  close(in);
+  if (out >= 0) close(out);
+  return ok;
+}
+
+unsigned g_seal_points = 0;  // seal points in this process image
 
 // --- a growable text buffer on libc's allocator, for the JSON report --------
 struct Text {
@@ -152,7 +202,20 @@ const char* errno_name(int e) {
 
 void record_object_untimed(const vs::ObjectResult& r) {
   const vs::LoadedObject& o = *r.object;
-  if (g_config.sealer.dry_run) {
+  if (g_config.predict) {
+    // Each run of ranges the sealer gives one mseal: "range START END KIND",
+    // after "object ROLE VERDICT PATH" (the path last: it may hold blanks).
+    predict_marker("object %s %s %s", vs::object_role_name(o.role), vs::object_verdict_name(r.verdict),
+                   *r.path != '\0' ? r.path : "?");
+    for (std::size_t i = 0; i < r.n_ranges; ++i) {
+      const vs::PlannedRange& p = r.ranges[i];
+      if (!p.seal) continue;
+      predict_marker("range %llx %llx %.*s", static_cast<unsigned long long>(p.start),
+                     static_cast<unsigned long long>(p.end), static_cast<int>(vs::segment_kind_name(p.kind).size()),
+                     vs::segment_kind_name(p.kind).data());
+    }
+  }
+  if (g_config.sealer.dry_run && !g_config.predict) {
     say("vmseal: dry run: %s (%s%s): %s%s%s\n", *r.path != '\0' ? r.path : "?", vs::object_role_name(o.role),
         r.at_startup ? "" : ", opened later", vs::object_verdict_name(r.verdict), *r.why != '\0' ? ": " : "",
         r.why);
@@ -204,7 +267,10 @@ void record_object(const vs::ObjectResult& r, void*) {
 }
 
 void record_kernel(const vs::KernelMappingResult& r, void*) {
-  if (g_config.sealer.dry_run) say("vmseal: dry run: %s %llx-%llx: seal\n", r.name,
+  if (g_config.predict)
+    predict_marker("kernel %llx %llx %s", static_cast<unsigned long long>(r.start),
+                   static_cast<unsigned long long>(r.end), r.name);
+  if (g_config.sealer.dry_run && !g_config.predict) say("vmseal: dry run: %s %llx-%llx: seal\n", r.name,
                                    static_cast<unsigned long long>(r.start), static_cast<unsigned long long>(r.end));
   if (!g_config.report) return;
   Text& t = g_kernel;
@@ -263,6 +329,14 @@ void write_report() {
 void seal_now(bool startup) {
   if (g_sealer == nullptr || g_unavailable) return;
   const std::uint64_t t0 = now_ns();
+  if (g_config.predict) {
+    // The layout at this seal point, then the marker that says where it is.
+    char path[4200];
+    std::snprintf(path, sizeof path, "%s/smaps-%d-%u", g_config.predict_dir, static_cast<int>(getpid()), ++g_seal_points);
+    const bool copied = copy_smaps(path);
+    predict_marker("begin %s %d %u %s", startup ? "startup" : "dlopen", static_cast<int>(getpid()), g_seal_points,
+                   copied ? path : "-");
+  }
   // Without a report or a dry run nothing needs the per-object results.
   const bool record = g_config.report || g_config.sealer.dry_run;
   vs::SealSummary s = g_sealer->seal_new_objects(record ? record_object : nullptr, nullptr);
@@ -276,6 +350,7 @@ void seal_now(bool startup) {
   g_record_ns = 0;
   g_failures += s.failures;
   g_sealed_bytes += s.sealed_bytes;
+  if (g_config.predict) predict_marker("end %d %u", static_cast<int>(getpid()), g_seal_points);
   if (s.failures > 0) {
     if (g_config.enforce && startup) {
       say("vmseal: sealing failed (%s) and --enforce is set: not running the program\n", errno_name(s.first_error));
@@ -359,6 +434,12 @@ void read_config() {
     c.sealer.opt_out = c.opt_out;
   }
   c.sealer.dry_run = env_true("VMSEAL_DRY_RUN");
+  if (const char* p = getenv("VMSEAL_PREDICT"); p != nullptr && *p != '\0') {
+    // `vmseal predict`: plan and mark, seal nothing, print nothing.
+    std::snprintf(c.predict_dir, sizeof c.predict_dir, "%s", p);
+    c.predict = true;
+    c.sealer.dry_run = true;
+  }
   c.enforce = env_true("VMSEAL_ENFORCE");
   c.follow_exec = env_true("VMSEAL_FOLLOW_EXEC");
   const char* report = getenv("VMSEAL_REPORT");
@@ -381,7 +462,7 @@ void read_config() {
   if (!c.follow_exec) {
     drop_self_from_ld_preload();
     for (const char* v : {"VMSEAL_PROFILE", "VMSEAL_OPT_OUT", "VMSEAL_DRY_RUN", "VMSEAL_REPORT", "VMSEAL_ENFORCE",
-                          "VMSEAL_FOLLOW_EXEC"})
+                          "VMSEAL_FOLLOW_EXEC", "VMSEAL_PREDICT"})
       drop_env(v);
   } else if (!report_per_pid) {
     drop_env("VMSEAL_REPORT");  // the next program would overwrite this one's
@@ -391,7 +472,8 @@ void read_config() {
 __attribute__((constructor)) void vmseal_preload_init() {
   read_config();
   g_sealer_object.snapshot_startup();
-  if (!vs::ImageSealer::mseal_available(&g_unavailable_error)) {
+  // A prediction seals nothing: it plans for a kernel with mseal even here.
+  if (!g_config.predict && !vs::ImageSealer::mseal_available(&g_unavailable_error)) {
     g_unavailable = true;
     if (g_config.enforce) {
       say("vmseal: mseal is not available here (%s) and enforce is set: not running the program\n",

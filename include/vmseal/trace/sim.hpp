@@ -31,6 +31,9 @@ enum class Verdict : std::uint8_t {
   NoRecord,      // the input has no result for the call (or check mode is off)
 };
 std::string_view verdict_name(Verdict v) noexcept;
+// A result as strace prints it for the call `name`: "0x7f12a000" for calls that
+// return addresses, "0", "-1 EPERM (Operation not permitted)".
+std::string format_sys_result(std::string_view name, const SysResult& r);
 
 struct SimRecord {
   std::size_t line = 0;
@@ -41,6 +44,10 @@ struct SimRecord {
   SysResult recorded;      // what the log says the kernel returned
   Verdict verdict = Verdict::NoRecord;
   std::string note;        // why unverifiable / what differs
+  // The address ranges the call acts on (page-aligned, half-open): the range of
+  // munmap, mprotect, ...; both ranges of mremap; the mapping mmap created.
+  std::vector<std::pair<Addr, Addr>> ranges;
+  bool verifiable = true;  // false when the outcome depends on state the trace never made
   // The line in strace syntax with the engine's result.
   std::string render() const;
 };
@@ -87,6 +94,16 @@ class Simulator {
   // a process that exited; nullptr for a pid that never had one).
   std::vector<int> pids() const;
   const AddressSpace* address_space(int pid) const;
+
+  // For callers that know more than the trace shows (vmseal predict, which
+  // seals at the points the preload would and reads the layout there):
+  // the live address space of `pid`, shared with its threads, or nullptr
+  // when it has none (it exited);
+  AddressSpace* mutable_address_space(int pid);
+  // and a complete layout for `pid`'s mm (its threads see it too), built by
+  // the caller on this simulator's file table: the mm's open files are kept,
+  // and from now on every range counts as known (nothing is unverifiable).
+  void adopt_layout(int pid, AddressSpace layout);
 
  private:
   struct Mm;

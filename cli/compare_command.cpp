@@ -1,0 +1,277 @@
+// vmseal compare: replay one trace or script under several seal policies and
+// show, side by side, every call whose result or effect differs.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "vmseal/engine/proc_maps.hpp"
+#include "vmseal/engine/seal_policy.hpp"
+#include "vmseal/trace/compare.hpp"
+#include "vmseal/trace/sim.hpp"
+
+namespace vmseal::cli {
+namespace {
+
+std::string all_policy_names() {
+  std::string out;
+  for (const SealPolicy& p : seal_policy::all()) {
+    if (!out.empty()) out += ',';
+    out += p.name;
+  }
+  return out;
+}
+
+std::string call_name(const std::string& call) { return call.substr(0, call.find('(')); }
+
+nlohmann::json result_json(const SysResult& r) {
+  if (r.is_error()) return std::string(errno_name(r.error()));
+  return r.value();
+}
+
+}  // namespace
+
+CLI::App* add_compare(CLI::App& app, CompareOptions& opts) {
+  CLI::App* cmd = app.add_subcommand(
+      "compare",
+      "Replay the memory-management calls of an strace log (strace -f -y) or a vmseal script\n"
+      "under several seal designs and show every call whose result or effect on the layout\n"
+      "differs, then a summary table. Exit 0 when the designs agree, 1 when they differ,\n"
+      "3 for unreadable input. See docs/designs.md.");
+  cmd->add_option("input", opts.input, "trace or script to read ('-' for standard input)")
+      ->required();
+  cmd->add_option("--policies", opts.policies,
+                  "comma-separated seal policies; the first is the baseline (default: all:\n" +
+                      all_policy_names() + "; rfc-v3:TYPES chooses the types a 3-argument\n"
+                      "mseal asks for, e.g. rfc-v3:base+prot_pkey)");
+  cmd->add_flag("--all", opts.all_calls, "show every call, not only those that differ");
+  cmd->add_flag("-q,--quiet", opts.quiet, "print only the summary");
+  cmd->add_flag("--json", opts.json, "print the calls and the summary as JSON");
+  cmd->add_flag("--layouts", opts.layouts, "print each policy's final /proc/PID/maps too");
+  cmd->add_flag("--privileged", opts.privileged,
+                "model a process with CAP_IPC_LOCK and CAP_SYS_RAWIO (root)");
+  cmd->add_flag("--keep-going", opts.keep_going, "report unreadable lines and continue");
+  return cmd;
+}
+
+int run_compare(const CompareOptions& opts) {
+  trace::CompareOptions co;
+  std::string spec = opts.policies.empty() ? all_policy_names() : opts.policies;
+  std::size_t pos = 0;
+  while (pos <= spec.size()) {
+    const std::size_t comma = std::min(spec.find(',', pos), spec.size());
+    const std::string one = spec.substr(pos, comma - pos);
+    SealPolicy p;
+    std::string error;
+    if (!seal_policy::parse(one, p, &error)) {
+      std::fprintf(stderr, "vmseal compare: --policies: %s\n", error.c_str());
+      return kUsage;
+    }
+    co.policies.push_back(p);
+    pos = comma + 1;
+  }
+  co.config.privileged = opts.privileged;
+  co.all_calls = opts.all_calls;
+  co.stop_on_bad_line = !opts.keep_going;
+
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (opts.input != "-") {
+    file.open(opts.input);
+    if (!file) {
+      std::fprintf(stderr, "vmseal compare: cannot read %s\n", opts.input.c_str());
+      return kIoError;
+    }
+    in = &file;
+  }
+
+  // A trace kept by `vmseal predict --record FILE` has FILE.json beside it,
+  // with the layout snapshots of its seal points.
+  std::map<std::string, std::string> snapshots;
+  if (opts.input != "-") {
+    std::ifstream sidecar(opts.input + ".json");
+    if (sidecar) {
+      try {
+        const nlohmann::json j = nlohmann::json::parse(sidecar);
+        if (j.contains("snapshots"))
+          for (const auto& [name, smaps] : j.at("snapshots").items())
+            snapshots[name] = smaps.get<std::string>();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "vmseal compare: %s.json is not a predict recording's sidecar: %s\n",
+                     opts.input.c_str(), e.what());
+        return kBadInput;
+      }
+    }
+  }
+  co.snapshots = [&snapshots](const std::string& name) -> std::optional<std::string> {
+    // Markers name the file the preload wrote; the sidecar keys it by base name.
+    const std::string base = name.substr(name.find_last_of('/') + 1);
+    if (auto it = snapshots.find(base); it != snapshots.end()) return it->second;
+    if (auto it = snapshots.find(name); it != snapshots.end()) return it->second;
+    return std::nullopt;
+  };
+
+  std::size_t width = 6;
+  for (const SealPolicy& p : co.policies) width = std::max(width, p.spec().size());
+  const auto pad = [width](const std::string& s) {
+    return s + std::string(width > s.size() ? width - s.size() : 0, ' ');
+  };
+
+  nlohmann::json calls = nlohmann::json::array();
+  trace::PolicyComparison cmp(co);
+  const auto report = [&](const trace::CallComparison& cc) {
+    if (opts.json) {
+      nlohmann::json j = {{"line", cc.line},
+                          {"pid", cc.pid},
+                          {"call", cc.call},
+                          {"result_differs", cc.result_differs},
+                          {"layout_differs", cc.layout_differs},
+                          {"verifiable", cc.verifiable},
+                          {"unfinished", cc.unfinished}};
+      if (cc.has_recorded) j["trace"] = result_json(cc.recorded);
+      if (!cc.note.empty()) j["note"] = cc.note;
+      nlohmann::json per = nlohmann::json::object();
+      for (std::size_t i = 0; i < cc.outcomes.size(); ++i) {
+        const trace::PolicyOutcome& o = cc.outcomes[i];
+        nlohmann::json x = {{"ran", o.ran}};
+        if (o.ran) {
+          x["result"] = result_json(o.result);
+          x["layout"] = o.layout;
+        } else {
+          x["note"] = o.note;
+        }
+        per[co.policies[i].spec()] = x;
+      }
+      j["policies"] = per;
+      calls.push_back(std::move(j));
+      return;
+    }
+    if (opts.quiet) return;
+    const std::string name = call_name(cc.call);
+    std::printf("\nline %zu%s: %s\n", cc.line,
+                cc.pid != 0 ? (", pid " + std::to_string(cc.pid)).c_str() : "", cc.call.c_str());
+    if (cc.has_recorded)
+      std::printf("  %s %s%s\n", pad("trace").c_str(),
+                  trace::format_sys_result(name, cc.recorded).c_str(),
+                  cc.unfinished ? "  (unfinished)" : "");
+    for (std::size_t i = 0; i < cc.outcomes.size(); ++i) {
+      const trace::PolicyOutcome& o = cc.outcomes[i];
+      if (!o.ran) {
+        std::printf("  %s (%s)\n", pad(co.policies[i].spec()).c_str(), o.note.c_str());
+        continue;
+      }
+      std::printf("  %s %-40s %s\n", pad(co.policies[i].spec()).c_str(),
+                  trace::format_sys_result(name, o.result).c_str(),
+                  o.layout.empty() ? "(nothing mapped there)" : o.layout.c_str());
+    }
+    if (!cc.verifiable) std::printf("  unverifiable: %s\n", cc.note.c_str());
+    else if (cc.unfinished) std::printf("  note: %s\n", cc.note.c_str());
+  };
+
+  const bool tty = isatty(STDERR_FILENO) != 0 && !opts.json;
+  std::string line;
+  std::size_t n = 0;
+  bool ok = true;
+  while (ok && std::getline(*in, line)) {
+    ok = cmp.feed(line, report);
+    if (tty && ++n % 100000 == 0) std::fprintf(stderr, "\rvmseal compare: %zu lines", n);
+  }
+  if (tty && n >= 100000) std::fprintf(stderr, "\n");
+  if (in->bad()) {
+    std::fprintf(stderr, "vmseal compare: error reading %s\n", opts.input.c_str());
+    return kIoError;
+  }
+  cmp.finish(report);
+
+  const trace::CompareSummary& s = cmp.summary();
+  if (opts.json) {
+    nlohmann::json out;
+    out["input"] = opts.input;
+    nlohmann::json pols = nlohmann::json::array();
+    for (std::size_t i = 0; i < s.policies.size(); ++i) {
+      const trace::PolicySummary& p = s.policies[i];
+      pols.push_back({{"policy", p.spec},
+                      {"title", std::string(co.policies[i].title)},
+                      {"calls", p.calls},
+                      {"failed", p.failed},
+                      {"refused", p.refused},
+                      {"refused_errno", std::string(errno_name(co.policies[i].refused))},
+                      {"result_differs", p.result_differs},
+                      {"layout_differs", p.layout_differs},
+                      {"not_run", p.not_run},
+                      {"trace_mismatches", p.trace_mismatches}});
+    }
+    out["calls"] = calls;
+    out["summary"] = {{"lines", s.lines},
+                      {"calls", s.calls},
+                      {"differing", s.differing},
+                      {"differing_unverifiable", s.differing_unverifiable},
+                      {"unverifiable", s.unverifiable},
+                      {"unfinished", s.unfinished},
+                      {"malformed_lines", s.malformed_lines},
+                      {"unmodelled", s.unmodelled},
+                      {"unmodelled_by_name", s.unmodelled_by_name},
+                      {"problems", s.problems},
+                      {"policies", pols}};
+    if (opts.layouts) {
+      nlohmann::json layouts = nlohmann::json::object();
+      for (std::size_t i = 0; i < co.policies.size(); ++i) {
+        nlohmann::json per = nlohmann::json::object();
+        for (int pid : cmp.pids())
+          if (const AddressSpace* as = cmp.address_space(i, pid))
+            per[std::to_string(pid)] = render_maps(*as);
+        layouts[co.policies[i].spec()] = per;
+      }
+      out["layouts"] = layouts;
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    if (opts.layouts) {
+      for (std::size_t i = 0; i < co.policies.size(); ++i)
+        for (int pid : cmp.pids())
+          if (const AddressSpace* as = cmp.address_space(i, pid))
+            std::printf("\n# final layout of pid %d under %s (%zu mappings)\n%s", pid,
+                        co.policies[i].spec().c_str(), as->map_count(), render_maps(*as).c_str());
+    }
+    std::printf("\n%s  %7s %7s %8s %11s %11s %8s %8s\n", pad("policy").c_str(), "calls", "failed",
+                "refused", "result!=base", "layout!=base", "!=trace", "not run");
+    for (std::size_t i = 0; i < s.policies.size(); ++i) {
+      const trace::PolicySummary& p = s.policies[i];
+      std::printf("%s  %7zu %7zu %8zu %11zu %11zu %8zu %8zu\n", pad(p.spec).c_str(), p.calls,
+                  p.failed, p.refused, p.result_differs, p.layout_differs, p.trace_mismatches,
+                  p.not_run);
+    }
+    std::printf("\n%zu memory-management calls, %zu differ between the policies", s.calls,
+                s.differing);
+    if (s.differing_unverifiable != 0)
+      std::printf(" (%zu of them on mappings the input never made)", s.differing_unverifiable);
+    std::printf(".\n");
+    if (s.unverifiable != 0)
+      std::printf("%zu calls act on mappings the input never made: their results are the engine's "
+                  "guess, not a fact of the trace.\n",
+                  s.unverifiable);
+    if (s.unfinished != 0)
+      std::printf("%zu calls have no result in the input (cut short): replayed as if they ran.\n",
+                  s.unfinished);
+    if (s.unmodelled != 0) {
+      std::printf("%zu successful calls change an address space in ways the engine does not model:",
+                  s.unmodelled);
+      for (const auto& [name, count] : s.unmodelled_by_name) std::printf(" %s x%zu", name.c_str(), count);
+      std::printf("; the layouts after them may be wrong.\n");
+    }
+    if (s.malformed_lines != 0) std::printf("%zu lines could not be read.\n", s.malformed_lines);
+    for (const std::string& p : s.problems) std::fprintf(stderr, "vmseal compare: %s\n", p.c_str());
+  }
+  if (s.malformed_lines != 0) return kBadInput;
+  return s.differing != 0 ? kMismatch : kOk;
+}
+
+}  // namespace vmseal::cli

@@ -1,0 +1,401 @@
+// vmseal compare: one stream of calls replayed under several seal policies.
+// The library (PolicyComparison), the script arithmetic, bad input, and the
+// command's exit codes and JSON.
+#include "vmseal/trace/compare.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/cli_run.hpp"
+
+namespace vmseal::trace {
+namespace {
+
+std::vector<SealPolicy> policies(const std::vector<std::string>& specs) {
+  std::vector<SealPolicy> out;
+  for (const std::string& s : specs) {
+    SealPolicy p;
+    EXPECT_TRUE(seal_policy::parse(s, p)) << s;
+    out.push_back(p);
+  }
+  return out;
+}
+
+struct Outcome {
+  std::vector<CallComparison> reported;
+  CompareSummary summary;
+  bool stopped = false;
+};
+
+Outcome compare(const std::string& text, const std::vector<std::string>& specs, bool all = false,
+            bool keep_going = false) {
+  CompareOptions o;
+  o.policies = policies(specs);
+  o.all_calls = all;
+  o.stop_on_bad_line = !keep_going;
+  PolicyComparison cmp(o);
+  Outcome r;
+  const auto report = [&r](const CallComparison& cc) { r.reported.push_back(cc); };
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (!cmp.feed(line, report)) {
+      r.stopped = true;
+      break;
+    }
+  cmp.finish(report);
+  r.summary = cmp.summary();
+  return r;
+}
+
+const CallComparison* at_line(const Outcome& r, std::size_t line) {
+  for (const CallComparison& cc : r.reported)
+    if (cc.line == line) return &cc;
+  return nullptr;
+}
+
+std::string ret(const SysResult& r) {
+  return r.is_error() ? std::string(errno_name(r.error())) : std::to_string(r.value());
+}
+
+// ---- scripts --------------------------------------------------------------------
+
+TEST(CompareScript, ArgumentsEvaluate) {
+  const std::map<std::string, std::uint64_t> vars{{"a", 0x10000}};
+  std::string out;
+  std::string error;
+  ASSERT_TRUE(eval_script_arg("a + 2*PAGE", vars, out, &error)) << error;
+  EXPECT_EQ(out, "0x12000");
+  ASSERT_TRUE(eval_script_arg("(a - PAGE) * 2", vars, out, &error)) << error;
+  EXPECT_EQ(out, "0x1e000");
+  ASSERT_TRUE(eval_script_arg("MM_SEAL_BASE|MM_SEAL_SEAL", vars, out, &error)) << error;
+  EXPECT_EQ(out, "0x3");
+  // Literals and flag expressions are passed on as written.
+  ASSERT_TRUE(eval_script_arg("-1", vars, out, &error));
+  EXPECT_EQ(out, "-1");
+  ASSERT_TRUE(eval_script_arg("PROT_READ|PROT_WRITE", vars, out, &error));
+  EXPECT_EQ(out, "PROT_READ|PROT_WRITE");
+  ASSERT_TRUE(eval_script_arg("3</etc/passwd>", vars, out, &error));
+  EXPECT_EQ(out, "3</etc/passwd>");
+
+  EXPECT_FALSE(eval_script_arg("b + PAGE", vars, out, &error));
+  EXPECT_NE(error.find("\"b\" is not bound"), std::string::npos) << error;
+  EXPECT_FALSE(eval_script_arg("a +", vars, out, &error));
+  EXPECT_FALSE(eval_script_arg("(a", vars, out, &error));
+  EXPECT_NE(error.find("missing ')'"), std::string::npos) << error;
+  EXPECT_FALSE(eval_script_arg("", vars, out, &error));
+}
+
+constexpr const char* kPartial = R"(# up-front versus partial failure
+a = mmap(NULL, 8*PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
+mseal(a + 4*PAGE, 4*PAGE, 0)
+mprotect(a, 8*PAGE, PROT_READ|PROT_WRITE)
+)";
+
+TEST(Compare, PartialAgainstUpFrontFailure) {
+  const Outcome r = compare(kPartial, {"linux-6.18", "linux-6.10", "rfc-v3", "rfc-v3:base"});
+  EXPECT_FALSE(r.stopped);
+  EXPECT_EQ(r.summary.calls, 3U);
+  ASSERT_EQ(r.reported.size(), 1U) << "only the mprotect differs";
+  const CallComparison& cc = r.reported.front();
+  EXPECT_EQ(cc.line, 4U);
+  EXPECT_TRUE(cc.result_differs);
+  EXPECT_TRUE(cc.layout_differs);
+  ASSERT_EQ(cc.outcomes.size(), 4U);
+  EXPECT_EQ(ret(cc.outcomes[0].result), "EPERM");
+  EXPECT_EQ(ret(cc.outcomes[1].result), "EPERM");
+  EXPECT_EQ(ret(cc.outcomes[2].result), "EACCES");
+  EXPECT_EQ(ret(cc.outcomes[3].result), "0");  // MM_SEAL_BASE does not seal protections
+  // 6.18 changed the unsealed half before it met the seal; 6.10 changed nothing.
+  EXPECT_NE(cc.outcomes[0].layout.find("rw-p ac  "), std::string::npos) << cc.outcomes[0].layout;
+  EXPECT_EQ(cc.outcomes[1].layout.find("rw-p"), std::string::npos) << cc.outcomes[1].layout;
+  EXPECT_NE(cc.outcomes[2].layout.find("types=base+prot_pkey+seal"), std::string::npos);
+  EXPECT_EQ(r.summary.differing, 1U);
+  EXPECT_EQ(r.summary.policies[0].refused, 1U);
+  EXPECT_EQ(r.summary.policies[1].layout_differs, 1U);
+  EXPECT_EQ(r.summary.policies[3].refused, 0U);
+}
+
+TEST(Compare, OnePolicyAgreesWithItselfAndAllCallsAreReported) {
+  const Outcome r = compare(kPartial, {"linux-6.18", "linux-6.18"}, /*all=*/true);
+  EXPECT_EQ(r.summary.differing, 0U);
+  ASSERT_EQ(r.reported.size(), 3U);
+  for (const CallComparison& cc : r.reported) EXPECT_FALSE(cc.differs()) << cc.call;
+  EXPECT_EQ(r.reported[0].call.substr(0, 5), "mmap(");
+}
+
+TEST(Compare, NamesAreBoundPerPolicy) {
+  // Duplicating a sealed shared mapping (old_len 0): refused since 6.12, allowed
+  // by 6.10's empty can_modify_mm() walk. Only 6.10 binds `b`.
+  const Outcome r = compare(R"(a = mmap(NULL, 2*PAGE, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS, -1, 0)
+mseal(a, 2*PAGE, 0)
+b = mremap(a, 0, 2*PAGE, MREMAP_MAYMOVE)
+munmap(b, 2*PAGE)
+)",
+                        {"linux-6.18", "linux-6.10"});
+  const CallComparison* dup = at_line(r, 3);
+  ASSERT_NE(dup, nullptr);
+  EXPECT_EQ(ret(dup->outcomes[0].result), "EPERM");
+  EXPECT_TRUE(dup->outcomes[1].result.is_ok());
+  const CallComparison* unmap = at_line(r, 4);
+  ASSERT_NE(unmap, nullptr);
+  EXPECT_FALSE(unmap->outcomes[0].ran);
+  EXPECT_NE(unmap->outcomes[0].note.find("b is unbound, line 3"), std::string::npos)
+      << unmap->outcomes[0].note;
+  EXPECT_TRUE(unmap->outcomes[1].ran);
+  EXPECT_EQ(ret(unmap->outcomes[1].result), "EPERM");  // the copy is sealed too
+  EXPECT_EQ(r.summary.policies[0].not_run, 1U);
+}
+
+// ---- traces, and what they cannot tell ------------------------------------------------
+
+TEST(Compare, TracesCarryTheKernelsResult) {
+  const Outcome r = compare(R"(1000  mmap(NULL, 16384, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffb000
+1000  mprotect(0x7ffff7ffb000, 8192, PROT_READ) = 0
+1000  syscall_0x1ce(0x7ffff7ffb000, 0x2000, 0, 0, 0, 0) = 0
+1000  madvise(0x7ffff7ffb000, 8192, MADV_DONTNEED) = -1 EPERM (Operation not permitted)
+1000  msync(0x7ffff7ffb000, 8192, MS_INVALIDATE) = 0
+)",
+                        {"linux-6.18", "rfc-v3", "openbsd"});
+  EXPECT_EQ(r.summary.calls, 5U);
+  const CallComparison* dn = at_line(r, 4);
+  ASSERT_NE(dn, nullptr);
+  ASSERT_TRUE(dn->has_recorded);
+  EXPECT_EQ(ret(dn->recorded), "EPERM");
+  EXPECT_EQ(ret(dn->outcomes[1].result), "0");  // no madvise rule in the RFC
+  const CallComparison* ms = at_line(r, 5);
+  ASSERT_NE(ms, nullptr);
+  EXPECT_EQ(ret(ms->outcomes[0].result), "0");
+  EXPECT_EQ(ret(ms->outcomes[2].result), "EPERM");  // OpenBSD: MS_INVALIDATE of immutable memory
+  EXPECT_EQ(r.summary.policies[0].trace_mismatches, 0U);
+  EXPECT_EQ(r.summary.policies[1].trace_mismatches, 1U);
+}
+
+TEST(Compare, CallsOnMappingsTheTraceNeverMadeAreUnverifiable) {
+  const Outcome r = compare("1000  mprotect(0x555555554000, 4096, PROT_READ) = 0\n"
+                        "1000  syscall_0x1ce(0x555555554000, 0x1000, 0, 0, 0, 0) = 0\n",
+                        {"linux-6.18", "openbsd"}, /*all=*/true);
+  EXPECT_EQ(r.summary.unverifiable, 2U);
+  ASSERT_EQ(r.reported.size(), 2U);
+  EXPECT_FALSE(r.reported[0].verifiable);
+  EXPECT_NE(r.reported[0].note.find("was not created by the trace"), std::string::npos);
+  // mseal of nothing: ENOMEM on Linux, 0 for mimmutable; a difference, but on a guess.
+  EXPECT_TRUE(r.reported[1].differs());
+  EXPECT_EQ(r.summary.differing_unverifiable, 1U);
+  // A guess is never counted against the trace.
+  EXPECT_EQ(r.summary.policies[0].trace_mismatches, 0U);
+}
+
+TEST(Compare, TruncatedAndInterleavedTraces) {
+  // Thread 1001 shares 1000's mm; its mmap is split around 1000's munmap; the
+  // trace ends inside 1000's mprotect.
+  const Outcome r = compare(
+      "1000  clone(child_stack=0x7f0000000000, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD) = 1001\n"
+      "1000  mmap(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffd000\n"
+      "1001  mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>\n"
+      "1000  munmap(0x7ffff7ffd000, 4096) = 0\n"
+      "1001  <... mmap resumed>) = 0x7ffff7ffc000\n"
+      "1000  mprotect(0x7ffff7ffe000, 4096, PROT_READ|PROT_WRITE <unfinished ...>\n",
+      {"linux-6.18", "linux-6.10"}, /*all=*/true);
+  EXPECT_FALSE(r.stopped);
+  EXPECT_EQ(r.summary.malformed_lines, 0U) << (r.summary.problems.empty() ? "" : r.summary.problems[0]);
+  EXPECT_EQ(r.summary.calls, 4U);
+  EXPECT_EQ(r.summary.unfinished, 1U);
+  const CallComparison* last = at_line(r, 6);
+  ASSERT_NE(last, nullptr);
+  EXPECT_TRUE(last->unfinished);
+  EXPECT_NE(last->note.find("cut short"), std::string::npos) << last->note;
+  const CallComparison* resumed = at_line(r, 3);
+  ASSERT_NE(resumed, nullptr);
+  EXPECT_EQ(ret(resumed->recorded), std::to_string(0x7ffff7ffcULL << 12));
+
+  // A file cut in the middle of a line: that line is reported, not guessed at.
+  const Outcome cut = compare("1000  mmap(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffd000\n"
+                              "1000  mprotect(0x7ffff7ffe000, 4096, PROT_RE",
+                              {"linux-6.18"});
+  EXPECT_EQ(cut.summary.calls, 1U);
+  EXPECT_EQ(cut.summary.malformed_lines, 1U);
+  ASSERT_FALSE(cut.summary.problems.empty());
+  EXPECT_NE(cut.summary.problems[0].find("line 2"), std::string::npos) << cut.summary.problems[0];
+}
+
+TEST(Compare, BadLinesStopOrAreCounted) {
+  const std::string text = "1000  mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x10000\n"
+                           "1000  mprotect(0x10000, 4096, PROT_BOGUS) = 0\n"
+                           "x = frobnicate(1, 2\n"
+                           "1000  munmap(0x10000, 4096) = 0\n";
+  const Outcome stop = compare(text, {"linux-6.18"});
+  EXPECT_TRUE(stop.stopped);
+  EXPECT_EQ(stop.summary.malformed_lines, 1U);
+  ASSERT_FALSE(stop.summary.problems.empty());
+  EXPECT_NE(stop.summary.problems[0].find("line 2"), std::string::npos) << stop.summary.problems[0];
+  EXPECT_NE(stop.summary.problems[0].find("PROT_BOGUS"), std::string::npos);
+  const Outcome go = compare(text, {"linux-6.18"}, false, /*keep_going=*/true);
+  EXPECT_FALSE(go.stopped);
+  EXPECT_EQ(go.summary.malformed_lines, 2U);
+  EXPECT_EQ(go.summary.calls, 2U);  // mmap and munmap
+}
+
+TEST(Compare, UnmodelledCallsAreReported) {
+  const Outcome r = compare(
+      "1000  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffd000\n"
+      "1000  remap_file_pages(0x7ffff7ffd000, 4096, 0, 1, 0) = 0\n"
+      "1000  syscall_0x1ce(0x7ffff7ffd000, 0x2000, 0, 0, 0, 0) = 0\n",
+      {"linux-6.18", "linux-6.10"});
+  EXPECT_EQ(r.summary.unmodelled, 1U);
+  EXPECT_EQ(r.summary.unmodelled_by_name.at("remap_file_pages"), 1U);
+}
+
+// ---- the command ---------------------------------------------------------------------------
+
+TEST(CompareCli, ExitCodesAndJson) {
+  const std::string script = test::temp_path("partial.vms");
+  {
+    std::ofstream f(script);
+    f << kPartial;
+  }
+  test::CliRun run = test::run_cli("compare --json --policies linux-6.18,linux-6.10 " + script);
+  ASSERT_EQ(run.code, 1) << run.err;  // they differ
+  const auto j = nlohmann::json::parse(run.out);
+  ASSERT_EQ(j["calls"].size(), 1U);
+  EXPECT_EQ(j["calls"][0]["line"], 4);
+  EXPECT_EQ(j["calls"][0]["policies"]["linux-6.10"]["result"], "EPERM");
+  EXPECT_EQ(j["summary"]["policies"][0]["policy"], "linux-6.18");
+  EXPECT_EQ(j["summary"]["differing"], 1);
+
+  run = test::run_cli("compare -q --policies linux-6.10,openbsd " + script);
+  EXPECT_EQ(run.code, 0) << run.out << run.err;  // both all-or-nothing here
+  EXPECT_NE(run.out.find("0 differ"), std::string::npos) << run.out;
+
+  run = test::run_cli("compare --policies linux-5.4 " + script);
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.err.find("unknown seal policy"), std::string::npos) << run.err;
+
+  run = test::run_cli("compare " + test::temp_path("missing.vms"));
+  EXPECT_EQ(run.code, 4);
+
+  const std::string bad = test::temp_path("bad.vms");
+  {
+    std::ofstream f(bad);
+    f << "munmap(0x1000, PAGE)\nthis is not a trace line\n";
+  }
+  run = test::run_cli("compare " + bad);
+  EXPECT_EQ(run.code, 3) << run.out << run.err;
+  EXPECT_NE(run.err.find("line 2"), std::string::npos) << run.err;
+}
+
+}  // namespace
+}  // namespace vmseal::trace
+
+namespace vmseal::trace {
+namespace {
+
+// The scripts docs/designs.md quotes: they run without a bad line, and each
+// shows the differences the document describes.
+TEST(CompareExamples, ScriptsRunAndShowTheirDifferences) {
+  const std::string dir = std::string(VMSEAL_TEST_DATA_DIR) + "/../../examples/designs/";
+  struct Expect {
+    const char* file;
+    std::size_t calls;
+    std::size_t differing;
+  };
+  const Expect expects[] = {{"partial-failure.vms", 9, 5},
+                            {"madvise.vms", 17, 9},
+                            {"typed.vms", 12, 11},
+                            {"loader-span.vms", 9, 2}};
+  std::vector<std::string> all;
+  for (const SealPolicy& p : seal_policy::all()) all.emplace_back(p.name);
+  for (const Expect& e : expects) {
+    SCOPED_TRACE(e.file);
+    std::ifstream f(dir + e.file);
+    ASSERT_TRUE(f) << dir + e.file;
+    std::stringstream text;
+    text << f.rdbuf();
+    const Outcome r = compare(text.str(), all);
+    EXPECT_EQ(r.summary.malformed_lines, 0U) << (r.summary.problems.empty() ? "" : r.summary.problems[0]);
+    EXPECT_EQ(r.summary.unverifiable, 0U);
+    EXPECT_EQ(r.summary.calls, e.calls);
+    EXPECT_EQ(r.summary.differing, e.differing);
+  }
+}
+
+}  // namespace
+}  // namespace vmseal::trace
+
+namespace vmseal::trace {
+namespace {
+
+// A trace kept by `vmseal predict --record`: the preload's seal point markers
+// and a layout snapshot. Each policy adopts the snapshot and seals the planned
+// ranges with its own mseal, so calls on the program's own image compare.
+constexpr const char* kRecorded =
+    "100  write(-1, \"vmseal-predict begin startup 100 1 /tmp/x/smaps-100-1\", 53) = -1 EBADF (Bad file descriptor)\n"
+    "100  write(-1, \"vmseal-predict object program dry-run /bin/p\", 44) = -1 EBADF (Bad file descriptor)\n"
+    "100  write(-1, \"vmseal-predict range 555555554000 555555556000 text\", 51) = -1 EBADF (Bad file descriptor)\n"
+    "100  write(-1, \"vmseal-predict range 555555556000 555555558000 data\", 51) = -1 EBADF (Bad file descriptor)\n"
+    "100  write(-1, \"vmseal-predict end 100 1\", 24) = -1 EBADF (Bad file descriptor)\n"
+    "100  mprotect(0x555555554000, 16384, PROT_READ|PROT_WRITE) = 0\n"
+    "100  madvise(0x555555556000, 8192, MADV_DONTNEED) = 0\n";
+constexpr const char* kSnapshot =
+    "555555554000-555555556000 r-xp 00000000 fe:00 42      /bin/p\n"
+    "VmFlags: rd ex mr mw me \n"
+    "555555556000-555555558000 r--p 00000000 00:00 0 \n"
+    "VmFlags: rd mr mw me ac \n";
+
+Outcome compare_recorded(bool with_snapshot) {
+  CompareOptions o;
+  o.policies = policies({"linux-6.18", "rfc-v3"});
+  o.all_calls = true;
+  o.snapshots = [with_snapshot](const std::string& name) -> std::optional<std::string> {
+    if (with_snapshot && name == "/tmp/x/smaps-100-1") return std::string(kSnapshot);
+    return std::nullopt;
+  };
+  PolicyComparison cmp(o);
+  Outcome r;
+  const auto report = [&r](const CallComparison& cc) { r.reported.push_back(cc); };
+  std::istringstream in(kRecorded);
+  std::string line;
+  while (std::getline(in, line)) cmp.feed(line, report);
+  cmp.finish(report);
+  r.summary = cmp.summary();
+  return r;
+}
+
+TEST(Compare, PredictRecordingsSealAtTheirSealPoints) {
+  const Outcome r = compare_recorded(true);
+  EXPECT_EQ(r.summary.malformed_lines, 0U) << (r.summary.problems.empty() ? "" : r.summary.problems[0]);
+  EXPECT_EQ(r.summary.seal_points, 1U);
+  EXPECT_EQ(r.summary.seal_points_without_layout, 0U);
+  ASSERT_EQ(r.reported.size(), 4U);  // two seals, then the program's two calls
+  EXPECT_EQ(r.reported[0].call, "mseal(0x555555554000, 0x2000, 0)");
+  EXPECT_EQ(r.reported[0].line, 5U);
+  EXPECT_NE(r.reported[0].note.find("/bin/p text"), std::string::npos) << r.reported[0].note;
+  EXPECT_EQ(ret(r.reported[0].outcomes[0].result), "0");
+  const CallComparison& mprotect = r.reported[2];
+  EXPECT_TRUE(mprotect.verifiable) << mprotect.note;
+  EXPECT_EQ(ret(mprotect.recorded), "0");  // the unsealed run
+  EXPECT_EQ(ret(mprotect.outcomes[0].result), "EPERM");
+  EXPECT_EQ(ret(mprotect.outcomes[1].result), "EACCES");
+  const CallComparison& dontneed = r.reported[3];
+  EXPECT_EQ(ret(dontneed.outcomes[0].result), "EPERM");  // sealed read-only anonymous
+  EXPECT_EQ(ret(dontneed.outcomes[1].result), "0");       // the RFC has no madvise rule
+  EXPECT_EQ(r.summary.policies[0].trace_mismatches, 2U);
+  EXPECT_EQ(r.summary.policies[1].trace_mismatches, 1U);
+}
+
+TEST(Compare, PredictRecordingsWithoutTheirSnapshotsStayUnverifiable) {
+  const Outcome r = compare_recorded(false);
+  EXPECT_EQ(r.summary.seal_points_without_layout, 1U);
+  ASSERT_FALSE(r.summary.problems.empty());
+  EXPECT_NE(r.summary.problems[0].find("no layout snapshot"), std::string::npos);
+  EXPECT_EQ(r.summary.unverifiable, r.summary.calls);
+  EXPECT_EQ(r.summary.policies[0].trace_mismatches, 0U);  // guesses are not counted
+}
+
+}  // namespace
+}  // namespace vmseal::trace
