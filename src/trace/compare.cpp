@@ -499,7 +499,10 @@ struct PolicyComparison::Impl {
     }
     if (first == nullptr) {
       // The call ran under no policy (a name it needs is unbound everywhere).
-      if (script != nullptr && !not_run.empty()) problem(not_run.front());
+      if (script != nullptr && !not_run.empty()) {
+        for (PolicySummary& ps : summary.policies) ++ps.not_run;
+        problem("line " + std::to_string(summary.lines) + ": " + not_run.front());
+      }
       return;
     }
     if (first->kind == EventKind::Call) {

@@ -150,6 +150,16 @@ munmap(b, 2*PAGE)
   EXPECT_TRUE(unmap->outcomes[1].ran);
   EXPECT_EQ(ret(unmap->outcomes[1].result), "EPERM");  // the copy is sealed too
   EXPECT_EQ(r.summary.policies[0].not_run, 1U);
+
+  // A name unbound under every policy: the line runs nowhere, and says where.
+  const Outcome none = compare("a = mmap(NULL, 0, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+                               "munmap(a, PAGE)\n",
+                               {"linux-6.18", "openbsd"});
+  EXPECT_EQ(none.summary.calls, 1U);
+  EXPECT_EQ(none.summary.policies[1].not_run, 1U);
+  ASSERT_FALSE(none.summary.problems.empty());
+  EXPECT_NE(none.summary.problems[0].find("line 2: not run: a is unbound, line 1"), std::string::npos)
+      << none.summary.problems[0];
 }
 
 // ---- traces, and what they cannot tell ------------------------------------------------
