@@ -209,11 +209,6 @@ bool AddressSpace::range_has_seal(Addr start, Addr end, VmFlags seal) const noex
   return false;
 }
 
-Errno AddressSpace::check_seal_up_front(Addr start, Addr end, VmFlags seal) const noexcept {
-  if (cfg_.seal.timing != SealTiming::UpFront) return Errno::OK;
-  return range_has_seal(start, end, seal) ? cfg_.seal.refused : Errno::OK;
-}
-
 // vms_gather_munmap_vmas(): the checks and splits of unmapping [start, end).
 // A sealed VMA anywhere in the range fails the call with EPERM before anything
 // is unmapped, but a split of the first VMA made before the sealed one was

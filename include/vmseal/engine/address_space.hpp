@@ -191,7 +191,11 @@ class AddressSpace {
   bool range_has_seal(Addr start, Addr end, VmFlags seal) const noexcept;
   // The up-front check, when the policy has one: the policy's errno if a
   // VMA in [start, end) carries `seal`, else OK.
-  Errno check_seal_up_front(Addr start, Addr end, VmFlags seal) const noexcept;
+  // Inline: the default policy pays one predictable branch.
+  Errno check_seal_up_front(Addr start, Addr end, VmFlags seal) const noexcept {
+    if (cfg_.seal.timing != SealTiming::UpFront) return Errno::OK;
+    return range_has_seal(start, end, seal) ? cfg_.seal.refused : Errno::OK;
+  }
   // The discard rule: would `advice` be refused on this VMA?
   bool discard_refused(const Vma& v, int advice) const noexcept;
   SysResult mseal_linux(Addr start, std::uint64_t len, std::uint64_t flags);
