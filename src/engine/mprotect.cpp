@@ -3,6 +3,7 @@
 // check of a protection change is in mprotect_fixup(): sealing blocks the
 // effect (changing protection), whichever system call asks for it.
 #include <algorithm>
+#include <optional>
 
 #include "vmseal/engine/address_space.hpp"
 #include "vmseal/kernel/abi.hpp"
@@ -114,6 +115,21 @@ SysResult AddressSpace::do_mprotect_pkey(Addr start, std::uint64_t len, std::uin
   return SysResult::ok(0);
 }
 
+namespace {
+// do_mseal()'s range checks, shared by Linux's and the RFC's: EINVAL for an
+// unaligned start or a length that rounds to 0 or wraps; an empty range
+// succeeds at once. Otherwise nullopt, with `end` set.
+std::optional<SysResult> check_seal_range(Addr start, std::uint64_t len_in, Addr& end) {
+  if (!page_aligned(start)) return SysResult(Errno::INVAL);
+  const std::uint64_t len = page_align_up(len_in);
+  if (len_in != 0 && len == 0) return SysResult(Errno::INVAL);
+  end = start + len;
+  if (end < start) return SysResult(Errno::INVAL);
+  if (end == start) return SysResult::ok(0);
+  return std::nullopt;
+}
+}  // namespace
+
 SysResult AddressSpace::mseal(Addr start, std::uint64_t len, std::uint64_t flags) {
   if (cfg_.seal.typed) return mseal_typed(start, len, cfg_.seal.untyped_types, flags);
   if (cfg_.seal.seal_like_mimmutable) return mimmutable(start, len, flags);
@@ -123,12 +139,8 @@ SysResult AddressSpace::mseal(Addr start, std::uint64_t len, std::uint64_t flags
 // do_mseal(): validation, then range_contains_unmapped(), then mseal_apply().
 SysResult AddressSpace::mseal_linux(Addr start, std::uint64_t len_in, std::uint64_t flags) {
   if (flags != 0) return Errno::INVAL;
-  if (!page_aligned(start)) return Errno::INVAL;
-  const std::uint64_t len = page_align_up(len_in);
-  if (len_in != 0 && len == 0) return Errno::INVAL;
-  const Addr end = start + len;
-  if (end < start) return Errno::INVAL;
-  if (end == start) return SysResult::ok(0);
+  Addr end = 0;
+  if (auto done = check_seal_range(start, len_in, end)) return *done;
 
   // range_contains_unmapped(): any hole means ENOMEM and no change at all.
   Vma* const first = tree_.lower(start);
@@ -173,12 +185,8 @@ SysResult AddressSpace::mseal_typed(Addr start, std::uint64_t len_in, std::uint6
   if (!cfg_.seal.typed) return mseal(start, len_in, types);  // the kernel reads 3 arguments
   if ((types & seal_type::PROT_PKEY) != 0) types |= seal_type::BASE;
   if ((types & ~seal_type::ALL) != 0 || flags != 0) return Errno::INVAL;
-  if (!page_aligned(start)) return Errno::INVAL;
-  const std::uint64_t len = page_align_up(len_in);
-  if (len_in != 0 && len == 0) return Errno::INVAL;
-  const Addr end = start + len;
-  if (end < start) return Errno::INVAL;
-  if (end == start) return SysResult::ok(0);
+  Addr end = 0;
+  if (auto done = check_seal_range(start, len_in, end)) return *done;
 
   const VmFlags add = seal_flags_of_types(types);
   Vma* const first = tree_.lower(start);
