@@ -218,10 +218,11 @@ SysResult AddressSpace::mimmutable(Addr start, std::uint64_t len, std::uint64_t 
   const Addr end = std::min(start + size, cfg_.task_size);
   if (start >= end) return SysResult::ok(0);
 
-  for (const Vma* v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.next_of(*v))
+  Vma* const first = tree_.lower(start);
+  for (const Vma* v = first; v != nullptr && v->start < end; v = tree_.next_of(*v))
     if ((v->flags & vm::WIPEONFORK) != 0) return Errno::PERM;
 
-  return seal_apply(tree_.lower(start), start, end, vm::SEALED);
+  return seal_apply(first, start, end, vm::SEALED);  // nothing changed since `first` was found
 }
 
 }  // namespace vmseal

@@ -252,7 +252,9 @@ SysResult AddressSpace::remap_move(Remap& r) {
   Addr last_end = 0;
   // Up-front policies refuse the whole move before any VMA moves: a sealed
   // source anywhere in the range, or a sealed VMA in the way at the target.
-  if (tree_.find(start) != nullptr) {
+  // (The lookup keeps an unmapped start's EFAULT first; the default policy
+  // skips it.)
+  if (cfg_.seal.timing == SealTiming::UpFront && tree_.find(start) != nullptr) {
     const VmFlags seal = cfg_.seal.base_seal;
     if (Errno e = check_seal_up_front(start, end, seal); e != Errno::OK) return e;
     if (Errno e = check_seal_up_front(r.new_addr, r.new_addr + r.old_len, seal); e != Errno::OK)

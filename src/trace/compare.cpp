@@ -85,7 +85,11 @@ LineForm classify(std::string_view line, ScriptCall& out, std::string& error) {
       return LineForm::Script;
     }
   }
-  if (j >= s.size() || s[j] != '(') return bind.empty() ? LineForm::Trace : (error = "expected '(' after the call name", LineForm::Script);
+  if (j >= s.size() || s[j] != '(') {
+    if (bind.empty()) return LineForm::Trace;
+    error = "expected '(' after the call name";
+    return LineForm::Script;
+  }
   const std::size_t close = closing_paren(s, j);
   if (close == std::string_view::npos) {
     if (!bind.empty()) error = "unbalanced parentheses";
