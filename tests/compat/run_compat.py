@@ -14,7 +14,7 @@ live sealed process with `vmseal inspect` and compares its smaps with the
 report.
 
     run_compat.py VMSEAL [--profile default|strict] [--only NAME]... [--list]
-                  [-j N] [-v] [--keep] [--preload LIB]
+                  [-j N] [-v] [--keep] [--preload LIB] [--self-test]
 
 Outcomes, one line per case:
   PASS           identical output and status, and everything planned was sealed
@@ -471,6 +471,22 @@ class Result:
 
 
 PRELOAD: list[str] = []  # ["--preload", PATH] when the driver was given one
+# The plain run is the reference the sealed run is held to, and vmseal plays no
+# part in it. When it is broken (a crash, a timeout, nothing on stdout: Chromium
+# --single-process has died of SIGSEGV in its zygote under CI load), it runs
+# again, up to this many times in all, and the result line says why. The sealed
+# run never runs twice: whatever it does is the outcome.
+PLAIN_ATTEMPTS = 3
+
+
+def plain_broken(run: "Run") -> Optional[str]:
+    if run.timed_out:
+        return "timed out"
+    if run.rc is not None and run.rc < 0:
+        return "killed by signal %d" % -run.rc
+    if not run.out.strip():
+        return "nothing on stdout (exit %s)" % run.rc
+    return None
 VERBOSE = False
 
 
@@ -489,9 +505,16 @@ def run_case(case: Case, vmseal: str, base: str, profile: str, opt_outs: list[st
 
     if not os.access(case.argv[0], os.X_OK):
         return Result(case.name, "FAIL", "%s is not installed (scripts/setup.sh installs it)" % case.argv[0], [])
+    retried: list[str] = []
     try:
-        prepare()
-        plain = execute(case.argv, work, case.timeout)
+        for attempt in range(PLAIN_ATTEMPTS):
+            prepare()
+            plain = execute(case.argv, work, case.timeout)
+            broken = plain_broken(plain)
+            if broken is None or attempt + 1 == PLAIN_ATTEMPTS:
+                break
+            retried.append(broken)
+            os.rename(work, os.path.join(cdir, "plain-broken-%d" % (attempt + 1)))  # kept with --keep
         os.rename(work, os.path.join(cdir, "plain"))  # the sealed run gets the same path, fresh
         prepare()
     except Exception as e:  # noqa: BLE001 - a setup problem is a failure, with its message
@@ -525,6 +548,8 @@ def run_case(case: Case, vmseal: str, base: str, profile: str, opt_outs: list[st
         plain.rc, plain.secs, sealed.rc, sealed.secs, chk.processes, chk.sealed_bytes / 1048576)
     if chk.unmapped_gaps:
         line += ", %d unmapped gap(s)" % chk.unmapped_gaps
+    if retried:
+        line += " | plain run retried after: " + "; ".join(retried)
     if mism or chk.problems:
         status, details = "FAIL", mism + chk.problems
     else:
@@ -627,6 +652,38 @@ def inspect_cross_check(vmseal: str, base: str, profile: str) -> Result:
     return Result("inspect-cross-check", "FAIL" if details else "PASS", line, details)
 
 
+def self_test(vmseal: str, profile: str) -> int:
+    """The harness's own rules, on two synthetic cases: a reference (plain) run
+    that crashes once is retried and the case passes, saying so; one that
+    always crashes is retried PLAIN_ATTEMPTS times and the case fails."""
+    base = tempfile.mkdtemp(prefix="vmseal-compat-self-")
+    # The work directory is BASE/NAME/w, so ../flag is per case and outlives a try.
+    once = Case("crashes-once", [SH, "-c", "[ -e ../flag ] || { : > ../flag; kill -SEGV $$; }; echo ok"],
+                "crashes the first time it runs", programs=("dash",))
+    always = Case("plain-always-crashes", [SH, "-c", "grep -q libvmseal_preload /proc/$$/maps || kill -SEGV $$; "
+                  "echo ok"], "crashes whenever it runs without vmseal", programs=("dash",))
+    problems: list[str] = []
+    try:
+        r = run_case(once, vmseal, base, profile, [])
+        print("%-24s %-13s %s" % (r.name, r.status, r.line))
+        if r.status != "PASS" or "retried after: killed by signal 11" not in r.line:
+            problems.append("crashes-once: want PASS with one retry after signal 11, got %s: %s %s"
+                            % (r.status, r.line, r.details))
+        r = run_case(always, vmseal, base, profile, [])
+        print("%-24s %-13s %s" % (r.name, r.status, r.line))
+        tries = len(glob.glob(os.path.join(base, always.name, "plain-broken-*")))
+        if r.status != "FAIL" or tries != PLAIN_ATTEMPTS - 1 or not any(
+                m.startswith("exit status: plain -11, sealed 0") for m in r.mismatches):
+            problems.append("plain-always-crashes: want FAIL after %d plain runs, got %s after %d: %s"
+                            % (PLAIN_ATTEMPTS, r.status, tries + 1, r.mismatches))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    for p in problems:
+        print("FAIL: " + p)
+    print("compat self-test: %s" % ("FAILED" if problems else "2 checks passed"))
+    return 1 if problems else 0
+
+
 def main() -> int:
     global VERBOSE
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -638,6 +695,8 @@ def main() -> int:
     ap.add_argument("-v", "--verbose", action="store_true", help="stderr tails for every case")
     ap.add_argument("--keep", action="store_true", help="keep the work directories and reports")
     ap.add_argument("--preload", help="pass --preload LIB to vmseal run (to try a modified preload)")
+    ap.add_argument("--self-test", action="store_true",
+                    help="check the harness's own retry rule on two synthetic cases, then exit")
     args = ap.parse_args()
     VERBOSE = args.verbose
     if args.list:
@@ -667,6 +726,8 @@ def main() -> int:
     if chk.returncode != 0:
         print("run_compat: `vmseal check` exited %d:\n%s%s" % (chk.returncode, chk.stdout, chk.stderr))
         return 1
+    if args.self_test:
+        return self_test(vmseal, args.profile)
     cases = [c for c in CASES if not args.only or c.name in args.only]
 
     base = tempfile.mkdtemp(prefix="vmseal-compat-")
