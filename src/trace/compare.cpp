@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "vmseal/engine/proc_maps.hpp"
+#include "vmseal/trace/seal_point.hpp"
 #include "vmseal/trace/sim.hpp"
 #include "vmseal/trace/snapshot.hpp"
 
@@ -388,47 +389,25 @@ struct PolicyComparison::Impl {
   };
   std::map<int, PendingSeal> pending;
 
-  static std::vector<std::string> words(std::string_view text, std::size_t max_words) {
-    std::vector<std::string> w;
-    while (!text.empty()) {
-      text = trim(text);
-      if (text.empty()) break;
-      if (w.size() + 1 == max_words) {
-        w.emplace_back(text);
-        break;
-      }
-      const std::size_t sp = std::min(text.find(' '), text.size());
-      w.emplace_back(text.substr(0, sp));
-      text.remove_prefix(sp);
-    }
-    return w;
-  }
-
   // A "vmseal-predict" marker (a write to fd -1): true when `ev` is one.
   bool marker(const TraceEvent& ev, const Report& report) {
-    if (ev.kind != EventKind::Call || ev.call.name != "write" || ev.call.args.size() < 2 ||
-        trim(ev.call.args[0]) != "-1" || !ev.call.args[1].starts_with("\"vmseal-predict "))
-      return false;
-    StringArg s;
+    if (!is_seal_point_marker(ev)) return false;
+    SealPointMarker m;
     std::string err;
-    if (!parse_string_arg(ev.call.args[1], s, &err)) {
-      bad_line(ev.line, "a vmseal-predict marker that cannot be read: " + err);
+    if (!read_seal_point_marker(ev, m, &err)) {
+      bad_line(ev.line, err);
       return true;
     }
-    const std::vector<std::string> w = words(std::string_view(s.bytes).substr(15), 5);
-    if (w.empty()) return true;
-    const std::string& what = w.front();
-    if (what == "begin") {
+    if (m.kind == SealPointMarker::Kind::Begin) {
       PendingSeal p;
       p.line = ev.line;
       pending[ev.pid] = p;
       ++summary.seal_points;
-      const std::string snapshot = w.size() >= 5 ? w[4] : "-";
       std::optional<std::string> text;
-      if (snapshot != "-" && options.snapshots) text = options.snapshots(snapshot);
+      if (m.snapshot != "-" && options.snapshots) text = options.snapshots(m.snapshot);
       if (!text) {
         ++summary.seal_points_without_layout;
-        problem("line " + std::to_string(ev.line) + ": no layout snapshot " + snapshot +
+        problem("line " + std::to_string(ev.line) + ": no layout snapshot " + m.snapshot +
                 " for this seal point: calls on mappings the trace did not make stay unverifiable");
         return true;
       }
@@ -437,7 +416,7 @@ struct PolicyComparison::Impl {
         cfg.seal = options.policies[i];
         AddressSpace layout(cfg);
         if (!layout_from_snapshot(*text, cfg, runs[i].sim->address_space(ev.pid), layout, &err)) {
-          bad_line(ev.line, "the layout snapshot " + snapshot + " is malformed: " + err);
+          bad_line(ev.line, "the layout snapshot " + m.snapshot + " is malformed: " + err);
           return true;
         }
         runs[i].sim->adopt_layout(ev.pid, std::move(layout));
@@ -446,24 +425,16 @@ struct PolicyComparison::Impl {
     }
     auto it = pending.find(ev.pid);
     if (it == pending.end()) {
-      bad_line(ev.line, "a vmseal-predict marker outside a seal point: " + s.bytes);
+      bad_line(ev.line, "a vmseal-predict marker outside a seal point: " + m.text);
       return true;
     }
     PendingSeal& p = it->second;
-    Addr a = 0;
-    Addr b = 0;
-    const auto range = [&] {
-      return w.size() >= 4 && parse_int_arg("0x" + w[1], a) && parse_int_arg("0x" + w[2], b) && a < b;
-    };
-    if (what == "object") {
-      p.object = w.size() >= 4 ? w[3] : "?";
-    } else if (what == "range" || what == "kernel") {
-      if (!range()) {
-        bad_line(ev.line, "a vmseal-predict marker with a bad range: " + s.bytes);
-        return true;
-      }
-      p.ranges.push_back({a, b, what == "range" ? p.object + " " + w[3] : w[3]});
-    } else if (what == "end") {
+    if (m.kind == SealPointMarker::Kind::Object) {
+      p.object = m.path;
+    } else if (m.kind == SealPointMarker::Kind::Range || m.kind == SealPointMarker::Kind::Kernel) {
+      p.ranges.push_back({m.start, m.end,
+                          m.kind == SealPointMarker::Kind::Range ? p.object + " " + m.range_kind : m.range_kind});
+    } else if (m.kind == SealPointMarker::Kind::End) {
       // Each policy seals each range with its own mseal, at this line.
       for (const SealRange& r : p.ranges) {
         TraceEvent seal;

@@ -30,10 +30,6 @@ std::string_view diagnostic_kind_name(DiagnosticKind k) noexcept {
   return "?";
 }
 
-bool has_predict_markers(std::string_view text) noexcept {
-  return text.find("\"vmseal-predict begin ") != std::string_view::npos;
-}
-
 std::vector<std::string> avoiding_options(const SealedRange& hit, sealing::Profile profile) {
   std::vector<std::string> out;
   if (hit.role == "kernel") {
@@ -104,24 +100,6 @@ Addr instruction_pointer(std::string_view l) {
 bool system_frame(std::string_view f) {
   return f.find("/libc.so") != std::string_view::npos || f.find("/ld-linux") != std::string_view::npos ||
          f.find("/libpthread") != std::string_view::npos || f.find("libvmseal_preload") != std::string_view::npos;
-}
-
-std::vector<std::string> words(std::string_view s, std::size_t max_words) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < s.size() && out.size() + 1 < max_words) {
-    const std::size_t sp = s.find(' ', pos);
-    if (sp == std::string_view::npos) break;
-    out.emplace_back(s.substr(pos, sp - pos));
-    pos = sp + 1;
-  }
-  if (pos <= s.size()) out.emplace_back(s.substr(pos));
-  return out;
-}
-
-bool parse_hex(std::string_view s, Addr& out) {
-  std::string err;
-  return parse_int_arg("0x" + std::string(s), out, &err);
 }
 
 // A plain trace's candidate object: a file ld.so mapped whole at offset 0.
@@ -316,7 +294,7 @@ struct Predictor::Impl {
                " appears without a traced clone, fork or attach (interleaved or spliced traces?): which address "
                "space it uses is unknown, so its calls after any seal point are unverifiable");
     }
-    if (c.name == "write" && c.args.size() >= 2 && c.args[1].starts_with("\"vmseal-predict ")) {
+    if (is_seal_point_marker(ev)) {
       marker(ev);
       return;
     }
@@ -374,68 +352,67 @@ struct Predictor::Impl {
   // ---- markers ------------------------------------------------------------------
 
   void marker(const TraceEvent& ev) {
-    StringArg s;
-    std::string err;
-    if (!parse_string_arg(ev.call.args[1], s, &err)) {
-      diag(DiagnosticKind::BadMarker, ev.line, ev.pid, "a vmseal-predict marker that cannot be read: " + err);
+    SealPointMarker m;
+    std::string why;
+    if (!read_seal_point_marker(ev, m, &why)) {
+      diag(DiagnosticKind::BadMarker, ev.line, ev.pid, why);
       return;
     }
-    const std::string_view text = std::string_view(s.bytes).substr(kPredictMarkerPrefix.size());
-    const std::vector<std::string> w = words(text, 4);
-    const std::string& what = w.front();
-    auto bad = [&](const std::string& why) {
-      diag(DiagnosticKind::BadMarker, ev.line, ev.pid, "marker '" + s.bytes + "': " + why);
-    };
-    if (s.truncated && what != "object") return bad("truncated by strace (record with a larger -s)");
-    if (what == "begin") {
-      if (w.size() < 4) return bad("expected: begin KIND PID N SNAPSHOT");
-      if (pending.count(ev.pid) != 0) bad("a seal point begins inside another one; the first is dropped");
+    if (m.kind == SealPointMarker::Kind::Begin) {
+      if (pending.count(ev.pid) != 0)
+        diag(DiagnosticKind::BadMarker, ev.line, ev.pid,
+             "marker '" + m.text + "': a seal point begins inside another one; the first is dropped");
       PendingSeal p;
-      const std::vector<std::string> w5 = words(text, 5);
-      p.kind = w5[1];
+      p.kind = m.point;
       p.line = ev.line;
       pending[ev.pid] = p;
-      const std::string snapshot = w5.size() >= 5 ? w5[4] : "-";
       auto& st = state(ev.pid);
-      if (!st->sealed && !st->layout) adopt(ev, snapshot);
+      if (!st->sealed && !st->layout) adopt(ev, m.snapshot);
       return;
     }
     auto it = pending.find(ev.pid);
-    if (it == pending.end()) return bad("outside a seal point (no 'begin' from pid " + std::to_string(ev.pid) + ")");
+    if (it == pending.end()) {
+      diag(DiagnosticKind::BadMarker, ev.line, ev.pid,
+           "marker '" + m.text + "': outside a seal point (no 'begin' from pid " + std::to_string(ev.pid) + ")");
+      return;
+    }
     PendingSeal& p = it->second;
-    if (what == "object") {
-      if (w.size() < 4) return bad("expected: object ROLE VERDICT PATH");
-      PendingObject o{w[1], w[2], w[3], {}};
-      if (s.truncated) {
-        o.path += "...";
-        diag(DiagnosticKind::BadMarker, ev.line, ev.pid, "an object's path was truncated by strace: " + o.path);
+    switch (m.kind) {
+      case SealPointMarker::Kind::Object:
+        if (m.truncated)
+          diag(DiagnosticKind::BadMarker, ev.line, ev.pid, "an object's path was truncated by strace: " + m.path);
+        p.objects.push_back(PendingObject{m.role, m.verdict, m.path, {}});
+        break;
+      case SealPointMarker::Kind::Range:
+      case SealPointMarker::Kind::Kernel: {
+        SealedRange r;
+        r.start = m.start;
+        r.end = m.end;
+        r.line = ev.line;
+        if (m.kind == SealPointMarker::Kind::Range) {
+          if (p.objects.empty()) {
+            diag(DiagnosticKind::BadMarker, ev.line, ev.pid, "marker '" + m.text + "': a range before any object");
+            return;
+          }
+          r.kind = m.range_kind;
+          r.object = p.objects.back().path;
+          r.role = p.objects.back().role;
+          p.objects.back().ranges.push_back(r);
+        } else {
+          const std::string& name = m.range_kind;  // "[vdso]"
+          r.object = name;
+          r.kind = name.size() > 2 ? name.substr(1, name.size() - 2) : name;
+          r.role = "kernel";
+          p.kernel.push_back(r);
+        }
+        break;
       }
-      p.objects.push_back(std::move(o));
-    } else if (what == "range" || what == "kernel") {
-      Addr a = 0, b = 0;
-      if (w.size() < 4 || !parse_hex(w[1], a) || !parse_hex(w[2], b) || a >= b)
-        return bad("expected: " + what + " START END KIND");
-      SealedRange r;
-      r.start = a;
-      r.end = b;
-      r.line = ev.line;
-      if (what == "range") {
-        if (p.objects.empty()) return bad("a range before any object");
-        r.kind = w[3];
-        r.object = p.objects.back().path;
-        r.role = p.objects.back().role;
-        p.objects.back().ranges.push_back(r);
-      } else {
-        r.object = w[3];
-        r.kind = w[3].size() > 2 ? w[3].substr(1, w[3].size() - 2) : w[3];
-        r.role = "kernel";
-        p.kernel.push_back(r);
-      }
-    } else if (what == "end") {
-      apply_seal_point(ev, p);
-      pending.erase(it);
-    } else {
-      bad("unknown marker");
+      case SealPointMarker::Kind::End:
+        apply_seal_point(ev, p);
+        pending.erase(it);
+        break;
+      case SealPointMarker::Kind::Begin:
+        break;
     }
   }
 

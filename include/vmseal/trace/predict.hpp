@@ -7,13 +7,7 @@
 // whose sealed result is an error the control (and the kernel) did not get
 // would fail. docs/predict.md has the design.
 //
-// The preload's markers (VMSEAL_PREDICT=DIR, src/preload/preload.cpp) are
-// writes to fd -1 of "vmseal-predict ..." text, at each seal point:
-//   begin startup|dlopen PID N SNAPSHOT   the layout there, a copy of smaps
-//   object ROLE VERDICT PATH              an object the sealer decided about
-//   range START END KIND                  a range of it that would be sealed
-//   kernel START END NAME                 [stack], [vdso], [vvar]... (strict)
-//   end PID N                             the seals apply here
+// The preload marks its seal points in the trace (trace/seal_point.hpp).
 #pragma once
 
 #include <cstddef>
@@ -28,12 +22,11 @@
 
 #include "vmseal/engine/address_space.hpp"
 #include "vmseal/sealing/plan.hpp"
+#include "vmseal/trace/seal_point.hpp"
 #include "vmseal/trace/sim.hpp"
 #include "vmseal/trace/strace.hpp"
 
 namespace vmseal::trace {
-
-inline constexpr std::string_view kPredictMarkerPrefix = "vmseal-predict ";
 
 // A range the plan seals, and what it belongs to.
 struct SealedRange {
@@ -163,8 +156,6 @@ class Predictor {
   std::unique_ptr<Impl> impl_;
 };
 
-// Whether `text` holds a vmseal-predict seal point marker (a recorded trace).
-bool has_predict_markers(std::string_view text) noexcept;
 
 // What `vmseal run` flags would have avoided a failure on `hit` under `profile`.
 std::vector<std::string> avoiding_options(const SealedRange& hit, sealing::Profile profile);
