@@ -581,7 +581,7 @@ struct PolicyComparison::Impl {
       auto item = parser.next();
       if (!item) break;
       if (const auto* err = std::get_if<ParseError>(&*item)) {
-        bad_line(err->line, err->message + ": " + err->text);
+        bad_line(err->line, err->message + ": " + err->shown_text());
         continue;
       }
       if (marker(std::get<TraceEvent>(*item), report)) continue;

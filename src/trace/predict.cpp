@@ -217,9 +217,7 @@ struct Predictor::Impl {
   void drain() {
     while (auto item = parser.next()) {
       if (const auto* err = std::get_if<ParseError>(&*item)) {
-        ParseError e = *err;
-        e.line = file_line(e.line);
-        diag(DiagnosticKind::Malformed, e.line, 0, e.to_string());
+        diag(DiagnosticKind::Malformed, file_line(err->line), 0, err->message + ": " + err->shown_text());
         continue;
       }
       process(std::get<TraceEvent>(*item));

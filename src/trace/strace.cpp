@@ -41,18 +41,62 @@ std::string_view event_kind_name(EventKind k) noexcept {
   return "?";
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at s[i] (1 to 4), or 0 when
+// the bytes there are not one (a stray continuation byte, an overlong form, a
+// surrogate, past U+10FFFF, cut short).
+std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
+  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char b = at(0);
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xbf;  // the range of the second byte
+  if (b >= 0xc2 && b <= 0xdf) {
+    n = 2;
+  } else if (b >= 0xe0 && b <= 0xef) {
+    n = 3;
+    if (b == 0xe0) lo = 0xa0;
+    if (b == 0xed) hi = 0x9f;
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    n = 4;
+    if (b == 0xf0) lo = 0x90;
+    if (b == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size() || at(1) < lo || at(1) > hi) return 0;
+  for (std::size_t k = 2; k < n; ++k)
+    if ((at(k) & 0xc0) != 0x80) return 0;
+  return n;
+}
+
+}  // namespace
+
 std::string ParseError::to_string() const {
+  return fmt::format("line {}: {}: {}", line, message, shown_text());
+}
+
+std::string ParseError::shown_text() const {
+  // A binary file given as a trace must not reach the terminal as raw bytes:
+  // control bytes and bytes that are not UTF-8 are shown as \xNN, and only
+  // the first kShownText characters of the line.
   std::string shown;
-  shown.reserve(text.size());
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      shown += fmt::format("\\x{:02x}", u);
+  std::size_t chars = 0;
+  std::size_t i = 0;
+  for (; i < text.size() && chars < kShownText; ++chars) {
+    const auto u = static_cast<unsigned char>(text[i]);
+    if (u >= 0x20 && u < 0x7f) {
+      shown.push_back(text[i++]);
+    } else if (const std::size_t n = u >= 0x80 ? utf8_sequence(text, i) : 0; n != 0) {
+      shown.append(text, i, n);
+      i += n;
     } else {
-      shown.push_back(c);
+      shown += fmt::format("\\x{:02x}", u);
+      ++i;
     }
   }
-  return fmt::format("line {}: {}: {}", line, message, shown);
+  if (i < text.size()) shown += "...";
+  return shown;
 }
 
 namespace {

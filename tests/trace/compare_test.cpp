@@ -299,6 +299,36 @@ TEST(CompareCli, ExitCodesAndJson) {
   EXPECT_NE(run.err.find("line 2"), std::string::npos) << run.err;
 }
 
+// A binary file given as a trace: a bad line, and what reaches the terminal
+// is escaped and short, never the file's raw bytes. The file holds control
+// bytes and bytes that can never be UTF-8 (0x80-0xc1, 0xf5-0xff), so any byte
+// of 0x80 or more in the output is a raw one.
+TEST(CompareCli, ABinaryFileIsReportedEscaped) {
+  const std::string junk = test::temp_path("junk.bin");
+  {
+    std::ofstream f(junk, std::ios::binary);
+    std::string bytes = "mmap(";
+    for (int i = 0; i < 4000; ++i) {
+      const int pick = (i * 37) % 96;
+      const int control = pick + 1 == '\n' ? 0x7f : pick + 1;  // one line: no newline inside
+      bytes.push_back(static_cast<char>(pick < 31 ? control : pick < 66 ? 0x80 + (pick - 31) : 0xf5 + (pick - 66) % 11));
+    }
+    f << bytes << "\n";
+  }
+  for (const std::string cmd : {"compare --policies linux-6.18,openbsd ", "predict --trace ", "sim "}) {
+    const test::CliRun run = test::run_cli(cmd + junk);
+    EXPECT_NE(run.code, 0) << cmd;
+    const std::string all = run.out + run.err;
+    EXPECT_NE(all.find("line 1"), std::string::npos) << cmd << all;
+    EXPECT_NE(all.find("\\x"), std::string::npos) << cmd << all;
+    for (const char c : all) {
+      const auto u = static_cast<unsigned char>(c);
+      ASSERT_TRUE(u == '\n' || (u >= 0x20 && u < 0x7f)) << cmd << ": a raw byte " << int{u} << " in the output";
+    }
+    EXPECT_LT(all.size(), 2000u) << cmd;
+  }
+}
+
 }  // namespace
 }  // namespace vmseal::trace
 

@@ -750,6 +750,24 @@ TEST(StraceErrors, ErrorTextIsBounded) {
   EXPECT_NE(ctl.to_string().find("bad\\x01line"), std::string::npos);
 }
 
+TEST(StraceErrors, BinaryLinesAreShownEscapedAndShort) {
+  ParseError e;
+  e.line = 3;
+  e.message = "m";
+  // UTF-8 stays; a stray continuation byte, an overlong '/', a surrogate, a
+  // sequence cut short and DEL are escaped.
+  e.text = "caf\xc3\xa9 \xe2\x82\xac \x80 \xc0\xaf \xed\xa0\x80 \xf0\x9f \x7f";
+  EXPECT_EQ(e.to_string(), "line 3: m: caf\xc3\xa9 \xe2\x82\xac \\x80 \\xc0\\xaf \\xed\\xa0\\x80 \\xf0\\x9f \\x7f");
+  e.text = std::string(1000, '\xff');
+  const std::string shown = e.to_string();
+  EXPECT_EQ(shown, "line 3: m: " + [] {
+    std::string x;
+    for (std::size_t i = 0; i < ParseError::kShownText; ++i) x += "\\xff";
+    return x + "...";
+  }());
+  for (const char c : shown) EXPECT_LT(static_cast<unsigned char>(c), 0x80u);
+}
+
 // ---- helpers ----------------------------------------------------------------------------
 
 TEST(StraceHelpers, Integers) {

@@ -141,8 +141,12 @@ struct ParseError {
   std::string message;  // what was wrong, e.g. "unterminated string (opened at column 9)"
   std::string text;     // the offending line (its first kMaxErrorText bytes)
   static constexpr std::size_t kMaxErrorText = 512;
-  // "line 12: unterminated string (opened at column 9): write(1, \"abc"
+  // "line 12: unterminated string (opened at column 9): write(1, \"abc": at
+  // most kShownText characters of the text, control bytes and bytes that are
+  // not UTF-8 as \xNN, "..." when cut.
+  static constexpr std::size_t kShownText = 160;
   std::string to_string() const;
+  std::string shown_text() const;  // the text alone, shown as to_string() shows it
 };
 
 using ParseItem = std::variant<TraceEvent, ParseError>;
