@@ -18,7 +18,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -150,17 +149,7 @@ void run_row(const Row& row) {
                                                << "\n  returned " << got;
 }
 
-std::string row_name(const ::testing::TestParamInfo<Row>& info) {
-  std::string out;
-  for (const char c : std::string(info.param.rule)) {
-    if (std::isalnum(static_cast<unsigned char>(c)) != 0)
-      out += c;
-    else if (!out.empty() && out.back() != '_')
-      out += '_';
-  }
-  while (!out.empty() && out.back() == '_') out.pop_back();
-  return out;
-}
+std::string row_name(const ::testing::TestParamInfo<Row>& info) { return test::test_name_of(info.param.rule); }
 
 class MremapTable : public ::testing::TestWithParam<Row> {};
 class MadviseTable : public ::testing::TestWithParam<Row> {};

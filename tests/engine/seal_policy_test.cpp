@@ -15,7 +15,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -203,17 +202,7 @@ const Row kRows[] = {
       {"linux-6.10", "0", "[0-2 r--p sl]"},
       {"openbsd", "EPERM", "[0-2 r--p sl]"}}},
 };
-std::string row_name(const ::testing::TestParamInfo<Row>& param) {
-  std::string out;
-  for (const char ch : std::string(param.param.name)) {
-    if (std::isalnum(static_cast<unsigned char>(ch)) != 0)
-      out += ch;
-    else if (!out.empty() && out.back() != '_')
-      out += '_';
-  }
-  while (!out.empty() && out.back() == '_') out.pop_back();
-  return out;
-}
+std::string row_name(const ::testing::TestParamInfo<Row>& param) { return test::test_name_of(param.param.name); }
 INSTANTIATE_TEST_SUITE_P(Designs, SealPolicyTable, ::testing::ValuesIn(kRows), row_name);
 
 // ---- msync on Linux 6.18: each result probed on 6.18.44 -------------------------

@@ -1,5 +1,6 @@
 #include "support/layout.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <sstream>
 
@@ -248,6 +249,18 @@ std::string canonical(std::string_view drawing) {
     return ::testing::AssertionFailure() << "setup drawing not reproduced:\n  wanted " << want
                                          << "\n  built  " << got;
   return ::testing::AssertionSuccess();
+}
+
+std::string test_name_of(std::string_view description) {
+  std::string out;
+  for (const char ch : description) {
+    if (std::isalnum(static_cast<unsigned char>(ch)) != 0)
+      out += ch;
+    else if (!out.empty() && out.back() != '_')
+      out += '_';
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out;
 }
 
 }  // namespace vmseal::test

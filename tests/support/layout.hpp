@@ -67,6 +67,11 @@ struct Segment {
   std::vector<std::string> tokens;  // smaps mnemonics and builder tokens
 };
 
+// A row's description as a gtest parameter name: letters and digits kept,
+// every other run of characters one '_' ("3.1 V1 invalid advice" ->
+// "3_1_V1_invalid_advice").
+std::string test_name_of(std::string_view description);
+
 // Parses a drawing; returns false (with a message) on a syntax error.
 bool parse_drawing(std::string_view drawing, std::vector<Segment>& out, std::string* error);
 
