@@ -6,6 +6,7 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <unordered_set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -415,6 +416,26 @@ struct StraceParser::Impl {
   std::string carry;
   std::deque<ParseItem> ready;
   std::map<int, Pending> pending;  // by pid
+  // strace -f can print a child's first calls before its parent's clone
+  // returns: "clone(... <unfinished ...>", the child's lines, then "<... clone
+  // resumed> ...) = CHILD". A reader meeting the child first could not tell
+  // where it came from. So when a pid appears that neither a line nor a
+  // completed clone-family call has named before, while exactly one clone,
+  // clone3, fork or vfork waits, that call comes out at once, completed with
+  // the new pid as its value; its resumption, when it comes, is checked
+  // against that value and dropped. By parent pid:
+  struct EarlyClone {
+    Pending call;
+    int child = 0;
+  };
+  std::map<int, EarlyClone> early_clones;
+  std::unordered_set<int> seen_pids;
+  // When several such calls wait, which one made the new pid shows only when
+  // one returns it: the new pid's events wait here until then (or until no
+  // such call waits; at most kMaxHeldEvents, to stay bounded).
+  static constexpr std::size_t kMaxHeldEvents = 4096;
+  std::map<int, std::vector<TraceEvent>> held;
+  std::size_t held_events = 0;
 
   void error(std::string message, std::string_view text) {
     ready.emplace_back(ParseError{start_line, std::move(message), line_excerpt(text)});
@@ -439,7 +460,7 @@ struct StraceParser::Impl {
     e.call.args = std::move(p.args);
     e.call.outcome = Outcome::Unfinished;
     canonicalize(e.call);
-    ready.emplace_back(std::move(e));
+    push(std::move(e));
   }
 
   void flush_pid(int pid) {
@@ -458,6 +479,118 @@ struct StraceParser::Impl {
     std::sort(all.begin(), all.end(),
               [](const Pending& a, const Pending& b) { return a.line < b.line; });
     for (Pending& p : all) emit_unfinished(std::move(p));
+  }
+
+  // The call `p` completed by the text after its "<... NAME resumed>": false
+  // (an error queued) when the joined text is not a call.
+  bool complete(Pending& p, std::string_view rest, std::string_view s, TraceCall& out) {
+    std::string joined(trim_right(p.args_text));
+    const std::string_view tail = trim_left(rest);
+    if (!joined.empty() && !tail.empty() && tail.front() != ')' && tail.front() != ',') joined.push_back(' ');
+    joined.append(tail);
+    ArgScan scan;
+    std::string err;
+    out.raw_name = std::move(p.raw_name);
+    out.end_line = line_no;
+    out.resumed = true;
+    if (!scan_arguments(joined, 0, ScanMode::Call, true, scan, err)) {
+      error(fmt::format("{} (in the call started at line {})", err, p.line), s);
+      return false;
+    }
+    if (scan.close == npos) {
+      error(fmt::format("missing ')' at the end of the call started at line {}", p.line), s);
+      return false;
+    }
+    out.args = std::move(scan.args);
+    if (!parse_result(std::string_view(joined).substr(scan.close + 1), out, err)) {
+      error(std::move(err), s);
+      return false;
+    }
+    canonicalize(out);
+    return true;
+  }
+
+  static bool creates_task(std::string_view raw_name) noexcept {
+    return raw_name == "clone" || raw_name == "clone3" || raw_name == "fork" || raw_name == "vfork";
+  }
+
+  // Every event goes out through here. The child a clone-family call returns
+  // is known from then on (its first line is no orphan to attribute), and
+  // the events held for it follow the call that made it.
+  void push(TraceEvent&& e) {
+    if (const auto h = held.find(e.pid); h != held.end()) {
+      h->second.push_back(std::move(e));
+      if (++held_events > kMaxHeldEvents) release_held();
+      return;
+    }
+    const bool made_task =
+        e.kind == EventKind::Call && e.call.outcome == Outcome::Value && creates_task(e.call.raw_name);
+    const std::uint64_t child = made_task ? e.call.value : 0;
+    ready.emplace_back(std::move(e));
+    if (made_task && child <= kPidMaxLimit) {
+      seen_pids.insert(static_cast<int>(child));
+      if (const auto h = held.find(static_cast<int>(child)); h != held.end()) {
+        std::vector<TraceEvent> events = std::move(h->second);
+        held_events -= events.size();
+        held.erase(h);
+        for (TraceEvent& ev : events) push(std::move(ev));
+      }
+    }
+    if (!held.empty() && !task_creation_waits()) release_held();
+  }
+
+  bool task_creation_waits() const {
+    return std::any_of(pending.begin(), pending.end(), [](const auto& kv) { return creates_task(kv.second.raw_name); });
+  }
+
+  // The held children no waiting call can claim: out as they are, the pid
+  // that appeared first first (a reader will find them of unknown origin).
+  void release_held() {
+    std::vector<std::vector<TraceEvent>> all;
+    for (auto& [pid, events] : held) all.push_back(std::move(events));
+    held.clear();
+    held_events = 0;
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return (a.empty() ? 0 : a.front().line) < (b.empty() ? 0 : b.front().line);
+    });
+    for (auto& events : all)
+      for (TraceEvent& ev : events) push(std::move(ev));
+  }
+
+  // A line of `pid`, which no line named before (see early_clones).
+  void new_pid(int pid) {
+    auto parent = pending.end();
+    std::size_t waiting = 0;
+    for (auto j = pending.begin(); j != pending.end(); ++j) {
+      if (creates_task(j->second.raw_name)) {
+        parent = j;
+        ++waiting;
+      }
+    }
+    if (waiting == 0) return;
+    if (waiting > 1) {
+      held.emplace(pid, std::vector<TraceEvent>());  // until one of them returns `pid`
+      return;
+    }
+    EarlyClone early;
+    early.call = std::move(parent->second);
+    early.child = pid;
+    pending.erase(parent);
+    TraceEvent e;
+    e.kind = EventKind::Call;
+    e.line = early.call.line;
+    e.pid = early.call.pid;
+    e.timestamp = early.call.timestamp;
+    e.call.raw_name = early.call.raw_name;
+    e.call.args = early.call.args;
+    e.call.outcome = Outcome::Value;
+    e.call.value = static_cast<std::uint64_t>(pid);
+    e.call.end_line = start_line;
+    e.call.resumed = true;
+    e.call.result_note = "(child pid " + std::to_string(pid) + " ran first)";
+    canonicalize(e.call);
+    early_clones[early.call.pid] = std::move(early);
+    push(std::move(e));
   }
 
   void feed(std::string_view raw);
@@ -498,6 +631,7 @@ void StraceParser::Impl::feed(std::string_view raw) {
     return;
   }
   if (!pf.has_pid) pf.pid = options.default_pid;
+  if (pf.has_pid && seen_pids.insert(pf.pid).second && !pending.empty()) new_pid(pf.pid);
   const std::string_view body = s.substr(pf.body);
   if (body.empty()) {
     error("nothing after the line prefix", s);
@@ -520,7 +654,7 @@ void StraceParser::Impl::feed(std::string_view raw) {
     std::uint64_t v = 0;
     if (read_digits(body, 14, v) > 0 && v <= kPidMaxLimit) e.pid = static_cast<int>(v);
     e.text = std::string(body);
-    ready.emplace_back(std::move(e));
+    push(std::move(e));
     return;
   }
   if (strace_message(body, msg)) {
@@ -628,7 +762,7 @@ void StraceParser::Impl::call_line(std::string_view s, std::size_t name_begin, s
     e.call.end_line = line_no;
     canonicalize(e.call);
     flush_pid(pf.pid);
-    ready.emplace_back(std::move(e));
+    push(std::move(e));
     return;
   }
   const bool marker_last = (scan.unfinished || scan.detached) && trim(s.substr(scan.marker_end)).empty();
@@ -669,6 +803,19 @@ void StraceParser::Impl::resumed_line(std::string_view s, std::size_t body, cons
   const std::string_view name = s.substr(name_begin, k - name_begin);
   const std::string_view rest = s.substr(k + kResumed.size());
 
+  if (const auto early = early_clones.find(pf.pid);
+      early != early_clones.end() && pending.count(pf.pid) == 0 && early->second.call.raw_name == name) {
+    EarlyClone ec = std::move(early->second);
+    early_clones.erase(early);
+    TraceCall c;
+    const std::size_t started = ec.call.line;
+    if (complete(ec.call, rest, s, c) && !(c.outcome == Outcome::Value && c.value == static_cast<std::uint64_t>(ec.child)))
+      error(fmt::format("the {} started at line {} returned {}, but pid {} had already run as its child", name,
+                        started, c.outcome == Outcome::Value ? std::to_string(c.signed_value()) : c.err_name,
+                        ec.child),
+            s);
+    return;
+  }
   auto it = pending.find(pf.pid);
   if (it == pending.end()) {
     // "<pid changed to N ...>" without a "superseded" line (--quiet=thread-execve).
@@ -709,37 +856,12 @@ void StraceParser::Impl::resumed_line(std::string_view s, std::size_t body, cons
   }
   Pending p = std::move(it->second);
   pending.erase(it);
-
-  std::string joined(trim_right(p.args_text));
-  const std::string_view tail = trim_left(rest);
-  if (!joined.empty() && !tail.empty() && tail.front() != ')' && tail.front() != ',') joined.push_back(' ');
-  joined.append(tail);
-
-  ArgScan scan;
-  std::string err;
   TraceEvent e;
   e.kind = EventKind::Call;
   e.line = p.line;
   e.pid = pf.has_pid ? pf.pid : p.pid;
   e.timestamp = std::move(p.timestamp);
-  e.call.raw_name = std::move(p.raw_name);
-  e.call.end_line = line_no;
-  e.call.resumed = true;
-  if (!scan_arguments(joined, 0, ScanMode::Call, true, scan, err)) {
-    error(fmt::format("{} (in the call started at line {})", err, p.line), s);
-    return;
-  }
-  if (scan.close == npos) {
-    error(fmt::format("missing ')' at the end of the call started at line {}", p.line), s);
-    return;
-  }
-  e.call.args = std::move(scan.args);
-  if (!parse_result(std::string_view(joined).substr(scan.close + 1), e.call, err)) {
-    error(std::move(err), s);
-    return;
-  }
-  canonicalize(e.call);
-  ready.emplace_back(std::move(e));
+  if (complete(p, rest, s, e.call)) push(std::move(e));
 }
 
 void StraceParser::Impl::process_line(std::string_view s, std::string_view body, const Prefix& pf) {
@@ -761,7 +883,7 @@ void StraceParser::Impl::process_line(std::string_view s, std::string_view body,
     flush_pid(pf.pid);
     TraceEvent e = make_event(EventKind::Exit, pf.pid, pf.timestamp);
     e.exit_code = static_cast<int>(code);
-    ready.emplace_back(std::move(e));
+    push(std::move(e));
     return;
   }
   if (starts_with(inner, kKilled)) {
@@ -780,7 +902,7 @@ void StraceParser::Impl::process_line(std::string_view s, std::string_view body,
     TraceEvent e = make_event(EventKind::Killed, pf.pid, pf.timestamp);
     e.signal = std::string(sig);
     e.core_dumped = core;
-    ready.emplace_back(std::move(e));
+    push(std::move(e));
     return;
   }
   if (starts_with(inner, kSuperseded)) {
@@ -802,7 +924,7 @@ void StraceParser::Impl::process_line(std::string_view s, std::string_view body,
     }
     TraceEvent e = make_event(EventKind::Superseded, pf.pid, pf.timestamp);
     e.other_pid = from;
-    ready.emplace_back(std::move(e));
+    push(std::move(e));
     return;
   }
   error("unknown \"+++ ... +++\" event", s);
@@ -834,7 +956,7 @@ void StraceParser::Impl::signal_line(std::string_view s, std::string_view body, 
   }
   e.signal = std::string(sig);
   e.text = std::string(text);
-  ready.emplace_back(std::move(e));
+  push(std::move(e));
 }
 
 void StraceParser::Impl::message_line(std::string_view msg, const Prefix& pf) {
@@ -850,13 +972,13 @@ void StraceParser::Impl::message_line(std::string_view msg, const Prefix& pf) {
       TraceEvent e = make_event(attached ? EventKind::Attached : EventKind::Detached,
                                 static_cast<int>(v), pf.timestamp);
       e.text = std::string(trim(after.substr(9)));
-      ready.emplace_back(std::move(e));
+      push(std::move(e));
       return;
     }
   }
   TraceEvent e = make_event(EventKind::Note, pf.pid, pf.timestamp);
   e.text = std::string(msg);
-  ready.emplace_back(std::move(e));
+  push(std::move(e));
 }
 
 StraceParser::StraceParser(ParserOptions options) : impl_(std::make_unique<Impl>()) {
@@ -876,6 +998,7 @@ void StraceParser::finish() {
     impl_->line_no = last;
   }
   impl_->flush_all();
+  impl_->release_held();
 }
 
 std::optional<ParseItem> StraceParser::next() {

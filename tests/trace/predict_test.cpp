@@ -484,4 +484,30 @@ TEST(PredictVsRun, NodeLargePagesBreaksUnderDefault) {
   EXPECT_FALSE(c.real.empty()) << c.detail;
 }
 
+// Chromium keeps security-sensitive globals in its own protected_memory
+// section, inside its RW PT_LOAD: strict seals it as data, and Chromium's
+// mprotect(PROT_READ) of it after writing fails (docs/compat.md). A program
+// that mprotects its own data, predicted from the trace and confirmed by the
+// real run, which dies of the CHECK's SIGTRAP at that call.
+TEST(PredictVsRun, ChromiumProtectedMemoryUnderStrict) {
+  NEED_STRACE_AND_MSEAL();
+  const std::string chromium = "/usr/lib/chromium/chromium";
+  if (access(chromium.c_str(), X_OK) != 0) GTEST_SKIP() << "needs " << chromium << " (Debian: chromium)";
+  const std::string page = std::string(VMSEAL_TEST_DATA_DIR) + "/../compat/cases/page.html";
+  const std::string profile_dir = vmseal::test::temp_path("chromium-profile");
+  // --single-process: the renderer runs in the browser process, which dies
+  // at once; with zygote children the browser would wait for them forever.
+  const Comparison c = compare("strict", chromium + " --single-process --headless --no-sandbox --disable-gpu "
+                                                    "--no-first-run --user-data-dir=" + profile_dir +
+                                             " --dump-dom file://" + page);
+  fs::remove_all(profile_dir);
+  expect_agreement(c, false);
+  ASSERT_FALSE(c.real.empty()) << c.detail;
+  bool protected_memory = false;
+  for (const std::string& k : c.predicted_first)
+    protected_memory |= k.starts_with("mprotect ") && k.find(chromium) != std::string::npos &&
+                        k.find(" data") != std::string::npos;
+  EXPECT_TRUE(protected_memory) << "the first failure must be an mprotect of Chromium's own data\n" << c.detail;
+}
+
 }  // namespace

@@ -421,6 +421,132 @@ TEST(StraceResume, InterleavedPids) {
   EXPECT_EQ(ev[5].call.args, (std::vector<std::string>{"4155", "NULL", "0", "NULL"}));
 }
 
+// strace -f printed the child's first calls before the parent's clone
+// returned: the clone comes out first, completed with the child's pid, and
+// its resumption adds nothing.
+TEST(StraceResume, ChildRunsBeforeItsClone) {
+  const char* text =
+      "100  clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD <unfinished ...>\n"
+      "101  set_robust_list(0x7fb155ad85e0, 24) = 0\n"
+      "101  setsid( <unfinished ...>\n"
+      "100  <... clone resumed>, child_tidptr=0x7fb155ad85d0) = 101\n"
+      "101  <... setsid resumed>) = 101\n"
+      "100  wait4(101,  <unfinished ...>\n";
+  const std::vector<TraceEvent> ev = parse_ok(text);
+  ASSERT_EQ(ev.size(), 4u);
+  EXPECT_EQ(ev[0].call.name, "clone");
+  EXPECT_EQ(ev[0].pid, 100);
+  EXPECT_EQ(ev[0].line, 1u);
+  EXPECT_EQ(ev[0].call.outcome, Outcome::Value);
+  EXPECT_EQ(ev[0].call.value, 101u);
+  EXPECT_EQ(ev[0].call.args,
+            (std::vector<std::string>{"child_stack=NULL", "flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD"}));
+  EXPECT_EQ(ev[0].call.result_note, "(child pid 101 ran first)");
+  EXPECT_EQ(ev[1].call.name, "set_robust_list");
+  EXPECT_EQ(ev[2].call.name, "setsid");
+  EXPECT_EQ(ev[3].call.name, "wait4");
+  EXPECT_EQ(ev[3].call.outcome, Outcome::Unfinished);
+}
+
+// The early clone said 101; its resumption says 102: an error, never a
+// second clone event.
+TEST(StraceResume, EarlyCloneContradicted) {
+  const std::vector<ParseItem> items = parse_strace_text(
+      "100  clone3({flags=CLONE_VM|CLONE_THREAD} <unfinished ...>\n"
+      "101  rseq(0x7f, 0x20, 0, 0x53053053) = 0\n"
+      "100  <... clone3 resumed> => {parent_tid=[102]}, 88) = 102\n");
+  const std::vector<ParseError> errors = errors_of(items);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].line, 3u);
+  EXPECT_NE(errors[0].message.find("returned 102, but pid 101 had already run as its child"), std::string::npos)
+      << errors[0].message;
+  std::size_t clones = 0;
+  for (const ParseItem& item : items)
+    if (const auto* e = std::get_if<TraceEvent>(&item)) clones += e->call.name == "clone3";
+  EXPECT_EQ(clones, 1u);
+}
+
+// A pid that a completed clone already returned is no orphan, whatever
+// clone waits when its first line comes.
+TEST(StraceResume, ChildOfACompletedCloneIsNotReattributed) {
+  const std::vector<TraceEvent> ev = parse_ok(
+      "100  clone3({flags=CLONE_VM|CLONE_THREAD}, 88) = 101\n"
+      "100  clone3({flags=CLONE_VM|CLONE_THREAD} <unfinished ...>\n"
+      "101  rseq(0x7f, 0x20, 0, 0x53053053) = 0\n"
+      "100  <... clone3 resumed>, 88) = 102\n"
+      "102  rseq(0x7e, 0x20, 0, 0x53053053) = 0\n");
+  ASSERT_EQ(ev.size(), 4u);
+  EXPECT_EQ(ev[1].pid, 101);
+  EXPECT_EQ(ev[1].call.name, "rseq");
+  EXPECT_EQ(ev[2].call.name, "clone3");
+  EXPECT_EQ(ev[2].call.value, 102u);
+  EXPECT_TRUE(ev[2].call.result_note.empty());
+  EXPECT_EQ(ev[3].pid, 102);
+}
+
+// Two clones wait when the new pid shows: its calls are held until the one
+// that returns it, and follow it; the other clone's child is unaffected.
+TEST(StraceResume, ChildOfOneOfSeveralClones) {
+  const std::vector<TraceEvent> ev = parse_ok(
+      "1  clone(child_stack=NULL, flags=SIGCHLD) = 100\n"
+      "1  clone(child_stack=NULL, flags=SIGCHLD) = 200\n"
+      "100  clone3({flags=CLONE_VM|CLONE_THREAD} <unfinished ...>\n"
+      "200  clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>\n"
+      "201  mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+      "201  munmap(0x7f0000000000, 4096 <unfinished ...>\n"
+      "100  <... clone3 resumed>, 88) = 101\n"
+      "201  <... munmap resumed>) = 0\n"
+      "200  <... clone resumed>) = 201\n"
+      "201  +++ exited with 0 +++\n");
+  std::vector<std::string> seen;
+  for (const TraceEvent& e : ev)
+    seen.push_back(std::to_string(e.pid) + " " + (e.kind == EventKind::Call ? e.call.name : "exit"));
+  EXPECT_EQ(seen, (std::vector<std::string>{"1 clone", "1 clone", "100 clone3", "200 clone", "201 mmap", "201 munmap",
+                                            "201 exit"}));
+  EXPECT_EQ(ev[3].call.value, 201u);
+  EXPECT_TRUE(ev[3].call.result_note.empty());
+}
+
+// No waiting clone can claim the held pid any more (both returned others):
+// its calls come out as they are, in order.
+TEST(StraceResume, HeldChildReleasedWhenNoCloneWaits) {
+  const std::vector<TraceEvent> ev = parse_ok(
+      "100  clone3({flags=CLONE_VM|CLONE_THREAD}, 88) = 200\n"
+      "100  clone3({flags=CLONE_VM|CLONE_THREAD} <unfinished ...>\n"
+      "200  clone3({flags=CLONE_VM|CLONE_THREAD} <unfinished ...>\n"
+      "999  getpid() = 999\n"
+      "999  gettid() = 999\n"
+      "100  <... clone3 resumed>, 88) = 101\n"
+      "200  <... clone3 resumed>, 88) = 201\n");
+  std::vector<std::string> seen;
+  for (const TraceEvent& e : ev) seen.push_back(std::to_string(e.pid) + " " + e.call.name);
+  EXPECT_EQ(seen, (std::vector<std::string>{"100 clone3", "100 clone3", "200 clone3", "999 getpid", "999 gettid"}));
+}
+
+// Held events stay bounded, and finish() lets them all out.
+TEST(StraceResume, HeldEventsAreBounded) {
+  std::string text = "100  clone3({flags=CLONE_VM}, 88) = 200\n100  clone3({flags=CLONE_VM} <unfinished ...>\n"
+                     "200  fork( <unfinished ...>\n";
+  for (int i = 0; i < 10000; ++i) text += "999  getpid() = 999\n";
+  StraceParser parser;
+  std::size_t out = 0;
+  std::size_t most_waiting = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t nl = text.find('\n', start);
+    parser.feed(std::string_view(text).substr(start, nl - start));
+    start = nl + 1;
+    std::size_t now = 0;
+    while (parser.next()) ++now;
+    out += now;
+    most_waiting = std::max(most_waiting, parser.lines_read() - out);
+  }
+  parser.finish();
+  while (parser.next()) ++out;
+  EXPECT_EQ(out, 10003u);  // the first clone3, the getpids and the two unfinished calls
+  EXPECT_LE(most_waiting, 4100u);
+}
+
 TEST(StraceResume, SyscallHexNameAndTimestamps) {
   const char* text =
       "[pid  6640] 18:26:19.798600 syscall_0x1ce(0x7faabaee2000, 0x1000, 0, 0x1, 0x2, 0x3 <unfinished ...>\n"

@@ -173,6 +173,16 @@ struct ParserOptions {
 // that appeared or vanished (an unprefixed line counts as ParserOptions::default_pid;
 // an unprefixed resumption takes the only waiting call of that name).
 //
+// Children that run first: strace -f can print a new task's first calls before its
+// parent's clone, clone3, fork or vfork returns. When a pid that no line and no
+// completed call has named appears while exactly one such call waits, that call comes
+// out at once with the new pid as its value (Outcome::Value, result_note "(child pid
+// N ran first)"); its "<... resumed>" line is then checked against that value (a
+// ParseError when it differs) and produces no second event. When several wait, the
+// new pid's events are held back until one of them returns it, and come out right
+// after it; when none waits any more, or past 4096 held events, they come out as they
+// are. Either way a reader sees every task's creation before its first call.
+//
 // Never throws, except std::bad_alloc; never reads outside the line it is given.
 class StraceParser {
  public:
