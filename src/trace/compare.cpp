@@ -403,6 +403,10 @@ struct PolicyComparison::Impl {
       p.line = ev.line;
       pending[ev.pid] = p;
       ++summary.seal_points;
+      // A process adopts the layout of its first seal point only: at a later
+      // one (a dlopen) its mm already holds the seals made since, which a
+      // snapshot of the unsealed (dry) run cannot show.
+      if (runs.front().sim->layout_adopted(ev.pid)) return true;
       std::optional<std::string> text;
       if (m.snapshot != "-" && options.snapshots) text = options.snapshots(m.snapshot);
       if (!text) {

@@ -132,6 +132,7 @@ struct Simulator::Mm {
   AddressSpace as;
   RangeSet known;
   bool brk_known = false;
+  bool adopted = false;  // adopt_layout() gave it a whole layout
   explicit Mm(AddressSpace a) : as(std::move(a)) {}
 };
 
@@ -168,6 +169,12 @@ void Simulator::adopt_layout(int pid, AddressSpace layout) {
   mm->known.clear();
   mm->known.add(0, ~Addr{0});
   mm->brk_known = mm->as.brk_value() != 0;
+  mm->adopted = true;
+}
+
+bool Simulator::layout_adopted(int pid) const {
+  auto it = procs_.find(pid);
+  return it != procs_.end() && it->second && it->second->adopted;
 }
 
 namespace {
@@ -326,6 +333,7 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
       auto mm = std::make_shared<Mm>(parent->as.fork());
       mm->known = parent->known;
       mm->brk_known = parent->brk_known;
+      mm->adopted = parent->adopted;
       if (procs_.find(child) == procs_.end()) order_.push_back(child);
       procs_[child] = mm;
     }

@@ -387,18 +387,36 @@ constexpr const char* kSnapshot =
     "555555556000-555555558000 r--p 00000000 00:00 0 \n"
     "VmFlags: rd mr mw me ac \n";
 
-Outcome compare_recorded(bool with_snapshot) {
+// A dlopen's seal point in a thread, after the start-up one. Its snapshot,
+// taken in the unsealed (dry) run, shows no seal: the mm keeps the seals it
+// has, and the library's own are added.
+constexpr const char* kSecondSealPoint =
+    "100  clone3({flags=CLONE_VM|CLONE_THREAD}, 88) = 101\n"
+    "101  openat(AT_FDCWD, \"/lib/libq.so\", O_RDONLY|O_CLOEXEC) = 3</lib/libq.so>\n"
+    "101  mmap(NULL, 8192, PROT_READ|PROT_EXEC, MAP_PRIVATE, 3</lib/libq.so>, 0) = 0x7ffff7000000\n"
+    "101  write(-1, \"vmseal-predict begin dlopen 100 2 /tmp/x/smaps-100-2\", 52) = -1 EBADF (Bad file descriptor)\n"
+    "101  write(-1, \"vmseal-predict object library dry-run /lib/libq.so\", 50) = -1 EBADF (Bad file descriptor)\n"
+    "101  write(-1, \"vmseal-predict range 7ffff7000000 7ffff7002000 text\", 51) = -1 EBADF (Bad file descriptor)\n"
+    "101  write(-1, \"vmseal-predict end 100 2\", 24) = -1 EBADF (Bad file descriptor)\n"
+    "101  mprotect(0x555555554000, 8192, PROT_READ|PROT_WRITE) = 0\n"
+    "101  mprotect(0x7ffff7000000, 8192, PROT_READ|PROT_WRITE) = 0\n";
+constexpr const char* kSecondSnapshotExtra =
+    "7ffff7000000-7ffff7002000 r-xp 00000000 fe:00 43      /lib/libq.so\n"
+    "VmFlags: rd ex mr mw me \n";
+
+Outcome compare_recorded(bool with_snapshot, const std::string& text = kRecorded) {
   CompareOptions o;
   o.policies = policies({"linux-6.18", "rfc-v3"});
   o.all_calls = true;
   o.snapshots = [with_snapshot](const std::string& name) -> std::optional<std::string> {
     if (with_snapshot && name == "/tmp/x/smaps-100-1") return std::string(kSnapshot);
+    if (with_snapshot && name == "/tmp/x/smaps-100-2") return std::string(kSnapshot) + kSecondSnapshotExtra;
     return std::nullopt;
   };
   PolicyComparison cmp(o);
   Outcome r;
   const auto report = [&r](const CallComparison& cc) { r.reported.push_back(cc); };
-  std::istringstream in(kRecorded);
+  std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) cmp.feed(line, report);
   cmp.finish(report);
@@ -426,6 +444,26 @@ TEST(Compare, PredictRecordingsSealAtTheirSealPoints) {
   EXPECT_EQ(ret(dontneed.outcomes[1].result), "0");       // the RFC has no madvise rule
   EXPECT_EQ(r.summary.policies[0].trace_mismatches, 2U);
   EXPECT_EQ(r.summary.policies[1].trace_mismatches, 1U);
+}
+
+// A later seal point's snapshot must not wipe the seals made at the first:
+// the program's text stays sealed, and the library's is sealed too.
+TEST(Compare, ALaterSealPointKeepsTheEarlierSeals) {
+  const std::string text = std::string(kRecorded).substr(0, std::string(kRecorded).find("100  mprotect")) +
+                           kSecondSealPoint;
+  const Outcome r = compare_recorded(true, text);
+  EXPECT_EQ(r.summary.malformed_lines, 0U) << (r.summary.problems.empty() ? "" : r.summary.problems[0]);
+  EXPECT_EQ(r.summary.seal_points, 2U);
+  ASSERT_GE(r.reported.size(), 2U);
+  const CallComparison& program = r.reported[r.reported.size() - 2];
+  const CallComparison& library = r.reported.back();
+  EXPECT_EQ(program.call, "mprotect(0x555555554000, 8192, PROT_READ|PROT_WRITE)");
+  EXPECT_EQ(ret(program.outcomes[0].result), "EPERM");
+  EXPECT_EQ(ret(program.outcomes[1].result), "EACCES");
+  EXPECT_EQ(library.call, "mprotect(0x7ffff7000000, 8192, PROT_READ|PROT_WRITE)");
+  EXPECT_EQ(ret(library.outcomes[0].result), "EPERM");
+  EXPECT_EQ(ret(library.outcomes[1].result), "EACCES");
+  EXPECT_EQ(r.summary.policies[0].trace_mismatches, 2U);
 }
 
 TEST(Compare, PredictRecordingsWithoutTheirSnapshotsStayUnverifiable) {

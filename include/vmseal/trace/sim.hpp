@@ -104,6 +104,10 @@ class Simulator {
   // the caller on this simulator's file table: the mm's open files are kept,
   // and from now on every range counts as known (nothing is unverifiable).
   void adopt_layout(int pid, AddressSpace layout);
+  // Whether `pid`'s mm has had a layout adopted (a fork's copy keeps it; an
+  // exec starts a new mm without). A later snapshot must not replace it: the
+  // mm already holds what was done to it since, seals included.
+  bool layout_adopted(int pid) const;
 
  private:
   struct Mm;
