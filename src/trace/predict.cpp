@@ -59,7 +59,6 @@ std::string hex(Addr a) {
   return buf;
 }
 
-bool is_clone(std::string_view n) { return n == "fork" || n == "vfork" || n == "clone" || n == "clone3"; }
 
 // Memory calls the engine does not model but that a seal can stop or that
 // change the layout.
@@ -328,7 +327,7 @@ struct Predictor::Impl {
 
   void track_processes(const TraceEvent& ev) {
     const TraceCall& c = ev.call;
-    if (is_clone(c.name)) {
+    if (creates_task(c.name)) {
       if (c.outcome != Outcome::Value || c.signed_value() <= 0) return;
       const int child = static_cast<int>(c.signed_value());
       known_pids.insert(child);

@@ -319,7 +319,7 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
   }
   const TraceCall& c = ev.call;
   const std::string& n = c.name;
-  if (n == "fork" || n == "vfork" || n == "clone" || n == "clone3") {
+  if (creates_task(n)) {
     ++summary_.other_events;
     if (c.outcome != Outcome::Value || c.signed_value() <= 0) return std::nullopt;
     const int child = static_cast<int>(c.signed_value());

@@ -73,6 +73,10 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
 
 }  // namespace
 
+bool creates_task(std::string_view name) noexcept {
+  return name == "clone" || name == "clone3" || name == "fork" || name == "vfork";
+}
+
 std::string ParseError::to_string() const {
   return fmt::format("line {}: {}: {}", line, message, shown_text());
 }
@@ -450,14 +454,20 @@ struct StraceParser::Impl {
     return e;
   }
 
-  void emit_unfinished(Pending&& p) {
+  // The call `p` as an event: what was printed before "<unfinished ...>".
+  static TraceEvent event_of(const Pending& p) {
     TraceEvent e;
     e.kind = EventKind::Call;
     e.line = p.line;
     e.pid = p.pid;
-    e.timestamp = std::move(p.timestamp);
-    e.call.raw_name = std::move(p.raw_name);
-    e.call.args = std::move(p.args);
+    e.timestamp = p.timestamp;
+    e.call.raw_name = p.raw_name;
+    e.call.args = p.args;
+    return e;
+  }
+
+  void emit_unfinished(const Pending& p) {
+    TraceEvent e = event_of(p);
     e.call.outcome = Outcome::Unfinished;
     canonicalize(e.call);
     push(std::move(e));
@@ -468,7 +478,7 @@ struct StraceParser::Impl {
     if (it == pending.end()) return;
     Pending p = std::move(it->second);
     pending.erase(it);
-    emit_unfinished(std::move(p));
+    emit_unfinished(p);
   }
 
   void flush_all() {
@@ -478,7 +488,7 @@ struct StraceParser::Impl {
     pending.clear();
     std::sort(all.begin(), all.end(),
               [](const Pending& a, const Pending& b) { return a.line < b.line; });
-    for (Pending& p : all) emit_unfinished(std::move(p));
+    for (Pending& p : all) emit_unfinished(p);
   }
 
   // The call `p` completed by the text after its "<... NAME resumed>": false
@@ -508,10 +518,6 @@ struct StraceParser::Impl {
     }
     canonicalize(out);
     return true;
-  }
-
-  static bool creates_task(std::string_view raw_name) noexcept {
-    return raw_name == "clone" || raw_name == "clone3" || raw_name == "fork" || raw_name == "vfork";
   }
 
   // Every event goes out through here. The child a clone-family call returns
@@ -576,13 +582,7 @@ struct StraceParser::Impl {
     early.call = std::move(parent->second);
     early.child = pid;
     pending.erase(parent);
-    TraceEvent e;
-    e.kind = EventKind::Call;
-    e.line = early.call.line;
-    e.pid = early.call.pid;
-    e.timestamp = early.call.timestamp;
-    e.call.raw_name = early.call.raw_name;
-    e.call.args = early.call.args;
+    TraceEvent e = event_of(early.call);
     e.call.outcome = Outcome::Value;
     e.call.value = static_cast<std::uint64_t>(pid);
     e.call.end_line = start_line;
@@ -784,7 +784,7 @@ void StraceParser::Impl::call_line(std::string_view s, std::size_t name_begin, s
   p.args = std::move(scan.args);
   p.moved_to = scan.pid_changed_to;
   if (scan.detached) {
-    emit_unfinished(std::move(p));
+    emit_unfinished(p);
   } else {
     pending.emplace(pf.pid, std::move(p));
   }

@@ -113,6 +113,9 @@ enum class EventKind : std::uint8_t {
 };
 std::string_view event_kind_name(EventKind k) noexcept;
 
+// Whether a call of this name makes a new task: clone, clone3, fork, vfork.
+bool creates_task(std::string_view name) noexcept;
+
 struct TraceEvent {
   EventKind kind = EventKind::Call;
   // 1-based input line where the event starts: for a call that was split, the line of
