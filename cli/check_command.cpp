@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "vmseal/engine/vm_flags.hpp"
+#include "vmseal/kernel/bypass.hpp"
 #include "vmseal/kernel/pagemap.hpp"
 #include "vmseal/kernel/proc.hpp"
 #include "vmseal/kernel/smaps.hpp"
@@ -22,24 +23,15 @@ namespace {
 
 std::string status_line(std::string_view key) { return kernel::read_status_field(0, key).value_or(""); }
 
-// CONFIG_MSEAL_SYSTEM_MAPPINGS from /boot/config-RELEASE, when it is there.
-std::string config_option(const std::string& release, const std::string& option) {
-  std::ifstream in("/boot/config-" + release);
-  if (!in) return "";
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(option + "=", 0) == 0) return line.substr(option.size() + 1);
-    if (line == "# " + option + " is not set") return "n";
-  }
-  return "n";
-}
-
 }  // namespace
 
 CLI::App* add_check(CLI::App& app, CheckOptions& opts) {
   CLI::App* cmd = app.add_subcommand(
       "check",
-      "Can this system seal? mseal support, a seccomp filter in the way, whether the kernel seals\n"
-      "its system mappings ([vdso], [vvar], [vvar_vclock]), vm.max_map_count, PKU, guard regions.\n"
+      "Can this system seal? mseal support, a seccomp filter in the way (one that denies, kills or\n"
+      "fakes mseal), whether the kernel seals its system mappings ([vdso], [vvar], [vvar_vclock]),\n"
+      "the settings that let someone around a seal (proc_mem.force_override, Yama ptrace_scope),\n"
+      "vm.max_map_count, PKU, guard regions.\n"
       "Exit 0 when mseal works, 5 when it does not.");
   cmd->add_flag("--json", opts.json, "print the findings as JSON");
   return cmd;
@@ -52,7 +44,8 @@ int run_check(const CheckOptions& o) {
   j["kernel"] = std::string(u.release);
   j["machine"] = std::string(u.machine);
 
-  const kernel::MsealProbe probe = kernel::probe_mseal();
+  // In a child: a seccomp filter that kills mseal's caller kills the child.
+  const kernel::MsealProbe probe = kernel::probe_mseal_isolated();
   const std::string seccomp = status_line("Seccomp:");
   const bool filtered = seccomp == "2";
   std::string mseal;
@@ -67,6 +60,8 @@ int run_check(const CheckOptions& o) {
       }
       break;
     case kernel::MsealSupport::Denied: mseal = "denied"; break;
+    case kernel::MsealSupport::Killed: mseal = "killed"; break;
+    case kernel::MsealSupport::Faked: mseal = "faked"; break;
   }
   j["mseal"] = mseal;
   j["mseal_detail"] = mseal_detail;
@@ -98,8 +93,14 @@ int run_check(const CheckOptions& o) {
           sys[e.name] = (e.vmflags & vm::SEALED) != 0;
   }
   j["system_mappings_sealed"] = sys;
-  const std::string cfg = config_option(u.release, "CONFIG_MSEAL_SYSTEM_MAPPINGS");
-  j["config_mseal_system_mappings"] = cfg.empty() ? "unknown" : cfg;
+  const kernel::SealBypasses bypass = kernel::read_seal_bypasses();
+  const std::string cfg = bypass.mseal_system_mappings == "unknown" ? "" : bypass.mseal_system_mappings;
+  j["config_mseal_system_mappings"] = bypass.mseal_system_mappings;
+  j["proc_mem_force_override"] = bypass.proc_mem_force;
+  j["proc_mem_force_override_source"] = bypass.proc_mem_source;
+  j["yama_ptrace_scope"] = bypass.ptrace_scope;
+  j["unprivileged_userfaultfd"] = bypass.unprivileged_userfaultfd;
+  j["seal_bypasses"] = bypass.findings;
 
   j["max_map_count"] = kernel::read_vm_sysctl("max_map_count", 0);
   j["pku"] = kernel::have_pku();
@@ -125,7 +126,11 @@ int run_check(const CheckOptions& o) {
     sys_text += (sys_text.empty() ? "" : ", ") + name + (sealed.get<bool>() ? " sealed" : " not sealed");
   std::printf("system mappings     %s (CONFIG_MSEAL_SYSTEM_MAPPINGS: %s)\n",
               sys_text.empty() ? "none found" : sys_text.c_str(),
-              cfg.empty() ? "unknown, no /boot/config" : cfg.c_str());
+              cfg.empty() ? "unknown, no /boot/config or /proc/config.gz" : cfg.c_str());
+  std::printf("/proc/PID/mem       force_override=%s%s\n", bypass.proc_mem_force.c_str(),
+              bypass.proc_mem_source.empty() ? "" : (" (" + bypass.proc_mem_source + ")").c_str());
+  std::printf("Yama ptrace_scope   %s\n",
+              bypass.ptrace_scope < 0 ? "Yama not active" : std::to_string(bypass.ptrace_scope).c_str());
   std::printf("vm.max_map_count    %llu\n", static_cast<unsigned long long>(j["max_map_count"].get<std::uint64_t>()));
   std::printf("protection keys     %s\n", yes(j["pku"].get<bool>()));
   std::printf("guard regions       %s\n", j["guard_regions_in_pagemap"].get<bool>()
@@ -136,6 +141,10 @@ int run_check(const CheckOptions& o) {
                                               : "allocates a page and an anon_vma (sim: --read-fault-allocates)");
   std::printf("glibc               %s, mseal() wrapper: %s\n", gnu_get_libc_version(),
               yes(j["glibc_mseal_wrapper"].get<bool>()));
+  if (!bypass.findings.empty()) {
+    std::printf("\nWhat lets someone around a seal on this system:\n");
+    for (const std::string& f : bypass.findings) std::printf("  - %s\n", f.c_str());
+  }
   return rc;
 }
 

@@ -96,6 +96,8 @@ int run_audit(const AuditOptions& opts);
 
 struct RunOptions {
   std::string profile = "default";
+  std::string relro = "anon";  // anon | memfd | file (sealing/relro.hpp)
+  std::string text = "file";   // anon | file
   std::vector<std::string> opt_out;
   bool dry_run = false;
   std::string report;

@@ -36,7 +36,7 @@ CLI::App* add_difftest(CLI::App& app, DifftestOptions& o) {
 }
 
 int run_difftest(const DifftestOptions& o) {
-  const auto probe = kernel::probe_mseal();
+  const auto probe = kernel::probe_mseal_isolated();
   if (probe.support != kernel::MsealSupport::Available) {
     std::fprintf(stderr, "vmseal difftest: %s; nothing to compare against\n",
                  std::string(kernel::describe(probe)).c_str());

@@ -365,7 +365,10 @@ int run_inspect(const InspectOptions& o) {
   }
   // A filter that denies mseal in this process says nothing of the target;
   // ENOSYS does, unless a filter may be the one answering.
-  const kernel::MsealProbe probe = kernel::probe_mseal();
+  // In a child: a filter that kills mseal's caller kills the child only.
+  const kernel::MsealProbe probe = kernel::probe_mseal_isolated();
+  if (probe.support == kernel::MsealSupport::Killed)
+    std::fprintf(stderr, "vmseal inspect: %s\n", std::string(kernel::describe(probe)).c_str());
   const bool no_kernel = probe.support == kernel::MsealSupport::NoKernel;
   const bool filtered = kernel::seccomp_mode() == 2;
   const bool can_seal = !no_kernel || filtered;

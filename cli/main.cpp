@@ -44,7 +44,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; every command-line error is kUsage (CLI11
     // would use its own codes, 105 for a failed validator).
-    return app.exit(e) == 0 ? 0 : vmseal::cli::kUsage;
+    const int rc = app.exit(e) == 0 ? 0 : vmseal::cli::kUsage;
+    // `vmseal run ls -l`: the program's options were read as vmseal's.
+    const std::string command = argc > 1 ? argv[1] : "";
+    if (rc != 0 && program.empty() && (command == "run" || command == "predict") &&
+        dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr)
+      std::fprintf(stderr, "hint: put -- before the program, so that its options are not read as vmseal's:\n"
+                           "  vmseal %s [OPTIONS] -- PROGRAM [ARGS...]\n", argv[1]);
+    return rc;
   }
   if (sim_cmd->parsed()) return vmseal::cli::run_sim(sim);
   if (compare_cmd->parsed()) return vmseal::cli::run_compare(compare);

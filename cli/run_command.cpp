@@ -21,7 +21,9 @@
 #include "commands.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 #include "vmseal/sealing/elf_image.hpp"
+#include "vmseal/sealing/launch.hpp"
 #include "vmseal/sealing/plan.hpp"
+#include "vmseal/sealing/safe_file.hpp"
 #include "vmseal/version.hpp"
 
 extern char** environ;
@@ -55,9 +57,10 @@ std::string resolve_program(const std::string& name) {
 
 // The libvmseal_preload.so beside this binary (the build tree) or in the
 // installed layout (PREFIX/bin/vmseal, PREFIX/lib/vmseal/libvmseal_preload.so).
+// Never from the environment: an inherited variable must not choose the
+// library that loads into every program vmseal runs.
 std::string find_preload(const std::string& given) {
   if (!given.empty()) return fs::absolute(given).string();
-  if (const char* env = std::getenv("VMSEAL_PRELOAD_LIBRARY"); env != nullptr && *env != '\0') return env;
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return "";
@@ -69,30 +72,12 @@ std::string find_preload(const std::string& given) {
   return "";
 }
 
-// Why a preload cannot work in the program, or "" when it can. Follows one
-// "#!" line to the interpreter, which is what the kernel really starts.
+// Why a preload cannot work in the program, or "" when it can
+// (sealing::plan_launch: the `#!` chain, AT_SECURE, static, the loader, the
+// start-up hook). A file that is not ELF is left to the kernel.
 std::string why_preload_cannot_run(const std::string& program) {
-  std::string target = program;
-  {
-    std::ifstream in(program, std::ios::binary);
-    char head[2] = {};
-    if (in.read(head, 2) && head[0] == '#' && head[1] == '!') {
-      std::string line;
-      std::getline(in, line);
-      const std::size_t b = line.find_first_not_of(" \t");
-      if (b == std::string::npos) return "";
-      const std::size_t e = line.find_first_of(" \t", b);
-      target = line.substr(b, e == std::string::npos ? std::string::npos : e - b);
-    }
-  }
-  struct stat st {};
-  if (stat(target.c_str(), &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) != 0)
-    return target + " is set-user-ID or set-group-ID: the loader ignores LD_PRELOAD for it";
-  sealing::ElfImage image;
-  std::string error;
-  if (!sealing::read_elf_image(target, image, &error)) return "";  // not ELF: let the kernel decide
-  if (!image.interp) return target + " is statically linked: there is no loader to preload into";
-  return "";
+  const sealing::LaunchPlan plan = sealing::plan_launch(program);
+  return plan.obstacle == sealing::LaunchObstacle::NotElf ? "" : plan.why;
 }
 
 namespace {
@@ -105,9 +90,10 @@ void write_unsealed_report(const RunOptions& o, const std::string& reason) {
   j["sealed_before_main"] = false;
   j["reason"] = reason;
   j["objects"] = nlohmann::json::array();
-  std::ofstream out(o.report);
-  out << j.dump(2) << "\n";
-  if (!out) warn("cannot write the report " + o.report);
+  const std::string text = j.dump(2) + "\n";
+  if (const int err = sealing::write_file_safely(o.report.c_str(), text.data(), text.size()); err != 0)
+    warn("cannot write the report " + o.report + ": " +
+         (err == EEXIST ? "it exists as a symlink or another user's file" : std::strerror(err)));
 }
 
 std::string join(const std::vector<std::string>& v, char sep) {
@@ -134,6 +120,14 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
   cmd->add_option("--opt-out", opts.opt_out, "leave objects whose path or file name matches this glob alone (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--relro", opts.relro,
+                  "what RELRO becomes before its seal: anon (a read-only anonymous copy: no madvise can discard it; "
+                  "the default), memfd (a write-sealed memfd copy, named in maps) or file (as mapped: discardable)")
+      ->check(CLI::IsMember({"anon", "memfd", "file"}));
+  cmd->add_option("--text", opts.text,
+                  "what sealed text and rodata become: file (as mapped, the default) or anon (private copies: "
+                  "closes MADV_DONTFORK and MADV_GUARD_INSTALL on them, costs their memory)")
+      ->check(CLI::IsMember({"anon", "file"}));
   cmd->add_flag("--dry-run", opts.dry_run, "print the plan on stderr when the program starts and seal nothing");
   cmd->add_option("--report", opts.report, "write a JSON report of what was sealed and why the rest was not ('%p': the pid)");
   cmd->add_flag("--enforce", opts.enforce, "refuse to run the program when it cannot be sealed as asked");
@@ -148,32 +142,76 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
   return cmd;
 }
 
-int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
-  o.command.insert(o.command.end(), after_dashes.begin(), after_dashes.end());
-  const std::string preload = find_preload(o.preload);
+namespace {
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+// The preload's whole environment contract, from the options alone.
+Env preload_environment(const RunOptions& o, const std::string& preload) {
+  std::string ld_preload = preload;
+  if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0') ld_preload += std::string(":") + old;
+  Env env{{"LD_PRELOAD", ld_preload}, {"VMSEAL_PROFILE", o.profile}};
+  if (!o.opt_out.empty()) env.emplace_back("VMSEAL_OPT_OUT", join(o.opt_out, ':'));
+  env.emplace_back("VMSEAL_RELRO", o.relro);
+  env.emplace_back("VMSEAL_TEXT", o.text);
+  if (o.dry_run) env.emplace_back("VMSEAL_DRY_RUN", "1");
+  if (!o.report.empty()) env.emplace_back("VMSEAL_REPORT", fs::absolute(o.report).string());
+  if (o.enforce) env.emplace_back("VMSEAL_ENFORCE", "1");
+  if (o.follow_exec) env.emplace_back("VMSEAL_FOLLOW_EXEC", "1");
+  return env;
+}
+
+// The launcher owns the preload's environment: a VMSEAL_* variable inherited
+// from the caller (VMSEAL_OPT_OUT='*', VMSEAL_PREDICT, ...) must never change
+// what is sealed, so every one is dropped before the options' are set.
+void drop_inherited_environment() {
+  std::vector<std::string> inherited;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, "VMSEAL_", 7) == 0) inherited.emplace_back(*e, std::strcspn(*e, "="));
+  for (const std::string& name : inherited) unsetenv(name.c_str());
+}
+
+void own_environment(const Env& env) {
+  drop_inherited_environment();
+  for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+}
+
+// The preload to use, checked: a library that is not vmseal's would load (or
+// fail to load) and seal nothing, and `--enforce` could not tell.
+int check_preload(const std::string& preload) {
   if (preload.empty() || access(preload.c_str(), R_OK) != 0) {
     warn("cannot find the preload library libvmseal_preload.so" +
          (preload.empty() ? std::string() : " (" + preload + ")") + "; give it with --preload");
     return kIoError;
   }
-  std::vector<std::pair<std::string, std::string>> env;
-  std::string ld_preload = preload;
-  if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0') ld_preload += std::string(":") + old;
-  env.emplace_back("LD_PRELOAD", ld_preload);
-  env.emplace_back("VMSEAL_PROFILE", o.profile);
-  if (!o.opt_out.empty()) {
-    for (const std::string& g : o.opt_out)
-      if (g.find(':') != std::string::npos) {
-        warn("an opt-out glob cannot contain ':' (" + g + ")");
-        return kUsage;
-      }
-    env.emplace_back("VMSEAL_OPT_OUT", join(o.opt_out, ':'));
+  if (std::string why; !sealing::is_vmseal_preload(preload, &why)) {
+    warn(why + "; not running the program");
+    return kIoError;
   }
-  if (o.dry_run) env.emplace_back("VMSEAL_DRY_RUN", "1");
-  if (!o.report.empty()) env.emplace_back("VMSEAL_REPORT", fs::absolute(o.report).string());
-  if (o.enforce) env.emplace_back("VMSEAL_ENFORCE", "1");
-  if (o.follow_exec) env.emplace_back("VMSEAL_FOLLOW_EXEC", "1");
+  return kOk;
+}
 
+// What --dry-run says before the program starts: which file is sealed.
+void describe_launch(const sealing::LaunchPlan& plan) {
+  if (plan.interpreters.empty()) return;
+  std::string chain;
+  for (const std::string& i : plan.interpreters) chain += " -> " + i;
+  warn(plan.program + " is a #! script (" + plan.program + chain + "): the kernel runs " + plan.loaded +
+       ", and that is what the preload seals");
+}
+
+}  // namespace
+
+int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
+  o.command.insert(o.command.end(), after_dashes.begin(), after_dashes.end());
+  for (const std::string& g : o.opt_out)
+    if (g.find(':') != std::string::npos) {
+      warn("an opt-out glob cannot contain ':' (" + g + ")");
+      return kUsage;
+    }
+  const std::string preload = find_preload(o.preload);
+  if (const int rc = check_preload(preload); rc != kOk) return rc;
+  Env env = preload_environment(o, preload);
   if (o.print_env) {
     for (const auto& [k, v] : env) std::printf("%s=%s\n", k.c_str(), v.c_str());
     return kOk;
@@ -196,7 +234,6 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
     warn(program + ": " + std::strerror(e));
     return e == ENOENT ? kNotFound : kNotExecutable;
   };
-
   // Nothing to preload into, or no mseal: the program runs unchanged with
   // one warning, unless --enforce, which exits with `enforce_code`.
   auto cannot_seal = [&](const std::string& why, int enforce_code) -> int {
@@ -206,12 +243,27 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
     }
     warn(why + "; running the program unsealed");
     write_unsealed_report(o, why);
+    drop_inherited_environment();
     return exec_program();
   };
-  if (const std::string why = why_preload_cannot_run(program); !why.empty()) return cannot_seal(why, kCannotSeal);
-  if (const kernel::MsealProbe probe = kernel::probe_mseal(); probe.support != kernel::MsealSupport::Available)
+  const sealing::LaunchPlan plan = sealing::plan_launch(program);
+  if (o.dry_run) describe_launch(plan);
+  switch (plan.obstacle) {
+    case sealing::LaunchObstacle::None:
+    case sealing::LaunchObstacle::NotElf: break;  // the kernel decides
+    case sealing::LaunchObstacle::Unreadable:
+      // The loader may still preload into it: best effort tries, --enforce cannot promise.
+      if (o.enforce) return cannot_seal(plan.why, kCannotSeal);
+      warn(plan.why + "; trying anyway");
+      break;
+    default: return cannot_seal(plan.why, kCannotSeal);
+  }
+  // In a child: a seccomp filter that kills mseal's caller, or fakes it, is
+  // found here, not in the program.
+  if (const kernel::MsealProbe probe = kernel::probe_mseal_isolated(); probe.support != kernel::MsealSupport::Available)
     return cannot_seal(std::string(kernel::describe(probe)), kNoMseal);
-  for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+  if (!plan.interpreters.empty()) env.emplace_back("VMSEAL_SCRIPT", fs::absolute(program).string());
+  own_environment(env);
   return exec_program();
 }
 

@@ -4,7 +4,7 @@ set -euo pipefail
 PACKAGES=(build-essential cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libseccomp-dev
-  libelf-dev python3 strace util-linux
+  libelf-dev zlib1g-dev python3 strace util-linux libcap2-bin
   # the compatibility suite (tests/compat): the programs it runs
   sqlite3 openssl perl libpython3.11-testsuite chromium nodejs jq bc tcl file
   xz-utils bzip2 zstd

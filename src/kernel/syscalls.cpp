@@ -2,8 +2,10 @@
 
 #include "vmseal/kernel/proc.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,6 +45,46 @@ MsealProbe probe_mseal() noexcept {
   return p;
 }
 
+MsealProbe probe_mseal_isolated() noexcept {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return probe_mseal();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return probe_mseal();
+  }
+  if (pid == 0) {
+    MsealProbe p = probe_mseal();
+    if (p.support == MsealSupport::Available) {
+      // Seal a page of this child's own and check the seal by its effect.
+      void* page = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (page != MAP_FAILED && sys_mseal(reinterpret_cast<std::uint64_t>(page), 4096, 0) == 0 &&
+          (mremap(page, 4096, 4096, 0) != MAP_FAILED || errno != EPERM)) {
+        p.support = MsealSupport::Faked;
+        p.error = 0;
+      }
+    }
+    const ssize_t ignored = write(fds[1], &p, sizeof p);
+    (void)ignored;
+    _exit(0);
+  }
+  close(fds[1]);
+  MsealProbe p;
+  ssize_t got = 0;
+  while ((got = read(fds[0], &p, sizeof p)) < 0 && errno == EINTR) {
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (got == static_cast<ssize_t>(sizeof p)) return p;
+  MsealProbe killed;
+  killed.support = MsealSupport::Killed;
+  killed.error = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  return killed;
+}
+
 std::string_view describe(const MsealProbe& probe) noexcept {
   switch (probe.support) {
     case MsealSupport::Available: return "mseal is available";
@@ -50,6 +92,12 @@ std::string_view describe(const MsealProbe& probe) noexcept {
       return "this kernel has no mseal(2) (ENOSYS): it needs Linux 6.10 or later";
     case MsealSupport::Denied:
       return "mseal(2) is denied, probably by a seccomp filter (a no-op call failed)";
+    case MsealSupport::Killed:
+      return "a seccomp filter kills or traps any process that calls mseal(2) (the probe, run in a child, died "
+             "of SIGSYS): a program sealed here would die the same way";
+    case MsealSupport::Faked:
+      return "mseal(2) returns success but seals nothing (a seccomp filter fakes it): a sealed page still "
+             "accepts a no-op mremap";
   }
   return "unknown";
 }

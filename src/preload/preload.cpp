@@ -14,6 +14,11 @@
 // main, and never throws. Configuration (set by `vmseal run`):
 //   VMSEAL_PROFILE      minimal | default | strict
 //   VMSEAL_OPT_OUT      globs separated by ':' (path or file name)
+//   VMSEAL_RELRO        anon | memfd | file: what RELRO becomes before its
+//                       seal (sealing/relro.hpp; default anon)
+//   VMSEAL_TEXT         anon | file: what sealed text and rodata become
+//                       (default file)
+//   VMSEAL_SCRIPT=PATH  the `#!` script this program (its interpreter) runs
 //   VMSEAL_DRY_RUN=1    print the plan on stderr, seal nothing
 //   VMSEAL_REPORT=FILE  JSON report ("%p" becomes the pid)
 //   VMSEAL_ENFORCE=1    exit 125 before main when anything planned fails
@@ -24,6 +29,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -36,6 +42,7 @@ extern char** environ;
 #include <ctime>
 
 #include "vmseal/sealing/image_sealer.hpp"
+#include "vmseal/sealing/safe_file.hpp"
 #include "vmseal/version.hpp"
 
 namespace vs = vmseal::sealing;
@@ -53,6 +60,7 @@ struct Config {
   char opt_out[4096] = {};
   bool predict = false;  // VMSEAL_PREDICT: markers for `vmseal predict`
   char predict_dir[4096] = {};
+  char script[4096] = {};  // VMSEAL_SCRIPT: the #! script whose interpreter this is
 };
 
 Config g_config;
@@ -105,7 +113,7 @@ void predict_marker(const char* fmt, ...) {
 bool copy_smaps(const char* path) {
   const int in = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
   if (in < 0) return false;
-  const int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   bool ok = out >= 0;
   char buf[4096];
   while (ok) {
@@ -181,6 +189,7 @@ Text g_kernel;   // the report's "kernel_mappings" entries
 std::uint64_t g_seal_ns = 0;
 std::uint64_t g_sealed_bytes = 0;
 std::size_t g_failures = 0;
+std::size_t g_relro_file_backed = 0;
 
 std::uint64_t now_ns() {
   timespec ts{};
@@ -191,6 +200,7 @@ std::uint64_t now_ns() {
 const char* errno_name(int e) {
   switch (e) {
     case 0: return "";
+    case vs::kSealNotEffective: return "not sealed although mseal returned 0";
     case EPERM: return "EPERM";
     case ENOMEM: return "ENOMEM";
     case EINVAL: return "EINVAL";
@@ -198,6 +208,19 @@ const char* errno_name(int e) {
     case EACCES: return "EACCES";
     default: return strerror(e);
   }
+}
+
+const char* relro_copy_word(vs::SegmentKind k) {
+  const vs::RelroMode m = k == vs::SegmentKind::Relro ? g_config.sealer.relro : g_config.sealer.text;
+  return m == vs::RelroMode::Memfd ? "memfd)" : "anonymous)";
+}
+
+// The word a predict marker adds for the copy made before a range's seal.
+const char* copy_marker(vs::SegmentKind k) {
+  vs::RelroMode m = vs::RelroMode::File;
+  if (k == vs::SegmentKind::Relro) m = g_config.sealer.relro;
+  if (k == vs::SegmentKind::Text || k == vs::SegmentKind::Rodata) m = g_config.sealer.text;
+  return m == vs::RelroMode::Anonymous ? " anon" : m == vs::RelroMode::Memfd ? " memfd" : "";
 }
 
 void record_object_untimed(const vs::ObjectResult& r) {
@@ -210,9 +233,9 @@ void record_object_untimed(const vs::ObjectResult& r) {
     for (std::size_t i = 0; i < r.n_ranges; ++i) {
       const vs::PlannedRange& p = r.ranges[i];
       if (!p.seal) continue;
-      predict_marker("range %llx %llx %.*s", static_cast<unsigned long long>(p.start),
+      predict_marker("range %llx %llx %.*s%s", static_cast<unsigned long long>(p.start),
                      static_cast<unsigned long long>(p.end), static_cast<int>(vs::segment_kind_name(p.kind).size()),
-                     vs::segment_kind_name(p.kind).data());
+                     vs::segment_kind_name(p.kind).data(), copy_marker(p.kind));
     }
   }
   if (g_config.sealer.dry_run && !g_config.predict) {
@@ -221,10 +244,13 @@ void record_object_untimed(const vs::ObjectResult& r) {
         r.why);
     for (std::size_t i = 0; i < r.n_ranges; ++i) {
       const vs::PlannedRange& p = r.ranges[i];
-      say("vmseal:   %012llx-%012llx %-7.*s %s%.*s\n", static_cast<unsigned long long>(p.start),
+      const bool copy = p.seal && ((p.kind == vs::SegmentKind::Relro && g_config.sealer.relro != vs::RelroMode::File) ||
+                                   ((p.kind == vs::SegmentKind::Text || p.kind == vs::SegmentKind::Rodata) &&
+                                    g_config.sealer.text != vs::RelroMode::File));
+      say("vmseal:   %012llx-%012llx %-7.*s %s%.*s%s%s\n", static_cast<unsigned long long>(p.start),
           static_cast<unsigned long long>(p.end), static_cast<int>(vs::segment_kind_name(p.kind).size()),
           vs::segment_kind_name(p.kind).data(), p.seal ? "seal" : "leave: ", static_cast<int>(p.why_not.size()),
-          p.why_not.data());
+          p.why_not.data(), copy ? " (after a copy: " : "", copy ? relro_copy_word(p.kind) : "");
     }
   }
   if (!g_config.report) return;
@@ -249,6 +275,11 @@ void record_object_untimed(const vs::ObjectResult& r) {
              vs::segment_kind_name(range.kind).data(), range.seal ? "true" : "false", sealed ? "true" : "false");
     if (unmapped) t.puts(", \"mapped\": false");
     else if (error != 0) t.printf(", \"error\": \"%s\"", errno_name(error));
+    if (r.relro != nullptr && r.relro[i] != vs::RelroOutcome::NotRelro) {
+      t.puts(", \"backing\": ");
+      t.json_string(vs::relro_outcome_name(r.relro[i]));
+      if (r.relro_errors[i] != 0) t.printf(", \"backing_error\": \"%s\"", errno_name(r.relro_errors[i]));
+    }
     if (!range.seal) {
       t.puts(", \"why_not\": ");
       t.json_string(range.why_not.data(), range.why_not.size());
@@ -281,6 +312,25 @@ void record_kernel(const vs::KernelMappingResult& r, void*) {
   t.puts("}");
 }
 
+// What the seals here cannot stop on Linux 6.18 (docs/attacks.md).
+void write_kernel_gaps(Text& t) {
+  t.puts("  \"kernel_gaps\": [\n");
+  if (g_config.sealer.relro == vs::RelroMode::File || g_relro_file_backed > 0)
+    t.puts("    \"RELRO left file-backed (--relro file, or it could not be copied): Linux 6.18 lets "
+           "MADV_DONTNEED discard a sealed private file mapping, and RELRO's relocated words are read back "
+           "from the file, unrelocated.\",\n");
+  else if (g_config.sealer.relro == vs::RelroMode::Memfd)
+    t.puts("    \"RELRO is a private mapping of a write-sealed memfd: a discard re-reads the same bytes, but "
+           "MADV_DONTFORK leaves a hole at RELRO in a child after fork, and MADV_GUARD_INSTALL makes it "
+           "unreadable.\",\n");
+  if (g_config.sealer.text == vs::RelroMode::File)
+    t.puts("    \"Sealed text and rodata are file-backed: Linux 6.18 accepts MADV_DONTFORK on them (after fork the "
+           "child has a hole there that MAP_FIXED_NOREPLACE can fill) and MADV_GUARD_INSTALL (the next access "
+           "faults); --text anon closes both.\",\n");
+  t.puts("    \"Sealing fixes mappings and protections, not contents: ptrace, /proc/PID/mem and process_vm_writev "
+         "still write.\"\n  ],\n");
+}
+
 void write_report() {
   if (!g_config.report) return;
   Text t;
@@ -291,12 +341,18 @@ void write_report() {
            static_cast<int>(vs::profile_name(g_config.sealer.profile).size()), vs::profile_name(g_config.sealer.profile).data(),
            g_config.sealer.dry_run ? "true" : "false");
   t.printf("  \"mseal\": \"%s\",\n", available ? "available" : errno_name(mseal_error));
+  if (g_config.script[0] != '\0') {
+    // The kernel ran the script's interpreter: that is the program sealed.
+    t.puts("  \"script\": ");
+    t.json_string(g_config.script);
+    t.puts(",\n");
+  }
   t.printf("  \"sealed_before_main\": %s,\n  \"seal_ns\": %llu,\n  \"sealed_bytes\": %llu,\n  \"failures\": %zu,\n",
            g_started ? "true" : "false", static_cast<unsigned long long>(g_seal_ns),
            static_cast<unsigned long long>(g_sealed_bytes), g_failures);
-  t.puts("  \"kernel_gaps\": [\"Linux 6.18 lets MADV_DONTNEED discard the pages of a sealed private file mapping: "
-           "RELRO's relocated pages can be thrown away and read back from the file, unrelocated. vmseal does not "
-           "prevent it yet (copying RELRO into anonymous memory before sealing would); see docs/run.md.\"],\n");
+  t.printf("  \"relro\": \"%s\",\n  \"text\": \"%s\",\n  \"relro_file_backed\": %zu,\n",
+           vs::relro_mode_name(g_config.sealer.relro), vs::relro_mode_name(g_config.sealer.text), g_relro_file_backed);
+  write_kernel_gaps(t);
   t.puts("  \"objects\": [\n");
   if (g_objects.data != nullptr) t.append(g_objects.data, g_objects.size);
   t.puts("\n  ],\n  \"kernel_mappings\": [\n");
@@ -306,28 +362,29 @@ void write_report() {
     say("vmseal: out of memory writing the report\n");
     return;
   }
-  // Write beside the target, then rename: a reader never sees half a report.
-  char tmp[4200];
-  std::snprintf(tmp, sizeof tmp, "%s.%d.tmp", g_config.report_path, static_cast<int>(getpid()));
-  const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  bool ok = fd >= 0;
-  for (std::size_t done = 0; ok && done < t.size;) {
-    const ssize_t n = write(fd, t.data + done, t.size - done);
-    if (n <= 0) ok = false;
-    else done += static_cast<std::size_t>(n);
-  }
-  if (fd >= 0) close(fd);
-  if (ok && rename(tmp, g_config.report_path) != 0) ok = false;
-  if (!ok) {
-    say("vmseal: cannot write the report %s: %s\n", g_config.report_path, strerror(errno));
-    unlink(tmp);
-  }
+  // Beside the target, then renamed over it: a reader never sees half a
+  // report, and no symlink or other user's file is written through.
+  if (const int err = vs::write_file_safely(g_config.report_path, t.data, t.size); err != 0)
+    say("vmseal: cannot write the report %s: %s\n", g_config.report_path,
+        err == EEXIST ? "it exists as a symlink or another user's file" : strerror(err));
   std::free(t.data);
 }
 
 // Seals whatever is new; called before main and after each dlopen.
+// Two threads may dlopen at once: one seals at a time (the sealer, its
+// mapping table and the report are shared).
+pthread_mutex_t g_seal_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void seal_now_locked(bool startup);
+
 void seal_now(bool startup) {
   if (g_sealer == nullptr || g_unavailable) return;
+  pthread_mutex_lock(&g_seal_lock);
+  seal_now_locked(startup);
+  pthread_mutex_unlock(&g_seal_lock);
+}
+
+void seal_now_locked(bool startup) {
   const std::uint64_t t0 = now_ns();
   if (g_config.predict) {
     // The layout at this seal point, then the marker that says where it is.
@@ -350,6 +407,7 @@ void seal_now(bool startup) {
   g_record_ns = 0;
   g_failures += s.failures;
   g_sealed_bytes += s.sealed_bytes;
+  g_relro_file_backed += s.relro_file_backed;
   if (g_config.predict) predict_marker("end %d %u", static_cast<int>(getpid()), g_seal_points);
   if (s.failures > 0) {
     if (g_config.enforce && startup) {
@@ -433,6 +491,14 @@ void read_config() {
     std::snprintf(c.opt_out, sizeof c.opt_out, "%s", p);
     c.sealer.opt_out = c.opt_out;
   }
+  if (const char* p = getenv("VMSEAL_RELRO"); p != nullptr && *p != '\0' && !vs::relro_mode_from_name(p, c.sealer.relro))
+    say("vmseal: unknown VMSEAL_RELRO '%s' (anon, memfd or file); using anon\n", p);
+  if (const char* p = getenv("VMSEAL_TEXT"); p != nullptr && *p != '\0' &&
+      (!vs::relro_mode_from_name(p, c.sealer.text) || c.sealer.text == vs::RelroMode::Memfd)) {
+    say("vmseal: unknown VMSEAL_TEXT '%s' (anon or file); using file\n", p);
+    c.sealer.text = vs::RelroMode::File;
+  }
+  if (const char* p = getenv("VMSEAL_SCRIPT"); p != nullptr) std::snprintf(c.script, sizeof c.script, "%s", p);
   c.sealer.dry_run = env_true("VMSEAL_DRY_RUN");
   if (const char* p = getenv("VMSEAL_PREDICT"); p != nullptr && *p != '\0') {
     // `vmseal predict`: plan and mark, seal nothing, print nothing.
@@ -461,7 +527,7 @@ void read_config() {
   }
   if (!c.follow_exec) {
     drop_self_from_ld_preload();
-    for (const char* v : {"VMSEAL_PROFILE", "VMSEAL_OPT_OUT", "VMSEAL_DRY_RUN", "VMSEAL_REPORT", "VMSEAL_ENFORCE",
+    for (const char* v : {"VMSEAL_PROFILE", "VMSEAL_OPT_OUT", "VMSEAL_RELRO", "VMSEAL_TEXT", "VMSEAL_SCRIPT", "VMSEAL_DRY_RUN", "VMSEAL_REPORT", "VMSEAL_ENFORCE",
                           "VMSEAL_FOLLOW_EXEC", "VMSEAL_PREDICT"})
       drop_env(v);
   } else if (!report_per_pid) {
@@ -543,6 +609,27 @@ bool caller_independent(const char* file, const void* caller) {
   return !any_rpath;
 }
 
+// Whether the ELF file at `path` asks for an executable stack (PT_GNU_STACK
+// with PF_X): glibc then rewrites __stack_prot in ld.so's RELRO, which the
+// strict profile seals. Reads the headers onto the stack; false on any doubt.
+bool wants_exec_stack(const char* path) {
+  if (path == nullptr || std::strchr(path, '/') == nullptr) return false;
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ElfW(Ehdr) eh{};
+  ElfW(Phdr) ph[64];
+  bool exec_stack = false;
+  if (pread(fd, &eh, sizeof eh, 0) == static_cast<ssize_t>(sizeof eh) && std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+      eh.e_phentsize == sizeof(ElfW(Phdr)) && eh.e_phnum > 0 && eh.e_phnum <= 64) {
+    const std::size_t want = sizeof(ElfW(Phdr)) * eh.e_phnum;
+    if (pread(fd, ph, want, static_cast<off_t>(eh.e_phoff)) == static_cast<ssize_t>(want))
+      for (std::size_t i = 0; i < eh.e_phnum; ++i)
+        if (ph[i].p_type == PT_GNU_STACK && (ph[i].p_flags & PF_X) != 0) exec_stack = true;
+  }
+  close(fd);
+  return exec_stack;
+}
+
 void pin_handle(void* handle) {
   link_map* map = nullptr;
   if (dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || map == nullptr) return;
@@ -563,6 +650,10 @@ void pin_handle(void* handle) {
 }  // namespace
 
 extern "C" {
+
+// `vmseal run` accepts a --preload only if it defines this (sealing/launch.hpp).
+__attribute__((visibility("default"))) extern const int vmseal_preload_abi_1;
+const int vmseal_preload_abi_1 = 1;
 
 __attribute__((visibility("default"))) int __libc_start_main(MainFn main, int argc, char** argv, void (*init)(),
                                                              void (*fini)(), void (*rtld_fini)(), void* stack_end) {
@@ -586,6 +677,10 @@ __attribute__((visibility("default"))) void* dlopen(const char* file, int mode) 
   }
   const unsigned long long adds_before = objects_added();
   void* handle = real(file, mode);
+  if (handle == nullptr && g_config.sealer.profile == vs::Profile::Strict && wants_exec_stack(file))
+    say("vmseal: dlopen(\"%s\") failed: it asks for an executable stack, and the strict profile sealed the page "
+        "of ld.so's RELRO (__stack_prot) that glibc must rewrite for it; use --profile default, or "
+        "--opt-out 'ld-linux*'\n", file);
   // Only a dlopen that loaded something, or pinned something, has anything
   // to seal: a dlopen of a loaded object costs no more than without vmseal.
   if (handle != nullptr && ((mode & RTLD_NODELETE) != 0 || objects_added() != adds_before)) {

@@ -97,7 +97,11 @@ RangeCheck check_range(Addr start, std::size_t len_in, Addr& end) {
 SealResult do_seal(Addr start, Addr end) {
   if (start == end) return {};
   const long r = kernel::sys_mseal(start, end - start, 0);
-  if (r == 0) return {};
+  // Checked by effect: a filter that fakes mseal's success is a failure.
+  if (r == 0 && sealing::verify_sealed(start, end)) return {};
+  if (r == 0)
+    return fail(EPERM, range_text(start, end) + ": mseal returned 0 but the range is not sealed (a seccomp filter "
+                                               "that fakes mseal?)");
   const int err = static_cast<int>(-r);
   if (err == ENOSYS || err == EPERM)
     return fail(err, range_text(start, end) + ": " +

@@ -194,4 +194,38 @@ bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, 
   return true;
 }
 
+DynamicSymbol find_dynamic_symbol(const std::string& path, const char* name, std::string* error) {
+  auto fail = [&](const std::string& why) {
+    if (error != nullptr) *error = path + ": " + why;
+    return DynamicSymbol::Unreadable;
+  };
+  if (elf_version(EV_CURRENT) == EV_NONE) return fail("libelf is out of date");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(std::strerror(errno));
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  DynamicSymbol result = DynamicSymbol::Absent;
+  bool have_dynsym = false;
+  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF) result = fail("not an ELF file");
+  for (Elf_Scn* scn = nullptr; result == DynamicSymbol::Absent && elf != nullptr &&
+                               (scn = elf_nextscn(elf, scn)) != nullptr;) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == nullptr || sh.sh_type != SHT_DYNSYM || sh.sh_entsize == 0) continue;
+    have_dynsym = true;
+    Elf_Data* d = elf_getdata(scn, nullptr);
+    const std::size_t n = d != nullptr ? d->d_size / sh.sh_entsize : 0;
+    for (std::size_t i = 1; i < n; ++i) {
+      GElf_Sym sym;
+      if (gelf_getsym(d, static_cast<int>(i), &sym) == nullptr) break;
+      const char* s = elf_strptr(elf, sh.sh_link, sym.st_name);
+      if (s == nullptr || std::strcmp(s, name) != 0) continue;
+      result = sym.st_shndx == SHN_UNDEF ? DynamicSymbol::Undefined : DynamicSymbol::Defined;
+      break;
+    }
+  }
+  if (result == DynamicSymbol::Absent && !have_dynsym) result = fail("no dynamic symbol table (.dynsym) to check");
+  if (elf != nullptr) elf_end(elf);
+  ::close(fd);
+  return result;
+}
+
 }  // namespace vmseal::sealing

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,123 +90,199 @@ bool ImageSealer::mseal_available(int* error) noexcept {
   return state == 1;
 }
 
+namespace {
+
+// The mappings as they were at this seal point, read only when a RELRO range
+// is to be copied (ImageSealer's callers serialise their calls).
+constinit SelfMappings g_mappings;
+
+struct SealPass {
+  ImageSealer::ObjectSink sink;
+  void* context;
+  SealSummary summary;
+  bool mappings_read = false;
+};
+
+const char* label_of(const LoadedObject& o) noexcept {
+  if (o.role == ObjectRole::Program) return base_name(program_path());
+  return base_name(o.name);
+}
+
+// Before a range's seal: copies RELRO (and, if asked, text and rodata) where
+// no madvise can discard or punch it (relro.hpp), if it is private memory
+// with the protection the loader leaves it with.
+void prepare_copy(const LoadedObject& o, const PlannedRange& range, const SealerOptions& options, SealPass& pass,
+                  RelroOutcome& outcome, int& error) noexcept {
+  outcome = RelroOutcome::NotRelro;
+  error = 0;
+  if (!range.seal || options.dry_run) return;
+  RelroMode mode = RelroMode::File;
+  int prot = PROT_READ;
+  switch (range.kind) {
+    case SegmentKind::Relro: mode = options.relro; break;
+    case SegmentKind::Text:
+      mode = options.text;
+      prot = PROT_READ | PROT_EXEC;
+      break;
+    case SegmentKind::Rodata: mode = options.text; break;
+    default: return;
+  }
+  if (mode == RelroMode::File) {
+    if (range.kind == SegmentKind::Relro) outcome = RelroOutcome::KeptFile;
+    return;
+  }
+  if (!pass.mappings_read) {
+    g_mappings.load();
+    pass.mappings_read = true;
+  }
+  if (!g_mappings.private_with_prot(range.start, range.end, prot)) {
+    outcome = RelroOutcome::Skipped;
+    return;
+  }
+  outcome = replace_with_copy(range.start, range.end, prot, mode, label_of(o), &error);
+}
+
+// One mseal per run of adjacent sealed ranges (mseal spans VMAs), each run
+// checked afterwards. Gaps go alone: ld.so reserves them for a library, but
+// the kernel leaves them unmapped in a program it loads itself.
+struct RunTotals {
+  std::size_t attempted = 0;
+  std::size_t failures = 0;
+  std::uint64_t sealed = 0;
+};
+
+RunTotals seal_runs(const PlannedRange* plan, std::size_t n, bool dry_run, int* errors, SealSummary& summary) noexcept {
+  RunTotals t;
+  for (std::size_t i = 0; i < n; ++i) errors[i] = 0;
+  for (std::size_t i = 0; i < n;) {
+    if (!plan[i].seal) {
+      ++i;
+      continue;
+    }
+    const bool gap = plan[i].kind == SegmentKind::Gap;
+    std::size_t j = i + 1;
+    while (!gap && j < n && plan[j].seal && plan[j].kind != SegmentKind::Gap && plan[j].start == plan[j - 1].end) ++j;
+    const Addr start = plan[i].start;
+    const Addr end = plan[j - 1].end;
+    int err = 0;
+    if (!dry_run) {
+      err = do_mseal(start, end);
+      if (err == 0 && !verify_sealed(start, end)) err = kSealNotEffective;
+    }
+    if (gap && err == ENOMEM) {
+      for (std::size_t k = i; k < j; ++k) errors[k] = kNotMapped;
+      i = j;
+      continue;
+    }
+    ++t.attempted;
+    if (err != 0) {
+      ++t.failures;
+      ++summary.failures;
+      if (summary.first_error == 0) summary.first_error = err;
+    } else {
+      t.sealed += end - start;
+    }
+    for (std::size_t k = i; k < j; ++k) errors[k] = err;
+    i = j;
+  }
+  return t;
+}
+
+}  // namespace
+
+bool verify_sealed(Addr start, Addr end) noexcept {
+  if (end <= start) return true;
+  for (const Addr page : {start, end - kPageSize}) {
+    void* const p = reinterpret_cast<void*>(page);
+    if (mremap(p, kPageSize, kPageSize, 0) != MAP_FAILED || errno != EPERM) return false;
+  }
+  return true;
+}
+
+// Decides about one object not decided yet, seals what the profile says
+// (RELRO first made undiscardable), and reports the decision to the sink.
+void ImageSealer::seal_object(const LoadedObject& o, void* pass_ptr) noexcept {
+  SealPass& pass = *static_cast<SealPass*>(pass_ptr);
+  const std::uint8_t flags = objects_.flags(o.key);
+  if ((flags & ObjectTable::kDecided) != 0) return;
+  ObjectResult r;
+  r.object = &o;
+  const bool want_path = pass.sink != nullptr || (options_.opt_out != nullptr && *options_.opt_out != '\0');
+  r.path = o.role == ObjectRole::Program ? (want_path ? program_path() : "") : o.name;
+  r.at_startup = (flags & ObjectTable::kStartup) != 0;
+  // Uninitialised on purpose (implicit-lifetime objects in byte storage):
+  // zeroing 5 KiB per object would cost page faults.
+  alignas(PlannedRange) unsigned char plan_storage[sizeof(PlannedRange) * kMaxPlannedRanges];
+  auto* const plan = reinterpret_cast<PlannedRange*>(plan_storage);
+  int errors[kMaxPlannedRanges];
+  RelroOutcome relro[kMaxPlannedRanges];
+  int relro_errors[kMaxPlannedRanges];
+  const bool pinned =
+      r.at_startup || o.role != ObjectRole::Library || o.nodelete || (flags & ObjectTable::kPinned) != 0;
+  auto decide = [&](ObjectVerdict v, const char* why) {
+    r.verdict = v;
+    r.why = why;
+    objects_.set(o.key, v == ObjectVerdict::MayUnload ? ObjectTable::kReported : ObjectTable::kDecided);
+    ++pass.summary.objects_left;
+    if (pass.sink != nullptr) pass.sink(r, pass.context);
+  };
+  if (o.role == ObjectRole::Vdso)
+    return decide(ObjectVerdict::Kernel, "the kernel's vDSO: sealed by name under the strict profile");
+  if (!pinned) {
+    // Reported once; looked at again when a later dlopen pins it.
+    if ((flags & ObjectTable::kReported) != 0) return;
+    return decide(ObjectVerdict::MayUnload,
+                  "opened with dlopen without RTLD_NODELETE: it may be unloaded, and a sealed object cannot be");
+  }
+  if (matches_opt_out(options_.opt_out, r.path)) return decide(ObjectVerdict::OptedOut, "matches an opt-out glob");
+  if (o.truncated) return decide(ObjectVerdict::TooComplex, "more segments than vmseal plans for");
+  const std::size_t n = plan_layout(o.layout(), o.key.bias, options_.profile, plan, kMaxPlannedRanges);
+  if (n == 0) return decide(ObjectVerdict::TooComplex, "no loadable segment, or too many ranges to plan");
+
+  for (std::size_t i = 0; i < n; ++i) prepare_copy(o, plan[i], options_, pass, relro[i], relro_errors[i]);
+  const RunTotals t = seal_runs(plan, n, options_.dry_run, errors, pass.summary);
+  for (std::size_t i = 0; i < n; ++i)
+    if (plan[i].kind == SegmentKind::Relro && errors[i] == 0 && !options_.dry_run && relro[i] != RelroOutcome::Anonymised &&
+        relro[i] != RelroOutcome::Memfd && relro[i] != RelroOutcome::NotRelro)
+      ++pass.summary.relro_file_backed;
+  r.ranges = plan;
+  r.errors = errors;
+  r.relro = relro;
+  r.relro_errors = relro_errors;
+  r.n_ranges = n;
+  r.sealed_bytes = options_.dry_run ? 0 : t.sealed;
+  objects_.set(o.key, ObjectTable::kDecided);
+  if (t.attempted == 0) {
+    r.verdict = ObjectVerdict::Sealed;  // nothing the profile seals
+  } else if (options_.dry_run) {
+    r.verdict = ObjectVerdict::DryRun;
+  } else if (t.failures == 0) {
+    r.verdict = ObjectVerdict::Sealed;
+  } else {
+    r.verdict = t.failures == t.attempted ? ObjectVerdict::Failed : ObjectVerdict::Partial;
+    r.why = "mseal refused a range, or a range it accepted is not sealed (see its error)";
+  }
+  pass.summary.sealed_bytes += r.sealed_bytes;
+  if (r.verdict == ObjectVerdict::Sealed || r.verdict == ObjectVerdict::DryRun || r.verdict == ObjectVerdict::Partial)
+    ++pass.summary.objects_sealed;
+  else
+    ++pass.summary.objects_left;
+  if (pass.sink != nullptr) pass.sink(r, pass.context);
+}
+
 SealSummary ImageSealer::seal_new_objects(ObjectSink sink, void* context) noexcept {
   struct Ctx {
     ImageSealer* self;
-    ObjectSink sink;
-    void* context;
-    SealSummary summary;
-  } ctx{this, sink, context, {}};
+    SealPass pass;
+  } ctx{this, {sink, context, {}, false}};
   for_each_loaded_object(
       [](const LoadedObject& o, void* data) {
         auto* c = static_cast<Ctx*>(data);
-        ImageSealer& s = *c->self;
-        const std::uint8_t flags = s.objects_.flags(o.key);
-        if ((flags & ObjectTable::kDecided) != 0) return true;
-        ObjectResult r;
-        r.object = &o;
-        const bool want_path = c->sink != nullptr || (s.options_.opt_out != nullptr && *s.options_.opt_out != '\0');
-        r.path = o.role == ObjectRole::Program ? (want_path ? program_path() : "") : o.name;
-        r.at_startup = (flags & ObjectTable::kStartup) != 0;
-        // Uninitialised on purpose (implicit-lifetime objects in byte
-        // storage): zeroing 5 KiB per object would cost page faults.
-        alignas(PlannedRange) unsigned char plan_storage[sizeof(PlannedRange) * kMaxPlannedRanges];
-        auto* const plan = reinterpret_cast<PlannedRange*>(plan_storage);
-        int errors[kMaxPlannedRanges];
-        const bool pinned = r.at_startup || o.role != ObjectRole::Library || o.nodelete ||
-                            (flags & ObjectTable::kPinned) != 0;
-        auto decide = [&](ObjectVerdict v, const char* why) {
-          r.verdict = v;
-          r.why = why;
-          s.objects_.set(o.key, v == ObjectVerdict::MayUnload ? ObjectTable::kReported : ObjectTable::kDecided);
-          ++c->summary.objects_left;
-          if (c->sink != nullptr) c->sink(r, c->context);
-        };
-        if (o.role == ObjectRole::Vdso) {
-          decide(ObjectVerdict::Kernel, "the kernel's vDSO: sealed by name under the strict profile");
-          return true;
-        }
-        if (!pinned) {
-          // Reported once; looked at again when a later dlopen pins it.
-          if ((flags & ObjectTable::kReported) != 0) return true;
-          decide(ObjectVerdict::MayUnload,
-                 "opened with dlopen without RTLD_NODELETE: it may be unloaded, and a sealed object cannot be");
-          return true;
-        }
-        if (matches_opt_out(s.options_.opt_out, r.path)) {
-          decide(ObjectVerdict::OptedOut, "matches an opt-out glob");
-          return true;
-        }
-        if (o.truncated) {
-          decide(ObjectVerdict::TooComplex, "more segments than vmseal plans for");
-          return true;
-        }
-        const std::size_t n = plan_layout(o.layout(), o.key.bias, s.options_.profile, plan, kMaxPlannedRanges);
-        if (n == 0) {
-          decide(ObjectVerdict::TooComplex, "no loadable segment, or too many ranges to plan");
-          return true;
-        }
-        std::size_t failures = 0;
-        std::size_t attempted = 0;
-        std::uint64_t sealed = 0;
-        for (std::size_t i = 0; i < n; ++i) errors[i] = 0;
-        // One mseal per run of adjacent sealed ranges: mseal spans VMAs.
-        for (std::size_t i = 0; i < n;) {
-          if (!plan[i].seal) {
-            ++i;
-            continue;
-          }
-          // Gaps go alone: ld.so reserves them for a library, but the
-          // kernel leaves them unmapped in a program it loads itself.
-          const bool gap = plan[i].kind == SegmentKind::Gap;
-          std::size_t j = i + 1;
-          while (!gap && j < n && plan[j].seal && plan[j].kind != SegmentKind::Gap && plan[j].start == plan[j - 1].end)
-            ++j;
-          const Addr start = plan[i].start;
-          const Addr end = plan[j - 1].end;
-          int err = 0;
-          if (!s.options_.dry_run) err = do_mseal(start, end);
-          if (gap && err == ENOMEM) {
-            for (std::size_t k = i; k < j; ++k) errors[k] = kNotMapped;
-            i = j;
-            continue;
-          }
-          ++attempted;
-          if (err != 0) {
-            ++failures;
-            ++c->summary.failures;
-            if (c->summary.first_error == 0) c->summary.first_error = err;
-          } else {
-            sealed += end - start;
-          }
-          for (std::size_t k = i; k < j; ++k) errors[k] = err;
-          i = j;
-        }
-        r.ranges = plan;
-        r.errors = errors;
-        r.n_ranges = n;
-        r.sealed_bytes = s.options_.dry_run ? 0 : sealed;
-        s.objects_.set(o.key, ObjectTable::kDecided);
-        if (attempted == 0) {
-          r.verdict = ObjectVerdict::Sealed;  // nothing the profile seals
-        } else if (s.options_.dry_run) {
-          r.verdict = ObjectVerdict::DryRun;
-        } else if (failures == 0) {
-          r.verdict = ObjectVerdict::Sealed;
-        } else {
-          r.verdict = failures == attempted ? ObjectVerdict::Failed : ObjectVerdict::Partial;
-          r.why = "mseal refused a range (see its error)";
-        }
-        c->summary.sealed_bytes += r.sealed_bytes;
-        if (r.verdict == ObjectVerdict::Sealed || r.verdict == ObjectVerdict::DryRun || r.verdict == ObjectVerdict::Partial)
-          ++c->summary.objects_sealed;
-        else
-          ++c->summary.objects_left;
-        if (c->sink != nullptr) c->sink(r, c->context);
+        c->self->seal_object(o, &c->pass);
         return true;
       },
       &ctx);
-  return ctx.summary;
+  return ctx.pass.summary;
 }
 
 SealSummary ImageSealer::seal_kernel_mappings(KernelSink sink, void* context) noexcept {
@@ -257,6 +334,7 @@ SealSummary ImageSealer::seal_kernel_mappings(KernelSink sink, void* context) no
     KernelMappingResult r{found[i].name, found[i].start, found[i].end, false, 0};
     if (!options_.dry_run) {
       r.error = do_mseal(r.start, r.end);
+      if (r.error == 0 && !verify_sealed(r.start, r.end)) r.error = kSealNotEffective;
       r.sealed = r.error == 0;
       if (r.sealed) {
         summary.sealed_bytes += r.end - r.start;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "vmseal/sealing/loaded_objects.hpp"
+
 namespace vmseal::sealing {
 
 std::string_view segment_kind_name(SegmentKind k) noexcept {
@@ -161,8 +163,12 @@ std::size_t plan_layout(const ObjectLayout& layout, Addr bias, Profile profile, 
   for (const LoadSegment& l : layout.loads)
     if (l.openbsd_mutable_flag)
       p.paint(page_align_down(bias + l.vaddr), page_align_up(bias + l.vaddr + l.memsz), SegmentKind::Mutable);
-  for (const MutableRange& m : layout.mutable_ranges)
+  for (const MutableRange& m : layout.mutable_ranges) {
+    // The strict profile seals ld.so's whole RELRO: glibc's __stack_prot
+    // page with the rest (a dlopen of an execstack object then fails).
+    if (m.type == kLoaderWritable && profile == Profile::Strict) continue;
     p.paint(page_align_down(bias + m.range.start), page_align_up(bias + m.range.end), SegmentKind::Mutable);
+  }
 
   const std::size_t n = p.finish();
   for (std::size_t i = 0; i < n; ++i) {

@@ -392,6 +392,7 @@ struct Predictor::Impl {
             return;
           }
           r.kind = m.range_kind;
+          r.copy = m.copy;
           r.object = p.objects.back().path;
           r.role = p.objects.back().role;
           p.objects.back().ranges.push_back(r);
@@ -436,6 +437,23 @@ struct Predictor::Impl {
     state(ev.pid)->layout = true;
   }
 
+  // RELRO (or text and rodata under --text anon) as the preload leaves it
+  // before the seal: a read-only anonymous copy moved over the range with one
+  // mremap (sealing/relro.hpp). A memfd copy is a private file mapping like
+  // the original, so nothing the replay checks changes for it.
+  static void anonymise(AddressSpace& as, const SealedRange& r) {
+    const std::uint64_t len = r.end - r.start;
+    const std::uint64_t prot = r.kind == "text" ? (abi::PROT_READ | abi::PROT_EXEC) : abi::PROT_READ;
+    // The preload's steps: a writable copy, written (an anon_vma), then
+    // made read-only and moved.
+    const SysResult copy = as.mmap(0, len, abi::PROT_READ | abi::PROT_WRITE, abi::MAP_PRIVATE | abi::MAP_ANONYMOUS, -1, 0);
+    if (copy.is_error()) return;
+    as.fault(copy.value(), Access::Write);
+    as.mprotect(copy.value(), len, prot);
+    const SysResult moved = as.mremap(copy.value(), len, len, abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED, r.start);
+    if (moved.is_error()) as.munmap(copy.value(), len);
+  }
+
   // Seals as ImageSealer does: one mseal per run of adjacent ranges of an
   // object, each gap alone (an unmapped gap fails with ENOMEM and is no
   // failure); each kernel mapping alone.
@@ -448,6 +466,9 @@ struct Predictor::Impl {
       const Addr start = rs.front().start;
       const Addr end = rs.back().end;
       Errno e = Errno::OK;
+      if (layout)
+        for (const SealedRange& r : rs)
+          if (r.copy == "anon") anonymise(*as, r);
       if (layout) {
         const SysResult r = as->mseal(start, end - start, 0);
         e = r.is_error() ? r.error() : Errno::OK;

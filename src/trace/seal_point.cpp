@@ -70,6 +70,12 @@ bool read_seal_point_marker(const TraceEvent& ev, SealPointMarker& out, std::str
       return bad("expected: " + std::string(what) + " START END KIND, START < END, in hex");
     out.kind = what == "range" ? SealPointMarker::Kind::Range : SealPointMarker::Kind::Kernel;
     out.range_kind = w[3];
+    // A range may end in the copy made before its seal: "range S E relro anon".
+    if (const std::size_t sp = out.range_kind.find(' '); out.kind == SealPointMarker::Kind::Range && sp != std::string::npos) {
+      out.copy = out.range_kind.substr(sp + 1);
+      out.range_kind.resize(sp);
+      if (out.copy != "anon" && out.copy != "memfd") return bad("unknown copy '" + out.copy + "' (anon or memfd)");
+    }
   } else if (what == "end") {
     out.kind = SealPointMarker::Kind::End;
   } else {

@@ -108,7 +108,7 @@ static struct {
   uintptr_t prog_bias;
   range_t prog_text_page, prog_relro, prog_data_page;
   range_t libc_text_page, libc_text_2pages, libc_relro;
-  range_t ldso_all, gap, vdso, stack_page;
+  range_t ldso_all, ldso_relro, gap, vdso, stack_page;
   range_t scratch; /* unsealed, for mremap's destination */
   range_t config_alloc, config_mmap; /* the pages holding each config */
   const volatile config_t *config_alloc_ptr, *config_mmap_ptr;
@@ -169,6 +169,10 @@ static int find_targets_cb(struct dl_phdr_info* info, size_t size, void* data) {
       const range_t r = {page_down(bias + ph->p_vaddr), page_down(bias + ph->p_vaddr + ph->p_memsz)};
       if (is_prog) T.prog_relro = r;
       if (is_libc) T.libc_relro = r;
+      /* ld.so: only the pages wholly inside RELRO. The default profile leaves
+       * its first page (glibc's __stack_prot) unsealed; the rest is sealed
+       * by every profile that seals RELRO. */
+      if (is_ldso) T.ldso_relro = (range_t){page_up(bias + ph->p_vaddr), page_down(bias + ph->p_vaddr + ph->p_memsz)};
     }
   }
   if (is_ldso) T.ldso_all = (range_t){lo, hi};
@@ -532,6 +536,82 @@ static void describe_libc_gap(const child_result* r, char* buf, size_t n) {
            r->out[3]);
 }
 
+/* --- discarding sealed RELRO, judged by its effect -------------------------
+ * Each advice that drops pages is tried on the RELRO of the program, libc and
+ * ld.so; the words are compared before and after, byte for byte. File-backed
+ * RELRO (without vmseal, or `--relro file`) reverts to the file's unrelocated
+ * words; an anonymous copy refuses with EPERM; a write-sealed memfd copy
+ * accepts and re-reads the same words. GUARD is MADV_GUARD_INSTALL followed by
+ * MADV_GUARD_REMOVE (the install zaps the pages; the remove lets them be read
+ * again, from wherever the mapping gets them). */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+static uintptr_t g_words_before[1 << 14]; /* 128 KiB */
+static range_t g_discard_target;
+static int g_discard_advice; /* -1: guard install + remove */
+static void a_discard(long o[4]) {
+  const volatile uintptr_t* p = (const volatile uintptr_t*)g_discard_target.start;
+  size_t words = LEN(g_discard_target) / sizeof(uintptr_t);
+  if (words > sizeof g_words_before / sizeof g_words_before[0]) words = sizeof g_words_before / sizeof g_words_before[0];
+  for (size_t i = 0; i < words; ++i) g_words_before[i] = p[i];
+  const long advice = g_discard_advice < 0 ? MADV_GUARD_INSTALL : g_discard_advice;
+  o[0] = RAW(SYS_madvise, g_discard_target.start, LEN(g_discard_target), advice, 0, 0, 0);
+  if (g_discard_advice < 0 && o[0] == 0) o[3] = RAW(SYS_madvise, g_discard_target.start, LEN(g_discard_target),
+                                                    MADV_GUARD_REMOVE, 0, 0, 0);
+  long changed = 0;
+  for (size_t i = 0; i < words; ++i) changed += p[i] != g_words_before[i];
+  o[1] = changed;
+  o[2] = (long)words;
+}
+static void describe_discard(const child_result* r, char* buf, size_t n) {
+  snprintf(buf, n, "words_changed=%ld/%ld%s", r->out[1], r->out[2], r->out[3] != 0 ? " guard_remove_failed" : "");
+}
+static void discard_attack(const char* id, range_t target, const char* skip, int advice) {
+  g_discard_target = target;
+  g_discard_advice = advice;
+  report(id, target, skip, a_discard, NULL, describe_discard);
+}
+
+/* --- MADV_DONTFORK on sealed memory -----------------------------------------
+ * The advice changes no page here, but a child forked afterwards has a hole
+ * where the range was: mmap(MAP_FIXED_NOREPLACE) fills it, and code the
+ * attacker writes there runs at the sealed object's address. The child reports
+ * the madvise, then forks; the grandchild maps code (exit_group(42)) into the
+ * hole and jumps to the object's address: exit status 42 means it ran. */
+static range_t g_dontfork_target;
+static void a_dontfork(long o[4]) {
+  o[0] = RAW(SYS_madvise, g_dontfork_target.start, LEN(g_dontfork_target), MADV_DONTFORK, 0, 0, 0);
+}
+static void dontfork_then_fill(void) {
+  static const unsigned char code[] = {0xb8, 0xe7, 0x00, 0x00, 0x00, /* mov $231 (exit_group), %eax */
+                                       0xbf, 0x2a, 0x00, 0x00, 0x00, /* mov $42, %edi */
+                                       0x0f, 0x05};                  /* syscall */
+  const long pid = RAW(SYS_fork, 0, 0, 0, 0, 0, 0);
+  if (pid == 0) {
+    unsigned char* m = (unsigned char*)RAW(SYS_mmap, g_dontfork_target.start, LEN(g_dontfork_target), RWX,
+                                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if ((uintptr_t)m != g_dontfork_target.start) raw_exit(3); /* no hole: the fork kept the range */
+    for (size_t i = 0; i < sizeof code; ++i) m[i] = code[i];
+    ((void (*)(void))m)();
+    raw_exit(4);
+  }
+  int status = 0;
+  RAW(SYS_wait4, pid, &status, 0, 0, 0, 0);
+  raw_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 5);
+}
+
+/* MADV_GUARD_INSTALL on sealed text: accepted on file mappings; the next
+ * read of the page faults (a denial of service, not a change of code). */
+static void a_guard_install_text(long o[4]) {
+  o[0] = RAW(SYS_madvise, g_discard_target.start, LEN(g_discard_target), MADV_GUARD_INSTALL, 0, 0, 0);
+}
+static void read_guarded_page(void) {
+  volatile const unsigned char* p = (const unsigned char*)g_discard_target.start;
+  (void)*p;
+}
+
 /* How far the gap goes. The reverted words of libc's RELRO are unrelocated
  * offsets: small addresses, above vm.mmap_min_addr, where nothing is mapped
  * and nothing is sealed. Map code there (a NOP sled ending in
@@ -673,6 +753,32 @@ int main(int argc, char** argv) {
   report("madvise-dontneed-libc-relro", T.libc_relro, no_libc_relro, a_dontneed_libc_relro, NULL, describe_libc_gap);
   report("madvise-dontneed-libc-relro-hijack", T.libc_relro, no_libc_relro, a_dontneed_libc_relro_hijack,
          ordinary_libc_call, describe_hijack);
+  /* Every discarding advice on the sealed RELRO of each object. */
+  const char* no_ldso_relro = has(T.ldso_relro) ? NULL : "ld.so has no whole page of RELRO";
+  static const struct {
+    const char* name;
+    int advice;
+  } advices[] = {{"dontneed", MADV_DONTNEED}, {"dontneed-locked", 4 /* MADV_DONTNEED_LOCKED */}, {"guard", -1}};
+  const struct {
+    const char* name;
+    range_t r;
+    const char* skip;
+  } relros[] = {{"prog", T.prog_relro, no_prog_relro}, {"libc", T.libc_relro, no_libc_relro},
+                {"ldso", T.ldso_relro, no_ldso_relro}};
+  for (size_t i = 0; i < sizeof relros / sizeof relros[0]; ++i)
+    for (size_t k = 0; k < sizeof advices / sizeof advices[0]; ++k) {
+      char id[64];
+      snprintf(id, sizeof id, "discard-%s-relro-%s", relros[i].name, advices[k].name);
+      discard_attack(id, relros[i].r, relros[i].skip, advices[k].advice);
+    }
+  /* Advices that leave a hole in a child, or an unreadable page. */
+  g_dontfork_target = T.libc_relro;
+  report("dontfork-libc-relro-fill", T.libc_relro, no_libc_relro, a_dontfork, dontfork_then_fill, NULL);
+  g_dontfork_target = T.libc_text_page;
+  report("dontfork-libc-text-fill", T.libc_text_page, no_libc_text, a_dontfork, dontfork_then_fill, NULL);
+  g_discard_target = T.libc_text_page;
+  g_discard_advice = MADV_GUARD_INSTALL;
+  report("guard-install-libc-text", T.libc_text_page, no_libc_text, a_guard_install_text, read_guarded_page, NULL);
   printf("DONE\n");
   return 0;
 }

@@ -3,7 +3,13 @@
 // refusals (no program, a static one, mseal denied by seccomp).
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -214,6 +220,249 @@ TEST(RunCli, SeccompFilterDenyingMseal) {
         error, "--version && LD_PRELOAD=" + std::string(VMSEAL_PRELOAD_PATH) + " VMSEAL_ENFORCE=1 " + kHelper + " status");
     EXPECT_EQ(r.code, 125) << r.err;
   }
+}
+
+
+// --- issue 15: --enforce means enforced; reports are safe; RELRO copies ------
+
+const std::string kCli = VMSEAL_CLI_PATH;
+const std::string kOwnStart = VMSEAL_RUN_OWN_START;
+const std::string kStatic = VMSEAL_RUN_HELPER_STATIC;
+
+// A copy of `from` at a fresh path with `mode`, for tests that change modes,
+// owners or capabilities.
+std::string copy_with_mode(const std::string& from, const std::string& name, mode_t mode) {
+  const std::string to = vmseal::test::temp_path(name);
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+  chmod(to.c_str(), mode);
+  return to;
+}
+
+std::string write_script(const std::string& name, const std::string& interpreter) {
+  const std::string path = vmseal::test::temp_path(name);
+  std::ofstream(path) << "#!" << interpreter << "\n";
+  chmod(path.c_str(), 0755);
+  return path;
+}
+
+// `vmseal ARGS` as the unprivileged user nobody (needs root to switch).
+CliRun run_cli_as_nobody(const std::string& args) {
+  return run_cli("--version >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups " + kCli + " " + args);
+}
+
+#define NEED_ROOT() \
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (to run programs as another user, set bits and capabilities)"
+
+TEST(RunEnforce, RefusesADynamicProgramWithItsOwnStart) {
+  NEED_MSEAL();
+  CliRun r = run_cli("run --enforce -- " + kOwnStart);
+  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.out, "") << "the program ran";
+  EXPECT_NE(r.err.find("__libc_start_main"), std::string::npos) << r.err;
+  // Best effort: it runs, with one warning.
+  r = run_cli("run -- " + kOwnStart);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "own_start ran\n");
+  EXPECT_NE(r.err.find("running the program unsealed"), std::string::npos) << r.err;
+}
+
+TEST(RunEnforce, FollowsNestedScriptsToAStaticInterpreter) {
+  NEED_MSEAL();
+  const std::string inner = write_script("inner.sh", kStatic);
+  const std::string outer = write_script("outer.sh", inner);
+  CliRun r = run_cli("run --enforce -- " + outer);
+  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("statically linked"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("interpreter of " + outer), std::string::npos) << r.err;
+}
+
+TEST(RunEnforce, DecidesSetUidByWhatTheLoaderWillDo) {
+  NEED_MSEAL();
+  NEED_ROOT();
+  // Set-user-ID root run by root: no AT_SECURE, the preload works.
+  const std::string suid = copy_with_mode(kHelper, "suid_helper", 04755);
+  CliRun r = run_cli("run --enforce -- " + suid + " status");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out)["program_text"], "sealed");
+  // The same program run by another user: AT_SECURE, refused.
+  r = run_cli_as_nobody("run --enforce -- " + suid + " status");
+  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_NE(r.err.find("set-user-ID"), std::string::npos) << r.err;
+}
+
+TEST(RunEnforce, RefusesFileCapabilitiesForAnUnprivilegedCaller) {
+  NEED_MSEAL();
+  NEED_ROOT();
+  if (std::system("command -v setcap >/dev/null") != 0) GTEST_SKIP() << "needs setcap (Debian: libcap2-bin)";
+  const std::string capped = copy_with_mode(kHelper, "cap_helper", 0755);
+  ASSERT_EQ(std::system(("setcap cap_net_raw+ep " + capped).c_str()), 0) << "setcap failed (no xattr support here?)";
+  const CliRun r = run_cli_as_nobody("run --enforce -- " + capped + " status");
+  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("file capabilities"), std::string::npos) << r.err;
+}
+
+TEST(RunEnforce, RefusesAProgramTheCallerCannotRead) {
+  NEED_MSEAL();
+  NEED_ROOT();
+  const std::string hidden = copy_with_mode(kStatic, "unreadable_static", 0711);
+  CliRun r = run_cli_as_nobody("run --enforce -- " + hidden + " exit 3");
+  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_NE(r.err.find("cannot be read"), std::string::npos) << r.err;
+  // Without --enforce it is tried, and says so.
+  r = run_cli_as_nobody("run -- " + hidden + " exit 3");
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("cannot be read"), std::string::npos) << r.err;
+}
+
+TEST(RunEnforce, InheritedVariablesChangeNothing) {
+  NEED_MSEAL();
+  const std::string report = vmseal::test::temp_path("inherited.json");
+  const CliRun r = run_cli("--version >/dev/null && VMSEAL_OPT_OUT='*' VMSEAL_PREDICT=/tmp VMSEAL_DRY_RUN=1 "
+                           "VMSEAL_RELRO=file VMSEAL_PRELOAD_LIBRARY=/lib/x86_64-linux-gnu/libm.so.6 " +
+                           kCli + " run --report " + report + " -- " + kHelper + " status");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto m = lines(r.out);
+  EXPECT_EQ(m["program_text"], "sealed");
+  EXPECT_EQ(m["libc_relro"], "sealed");
+  const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
+  EXPECT_EQ(j["dry_run"], false);
+  EXPECT_EQ(j["relro"], "anon");
+  for (const auto& o : j["objects"]) EXPECT_NE(o["verdict"], "opted-out") << o.dump();
+}
+
+TEST(RunEnforce, RefusesALibraryThatIsNotThePreload) {
+  for (const char* enforce : {"", "--enforce "}) {
+    const CliRun r = run_cli(std::string("run ") + enforce + "--preload /lib/x86_64-linux-gnu/libm.so.6 -- " +
+                             kHelper + " status");
+    EXPECT_EQ(r.code, 4) << r.out << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("not a vmseal preload"), std::string::npos) << r.err;
+  }
+}
+
+TEST(RunEnforce, AFakedSealIsAFailure) {
+  NEED_MSEAL();
+  using vmseal::test::MsealFilter;
+  // vmseal run's own probe seals a page in a child and checks it by effect.
+  CliRun r = vmseal::test::run_cli_under_mseal_action(MsealFilter::Fake, "run --enforce -- " + kHelper + " status");
+  ASSERT_NE(r.code, 99) << "could not install the seccomp filter";
+  EXPECT_EQ(r.code, 5) << r.out << r.err;
+  EXPECT_NE(r.err.find("fakes"), std::string::npos) << r.err;
+  // The preload set by hand: it verifies each seal, so the report counts
+  // failures and --enforce stops the program before main.
+  const std::string report = vmseal::test::temp_path("faked.json");
+  r = vmseal::test::run_cli_under_mseal_action(
+      MsealFilter::Fake, "--version >/dev/null && LD_PRELOAD=" + std::string(VMSEAL_PRELOAD_PATH) +
+                             " VMSEAL_REPORT=" + report + " " + kHelper + " status");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+  const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
+  EXPECT_GT(j["failures"].get<int>(), 0) << j.dump();
+  EXPECT_EQ(j["sealed_bytes"], 0) << j.dump();
+  EXPECT_NE(j.dump().find("not sealed although mseal returned 0"), std::string::npos);
+  r = vmseal::test::run_cli_under_mseal_action(
+      MsealFilter::Fake, "--version >/dev/null && LD_PRELOAD=" + std::string(VMSEAL_PRELOAD_PATH) +
+                             " VMSEAL_ENFORCE=1 " + kHelper + " status");
+  EXPECT_EQ(r.code, 125) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(RunEnforce, AKillingFilterIsReportedNotDiedOf) {
+  NEED_MSEAL();
+  using vmseal::test::MsealFilter;
+  for (const MsealFilter f : {MsealFilter::Kill, MsealFilter::Trap}) {
+    CliRun r = vmseal::test::run_cli_under_mseal_action(f, "check");
+    ASSERT_NE(r.code, 99) << "could not install the seccomp filter";
+    EXPECT_EQ(r.code, 5) << r.out << r.err;
+    EXPECT_NE(r.out.find("kills or traps"), std::string::npos) << r.out;
+    r = vmseal::test::run_cli_under_mseal_action(f, "run --enforce -- " + kHelper + " status");
+    EXPECT_EQ(r.code, 5) << r.out << r.err;
+    r = vmseal::test::run_cli_under_mseal_action(f, "run -- " + kHelper + " status");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+    r = vmseal::test::run_cli_under_mseal_action(f, "inspect self");
+    EXPECT_NE(r.code, -1) << "inspect died of a signal: " << r.err;
+    EXPECT_NE(r.err.find("kills or traps"), std::string::npos) << r.err;
+  }
+}
+
+TEST(RunReport, RefusesToWriteThroughAPlantedSymlink) {
+  NEED_MSEAL();
+  NEED_ROOT();
+  const std::string dir = vmseal::test::temp_path("sticky");
+  ASSERT_EQ(mkdir(dir.c_str(), 01777), 0);
+  chmod(dir.c_str(), 01777);
+  const std::string secret = vmseal::test::temp_path("root-only");
+  std::ofstream(secret) << "secret\n";
+  chmod(secret.c_str(), 0600);
+  // nobody plants a symlink where root's report will go.
+  ASSERT_EQ(std::system(("setpriv --reuid=65534 --regid=65534 --clear-groups ln -s " + secret + " " + dir +
+                         "/report.json").c_str()),
+            0);
+  const CliRun r = run_cli("run --report " + dir + "/report.json -- " + kHelper + " status");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(vmseal::test::slurp(secret), "secret\n") << "the report was written through the symlink";
+  EXPECT_NE(r.err.find("symlink"), std::string::npos) << r.err;
+  // The same refusal on the path that writes the report before exec.
+  const CliRun s = run_cli("run --report " + dir + "/report.json -- " + kStatic + " exit 0");
+  EXPECT_EQ(vmseal::test::slurp(secret), "secret\n");
+  EXPECT_NE(s.err.find("symlink"), std::string::npos) << s.err;
+}
+
+TEST(RunRelro, EveryObjectsRelroIsAnAnonymousCopyByDefault) {
+  NEED_MSEAL();
+  for (const std::string mode : {"anon", "memfd", "file"}) {
+    const std::string report = vmseal::test::temp_path("relro-" + mode + ".json");
+    const CliRun r = run_cli("run --relro " + mode + " --report " + report + " -- " + kHelper + " status");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(lines(r.out)["libc_relro"], "sealed");
+    const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
+    EXPECT_EQ(j["relro"], mode);
+    EXPECT_EQ(j["failures"], 0) << j.dump();
+    int relro_ranges = 0;
+    for (const auto& o : j["objects"])
+      for (const auto& range : o["ranges"])
+        if (range["kind"] == "relro" && range["sealed"] == true) {
+          ++relro_ranges;
+          EXPECT_EQ(range.value("backing", ""), mode) << o["path"] << " " << range.dump();
+        }
+    EXPECT_GE(relro_ranges, 3) << "the program, libc and ld.so each have sealed RELRO";
+    const bool gap_named = j["kernel_gaps"].dump().find("RELRO left file-backed") != std::string::npos;
+    EXPECT_EQ(gap_named, mode == "file") << j["kernel_gaps"].dump();
+  }
+}
+
+TEST(RunRelro, StrictSealsTheLoadersWholeRelroAndSaysWhyAnExecstackDlopenFails) {
+  NEED_MSEAL();
+  const std::string lib = kLibDir + "/libvmseal_test_execstack.so";
+  CliRun r = run_cli("run --profile strict -- " + kHelper + " dlopen " + lib);
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.find("dlopen ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("executable stack"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--profile default"), std::string::npos) << r.err;
+  r = run_cli("run --profile default -- " + kHelper + " dlopen " + lib);
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST(RunCli, HintsAtDashesWhenTheProgramsOptionsLookLikeOurs) {
+  const CliRun r = run_cli("run ls -l");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("put -- before the program"), std::string::npos) << r.err;
+}
+
+TEST(RunCli, AScriptSaysWhichInterpreterIsSealed) {
+  NEED_MSEAL();
+  const std::string script = write_script("status.sh", kHelper + " status");
+  const std::string report = vmseal::test::temp_path("script.json");
+  CliRun r = run_cli("run --dry-run -- " + script);
+  EXPECT_NE(r.err.find("is a #! script"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the kernel runs " + kHelper), std::string::npos) << r.err;
+  r = run_cli("run --report " + report + " -- " + script);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
+  EXPECT_EQ(j.value("script", ""), std::filesystem::absolute(script).string()) << j.dump();
 }
 
 }  // namespace

@@ -67,6 +67,34 @@ CliRun run_cli_under_mseal_filter(int error, const std::string& args) {
   return collect(st, out, err);
 }
 
+CliRun run_cli_under_mseal_action(MsealFilter action, const std::string& args) {
+  const std::string out = temp_path("out.txt");
+  const std::string err = temp_path("err.txt");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    int rc = ctx == nullptr ? -1 : 0;
+    switch (action) {
+      case MsealFilter::Fake:
+        if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), 462, 1, SCMP_A2(SCMP_CMP_EQ, 0));
+        break;
+      case MsealFilter::Kill:
+        if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, 462, 0);
+        break;
+      case MsealFilter::Trap:
+        if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, 462, 0);
+        break;
+    }
+    if (rc != 0 || seccomp_load(ctx) != 0) _exit(99);
+    const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(98);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return collect(st, out, err);
+}
+
 bool have_mseal() { return kernel::probe_mseal().support == kernel::MsealSupport::Available; }
 
 }  // namespace vmseal::test

@@ -21,6 +21,13 @@ CliRun run_cli(const std::string& args);
 // The same under a seccomp filter that makes mseal fail with `error`; code
 // 99 when the filter could not be installed.
 CliRun run_cli_under_mseal_filter(int error, const std::string& args);
+// What a hostile or broken environment's seccomp filter does to mseal.
+enum class MsealFilter {
+  Fake,  // mseal(..., flags 0) returns 0 and does nothing (a bad flag still gets EINVAL)
+  Kill,  // SECCOMP_RET_KILL_PROCESS
+  Trap,  // SECCOMP_RET_TRAP: SIGSYS
+};
+CliRun run_cli_under_mseal_action(MsealFilter action, const std::string& args);
 bool have_mseal();
 
 }  // namespace vmseal::test

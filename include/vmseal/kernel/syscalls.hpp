@@ -17,6 +17,8 @@ enum class MsealSupport : std::uint8_t {
   Available,  // the kernel has mseal and nothing denies it
   NoKernel,   // ENOSYS: the kernel predates 6.10 or is built without it
   Denied,     // a seccomp filter (or LSM) returns an error for it
+  Killed,     // a seccomp filter kills (KILL) or signals (TRAP) the caller: SIGSYS
+  Faked,      // mseal returns 0 but seals nothing (a filter that fakes success)
 };
 struct MsealProbe {
   MsealSupport support = MsealSupport::NoKernel;
@@ -26,6 +28,12 @@ struct MsealProbe {
 // on a kernel with mseal; mseal(0, 0, 1) must then fail with EINVAL (a filter
 // that returns 0 for everything would not).
 MsealProbe probe_mseal() noexcept;
+// The same and more, in a child process, for the command-line tools: a filter
+// that kills or traps mseal kills the child, not the tool (Killed, with the
+// signal in `error`), and the child seals a page of its own and checks the
+// seal by its effect (a same-size mremap must fail with EPERM), so a filter
+// that fakes success is found (Faked). Costs a fork.
+MsealProbe probe_mseal_isolated() noexcept;
 std::string_view describe(const MsealProbe& probe) noexcept;
 
 // The calling process's effective capabilities that decide mm outcomes.

@@ -116,4 +116,9 @@ struct ElfImage {
 // only names it). False with a message when it is unreadable or not ELF.
 bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, int fd = -1);
 
+// Looks `name` up in the dynamic symbol table (.dynsym) of the ELF file at
+// `path`: Absent, Undefined (imported) or Defined. Unreadable on error.
+enum class DynamicSymbol { Unreadable, Absent, Undefined, Defined };
+DynamicSymbol find_dynamic_symbol(const std::string& path, const char* name, std::string* error);
+
 }  // namespace vmseal::sealing

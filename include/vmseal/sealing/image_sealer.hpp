@@ -10,6 +10,7 @@
 
 #include "vmseal/sealing/loaded_objects.hpp"
 #include "vmseal/sealing/plan.hpp"
+#include "vmseal/sealing/relro.hpp"
 
 namespace vmseal::sealing {
 
@@ -19,6 +20,13 @@ struct SealerOptions {
   // the object's path and against its file name.
   const char* opt_out = nullptr;
   bool dry_run = false;  // plan and report, seal nothing
+  // What RELRO becomes before its seal (relro.hpp): by default a read-only
+  // anonymous copy, which no madvise can discard.
+  RelroMode relro = RelroMode::Anonymous;
+  // What sealed text and rodata become: File (as mapped, the default) or
+  // Anonymous, which closes MADV_DONTFORK and MADV_GUARD_INSTALL on them at
+  // the cost of private copies of every sealed code page (docs/run.md).
+  RelroMode text = RelroMode::File;
 };
 
 enum class ObjectVerdict : std::uint8_t {
@@ -34,6 +42,10 @@ enum class ObjectVerdict : std::uint8_t {
 const char* object_verdict_name(ObjectVerdict v) noexcept;
 
 inline constexpr int kNotMapped = -1;
+// mseal returned 0 but the range is not sealed: a same-size mremap of it, which
+// the kernel refuses with EPERM on sealed memory, went through (a seccomp
+// filter that fakes mseal's success does this).
+inline constexpr int kSealNotEffective = -2;
 
 struct ObjectResult {
   const LoadedObject* object = nullptr;
@@ -45,6 +57,10 @@ struct ObjectResult {
   // Per range: errno of the mseal that covered it, 0 when sealed or not
   // tried, kNotMapped for a gap with nothing mapped in it.
   const int* errors = nullptr;
+  // Per range: what a file-backed range became before the seal (RELRO, and
+  // text and rodata under SealerOptions::text; NotRelro where nothing was done).
+  const RelroOutcome* relro = nullptr;
+  const int* relro_errors = nullptr;
   std::size_t n_ranges = 0;
   std::uint64_t sealed_bytes = 0;
 };
@@ -61,8 +77,9 @@ struct KernelMappingResult {
 struct SealSummary {
   std::size_t objects_sealed = 0;
   std::size_t objects_left = 0;  // decided not to seal (opt-out, may unload, ...)
-  std::size_t failures = 0;      // ranges mseal refused
-  int first_error = 0;
+  std::size_t failures = 0;      // ranges mseal refused, or that a check found unsealed
+  int first_error = 0;           // an errno, or kSealNotEffective
+  std::size_t relro_file_backed = 0;  // sealed RELRO ranges still discardable (relro.hpp)
   std::uint64_t sealed_bytes = 0;
 };
 
@@ -101,9 +118,15 @@ class ImageSealer {
   const SealerOptions& options() const noexcept { return options_; }
 
  private:
+  void seal_object(const LoadedObject& object, void* pass) noexcept;
+
   SealerOptions options_;
   ObjectTable objects_;
 };
+
+// Whether [start, end) is really sealed: a no-op (same-size mremap of its
+// first and of its last page) is refused with EPERM. Changes nothing.
+bool verify_sealed(Addr start, Addr end) noexcept;
 
 // Whether `path` (or its file name) matches one of the ':'-separated globs.
 bool matches_opt_out(const char* globs, const char* path) noexcept;

@@ -37,6 +37,7 @@ struct SealedRange {
   std::string role;    // program, interpreter, library; "kernel" for a kernel mapping
   std::size_t line = 0;      // the seal point's line in the trace
   bool applied = true;       // false: the layout there was unknown, nothing was sealed in the engine
+  std::string copy = {};     // "anon": made an anonymous copy before the seal (sealing/relro.hpp)
 };
 
 // Where a call came from, when strace gave it (-k stacks or -i pointers).

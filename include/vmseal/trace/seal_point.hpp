@@ -6,6 +6,7 @@
 //   write(-1, "vmseal-predict begin startup 4242 1 /tmp/d/smaps-4242-1", ...)
 //   write(-1, "vmseal-predict object program sealed /usr/bin/node", ...)
 //   write(-1, "vmseal-predict range 55d0c0000000 55d0c0400000 text", ...)
+//   write(-1, "vmseal-predict range 55d0c0600000 55d0c0602000 relro anon", ...)
 //   write(-1, "vmseal-predict kernel 7ffc1000 7ffc3000 [vdso]", ...)
 //   write(-1, "vmseal-predict end 4242 1", ...)
 //
@@ -38,6 +39,9 @@ struct SealPointMarker {
   Addr start = 0;
   Addr end = 0;
   std::string range_kind;  // Range: "text", "data", ...; Kernel: the mapping's name, "[vdso]"
+  // Range: the copy `vmseal run` puts there before the seal (sealing/relro.hpp):
+  // "anon", "memfd", or "" when the range is sealed as mapped.
+  std::string copy;
   // strace cut the string short (record with a larger -s). Only an object's
   // marker is still usable then: its path ends early and says so with "...".
   bool truncated = false;

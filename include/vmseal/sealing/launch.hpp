@@ -1,0 +1,53 @@
+// What `vmseal run` (and `vmseal predict`) must know before it execs a
+// program through the preload: which ELF file the kernel will really load
+// (following `#!` lines as binfmt_script does), and every reason the preload
+// could not seal it. Each reason is decided the way the kernel and glibc's
+// loader decide it, so that `--enforce` refuses exactly the programs that
+// would otherwise run their own code unsealed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace vmseal::sealing {
+
+enum class LaunchObstacle {
+  None,
+  Unreadable,     // the caller cannot read a file of the chain: nothing can be checked
+  NotElf,         // the kernel would not run it as ELF or script (left to the kernel)
+  Static,         // no PT_INTERP: no loader to preload into
+  SecureExec,     // AT_SECURE for this caller: the loader ignores LD_PRELOAD
+  ForeignLoader,  // PT_INTERP is not glibc's ld.so: the preload (glibc) cannot load
+  NoStartHook,    // no __libc_start_main import: the preload never reaches main
+  TooDeep,        // more nested `#!` interpreters than the kernel follows
+};
+const char* launch_obstacle_name(LaunchObstacle o) noexcept;
+
+struct LaunchPlan {
+  std::string program;                    // the file given to exec
+  std::vector<std::string> interpreters;  // `#!` interpreters, outermost first
+  std::string loaded;                     // the ELF file the kernel loads in the end
+  LaunchObstacle obstacle = LaunchObstacle::None;
+  std::string why;  // a sentence for the user ("" when no obstacle)
+};
+
+// Follows `program`'s `#!` chain and checks the ELF file at its end. Reads
+// files only; runs nothing.
+LaunchPlan plan_launch(const std::string& program);
+
+// Whether exec of `path` by this process would set AT_SECURE (glibc's loader
+// then ignores LD_PRELOAD): the set-user-ID and set-group-ID bits as the
+// kernel applies them (not on a nosuid mount, not under no_new_privs, the
+// group bit only with group execute), and file capabilities, judged against
+// this process's real and effective IDs. `why` says which.
+bool secure_exec_for_caller(const std::string& path, std::string* why);
+
+// Whether `path` is a vmseal preload library of this machine's kind: an ELF
+// shared object for this class and machine that defines the preload's marker
+// symbol. Anything else would load (or fail to load) and seal nothing.
+bool is_vmseal_preload(const std::string& path, std::string* why);
+
+// The marker symbol the preload defines (src/preload/preload.cpp).
+inline constexpr const char* kPreloadMarker = "vmseal_preload_abi_1";
+
+}  // namespace vmseal::sealing

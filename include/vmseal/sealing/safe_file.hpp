@@ -1,0 +1,19 @@
+// Writing a file whose name a user gave, safely, from a process that may run
+// as root in a directory others can write to (/tmp): the data goes to a new
+// file created beside the target with O_CREAT | O_EXCL | O_NOFOLLOW (no
+// symlink is followed, no existing file is opened), then renamed over the
+// target, which replaces a name and never writes through it. A target that
+// exists as a symlink, or as a file of another user, is refused: nothing the
+// caller did not create is clobbered. No allocation, no exceptions: the
+// preload uses it.
+#pragma once
+
+#include <cstddef>
+
+namespace vmseal::sealing {
+
+// 0 on success, else an errno: EEXIST when the target is a symlink or
+// belongs to another user, or what open, write or rename failed with.
+int write_file_safely(const char* path, const char* data, std::size_t size) noexcept;
+
+}  // namespace vmseal::sealing

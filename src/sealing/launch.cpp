@@ -1,0 +1,163 @@
+#include "vmseal/sealing/launch.hpp"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "vmseal/sealing/elf_image.hpp"
+
+namespace vmseal::sealing {
+namespace {
+
+// binfmt_script reads the first BINPRM_BUF_SIZE bytes; the kernel follows at
+// most 4 nested interpreters before ELOOP (fs/exec.c, bprm->have_execfd and
+// the recursion limit of search_binary_handler: 5 handlers).
+constexpr std::size_t kBinprmBufSize = 256;
+constexpr int kMaxInterpreters = 4;
+
+// The interpreter named by a "#!" line, as binfmt_script parses it ("" when
+// the file does not start with "#!"). -1 when the file cannot be read.
+int read_shebang(const std::string& path, std::string& interpreter) {
+  interpreter.clear();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[kBinprmBufSize + 1] = {};
+  const ssize_t n = ::read(fd, buf, kBinprmBufSize);
+  const int e = errno;
+  ::close(fd);
+  if (n < 0) {
+    errno = e;
+    return -1;
+  }
+  if (n < 2 || buf[0] != '#' || buf[1] != '!') return 0;
+  const std::string line(buf + 2, static_cast<std::size_t>(n) - 2);
+  const std::size_t b = line.find_first_not_of(" \t");
+  if (b == std::string::npos || line[b] == '\n') return 0;
+  const std::size_t end = line.find_first_of(" \t\n", b);
+  interpreter = line.substr(b, end == std::string::npos ? std::string::npos : end - b);
+  return 0;
+}
+
+bool has_file_capabilities(const std::string& path) {
+  const ssize_t n = getxattr(path.c_str(), "security.capability", nullptr, 0);
+  return n > 0;
+}
+
+LaunchPlan& obstacle(LaunchPlan& plan, LaunchObstacle o, std::string why) {
+  plan.obstacle = o;
+  plan.why = std::move(why);
+  return plan;
+}
+
+}  // namespace
+
+const char* launch_obstacle_name(LaunchObstacle o) noexcept {
+  switch (o) {
+    case LaunchObstacle::None: return "none";
+    case LaunchObstacle::Unreadable: return "unreadable";
+    case LaunchObstacle::NotElf: return "not-elf";
+    case LaunchObstacle::Static: return "static";
+    case LaunchObstacle::SecureExec: return "secure-exec";
+    case LaunchObstacle::ForeignLoader: return "foreign-loader";
+    case LaunchObstacle::NoStartHook: return "no-start-hook";
+    case LaunchObstacle::TooDeep: return "too-deep";
+  }
+  return "?";
+}
+
+bool secure_exec_for_caller(const std::string& path, std::string* why) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return false;
+  struct statvfs vfs {};
+  const bool nosuid = statvfs(path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOSUID) != 0;
+  const bool no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
+  // What the kernel's bprm_fill_uid() and cap_bprm_creds_from_file() do.
+  uid_t euid = geteuid();
+  gid_t egid = getegid();
+  const bool ids_apply = !nosuid && !no_new_privs;
+  if (ids_apply && (st.st_mode & S_ISUID) != 0) euid = st.st_uid;
+  if (ids_apply && (st.st_mode & S_ISGID) != 0 && (st.st_mode & S_IXGRP) != 0) egid = st.st_gid;
+  auto say = [&](const std::string& s) {
+    if (why != nullptr) *why = path + s;
+    return true;
+  };
+  if (euid != getuid())
+    return say(euid != geteuid() ? " is set-user-ID to another user: the loader ignores LD_PRELOAD for it (AT_SECURE)"
+                                 : ": vmseal runs with an effective user ID that is not its real one (AT_SECURE)");
+  if (egid != getgid())
+    return say(egid != getegid() ? " is set-group-ID to another group: the loader ignores LD_PRELOAD for it (AT_SECURE)"
+                                 : ": vmseal runs with an effective group ID that is not its real one (AT_SECURE)");
+  // File capabilities raise the permitted set of anyone but a full root.
+  if (ids_apply && has_file_capabilities(path) && !(getuid() == 0 && geteuid() == 0))
+    return say(" has file capabilities: the loader ignores LD_PRELOAD for it (AT_SECURE)");
+  return false;
+}
+
+LaunchPlan plan_launch(const std::string& program) {
+  LaunchPlan plan;
+  plan.program = program;
+  std::string file = program;
+  for (int depth = 0;; ++depth) {
+    std::string interpreter;
+    if (read_shebang(file, interpreter) != 0)
+      return obstacle(plan, LaunchObstacle::Unreadable,
+                      file + " cannot be read by this user (" + std::strerror(errno) +
+                          "): whether the loader can preload into it cannot be checked");
+    if (interpreter.empty()) break;
+    if (depth == kMaxInterpreters)
+      return obstacle(plan, LaunchObstacle::TooDeep, program + ": more nested #! interpreters than Linux follows");
+    plan.interpreters.push_back(interpreter);
+    file = interpreter;
+  }
+  plan.loaded = file;
+  if (std::string why; secure_exec_for_caller(file, &why)) return obstacle(plan, LaunchObstacle::SecureExec, why);
+  ElfImage image;
+  std::string error;
+  if (!read_elf_image(file, image, &error)) return obstacle(plan, LaunchObstacle::NotElf, error);
+  const std::string via = plan.interpreters.empty() ? "" : " (the interpreter of " + program + ")";
+  if (!image.interp)
+    return obstacle(plan, LaunchObstacle::Static,
+                    file + via + " is statically linked: there is no loader to preload into");
+  const std::string& loader = *image.interp;
+  const std::string loader_name = loader.substr(loader.rfind('/') + 1);
+  if (loader_name.rfind("ld-linux", 0) != 0)
+    return obstacle(plan, LaunchObstacle::ForeignLoader,
+                    file + via + " is loaded by " + loader + ", not glibc's ld.so: the preload cannot load there");
+  switch (find_dynamic_symbol(file, "__libc_start_main", &error)) {
+    case DynamicSymbol::Undefined: break;
+    case DynamicSymbol::Unreadable:
+      return obstacle(plan, LaunchObstacle::NoStartHook,
+                      error + ": whether its start-up goes through __libc_start_main cannot be checked");
+    case DynamicSymbol::Absent:
+    case DynamicSymbol::Defined:
+      return obstacle(plan, LaunchObstacle::NoStartHook,
+                      file + via + " does not start through glibc's __libc_start_main (its own _start): the "
+                                   "preload never reaches the point where it seals");
+  }
+  return plan;
+}
+
+bool is_vmseal_preload(const std::string& path, std::string* why) {
+  auto no = [&](const std::string& s) {
+    if (why != nullptr) *why = s;
+    return false;
+  };
+  ElfImage image;
+  std::string error;
+  if (!read_elf_image(path, image, &error)) return no(error);
+  if (image.type != ET_DYN || !image.is_64 || image.machine != EM_X86_64)
+    return no(path + " is not an x86-64 shared object");
+  std::string sym_error;
+  if (find_dynamic_symbol(path, kPreloadMarker, &sym_error) != DynamicSymbol::Defined)
+    return no(path + " is not a vmseal preload library (it does not define " + kPreloadMarker + ")");
+  return true;
+}
+
+}  // namespace vmseal::sealing
