@@ -81,9 +81,19 @@ std::string fit(const std::string& s, std::size_t n) {
 
 void print_table(const ProcessReport& r, unsigned width) {
   std::printf("%s\n", fit("process " + std::to_string(r.pid) + " (" + r.comm + ") " + r.exe + ", profile " +
-                              std::string(sealing::profile_name(r.profile)),
+                              std::string(sealing::profile_name(r.profile)) +
+                              (r.record ? " (from vmseal run's record)" : ""),
                           width)
                           .c_str());
+  if (r.record)
+    std::printf("%s\n", fit("sealed by vmseal run: RELRO " + std::string(sealing::relro_mode_name(r.record->relro)) +
+                                 ", text " + sealing::relro_mode_name(r.record->text) +
+                                 (r.record->script.empty() ? "" : ", interpreter of " + r.record->script) +
+                                 (r.record->failures != 0 ? ", " + std::to_string(r.record->failures) + " failure(s)" : ""),
+                             width)
+                             .c_str());
+  else if (!r.record_note.empty())
+    std::printf("%s\n", fit("note: " + r.record_note, width).c_str());
   int addr_w = 12;
   for (const InspectedMapping& m : r.mappings)
     addr_w = std::max(addr_w, static_cast<int>(hex(m.end).size()));
@@ -138,7 +148,9 @@ void print_table(const ProcessReport& r, unsigned width) {
     std::printf("  %-28s %4" PRIu64 "/%-4" PRIu64 " %9s %10s %" PRIu64 "%s\n",
                 fit(std::string(sealing::file_name_of(o.path)) + tag, 28).c_str(), c.mappings_sealed, c.mappings,
                 percent(c.bytes_sealed, c.bytes).c_str(), human_size(c.bytes).c_str(), o.should_seal_unsealed,
-                o.error.empty() ? "" : ("  (" + o.error + ")").c_str());
+                !o.error.empty()                                      ? ("  (" + o.error + ")").c_str()
+                : !o.run_verdict.empty() && o.run_verdict != "sealed" ? ("  run: " + o.run_verdict).c_str()
+                                                                      : "");
   }
   std::printf("\nsealed: %" PRIu64 " of %" PRIu64 " mappings, %s of %s (%s)\n", r.total.mappings_sealed,
               r.total.mappings, human_size(r.total.bytes_sealed).c_str(), human_size(r.total.bytes).c_str(),
@@ -174,6 +186,22 @@ nlohmann::json report_json(const ProcessReport& r) {
   j["comm"] = r.comm;
   j["exe"] = r.exe;
   j["profile"] = sealing::profile_name(r.profile);
+  if (r.record) {
+    const sealing::SealRecord& rec = *r.record;
+    j["vmseal_run"] = {{"profile", sealing::profile_name(rec.profile)},
+                       {"relro", sealing::relro_mode_name(rec.relro)},
+                       {"text", sealing::relro_mode_name(rec.text)},
+                       {"sealed_before_main", rec.sealed_before_main},
+                       {"dry_run", rec.dry_run},
+                       {"enforce", rec.enforce},
+                       {"failures", rec.failures},
+                       {"sealed_bytes", rec.sealed_bytes},
+                       {"seal_points", rec.seal_points},
+                       {"script", rec.script}};
+  } else {
+    j["vmseal_run"] = nullptr;
+    j["vmseal_run_note"] = r.record_note;
+  }
   j["total"] = coverage_json(r.total);
   for (const auto& [k, c] : r.by_kind) j["by_kind"][k] = coverage_json(c);
   j["objects"] = nlohmann::json::array();
@@ -184,6 +212,11 @@ nlohmann::json report_json(const ProcessReport& r) {
                       {"coverage", coverage_json(o.coverage)},
                       {"unsealed_that_a_loader_would_seal", o.should_seal_unsealed}};
     if (!o.error.empty()) oj["error"] = o.error;
+    if (!o.run_verdict.empty()) {
+      oj["run_verdict"] = o.run_verdict;
+      oj["run_why"] = o.run_why;
+    }
+    if (!o.relro_backing.empty()) oj["relro_backing"] = o.relro_backing;
     if (o.image) {
       oj["bind_now"] = o.image->bind_now;
       oj["textrel"] = o.image->textrel;
@@ -322,7 +355,18 @@ Inspected inspect_pid(pid_t pid, sealing::Profile profile) {
   if (!kernel::read_process_info(pid, info, &out.failure)) return out;
   std::vector<kernel::SmapsEntry> entries;
   if (!info.kernel_thread && !kernel::read_process_smaps(pid, entries, &out.failure)) return out;
-  out.report = sealing::inspect_entries(std::move(entries), sealing::live_elf_opener(pid), profile, info.exe);
+  // The process's own record, when `vmseal run` started it (record.hpp).
+  sealing::SealRecord record;
+  std::string record_error;
+  const int has_record = info.kernel_thread ? 0 : sealing::read_process_record(pid, record, &record_error);
+  out.report = sealing::inspect_entries(std::move(entries), sealing::live_elf_opener(pid), profile, info.exe,
+                                        has_record == 1 ? &record : nullptr);
+  if (has_record == 0)
+    out.report.record_note =
+        "not started by vmseal run (no record): the verdicts are what a sealing loader would do; whether an "
+        "object was opened by dlopen, and so may be unloaded, cannot be known from outside";
+  else if (has_record < 0)
+    out.report.record_note = record_error + "; the verdicts are what a sealing loader would do";
   out.report.pid = pid;
   out.report.comm = info.comm;
   out.ok = true;

@@ -248,6 +248,9 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
   };
   const sealing::LaunchPlan plan = sealing::plan_launch(program);
   if (o.dry_run) describe_launch(plan);
+  if (plan.execs_another && !o.follow_exec)
+    warn(plan.program + " starts through " + plan.loaded + ", which execs the real interpreter: without "
+         "--follow-exec only " + plan.loaded + " is sealed");
   switch (plan.obstacle) {
     case sealing::LaunchObstacle::None:
     case sealing::LaunchObstacle::NotElf: break;  // the kernel decides

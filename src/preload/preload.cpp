@@ -42,6 +42,7 @@ extern char** environ;
 #include <ctime>
 
 #include "vmseal/sealing/image_sealer.hpp"
+#include "vmseal/sealing/record.hpp"
 #include "vmseal/sealing/safe_file.hpp"
 #include "vmseal/version.hpp"
 
@@ -184,8 +185,10 @@ struct Text {
   }
 };
 
+constinit vs::RecordWriter g_record;  // the process's record, for `vmseal inspect`
 Text g_objects;  // the report's "objects" entries, comma-separated
 Text g_kernel;   // the report's "kernel_mappings" entries
+Text g_dlmopen;  // the report's "dlmopen" entries: objects in other namespaces
 std::uint64_t g_seal_ns = 0;
 std::uint64_t g_sealed_bytes = 0;
 std::size_t g_failures = 0;
@@ -225,6 +228,7 @@ const char* copy_marker(vs::SegmentKind k) {
 
 void record_object_untimed(const vs::ObjectResult& r) {
   const vs::LoadedObject& o = *r.object;
+  g_record.add(r);
   if (g_config.predict) {
     // Each run of ranges the sealer gives one mseal: "range START END KIND",
     // after "object ROLE VERDICT PATH" (the path last: it may hold blanks).
@@ -357,6 +361,8 @@ void write_report() {
   if (g_objects.data != nullptr) t.append(g_objects.data, g_objects.size);
   t.puts("\n  ],\n  \"kernel_mappings\": [\n");
   if (g_kernel.data != nullptr) t.append(g_kernel.data, g_kernel.size);
+  t.puts("\n  ],\n  \"dlmopen\": [\n");
+  if (g_dlmopen.data != nullptr) t.append(g_dlmopen.data, g_dlmopen.size);
   t.puts("\n  ]\n}\n");
   if (t.failed) {
     say("vmseal: out of memory writing the report\n");
@@ -394,11 +400,18 @@ void seal_now_locked(bool startup) {
     predict_marker("begin %s %d %u %s", startup ? "startup" : "dlopen", static_cast<int>(getpid()), g_seal_points,
                    copied ? path : "-");
   }
-  // Without a report or a dry run nothing needs the per-object results.
-  const bool record = g_config.report || g_config.sealer.dry_run;
+  // The process's own record of every decision (record.hpp), for `vmseal
+  // inspect`; made at the first seal point.
+  if (!g_config.predict && !g_record.is_open())
+    g_record.open(g_config.sealer.profile, g_config.sealer.relro, g_config.sealer.text,
+                  static_cast<std::uint8_t>((g_config.sealer.dry_run ? vs::kRecordDryRun : 0) |
+                                            (g_config.enforce ? vs::kRecordEnforce : 0)),
+                  g_config.script);
+  const bool record = g_config.report || g_config.sealer.dry_run || g_record.is_open();
   vs::SealSummary s = g_sealer->seal_new_objects(record ? record_object : nullptr, nullptr);
   if (startup && g_config.sealer.profile == vs::Profile::Strict) {
-    const vs::SealSummary k = g_sealer->seal_kernel_mappings(record ? record_kernel : nullptr, nullptr);
+    const bool record_kernel_mappings = g_config.report || g_config.sealer.dry_run;
+    const vs::SealSummary k = g_sealer->seal_kernel_mappings(record_kernel_mappings ? record_kernel : nullptr, nullptr);
     s.sealed_bytes += k.sealed_bytes;
     s.failures += k.failures;
     if (s.first_error == 0) s.first_error = k.first_error;
@@ -408,6 +421,7 @@ void seal_now_locked(bool startup) {
   g_failures += s.failures;
   g_sealed_bytes += s.sealed_bytes;
   g_relro_file_backed += s.relro_file_backed;
+  g_record.finish_seal_point(g_started, g_failures, g_sealed_bytes);
   if (g_config.predict) predict_marker("end %d %u", static_cast<int>(getpid()), g_seal_points);
   if (s.failures > 0) {
     if (g_config.enforce && startup) {
@@ -554,6 +568,13 @@ __attribute__((constructor)) void vmseal_preload_init() {
   g_sealer = &g_sealer_object;
 }
 
+// At exit, a last look: objects that arrived without a dlopen the preload
+// saw (glibc's own, for iconv's gconv modules and NSS) are decided and
+// reported too, so the report and the record list every object.
+__attribute__((destructor)) void vmseal_preload_fini() {
+  if (g_started && !g_config.predict && (g_config.report || g_record.is_open())) seal_now(false);
+}
+
 int wrapped_main(int argc, char** argv, char** envp) {
   g_started = true;
   seal_now(true);
@@ -665,6 +686,40 @@ __attribute__((visibility("default"))) int __libc_start_main(MainFn main, int ar
   }
   g_real_main = main;
   return real(wrapped_main, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+// dlmopen: objects in another link-map namespace are outside what
+// dl_iterate_phdr shows the preload (it lists the caller's namespace only),
+// so they are not sealed. Each one is reported, and said on a dry run.
+__attribute__((visibility("default"))) void* dlmopen(Lmid_t lmid, const char* file, int mode) {
+  using DlmopenFn = void* (*)(Lmid_t, const char*, int);
+  static DlmopenFn real = nullptr;
+  if (real == nullptr) real = reinterpret_cast<DlmopenFn>(dlsym(RTLD_NEXT, "dlmopen"));
+  if (real == nullptr) return nullptr;
+  if (!g_started || g_sealer == nullptr || (!g_config.report && !g_config.sealer.dry_run) ||
+      !caller_independent(file, __builtin_return_address(0)))
+    return real(lmid, file, mode);  // a tail call: glibc sees the real caller
+  void* handle = real(lmid, file, mode);
+  Lmid_t ns = lmid;
+  if (handle != nullptr) dlinfo(handle, RTLD_DI_LMID, &ns);
+  if (handle != nullptr && ns != LM_ID_BASE) {
+    pthread_mutex_lock(&g_seal_lock);
+    if (g_config.sealer.dry_run && !g_config.predict)
+      say("vmseal: dry run: %s (dlmopen, namespace %ld): not sealed: outside the namespace the preload sees\n",
+          file != nullptr ? file : "?", static_cast<long>(ns));
+    if (g_config.report) {
+      Text& t = g_dlmopen;
+      if (t.size > 0) t.puts(",\n");
+      t.puts("    {\"file\": ");
+      t.json_string(file != nullptr ? file : "");
+      t.printf(", \"namespace\": %ld, \"nodelete\": %s, \"sealed\": false, \"why\": \"in a dlmopen namespace: "
+               "dl_iterate_phdr shows the preload its own namespace only\"}",
+               static_cast<long>(ns), (mode & RTLD_NODELETE) != 0 ? "true" : "false");
+      write_report();
+    }
+    pthread_mutex_unlock(&g_seal_lock);
+  }
+  return handle;
 }
 
 __attribute__((visibility("default"))) void* dlopen(const char* file, int mode) {

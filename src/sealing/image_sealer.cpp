@@ -227,17 +227,16 @@ void ImageSealer::seal_object(const LoadedObject& o, void* pass_ptr) noexcept {
     if (pass.sink != nullptr) pass.sink(r, pass.context);
   };
   if (o.role == ObjectRole::Vdso)
-    return decide(ObjectVerdict::Kernel, "the kernel's vDSO: sealed by name under the strict profile");
+    return decide(ObjectVerdict::Kernel, kVdsoWhy);
   if (!pinned) {
     // Reported once; looked at again when a later dlopen pins it.
     if ((flags & ObjectTable::kReported) != 0) return;
-    return decide(ObjectVerdict::MayUnload,
-                  "opened with dlopen without RTLD_NODELETE: it may be unloaded, and a sealed object cannot be");
+    return decide(ObjectVerdict::MayUnload, kMayUnloadWhy);
   }
-  if (matches_opt_out(options_.opt_out, r.path)) return decide(ObjectVerdict::OptedOut, "matches an opt-out glob");
-  if (o.truncated) return decide(ObjectVerdict::TooComplex, "more segments than vmseal plans for");
+  if (matches_opt_out(options_.opt_out, r.path)) return decide(ObjectVerdict::OptedOut, kOptedOutWhy);
+  if (o.truncated) return decide(ObjectVerdict::TooComplex, kTooComplexWhy);
   const std::size_t n = plan_layout(o.layout(), o.key.bias, options_.profile, plan, kMaxPlannedRanges);
-  if (n == 0) return decide(ObjectVerdict::TooComplex, "no loadable segment, or too many ranges to plan");
+  if (n == 0) return decide(ObjectVerdict::TooComplex, kTooComplexWhy);
 
   for (std::size_t i = 0; i < n; ++i) prepare_copy(o, plan[i], options_, pass, relro[i], relro_errors[i]);
   const RunTotals t = seal_runs(plan, n, options_.dry_run, errors, pass.summary);
@@ -260,7 +259,7 @@ void ImageSealer::seal_object(const LoadedObject& o, void* pass_ptr) noexcept {
     r.verdict = ObjectVerdict::Sealed;
   } else {
     r.verdict = t.failures == t.attempted ? ObjectVerdict::Failed : ObjectVerdict::Partial;
-    r.why = "mseal refused a range, or a range it accepted is not sealed (see its error)";
+    r.why = kSealRefusedWhy;
   }
   pass.summary.sealed_bytes += r.sealed_bytes;
   if (r.verdict == ObjectVerdict::Sealed || r.verdict == ObjectVerdict::DryRun || r.verdict == ObjectVerdict::Partial)

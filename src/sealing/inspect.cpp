@@ -116,9 +116,55 @@ ElfOpener live_elf_opener(pid_t pid) {
   };
 }
 
+namespace {
+
+constexpr std::string_view kCopyPrefix = "/memfd:vmseal-";  // relro.hpp's memfd copies, record.hpp's record
+
+// A mapping vmseal put in place of a part of an object (relro.hpp): it is
+// that object's, like its anonymous bss.
+bool is_vmseal_copy(const std::string& name) { return name.starts_with(kCopyPrefix); }
+
+// What the sealed RELRO mapping is backed by, as the process shows it.
+const char* backing_of(const std::string& name) {
+  if (name.empty()) return "anon";
+  if (name.starts_with("/memfd:vmseal-relro:")) return "memfd";
+  return "file";
+}
+
+constexpr std::string_view kNotSeenWhy =
+    "loaded after vmseal run's last seal point by a dlopen the preload did not see (glibc's own, e.g. iconv's "
+    "gconv modules or NSS, or dlmopen): it may be unloaded, so the run leaves it unsealed";
+
+// The run's verdict on each object from the record; an object the record does
+// not know arrived after the last seal point.
+void apply_record(ProcessReport& rep, const SealRecord& record) {
+  for (ObjectReport& o : rep.objects) {
+    if (const SealRecord::Object* r = record.find(o.bias); r != nullptr) {
+      o.run_verdict = object_verdict_name(r->verdict);
+      o.run_why = object_verdict_reason(r->verdict);
+    } else if (!o.main_program && !o.interpreter) {
+      o.run_verdict = object_verdict_name(ObjectVerdict::MayUnload);
+      o.run_why = kNotSeenWhy;
+    }
+  }
+}
+
+// Whether the run left this object alone on purpose, and the reason.
+std::string_view left_alone_on_purpose(const ObjectReport& o) {
+  if (o.run_verdict == "may-unload" || o.run_verdict == "opted-out" || o.run_verdict == "too-complex")
+    return o.run_why;
+  return {};
+}
+
+}  // namespace
+
 ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const ElfOpener& open_elf,
-                              Profile profile, const std::string& exe) {
+                              Profile profile, const std::string& exe, const SealRecord* record) {
   ProcessReport rep;
+  if (record != nullptr) {
+    profile = record->profile;  // the run's, not a guess
+    rep.record = *record;
+  }
   rep.profile = profile;
   rep.exe = exe;
 
@@ -128,7 +174,7 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
   std::map<FileKey, bool> not_elf;
   std::vector<std::vector<PlannedRange>> plans;
   for (const kernel::SmapsEntry& e : entries) {
-    if (!is_path(e.name)) continue;
+    if (!is_path(e.name) || is_vmseal_copy(e.name)) continue;
     const FileKey key{e.dev_major, e.dev_minor, e.inode, e.name};
     if (object_of_file.count(key) != 0 || not_elf.count(key) != 0) continue;
     ElfImage image;
@@ -173,9 +219,11 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
         if (other.path == *o.image->interp || file_name_of(other.path) == file_name_of(*o.image->interp))
           other.interpreter = true;
 
+  if (record != nullptr) apply_record(rep, *record);
+
   // 2. Every mapping.
   auto object_at = [&](const kernel::SmapsEntry& e) -> int {
-    if (is_path(e.name)) {
+    if (is_path(e.name) && !is_vmseal_copy(e.name)) {
       const auto it = object_of_file.find({e.dev_major, e.dev_minor, e.inode, e.name});
       if (it != object_of_file.end()) {
         const ObjectReport& o = rep.objects[static_cast<std::size_t>(it->second)];
@@ -183,9 +231,9 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
       }
       return -1;
     }
-    if (!e.name.empty()) return -1;
-    // Anonymous memory inside an object's span: its bss (or a gap the loader
-    // reserved without a file).
+    if (!e.name.empty() && !e.name.starts_with("/memfd:vmseal-relro:")) return -1;
+    // Anonymous memory inside an object's span: its bss, a gap the loader
+    // reserved without a file, or a copy `vmseal run` made (relro.hpp).
     for (std::size_t i = 0; i < rep.objects.size(); ++i) {
       const ObjectReport& o = rep.objects[i];
       if (o.image && e.start >= o.start && e.end <= o.end) return static_cast<int>(i);
@@ -235,7 +283,11 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
           partly_mutable = partly_mutable || (!it->seal && it->kind == SegmentKind::Mutable);
         }
         if (first) m.segment = SegmentKind::Gap;
-        if (!m.sealed && m.should_seal && partly_mutable) {
+        const std::string_view on_purpose = left_alone_on_purpose(o);
+        if (!m.sealed && m.should_seal && !on_purpose.empty()) {
+          m.should_seal = false;  // the run decided, and said why
+          m.note = on_purpose;
+        } else if (!m.sealed && m.should_seal && partly_mutable) {
           // One VMA, two plans: e.g. ld.so's RELRO with the __stack_prot page.
           ++o.should_seal_unsealed;
           m.note = "a sealing loader would seal part of this (the rest stays mutable: an escape hatch, or "
@@ -255,6 +307,14 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
       segments[static_cast<std::size_t>(m.segment)].add(len, m.sealed);
       if (m.segment == SegmentKind::Relro && m.perms.size() >= 2 && m.perms[1] == 'w')
         rep.warnings.push_back({e.start, e.end, "RELRO of " + obj + " is writable"});
+      if (m.segment == SegmentKind::Relro && m.sealed) {
+        o.relro_backing = backing_of(e.name);
+        if (o.relro_backing == "file")
+          rep.warnings.push_back({e.start, e.end,
+                                  "sealed RELRO of " + obj + " is still file-backed: discardable on this kernel "
+                                  "(MADV_DONTNEED reverts its relocated words to the file's; vmseal run copies "
+                                  "RELRO to anonymous memory before sealing)"});
+      }
     } else {
       m.kind = kind_of(e);
       m.should_seal = m.kind == MappingKind::Stack && profile == Profile::Strict;

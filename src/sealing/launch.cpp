@@ -117,6 +117,7 @@ LaunchPlan plan_launch(const std::string& program) {
     file = interpreter;
   }
   plan.loaded = file;
+  plan.execs_another = !plan.interpreters.empty() && file.substr(file.rfind('/') + 1) == "env";
   if (std::string why; secure_exec_for_caller(file, &why)) return obstacle(plan, LaunchObstacle::SecureExec, why);
   ElfImage image;
   std::string error;

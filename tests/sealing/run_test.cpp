@@ -465,4 +465,82 @@ TEST(RunCli, AScriptSaysWhichInterpreterIsSealed) {
   EXPECT_EQ(j.value("script", ""), std::filesystem::absolute(script).string()) << j.dump();
 }
 
+// `vmseal inspect PID` and the run's report give the same verdict for every
+// object of a sealed python3 that opened extension modules with dlopen and an
+// iconv module with glibc's own dlopen (which the preload does not see).
+TEST(RunRecord, InspectAndTheReportAgreeObjectByObject) {
+  NEED_MSEAL();
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
+  const std::string script = vmseal::test::temp_path("agree.py");
+  const std::string inspected = vmseal::test::temp_path("agree-inspect.json");
+  const std::string report = vmseal::test::temp_path("agree-report.json");
+  std::ofstream(script) << "import ctypes, os, subprocess, sys\n"
+                           "import _json, _ssl, _sqlite3, _decimal\n"
+                           "ctypes.CDLL(None).iconv_open(b'UTF-8', b'EBCDIC-US')\n"
+                           "r = subprocess.run([sys.argv[1], 'inspect', '--json', str(os.getpid())], "
+                           "capture_output=True, text=True)\n"
+                           "open(sys.argv[2], 'w').write(r.stdout)\n"
+                           "sys.exit(r.returncode)\n";
+  const CliRun r = run_cli("run --profile strict --report " + report + " -- /usr/bin/python3 " + script + " " + kCli +
+                           " " + inspected);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto ins = nlohmann::json::parse(vmseal::test::slurp(inspected));
+  const auto rep = nlohmann::json::parse(vmseal::test::slurp(report));
+  EXPECT_EQ(ins["profile"], "strict") << "inspect must take the run's profile from the record";
+  ASSERT_TRUE(ins["vmseal_run"].is_object()) << ins["vmseal_run_note"];
+  EXPECT_EQ(ins["vmseal_run"]["relro"], "anon");
+  std::map<std::uint64_t, nlohmann::json> by_bias;
+  for (const auto& o : rep["objects"]) by_bias[std::stoull(o["bias"].get<std::string>(), nullptr, 16)] = o;
+  int may_unload = 0, sealed = 0;
+  bool saw_gconv = false;
+  for (const auto& o : ins["objects"]) {
+    const auto it = by_bias.find(o["bias"].get<std::uint64_t>());
+    ASSERT_NE(it, by_bias.end()) << "the report misses " << o["path"];
+    EXPECT_EQ(o["run_verdict"], it->second["verdict"]) << o["path"];
+    EXPECT_EQ(o["unsealed_that_a_loader_would_seal"], 0) << o.dump();
+    if (o["run_verdict"] == "sealed") {
+      ++sealed;
+      if (o.contains("relro_backing")) {
+        EXPECT_EQ(o["relro_backing"], "anon") << o["path"];
+      }
+    }
+    if (o["run_verdict"] == "may-unload") ++may_unload;
+    if (o["path"].get<std::string>().find("/gconv/") != std::string::npos) saw_gconv = true;
+  }
+  EXPECT_GE(sealed, 5);
+  EXPECT_GE(may_unload, 4) << "the extension modules";
+  EXPECT_TRUE(saw_gconv) << "the iconv module glibc opened itself";
+}
+
+TEST(RunRecord, InspectSaysWhatItCannotKnowWithoutARecord) {
+  const CliRun r = run_cli("inspect --json self");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["vmseal_run"].is_null());
+  EXPECT_NE(j["vmseal_run_note"].get<std::string>().find("cannot be known from outside"), std::string::npos);
+}
+
+TEST(RunCli, DlmopenNamespacesAreReported) {
+  NEED_MSEAL();
+  const std::string report = vmseal::test::temp_path("dlmopen.json");
+  const CliRun r = run_cli("run --report " + report + " -- " + kHelper + " dlmopen " + kLibDir +
+                           "/libvmseal_test_nodelete.so");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("dlmopen ok"), std::string::npos) << r.out;
+  const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
+  ASSERT_EQ(j["dlmopen"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["dlmopen"][0]["sealed"], false);
+  EXPECT_NE(j["dlmopen"][0]["why"].get<std::string>().find("namespace"), std::string::npos);
+}
+
+TEST(RunCli, AnEnvScriptWarnsThatOnlyEnvIsSealed) {
+  NEED_MSEAL();
+  const std::string script = write_script("env.sh", "/usr/bin/env true");
+  CliRun r = run_cli("run -- " + script);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("only /usr/bin/env is sealed"), std::string::npos) << r.err;
+  r = run_cli("run --follow-exec -- " + script);
+  EXPECT_EQ(r.err.find("only /usr/bin/env"), std::string::npos) << r.err;
+}
+
 }  // namespace

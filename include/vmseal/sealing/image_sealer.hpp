@@ -41,6 +41,15 @@ enum class ObjectVerdict : std::uint8_t {
 };
 const char* object_verdict_name(ObjectVerdict v) noexcept;
 
+// The sealer's reasons (ObjectResult::why), shared with the record (record.hpp).
+inline constexpr const char* kVdsoWhy = "the kernel's vDSO: sealed by name under the strict profile";
+inline constexpr const char* kMayUnloadWhy =
+    "opened with dlopen without RTLD_NODELETE: it may be unloaded, and a sealed object cannot be";
+inline constexpr const char* kOptedOutWhy = "matches an opt-out glob";
+inline constexpr const char* kTooComplexWhy = "no loadable segment, or more segments or ranges than vmseal plans for";
+inline constexpr const char* kSealRefusedWhy =
+    "mseal refused a range, or a range it accepted is not sealed (see its error)";
+
 inline constexpr int kNotMapped = -1;
 // mseal returned 0 but the range is not sealed: a same-size mremap of it, which
 // the kernel refuses with EPERM on sealed memory, went through (a seccomp

@@ -18,6 +18,7 @@
 #include "vmseal/kernel/smaps.hpp"
 #include "vmseal/sealing/elf_image.hpp"
 #include "vmseal/sealing/plan.hpp"
+#include "vmseal/sealing/record.hpp"
 
 namespace vmseal::sealing {
 
@@ -79,6 +80,11 @@ struct ObjectReport {
   Coverage coverage;
   std::map<std::string, Coverage> by_segment;
   std::uint64_t should_seal_unsealed = 0;  // mappings a loader would have sealed but did not
+  // What `vmseal run` decided about it, from the process's record (record.hpp);
+  // empty without a record.
+  std::string run_verdict;  // "sealed", "may-unload", "opted-out", ...
+  std::string run_why;
+  std::string relro_backing;  // what its sealed RELRO is: "anon", "memfd", "file", "" (none)
 };
 
 struct Warning {
@@ -97,6 +103,10 @@ struct ProcessReport {
   Coverage total;
   std::map<std::string, Coverage> by_kind;  // segment kinds for objects, mapping kinds otherwise
   std::vector<Warning> warnings;
+  // The process's own sealing record, when `vmseal run` started it and it
+  // could be read; `record_note` says why not otherwise.
+  std::optional<SealRecord> record;
+  std::string record_note;
 };
 
 // The last component of a path ("libc.so.6" for /usr/lib/.../libc.so.6).
@@ -112,7 +122,10 @@ using ElfOpener = std::function<bool(const kernel::SmapsEntry& entry, ElfImage& 
 ElfOpener live_elf_opener(pid_t pid);
 
 // Takes the entries by value: their names move into the report.
+// With `record`, the profile is the record's, and each object carries the
+// run's verdict: what the run left alone on purpose (may unload, opted out)
+// is not "a loader would seal this".
 ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const ElfOpener& open_elf,
-                              Profile profile, const std::string& exe = {});
+                              Profile profile, const std::string& exe = {}, const SealRecord* record = nullptr);
 
 }  // namespace vmseal::sealing

@@ -29,6 +29,9 @@ struct LaunchPlan {
   std::string loaded;                     // the ELF file the kernel loads in the end
   LaunchObstacle obstacle = LaunchObstacle::None;
   std::string why;  // a sentence for the user ("" when no obstacle)
+  // Sealable, but the file sealed is a launcher that execs the real program
+  // (`#!/usr/bin/env python3`): without --follow-exec only it is sealed.
+  bool execs_another = false;
 };
 
 // Follows `program`'s `#!` chain and checks the ELF file at its end. Reads

@@ -105,6 +105,24 @@ static int do_dlopen(const char* path, int mode, int close_it) {
 #endif
 }
 
+/* dlmopen into a new namespace (kept open). */
+static int do_dlmopen(const char* path) {
+#ifdef VMSEAL_HELPER_STATIC
+  (void)path;
+  printf("dlmopen failed: static build\n");
+  return 1;
+#else
+  void* h = dlmopen(LM_ID_NEWLM, path, RTLD_NOW);
+  if (h == NULL) {
+    printf("dlmopen failed: %s\n", dlerror());
+    return 1;
+  }
+  void* sym = dlsym(h, "vmseal_test_function");
+  printf("dlmopen ok\nlibrary_text %s\n", sym ? word(sealed_at((uintptr_t)sym)) : "no-symbol");
+  return 0;
+#endif
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc >= 2 && strcmp(argv[1], "status") == 0) {
@@ -114,12 +132,13 @@ int main(int argc, char** argv) {
   if (argc >= 3 && strcmp(argv[1], "dlopen") == 0) return do_dlopen(argv[2], RTLD_NOW, 1);
   if (argc >= 3 && strcmp(argv[1], "dlopen-nodelete") == 0) return do_dlopen(argv[2], RTLD_NOW | RTLD_NODELETE, 0);
   if (argc >= 3 && strcmp(argv[1], "dlopen-keep") == 0) return do_dlopen(argv[2], RTLD_NOW, 0);
+  if (argc >= 3 && strcmp(argv[1], "dlmopen") == 0) return do_dlmopen(argv[2]);
   if (argc >= 3 && strcmp(argv[1], "exec") == 0) {
     execv(argv[2], argv + 2);
     perror("exec");
     return 127;
   }
   if (argc >= 3 && strcmp(argv[1], "exit") == 0) return atoi(argv[2]);
-  fprintf(stderr, "usage: run_helper status | dlopen PATH | dlopen-nodelete PATH | dlopen-keep PATH | exec PROG ARGS | exit N\n");
+  fprintf(stderr, "usage: run_helper status | dlopen PATH | dlopen-nodelete PATH | dlopen-keep PATH | dlmopen PATH | exec PROG ARGS | exit N\n");
   return 2;
 }
