@@ -246,6 +246,12 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
     drop_inherited_environment();
     return exec_program();
   };
+  if (o.relro == "memfd")
+    warn("--relro memfd: on this kernel userfaultfd can fill a discarded page of a memfd copy with chosen bytes, "
+         "and MADV_DONTFORK still leaves a hole in a child (docs/attacks.md); --relro anon refuses both");
+  if (o.relro == "memfd")
+    warn("--relro memfd: on this kernel userfaultfd can fill a discarded page of a memfd copy with chosen bytes, "
+         "and MADV_DONTFORK still leaves a hole in a child (docs/attacks.md); --relro anon refuses both");
   const sealing::LaunchPlan plan = sealing::plan_launch(program);
   if (o.dry_run) describe_launch(plan);
   if (plan.execs_another && !o.follow_exec)

@@ -204,6 +204,7 @@ const char* errno_name(int e) {
   switch (e) {
     case 0: return "";
     case vs::kSealNotEffective: return "not sealed although mseal returned 0";
+    case vs::kNotAsPlanned: return "left unsealed: its protection was changed before the seal (writable or executable)";
     case EPERM: return "EPERM";
     case ENOMEM: return "ENOMEM";
     case EINVAL: return "EINVAL";
@@ -325,8 +326,9 @@ void write_kernel_gaps(Text& t) {
            "from the file, unrelocated.\",\n");
   else if (g_config.sealer.relro == vs::RelroMode::Memfd)
     t.puts("    \"RELRO is a private mapping of a write-sealed memfd: a discard re-reads the same bytes, but "
-           "MADV_DONTFORK leaves a hole at RELRO in a child after fork, and MADV_GUARD_INSTALL makes it "
-           "unreadable.\",\n");
+           "userfaultfd can fill a discarded page with chosen bytes (UFFDIO_COPY), MADV_DONTFORK leaves a hole "
+           "at RELRO in a child after fork, and MADV_GUARD_INSTALL makes it unreadable; --relro anon closes "
+           "all three.\",\n");
   if (g_config.sealer.text == vs::RelroMode::File)
     t.puts("    \"Sealed text and rodata are file-backed: Linux 6.18 accepts MADV_DONTFORK on them (after fork the "
            "child has a hole there that MAP_FIXED_NOREPLACE can fill) and MADV_GUARD_INSTALL (the next access "
@@ -407,6 +409,7 @@ void seal_now_locked(bool startup) {
                   static_cast<std::uint8_t>((g_config.sealer.dry_run ? vs::kRecordDryRun : 0) |
                                             (g_config.enforce ? vs::kRecordEnforce : 0)),
                   g_config.script);
+  g_record.unlock();
   const bool record = g_config.report || g_config.sealer.dry_run || g_record.is_open();
   vs::SealSummary s = g_sealer->seal_new_objects(record ? record_object : nullptr, nullptr);
   if (startup && g_config.sealer.profile == vs::Profile::Strict) {
@@ -573,6 +576,14 @@ __attribute__((constructor)) void vmseal_preload_init() {
 // reported too, so the report and the record list every object.
 __attribute__((destructor)) void vmseal_preload_fini() {
   if (g_started && !g_config.predict && (g_config.report || g_record.is_open())) seal_now(false);
+  // The program ran without passing through __libc_start_main, so nothing
+  // was sealed: `vmseal run` refuses such programs under --enforce before it
+  // execs them; a program that still got here must not exit 0 in silence.
+  if (!g_started && g_config.enforce && g_sealer != nullptr) {
+    say("vmseal: the program ran without passing through __libc_start_main: nothing was sealed (--enforce)\n");
+    write_report();
+    _exit(kEnforceExit);
+  }
 }
 
 int wrapped_main(int argc, char** argv, char** envp) {

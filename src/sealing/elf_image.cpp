@@ -75,6 +75,8 @@ void read_dynamic(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
         if ((d.d_un.d_val & DF_1_PIE) != 0) out.pie = true;
         break;
       case DT_SONAME: soname_off = d.d_un.d_val; break;
+      case DT_AUDIT:
+      case DT_DEPAUDIT: out.audit = true; break;
       case DT_STRTAB: strtab = d.d_un.d_ptr; break;
       case DT_STRSZ: strsz = d.d_un.d_val; break;
       default: break;
@@ -139,6 +141,7 @@ bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, 
   out.is_64 = gelf_getclass(elf) == ELFCLASS64;
   out.type = eh.e_type;
   out.machine = eh.e_machine;
+  out.entry = eh.e_entry;
   std::size_t phnum = 0;
   if (elf_getphdrnum(elf, &phnum) != 0) return fail(std::string("bad program headers: ") + elf_errmsg(-1));
   std::vector<GElf_Phdr> deferred;  // PT_DYNAMIC and notes need the loads first
@@ -224,6 +227,116 @@ DynamicSymbol find_dynamic_symbol(const std::string& path, const char* name, std
   }
   if (result == DynamicSymbol::Absent && !have_dynsym) result = fail("no dynamic symbol table (.dynsym) to check");
   if (elf != nullptr) elf_end(elf);
+  ::close(fd);
+  return result;
+}
+
+bool names_audit_library(const ElfImage& image) noexcept { return image.audit; }
+
+namespace {
+
+// Matches `pattern` at `p` (-1: any byte); advances `p` on success.
+bool match(const unsigned char*& p, const unsigned char* end, std::initializer_list<int> pattern) {
+  if (static_cast<std::size_t>(end - p) < pattern.size()) return false;
+  const unsigned char* q = p;
+  for (const int b : pattern) {
+    if (b >= 0 && *q != b) return false;
+    ++q;
+  }
+  p = q;
+  return true;
+}
+
+std::int32_t disp32(const unsigned char* at) {
+  std::int32_t d = 0;
+  std::memcpy(&d, at, sizeof d);
+  return d;
+}
+
+// The relocation that fills the 8 bytes at `slot`: its symbol's name, "" when
+// none (any SHT_RELA section: .rela.dyn, .rela.plt).
+std::string relocated_symbol_at(Elf* elf, std::uint64_t slot) {
+  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn)) != nullptr;) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == nullptr || sh.sh_type != SHT_RELA || sh.sh_entsize == 0) continue;
+    Elf_Data* d = elf_getdata(scn, nullptr);
+    Elf_Scn* symscn = elf_getscn(elf, sh.sh_link);
+    GElf_Shdr symsh;
+    if (d == nullptr || symscn == nullptr || gelf_getshdr(symscn, &symsh) == nullptr) continue;
+    Elf_Data* syms = elf_getdata(symscn, nullptr);
+    const std::size_t n = d->d_size / sh.sh_entsize;
+    for (std::size_t i = 0; i < n; ++i) {
+      GElf_Rela r;
+      if (gelf_getrela(d, static_cast<int>(i), &r) == nullptr || r.r_offset != slot) continue;
+      GElf_Sym sym;
+      if (syms == nullptr || gelf_getsym(syms, static_cast<int>(GELF_R_SYM(r.r_info)), &sym) == nullptr) return "";
+      const char* name = elf_strptr(elf, symsh.sh_link, sym.st_name);
+      return name != nullptr ? name : "";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+bool starts_through_libc_start_main(const std::string& path, std::string* why) {
+  auto no = [&](const std::string& s) {
+    if (why != nullptr) *why = s;
+    return false;
+  };
+  ElfImage image;
+  std::string error;
+  if (!read_elf_image(path, image, &error)) return no(error);
+  if (image.machine != EM_X86_64) return no(path + ": not an x86-64 program");
+  const LoadSegment* text = nullptr;
+  for (const LoadSegment& l : image.loads)
+    if (image.entry >= l.vaddr && image.entry < l.vaddr + l.filesz) text = &l;
+  if (text == nullptr) return no(path + ": its entry point is outside its file");
+  unsigned char code[64] = {};
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return no(path + ": " + std::strerror(errno));
+  const ssize_t got = pread(fd, code, sizeof code, static_cast<off_t>(text->offset + (image.entry - text->vaddr)));
+  if (got <= 0) {
+    ::close(fd);
+    return no(path + ": cannot read its entry point");
+  }
+  const unsigned char* p = code;
+  const unsigned char* const end = code + got;
+  // glibc's sysdeps/x86_64/start.S: [endbr64] xor %ebp,%ebp; mov %rdx,%r9;
+  // pop %rsi; mov %rsp,%rdx; and $-16,%rsp; push %rax; push %rsp;
+  match(p, end, {0xf3, 0x0f, 0x1e, 0xfa});
+  bool ok = match(p, end, {0x31, 0xed, 0x49, 0x89, 0xd1, 0x5e, 0x48, 0x89, 0xe2, 0x48, 0x83, 0xe4, 0xf0, 0x50, 0x54});
+  // %r8 and %rcx: zero (2.34+), or __libc_csu_fini/init (older, PIE or not).
+  ok = ok && (match(p, end, {0x45, 0x31, 0xc0, 0x31, 0xc9}) ||
+              match(p, end, {0x4c, 0x8d, 0x05, -1, -1, -1, -1, 0x48, 0x8d, 0x0d, -1, -1, -1, -1}) ||
+              match(p, end, {0x49, 0xc7, 0xc0, -1, -1, -1, -1, 0x48, 0xc7, 0xc1, -1, -1, -1, -1}));
+  // %rdi: main (lea or mov).
+  ok = ok && (match(p, end, {0x48, 0x8d, 0x3d, -1, -1, -1, -1}) || match(p, end, {0x48, 0xc7, 0xc7, -1, -1, -1, -1}));
+  bool via_got = false;
+  const unsigned char* call = p;
+  if (ok && match(p, end, {0xff, 0x15, -1, -1, -1, -1, 0xf4})) via_got = true;
+  else if (ok && !match(p, end, {0xe8, -1, -1, -1, -1, 0xf4})) ok = false;
+  if (!ok) {
+    ::close(fd);
+    return no(path + ": its entry point is not glibc's _start (its own _start, or another C library's): it may run "
+                     "code of its own without passing through __libc_start_main, where the preload seals");
+  }
+  bool result = true;
+  if (via_got) {
+    // call *disp32(%rip): the slot is relative to the end of the call.
+    const std::uint64_t slot = image.entry + static_cast<std::uint64_t>(call + 6 - code) +
+                               static_cast<std::uint64_t>(static_cast<std::int64_t>(disp32(call + 2)));
+    if (elf_version(EV_CURRENT) != EV_NONE) {
+      Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+      const std::string sym = elf != nullptr ? relocated_symbol_at(elf, slot) : "";
+      if (elf != nullptr) elf_end(elf);
+      if (sym != "__libc_start_main")
+        result = no(path + ": its _start calls through a slot that is not __libc_start_main's" +
+                    (sym.empty() ? std::string() : " (" + sym + ")"));
+    }
+  } else if (find_dynamic_symbol(path, "__libc_start_main", &error) != DynamicSymbol::Undefined) {
+    result = no(path + ": its _start calls a PLT entry, and it does not import __libc_start_main");
+  }
   ::close(fd);
   return result;
 }

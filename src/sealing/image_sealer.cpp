@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -108,32 +109,52 @@ const char* label_of(const LoadedObject& o) noexcept {
   return base_name(o.name);
 }
 
+// Whether the object's file lives in memory-backed storage (tmpfs, a memfd,
+// hugetlbfs), where userfaultfd may fill a discarded private page.
+bool on_shmem(const LoadedObject& o) noexcept {
+  constexpr long kTmpfsMagic = 0x01021994;
+  constexpr long kHugetlbfsMagic = 0x958458f6;
+  const char* path = o.role == ObjectRole::Program ? program_path() : o.name;
+  if (path == nullptr || *path == '\0') return false;
+  if (std::strncmp(path, "/memfd:", 7) == 0) return true;
+  struct statfs fs {};
+  if (statfs(path, &fs) != 0) return false;
+  return static_cast<long>(fs.f_type) == kTmpfsMagic || static_cast<long>(fs.f_type) == kHugetlbfsMagic;
+}
+
 // Before a range's seal: copies RELRO (and, if asked, text and rodata) where
 // no madvise can discard or punch it (relro.hpp), if it is private memory
 // with the protection the loader leaves it with.
-void prepare_copy(const LoadedObject& o, const PlannedRange& range, const SealerOptions& options, SealPass& pass,
+void prepare_copy(const LoadedObject& o, const PlannedRange& range, const SealerOptions& options, bool on_shmem,
                   RelroOutcome& outcome, int& error) noexcept {
   outcome = RelroOutcome::NotRelro;
   error = 0;
   if (!range.seal || options.dry_run) return;
+  // An object on tmpfs (or a memfd, or hugetlbfs) is always copied: a
+  // private mapping of such a file takes UFFDIO_COPY after a discard, so its
+  // sealed pages could be given chosen bytes (docs/attacks.md).
   RelroMode mode = RelroMode::File;
   int prot = PROT_READ;
   switch (range.kind) {
-    case SegmentKind::Relro: mode = options.relro; break;
+    case SegmentKind::Relro: mode = on_shmem ? RelroMode::Anonymous : options.relro; break;
     case SegmentKind::Text:
-      mode = options.text;
+      mode = on_shmem ? RelroMode::Anonymous : options.text;
       prot = PROT_READ | PROT_EXEC;
       break;
-    case SegmentKind::Rodata: mode = options.text; break;
+    case SegmentKind::Rodata: mode = on_shmem ? RelroMode::Anonymous : options.text; break;
+    case SegmentKind::Gap:
+      // With --text anon the loader's PROT_NONE reservations go too: a
+      // DONTFORK on a file-backed gap leaves a child a hole in the object.
+      if (options.text != RelroMode::Anonymous) return;
+      mode = RelroMode::Anonymous;
+      prot = PROT_NONE;
+      if (!g_mappings.private_with_prot(range.start, range.end, prot)) return;  // unmapped: nothing to do
+      break;
     default: return;
   }
   if (mode == RelroMode::File) {
     if (range.kind == SegmentKind::Relro) outcome = RelroOutcome::KeptFile;
     return;
-  }
-  if (!pass.mappings_read) {
-    g_mappings.load();
-    pass.mappings_read = true;
   }
   if (!g_mappings.private_with_prot(range.start, range.end, prot)) {
     outcome = RelroOutcome::Skipped;
@@ -151,6 +172,28 @@ struct RunTotals {
   std::uint64_t sealed = 0;
 };
 
+// Whether `prot` is what a range of kind `k` has when the loader is done:
+// nothing the seal would freeze in a dangerous state.
+bool protection_as_planned(SegmentKind k, int prot) noexcept {
+  switch (k) {
+    case SegmentKind::Text: return (prot & PROT_WRITE) == 0;
+    case SegmentKind::Rodata:
+    case SegmentKind::Relro:
+    case SegmentKind::Gap: return (prot & (PROT_WRITE | PROT_EXEC)) == 0;
+    case SegmentKind::Data:
+    case SegmentKind::Bss: return (prot & PROT_EXEC) == 0;
+    case SegmentKind::Mutable:
+    case SegmentKind::WriteExec: return true;  // never sealed
+  }
+  return true;
+}
+
+// Whether the range, where it is mapped, has its planned protection now.
+bool as_planned(const PlannedRange& r) noexcept {
+  int prot = 0;
+  return !g_mappings.protection_over(r.start, r.end, prot) || protection_as_planned(r.kind, prot);
+}
+
 RunTotals seal_runs(const PlannedRange* plan, std::size_t n, bool dry_run, int* errors, SealSummary& summary) noexcept {
   RunTotals t;
   for (std::size_t i = 0; i < n; ++i) errors[i] = 0;
@@ -159,9 +202,21 @@ RunTotals seal_runs(const PlannedRange* plan, std::size_t n, bool dry_run, int* 
       ++i;
       continue;
     }
+    const bool checked = !dry_run && g_mappings.loaded();
+    if (checked && !as_planned(plan[i])) {
+      errors[i] = kNotAsPlanned;
+      ++t.attempted;
+      ++t.failures;
+      ++summary.failures;
+      if (summary.first_error == 0) summary.first_error = kNotAsPlanned;
+      ++i;
+      continue;
+    }
     const bool gap = plan[i].kind == SegmentKind::Gap;
     std::size_t j = i + 1;
-    while (!gap && j < n && plan[j].seal && plan[j].kind != SegmentKind::Gap && plan[j].start == plan[j - 1].end) ++j;
+    while (!gap && j < n && plan[j].seal && plan[j].kind != SegmentKind::Gap && plan[j].start == plan[j - 1].end &&
+           (!checked || as_planned(plan[j])))
+      ++j;
     const Addr start = plan[i].start;
     const Addr end = plan[j - 1].end;
     int err = 0;
@@ -192,11 +247,11 @@ RunTotals seal_runs(const PlannedRange* plan, std::size_t n, bool dry_run, int* 
 
 bool verify_sealed(Addr start, Addr end) noexcept {
   if (end <= start) return true;
-  for (const Addr page : {start, end - kPageSize}) {
-    void* const p = reinterpret_cast<void*>(page);
-    if (mremap(p, kPageSize, kPageSize, 0) != MAP_FAILED || errno != EPERM) return false;
-  }
-  return true;
+  // One page is enough: mseal seals the whole range or changes nothing
+  // (mm/mseal.c checks every VMA before it marks any), so a call that
+  // sealed its first page sealed the rest.
+  void* const p = reinterpret_cast<void*>(start);
+  return mremap(p, kPageSize, kPageSize, 0) == MAP_FAILED && errno == EPERM;
 }
 
 // Decides about one object not decided yet, seals what the profile says
@@ -238,7 +293,14 @@ void ImageSealer::seal_object(const LoadedObject& o, void* pass_ptr) noexcept {
   const std::size_t n = plan_layout(o.layout(), o.key.bias, options_.profile, plan, kMaxPlannedRanges);
   if (n == 0) return decide(ObjectVerdict::TooComplex, kTooComplexWhy);
 
-  for (std::size_t i = 0; i < n; ++i) prepare_copy(o, plan[i], options_, pass, relro[i], relro_errors[i]);
+  // The protections as they are now: each range is checked against its plan
+  // before its seal, and RELRO copied only from read-only private memory.
+  if (!pass.mappings_read && !options_.dry_run) {
+    g_mappings.load();
+    pass.mappings_read = true;
+  }
+  const bool shmem = !options_.dry_run && on_shmem(o);
+  for (std::size_t i = 0; i < n; ++i) prepare_copy(o, plan[i], options_, shmem, relro[i], relro_errors[i]);
   const RunTotals t = seal_runs(plan, n, options_.dry_run, errors, pass.summary);
   for (std::size_t i = 0; i < n; ++i)
     if (plan[i].kind == SegmentKind::Relro && errors[i] == 0 && !options_.dry_run && relro[i] != RelroOutcome::Anonymised &&

@@ -342,6 +342,11 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
 
   // 3. Object-wide warnings.
   for (const ObjectReport& o : rep.objects) {
+    // The record is a claim: smaps is the fact.
+    if (o.run_verdict == "sealed" && o.should_seal_unsealed > 0)
+      rep.warnings.push_back({0, 0, "the process's vmseal record says " + std::string(file_name_of(o.path)) +
+                                        " was sealed, but " + std::to_string(o.should_seal_unsealed) +
+                                        " of its mappings a seal covers are not: the record is stale or forged"});
     if (!o.image) continue;
     const std::string obj(file_name_of(o.path));
     if (o.image->textrel) rep.warnings.push_back({0, 0, obj + " has text relocations (its text is written at load time)"});

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "vmseal/sealing/elf_image.hpp"
@@ -68,6 +69,7 @@ const char* launch_obstacle_name(LaunchObstacle o) noexcept {
     case LaunchObstacle::ForeignLoader: return "foreign-loader";
     case LaunchObstacle::NoStartHook: return "no-start-hook";
     case LaunchObstacle::TooDeep: return "too-deep";
+    case LaunchObstacle::Audit: return "audit";
   }
   return "?";
 }
@@ -131,17 +133,16 @@ LaunchPlan plan_launch(const std::string& program) {
   if (loader_name.rfind("ld-linux", 0) != 0)
     return obstacle(plan, LaunchObstacle::ForeignLoader,
                     file + via + " is loaded by " + loader + ", not glibc's ld.so: the preload cannot load there");
-  switch (find_dynamic_symbol(file, "__libc_start_main", &error)) {
-    case DynamicSymbol::Undefined: break;
-    case DynamicSymbol::Unreadable:
-      return obstacle(plan, LaunchObstacle::NoStartHook,
-                      error + ": whether its start-up goes through __libc_start_main cannot be checked");
-    case DynamicSymbol::Absent:
-    case DynamicSymbol::Defined:
-      return obstacle(plan, LaunchObstacle::NoStartHook,
-                      file + via + " does not start through glibc's __libc_start_main (its own _start): the "
-                                   "preload never reaches the point where it seals");
-  }
+  if (names_audit_library(image))
+    return obstacle(plan, LaunchObstacle::Audit,
+                    file + via + " names an rtld-audit library of its own (DT_AUDIT): it may keep the preload "
+                                 "from loading");
+  if (const char* audit = std::getenv("LD_AUDIT"); audit != nullptr && *audit != '\0')
+    return obstacle(plan, LaunchObstacle::Audit,
+                    std::string("LD_AUDIT is set (") + audit + "): an rtld-audit library may keep the preload from "
+                                                               "loading");
+  if (std::string why; !starts_through_libc_start_main(file, &why))
+    return obstacle(plan, LaunchObstacle::NoStartHook, why);
   return plan;
 }
 

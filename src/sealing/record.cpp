@@ -49,6 +49,10 @@ bool RecordWriter::open(Profile profile, RelroMode relro, RelroMode text, std::u
   return true;
 }
 
+void RecordWriter::unlock() noexcept {
+  if (record_ != nullptr) mprotect(record_, kRecordBytes, PROT_READ | PROT_WRITE);
+}
+
 void RecordWriter::add(const ObjectResult& r) noexcept {
   if (record_ == nullptr || r.object == nullptr) return;
   RecordHeader& h = record_->header;
@@ -82,6 +86,7 @@ void RecordWriter::finish_seal_point(bool sealed_before_main, std::size_t failur
   h.failures = static_cast<std::uint32_t>(failures);
   h.sealed_bytes = sealed_bytes;
   ++h.seal_points;
+  mprotect(record_, kRecordBytes, PROT_READ);
 }
 
 }  // namespace vmseal::sealing

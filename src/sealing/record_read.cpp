@@ -75,14 +75,20 @@ int read_process_record(pid_t pid, SealRecord& out, std::string* error) {
   }
   const std::string name = std::string("/memfd:") + kRecordName + " (deleted)";
   std::uint64_t start = 0, end = 0;
+  bool preload = false;  // a record without the preload is nobody's
   for (std::string line; std::getline(maps, line);) {
-    if (line.size() < name.size() || line.compare(line.size() - name.size(), name.size(), name) != 0) continue;
+    if (line.ends_with("/libvmseal_preload.so") || line.ends_with("/libvmseal_preload.so (deleted)")) preload = true;
+    if (end > start || line.size() < name.size() || line.compare(line.size() - name.size(), name.size(), name) != 0)
+      continue;  // the first record only: one is made per process image
     char* dash = nullptr;
     start = std::strtoull(line.c_str(), &dash, 16);
     end = dash != nullptr && *dash == '-' ? std::strtoull(dash + 1, nullptr, 16) : 0;
-    break;  // the first: a record is made once per process image
   }
   if (end <= start) return 0;
+  if (!preload) {
+    if (error != nullptr) *error = "a vmseal record in a process without the vmseal preload: ignored";
+    return -1;
+  }
   if (end - start < kRecordBytes) {
     if (error != nullptr) *error = "the vmseal record mapping is smaller than a record";
     return -1;

@@ -23,7 +23,16 @@ int move_over(void* from, Addr to, std::size_t len) noexcept {
 
 int anonymise(Addr start, Addr end, int prot) noexcept {
   const std::size_t len = end - start;
-  void* copy = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (prot == PROT_NONE) {
+    // A gap: nothing to copy, an anonymous reservation takes its place.
+    void* hole = mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (hole == MAP_FAILED) return errno;
+    const int err = move_over(hole, start, len);
+    if (err != 0) munmap(hole, len);
+    return err;
+  }
+  // MAP_POPULATE: the pages are allocated in one call, not one fault each.
+  void* copy = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (copy == MAP_FAILED) return errno;
   std::memcpy(copy, reinterpret_cast<const void*>(start), len);
   int err = mprotect(copy, len, prot) == 0 ? 0 : errno;
@@ -170,6 +179,24 @@ bool SelfMappings::private_with_prot(Addr start, Addr end, int prot) const noexc
     const Entry& e = entries_[i];
     if (e.start > at || e.shared || e.prot != prot) return false;
     at = e.end;
+  }
+  return at >= end;
+}
+
+bool SelfMappings::protection_over(Addr start, Addr end, int& prot) const noexcept {
+  prot = 0;
+  if (!loaded_ || start >= end) return false;
+  std::size_t lo = 0, hi = n_;
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo) / 2;
+    if (entries_[mid].end <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  Addr at = start;
+  for (std::size_t i = lo; i < n_ && at < end; ++i) {
+    if (entries_[i].start > at) return false;
+    prot |= entries_[i].prot;
+    at = entries_[i].end;
   }
   return at >= end;
 }

@@ -23,7 +23,9 @@ int write_file_safely(const char* path, const char* data, std::size_t size) noex
     if (getrandom(&r, sizeof r, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof r))
       r = static_cast<unsigned long long>(getpid()) * 2654435761ULL + static_cast<unsigned long long>(attempt);
     if (std::snprintf(tmp, sizeof tmp, "%s.%016llx.tmp", path, r) >= static_cast<int>(sizeof tmp)) return ENAMETOOLONG;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    // 0600: a report lists every object's load address, which a root
+    // process's neighbours must not learn (ASLR).
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno != EEXIST) return errno;
   }
   if (fd < 0) return EEXIST;

@@ -103,6 +103,12 @@ ATTACKS = [
 ] + [
     ("dontfork-libc-relro-fill", "MADV_DONTFORK on libc's RELRO, fork, fill the child's hole, run it",
      row(EPERM + "/hole-kept", native=OK + "/ran", file=OK + "/ran", memfd=OK + "/ran"), False),
+    # userfaultfd: a private mapping of a shmem file (the memfd copy) takes
+    # UFFDIO_COPY after a discard: chosen bytes in sealed RELRO. A file on
+    # ext4 cannot be registered (EINVAL); the anonymous copy refuses the
+    # discard, so the copy finds the page present (EPERM first).
+    ("uffd-write-libc-relro", "userfaultfd: register libc's RELRO, discard it, UFFDIO_COPY chosen bytes",
+     row(EPERM + "/kept", native="EINVAL/kept", file="EINVAL/kept", memfd=OK + "/written"), False),
     # Known gaps of Linux 6.18 on sealed *file* mappings (docs/attacks.md):
     # closed only by --text anon.
     ("dontfork-libc-text-fill", "KNOWN GAP: MADV_DONTFORK on libc's sealed text, fork, fill the hole, run it",
@@ -144,6 +150,8 @@ def effect_cell(attack_id, run, got, fields_of):
         if result == OK:
             return result + ("/ran" if f.get("then") == "exit42" else "/kept")
         return result
+    if attack_id.startswith("uffd-"):
+        return result + ("/written" if f.get("written") == "yes" else "/kept")
     if attack_id.startswith("dontfork-"):
         then = f.get("then")
         return result + ("/ran" if then == "exit42" else "/hole-kept" if then == "exit3" else f"/{then}")

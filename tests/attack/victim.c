@@ -44,6 +44,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -602,6 +604,39 @@ static void dontfork_then_fill(void) {
   raw_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 5);
 }
 
+/* userfaultfd on sealed RELRO: register the range for missing faults (as
+ * an unprivileged user, UFFD_USER_MODE_ONLY), discard it, then UFFDIO_COPY a
+ * page of the attacker's bytes. Only memory-backed mappings (anonymous,
+ * shmem: a memfd copy, a file on tmpfs) can be registered; a private mapping
+ * of a shmem file takes the copy after a discard, sealed or not. The result
+ * is the first step that failed; out[1] the first word afterwards. */
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+static void a_uffd_write(long o[4]) {
+  const range_t r = T.libc_relro;
+  const long fd = RAW(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, 0, 0, 0, 0, 0);
+  o[1] = (long)*(const volatile uintptr_t*)r.start;
+  if (fd < 0) {
+    o[0] = fd;
+    return;
+  }
+  struct uffdio_api api = {.api = UFFD_API, .features = 0};
+  struct uffdio_register reg = {.range = {.start = r.start, .len = (uint64_t)g_page}, .mode = UFFDIO_REGISTER_MODE_MISSING};
+  static unsigned char page[1 << 16];
+  for (size_t i = 0; i < sizeof page; ++i) page[i] = 0x41;
+  struct uffdio_copy copy = {.dst = r.start, .src = (uintptr_t)page, .len = (uint64_t)g_page, .mode = 0};
+  if ((o[0] = RAW(SYS_ioctl, fd, UFFDIO_API, &api, 0, 0, 0)) == 0 &&
+      (o[0] = RAW(SYS_ioctl, fd, UFFDIO_REGISTER, &reg, 0, 0, 0)) == 0 &&
+      (o[0] = RAW(SYS_madvise, r.start, g_page, MADV_DONTNEED, 0, 0, 0)) == 0)
+    o[0] = RAW(SYS_ioctl, fd, UFFDIO_COPY, &copy, 0, 0, 0);
+  o[2] = (long)*(const volatile uintptr_t*)r.start;
+}
+static void describe_uffd(const child_result* r, char* buf, size_t n) {
+  snprintf(buf, n, "before=%#lx after=%#lx written=%s", (unsigned long)r->out[1], (unsigned long)r->out[2],
+           (unsigned long)r->out[2] == 0x4141414141414141ul ? "yes" : "no");
+}
+
 /* MADV_GUARD_INSTALL on sealed text: accepted on file mappings; the next
  * read of the page faults (a denial of service, not a change of code). */
 static void a_guard_install_text(long o[4]) {
@@ -776,6 +811,7 @@ int main(int argc, char** argv) {
   report("dontfork-libc-relro-fill", T.libc_relro, no_libc_relro, a_dontfork, dontfork_then_fill, NULL);
   g_dontfork_target = T.libc_text_page;
   report("dontfork-libc-text-fill", T.libc_text_page, no_libc_text, a_dontfork, dontfork_then_fill, NULL);
+  report("uffd-write-libc-relro", T.libc_relro, no_libc_relro, a_uffd_write, NULL, describe_uffd);
   g_discard_target = T.libc_text_page;
   g_discard_advice = MADV_GUARD_INSTALL;
   report("guard-install-libc-text", T.libc_text_page, no_libc_text, a_guard_install_text, read_guarded_page, NULL);

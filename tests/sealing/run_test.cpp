@@ -543,4 +543,71 @@ TEST(RunCli, AnEnvScriptWarnsThatOnlyEnvIsSealed) {
   EXPECT_EQ(r.err.find("only /usr/bin/env"), std::string::npos) << r.err;
 }
 
+TEST(RunEnforce, RefusesWhenAnAuditLibraryMayVetoThePreload) {
+  NEED_MSEAL();
+  const CliRun r = run_cli("--version >/dev/null && LD_AUDIT=" + kLibDir + "/libvmseal_test_plain.so " + kCli +
+                           " run --enforce -- " + kHelper + " status");
+  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("LD_AUDIT"), std::string::npos) << r.err;
+}
+
+TEST(RunEnforce, AProtectionChangedBeforeTheSealIsAFailureNotASeal) {
+  NEED_MSEAL();
+  const std::string program = VMSEAL_RUN_WRITABLE_RELRO;
+  CliRun r = run_cli("run --enforce -- " + program);
+  EXPECT_EQ(r.code, 125) << r.out << r.err;
+  EXPECT_EQ(r.out, "") << "main ran";
+  const std::string report = vmseal::test::temp_path("writable-relro.json");
+  r = run_cli("run --report " + report + " -- " + program);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "writable_relro ran\n");
+  const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
+  EXPECT_EQ(j["failures"], 1) << j.dump();
+  bool found = false;
+  for (const auto& o : j["objects"])
+    for (const auto& range : o["ranges"])
+      if (range["kind"] == "relro" && o["role"] == "program") {
+        found = true;
+        EXPECT_EQ(range["sealed"], false) << range.dump();
+        EXPECT_NE(range.value("error", "").find("protection was changed"), std::string::npos) << range.dump();
+      }
+  EXPECT_TRUE(found);
+}
+
+TEST(RunRelro, AProgramOnTmpfsIsAlwaysCopied) {
+  NEED_MSEAL();
+  // A private mapping of a tmpfs file takes UFFDIO_COPY after a discard: its
+  // text, rodata and RELRO are copied to anonymous memory whatever --text says.
+  if (access("/dev/shm", W_OK) != 0) GTEST_SKIP() << "needs a writable /dev/shm (tmpfs)";
+  const std::string dir = "/dev/shm/vmseal-test-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string program = dir + "/run_helper";
+  std::filesystem::copy_file(kHelper, program, std::filesystem::copy_options::overwrite_existing);
+  chmod(program.c_str(), 0755);
+  const std::string report = vmseal::test::temp_path("tmpfs.json");
+  const CliRun r = run_cli("run --report " + report + " -- " + program + " status");
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out)["program_text"], "sealed");
+  const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
+  int copied = 0;
+  for (const auto& o : j["objects"]) {
+    if (o["role"] != "program") continue;
+    for (const auto& range : o["ranges"])
+      if (range["sealed"] == true && (range["kind"] == "text" || range["kind"] == "rodata" || range["kind"] == "relro")) {
+        EXPECT_EQ(range.value("backing", ""), "anon") << range.dump();
+        ++copied;
+      }
+  }
+  EXPECT_GE(copied, 3);
+  // A library on ext4 stays as mapped (the default --text file).
+  for (const auto& o : j["objects"])
+    if (o["path"].get<std::string>().find("libc.so") != std::string::npos)
+      for (const auto& range : o["ranges"])
+        if (range["kind"] == "text") {
+          EXPECT_FALSE(range.contains("backing")) << range.dump();
+        }
+}
+
 }  // namespace

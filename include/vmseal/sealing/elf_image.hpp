@@ -90,6 +90,7 @@ struct ElfImage {
   bool is_64 = true;
   std::uint16_t type = 0;  // ET_EXEC, ET_DYN, ...
   std::uint16_t machine = 0;
+  std::uint64_t entry = 0;  // e_entry
   std::vector<LoadSegment> loads;  // PT_LOAD, in file order
   std::optional<VRange> relro;     // PT_GNU_RELRO
   std::vector<MutableRange> mutable_ranges;
@@ -103,6 +104,7 @@ struct ElfImage {
   bool textrel = false;               // DT_TEXTREL or DF_TEXTREL
   bool nodelete = false;              // DF_1_NODELETE
   bool pie = false;                   // DF_1_PIE
+  bool audit = false;                 // DT_AUDIT or DT_DEPAUDIT
   std::string soname;                 // DT_SONAME
   bool memory_seal = false;           // GNU_PROPERTY_MEMORY_SEAL in .note.gnu.property
   std::optional<bool> stack_executable;  // PT_GNU_STACK's PF_X (nullopt: no PT_GNU_STACK)
@@ -120,5 +122,17 @@ bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, 
 // `path`: Absent, Undefined (imported) or Defined. Unreadable on error.
 enum class DynamicSymbol { Unreadable, Absent, Undefined, Defined };
 DynamicSymbol find_dynamic_symbol(const std::string& path, const char* name, std::string* error);
+
+// Whether the program's entry point is glibc's x86-64 _start (crt1.o, the
+// glibc 2.34+ and the older sequences), which does nothing but set up
+// registers and call __libc_start_main, through the GOT slot that a
+// relocation fills with __libc_start_main (or its PLT). A program whose entry
+// is anything else may run code of its own, main included, without passing
+// through __libc_start_main, where the preload seals. False with why.
+bool starts_through_libc_start_main(const std::string& path, std::string* why);
+
+// Whether the program names an audit library of its own (DT_AUDIT or
+// DT_DEPAUDIT): rtld-audit modules may veto or replace the preload.
+bool names_audit_library(const ElfImage& image) noexcept;
 
 }  // namespace vmseal::sealing

@@ -23,9 +23,10 @@ struct SealerOptions {
   // What RELRO becomes before its seal (relro.hpp): by default a read-only
   // anonymous copy, which no madvise can discard.
   RelroMode relro = RelroMode::Anonymous;
-  // What sealed text and rodata become: File (as mapped, the default) or
-  // Anonymous, which closes MADV_DONTFORK and MADV_GUARD_INSTALL on them at
-  // the cost of private copies of every sealed code page (docs/run.md).
+  // What sealed text, rodata and the loader's gaps become: File (as mapped,
+  // the default) or Anonymous, which closes MADV_DONTFORK and
+  // MADV_GUARD_INSTALL on them, at the cost of private copies of every sealed
+  // code page (docs/run.md). Objects on tmpfs are copied whatever this says.
   RelroMode text = RelroMode::File;
 };
 
@@ -55,6 +56,11 @@ inline constexpr int kNotMapped = -1;
 // the kernel refuses with EPERM on sealed memory, went through (a seccomp
 // filter that fakes mseal's success does this).
 inline constexpr int kSealNotEffective = -2;
+// The range does not have the protection its plan expects (text writable;
+// rodata, RELRO or a gap writable or executable; data executable): a
+// constructor changed it before the seal. Left unsealed and counted as a
+// failure: sealing would freeze the changed protection.
+inline constexpr int kNotAsPlanned = -3;
 
 struct ObjectResult {
   const LoadedObject* object = nullptr;
@@ -87,7 +93,7 @@ struct SealSummary {
   std::size_t objects_sealed = 0;
   std::size_t objects_left = 0;  // decided not to seal (opt-out, may unload, ...)
   std::size_t failures = 0;      // ranges mseal refused, or that a check found unsealed
-  int first_error = 0;           // an errno, or kSealNotEffective
+  int first_error = 0;           // an errno, kSealNotEffective or kNotAsPlanned
   std::size_t relro_file_backed = 0;  // sealed RELRO ranges still discardable (relro.hpp)
   std::uint64_t sealed_bytes = 0;
 };
@@ -133,8 +139,8 @@ class ImageSealer {
   ObjectTable objects_;
 };
 
-// Whether [start, end) is really sealed: a no-op (same-size mremap of its
-// first and of its last page) is refused with EPERM. Changes nothing.
+// Whether [start, end) is really sealed: a no-op (a same-size mremap of its
+// first page) is refused with EPERM. Changes nothing.
 bool verify_sealed(Addr start, Addr end) noexcept;
 
 // Whether `path` (or its file name) matches one of the ':'-separated globs.

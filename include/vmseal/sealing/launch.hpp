@@ -18,7 +18,8 @@ enum class LaunchObstacle {
   Static,         // no PT_INTERP: no loader to preload into
   SecureExec,     // AT_SECURE for this caller: the loader ignores LD_PRELOAD
   ForeignLoader,  // PT_INTERP is not glibc's ld.so: the preload (glibc) cannot load
-  NoStartHook,    // no __libc_start_main import: the preload never reaches main
+  NoStartHook,    // the entry is not glibc's _start: the preload may never reach main
+  Audit,          // DT_AUDIT, DT_DEPAUDIT or LD_AUDIT: an audit library may veto the preload
   TooDeep,        // more nested `#!` interpreters than the kernel follows
 };
 const char* launch_obstacle_name(LaunchObstacle o) noexcept;

@@ -15,8 +15,11 @@
 // again from the verdict (object_verdict_reason). It is input to inspect like
 // any /proc file: decode_record() checks every field and size.
 //
-// The record is what the preload decided, not proof: inspect still takes
-// whether each mapping is sealed from smaps (the `sl` flag).
+// The record is what the preload decided, not proof: any code in the process
+// can call mprotect and rewrite it, and another process could map a memfd of
+// that name. inspect takes it only where libvmseal_preload.so is mapped, still
+// takes whether each mapping is sealed from smaps (the `sl` flag), and warns
+// where the record claims a seal that smaps does not show.
 #pragma once
 
 #include <sys/types.h>
@@ -78,7 +81,11 @@ class RecordWriter {
   // Maps a fresh record; false (and the writer stays off) on failure.
   bool open(Profile profile, RelroMode relro, RelroMode text, std::uint8_t flags, const char* script) noexcept;
   bool is_open() const noexcept { return record_ != nullptr; }
+  // Between seal points the record is read-only: a stray write cannot change
+  // it (one that calls mprotect first can; inspect checks its claims).
+  void unlock() noexcept;
   void add(const ObjectResult& result) noexcept;  // or updates the object's entry
+  // Also locks the record again.
   void finish_seal_point(bool sealed_before_main, std::size_t failures, std::uint64_t sealed_bytes) noexcept;
 
  private:

@@ -44,6 +44,9 @@ class SelfMappings {
   // Whether [start, end) is mapped without a hole by private mappings that
   // all have protection `prot` (PROT_* bits).
   bool private_with_prot(Addr start, Addr end, int prot) const noexcept;
+  // The union of the protections over [start, end); false when part of it
+  // is not mapped (or the table was not loaded).
+  bool protection_over(Addr start, Addr end, int& prot) const noexcept;
 
  private:
   struct Entry {
