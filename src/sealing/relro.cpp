@@ -165,17 +165,20 @@ bool SelfMappings::load() noexcept {
   return ok;
 }
 
-bool SelfMappings::private_with_prot(Addr start, Addr end, int prot) const noexcept {
-  if (!loaded_ || start >= end) return false;
-  // The first entry that ends after `start` (entries are in address order).
-  std::size_t lo = 0, hi = n_;
+std::size_t SelfMappings::first_ending_after(Addr start) const noexcept {
+  std::size_t lo = 0, hi = n_;  // entries are in address order
   while (lo < hi) {
     const std::size_t mid = lo + (hi - lo) / 2;
     if (entries_[mid].end <= start) lo = mid + 1;
     else hi = mid;
   }
+  return lo;
+}
+
+bool SelfMappings::private_with_prot(Addr start, Addr end, int prot) const noexcept {
+  if (!loaded_ || start >= end) return false;
   Addr at = start;
-  for (std::size_t i = lo; i < n_ && at < end; ++i) {
+  for (std::size_t i = first_ending_after(start); i < n_ && at < end; ++i) {
     const Entry& e = entries_[i];
     if (e.start > at || e.shared || e.prot != prot) return false;
     at = e.end;
@@ -186,14 +189,8 @@ bool SelfMappings::private_with_prot(Addr start, Addr end, int prot) const noexc
 bool SelfMappings::protection_over(Addr start, Addr end, int& prot) const noexcept {
   prot = 0;
   if (!loaded_ || start >= end) return false;
-  std::size_t lo = 0, hi = n_;
-  while (lo < hi) {
-    const std::size_t mid = lo + (hi - lo) / 2;
-    if (entries_[mid].end <= start) lo = mid + 1;
-    else hi = mid;
-  }
   Addr at = start;
-  for (std::size_t i = lo; i < n_ && at < end; ++i) {
+  for (std::size_t i = first_ending_after(start); i < n_ && at < end; ++i) {
     if (entries_[i].start > at) return false;
     prot |= entries_[i].prot;
     at = entries_[i].end;

@@ -49,15 +49,18 @@ CliRun run_cli(const std::string& args) {
   return collect(std::system(cmd.c_str()), out, err);
 }
 
-CliRun run_cli_under_mseal_filter(int error, const std::string& args) {
+namespace {
+
+// `vmseal ARGS` through /bin/sh in a child that first loads a seccomp filter
+// with one rule for mseal (`add_rule` adds it); code 99 when it cannot.
+template <typename AddRule>
+CliRun run_cli_under_filter(const std::string& args, AddRule add_rule) {
   const std::string out = temp_path("out.txt");
   const std::string err = temp_path("err.txt");
   const pid_t pid = fork();
   if (pid == 0) {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (ctx == nullptr || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(static_cast<std::uint32_t>(error)), 462, 0) != 0 ||
-        seccomp_load(ctx) != 0)
-      _exit(99);
+    if (ctx == nullptr || add_rule(ctx) != 0 || seccomp_load(ctx) != 0) _exit(99);
     const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
     execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     _exit(98);
@@ -67,32 +70,23 @@ CliRun run_cli_under_mseal_filter(int error, const std::string& args) {
   return collect(st, out, err);
 }
 
+}  // namespace
+
+CliRun run_cli_under_mseal_filter(int error, const std::string& args) {
+  return run_cli_under_filter(args, [error](scmp_filter_ctx ctx) {
+    return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(static_cast<std::uint32_t>(error)), 462, 0);
+  });
+}
+
 CliRun run_cli_under_mseal_action(MsealFilter action, const std::string& args) {
-  const std::string out = temp_path("out.txt");
-  const std::string err = temp_path("err.txt");
-  const pid_t pid = fork();
-  if (pid == 0) {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    int rc = ctx == nullptr ? -1 : 0;
+  return run_cli_under_filter(args, [action](scmp_filter_ctx ctx) {
     switch (action) {
-      case MsealFilter::Fake:
-        if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), 462, 1, SCMP_A2(SCMP_CMP_EQ, 0));
-        break;
-      case MsealFilter::Kill:
-        if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, 462, 0);
-        break;
-      case MsealFilter::Trap:
-        if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, 462, 0);
-        break;
+      case MsealFilter::Fake: return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), 462, 1, SCMP_A2(SCMP_CMP_EQ, 0));
+      case MsealFilter::Kill: return seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, 462, 0);
+      case MsealFilter::Trap: return seccomp_rule_add(ctx, SCMP_ACT_TRAP, 462, 0);
     }
-    if (rc != 0 || seccomp_load(ctx) != 0) _exit(99);
-    const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(98);
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  return collect(st, out, err);
+    return -1;
+  });
 }
 
 bool have_mseal() { return kernel::probe_mseal().support == kernel::MsealSupport::Available; }

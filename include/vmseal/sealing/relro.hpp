@@ -49,6 +49,8 @@ class SelfMappings {
   bool protection_over(Addr start, Addr end, int& prot) const noexcept;
 
  private:
+  std::size_t first_ending_after(Addr start) const noexcept;
+
   struct Entry {
     Addr start = 0;
     Addr end = 0;
