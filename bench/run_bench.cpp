@@ -23,6 +23,8 @@
 // rounds each).
 // Run_SealNs/* read "seal_ns" (the preload's own timing of the sealing,
 // report formatting excluded) from VMSEAL_REPORT.
+// Run_PythonRelroPaired: the RELRO copy's cost, each --relro (and --text
+// anon) against plain and against --relro file, paired per round.
 //
 // After start-up. The same file, compiled with VMSEAL_RUN_BENCH_WORKER, is
 // vmseal_run_worker: a program that times a loop of system calls or dlopen
@@ -337,11 +339,57 @@ void run_paired(benchmark::State& state, const std::vector<std::string>& program
   state.counters["c-a_pct_of_a"] = a > 0 ? 100 * paired(wall, 2, 0) / a : 0;
 }
 
+// --- what RELRO's copy costs: the preload with each --relro (and --text) ----
+// Five variants in every round, rotating: plain, then the preload with
+// VMSEAL_RELRO=file (the sealing without any copy), anon (the default),
+// memfd, and anon with VMSEAL_TEXT=anon. The medians of the per-round
+// differences against plain and against `file` isolate each copy's cost.
+void run_relro_paired(benchmark::State& state, const std::vector<std::string>& program) {
+  const std::vector<std::vector<std::string>> extras = {
+      {}, {"VMSEAL_RELRO=file"}, {"VMSEAL_RELRO=anon"}, {"VMSEAL_RELRO=memfd"}, {"VMSEAL_RELRO=anon", "VMSEAL_TEXT=anon"}};
+  const char* names[] = {"plain", "file", "anon", "memfd", "text_anon"};
+  constexpr std::size_t kN = 5;
+  if (const std::string why = check_sealed(Via::SealPreload, program, "default"); !why.empty())
+    return state.SkipWithError(why.c_str());
+  std::vector<std::unique_ptr<Command>> cmds;
+  for (std::size_t v = 0; v < kN; ++v)
+    cmds.push_back(std::make_unique<Command>(args_for(v == 0 ? Via::Plain : Via::SealPreload, program),
+                                             env_for(v == 0 ? Via::Plain : Via::SealPreload, "default", extras[v])));
+  std::vector<double> wall[kN];
+  std::size_t round = 0;
+  for (auto _ : state) {
+    for (std::size_t k = 0; k < kN; ++k) {
+      const std::size_t v = (round + k) % kN;
+      Sample smp;
+      if (!run_once(*cmds[v], smp)) return state.SkipWithError("a variant did not exit 0");
+      wall[v].push_back(smp.wall_ns / 1e3);
+    }
+    ++round;
+  }
+  auto paired = [&](std::size_t x, std::size_t y) {
+    std::vector<double> d;
+    for (std::size_t i = 0; i < wall[x].size(); ++i) d.push_back(wall[x][i] - wall[y][i]);
+    return d;
+  };
+  const double a = median(wall[0]);
+  for (std::size_t v = 1; v < kN; ++v) {
+    const std::vector<double> vs_plain = paired(v, 0);
+    state.counters[std::string(names[v]) + "-plain_med_us"] = median(vs_plain);
+    state.counters[std::string(names[v]) + "-plain_min_us"] = minimum(vs_plain);
+    state.counters[std::string(names[v]) + "-plain_max_us"] = maximum(vs_plain);
+    state.counters[std::string(names[v]) + "-plain_pct"] = a > 0 ? 100 * median(vs_plain) / a : 0;
+    if (v >= 2) state.counters[std::string(names[v]) + "-file_med_us"] = median(paired(v, 1));
+  }
+  state.counters["plain_med_us"] = a;
+}
+
 // --- the preload's own timing of the sealing ---------------------------------
-void run_seal_ns(benchmark::State& state, const std::vector<std::string>& program, const std::string& profile) {
+void run_seal_ns(benchmark::State& state, const std::vector<std::string>& program, const std::string& profile,
+                 const std::vector<std::string>& extra = {}) {
   const std::string report = report_path();
-  const Command c(args_for(Via::SealPreload, program),
-                  env_for(Via::SealPreload, profile, {"VMSEAL_REPORT=" + report}));
+  std::vector<std::string> env_extra = extra;
+  env_extra.push_back("VMSEAL_REPORT=" + report);
+  const Command c(args_for(Via::SealPreload, program), env_for(Via::SealPreload, profile, env_extra));
   std::vector<double> seal_us;
   double bytes = 0;
   for (auto _ : state) {
@@ -420,6 +468,17 @@ const bool registered = [] {
         std::tuple{"Run_SealNs/python_strict", python, "strict"}, std::tuple{"Run_SealNs/true_default", truth, "default"}}) {
     const std::string prof = profile;
     benchmark::RegisterBenchmark(name, [program, prof](benchmark::State& s) { run_seal_ns(s, program, prof); })
+        ->UseManualTime()->Unit(benchmark::kMicrosecond)->Apply(with_stats);
+  }
+  benchmark::RegisterBenchmark("Run_PythonRelroPaired", [python](benchmark::State& s) { run_relro_paired(s, python); })
+      ->MinTime(3)->UseRealTime()->Unit(benchmark::kMillisecond)->Apply(with_stats);
+  for (const auto& [name, extra] :
+       {std::pair{"Run_SealNs/python_relro_file", std::vector<std::string>{"VMSEAL_RELRO=file"}},
+        std::pair{"Run_SealNs/python_relro_anon", std::vector<std::string>{"VMSEAL_RELRO=anon"}},
+        std::pair{"Run_SealNs/python_relro_memfd", std::vector<std::string>{"VMSEAL_RELRO=memfd"}},
+        std::pair{"Run_SealNs/python_text_anon", std::vector<std::string>{"VMSEAL_TEXT=anon"}}}) {
+    const std::vector<std::string> e = extra;
+    benchmark::RegisterBenchmark(name, [python, e](benchmark::State& s) { run_seal_ns(s, python, "default", e); })
         ->UseManualTime()->Unit(benchmark::kMicrosecond)->Apply(with_stats);
   }
   // N per worker run: about 0.1 to 0.3 s of work each.

@@ -114,6 +114,8 @@ const char* label_of(const LoadedObject& o) noexcept {
 bool on_shmem(const LoadedObject& o) noexcept {
   constexpr long kTmpfsMagic = 0x01021994;
   constexpr long kHugetlbfsMagic = 0x958458f6;
+  // A disk device (major number not 0) never is: no statfs for those.
+  if (o.n_loads == 0 || !g_mappings.on_unnamed_device(page_align_down(o.key.bias + o.loads[0].vaddr))) return false;
   const char* path = o.role == ObjectRole::Program ? program_path() : o.name;
   if (path == nullptr || *path == '\0') return false;
   if (std::strncmp(path, "/memfd:", 7) == 0) return true;

@@ -150,6 +150,17 @@ bool SelfMappings::load() noexcept {
     e.prot = static_cast<std::uint8_t>((perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
                                        (perms[2] == 'x' ? PROT_EXEC : 0));
     e.shared = perms[3] == 's';
+    // " offset dev inode": a file (inode not 0) on device "00:xx".
+    {
+      const char* q = p + 4;
+      Addr offset = 0, major = 0, minor = 0, inode = 0;
+      if (q < nl && *q == ' ') ++q;
+      if (parse_hex(q, nl, offset) && q < nl && *q++ == ' ' && parse_hex(q, nl, major) && q < nl && *q++ == ':' &&
+          parse_hex(q, nl, minor) && q < nl && *q++ == ' ') {
+        while (q < nl && *q >= '0' && *q <= '9') inode = inode * 10 + static_cast<Addr>(*q++ - '0');
+        e.unnamed_device = major == 0 && inode != 0;
+      }
+    }
     if (n_ == kCapacity) {
       ok = false;
       break;
@@ -184,6 +195,11 @@ bool SelfMappings::private_with_prot(Addr start, Addr end, int prot) const noexc
     at = e.end;
   }
   return at >= end;
+}
+
+bool SelfMappings::on_unnamed_device(Addr addr) const noexcept {
+  const std::size_t i = first_ending_after(addr);
+  return loaded_ && i < n_ && entries_[i].start <= addr && entries_[i].unnamed_device;
 }
 
 bool SelfMappings::protection_over(Addr start, Addr end, int& prot) const noexcept {

@@ -297,5 +297,116 @@ TEST(InspectErrors, PermissionDeniedSaysWhy) {
   EXPECT_NE(msg.find("uid 0"), std::string::npos) << msg;
 }
 
+// --- RELRO copies and the run's record, drawn -------------------------------------
+// An object libx.so at bias B, its RELRO [4P, 5P) sealed in three ways:
+//
+//   B+0P  r--p libx.so  rodata  sl
+//   B+2P  r-xp libx.so  text    sl
+//   B+4P  r--p ???      relro   sl   <- "" (anonymous copy), the memfd copy, or libx.so itself
+//   B+5P  rw-p libx.so  data
+namespace drawn {
+
+constexpr Addr B = 0x7f0000000000;
+
+ElfImage libx() {
+  ElfImage img;
+  img.path = "/lib/libx.so";
+  img.type = 3;  // ET_DYN
+  LoadSegment r{0, 0, 2 * P, 2 * P, P, true, false, false, false};
+  LoadSegment x{2 * P, 2 * P, 2 * P, 2 * P, P, true, false, true, false};
+  LoadSegment w{4 * P, 4 * P, 2 * P, 2 * P, P, true, true, false, false};
+  img.loads = {r, x, w};
+  img.relro = VRange{4 * P, 5 * P};
+  return img;
+}
+
+kernel::SmapsEntry entry(Addr s, Addr e, const char* perms, std::uint64_t off, const std::string& name, bool sealed) {
+  kernel::SmapsEntry m;
+  m.start = B + s;
+  m.end = B + e;
+  m.perms = perms;
+  m.offset = off;
+  m.dev_major = name == "/lib/libx.so" ? 254 : 0;
+  m.inode = name.empty() ? 0 : 42;
+  m.name = name;
+  m.vmflags = sealed ? vm::SEALED : 0;
+  return m;
+}
+
+ProcessReport inspect_relro_backed_by(const std::string& relro_name, const SealRecord* record = nullptr) {
+  std::vector<kernel::SmapsEntry> e = {entry(0, 2 * P, "r--p", 0, "/lib/libx.so", true),
+                                       entry(2 * P, 4 * P, "r-xp", 2 * P, "/lib/libx.so", true),
+                                       entry(4 * P, 5 * P, "r--p", relro_name.empty() ? 0 : 4 * P, relro_name, true),
+                                       entry(5 * P, 6 * P, "rw-p", 5 * P, "/lib/libx.so", false)};
+  const ElfOpener open = [](const kernel::SmapsEntry& m, ElfImage& img, std::string*) {
+    if (m.name != "/lib/libx.so") return false;
+    img = libx();
+    return true;
+  };
+  return inspect_entries(std::move(e), open, Profile::Default, "/bin/prog", record);
+}
+
+bool warns_discardable(const ProcessReport& r) {
+  for (const Warning& w : r.warnings)
+    if (w.text.find("still file-backed") != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace drawn
+
+TEST(InspectRelro, AnAnonymousCopyIsTheObjectsRelro) {
+  const ProcessReport r = drawn::inspect_relro_backed_by("");
+  const InspectedMapping* m = mapping_at(r, drawn::B + 4 * P);
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(r.objects.size(), 1u);
+  EXPECT_EQ(m->object, 0);
+  EXPECT_EQ(m->segment, SegmentKind::Relro);
+  EXPECT_EQ(r.objects[0].relro_backing, "anon");
+  EXPECT_EQ(r.objects[0].should_seal_unsealed, 0u);
+  EXPECT_FALSE(drawn::warns_discardable(r));
+}
+
+TEST(InspectRelro, AMemfdCopyIsTheObjectsRelroToo) {
+  const ProcessReport r = drawn::inspect_relro_backed_by("/memfd:vmseal-relro:libx.so (deleted)");
+  const InspectedMapping* m = mapping_at(r, drawn::B + 4 * P);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->object, 0);
+  EXPECT_EQ(m->segment, SegmentKind::Relro);
+  EXPECT_EQ(r.objects[0].relro_backing, "memfd");
+  EXPECT_FALSE(drawn::warns_discardable(r));
+}
+
+TEST(InspectRelro, SealedFileBackedRelroIsDiscardableOnThisKernel) {
+  const ProcessReport r = drawn::inspect_relro_backed_by("/lib/libx.so");
+  EXPECT_EQ(r.objects[0].relro_backing, "file");
+  EXPECT_TRUE(drawn::warns_discardable(r));
+}
+
+TEST(InspectRecord, TheRunsVerdictReplacesALoadersGuessAndAFalseClaimIsCalledOut) {
+  // libx.so unsealed; the record says the run left it alone: may unload.
+  std::vector<kernel::SmapsEntry> e = {drawn::entry(0, 2 * P, "r--p", 0, "/lib/libx.so", false),
+                                       drawn::entry(2 * P, 4 * P, "r-xp", 2 * P, "/lib/libx.so", false)};
+  const ElfOpener open = [](const kernel::SmapsEntry&, ElfImage& img, std::string*) {
+    img = drawn::libx();
+    return true;
+  };
+  SealRecord rec;
+  rec.profile = Profile::Strict;
+  rec.objects.push_back({drawn::B, 0, ObjectRole::Library, ObjectVerdict::MayUnload, false, RelroOutcome::NotRelro, 0});
+  ProcessReport r = inspect_entries(e, open, Profile::Default, "/bin/prog", &rec);
+  EXPECT_EQ(r.profile, Profile::Strict);
+  ASSERT_EQ(r.objects.size(), 1u);
+  EXPECT_EQ(r.objects[0].run_verdict, "may-unload");
+  EXPECT_EQ(r.objects[0].should_seal_unsealed, 0u) << "left alone on purpose, not 'a loader would seal this'";
+  EXPECT_NE(std::string(mapping_at(r, drawn::B + 2 * P)->note).find("RTLD_NODELETE"), std::string::npos);
+  // The same mappings, but the record claims the run sealed it: smaps wins.
+  rec.objects[0].verdict = ObjectVerdict::Sealed;
+  r = inspect_entries(e, open, Profile::Default, "/bin/prog", &rec);
+  EXPECT_GT(r.objects[0].should_seal_unsealed, 0u);
+  bool called_out = false;
+  for (const Warning& w : r.warnings) called_out = called_out || w.text.find("stale or forged") != std::string::npos;
+  EXPECT_TRUE(called_out);
+}
+
 }  // namespace
 }  // namespace vmseal::sealing

@@ -47,6 +47,10 @@ class SelfMappings {
   // The union of the protections over [start, end); false when part of it
   // is not mapped (or the table was not loaded).
   bool protection_over(Addr start, Addr end, int& prot) const noexcept;
+  // Whether the file mapped at `addr` is on a device whose major number is 0
+  // (tmpfs, memfds, hugetlbfs, but also btrfs and overlayfs): only there can
+  // the file be memory-backed. False for a disk device or no mapping.
+  bool on_unnamed_device(Addr addr) const noexcept;
 
  private:
   std::size_t first_ending_after(Addr start) const noexcept;
@@ -56,6 +60,7 @@ class SelfMappings {
     Addr end = 0;
     std::uint8_t prot = 0;
     bool shared = false;
+    bool unnamed_device = false;  // a file on a device with major number 0
   };
   Entry entries_[kCapacity]{};
   std::size_t n_ = 0;
