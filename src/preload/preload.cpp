@@ -384,6 +384,8 @@ void write_report() {
 pthread_mutex_t g_seal_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void seal_now_locked(bool startup);
+unsigned long long objects_added();
+unsigned long long g_adds_at_last_seal = 0;  // objects_added() at the last seal point
 
 void seal_now(bool startup) {
   if (g_sealer == nullptr || g_unavailable) return;
@@ -394,6 +396,7 @@ void seal_now(bool startup) {
 
 void seal_now_locked(bool startup) {
   const std::uint64_t t0 = now_ns();
+  g_adds_at_last_seal = objects_added();
   if (g_config.predict) {
     // The layout at this seal point, then the marker that says where it is.
     char path[4200];
@@ -575,7 +578,11 @@ __attribute__((constructor)) void vmseal_preload_init() {
 // saw (glibc's own, for iconv's gconv modules and NSS) are decided and
 // reported too, so the report and the record list every object.
 __attribute__((destructor)) void vmseal_preload_fini() {
-  if (g_started && !g_config.predict && (g_config.report || g_record.is_open())) seal_now(false);
+  // Only when something was loaded since the last seal point (the loader's
+  // count of objects added moved): a program that loaded nothing pays nothing.
+  if (g_started && !g_config.predict && (g_config.report || g_record.is_open()) &&
+      objects_added() != g_adds_at_last_seal)
+    seal_now(false);
   // The program ran without passing through __libc_start_main, so nothing
   // was sealed: `vmseal run` refuses such programs under --enforce before it
   // execs them; a program that still got here must not exit 0 in silence.
