@@ -111,10 +111,13 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
   CLI::App* cmd = app.add_subcommand(
       "run",
       "Run a program with its loaded images sealed the way OpenBSD's ld.so seals them: text, rodata,\n"
-      "RELRO, the gaps between segments, the loader, preloads and NODELETE objects, after relocation\n"
-      "and the initialisers, before main. Exit status: the program's; 2 bad usage; 5 no mseal and\n"
-      "--enforce; 8 the program cannot be sealed and --enforce; 125 sealing failed inside the program\n"
-      "with --enforce; 126 not executable; 127 not found.");
+      "RELRO (first copied to anonymous memory, so no madvise can discard it), the gaps between\n"
+      "segments, the loader, preloads and NODELETE objects, after relocation and the initialisers,\n"
+      "before main. Exit status: the program's; 2 bad usage; 4 the preload is missing or --preload is\n"
+      "not one; 5 no mseal (or a seccomp filter denies, kills or fakes it) and --enforce; 8 the\n"
+      "program cannot be sealed through the preload (static, AT_SECURE, not glibc's _start, an audit\n"
+      "library, unreadable) and --enforce; 125 a seal failed or did not take effect inside the\n"
+      "program with --enforce; 126 not executable; 127 not found.");
   cmd->add_option("--profile", opts.profile, "minimal (text), default (text, rodata, RELRO, gaps) or strict (also data, bss, the stack, [vdso], [vvar])")
       ->check(CLI::IsMember({"minimal", "default", "strict"}));
   cmd->add_option("--opt-out", opts.opt_out, "leave objects whose path or file name matches this glob alone (repeatable)")
@@ -122,17 +125,22 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--relro", opts.relro,
                   "what RELRO becomes before its seal: anon (a read-only anonymous copy: no madvise can discard it; "
-                  "the default), memfd (a write-sealed memfd copy, named in maps) or file (as mapped: discardable)")
+                  "the default), memfd (a write-sealed memfd copy, named in maps; userfaultfd can still write it) "
+                  "or file (as mapped: discardable)")
       ->check(CLI::IsMember({"anon", "memfd", "file"}));
   cmd->add_option("--text", opts.text,
                   "what sealed text and rodata become: file (as mapped, the default) or anon (private copies: "
-                  "closes MADV_DONTFORK and MADV_GUARD_INSTALL on them, costs their memory)")
+                  "closes MADV_DONTFORK and MADV_GUARD_INSTALL on them, costs their memory); objects on tmpfs are "
+                  "always copied")
       ->check(CLI::IsMember({"anon", "file"}));
   cmd->add_flag("--dry-run", opts.dry_run, "print the plan on stderr when the program starts and seal nothing");
-  cmd->add_option("--report", opts.report, "write a JSON report of what was sealed and why the rest was not ('%p': the pid)");
+  cmd->add_option("--report", opts.report,
+                  "write a JSON report of what was sealed and why the rest was not ('%p': the pid); never through a "
+                  "symlink or over another user's file");
   cmd->add_flag("--enforce", opts.enforce, "refuse to run the program when it cannot be sealed as asked");
   cmd->add_flag("--follow-exec", opts.follow_exec, "seal the programs it executes too (seals never survive exec)");
-  cmd->add_option("--preload", opts.preload, "the preload library (default: the one installed with vmseal)");
+  cmd->add_option("--preload", opts.preload,
+                  "the preload library (default: the one installed with vmseal); refused unless it is a vmseal preload");
   cmd->add_flag("--print-env", opts.print_env, "print the environment that seals a program (for a systemd unit) instead of running one");
   // main() takes everything after "--" away before CLI11 parses, so the
   // program's arguments are never read as vmseal's; without "--" the program
