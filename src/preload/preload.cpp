@@ -48,6 +48,11 @@ extern char** environ;
 
 namespace vs = vmseal::sealing;
 
+// The process's sealing record (sealing/record.hpp): zero-initialised data of
+// this library, found by `vmseal inspect` through this exported name.
+extern "C" __attribute__((visibility("default"))) unsigned char vmseal_preload_record[vs::kRecordBytes];
+unsigned char vmseal_preload_record[vs::kRecordBytes] alignas(8);
+
 namespace {
 
 constexpr int kEnforceExit = 125;
@@ -185,7 +190,7 @@ struct Text {
   }
 };
 
-constinit vs::RecordWriter g_record;  // the process's record, for `vmseal inspect`
+constinit vs::RecordWriter g_record;  // writes vmseal_preload_record, for `vmseal inspect`
 Text g_objects;  // the report's "objects" entries, comma-separated
 Text g_kernel;   // the report's "kernel_mappings" entries
 Text g_dlmopen;  // the report's "dlmopen" entries: objects in other namespaces
@@ -408,13 +413,14 @@ void seal_now_locked(bool startup) {
   // The process's own record of every decision (record.hpp), for `vmseal
   // inspect`; made at the first seal point.
   if (!g_config.predict && !g_record.is_open())
-    g_record.open(g_config.sealer.profile, g_config.sealer.relro, g_config.sealer.text,
+    g_record.open(vmseal_preload_record, g_config.sealer.profile, g_config.sealer.relro, g_config.sealer.text,
                   static_cast<std::uint8_t>((g_config.sealer.dry_run ? vs::kRecordDryRun : 0) |
                                             (g_config.enforce ? vs::kRecordEnforce : 0)),
                   g_config.script);
-  g_record.unlock();
   const bool record = g_config.report || g_config.sealer.dry_run || g_record.is_open();
-  vs::SealSummary s = g_sealer->seal_new_objects(record ? record_object : nullptr, nullptr);
+  // Paths (a readlink for the program) only where something prints them.
+  const bool paths = g_config.report || g_config.sealer.dry_run;
+  vs::SealSummary s = g_sealer->seal_new_objects(record ? record_object : nullptr, nullptr, paths);
   if (startup && g_config.sealer.profile == vs::Profile::Strict) {
     const bool record_kernel_mappings = g_config.report || g_config.sealer.dry_run;
     const vs::SealSummary k = g_sealer->seal_kernel_mappings(record_kernel_mappings ? record_kernel : nullptr, nullptr);

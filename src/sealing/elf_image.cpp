@@ -197,7 +197,8 @@ bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, 
   return true;
 }
 
-DynamicSymbol find_dynamic_symbol(const std::string& path, const char* name, std::string* error) {
+DynamicSymbol find_dynamic_symbol(const std::string& path, const char* name, std::string* error,
+                                  std::uint64_t* value) {
   auto fail = [&](const std::string& why) {
     if (error != nullptr) *error = path + ": " + why;
     return DynamicSymbol::Unreadable;
@@ -222,6 +223,7 @@ DynamicSymbol find_dynamic_symbol(const std::string& path, const char* name, std
       const char* s = elf_strptr(elf, sh.sh_link, sym.st_name);
       if (s == nullptr || std::strcmp(s, name) != 0) continue;
       result = sym.st_shndx == SHN_UNDEF ? DynamicSymbol::Undefined : DynamicSymbol::Defined;
+      if (value != nullptr) *value = sym.st_value;
       break;
     }
   }

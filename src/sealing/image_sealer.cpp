@@ -100,6 +100,7 @@ constinit SelfMappings g_mappings;
 struct SealPass {
   ImageSealer::ObjectSink sink;
   void* context;
+  bool paths;
   SealSummary summary;
   bool mappings_read = false;
 };
@@ -264,7 +265,7 @@ void ImageSealer::seal_object(const LoadedObject& o, void* pass_ptr) noexcept {
   if ((flags & ObjectTable::kDecided) != 0) return;
   ObjectResult r;
   r.object = &o;
-  const bool want_path = pass.sink != nullptr || (options_.opt_out != nullptr && *options_.opt_out != '\0');
+  const bool want_path = (pass.sink != nullptr && pass.paths) || (options_.opt_out != nullptr && *options_.opt_out != '\0');
   r.path = o.role == ObjectRole::Program ? (want_path ? program_path() : "") : o.name;
   r.at_startup = (flags & ObjectTable::kStartup) != 0;
   // Uninitialised on purpose (implicit-lifetime objects in byte storage):
@@ -333,11 +334,11 @@ void ImageSealer::seal_object(const LoadedObject& o, void* pass_ptr) noexcept {
   if (pass.sink != nullptr) pass.sink(r, pass.context);
 }
 
-SealSummary ImageSealer::seal_new_objects(ObjectSink sink, void* context) noexcept {
+SealSummary ImageSealer::seal_new_objects(ObjectSink sink, void* context, bool paths) noexcept {
   struct Ctx {
     ImageSealer* self;
     SealPass pass;
-  } ctx{this, {sink, context, {}, false}};
+  } ctx{this, {sink, context, paths, {}, false}};
   for_each_loaded_object(
       [](const LoadedObject& o, void* data) {
         auto* c = static_cast<Ctx*>(data);

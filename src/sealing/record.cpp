@@ -2,11 +2,6 @@
 // libstdc++ at run time.
 #include "vmseal/sealing/record.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstring>
 
@@ -26,16 +21,9 @@ const char* object_verdict_reason(ObjectVerdict v) noexcept {
   return "";
 }
 
-bool RecordWriter::open(Profile profile, RelroMode relro, RelroMode text, std::uint8_t flags,
+void RecordWriter::open(void* storage, Profile profile, RelroMode relro, RelroMode text, std::uint8_t flags,
                         const char* script) noexcept {
-  const int fd = static_cast<int>(syscall(SYS_memfd_create, kRecordName, MFD_CLOEXEC));
-  if (fd < 0) return false;
-  void* p = MAP_FAILED;
-  if (ftruncate(fd, static_cast<off_t>(kRecordBytes)) == 0)
-    p = mmap(nullptr, kRecordBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (p == MAP_FAILED) return false;
-  record_ = static_cast<Layout*>(p);
+  record_ = static_cast<Layout*>(storage);
   RecordHeader& h = record_->header;
   std::memcpy(h.magic, kRecordMagic, sizeof h.magic);
   h.header_size = sizeof(RecordHeader);
@@ -46,11 +34,6 @@ bool RecordWriter::open(Profile profile, RelroMode relro, RelroMode text, std::u
   h.text = static_cast<std::uint8_t>(text);
   h.flags = flags;
   if (script != nullptr) std::snprintf(h.script, sizeof h.script, "%s", script);
-  return true;
-}
-
-void RecordWriter::unlock() noexcept {
-  if (record_ != nullptr) mprotect(record_, kRecordBytes, PROT_READ | PROT_WRITE);
 }
 
 void RecordWriter::add(const ObjectResult& r) noexcept {
@@ -86,7 +69,6 @@ void RecordWriter::finish_seal_point(bool sealed_before_main, std::size_t failur
   h.failures = static_cast<std::uint32_t>(failures);
   h.sealed_bytes = sealed_bytes;
   ++h.seal_points;
-  mprotect(record_, kRecordBytes, PROT_READ);
 }
 
 }  // namespace vmseal::sealing

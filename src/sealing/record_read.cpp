@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <string_view>
 
+#include "vmseal/sealing/elf_image.hpp"
 #include "vmseal/sealing/record.hpp"
 
 namespace vmseal::sealing {
@@ -67,52 +70,55 @@ bool decode_record(const void* data, std::size_t size, SealRecord& out, std::str
 }
 
 int read_process_record(pid_t pid, SealRecord& out, std::string* error) {
+  auto fail = [&](const std::string& why) {
+    if (error != nullptr) *error = why;
+    return -1;
+  };
   const std::string proc = pid == 0 ? "/proc/self" : "/proc/" + std::to_string(pid);
   std::ifstream maps(proc + "/maps");
-  if (!maps) {
-    if (error != nullptr) *error = "cannot read " + proc + "/maps";
-    return -1;
-  }
-  const std::string name = std::string("/memfd:") + kRecordName + " (deleted)";
-  std::uint64_t start = 0, end = 0;
-  bool preload = false;  // a record without the preload is nobody's
+  if (!maps) return fail("cannot read " + proc + "/maps");
+  // The preload's first mapping (file offset 0) is its load address.
+  constexpr std::string_view kPreload = "/libvmseal_preload.so";
+  std::uint64_t base = 0;
+  std::string path;
   for (std::string line; std::getline(maps, line);) {
-    if (line.ends_with("/libvmseal_preload.so") || line.ends_with("/libvmseal_preload.so (deleted)")) preload = true;
-    if (end > start || line.size() < name.size() || line.compare(line.size() - name.size(), name.size(), name) != 0)
-      continue;  // the first record only: one is made per process image
-    char* dash = nullptr;
-    start = std::strtoull(line.c_str(), &dash, 16);
-    end = dash != nullptr && *dash == '-' ? std::strtoull(dash + 1, nullptr, 16) : 0;
+    std::string_view l = line;
+    if (l.ends_with(" (deleted)")) l.remove_suffix(10);
+    if (!l.ends_with(kPreload)) continue;
+    unsigned long long start = 0, offset = 0;
+    int name_at = 0;
+    if (std::sscanf(line.c_str(), "%llx-%*x %*s %llx %*s %*s %n", &start, &offset, &name_at) < 2 || offset != 0 ||
+        name_at <= 0)
+      continue;
+    base = start;
+    path.assign(l.substr(static_cast<std::size_t>(name_at)));
+    break;
   }
-  if (end <= start) return 0;
-  if (!preload) {
-    if (error != nullptr) *error = "a vmseal record in a process without the vmseal preload: ignored";
-    return -1;
-  }
-  if (end - start < kRecordBytes) {
-    if (error != nullptr) *error = "the vmseal record mapping is smaller than a record";
-    return -1;
-  }
+  if (path.empty()) return 0;
+  // Its exported record, found in its file (through the process's root: a
+  // container's paths are its own).
+  std::uint64_t value = 0;
+  std::string why;
+  DynamicSymbol found = find_dynamic_symbol(proc + "/root" + path, kRecordSymbol, &why, &value);
+  if (found == DynamicSymbol::Unreadable) found = find_dynamic_symbol(path, kRecordSymbol, &why, &value);
+  if (found != DynamicSymbol::Defined)
+    return fail("the process maps " + path + ", which has no vmseal record (" + why + ")");
   const int fd = ::open((proc + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (error != nullptr)
-      *error = std::string("the vmseal record cannot be read: ") + std::strerror(errno) +
-               " (reading another process's memory needs PTRACE_MODE_ATTACH: root, or Yama's ptrace_scope 0)";
-    return -1;
-  }
+  if (fd < 0)
+    return fail(std::string("the vmseal record cannot be read: ") + std::strerror(errno) +
+                " (reading another process's memory needs PTRACE_MODE_ATTACH: root, or Yama's ptrace_scope 0)");
   std::string buf(kRecordBytes, '\0');
   std::size_t got = 0;
   while (got < buf.size()) {
-    const ssize_t n = pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(start + got));
+    const ssize_t n = pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(base + value + got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<std::size_t>(n);
   }
   ::close(fd);
-  if (got < sizeof(RecordHeader)) {
-    if (error != nullptr) *error = "the vmseal record cannot be read from " + proc + "/mem";
-    return -1;
-  }
+  if (got < sizeof(RecordHeader)) return fail("the vmseal record cannot be read from " + proc + "/mem");
+  // All zero: the preload is there but has not reached its first seal point.
+  if (buf.find_first_not_of('\0', 0) == std::string::npos || buf.compare(0, 8, std::string(8, '\0')) == 0) return 0;
   return decode_record(buf.data(), got, out, error) ? 1 : -1;
 }
 

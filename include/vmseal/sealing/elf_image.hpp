@@ -121,7 +121,8 @@ bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, 
 // Looks `name` up in the dynamic symbol table (.dynsym) of the ELF file at
 // `path`: Absent, Undefined (imported) or Defined. Unreadable on error.
 enum class DynamicSymbol { Unreadable, Absent, Undefined, Defined };
-DynamicSymbol find_dynamic_symbol(const std::string& path, const char* name, std::string* error);
+DynamicSymbol find_dynamic_symbol(const std::string& path, const char* name, std::string* error,
+                                  std::uint64_t* value = nullptr);
 
 // Whether the program's entry point is glibc's x86-64 _start (crt1.o, the
 // glibc 2.34+ and the older sequences), which does nothing but set up

@@ -125,7 +125,9 @@ class ImageSealer {
   // says, and reports each decision to `sink` (once per object). Without a
   // sink and without opt-out globs, no path is looked up (the program's
   // needs a readlink).
-  SealSummary seal_new_objects(ObjectSink sink, void* context) noexcept;
+  // `paths`: give the sink each object's path (the program's costs a
+  // readlink); without, the program's path is "".
+  SealSummary seal_new_objects(ObjectSink sink, void* context, bool paths = true) noexcept;
 
   // Strict profile: the main stack, [vdso] and [vvar].
   SealSummary seal_kernel_mappings(KernelSink sink, void* context) noexcept;

@@ -2,12 +2,13 @@
 // of a process, kept in that process so that `vmseal inspect` gives the same
 // verdict, profile and reason as the run's report.
 //
-// Where it lives: a memfd named "vmseal-record", mapped MAP_PRIVATE and
-// read-write by the preload (so a fork's later dlopen changes the child's
-// copy, not its parent's), its descriptor closed. /proc/PID/maps shows it as
-// "/memfd:vmseal-record (deleted)"; inspect finds it there and reads it through
-// /proc/PID/mem, which needs PTRACE_MODE_ATTACH (root, or the same user where
-// Yama allows it). Where it cannot be read, inspect says so.
+// Where it lives: in the preload's own zero-initialised data, as the exported
+// array `vmseal_preload_record` (kRecordSymbol): no system call makes it, a
+// fork's child has its own copy, and exec drops it with the process image.
+// inspect finds the preload in /proc/PID/maps, the symbol in the preload's
+// file, and reads the bytes through /proc/PID/mem, which needs
+// PTRACE_MODE_ATTACH (root, or the same user where Yama allows it). Where it
+// cannot be read, inspect says so.
 //
 // What it holds: a fixed header and one fixed-size entry per object, keyed by
 // the object's load bias and program-header address. No strings but the
@@ -33,7 +34,7 @@
 
 namespace vmseal::sealing {
 
-inline constexpr char kRecordName[] = "vmseal-record";
+inline constexpr char kRecordSymbol[] = "vmseal_preload_record";
 inline constexpr char kRecordMagic[8] = {'V', 'M', 'S', 'E', 'A', 'L', 'R', '1'};
 inline constexpr std::uint32_t kRecordCapacity = 1024;  // entries (ObjectTable::kCapacity)
 
@@ -73,19 +74,16 @@ inline constexpr std::size_t kRecordBytes = sizeof(RecordHeader) + sizeof(Record
 // The sealer's reason for a verdict, as ImageSealer reports it.
 const char* object_verdict_reason(ObjectVerdict v) noexcept;
 
-// The preload's side: creates the mapping once, then updates it in place.
-// Never allocates.
+// The preload's side: fills caller-provided storage of kRecordBytes (the
+// preload's exported array) and updates it in place. Never allocates, never
+// makes a system call.
 class RecordWriter {
  public:
   constexpr RecordWriter() noexcept = default;
-  // Maps a fresh record; false (and the writer stays off) on failure.
-  bool open(Profile profile, RelroMode relro, RelroMode text, std::uint8_t flags, const char* script) noexcept;
+  void open(void* storage, Profile profile, RelroMode relro, RelroMode text, std::uint8_t flags,
+            const char* script) noexcept;
   bool is_open() const noexcept { return record_ != nullptr; }
-  // Between seal points the record is read-only: a stray write cannot change
-  // it (one that calls mprotect first can; inspect checks its claims).
-  void unlock() noexcept;
   void add(const ObjectResult& result) noexcept;  // or updates the object's entry
-  // Also locks the record again.
   void finish_seal_point(bool sealed_before_main, std::size_t failures, std::uint64_t sealed_bytes) noexcept;
 
  private:
@@ -124,10 +122,10 @@ struct SealRecord {
 // Checks and decodes a record's bytes; false with why in `error`.
 bool decode_record(const void* data, std::size_t size, SealRecord& out, std::string* error);
 
-// Finds process `pid`'s record in its maps and reads it. Returns 1 when read,
-// 0 when the process has none (not started by `vmseal run`, or before its
-// first seal point), -1 when it has one that cannot be read (`error` says
-// why: usually no PTRACE_MODE_ATTACH on it).
+// Finds process `pid`'s record through the preload it maps and reads it.
+// Returns 1 when read, 0 when the process has none (no preload, or before
+// its first seal point), -1 when it has one that cannot be read (`error`
+// says why: usually no PTRACE_MODE_ATTACH on it).
 int read_process_record(pid_t pid, SealRecord& out, std::string* error);
 
 }  // namespace vmseal::sealing
