@@ -266,8 +266,12 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
     warn(plan.program + " starts through " + plan.loaded + ", which execs the real interpreter: without "
          "--follow-exec only " + plan.loaded + " is sealed");
   switch (plan.obstacle) {
-    case sealing::LaunchObstacle::None:
-    case sealing::LaunchObstacle::NotElf: break;  // the kernel decides
+    case sealing::LaunchObstacle::None: break;
+    case sealing::LaunchObstacle::NotElf:
+      // Not an ELF file vmseal can read: the kernel decides (a malformed
+      // header it ignores, binfmt_misc), so --enforce cannot promise a seal.
+      if (o.enforce) return cannot_seal(plan.why + ": what the kernel will run cannot be checked", kCannotSeal);
+      break;
     case sealing::LaunchObstacle::Unreadable:
       // The loader may still preload into it: best effort tries, --enforce cannot promise.
       if (o.enforce) return cannot_seal(plan.why, kCannotSeal);

@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -56,6 +57,11 @@ unsigned char vmseal_preload_record[vs::kRecordBytes] alignas(8);
 namespace {
 
 constexpr int kEnforceExit = 125;
+
+// The preload's own way out: the system call, not _exit, which it interposes.
+[[noreturn]] void leave(int code) {
+  for (;;) syscall(SYS_exit_group, code);
+}
 
 struct Config {
   vs::SealerOptions sealer;
@@ -210,6 +216,8 @@ const char* errno_name(int e) {
     case 0: return "";
     case vs::kSealNotEffective: return "not sealed although mseal returned 0";
     case vs::kNotAsPlanned: return "left unsealed: its protection was changed before the seal (writable or executable)";
+    case vs::kChangedWhileSealing:
+      return "another thread changed a protection while the preload sealed: a range is sealed writable or executable";
     case EPERM: return "EPERM";
     case ENOMEM: return "ENOMEM";
     case EINVAL: return "EINVAL";
@@ -439,7 +447,7 @@ void seal_now_locked(bool startup) {
     if (g_config.enforce && startup) {
       say("vmseal: sealing failed (%s) and --enforce is set: not running the program\n", errno_name(s.first_error));
       write_report();
-      _exit(kEnforceExit);
+      leave(kEnforceExit);
     }
     say("vmseal: %zu range(s) could not be sealed (%s)%s\n", s.failures, errno_name(s.first_error),
         g_config.report ? "; see the report" : "");
@@ -570,7 +578,7 @@ __attribute__((constructor)) void vmseal_preload_init() {
     if (g_config.enforce) {
       say("vmseal: mseal is not available here (%s) and enforce is set: not running the program\n",
           errno_name(g_unavailable_error));
-      _exit(kEnforceExit);
+      leave(kEnforceExit);
     }
     // `vmseal run` does not preload without mseal; a hand-set LD_PRELOAD warns once.
     say("vmseal: mseal is not available here (%s): running the program unsealed\n", errno_name(g_unavailable_error));
@@ -583,6 +591,15 @@ __attribute__((constructor)) void vmseal_preload_init() {
 // At exit, a last look: objects that arrived without a dlopen the preload
 // saw (glibc's own, for iconv's gconv modules and NSS) are decided and
 // reported too, so the report and the record list every object.
+// Under --enforce, a program that leaves before main was wrapped (so before
+// anything was sealed) must not leave with its own status.
+void refuse_unsealed_exit() {
+  if (g_started || !g_config.enforce || g_sealer == nullptr) return;
+  say("vmseal: the program ran without passing through __libc_start_main: nothing was sealed (--enforce)\n");
+  write_report();
+  leave(kEnforceExit);
+}
+
 __attribute__((destructor)) void vmseal_preload_fini() {
   // Only when something was loaded since the last seal point (the loader's
   // count of objects added moved): a program that loaded nothing pays nothing.
@@ -592,11 +609,7 @@ __attribute__((destructor)) void vmseal_preload_fini() {
   // The program ran without passing through __libc_start_main, so nothing
   // was sealed: `vmseal run` refuses such programs under --enforce before it
   // execs them; a program that still got here must not exit 0 in silence.
-  if (!g_started && g_config.enforce && g_sealer != nullptr) {
-    say("vmseal: the program ran without passing through __libc_start_main: nothing was sealed (--enforce)\n");
-    write_report();
-    _exit(kEnforceExit);
-  }
+  refuse_unsealed_exit();
 }
 
 int wrapped_main(int argc, char** argv, char** envp) {
@@ -706,10 +719,26 @@ __attribute__((visibility("default"))) int __libc_start_main(MainFn main, int ar
   const auto real = reinterpret_cast<StartFn>(dlsym(RTLD_NEXT, "__libc_start_main"));
   if (real == nullptr) {
     say("vmseal: cannot find __libc_start_main: %s\n", dlerror());
-    _exit(127);
+    leave(127);
   }
   g_real_main = main;
   return real(wrapped_main, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+// _exit and quick_exit skip destructors: a constructor that runs the program
+// and leaves through them would escape --enforce's last check. (A direct
+// exit_group system call is beyond what a preload sees: docs/run.md.)
+__attribute__((visibility("default"), noreturn)) void _exit(int status) {
+  refuse_unsealed_exit();
+  for (;;) syscall(SYS_exit_group, status);
+}
+
+__attribute__((visibility("default"), noreturn)) void quick_exit(int status) noexcept {
+  refuse_unsealed_exit();
+  using QuickExitFn = void (*)(int);
+  const auto real = reinterpret_cast<QuickExitFn>(dlsym(RTLD_NEXT, "quick_exit"));
+  if (real != nullptr) real(status);
+  for (;;) syscall(SYS_exit_group, status);
 }
 
 // dlmopen: objects in another link-map namespace are outside what

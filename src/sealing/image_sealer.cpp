@@ -105,6 +105,28 @@ struct SealPass {
   bool mappings_read = false;
 };
 
+// The ranges sealed in this pass, checked again once all are sealed: another
+// thread may change a protection between the check before a seal and the
+// seal itself, and after the seal the protection can no longer change.
+struct SealedRange {
+  Addr start, end;
+  SegmentKind kind;
+};
+constexpr std::size_t kMaxCheckedRanges = 2048;
+constinit SealedRange g_sealed[kMaxCheckedRanges]{};
+std::size_t g_n_sealed = 0;
+bool g_sealed_overflow = false;
+
+void remember_sealed(const PlannedRange* plan, std::size_t i, std::size_t j) noexcept {
+  for (; i < j; ++i) {
+    if (g_n_sealed == kMaxCheckedRanges) {
+      g_sealed_overflow = true;
+      return;
+    }
+    g_sealed[g_n_sealed++] = {plan[i].start, plan[i].end, plan[i].kind};
+  }
+}
+
 const char* label_of(const LoadedObject& o) noexcept {
   if (o.role == ObjectRole::Program) return base_name(program_path());
   return base_name(o.name);
@@ -239,6 +261,7 @@ RunTotals seal_runs(const PlannedRange* plan, std::size_t n, bool dry_run, int* 
       if (summary.first_error == 0) summary.first_error = err;
     } else {
       t.sealed += end - start;
+      if (!dry_run) remember_sealed(plan, i, j);
     }
     for (std::size_t k = i; k < j; ++k) errors[k] = err;
     i = j;
@@ -339,6 +362,8 @@ SealSummary ImageSealer::seal_new_objects(ObjectSink sink, void* context, bool p
     ImageSealer* self;
     SealPass pass;
   } ctx{this, {sink, context, paths, {}, false}};
+  g_n_sealed = 0;
+  g_sealed_overflow = false;
   for_each_loaded_object(
       [](const LoadedObject& o, void* data) {
         auto* c = static_cast<Ctx*>(data);
@@ -346,7 +371,27 @@ SealSummary ImageSealer::seal_new_objects(ObjectSink sink, void* context, bool p
         return true;
       },
       &ctx);
+  check_after_sealing(ctx.pass.summary);
   return ctx.pass.summary;
+}
+
+// Every range sealed in this pass, against its planned protection, as it is
+// now that it cannot change: a thread that changed one between the check and
+// the seal left it sealed that way, which is a failure.
+void ImageSealer::check_after_sealing(SealSummary& summary) noexcept {
+  if (g_n_sealed == 0 && !g_sealed_overflow) return;
+  if (!g_mappings.load()) return;
+  for (std::size_t i = 0; i < g_n_sealed; ++i) {
+    const PlannedRange r{g_sealed[i].start, g_sealed[i].end, g_sealed[i].kind, true, {}};
+    if (as_planned(r)) continue;
+    ++summary.failures;
+    ++summary.changed_while_sealing;
+    if (summary.first_error == 0) summary.first_error = kChangedWhileSealing;
+  }
+  if (g_sealed_overflow) {
+    ++summary.failures;  // not all could be checked: a failure, not a guess
+    if (summary.first_error == 0) summary.first_error = kChangedWhileSealing;
+  }
 }
 
 SealSummary ImageSealer::seal_kernel_mappings(KernelSink sink, void* context) noexcept {

@@ -340,6 +340,13 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
       if (object_segments[i][k].mappings != 0)
         rep.objects[i].by_segment[std::string(segment_kind_name(static_cast<SegmentKind>(k)))] = object_segments[i][k];
 
+  // The record's total against smaps: a record that claims more than is
+  // sealed is stale or forged (its other claims then mean nothing either).
+  if (record != nullptr && record->sealed_bytes > rep.total.bytes_sealed)
+    rep.warnings.push_back({0, 0, "the process's vmseal record claims " + std::to_string(record->sealed_bytes) +
+                                      " bytes sealed, smaps shows " + std::to_string(rep.total.bytes_sealed) +
+                                      ": the record is stale or forged, and its verdicts are claims only"});
+
   // 3. Object-wide warnings.
   for (const ObjectReport& o : rep.objects) {
     // The record is a claim: smaps is the fact.

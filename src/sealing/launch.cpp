@@ -51,6 +51,24 @@ bool has_file_capabilities(const std::string& path) {
   return n > 0;
 }
 
+// The loader this system's glibc programs use: vmseal's own PT_INTERP.
+const std::string& system_loader() {
+  static const std::string path = [] {
+    ElfImage self;
+    std::string error;
+    return read_elf_image("/proc/self/exe", self, &error) && self.interp ? *self.interp : std::string();
+  }();
+  return path;
+}
+
+// Whether `loader` is that file (the same device and inode, through any
+// symlink): a file merely named ld-linux*.so.2 is not glibc's loader.
+bool is_system_loader(const std::string& loader) {
+  struct stat a {}, b {};
+  return !system_loader().empty() && stat(loader.c_str(), &a) == 0 && stat(system_loader().c_str(), &b) == 0 &&
+         a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 LaunchPlan& obstacle(LaunchPlan& plan, LaunchObstacle o, std::string why) {
   plan.obstacle = o;
   plan.why = std::move(why);
@@ -129,10 +147,10 @@ LaunchPlan plan_launch(const std::string& program) {
     return obstacle(plan, LaunchObstacle::Static,
                     file + via + " is statically linked: there is no loader to preload into");
   const std::string& loader = *image.interp;
-  const std::string loader_name = loader.substr(loader.rfind('/') + 1);
-  if (loader_name.rfind("ld-linux", 0) != 0)
+  if (!is_system_loader(loader))
     return obstacle(plan, LaunchObstacle::ForeignLoader,
-                    file + via + " is loaded by " + loader + ", not glibc's ld.so: the preload cannot load there");
+                    file + via + " is loaded by " + loader + ", not this system's glibc loader (" +
+                        system_loader() + "): the preload is built for that one only");
   if (names_audit_library(image))
     return obstacle(plan, LaunchObstacle::Audit,
                     file + via + " names an rtld-audit library of its own (DT_AUDIT): it may keep the preload "

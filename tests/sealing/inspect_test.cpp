@@ -406,6 +406,14 @@ TEST(InspectRecord, TheRunsVerdictReplacesALoadersGuessAndAFalseClaimIsCalledOut
   bool called_out = false;
   for (const Warning& w : r.warnings) called_out = called_out || w.text.find("stale or forged") != std::string::npos;
   EXPECT_TRUE(called_out);
+  // A record whose verdicts cannot be checked (opted out), but whose total
+  // claims more than smaps shows sealed.
+  rec.objects[0].verdict = ObjectVerdict::OptedOut;
+  rec.sealed_bytes = 16 << 20;
+  r = inspect_entries(e, open, Profile::Default, "/bin/prog", &rec);
+  called_out = false;
+  for (const Warning& w : r.warnings) called_out = called_out || w.text.find("claims 16777216 bytes") != std::string::npos;
+  EXPECT_TRUE(called_out);
 }
 
 }  // namespace

@@ -610,4 +610,42 @@ TEST(RunRelro, AProgramOnTmpfsIsAlwaysCopied) {
         }
 }
 
+TEST(RunEnforce, AProgramThatLeavesBeforeMainWasSealedDoesNotExitZero) {
+  NEED_MSEAL();
+  const std::string program = VMSEAL_RUN_CTOR_EXIT;
+  for (const char* how : {"", " quick"}) {
+    CliRun r = run_cli("run --enforce -- " + program + how);
+    EXPECT_EQ(r.code, 125) << how << r.out << r.err;
+    EXPECT_NE(r.err.find("nothing was sealed"), std::string::npos) << r.err;
+    r = run_cli("run -- " + program + how);  // best effort: its own status
+    EXPECT_EQ(r.code, 0) << r.err;
+  }
+}
+
+TEST(RunEnforce, OnlyTheSystemsLoaderIsGlibcsLoader) {
+  NEED_MSEAL();
+  // A program whose PT_INTERP is a copy of ld.so elsewhere (the same bytes):
+  // anything may be named ld-linux-x86-64.so.2.
+  const CliRun r = run_cli("run --enforce -- " + std::string(VMSEAL_RUN_OTHER_LOADER) + " status");
+  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("not this system's glibc loader"), std::string::npos) << r.err;
+}
+
+TEST(RunEnforce, AFileVmsealCannotParseIsNotRunUnderEnforce) {
+  NEED_MSEAL();
+  // EI_VERSION 0: libelf refuses the file, the kernel runs it anyway.
+  const std::string patched = copy_with_mode(kStatic, "badversion", 0755);
+  {
+    std::fstream f(patched, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(6);
+    f.put('\0');
+  }
+  CliRun r = run_cli("run --enforce -- " + patched + " exit 3");
+  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_NE(r.err.find("cannot be checked"), std::string::npos) << r.err;
+  r = run_cli("run -- " + patched + " exit 3");
+  EXPECT_EQ(r.code, 3) << "best effort leaves it to the kernel: " << r.err;
+}
+
 }  // namespace

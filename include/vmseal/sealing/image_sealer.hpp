@@ -61,6 +61,10 @@ inline constexpr int kSealNotEffective = -2;
 // constructor changed it before the seal. Left unsealed and counted as a
 // failure: sealing would freeze the changed protection.
 inline constexpr int kNotAsPlanned = -3;
+// Checked again after the seal: another thread changed a sealed range's
+// protection between the check before the seal and the seal. It is sealed
+// that way; a failure (--enforce: exit 125).
+inline constexpr int kChangedWhileSealing = -4;
 
 struct ObjectResult {
   const LoadedObject* object = nullptr;
@@ -95,6 +99,7 @@ struct SealSummary {
   std::size_t failures = 0;      // ranges mseal refused, or that a check found unsealed
   int first_error = 0;           // an errno, kSealNotEffective or kNotAsPlanned
   std::size_t relro_file_backed = 0;  // sealed RELRO ranges still discardable (relro.hpp)
+  std::size_t changed_while_sealing = 0;  // sealed with a protection changed after the check
   std::uint64_t sealed_bytes = 0;
 };
 
@@ -136,6 +141,7 @@ class ImageSealer {
 
  private:
   void seal_object(const LoadedObject& object, void* pass) noexcept;
+  static void check_after_sealing(SealSummary& summary) noexcept;
 
   SealerOptions options_;
   ObjectTable objects_;
