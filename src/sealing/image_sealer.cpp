@@ -269,6 +269,24 @@ RunTotals seal_runs(const PlannedRange* plan, std::size_t n, bool dry_run, int* 
   return t;
 }
 
+// Sealed RELRO ranges that are still file mappings (a discard reverts them).
+std::size_t file_backed_relro(const PlannedRange* plan, std::size_t n, const int* errors,
+                              const RelroOutcome* relro) noexcept {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (plan[i].kind == SegmentKind::Relro && errors[i] == 0 && relro[i] != RelroOutcome::Anonymised &&
+        relro[i] != RelroOutcome::Memfd && relro[i] != RelroOutcome::NotRelro)
+      ++count;
+  return count;
+}
+
+ObjectVerdict verdict_of(const RunTotals& t, bool dry_run) noexcept {
+  if (t.attempted == 0) return ObjectVerdict::Sealed;  // nothing the profile seals
+  if (dry_run) return ObjectVerdict::DryRun;
+  if (t.failures == 0) return ObjectVerdict::Sealed;
+  return t.failures == t.attempted ? ObjectVerdict::Failed : ObjectVerdict::Partial;
+}
+
 }  // namespace
 
 bool verify_sealed(Addr start, Addr end) noexcept {
@@ -328,10 +346,7 @@ void ImageSealer::seal_object(const LoadedObject& o, void* pass_ptr) noexcept {
   const bool shmem = !options_.dry_run && on_shmem(o);
   for (std::size_t i = 0; i < n; ++i) prepare_copy(o, plan[i], options_, shmem, relro[i], relro_errors[i]);
   const RunTotals t = seal_runs(plan, n, options_.dry_run, errors, pass.summary);
-  for (std::size_t i = 0; i < n; ++i)
-    if (plan[i].kind == SegmentKind::Relro && errors[i] == 0 && !options_.dry_run && relro[i] != RelroOutcome::Anonymised &&
-        relro[i] != RelroOutcome::Memfd && relro[i] != RelroOutcome::NotRelro)
-      ++pass.summary.relro_file_backed;
+  if (!options_.dry_run) pass.summary.relro_file_backed += file_backed_relro(plan, n, errors, relro);
   r.ranges = plan;
   r.errors = errors;
   r.relro = relro;
@@ -339,16 +354,8 @@ void ImageSealer::seal_object(const LoadedObject& o, void* pass_ptr) noexcept {
   r.n_ranges = n;
   r.sealed_bytes = options_.dry_run ? 0 : t.sealed;
   objects_.set(o.key, ObjectTable::kDecided);
-  if (t.attempted == 0) {
-    r.verdict = ObjectVerdict::Sealed;  // nothing the profile seals
-  } else if (options_.dry_run) {
-    r.verdict = ObjectVerdict::DryRun;
-  } else if (t.failures == 0) {
-    r.verdict = ObjectVerdict::Sealed;
-  } else {
-    r.verdict = t.failures == t.attempted ? ObjectVerdict::Failed : ObjectVerdict::Partial;
-    r.why = kSealRefusedWhy;
-  }
+  r.verdict = verdict_of(t, options_.dry_run);
+  if (r.verdict == ObjectVerdict::Failed || r.verdict == ObjectVerdict::Partial) r.why = kSealRefusedWhy;
   pass.summary.sealed_bytes += r.sealed_bytes;
   if (r.verdict == ObjectVerdict::Sealed || r.verdict == ObjectVerdict::DryRun || r.verdict == ObjectVerdict::Partial)
     ++pass.summary.objects_sealed;
