@@ -36,6 +36,31 @@ TEST(CheckCli, ReportsWhatThisKernelCanDo) {
   EXPECT_NE(human.out.find("system mappings"), std::string::npos) << human.out;
 }
 
+// The settings that let someone around a seal, each read the way the kernel
+// decides it, and a finding for each that weakens seals here.
+TEST(CheckCli, ReportsTheSettingsThatGetAroundASeal) {
+  const CliRun r = vmseal("check --json");
+  ASSERT_TRUE(r.code == 0 || r.code == 5) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const std::string force = j["proc_mem_force_override"];
+  EXPECT_TRUE(force == "always" || force == "ptrace" || force == "never" || force == "unknown") << force;
+  std::ifstream yama("/proc/sys/kernel/yama/ptrace_scope");
+  int scope = -1;
+  if (yama) yama >> scope;
+  EXPECT_EQ(j["yama_ptrace_scope"].get<int>(), scope);
+  const std::string cfg = j["config_mseal_system_mappings"];
+  EXPECT_TRUE(cfg == "y" || cfg == "n" || cfg == "unknown") << cfg;
+  bool names_force = false, names_yama = false;
+  for (const auto& f : j["seal_bypasses"]) {
+    names_force = names_force || f.get<std::string>().find("proc_mem.force_override") != std::string::npos;
+    names_yama = names_yama || f.get<std::string>().find("ptrace") != std::string::npos;
+  }
+  EXPECT_EQ(names_force, force == "always" || force == "ptrace");
+  EXPECT_EQ(names_yama, scope <= 0);
+  const CliRun human = vmseal("check");
+  EXPECT_NE(human.out.find("Yama ptrace_scope"), std::string::npos) << human.out;
+}
+
 CliRun under_filter(int error, const std::string& args) { return vmseal::test::run_cli_under_mseal_filter(error, args); }
 
 TEST(CheckCli, SeccompFilterThatDeniesMseal) {
