@@ -403,51 +403,19 @@ void ImageSealer::check_after_sealing(SealSummary& summary) noexcept {
 
 SealSummary ImageSealer::seal_kernel_mappings(KernelSink sink, void* context) noexcept {
   SealSummary summary;
-  const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    summary.first_error = errno;
+  // The whole map first (sealing while reading would change it).
+  if (!g_mappings.load()) {
+    summary.first_error = errno != 0 ? errno : EIO;
     ++summary.failures;
     return summary;
   }
-  // Read the whole file first: sealing while reading would change it.
-  struct Found {
-    const char* name;
-    Addr start, end;
-  } found[8];
+  KernelMappingResult found[8];
   std::size_t n_found = 0;
-  char buf[8192];
-  std::size_t have = 0;
-  bool eof = false;
-  while (!eof || have > 0) {
-    if (!eof && have < sizeof buf) {
-      const ssize_t got = read(fd, buf + have, sizeof buf - have);
-      if (got <= 0) eof = true;
-      else have += static_cast<std::size_t>(got);
-    }
-    char* nl = static_cast<char*>(std::memchr(buf, '\n', have));
-    if (nl == nullptr) {
-      if (eof || have == sizeof buf) have = 0;  // a last line without newline, or too long
-      continue;
-    }
-    *nl = '\0';
-    static const char* const kNames[] = {"[stack]", "[vdso]", "[vvar]", "[vvar_vclock]"};
-    for (const char* name : kNames) {
-      const std::size_t len = std::strlen(name);
-      const std::size_t line_len = static_cast<std::size_t>(nl - buf);
-      if (line_len >= len && std::memcmp(nl - len, name, len) == 0 && n_found < 8) {
-        char* dash = nullptr;
-        const Addr s = std::strtoull(buf, &dash, 16);
-        const Addr e = dash != nullptr && *dash == '-' ? std::strtoull(dash + 1, nullptr, 16) : 0;
-        if (e > s) found[n_found++] = {name, s, e};
-      }
-    }
-    const std::size_t used = static_cast<std::size_t>(nl - buf) + 1;
-    std::memmove(buf, nl + 1, have - used);
-    have -= used;
-  }
-  close(fd);
+  g_mappings.for_each_kernel_mapping([&](const SelfMappings::KernelMapping& k) {
+    if (n_found < sizeof found / sizeof found[0]) found[n_found++] = {k.name, k.start, k.end, false, 0};
+  });
   for (std::size_t i = 0; i < n_found; ++i) {
-    KernelMappingResult r{found[i].name, found[i].start, found[i].end, false, 0};
+    KernelMappingResult& r = found[i];
     if (!options_.dry_run) {
       r.error = do_mseal(r.start, r.end);
       if (r.error == 0 && !verify_sealed(r.start, r.end)) r.error = kSealNotEffective;

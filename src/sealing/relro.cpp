@@ -179,6 +179,11 @@ bool SelfMappings::load() noexcept {
         e.unnamed_device = major == 0 && inode != 0;
       }
     }
+    for (std::size_t k = 0; k < sizeof kKernelNames / sizeof kKernelNames[0]; ++k) {
+      const std::size_t len = std::strlen(kKernelNames[k]);
+      if (static_cast<std::size_t>(nl - buf) >= len && std::memcmp(nl - len, kKernelNames[k], len) == 0)
+        e.kernel_name = static_cast<std::int8_t>(k);
+    }
     if (n_ == kCapacity) {
       ok = false;
       break;

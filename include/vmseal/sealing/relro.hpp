@@ -52,6 +52,21 @@ class SelfMappings {
   // the file be memory-backed. False for a disk device or no mapping.
   bool on_unnamed_device(Addr addr) const noexcept;
 
+  // The kernel's own mappings by their maps name: [stack], [vdso], [vvar],
+  // [vvar_vclock] (the strict profile seals these by name).
+  static constexpr const char* kKernelNames[] = {"[stack]", "[vdso]", "[vvar]", "[vvar_vclock]"};
+  struct KernelMapping {
+    const char* name;  // one of kKernelNames
+    Addr start, end;
+  };
+  // Calls fn for each, in address order.
+  template <typename Fn>
+  void for_each_kernel_mapping(Fn fn) const noexcept {
+    for (std::size_t i = 0; i < n_; ++i)
+      if (entries_[i].kernel_name >= 0) fn(KernelMapping{kKernelNames[entries_[i].kernel_name], entries_[i].start,
+                                                         entries_[i].end});
+  }
+
  private:
   std::size_t first_ending_after(Addr start) const noexcept;
 
@@ -61,6 +76,7 @@ class SelfMappings {
     std::uint8_t prot = 0;
     bool shared = false;
     bool unnamed_device = false;  // a file on a device with major number 0
+    std::int8_t kernel_name = -1;  // index into kKernelNames, or -1
   };
   Entry entries_[kCapacity]{};
   std::size_t n_ = 0;
