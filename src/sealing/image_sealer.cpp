@@ -185,7 +185,8 @@ void prepare_copy(const LoadedObject& o, const PlannedRange& range, const Sealer
     outcome = RelroOutcome::Skipped;
     return;
   }
-  outcome = replace_with_copy(range.start, range.end, prot, mode, label_of(o), &error);
+  // The label names a memfd copy only (the program's costs a readlink).
+  outcome = replace_with_copy(range.start, range.end, prot, mode, mode == RelroMode::Memfd ? label_of(o) : "", &error);
 }
 
 // One mseal per run of adjacent sealed ranges (mseal spans VMAs), each run
