@@ -10,7 +10,9 @@
 #include <cstring>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 #include <string>
+#include <vector>
 
 #include "support/cli_run.hpp"
 #include "vmseal/sealing/image_sealer.hpp"
@@ -185,6 +187,32 @@ TEST(SealRecord, HostileBytesAreRefusedNotTrusted) {
   EXPECT_TRUE(decode_record(bytes.data(), bytes.size(), rec, &err)) << err;
   // A count that claims entries the buffer does not have.
   EXPECT_FALSE(decode_record(bytes.data(), sizeof h, rec, &err));
+}
+
+// Any bytes at all, behind a valid header or not: decode_record ends with a
+// verdict and never reads past what it was given (ASan checks the reads).
+RC_GTEST_PROP(SealRecord, AnyBytesDecodeOrFailCleanly, (const std::vector<std::uint8_t>& tail, bool valid_header,
+                                                         std::uint32_t count)) {
+  std::vector<std::uint8_t> bytes;
+  if (valid_header) {
+    RecordHeader h{};
+    std::memcpy(h.magic, kRecordMagic, sizeof h.magic);
+    h.header_size = sizeof h;
+    h.entry_size = sizeof(RecordEntry);
+    h.capacity = kRecordCapacity;
+    h.count = count % (kRecordCapacity + 8);
+    const auto* p = reinterpret_cast<const std::uint8_t*>(&h);
+    bytes.assign(p, p + sizeof h);
+  }
+  bytes.insert(bytes.end(), tail.begin(), tail.end());
+  SealRecord rec;
+  std::string err;
+  const bool ok = decode_record(bytes.data(), bytes.size(), rec, &err);
+  RC_ASSERT(ok || !err.empty());
+  if (ok) {
+    RC_ASSERT(rec.objects.size() <= kRecordCapacity);
+    RC_ASSERT(sizeof(RecordHeader) + rec.objects.size() * sizeof(RecordEntry) <= bytes.size());
+  }
 }
 
 }  // namespace
