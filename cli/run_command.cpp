@@ -55,8 +55,9 @@ std::string resolve_program(const std::string& name) {
   return "";
 }
 
-// The libvmseal_preload.so beside this binary (the build tree) or in the
-// installed layout (PREFIX/bin/vmseal, PREFIX/lib/vmseal/libvmseal_preload.so).
+// The libvmseal_preload.so beside this binary (the build tree) or where the
+// installation put it relative to this binary (kPreloadFromBindir:
+// PREFIX/bin/vmseal, PREFIX/LIBDIR/vmseal/libvmseal_preload.so).
 // Never from the environment: an inherited variable must not choose the
 // library that loads into every program vmseal runs.
 std::string find_preload(const std::string& given) {
@@ -65,8 +66,7 @@ std::string find_preload(const std::string& given) {
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return "";
   const fs::path dir = self.parent_path();
-  for (const fs::path& candidate : {dir / "libvmseal_preload.so", dir / "../lib/vmseal/libvmseal_preload.so",
-                                    dir / "../lib/libvmseal_preload.so"}) {
+  for (const fs::path& candidate : {dir / "libvmseal_preload.so", dir / kPreloadFromBindir}) {
     if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate, ec).string();
   }
   return "";

@@ -3,12 +3,18 @@
  * Link with -lvmseal. Every function is safe to call on a kernel without
  * mseal(2): it fails with ENOSYS (or the errno a seccomp filter returns) and
  * changes nothing. A seal is one-way: nothing here, and nothing in Linux,
- * unseals. The C++ interface is <vmseal/sealing/api.hpp>.
+ * unseals. The C++ interface is <vmseal/vmseal.hpp>. This header is C99 and
+ * C++; it needs nothing but <stddef.h>.
  */
 #ifndef VMSEAL_VMSEAL_H
 #define VMSEAL_VMSEAL_H
 
 #include <stddef.h>
+
+/* What libvmseal exports; everything else in it is hidden. */
+#ifndef VMSEAL_API
+#define VMSEAL_API __attribute__((visibility("default")))
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,28 +28,28 @@ typedef struct vmseal_error {
 
 /* 1 when mseal(2) works in this process, 0 when the kernel lacks it or a
  * seccomp filter denies it. */
-int vmseal_available(void);
+VMSEAL_API int vmseal_available(void);
 
 /* Seals [addr, addr + len). The kernel's own checks are made first (page
  * alignment, no overflow, every page mapped, room under vm.max_map_count for
  * the VMAs the seal splits), so the call either seals the whole range or
  * changes nothing. Returns 0, or -1 with `err` (may be NULL) filled in. */
-int vmseal_seal(void* addr, size_t len, vmseal_error* err);
+VMSEAL_API int vmseal_seal(void* addr, size_t len, vmseal_error* err);
 
 /* Makes [addr, addr + len) read-only, then seals it: the "initialise, then
  * freeze" pattern (OpenBSD's malloc options, V8's flags). 0 or -1. */
-int vmseal_freeze(void* addr, size_t len, vmseal_error* err);
+VMSEAL_API int vmseal_freeze(void* addr, size_t len, vmseal_error* err);
 
 /* 1 when every page of [addr, addr + len) is sealed, 0 when some page is not
  * (or is not mapped), -1 with `err` when /proc/self/smaps cannot be read. */
-int vmseal_is_sealed(const void* addr, size_t len, vmseal_error* err);
+VMSEAL_API int vmseal_is_sealed(const void* addr, size_t len, vmseal_error* err);
 
 /* Write-once memory: `size` bytes (rounded up to pages) in a mapping of its
  * own, between two PROT_NONE guard pages, writable until frozen. Never seal
  * malloc() memory: the allocator must be able to reuse it. */
-void* vmseal_sealed_alloc(size_t size, vmseal_error* err);
+VMSEAL_API void* vmseal_sealed_alloc(size_t size, vmseal_error* err);
 /* Freezes an allocation of vmseal_sealed_alloc (and its guard pages). */
-int vmseal_sealed_freeze(void* ptr, vmseal_error* err);
+VMSEAL_API int vmseal_sealed_freeze(void* ptr, vmseal_error* err);
 
 enum vmseal_profile {
   VMSEAL_PROFILE_MINIMAL = 0, /* text only */
@@ -56,7 +62,7 @@ enum vmseal_profile {
  * the way `vmseal run` would. `opt_out` is NULL or globs separated by ':'.
  * Call it at the start of main. Returns the number of objects sealed, or -1
  * with `err` when mseal is unavailable or a range could not be sealed. */
-int vmseal_seal_loaded_images(enum vmseal_profile profile, const char* opt_out, vmseal_error* err);
+VMSEAL_API int vmseal_seal_loaded_images(enum vmseal_profile profile, const char* opt_out, vmseal_error* err);
 
 #ifdef __cplusplus
 }

@@ -186,7 +186,25 @@ bool is_sealed(const void* addr, std::size_t len, std::error_code* error) {
   return covered >= end;
 }
 
-LoadedImagesResult seal_loaded_images(const sealing::SealerOptions& options) {
+sealing::SealerOptions sealer_options(const SealImagesOptions& options) noexcept {
+  sealing::SealerOptions o;
+  switch (options.profile) {
+    case SealImagesOptions::Profile::Minimal: o.profile = sealing::Profile::Minimal; break;
+    case SealImagesOptions::Profile::Default: o.profile = sealing::Profile::Default; break;
+    case SealImagesOptions::Profile::Strict: o.profile = sealing::Profile::Strict; break;
+  }
+  switch (options.relro) {
+    case SealImagesOptions::Relro::Anonymous: o.relro = sealing::RelroMode::Anonymous; break;
+    case SealImagesOptions::Relro::Memfd: o.relro = sealing::RelroMode::Memfd; break;
+    case SealImagesOptions::Relro::File: o.relro = sealing::RelroMode::File; break;
+  }
+  o.text = options.copy_text ? sealing::RelroMode::Anonymous : sealing::RelroMode::File;
+  o.opt_out = options.opt_out.empty() ? nullptr : options.opt_out.c_str();  // for the call only
+  return o;
+}
+
+LoadedImagesResult seal_loaded_images(const SealImagesOptions& public_options) {
+  const sealing::SealerOptions options = sealer_options(public_options);
   LoadedImagesResult out;
   int err = 0;
   if (!sealing::ImageSealer::mseal_available(&err)) {

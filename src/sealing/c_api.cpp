@@ -101,14 +101,14 @@ int vmseal_sealed_freeze(void* ptr, vmseal_error* err) {
 
 int vmseal_seal_loaded_images(enum vmseal_profile profile, const char* opt_out, vmseal_error* err) {
   return guarded(err, [&] {
-    vmseal::sealing::SealerOptions o;
+    vmseal::SealImagesOptions o;
     switch (profile) {
-      case VMSEAL_PROFILE_MINIMAL: o.profile = vmseal::sealing::Profile::Minimal; break;
-      case VMSEAL_PROFILE_DEFAULT: o.profile = vmseal::sealing::Profile::Default; break;
-      case VMSEAL_PROFILE_STRICT: o.profile = vmseal::sealing::Profile::Strict; break;
+      case VMSEAL_PROFILE_MINIMAL: o.profile = vmseal::SealImagesOptions::Profile::Minimal; break;
+      case VMSEAL_PROFILE_DEFAULT: o.profile = vmseal::SealImagesOptions::Profile::Default; break;
+      case VMSEAL_PROFILE_STRICT: o.profile = vmseal::SealImagesOptions::Profile::Strict; break;
       default: return report({std::make_error_code(std::errc::invalid_argument), "unknown profile"}, err);
     }
-    o.opt_out = opt_out;
+    if (opt_out != nullptr) o.opt_out = opt_out;
     const vmseal::LoadedImagesResult r = vmseal::seal_loaded_images(o);
     if (r.status.error) return report(r.status, err);
     report({}, err);
