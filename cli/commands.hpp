@@ -20,6 +20,10 @@ enum Exit : int {
   kIncomplete = 9,    // predict: nothing would break, but some calls could not be verified
   kNoStrace = 10,     // predict: strace is missing or cannot trace here
   kPreloadFailed = 125,  // run --enforce: the preload could not seal what it planned
+  // run, like env, timeout and chroot: 125 vmseal itself failed (usage, the
+  // preload, --enforce refusing), 126 the program cannot be run, 127 it is
+  // not found; every other status is the program's own.
+  kRunFailed = 125,
   kNotExecutable = 126,  // run: the program exists but cannot be executed
   kNotFound = 127,       // run: no such program
 };

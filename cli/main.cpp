@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; every command-line error is kUsage (CLI11
     // would use its own codes, 105 for a failed validator).
-    const int rc = app.exit(e) == 0 ? 0 : vmseal::cli::kUsage;
+    int rc = app.exit(e) == 0 ? 0 : vmseal::cli::kUsage;
+    // `vmseal run` keeps the launcher convention: its own failures are 125.
+    if (rc != 0 && argc > 1 && std::string(argv[1]) == "run") rc = vmseal::cli::kRunFailed;
     // `vmseal run ls -l`: the program's options were read as vmseal's.
     const std::string command = argc > 1 ? argv[1] : "";
     if (rc != 0 && program.empty() && (command == "run" || command == "predict") &&

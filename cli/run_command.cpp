@@ -113,11 +113,11 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
       "Run a program with its loaded images sealed the way OpenBSD's ld.so seals them: text, rodata,\n"
       "RELRO (first copied to anonymous memory, so no madvise can discard it), the gaps between\n"
       "segments, the loader, preloads and NODELETE objects, after relocation and the initialisers,\n"
-      "before main. Exit status: the program's; 2 bad usage; 4 the preload is missing or --preload is\n"
-      "not one; 5 no mseal (or a seccomp filter denies, kills or fakes it) and --enforce; 8 the\n"
-      "program cannot be sealed through the preload (static, AT_SECURE, not glibc's _start, an audit\n"
-      "library, unreadable) and --enforce; 125 a seal failed or did not take effect inside the\n"
-      "program with --enforce; 126 not executable; 127 not found.");
+      "before main. Exit status, as env and timeout use it: the program's own; 125 vmseal failed\n"
+      "(bad usage; the preload missing, or --preload not one; under --enforce: no mseal, or a seccomp\n"
+      "filter that denies, kills or fakes it; a program the preload cannot seal: static, AT_SECURE,\n"
+      "not glibc's _start, an audit library, unreadable; a seal that failed or did not take effect\n"
+      "inside the program); 126 the program cannot be run; 127 it is not found.");
   cmd->add_option("--profile", opts.profile, "minimal (text), default (text, rodata, RELRO, gaps) or strict (also data, bss, the stack, [vdso], [vvar])")
       ->check(CLI::IsMember({"minimal", "default", "strict"}));
   cmd->add_option("--opt-out", opts.opt_out, "leave objects whose path or file name matches this glob alone (repeatable)")
@@ -190,11 +190,11 @@ int check_preload(const std::string& preload) {
   if (preload.empty() || access(preload.c_str(), R_OK) != 0) {
     warn("cannot find the preload library libvmseal_preload.so" +
          (preload.empty() ? std::string() : " (" + preload + ")") + "; give it with --preload");
-    return kIoError;
+    return kRunFailed;
   }
   if (std::string why; !sealing::is_vmseal_preload(preload, &why)) {
     warn(why + "; not running the program");
-    return kIoError;
+    return kRunFailed;
   }
   return kOk;
 }
@@ -215,7 +215,7 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
   for (const std::string& g : o.opt_out)
     if (g.find(':') != std::string::npos) {
       warn("an opt-out glob cannot contain ':' (" + g + ")");
-      return kUsage;
+      return kRunFailed;
     }
   const std::string preload = find_preload(o.preload);
   if (const int rc = check_preload(preload); rc != kOk) return rc;
@@ -226,7 +226,7 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
   }
   if (o.command.empty()) {
     warn("no program given: vmseal run [OPTIONS] -- PROGRAM [ARGS...]");
-    return kUsage;
+    return kRunFailed;
   }
   const std::string program = resolve_program(o.command[0]);
   if (program.empty() || access(program.c_str(), F_OK) != 0) {
@@ -270,19 +270,19 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
     case sealing::LaunchObstacle::NotElf:
       // Not an ELF file vmseal can read: the kernel decides (a malformed
       // header it ignores, binfmt_misc), so --enforce cannot promise a seal.
-      if (o.enforce) return cannot_seal(plan.why + ": what the kernel will run cannot be checked", kCannotSeal);
+      if (o.enforce) return cannot_seal(plan.why + ": what the kernel will run cannot be checked", kRunFailed);
       break;
     case sealing::LaunchObstacle::Unreadable:
       // The loader may still preload into it: best effort tries, --enforce cannot promise.
-      if (o.enforce) return cannot_seal(plan.why, kCannotSeal);
+      if (o.enforce) return cannot_seal(plan.why, kRunFailed);
       warn(plan.why + "; trying anyway");
       break;
-    default: return cannot_seal(plan.why, kCannotSeal);
+    default: return cannot_seal(plan.why, kRunFailed);
   }
   // In a child: a seccomp filter that kills mseal's caller, or fakes it, is
   // found here, not in the program.
   if (const kernel::MsealProbe probe = kernel::probe_mseal_isolated(); probe.support != kernel::MsealSupport::Available)
-    return cannot_seal(std::string(kernel::describe(probe)), kNoMseal);
+    return cannot_seal(std::string(kernel::describe(probe)), kRunFailed);
   if (!plan.interpreters.empty()) env.emplace_back("VMSEAL_SCRIPT", fs::absolute(program).string());
   own_environment(env);
   return exec_program();

@@ -193,14 +193,14 @@ TEST(RunCli, ExecFollowsOnlyWhenAsked) {
 TEST(RunCli, RefusalsAndBestEffort) {
   EXPECT_EQ(run_cli("run -- /nonexistent/program").code, 127);
   EXPECT_EQ(run_cli("run -- " + kLibDir + "/../CMakeFiles").code, 126);
-  EXPECT_EQ(run_cli("run").code, 2);
-  EXPECT_EQ(run_cli("run --profile loose -- /bin/true").code, 2);
+  EXPECT_EQ(run_cli("run").code, 125);
+  EXPECT_EQ(run_cli("run --profile loose -- /bin/true").code, 125);
   // A static program: nothing to preload into. Best effort runs it with one
   // warning; --enforce refuses.
   CliRun r = run_cli("run -- " + std::string(VMSEAL_RUN_HELPER_STATIC) + " exit 3");
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("statically linked"), std::string::npos) << r.err;
-  EXPECT_EQ(run_cli("run --enforce -- " + std::string(VMSEAL_RUN_HELPER_STATIC) + " exit 3").code, 8);
+  EXPECT_EQ(run_cli("run --enforce -- " + std::string(VMSEAL_RUN_HELPER_STATIC) + " exit 3").code, 125);
 }
 
 TEST(RunCli, SeccompFilterDenyingMseal) {
@@ -212,7 +212,7 @@ TEST(RunCli, SeccompFilterDenyingMseal) {
     EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
     EXPECT_NE(r.err.find("running the program unsealed"), std::string::npos) << r.err;
     r = vmseal::test::run_cli_under_mseal_filter(error, "run --enforce -- " + kHelper + " status");
-    EXPECT_EQ(r.code, 5) << r.err;
+    EXPECT_EQ(r.code, 125) << r.err;
     EXPECT_EQ(r.out, "");
     // The preload set by hand (no vmseal run) warns once; with enforce it
     // stops the program before main.
@@ -256,7 +256,7 @@ CliRun run_cli_as_nobody(const std::string& args) {
 TEST(RunEnforce, RefusesADynamicProgramWithItsOwnStart) {
   NEED_MSEAL();
   CliRun r = run_cli("run --enforce -- " + kOwnStart);
-  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.code, 125) << r.out << r.err;
   EXPECT_EQ(r.out, "") << "the program ran";
   EXPECT_NE(r.err.find("__libc_start_main"), std::string::npos) << r.err;
   // Best effort: it runs, with one warning.
@@ -271,7 +271,7 @@ TEST(RunEnforce, FollowsNestedScriptsToAStaticInterpreter) {
   const std::string inner = write_script("inner.sh", kStatic);
   const std::string outer = write_script("outer.sh", inner);
   CliRun r = run_cli("run --enforce -- " + outer);
-  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.code, 125) << r.out << r.err;
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("statically linked"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("interpreter of " + outer), std::string::npos) << r.err;
@@ -287,7 +287,7 @@ TEST(RunEnforce, DecidesSetUidByWhatTheLoaderWillDo) {
   EXPECT_EQ(lines(r.out)["program_text"], "sealed");
   // The same program run by another user: AT_SECURE, refused.
   r = run_cli_as_nobody("run --enforce -- " + suid + " status");
-  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.code, 125) << r.out << r.err;
   EXPECT_NE(r.err.find("set-user-ID"), std::string::npos) << r.err;
 }
 
@@ -298,7 +298,7 @@ TEST(RunEnforce, RefusesFileCapabilitiesForAnUnprivilegedCaller) {
   const std::string capped = copy_with_mode(kHelper, "cap_helper", 0755);
   ASSERT_EQ(std::system(("setcap cap_net_raw+ep " + capped).c_str()), 0) << "setcap failed (no xattr support here?)";
   const CliRun r = run_cli_as_nobody("run --enforce -- " + capped + " status");
-  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.code, 125) << r.out << r.err;
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("file capabilities"), std::string::npos) << r.err;
 }
@@ -308,7 +308,7 @@ TEST(RunEnforce, RefusesAProgramTheCallerCannotRead) {
   NEED_ROOT();
   const std::string hidden = copy_with_mode(kStatic, "unreadable_static", 0711);
   CliRun r = run_cli_as_nobody("run --enforce -- " + hidden + " exit 3");
-  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.code, 125) << r.out << r.err;
   EXPECT_NE(r.err.find("cannot be read"), std::string::npos) << r.err;
   // Without --enforce it is tried, and says so.
   r = run_cli_as_nobody("run -- " + hidden + " exit 3");
@@ -336,7 +336,7 @@ TEST(RunEnforce, RefusesALibraryThatIsNotThePreload) {
   for (const char* enforce : {"", "--enforce "}) {
     const CliRun r = run_cli(std::string("run ") + enforce + "--preload /lib/x86_64-linux-gnu/libm.so.6 -- " +
                              kHelper + " status");
-    EXPECT_EQ(r.code, 4) << r.out << r.err;
+    EXPECT_EQ(r.code, 125) << r.out << r.err;
     EXPECT_EQ(r.out, "");
     EXPECT_NE(r.err.find("not a vmseal preload"), std::string::npos) << r.err;
   }
@@ -348,7 +348,7 @@ TEST(RunEnforce, AFakedSealIsAFailure) {
   // vmseal run's own probe seals a page in a child and checks it by effect.
   CliRun r = vmseal::test::run_cli_under_mseal_action(MsealFilter::Fake, "run --enforce -- " + kHelper + " status");
   ASSERT_NE(r.code, 99) << "could not install the seccomp filter";
-  EXPECT_EQ(r.code, 5) << r.out << r.err;
+  EXPECT_EQ(r.code, 125) << r.out << r.err;
   EXPECT_NE(r.err.find("fakes"), std::string::npos) << r.err;
   // The preload set by hand: it verifies each seal, so the report counts
   // failures and --enforce stops the program before main.
@@ -378,7 +378,7 @@ TEST(RunEnforce, AKillingFilterIsReportedNotDiedOf) {
     EXPECT_EQ(r.code, 5) << r.out << r.err;
     EXPECT_NE(r.out.find("kills or traps"), std::string::npos) << r.out;
     r = vmseal::test::run_cli_under_mseal_action(f, "run --enforce -- " + kHelper + " status");
-    EXPECT_EQ(r.code, 5) << r.out << r.err;
+    EXPECT_EQ(r.code, 125) << r.out << r.err;
     r = vmseal::test::run_cli_under_mseal_action(f, "run -- " + kHelper + " status");
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
@@ -448,7 +448,7 @@ TEST(RunRelro, StrictSealsTheLoadersWholeRelroAndSaysWhyAnExecstackDlopenFails) 
 
 TEST(RunCli, HintsAtDashesWhenTheProgramsOptionsLookLikeOurs) {
   const CliRun r = run_cli("run ls -l");
-  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.code, 125);
   EXPECT_NE(r.err.find("put -- before the program"), std::string::npos) << r.err;
 }
 
@@ -547,7 +547,7 @@ TEST(RunEnforce, RefusesWhenAnAuditLibraryMayVetoThePreload) {
   NEED_MSEAL();
   const CliRun r = run_cli("--version >/dev/null && LD_AUDIT=" + kLibDir + "/libvmseal_test_plain.so " + kCli +
                            " run --enforce -- " + kHelper + " status");
-  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.code, 125) << r.out << r.err;
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("LD_AUDIT"), std::string::npos) << r.err;
 }
@@ -627,7 +627,7 @@ TEST(RunEnforce, OnlyTheSystemsLoaderIsGlibcsLoader) {
   // A program whose PT_INTERP is a copy of ld.so elsewhere (the same bytes):
   // anything may be named ld-linux-x86-64.so.2.
   const CliRun r = run_cli("run --enforce -- " + std::string(VMSEAL_RUN_OTHER_LOADER) + " status");
-  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.code, 125) << r.out << r.err;
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("not this system's glibc loader"), std::string::npos) << r.err;
 }
@@ -642,7 +642,7 @@ TEST(RunEnforce, AFileVmsealCannotParseIsNotRunUnderEnforce) {
     f.put('\0');
   }
   CliRun r = run_cli("run --enforce -- " + patched + " exit 3");
-  EXPECT_EQ(r.code, 8) << r.out << r.err;
+  EXPECT_EQ(r.code, 125) << r.out << r.err;
   EXPECT_NE(r.err.find("cannot be checked"), std::string::npos) << r.err;
   r = run_cli("run -- " + patched + " exit 3");
   EXPECT_EQ(r.code, 3) << "best effort leaves it to the kernel: " << r.err;
