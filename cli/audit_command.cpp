@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "commands.hpp"
+#include "manual.hpp"
 #include "vmseal/sealing/elf_image.hpp"
 #include "vmseal/sealing/plan.hpp"
 
@@ -43,8 +44,8 @@ CLI::App* add_audit(CLI::App& app, AuditOptions& opts) {
       "audit",
       "A static look at an ELF file: segments, RELRO, BIND_NOW, text relocations, W+X segments,\n"
       "the GNU_PROPERTY_MEMORY_SEAL marker, PT_GNU_MUTABLE / PT_OPENBSD_MUTABLE escape hatches,\n"
-      "and what a sealing loader would seal. Exit 0, 3 when the file is not a loadable ELF, 4\n"
-      "when it cannot be read.");
+      "and what a sealing loader would seal.");
+  cmd->footer(exit_status_footer("audit"));
   cmd->add_option("binary", opts.binary, "the ELF file")->required();
   cmd->add_option("--profile", opts.profile, "what the loader seals: minimal, default, strict")
       ->check(CLI::IsMember({"minimal", "default", "strict"}));

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "manual.hpp"
 #include "vmseal/engine/vm_flags.hpp"
 #include "vmseal/kernel/bypass.hpp"
 #include "vmseal/kernel/pagemap.hpp"
@@ -31,8 +32,8 @@ CLI::App* add_check(CLI::App& app, CheckOptions& opts) {
       "Can this system seal? mseal support, a seccomp filter in the way (one that denies, kills or\n"
       "fakes mseal), whether the kernel seals its system mappings ([vdso], [vvar], [vvar_vclock]),\n"
       "the settings that let someone around a seal (proc_mem.force_override, Yama ptrace_scope),\n"
-      "vm.max_map_count, PKU, guard regions.\n"
-      "Exit 0 when mseal works, 5 when it does not.");
+      "vm.max_map_count, PKU, guard regions.");
+  cmd->footer(exit_status_footer("check"));
   cmd->add_flag("--json", opts.json, "print the findings as JSON");
   return cmd;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "manual.hpp"
 #include "vmseal/engine/proc_maps.hpp"
 #include "vmseal/engine/seal_policy.hpp"
 #include "vmseal/trace/compare.hpp"
@@ -44,8 +45,8 @@ CLI::App* add_compare(CLI::App& app, CompareOptions& opts) {
       "compare",
       "Replay the memory-management calls of an strace log (strace -f -y) or a vmseal script\n"
       "under several seal designs and show every call whose result or effect on the layout\n"
-      "differs, then a summary table. Exit 0 when the designs agree, 1 when they differ,\n"
-      "3 for unreadable input. See docs/designs.md.");
+      "differs, then a summary table. See docs/designs.md.");
+  cmd->footer(exit_status_footer("compare"));
   cmd->add_option("input", opts.input, "trace or script to read ('-' for standard input)")
       ->required();
   cmd->add_option("--policies", opts.policies,

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "manual.hpp"
 #include "vmseal/difftest/runner.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 
@@ -18,7 +19,8 @@ namespace vmseal::cli {
 
 CLI::App* add_difftest(CLI::App& app, DifftestOptions& o) {
   CLI::App* cmd = app.add_subcommand(
-      "difftest", "run random memory-management call sequences natively and in the engine, and compare");
+      "difftest", "Run random memory-management call sequences natively and in the engine, and compare them");
+  cmd->footer(exit_status_footer("difftest"));
   cmd->add_option("--seed", o.seed, "seed of the run ('random' picks one and prints it)")->default_val("random");
   cmd->add_option("-n,--sequences", o.sequences, "number of sequences")->default_val(100)->check(CLI::Range(1ULL, 1ULL << 40));
   cmd->add_option("--ops", o.ops, "calls per sequence")->default_val(200)->check(CLI::Range(1ULL, 1ULL << 20));

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "manual.hpp"
 #include "vmseal/kernel/proc.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 #include "vmseal/sealing/inspect.hpp"
@@ -390,6 +391,7 @@ CLI::App* add_inspect(CLI::App& app, InspectOptions& opts) {
       "Show every mapping of a process with its seal state, tied to its ELF object and segment\n"
       "(text, rodata, relro, data, bss, gap) or its kind (heap, stack, vdso, anonymous, shared),\n"
       "why each unsealed mapping is not sealed, coverage per object and process, and warnings.");
+  cmd->footer(exit_status_footer("inspect"));
   cmd->add_option("pid", opts.target, "a process id, or 'self'");
   cmd->add_flag("--all", opts.all, "every process this user may read: one summary line each");
   cmd->add_option("--profile", opts.profile, "what a sealing loader would seal: minimal, default, strict")

@@ -1,17 +1,23 @@
 // vmseal: the command-line front end. Each subcommand lives in its own file
 // and registers itself here.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
+#include "manual.hpp"
 #include "vmseal/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"vmseal: Linux memory sealing (mseal) modelled, applied and analysed"};
   app.set_version_flag("--version", std::string("vmseal ") + vmseal::kVersion);
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+  app.footer(vmseal::cli::exit_status_footer("vmseal"));
+  std::string man;
+  app.add_option("--man", man, "print the man page of COMMAND ('vmseal' for the overview) in roff")
+      ->group("");  // hidden: the build makes the installed man pages with it
   vmseal::cli::SimOptions sim;
   CLI::App* sim_cmd = vmseal::cli::add_sim(app, sim);
   vmseal::cli::CompareOptions compare;
@@ -54,6 +60,19 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "hint: put -- before the program, so that its options are not read as vmseal's:\n"
                            "  vmseal %s [OPTIONS] -- PROGRAM [ARGS...]\n", argv[1]);
     return rc;
+  }
+  if (!man.empty()) {
+    const auto& known = vmseal::cli::manual_commands();
+    if (std::find(known.begin(), known.end(), man) == known.end()) {
+      std::fprintf(stderr, "vmseal: no manual page for '%s'\n", man.c_str());
+      return vmseal::cli::kUsage;
+    }
+    std::fputs(vmseal::cli::man_page(app, man).c_str(), stdout);
+    return 0;
+  }
+  if (app.get_subcommands().empty()) {
+    std::fputs(app.help().c_str(), stderr);
+    return vmseal::cli::kUsage;
   }
   if (sim_cmd->parsed()) return vmseal::cli::run_sim(sim);
   if (compare_cmd->parsed()) return vmseal::cli::run_compare(compare);

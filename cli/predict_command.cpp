@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "manual.hpp"
 #include "vmseal/trace/predict.hpp"
 #include "vmseal/version.hpp"
 
@@ -162,10 +163,7 @@ CLI::App* add_predict(CLI::App& app, PredictOptions& opts) {
       "Predict which memory-management calls of a program would fail under `vmseal run`: run it under\n"
       "strace with the preload marking where it would seal (sealing nothing), replay every call through\n"
       "the engine with those seals, and report each call that would fail, the object and mapping it hits,\n"
-      "where it was made and the option that avoids it. Exit status: 0 nothing would break; 1 something\n"
-      "would; 2 bad usage; 3 malformed trace; 4 a file could not be read or written; 8 the program cannot\n"
-      "be sealed (static, set-user-ID: `vmseal run` runs it unsealed); 9 nothing would break but some calls\n"
-      "could not be verified; 10 strace is missing or cannot trace; 126 not executable; 127 not found.");
+      "where it was made and the option that avoids it.");
   cmd->add_option("--profile", opts.profile, "minimal, default or strict (as for vmseal run)")
       ->check(CLI::IsMember({"minimal", "default", "strict"}));
   cmd->add_option("--opt-out", opts.opt_out, "leave objects matching this glob alone, as vmseal run does (repeatable)")
@@ -185,7 +183,8 @@ CLI::App* add_predict(CLI::App& app, PredictOptions& opts) {
   cmd->add_option("--preload", opts.preload, "the preload library (default: the one installed with vmseal)");
   cmd->add_option("--strace", opts.strace, "the strace to run (default: strace on PATH)");
   cmd->add_option("command", opts.command, "the program and its arguments (best after --)");
-  cmd->footer("vmseal predict [OPTIONS] -- PROGRAM [ARGS...]\nvmseal predict [OPTIONS] --trace FILE");
+  cmd->footer("vmseal predict [OPTIONS] -- PROGRAM [ARGS...]\nvmseal predict [OPTIONS] --trace FILE\n\n" +
+              exit_status_footer("predict"));
   return cmd;
 }
 

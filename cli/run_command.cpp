@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "manual.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 #include "vmseal/sealing/elf_image.hpp"
 #include "vmseal/sealing/launch.hpp"
@@ -113,11 +114,7 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
       "Run a program with its loaded images sealed the way OpenBSD's ld.so seals them: text, rodata,\n"
       "RELRO (first copied to anonymous memory, so no madvise can discard it), the gaps between\n"
       "segments, the loader, preloads and NODELETE objects, after relocation and the initialisers,\n"
-      "before main. Exit status, as env and timeout use it: the program's own; 125 vmseal failed\n"
-      "(bad usage; the preload missing, or --preload not one; under --enforce: no mseal, or a seccomp\n"
-      "filter that denies, kills or fakes it; a program the preload cannot seal: static, AT_SECURE,\n"
-      "not glibc's _start, an audit library, unreadable; a seal that failed or did not take effect\n"
-      "inside the program); 126 the program cannot be run; 127 it is not found.");
+      "before main.");
   cmd->add_option("--profile", opts.profile, "minimal (text), default (text, rodata, RELRO, gaps) or strict (also data, bss, the stack, [vdso], [vvar])")
       ->check(CLI::IsMember({"minimal", "default", "strict"}));
   cmd->add_option("--opt-out", opts.opt_out, "leave objects whose path or file name matches this glob alone (repeatable)")
@@ -146,7 +143,7 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
   // program's arguments are never read as vmseal's; without "--" the program
   // and its arguments may not look like options.
   cmd->add_option("command", opts.command, "the program and its arguments (best after --)");
-  cmd->footer("vmseal run [OPTIONS] -- PROGRAM [ARGS...]");
+  cmd->footer("vmseal run [OPTIONS] -- PROGRAM [ARGS...]\n\n" + exit_status_footer("run"));
   return cmd;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "manual.hpp"
 #include "vmseal/engine/proc_maps.hpp"
 #include "vmseal/trace/sim.hpp"
 #include "vmseal/trace/strace.hpp"
@@ -20,6 +21,7 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
       "sim",
       "Apply the memory-management calls of an strace log (strace -f -y output) to the engine,\n"
       "print each call with the engine's result, then the final /proc/PID/maps of each process.");
+  cmd->footer(exit_status_footer("sim"));
   cmd->add_option("input", opts.input, "strace output to read ('-' for standard input)")
       ->required();
   cmd->add_flag("--check", opts.check,

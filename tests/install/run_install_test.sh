@@ -22,6 +22,13 @@ for f in bin/vmseal include/vmseal/vmseal.h include/vmseal/vmseal.hpp; do [ -e "
 [ -e "$libdir/vmseal/libvmseal_preload.so" ] || fail "the preload is not in $libdir/vmseal"
 [ -e "$libdir/cmake/vmseal/vmsealConfig.cmake" ] || fail "no vmsealConfig.cmake"
 [ -e "$libdir/pkgconfig/vmseal.pc" ] || fail "no vmseal.pc"
+for page in man1/vmseal.1 man1/vmseal-run.1 man1/vmseal-inspect.1 man1/vmseal-check.1 man3/vmseal.3; do
+  [ -s "$P/share/man/$page" ] || fail "man page $page not installed"
+done
+if command -v man >/dev/null; then
+  MANPATH=$P/share/man man vmseal 2>/dev/null | grep -q "EXIT STATUS" || fail "man vmseal does not show the installed page"
+  MANPATH=$P/share/man man 3 vmseal 2>/dev/null | grep -q "vmseal_seal" || fail "man 3 vmseal does not show the C API"
+fi
 
 run_pair() {  # $1: how they were built; runs seal_c and seal_cpp from $2
   for prog in seal_c seal_cpp; do

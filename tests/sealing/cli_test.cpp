@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "support/cli_run.hpp"
 #include "vmseal/kernel/syscalls.hpp"
@@ -159,6 +161,75 @@ TEST(AuditCli, ShellAndBadInput) {
   EXPECT_NE(r.err.find("not an ELF"), std::string::npos) << r.err;
   r = vmseal("audit /nonexistent/binary");
   EXPECT_EQ(r.code, 4) << r.err;
+}
+
+// Every command's exit statuses are the same in its --help, its man page and
+// the README (issue 16: one source, cli/manual.cpp; nothing may drift).
+std::vector<std::pair<std::string, std::string>> help_statuses(const std::string& out) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  const std::size_t at = out.find("Exit status:\n");
+  if (at == std::string::npos) return rows;
+  std::istringstream in(out.substr(at + 13));
+  for (std::string l; std::getline(in, l) && l.rfind("  ", 0) == 0;) {
+    std::istringstream w(l);
+    std::string code;
+    w >> code;
+    std::string meaning;
+    std::getline(w >> std::ws, meaning);
+    rows.emplace_back(code, meaning);
+  }
+  return rows;
+}
+
+std::vector<std::pair<std::string, std::string>> man_statuses(const std::string& roff) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  std::istringstream in(roff.substr(roff.find(".SH EXIT STATUS")));
+  std::string l;
+  std::getline(in, l);
+  auto plain = [](std::string t) {
+    for (std::size_t p; (p = t.find("\\-")) != std::string::npos;) t.replace(p, 2, "-");
+    for (std::size_t p; (p = t.find("\\e")) != std::string::npos;) t.replace(p, 2, "\\");
+    return t;
+  };
+  while (std::getline(in, l) && l == ".TP") {
+    std::string code, meaning;
+    std::getline(in, code);
+    std::getline(in, meaning);
+    rows.emplace_back(plain(code.substr(3)), plain(meaning));
+  }
+  return rows;
+}
+
+std::vector<std::pair<std::string, std::string>> readme_statuses(const std::string& readme, const std::string& cmd) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  const std::size_t at = readme.find("Exit status of `" + cmd + "`");
+  if (at == std::string::npos) return rows;
+  std::istringstream in(readme.substr(at));
+  std::string l;
+  while (std::getline(in, l) && l.rfind("|---", 0) != 0) {
+  }
+  while (std::getline(in, l) && l.rfind("| ", 0) == 0) {
+    const std::size_t bar = l.find(" | ", 2);
+    rows.emplace_back(l.substr(2, bar - 2), l.substr(bar + 3, l.size() - bar - 5));
+  }
+  return rows;
+}
+
+TEST(ManualCli, ExitStatusesAgreeInHelpManPageAndReadme) {
+  const std::string readme = slurp(std::string(VMSEAL_SOURCE_DIR) + "/README.md");
+  for (const std::string cmd : {"vmseal", "sim", "compare", "difftest", "inspect", "check", "audit", "run", "predict"}) {
+    const CliRun help = vmseal(cmd == "vmseal" ? "--help" : cmd + " --help");
+    ASSERT_EQ(help.code, 0) << cmd;
+    const CliRun man = vmseal("--man " + cmd);
+    ASSERT_EQ(man.code, 0) << cmd << man.err;
+    const auto from_help = help_statuses(help.out);
+    EXPECT_GE(from_help.size(), 3u) << cmd << ": --help lists no exit statuses:\n" << help.out;
+    EXPECT_EQ(man_statuses(man.out), from_help) << cmd << ": the man page differs from --help";
+    if (cmd != "vmseal") {
+      EXPECT_EQ(readme_statuses(readme, "vmseal " + cmd), from_help) << cmd << ": the README differs from --help";
+    }
+  }
+  EXPECT_EQ(vmseal("--man nosuchcommand").code, 2);
 }
 
 }  // namespace
