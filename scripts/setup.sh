@@ -5,6 +5,8 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libseccomp-dev
   libelf-dev zlib1g-dev python3 strace util-linux libcap2-bin
+  # the Debian package (cpack, dpkg-shlibdeps) and its man pages
+  dpkg-dev man-db
   # the compatibility suite (tests/compat): the programs it runs
   sqlite3 openssl perl libpython3.11-testsuite chromium nodejs jq bc tcl file
   xz-utils bzip2 zstd

@@ -29,6 +29,13 @@ echo "=== release: difftest, fixed seed"
 difftest --seed 1 -n 1000
 echo "=== release: difftest, random seed"
 difftest --seed random -n 500
+# The Debian package: built with the "package" preset (prefix /usr), its
+# contents and Depends checked, and in CI installed with apt-get and tried.
+echo "=== package: build the Debian package and check it"
+cmake --preset package >/dev/null
+cmake --build --preset package -j "$jobs"
+(cd build/package && cpack >/dev/null)
+./tests/package/check_deb.sh build/package/vmseal_*_amd64.deb
 for preset in debug asan; do
   echo "=== $preset: configure and build"
   cmake --preset "$preset" >/dev/null
