@@ -201,8 +201,8 @@ RC_GTEST_PROP(SealRecord, AnyBytesDecodeOrFailCleanly, (const std::vector<std::u
     h.entry_size = sizeof(RecordEntry);
     h.capacity = kRecordCapacity;
     h.count = count % (kRecordCapacity + 8);
-    const auto* p = reinterpret_cast<const std::uint8_t*>(&h);
-    bytes.assign(p, p + sizeof h);
+    bytes.resize(sizeof h);
+    std::memcpy(bytes.data(), &h, sizeof h);
   }
   bytes.insert(bytes.end(), tail.begin(), tail.end());
   SealRecord rec;
