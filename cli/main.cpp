@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "completion.hpp"
 #include "manual.hpp"
 #include "vmseal/version.hpp"
 
@@ -18,6 +19,9 @@ int main(int argc, char** argv) {
   std::string man;
   app.add_option("--man", man, "print the man page of COMMAND ('vmseal' for the overview) in roff")
       ->group("");  // hidden: the build makes the installed man pages with it
+  std::string completion;
+  app.add_option("--completion", completion, "print the completion script for SHELL: bash, zsh or fish")
+      ->group("");  // hidden: the build makes the installed completions with it
   vmseal::cli::SimOptions sim;
   CLI::App* sim_cmd = vmseal::cli::add_sim(app, sim);
   vmseal::cli::CompareOptions compare;
@@ -68,6 +72,15 @@ int main(int argc, char** argv) {
       return vmseal::cli::kUsage;
     }
     std::fputs(vmseal::cli::man_page(app, man).c_str(), stdout);
+    return 0;
+  }
+  if (!completion.empty()) {
+    const std::string script = vmseal::cli::completion_script(app, completion);
+    if (script.empty()) {
+      std::fprintf(stderr, "vmseal: no completion for '%s' (bash, zsh or fish)\n", completion.c_str());
+      return vmseal::cli::kUsage;
+    }
+    std::fputs(script.c_str(), stdout);
     return 0;
   }
   if (app.get_subcommands().empty()) {

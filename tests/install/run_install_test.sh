@@ -25,6 +25,10 @@ for f in bin/vmseal include/vmseal/vmseal.h include/vmseal/vmseal.hpp; do [ -e "
 for page in man1/vmseal.1 man1/vmseal-run.1 man1/vmseal-inspect.1 man1/vmseal-check.1 man3/vmseal.3; do
   [ -s "$P/share/man/$page" ] || fail "man page $page not installed"
 done
+for f in share/bash-completion/completions/vmseal share/zsh/vendor-completions/_vmseal \
+  share/fish/vendor_completions.d/vmseal.fish; do
+  [ -s "$P/$f" ] || fail "completion $f not installed"
+done
 if command -v man >/dev/null; then
   MANPATH=$P/share/man man vmseal 2>/dev/null | grep -q "EXIT STATUS" || fail "man vmseal does not show the installed page"
   MANPATH=$P/share/man man 3 vmseal 2>/dev/null | grep -q "vmseal_seal" || fail "man 3 vmseal does not show the C API"

@@ -14,7 +14,9 @@ multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-li
 for path in ./usr/bin/vmseal "./usr/lib/$multiarch/vmseal/libvmseal_preload.so" "./usr/lib/$multiarch/libvmseal.so.0" \
   ./usr/include/vmseal/vmseal.h ./usr/include/vmseal/vmseal.hpp "./usr/lib/$multiarch/pkgconfig/vmseal.pc" \
   "./usr/lib/$multiarch/cmake/vmseal/vmsealConfig.cmake" ./usr/share/man/man1/vmseal.1 ./usr/share/man/man1/vmseal-run.1 \
-  ./usr/share/man/man3/vmseal.3 ./usr/share/doc/vmseal/systemd.md ./usr/share/doc/vmseal/examples/systemd/vmseal.conf; do
+  ./usr/share/man/man3/vmseal.3 ./usr/share/doc/vmseal/systemd.md ./usr/share/doc/vmseal/examples/systemd/vmseal.conf \
+  ./usr/share/bash-completion/completions/vmseal ./usr/share/zsh/vendor-completions/_vmseal \
+  ./usr/share/fish/vendor_completions.d/vmseal.fish; do
   grep -qxF "$path" <<<"$contents" || fail "$path is not in the package"
 done
 grep -q '/build/\|/work/' <<<"$contents" && fail "the package holds a build path"
