@@ -281,14 +281,13 @@ std::string relocated_symbol_at(Elf* elf, std::uint64_t slot) {
 
 }  // namespace
 
-bool starts_through_libc_start_main(const std::string& path, std::string* why) {
+bool starts_through_libc_start_main(const ElfImage& image, std::string* why) {
+  const std::string& path = image.path;
   auto no = [&](const std::string& s) {
     if (why != nullptr) *why = s;
     return false;
   };
-  ElfImage image;
   std::string error;
-  if (!read_elf_image(path, image, &error)) return no(error);
   if (image.machine != EM_X86_64) return no(path + ": not an x86-64 program");
   const LoadSegment* text = nullptr;
   for (const LoadSegment& l : image.loads)

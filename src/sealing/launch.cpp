@@ -159,7 +159,7 @@ LaunchPlan plan_launch(const std::string& program) {
     return obstacle(plan, LaunchObstacle::Audit,
                     std::string("LD_AUDIT is set (") + audit + "): an rtld-audit library may keep the preload from "
                                                                "loading");
-  if (std::string why; !starts_through_libc_start_main(file, &why))
+  if (std::string why; !starts_through_libc_start_main(image, &why))
     return obstacle(plan, LaunchObstacle::NoStartHook, why);
   return plan;
 }

@@ -130,7 +130,9 @@ DynamicSymbol find_dynamic_symbol(const std::string& path, const char* name, std
 // relocation fills with __libc_start_main (or its PLT). A program whose entry
 // is anything else may run code of its own, main included, without passing
 // through __libc_start_main, where the preload seals. False with why.
-bool starts_through_libc_start_main(const std::string& path, std::string* why);
+// `image` is the program as read_elf_image read it (its path is reopened
+// only for the entry point's bytes and the relocations).
+bool starts_through_libc_start_main(const ElfImage& image, std::string* why);
 
 // Whether the program names an audit library of its own (DT_AUDIT or
 // DT_DEPAUDIT): rtld-audit modules may veto or replace the preload.
