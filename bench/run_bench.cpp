@@ -14,9 +14,12 @@
 //                    the environment `vmseal run` sets (`--print-env`),
 //                    without vmseal's own exec
 //   vmseal_run       `vmseal run -- PROGRAM ARGS`: adds the CLI's exec
+//   exec_floor       vmseal_bench_exec (static, libc only) that execs the
+//                    program with vmseal_preload's environment and does
+//                    nothing else: the least any launcher that execs costs
 // Run_Python/* and Run_True/* time one variant per benchmark (use
 // --benchmark_enable_random_interleaving so repetitions of the variants mix).
-// Run_PythonPaired and Run_TruePaired run the four variants back to back in
+// Run_PythonPaired and Run_TruePaired run the five variants back to back in
 // every iteration, rotating which goes first, and report the medians of the
 // per-round differences, which slow drift and background load cannot bias
 // (their own minimum time, 3 s and 1 s a repetition, gives about 25 and 50
@@ -140,7 +143,7 @@ namespace {
 constexpr const char* kPython = "/usr/bin/python3";  // not a pyenv shim (a bash script)
 constexpr const char* kTrue = "/bin/true";
 
-enum class Via { Plain, EmptyPreload, SealPreload, VmsealRun };
+enum class Via { Plain, EmptyPreload, SealPreload, VmsealRun, ExecFloor };
 
 // A program to spawn, with its argv and environment prepared once.
 class Command {
@@ -209,6 +212,7 @@ std::vector<std::string> clean_env() {
 std::vector<std::string> args_for(Via via, const std::vector<std::string>& program) {
   std::vector<std::string> args;
   if (via == Via::VmsealRun) args = {VMSEAL_CLI_PATH, "run", "--"};
+  if (via == Via::ExecFloor) args = {VMSEAL_BENCH_EXEC_PATH};
   args.insert(args.end(), program.begin(), program.end());
   return args;
 }
@@ -216,7 +220,7 @@ std::vector<std::string> env_for(Via via, const std::string& profile = "default"
                                  const std::vector<std::string>& extra = {}) {
   std::vector<std::string> env = clean_env();
   if (via == Via::EmptyPreload) env.emplace_back(std::string("LD_PRELOAD=") + VMSEAL_EMPTY_PRELOAD_PATH);
-  if (via == Via::SealPreload) {
+  if (via == Via::SealPreload || via == Via::ExecFloor) {
     // What `vmseal run --print-env` prints for this profile.
     env.emplace_back(std::string("LD_PRELOAD=") + VMSEAL_PRELOAD_PATH);
     env.emplace_back("VMSEAL_PROFILE=" + profile);
@@ -294,18 +298,19 @@ void run_variant(benchmark::State& state, const std::vector<std::string>& progra
   state.counters["minflt"] = faults / static_cast<double>(wall.size());
 }
 
-// --- all four variants in every iteration ------------------------------------
+// --- all five variants in every iteration ------------------------------------
 void run_paired(benchmark::State& state, const std::vector<std::string>& program) {
-  const Via vias[4] = {Via::Plain, Via::EmptyPreload, Via::SealPreload, Via::VmsealRun};
+  constexpr std::size_t kN = 5;
+  const Via vias[kN] = {Via::Plain, Via::EmptyPreload, Via::SealPreload, Via::VmsealRun, Via::ExecFloor};
   for (Via v : vias)
     if (const std::string why = check_sealed(v, program, "default"); !why.empty()) return state.SkipWithError(why.c_str());
   std::vector<std::unique_ptr<Command>> cmds;
   for (Via v : vias) cmds.push_back(std::make_unique<Command>(args_for(v, program), env_for(v)));
-  std::vector<double> wall[4], cpu[4], flt[4];
+  std::vector<double> wall[kN], cpu[kN], flt[kN];
   std::size_t round = 0;
   for (auto _ : state) {
-    for (std::size_t k = 0; k < 4; ++k) {
-      const std::size_t v = (round + k) % 4;  // each variant takes each place in turn
+    for (std::size_t k = 0; k < kN; ++k) {
+      const std::size_t v = (round + k) % kN;  // each variant takes each place in turn
       Sample s;
       if (!run_once(*cmds[v], s)) return state.SkipWithError("a variant did not exit 0");
       wall[v].push_back(s.wall_ns / 1e3);
@@ -319,8 +324,8 @@ void run_paired(benchmark::State& state, const std::vector<std::string>& program
     for (std::size_t i = 0; i < m[x].size(); ++i) d.push_back(m[x][i] - m[y][i]);
     return median(d);
   };
-  const char* names = "abcd";
-  for (std::size_t v = 0; v < 4; ++v) {
+  const char* names = "abcde";
+  for (std::size_t v = 0; v < kN; ++v) {
     state.counters[std::string(1, names[v]) + "_med_us"] = median(wall[v]);
     state.counters[std::string(1, names[v]) + "_min_us"] = minimum(wall[v]);
   }
@@ -329,6 +334,11 @@ void run_paired(benchmark::State& state, const std::vector<std::string>& program
   state.counters["c-b_us"] = paired(wall, 2, 1);
   state.counters["c-a_us"] = paired(wall, 2, 0);
   state.counters["d-c_us"] = paired(wall, 3, 2);
+  // vmseal run against the least a launcher that execs can cost: (e) - (c)
+  // is that floor, (d) - (e) what vmseal's binary adds beyond it.
+  state.counters["e-c_us"] = paired(wall, 4, 2);
+  state.counters["d-e_us"] = paired(wall, 3, 4);
+  state.counters["d-c_cpu_us"] = paired(cpu, 3, 2);
   state.counters["b-a_cpu_us"] = paired(cpu, 1, 0);
   state.counters["c-b_cpu_us"] = paired(cpu, 2, 1);
   state.counters["c-b_minflt"] = paired(flt, 2, 1);
@@ -436,6 +446,7 @@ const char* via_name(Via v) {
     case Via::EmptyPreload: return "empty_preload";
     case Via::SealPreload: return "vmseal_preload";
     case Via::VmsealRun: return "vmseal_run";
+    case Via::ExecFloor: return "exec_floor";
   }
   return "?";
 }

@@ -254,9 +254,6 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
   if (o.relro == "memfd")
     warn("--relro memfd: on this kernel userfaultfd can fill a discarded page of a memfd copy with chosen bytes, "
          "and MADV_DONTFORK still leaves a hole in a child (docs/attacks.md); --relro anon refuses both");
-  if (o.relro == "memfd")
-    warn("--relro memfd: on this kernel userfaultfd can fill a discarded page of a memfd copy with chosen bytes, "
-         "and MADV_DONTFORK still leaves a hole in a child (docs/attacks.md); --relro anon refuses both");
   const sealing::LaunchPlan plan = sealing::plan_launch(program);
   if (o.dry_run) describe_launch(plan);
   if (plan.execs_another && !o.follow_exec)
@@ -278,7 +275,7 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
   }
   // In a child: a seccomp filter that kills mseal's caller, or fakes it, is
   // found here, not in the program.
-  if (const kernel::MsealProbe probe = kernel::probe_mseal_isolated(); probe.support != kernel::MsealSupport::Available)
+  if (const kernel::MsealProbe probe = kernel::probe_mseal_before_exec(); probe.support != kernel::MsealSupport::Available)
     return cannot_seal(std::string(kernel::describe(probe)), kRunFailed);
   if (!plan.interpreters.empty()) env.emplace_back("VMSEAL_SCRIPT", fs::absolute(program).string());
   own_environment(env);

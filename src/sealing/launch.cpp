@@ -2,6 +2,8 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <link.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -51,12 +53,23 @@ bool has_file_capabilities(const std::string& path) {
   return n > 0;
 }
 
-// The loader this system's glibc programs use: vmseal's own PT_INTERP.
+// The loader this system's glibc programs use: vmseal's own PT_INTERP, read
+// from this process's program headers in memory (AT_PHDR), not from the file:
+// `vmseal run` pays for every byte it reads before the program starts.
 const std::string& system_loader() {
   static const std::string path = [] {
-    ElfImage self;
-    std::string error;
-    return read_elf_image("/proc/self/exe", self, &error) && self.interp ? *self.interp : std::string();
+    const auto* phdr = reinterpret_cast<const ElfW(Phdr)*>(getauxval(AT_PHDR));
+    const std::size_t count = getauxval(AT_PHNUM);
+    if (phdr == nullptr) return std::string();
+    // The load bias: where PT_PHDR says the headers are against where they are.
+    std::uintptr_t bias = 0;
+    for (std::size_t i = 0; i < count; ++i)
+      if (phdr[i].p_type == PT_PHDR) bias = reinterpret_cast<std::uintptr_t>(phdr) - phdr[i].p_vaddr;
+    for (std::size_t i = 0; i < count; ++i)
+      if (phdr[i].p_type == PT_INTERP && phdr[i].p_filesz > 1)
+        return std::string(reinterpret_cast<const char*>(bias + phdr[i].p_vaddr),
+                           strnlen(reinterpret_cast<const char*>(bias + phdr[i].p_vaddr), phdr[i].p_filesz));
+    return std::string();
   }();
   return path;
 }

@@ -34,6 +34,11 @@ MsealProbe probe_mseal() noexcept;
 // seal by its effect (a same-size mremap must fail with EPERM), so a filter
 // that fakes success is found (Faked). Costs a fork.
 MsealProbe probe_mseal_isolated() noexcept;
+// The same for a caller about to exec (`vmseal run`): without a seccomp
+// filter nothing can kill or fake mseal, so the probe runs in this process
+// and leaves one sealed page, which the exec discards; under a filter it
+// runs in a child like probe_mseal_isolated.
+MsealProbe probe_mseal_before_exec() noexcept;
 std::string_view describe(const MsealProbe& probe) noexcept;
 
 // The calling process's effective capabilities that decide mm outcomes.
