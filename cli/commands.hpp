@@ -77,7 +77,11 @@ struct InspectOptions {
   std::string target;  // PID or "self"
   bool all = false;
   std::string profile = "default";
-  bool json = false;
+  bool json = false;     // --json: the same as --format json
+  std::string format;   // table (default), json, openmetrics (--all only)
+  std::string output;   // written atomically instead of stdout
+  std::size_t max_groups = 50;
+  bool per_pid = false;
   std::string svg;
   unsigned width = 0;  // 0: the terminal's (no limit when not a terminal)
 };
@@ -91,9 +95,12 @@ CLI::App* add_check(CLI::App& app, CheckOptions& opts);
 int run_check(const CheckOptions& opts);
 
 struct AuditOptions {
-  std::string binary;
+  std::vector<std::string> paths;  // files and directories
   std::string profile = "default";
   bool json = false;
+  bool fail_on_warning = false;
+  std::size_t max_files = 1'000'000;
+  std::size_t max_depth = 64;
 };
 CLI::App* add_audit(CLI::App& app, AuditOptions& opts);
 int run_audit(const AuditOptions& opts);

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cinttypes>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -17,7 +19,11 @@
 #include "manual.hpp"
 #include "vmseal/kernel/proc.hpp"
 #include "vmseal/kernel/syscalls.hpp"
+#include "vmseal/kernel/bypass.hpp"
+#include "vmseal/sealing/fleet.hpp"
 #include "vmseal/sealing/inspect.hpp"
+#include "vmseal/sealing/safe_file.hpp"
+#include "vmseal/version.hpp"
 
 namespace vmseal::cli {
 namespace {
@@ -344,36 +350,6 @@ std::string render_svg(const ProcessReport& r) {
   return out;
 }
 
-struct Inspected {
-  ProcessReport report;
-  kernel::ProcFailure failure;
-  bool ok = false;
-};
-
-Inspected inspect_pid(pid_t pid, sealing::Profile profile) {
-  Inspected out;
-  kernel::ProcessInfo info;
-  if (!kernel::read_process_info(pid, info, &out.failure)) return out;
-  std::vector<kernel::SmapsEntry> entries;
-  if (!info.kernel_thread && !kernel::read_process_smaps(pid, entries, &out.failure)) return out;
-  // The process's own record, when `vmseal run` started it (record.hpp).
-  sealing::SealRecord record;
-  std::string record_error;
-  const int has_record = info.kernel_thread ? 0 : sealing::read_process_record(pid, record, &record_error);
-  out.report = sealing::inspect_entries(std::move(entries), sealing::live_elf_opener(pid), profile, info.exe,
-                                        has_record == 1 ? &record : nullptr);
-  if (has_record == 0)
-    out.report.record_note =
-        "not started by vmseal run (no record): the verdicts are what a sealing loader would do; whether an "
-        "object was opened by dlopen, and so may be unloaded, cannot be known from outside";
-  else if (has_record < 0)
-    out.report.record_note = record_error + "; the verdicts are what a sealing loader would do";
-  out.report.pid = pid;
-  out.report.comm = info.comm;
-  out.ok = true;
-  return out;
-}
-
 int exit_for(const kernel::ProcFailure& f) {
   switch (f.kind) {
     case kernel::ProcError::NoSuchProcess:
@@ -396,28 +372,35 @@ CLI::App* add_inspect(CLI::App& app, InspectOptions& opts) {
   cmd->add_flag("--all", opts.all, "every process this user may read: one summary line each");
   cmd->add_option("--profile", opts.profile, "what a sealing loader would seal: minimal, default, strict")
       ->check(CLI::IsMember({"minimal", "default", "strict"}));
-  cmd->add_flag("--json", opts.json, "print the report as JSON");
+  cmd->add_flag("--json", opts.json, "print the report as JSON (the same as --format json)");
+  cmd->add_option("--format", opts.format,
+                  "table (the default), json, or with --all openmetrics: the Prometheus text exposition, one series "
+                  "per executable, for node_exporter's textfile collector")
+      ->check(CLI::IsMember({"table", "json", "openmetrics"}));
+  cmd->add_option("--output", opts.output,
+                  "write to this file instead of standard output, atomically (a new file renamed over it, mode 0644; "
+                  "never through a symlink)");
+  cmd->add_option("--max-groups", opts.max_groups,
+                  "with openmetrics: the executables that get their own series, largest first; the rest are summed "
+                  "as exe=\"(other)\" (default 50)")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_flag("--per-pid", opts.per_pid, "with openmetrics: also one series per process (pid, comm and exe labels)");
   cmd->add_option("--svg", opts.svg, "also draw the address space to this SVG file");
   cmd->add_option("--width", opts.width, "table width in columns (default: the terminal's)");
   return cmd;
 }
 
-int run_inspect(const InspectOptions& o) {
-  sealing::Profile profile = sealing::Profile::Default;
-  sealing::profile_from_name(o.profile, profile);
-  if (o.all == !o.target.empty()) {
-    std::fprintf(stderr, "vmseal inspect: give a PID (or 'self') or --all\n");
-    return kUsage;
-  }
+namespace {
+
+// The mseal probe's verdict, said once on stderr; false when no mapping can
+// be sealed on this machine.
+bool report_mseal(const kernel::MsealProbe& probe) {
   // A filter that denies mseal in this process says nothing of the target;
   // ENOSYS does, unless a filter may be the one answering.
-  // In a child: a filter that kills mseal's caller kills the child only.
-  const kernel::MsealProbe probe = kernel::probe_mseal_isolated();
   if (probe.support == kernel::MsealSupport::Killed)
     std::fprintf(stderr, "vmseal inspect: %s\n", std::string(kernel::describe(probe)).c_str());
   const bool no_kernel = probe.support == kernel::MsealSupport::NoKernel;
   const bool filtered = kernel::seccomp_mode() == 2;
-  const bool can_seal = !no_kernel || filtered;
   if (no_kernel && !filtered)
     std::fprintf(stderr,
                  "vmseal inspect: this kernel has no mseal (%s): no mapping can be sealed and smaps shows no "
@@ -427,41 +410,102 @@ int run_inspect(const InspectOptions& o) {
     std::fprintf(stderr,
                  "vmseal inspect: mseal returned ENOSYS under a seccomp filter: the kernel may have no mseal, "
                  "or the filter hides it; seal states are shown as the kernel reports them\n");
+  return !no_kernel || filtered;
+}
 
-  if (o.all) {
-    nlohmann::json all = nlohmann::json::array();
-    std::size_t denied = 0;
-    std::size_t gone = 0;
-    if (!o.json)
-      std::printf("%7s %-16s %9s %9s %10s %8s %s\n", "PID", "COMM", "MAPPINGS", "SEALED", "BYTES", "TO SEAL",
-                  "WARNINGS");
-    for (const pid_t pid : kernel::list_pids()) {
-      Inspected in = inspect_pid(pid, profile);
-      if (!in.ok) {
-        if (in.failure.kind == kernel::ProcError::PermissionDenied) ++denied;
-        else ++gone;
-        continue;
-      }
-      if (in.report.mappings.empty()) continue;  // kernel threads
-      std::uint64_t to_seal = 0;
-      for (const auto& ob : in.report.objects) to_seal += ob.should_seal_unsealed;
-      if (o.json) {
-        nlohmann::json j = report_json(in.report);
-        j.erase("mappings");
-        all.push_back(std::move(j));
-      } else {
-        std::printf("%7d %-16s %4" PRIu64 "/%-4" PRIu64 " %9s %10s %8" PRIu64 " %zu\n", static_cast<int>(pid),
-                    fit(in.report.comm, 16).c_str(), in.report.total.mappings_sealed, in.report.total.mappings,
-                    percent(in.report.total.bytes_sealed, in.report.total.bytes).c_str(),
-                    human_size(in.report.total.bytes).c_str(), to_seal, in.report.warnings.size());
-      }
-    }
-    if (o.json) std::printf("%s\n", all.dump(2).c_str());
-    if (denied != 0 || gone != 0)
-      std::fprintf(stderr, "vmseal inspect: %zu process(es) not readable (permission denied; run as root to see "
-                           "them), %zu exited while being read\n", denied, gone);
-    return can_seal ? kOk : kNoMseal;
+// Standard output, or the --output file written atomically (0644: the
+// textfile collector runs as another user).
+int emit(const InspectOptions& o, const std::string& text) {
+  if (o.output.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return kOk;
   }
+  if (const int err = sealing::write_file_safely(o.output.c_str(), text.data(), text.size(), 0644); err != 0) {
+    std::fprintf(stderr, "vmseal inspect: cannot write %s: %s\n", o.output.c_str(),
+                 err == EEXIST ? "it exists as a symlink, not a regular file, or another user's file"
+                               : std::strerror(err));
+    return kIoError;
+  }
+  return kOk;
+}
+
+std::string summary_table(const sealing::FleetScan& scan) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%7s %-16s %9s %9s %10s %8s %s\n", "PID", "COMM", "MAPPINGS", "SEALED", "BYTES",
+                "TO SEAL", "WARNINGS");
+  out += line;
+  for (const sealing::ProcessSummary& p : scan.processes) {
+    std::snprintf(line, sizeof line, "%7d %-16s %4" PRIu64 "/%-4" PRIu64 " %9s %10s %8" PRIu64 " %" PRIu64 "\n",
+                  static_cast<int>(p.pid), fit(p.comm, 16).c_str(), p.total.mappings_sealed, p.total.mappings,
+                  percent(p.total.bytes_sealed, p.total.bytes).c_str(), human_size(p.total.bytes).c_str(),
+                  p.unsealed_sealable, p.warnings);
+    out += line;
+  }
+  return out;
+}
+
+nlohmann::json summary_json(const sealing::ProcessSummary& p) {
+  return {{"pid", p.pid},
+          {"comm", p.comm},
+          {"exe", p.exe},
+          {"total", coverage_json(p.total)},
+          {"sealable", coverage_json(p.sealable)},
+          {"unsealed_that_a_loader_would_seal", p.unsealed_sealable},
+          {"warnings", p.warnings},
+          {"vmseal_run", p.vmseal_run}};
+}
+
+int inspect_all(const InspectOptions& o, const std::string& format, sealing::Profile profile) {
+  sealing::MachineState machine;
+  machine.mseal = kernel::probe_mseal_isolated();
+  const bool can_seal = report_mseal(machine.mseal);
+  // Progress on a terminal only: a timer's or a script's stderr stays clean.
+  const bool show = isatty(STDERR_FILENO) != 0;
+  const sealing::FleetScan scan = sealing::scan_processes(profile, [show](std::size_t done, std::size_t total) {
+    if (show && (done % 16 == 0 || done == total))
+      std::fprintf(stderr, "\rvmseal inspect: %zu/%zu processes%s", done, total, done == total ? "\n" : "");
+  });
+  std::string text;
+  if (format == "openmetrics") {
+    machine.bypasses = kernel::read_seal_bypasses();
+    text = sealing::render_exposition(scan, machine, {o.max_groups, o.per_pid, kVersion});
+  } else if (format == "json") {
+    nlohmann::json all = nlohmann::json::array();
+    for (const sealing::ProcessSummary& p : scan.processes) all.push_back(summary_json(p));
+    text = all.dump(2) + "\n";
+  } else {
+    text = summary_table(scan);
+  }
+  if (const int rc = emit(o, text); rc != kOk) return rc;
+  if (scan.denied != 0 || scan.exited != 0)
+    std::fprintf(stderr, "vmseal inspect: %" PRIu64 " process(es) not readable (%s), %" PRIu64 " exited while being read\n",
+                 scan.denied,
+                 geteuid() == 0 ? "denied even to root: another user namespace's, or a security module's refusal"
+                                : "permission denied; run as root to see them",
+                 scan.exited);
+  return can_seal ? kOk : kNoMseal;
+}
+
+}  // namespace
+
+int run_inspect(const InspectOptions& o) {
+  sealing::Profile profile = sealing::Profile::Default;
+  sealing::profile_from_name(o.profile, profile);
+  if (o.all == !o.target.empty()) {
+    std::fprintf(stderr, "vmseal inspect: give a PID (or 'self') or --all\n");
+    return kUsage;
+  }
+  const std::string format = o.json ? "json" : o.format.empty() ? "table" : o.format;
+  if (o.json && !o.format.empty() && o.format != "json") {
+    std::fprintf(stderr, "vmseal inspect: --json and --format %s disagree\n", o.format.c_str());
+    return kUsage;
+  }
+  if (!o.all && (format == "openmetrics" || o.per_pid)) {
+    std::fprintf(stderr, "vmseal inspect: --format openmetrics and --per-pid go with --all\n");
+    return kUsage;
+  }
+  if (o.all) return inspect_all(o, format, profile);
 
   pid_t pid = 0;
   if (!kernel::parse_pid(o.target, pid)) {
@@ -469,23 +513,29 @@ int run_inspect(const InspectOptions& o) {
                  o.target.c_str());
     return kUsage;
   }
-  Inspected in = inspect_pid(pid, profile);
-  if (!in.ok) {
-    std::fprintf(stderr, "vmseal inspect: %s\n", in.failure.message.c_str());
-    return exit_for(in.failure);
+  const bool can_seal = report_mseal(kernel::probe_mseal_isolated());
+  ProcessReport report;
+  kernel::ProcFailure failure;
+  if (!sealing::inspect_process(pid, profile, report, &failure)) {
+    std::fprintf(stderr, "vmseal inspect: %s\n", failure.message.c_str());
+    return exit_for(failure);
   }
   if (!o.svg.empty()) {
     std::ofstream svg(o.svg);
-    svg << render_svg(in.report);
+    svg << render_svg(report);
     if (!svg) {
       std::fprintf(stderr, "vmseal inspect: cannot write %s\n", o.svg.c_str());
       return kIoError;
     }
   }
-  if (o.json)
-    std::printf("%s\n", report_json(in.report).dump(2).c_str());
-  else
-    print_table(in.report, terminal_width(o.width));
+  if (format == "json") {
+    if (const int rc = emit(o, report_json(report).dump(2) + "\n"); rc != kOk) return rc;
+  } else if (!o.output.empty()) {
+    std::fprintf(stderr, "vmseal inspect: --output takes --format json or openmetrics; the table is for a terminal\n");
+    return kUsage;
+  } else {
+    print_table(report, terminal_width(o.width));
+  }
   return can_seal ? kOk : kNoMseal;
 }
 

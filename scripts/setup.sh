@@ -11,7 +11,11 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
   sqlite3 openssl perl libpython3.11-testsuite chromium nodejs jq bc tcl file
   xz-utils bzip2 zstd
   # the benchmarks' scaling plot (bench/plot_scaling.sh; it uses jq too)
-  gnuplot-nox)
+  gnuplot-nox
+  # the fleet view's test: Prometheus' own parsers read the exposition
+  python3-prometheus-client
+  # systemd-analyze verifies the fleet view's service and timer
+  systemd)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()

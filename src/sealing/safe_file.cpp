@@ -11,7 +11,7 @@
 
 namespace vmseal::sealing {
 
-int write_file_safely(const char* path, const char* data, std::size_t size) noexcept {
+int write_file_safely(const char* path, const char* data, std::size_t size, unsigned mode) noexcept {
   if (path == nullptr || *path == '\0') return EINVAL;
   struct stat st {};
   if (lstat(path, &st) == 0 && (S_ISLNK(st.st_mode) || st.st_uid != geteuid() || !S_ISREG(st.st_mode)))
@@ -23,13 +23,13 @@ int write_file_safely(const char* path, const char* data, std::size_t size) noex
     if (getrandom(&r, sizeof r, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof r))
       r = static_cast<unsigned long long>(getpid()) * 2654435761ULL + static_cast<unsigned long long>(attempt);
     if (std::snprintf(tmp, sizeof tmp, "%s.%016llx.tmp", path, r) >= static_cast<int>(sizeof tmp)) return ENAMETOOLONG;
-    // 0600: a report lists every object's load address, which a root
-    // process's neighbours must not learn (ASLR).
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno != EEXIST) return errno;
   }
   if (fd < 0) return EEXIST;
-  int err = 0;
+  // The mode exactly, whatever the umask (0600 by default, written while the
+  // file is still only the writer's).
+  int err = fchmod(fd, static_cast<mode_t>(mode & 07777)) == 0 ? 0 : errno;
   for (std::size_t done = 0; err == 0 && done < size;) {
     const ssize_t n = write(fd, data + done, size - done);
     if (n < 0 && errno == EINTR) continue;

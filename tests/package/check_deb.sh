@@ -3,8 +3,9 @@
 # `cpack` in the "package" build): its contents (dpkg-deb -c), its Depends
 # (from dpkg-shlibdeps), then, where installing is allowed (CI, or
 # VMSEAL_TEST_INSTALL_DEB=1, as root), `apt-get install ./vmseal_*.deb` and the
-# installed vmseal run from /usr: run -- /bin/true, inspect self, check, and
-# man vmseal; the package is removed again afterwards.
+# installed vmseal run from /usr: run -- /bin/true, inspect self, check, man
+# vmseal, its own audit without a warning, and the metrics service's units and
+# command; the package is removed again afterwards.
 # Exit 0 ok, 1 failure.
 set -u
 deb=${1:?usage: check_deb.sh PACKAGE.deb}
@@ -16,7 +17,8 @@ for path in ./usr/bin/vmseal "./usr/lib/$multiarch/vmseal/libvmseal_preload.so" 
   "./usr/lib/$multiarch/cmake/vmseal/vmsealConfig.cmake" ./usr/share/man/man1/vmseal.1 ./usr/share/man/man1/vmseal-run.1 \
   ./usr/share/man/man3/vmseal.3 ./usr/share/doc/vmseal/systemd.md ./usr/share/doc/vmseal/examples/systemd/vmseal.conf \
   ./usr/share/bash-completion/completions/vmseal ./usr/share/zsh/vendor-completions/_vmseal \
-  ./usr/share/fish/vendor_completions.d/vmseal.fish; do
+  ./usr/share/fish/vendor_completions.d/vmseal.fish ./usr/lib/systemd/system/vmseal-metrics.service \
+  ./usr/lib/systemd/system/vmseal-metrics.timer; do
   grep -qxF "$path" <<<"$contents" || fail "$path is not in the package"
 done
 grep -q '/build/\|/work/' <<<"$contents" && fail "the package holds a build path"
@@ -50,4 +52,18 @@ if command -v man >/dev/null; then
   man vmseal 2>/dev/null | grep -q "EXIT STATUS" || fail "man vmseal"
   man 3 vmseal 2>/dev/null | grep -q "vmseal_seal" || fail "man 3 vmseal"
 fi
-echo "package: installed with apt-get; vmseal run, inspect, check and man vmseal work from /usr"
+# vmseal passes its own audit, installed.
+/usr/bin/vmseal audit --fail-on-warning /usr/bin/vmseal "/usr/lib/$multiarch/libvmseal.so.0" \
+  "/usr/lib/$multiarch/vmseal/libvmseal_preload.so" >/dev/null || fail "vmseal audit warns about vmseal's own files"
+# The fleet view's units as installed, and the service's command.
+grep -qx 'ExecStart=/usr/bin/vmseal inspect --all --format openmetrics --output /var/lib/prometheus/node-exporter/vmseal.prom' \
+  /usr/lib/systemd/system/vmseal-metrics.service || fail "the installed service does not run /usr/bin/vmseal"
+if command -v systemd-analyze >/dev/null; then
+  systemd-analyze verify /usr/lib/systemd/system/vmseal-metrics.service /usr/lib/systemd/system/vmseal-metrics.timer ||
+    fail "systemd-analyze verify of the installed units"
+fi
+/usr/bin/vmseal inspect --all --format openmetrics --output /tmp/vmseal-deb.prom; rc=$?
+[ $rc -eq 0 ] || [ $rc -eq 5 ] || fail "vmseal inspect --all --format openmetrics exited $rc"
+tail -n 1 /tmp/vmseal-deb.prom | grep -qx '# EOF' || fail "the installed vmseal wrote no metrics"
+rm -f /tmp/vmseal-deb.prom
+echo "package: installed with apt-get; vmseal run, inspect (also as metrics), check, audit, the units and man vmseal work from /usr"

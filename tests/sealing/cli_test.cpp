@@ -2,6 +2,7 @@
 // exit codes.
 #include <gtest/gtest.h>
 #include <seccomp.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -124,20 +125,56 @@ TEST(InspectCli, ErrorsHaveTheirOwnExitCodes) {
 }
 
 TEST(InspectCli, AllProcesses) {
+  // The scanner leaves itself out; this test, its parent, is in.
+  const std::string me = std::to_string(getpid());
   const CliRun r = vmseal("inspect --all");
   ASSERT_EQ(r.code, have_mseal() ? 0 : 5) << r.err;
-  EXPECT_NE(r.out.find("vmseal"), std::string::npos) << "the command itself is a process: " << r.out;
+  EXPECT_NE(r.out.find("\n" + std::string(7 - me.size(), ' ') + me + " "), std::string::npos) << r.out;
   const CliRun j = vmseal("inspect --all --json");
   const auto all = nlohmann::json::parse(j.out);
   ASSERT_TRUE(all.is_array());
   ASSERT_FALSE(all.empty());
-  bool self_seen = false;
+  bool parent_seen = false;
   for (const auto& p : all) {
     EXPECT_TRUE(p.contains("total"));
+    EXPECT_TRUE(p.contains("sealable"));
     EXPECT_FALSE(p.contains("mappings"));  // summaries only
-    self_seen = self_seen || p["comm"] == "vmseal";
+    EXPECT_NE(p["comm"], "vmseal") << "the scanner itself is not part of the fleet";
+    parent_seen = parent_seen || p["pid"] == getpid();
   }
-  EXPECT_TRUE(self_seen);
+  EXPECT_TRUE(parent_seen);
+}
+
+TEST(InspectCli, OpenMetricsFileIsWrittenAtomicallyAndReadable) {
+  const std::string out = vmseal::test::temp_path("vmseal-fleet.prom");
+  unlink(out.c_str());
+  const CliRun r = vmseal("inspect --all --format openmetrics --max-groups 2 --output " + out);
+  ASSERT_EQ(r.code, have_mseal() ? 0 : 5) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "--output: nothing on stdout";
+  struct stat st {};
+  ASSERT_EQ(stat(out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644U) << "the textfile collector runs as another user";
+  const std::string text = slurp(out);
+  EXPECT_EQ(text.substr(text.size() - 6), "# EOF\n");
+  EXPECT_NE(text.find("vmseal_mseal_available " + std::string(have_mseal() ? "1" : "0") + "\n"), std::string::npos);
+  // At most 2 executables and "(other)" per family.
+  std::size_t series = 0;
+  for (std::size_t at = text.find("\nvmseal_processes{exe="); at != std::string::npos;
+       at = text.find("\nvmseal_processes{exe=", at + 1))
+    ++series;
+  EXPECT_GE(series, 1U);
+  EXPECT_LE(series, 3U);
+  // A symlink in its place is never written through.
+  const std::string link = vmseal::test::temp_path("vmseal-fleet-link.prom");
+  unlink(link.c_str());
+  ASSERT_EQ(symlink(out.c_str(), link.c_str()), 0);
+  const CliRun refused = vmseal("inspect --all --format openmetrics --output " + link);
+  EXPECT_EQ(refused.code, 4) << refused.err;
+  unlink(link.c_str());
+  unlink(out.c_str());
+  // openmetrics is for --all; the table is not written to a file.
+  EXPECT_EQ(vmseal("inspect self --format openmetrics").code, 2);
+  EXPECT_EQ(vmseal("inspect self --output " + out).code, 2);
 }
 
 TEST(AuditCli, ShellAndBadInput) {

@@ -14,6 +14,9 @@ namespace vmseal::sealing {
 
 // 0 on success, else an errno: EEXIST when the target is a symlink or
 // belongs to another user, or what open, write or rename failed with.
-int write_file_safely(const char* path, const char* data, std::size_t size) noexcept;
+// `mode` is the new file's, umask or not: 0600 by default, because a report
+// lists every object's load address, which a root process's neighbours must
+// not learn (ASLR); 0644 for what others must read (a metrics file).
+int write_file_safely(const char* path, const char* data, std::size_t size, unsigned mode = 0600) noexcept;
 
 }  // namespace vmseal::sealing
