@@ -13,10 +13,12 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "input.hpp"
 #include "manual.hpp"
 #include "vmseal/engine/proc_maps.hpp"
 #include "vmseal/engine/seal_policy.hpp"
 #include "vmseal/trace/compare.hpp"
+#include "vmseal/trace/line_reader.hpp"
 #include "vmseal/trace/sim.hpp"
 
 namespace vmseal::cli {
@@ -83,16 +85,9 @@ int run_compare(const CompareOptions& opts) {
   co.all_calls = opts.all_calls;
   co.stop_on_bad_line = !opts.keep_going;
 
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (opts.input != "-") {
-    file.open(opts.input);
-    if (!file) {
-      std::fprintf(stderr, "vmseal compare: cannot read %s\n", opts.input.c_str());
-      return kIoError;
-    }
-    in = &file;
-  }
+  InputFile input;
+  if (!input.open(opts.input, "compare")) return kIoError;
+  std::istream* in = &input.stream();
 
   // A trace kept by `vmseal predict --record FILE` has FILE.json beside it,
   // with the layout snapshots of its seal points.
@@ -178,12 +173,13 @@ int run_compare(const CompareOptions& opts) {
   };
 
   const bool tty = isatty(STDERR_FILENO) != 0 && !opts.json;
-  std::string line;
+  trace::LineReader lines(*in);
   std::size_t n = 0;
   bool ok = true;
-  while (ok && std::getline(*in, line)) {
-    ok = cmp.feed(line, report);
-    if (tty && ++n % 100000 == 0) std::fprintf(stderr, "\rvmseal compare: %zu lines", n);
+  while (ok && lines.next() != trace::LineReader::Result::End) {
+    ok = cmp.feed(lines.line(), report);
+    ++n;
+    if (tty && n % 100000 == 0) std::fprintf(stderr, "\rvmseal compare: %zu lines", n);
   }
   if (tty && n >= 100000) std::fprintf(stderr, "\n");
   if (in->bad()) {
@@ -192,6 +188,10 @@ int run_compare(const CompareOptions& opts) {
   }
   cmp.finish(report);
 
+  if (n == 0) {
+    std::fprintf(stderr, "vmseal compare: %s is empty: no trace or script to read\n", opts.input.c_str());
+    return kBadInput;
+  }
   const trace::CompareSummary& s = cmp.summary();
   if (opts.json) {
     nlohmann::json out;

@@ -3,7 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <exception>
+#include <new>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "commands.hpp"
@@ -11,7 +14,28 @@
 #include "manual.hpp"
 #include "vmseal/version.hpp"
 
+namespace {
+int dispatch(int argc, char** argv);
+}  // namespace
+
+// No exception leaves main: a hostile input that exhausts memory, or a bug,
+// ends in a message and an exit status that means "could not go on" (4; 125
+// for run, the launcher convention), never in std::terminate's abort.
 int main(int argc, char** argv) {
+  const bool launcher = argc > 1 && std::string_view(argv[1]) == "run";
+  try {
+    return dispatch(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "vmseal: out of memory (an input beyond what this machine can hold?)\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vmseal: internal error: %s\n", e.what());
+  }
+  return launcher ? vmseal::cli::kRunFailed : vmseal::cli::kIoError;
+}
+
+namespace {
+
+int dispatch(int argc, char** argv) {
   CLI::App app{"vmseal: Linux memory sealing (mseal) modelled, applied and analysed"};
   app.set_version_flag("--version", std::string("vmseal ") + vmseal::kVersion);
   app.require_subcommand(0, 1);
@@ -104,3 +128,5 @@ int main(int argc, char** argv) {
   if (predict_cmd->parsed()) return vmseal::cli::run_predict(predict, program);
   return 0;
 }
+
+}  // namespace

@@ -23,6 +23,7 @@
 
 #include "commands.hpp"
 #include "manual.hpp"
+#include "vmseal/trace/line_reader.hpp"
 #include "vmseal/trace/predict.hpp"
 #include "vmseal/version.hpp"
 
@@ -340,8 +341,8 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
   }
   bool markers = false;
   {
-    std::string line;
-    while (!markers && std::getline(in, line)) markers = trace::has_predict_markers(line);
+    trace::LineReader lines(in);
+    while (!markers && lines.next() != trace::LineReader::Result::End) markers = trace::has_predict_markers(lines.line());
     in.clear();
     in.seekg(0);
   }
@@ -350,20 +351,20 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
   sealing::profile_from_name(o.profile, po.profile);
   po.opt_out = o.opt_out;
   po.plain = !markers;
+  // A trace is untrusted: a seal-point marker may only name a snapshot of
+  // its own recording (the sidecar's, or this run's), never a file to open
+  // (a marker naming /dev/zero or /etc/shadow once ran or leaked).
   trace::Predictor predictor(po, [&](const std::string& name) -> std::optional<std::string> {
     const std::string base = fs::path(name).filename().string();
     if (auto it = snapshots.find(base); it != snapshots.end()) return it->second;
-    // A recorded trace's snapshot files may still be where the marker says.
-    bool ok = false;
-    if (access(name.c_str(), R_OK) == 0) return read_file(name, &ok);
     return std::nullopt;
   });
-  std::string line;
+  trace::LineReader lines(in);
   bool cut = false;
   std::size_t n = 0;
-  while (std::getline(in, line)) {
-    cut = in.eof();  // the last line had no newline
-    predictor.feed(line);
+  while (lines.next() != trace::LineReader::Result::End) {
+    cut = lines.unterminated();  // the last line had no newline
+    predictor.feed(lines.line());
     if (++n % 100000 == 0 && tty) std::fprintf(stderr, "\rvmseal predict: %zu lines", n);
   }
   if (tty && n >= 100000) std::fprintf(stderr, "\r\033[K");

@@ -9,8 +9,10 @@
 #include <string>
 
 #include "commands.hpp"
+#include "input.hpp"
 #include "manual.hpp"
 #include "vmseal/engine/proc_maps.hpp"
+#include "vmseal/trace/line_reader.hpp"
 #include "vmseal/trace/sim.hpp"
 #include "vmseal/trace/strace.hpp"
 
@@ -43,16 +45,9 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
 }
 
 int run_sim(const SimOptions& opts) {
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (opts.input != "-") {
-    file.open(opts.input);
-    if (!file) {
-      std::fprintf(stderr, "vmseal sim: cannot read %s\n", opts.input.c_str());
-      return kIoError;
-    }
-    in = &file;
-  }
+  InputFile input;
+  if (!input.open(opts.input, "sim")) return kIoError;
+  std::istream* in = &input.stream();
   trace::SimOptions so;
   so.check = opts.check;
   so.config.privileged = opts.privileged;
@@ -104,9 +99,9 @@ int run_sim(const SimOptions& opts) {
     }
   };
 
-  std::string line;
-  while (!stop && std::getline(*in, line)) {
-    parser.feed(line);
+  trace::LineReader lines(*in);
+  while (!stop && lines.next() != trace::LineReader::Result::End) {
+    parser.feed(lines.line());
     drain();
     if (tty && parser.lines_read() % 100000 == 0)
       std::fprintf(stderr, "\rvmseal sim: %zu lines", parser.lines_read());
@@ -117,6 +112,10 @@ int run_sim(const SimOptions& opts) {
     drain();
   }
 
+  if (parser.lines_read() == 0) {
+    std::fprintf(stderr, "vmseal sim: %s is empty: no trace to read\n", opts.input.c_str());
+    return kBadInput;
+  }
   const trace::SimSummary& s = sim.summary();
   if (opts.json) {
     nlohmann::json out;
@@ -124,7 +123,7 @@ int run_sim(const SimOptions& opts) {
     out["summary"] = {{"calls", s.calls},           {"matched", s.matched},
                       {"mismatched", s.mismatched}, {"unverifiable", s.unverifiable},
                       {"placed", s.placed},         {"no_record", s.no_record},
-                      {"malformed_lines", bad_lines}};
+                      {"malformed_lines", bad_lines}, {"exited_layouts_dropped", s.exited_layouts_dropped}};
     nlohmann::json layouts = nlohmann::json::object();
     for (int pid : sim.pids())
       if (const AddressSpace* as = sim.address_space(pid))
@@ -144,6 +143,9 @@ int run_sim(const SimOptions& opts) {
                  s.calls, s.matched, s.mismatched, s.unverifiable, s.placed, s.no_record,
                  bad_lines != 0 ? (", " + std::to_string(bad_lines) + " malformed lines").c_str()
                                 : "");
+    if (s.exited_layouts_dropped != 0)
+      std::fprintf(stderr, "vmseal sim: the final layouts of %zu exited processes are not shown (the last 4096 are)\n",
+                   s.exited_layouts_dropped);
   }
   if (bad_lines != 0) return kBadInput;
   if (opts.check && s.mismatched != 0) return kMismatch;

@@ -1,4 +1,5 @@
 #include "vmseal/trace/compare.hpp"
+#include "vmseal/trace/line_reader.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -129,7 +130,7 @@ class Expr {
   bool eval(std::uint64_t& out, std::string* error) {
     out = parse_or();
     skip();
-    if (error_.empty() && pos_ != s_.size()) error_ = "unexpected \"" + std::string(s_.substr(pos_)) + "\"";
+    if (error_.empty() && pos_ != s_.size()) error_ = "unexpected \"" + std::string(s_.substr(pos_, 40)) + "\"";
     if (!error_.empty()) {
       if (error != nullptr) *error = error_;
       return false;
@@ -168,15 +169,29 @@ class Expr {
     while (error_.empty() && eat('*')) v *= parse_factor();
     return v;
   }
+  // Parentheses and unary minus recurse: a script is untrusted input, and
+  // 50,000 nested '(' once overflowed the stack. kMaxDepth is far beyond any
+  // expression a person writes.
+  static constexpr int kMaxDepth = 64;
+  struct Deeper {
+    int& depth;
+    explicit Deeper(int& d) : depth(d) { ++depth; }
+    ~Deeper() { --depth; }
+  };
   std::uint64_t parse_factor() {
     skip();
     if (pos_ >= s_.size()) {
       error_ = "expression ends early";
       return 0;
     }
+    const Deeper deeper(depth_);
+    if (depth_ > kMaxDepth) {
+      error_ = "expression nested more than " + std::to_string(kMaxDepth) + " deep";
+      return 0;
+    }
     if (eat('(')) {
       const std::uint64_t v = parse_or();
-      if (!eat(')')) error_ = "missing ')'";
+      if (error_.empty() && !eat(')')) error_ = "missing ')'";
       return v;
     }
     if (eat('-')) return ~parse_factor() + 1;
@@ -208,6 +223,7 @@ class Expr {
   std::string_view s_;
   const std::map<std::string, std::uint64_t>& vars_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
   std::string error_;
 };
 
@@ -356,6 +372,7 @@ struct PolicyComparison::Impl {
       so.check = options.follow_recorded;
       so.config = options.config;
       so.config.seal = p;
+      so.max_live_processes = std::max<std::size_t>(so.max_live_processes / options.policies.size(), 1024);
       Run r;
       r.sim = std::make_unique<Simulator>(so);
       runs.push_back(std::move(r));
@@ -655,6 +672,11 @@ bool PolicyComparison::feed(std::string_view line, const Report& report) {
   Impl& m = *impl_;
   if (m.stopped) return false;
   ++m.summary.lines;
+  if (line.size() >= kMaxLineBytes) {  // LineReader hands on the first kMaxLineBytes of a longer line
+    m.parser.feed("");  // keeps the reader's line numbers in step
+    m.bad_line(m.summary.lines, "a line of " + std::to_string(kMaxLineBytes) + " bytes or more (a documented limit)");
+    return !m.stopped;
+  }
   ScriptCall sc;
   std::string error;
   switch (classify(line, sc, error)) {

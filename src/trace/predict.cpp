@@ -420,7 +420,7 @@ struct Predictor::Impl {
     if (snapshot != "-" && snapshots) text = snapshots(snapshot);
     if (!text) {
       diag(DiagnosticKind::NoLayout, ev.line, ev.pid,
-           "no layout snapshot for this seal point (" + snapshot +
+           "no layout snapshot for this seal point (" + snapshot.substr(0, 100) +
                "): calls on mappings the trace did not make are unverifiable");
       return;
     }

@@ -143,9 +143,33 @@ std::shared_ptr<Simulator::Mm> Simulator::mm_of(int pid) {
   auto it = procs_.find(pid);
   if (it != procs_.end() && it->second) return it->second;
   auto mm = std::make_shared<Mm>(AddressSpace(options_.config));
-  if (it == procs_.end()) order_.push_back(pid);
-  procs_[pid] = mm;
+  set_proc(pid, mm);
   return mm;
+}
+
+// Every change of a pid's mm goes through here: the report's order, and the
+// count of live processes that bounds memory (SimOptions::max_live_processes).
+void Simulator::set_proc(int pid, std::shared_ptr<Mm> mm) {
+  auto it = procs_.find(pid);
+  if (it == procs_.end()) {
+    order_.push_back(pid);
+    it = procs_.emplace(pid, nullptr).first;
+  }
+  if (it->second == nullptr && mm != nullptr) ++live_;
+  if (it->second != nullptr && mm == nullptr) --live_;
+  it->second = std::move(mm);
+}
+
+// A process that exited keeps its last layout for the final report, but only
+// the last kMaxExitedLayouts of them: a trace of a million short-lived
+// processes must not keep a million address spaces.
+void Simulator::keep_exited(int pid, std::shared_ptr<Mm> mm) {
+  if (exited_.emplace(pid, std::move(mm)).second) exited_order_.push_back(pid);
+  while (exited_order_.size() > kMaxExitedLayouts) {
+    exited_.erase(exited_order_.front());
+    exited_order_.pop_front();
+    ++summary_.exited_layouts_dropped;
+  }
 }
 
 std::vector<int> Simulator::pids() const { return order_; }
@@ -306,9 +330,8 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
     case EventKind::Exit:
     case EventKind::Killed:
       // Keep the layout the process died with, for the final report.
-      if (auto it = procs_.find(ev.pid); it != procs_.end() && it->second)
-        exited_[ev.pid] = it->second;
-      procs_[ev.pid] = nullptr;
+      if (auto it = procs_.find(ev.pid); it != procs_.end() && it->second) keep_exited(ev.pid, it->second);
+      set_proc(ev.pid, nullptr);
       ++summary_.other_events;
       return std::nullopt;
     case EventKind::Call:
@@ -317,25 +340,38 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
       ++summary_.other_events;
       return std::nullopt;
   }
+  if (live_ >= options_.max_live_processes) {
+    const auto it = procs_.find(ev.pid);
+    if (it == procs_.end() || it->second == nullptr) {
+      if (error != nullptr)
+        *error = "more than " + std::to_string(options_.max_live_processes) +
+                 " processes alive at once (a documented limit)";
+      return std::nullopt;
+    }
+  }
   const TraceCall& c = ev.call;
   const std::string& n = c.name;
   if (creates_task(n)) {
     ++summary_.other_events;
     if (c.outcome != Outcome::Value || c.signed_value() <= 0) return std::nullopt;
     const int child = static_cast<int>(c.signed_value());
+    if (live_ >= options_.max_live_processes && (procs_.count(child) == 0 || procs_[child] == nullptr)) {
+      if (error != nullptr)
+        *error = "more than " + std::to_string(options_.max_live_processes) +
+                 " processes alive at once (a documented limit)";
+      return std::nullopt;
+    }
     auto parent = mm_of(ev.pid);
     std::string all;
     for (const auto& a : c.args) all += a + ",";
     if (n == "vfork" || has_word(all, "CLONE_VM")) {
-      if (procs_.find(child) == procs_.end()) order_.push_back(child);
-      procs_[child] = parent;  // threads and vfork children share the mm
+      set_proc(child, parent);  // threads and vfork children share the mm
     } else {
       auto mm = std::make_shared<Mm>(parent->as.fork());
       mm->known = parent->known;
       mm->brk_known = parent->brk_known;
       mm->adopted = parent->adopted;
-      if (procs_.find(child) == procs_.end()) order_.push_back(child);
-      procs_[child] = mm;
+      set_proc(child, mm);
     }
     return std::nullopt;
   }
@@ -345,7 +381,7 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
       auto old = mm_of(ev.pid);
       auto mm = std::make_shared<Mm>(AddressSpace(options_.config, old->as.shared_files()));
       mm->as.fds() = old->as.fds();
-      procs_[ev.pid] = mm;
+      set_proc(ev.pid, mm);
     }
     return std::nullopt;
   }

@@ -6,12 +6,14 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <set>
 #include <unordered_set>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "strace_detail.hpp"
+#include "vmseal/trace/line_reader.hpp"
 
 namespace vmseal::trace {
 
@@ -419,7 +421,60 @@ struct StraceParser::Impl {
   std::size_t carry_line = 0;
   std::string carry;
   std::deque<ParseItem> ready;
-  std::map<int, Pending> pending;  // by pid
+  // The calls waiting for their "<... resumed>", by pid, with the indexes
+  // that keep every lookup logarithmic: a trace is untrusted, and scanning
+  // all waiting calls for each new pid once made 40,000 pids take 34 s.
+  class PendingCalls {
+   public:
+    using Map = std::map<int, Pending>;
+    using iterator = Map::iterator;
+    iterator begin() { return by_pid_.begin(); }
+    iterator end() { return by_pid_.end(); }
+    iterator find(int pid) { return by_pid_.find(pid); }
+    std::size_t count(int pid) const { return by_pid_.count(pid); }
+    std::size_t size() const { return by_pid_.size(); }
+    bool empty() const { return by_pid_.empty(); }
+    void emplace(int pid, Pending p) {
+      if (creates_task(p.raw_name)) creators_.insert(pid);
+      if (p.moved_to != 0) by_moved_to_[p.moved_to].insert(pid);
+      by_pid_.emplace(pid, std::move(p));
+    }
+    void erase(iterator it) {
+      creators_.erase(it->first);
+      if (it->second.moved_to != 0) {
+        auto m = by_moved_to_.find(it->second.moved_to);
+        m->second.erase(it->first);
+        if (m->second.empty()) by_moved_to_.erase(m);
+      }
+      by_pid_.erase(it);
+    }
+    void clear() {
+      by_pid_.clear();
+      creators_.clear();
+      by_moved_to_.clear();
+    }
+    // The pids whose waiting call creates a task (clone, fork, ...).
+    const std::set<int>& creators() const { return creators_; }
+    // The waiting call that resumes in `pid` after "<pid changed to PID ...>", named `name`.
+    iterator moved_to(int pid, std::string_view name) {
+      const auto m = by_moved_to_.find(pid);
+      if (m == by_moved_to_.end()) return end();
+      for (const int from : m->second)
+        if (auto it = by_pid_.find(from); it != end() && it->second.raw_name == name) return it;
+      return end();
+    }
+
+   private:
+    Map by_pid_;
+    std::set<int> creators_;
+    std::map<int, std::set<int>> by_moved_to_;
+  };
+  // A documented bound (docs/limits.md): more calls than this waiting at
+  // once is not a trace of a real machine; the extra ones come out at once
+  // as unfinished, with an error.
+  static constexpr std::size_t kMaxPending = std::size_t{1} << 18;
+  static constexpr std::size_t kMaxUnprefixedScan = 64;
+  PendingCalls pending;
   // strace -f can print a child's first calls before its parent's clone
   // returns: "clone(... <unfinished ...>", the child's lines, then "<... clone
   // resumed> ...) = CHILD". A reader meeting the child first could not tell
@@ -546,7 +601,7 @@ struct StraceParser::Impl {
   }
 
   bool task_creation_waits() const {
-    return std::any_of(pending.begin(), pending.end(), [](const auto& kv) { return creates_task(kv.second.raw_name); });
+    return !pending.creators().empty();
   }
 
   // The held children no waiting call can claim: out as they are, the pid
@@ -565,19 +620,13 @@ struct StraceParser::Impl {
 
   // A line of `pid`, which no line named before (see early_clones).
   void new_pid(int pid) {
-    auto parent = pending.end();
-    std::size_t waiting = 0;
-    for (auto j = pending.begin(); j != pending.end(); ++j) {
-      if (creates_task(j->second.raw_name)) {
-        parent = j;
-        ++waiting;
-      }
-    }
+    const std::size_t waiting = pending.creators().size();
     if (waiting == 0) return;
     if (waiting > 1) {
       held.emplace(pid, std::vector<TraceEvent>());  // until one of them returns `pid`
       return;
     }
+    const auto parent = pending.find(*pending.creators().begin());
     EarlyClone early;
     early.call = std::move(parent->second);
     early.child = pid;
@@ -604,6 +653,11 @@ struct StraceParser::Impl {
 
 void StraceParser::Impl::feed(std::string_view raw) {
   ++line_no;
+  if (raw.size() >= kMaxLineBytes) {  // LineReader hands on the first kMaxLineBytes of a longer line
+    start_line = line_no;
+    error(fmt::format("a line of {} bytes or more (a documented limit): skipped", kMaxLineBytes), raw);
+    return;
+  }
   std::string line = clean_line(raw);
   start_line = line_no;
   if (has_carry) {
@@ -785,6 +839,9 @@ void StraceParser::Impl::call_line(std::string_view s, std::size_t name_begin, s
   p.moved_to = scan.pid_changed_to;
   if (scan.detached) {
     emit_unfinished(p);
+  } else if (pending.size() >= kMaxPending) {
+    error(fmt::format("more than {} calls wait for their \"<... resumed>\" at once", kMaxPending), s);
+    emit_unfinished(p);
   } else {
     pending.emplace(pf.pid, std::move(p));
   }
@@ -819,12 +876,7 @@ void StraceParser::Impl::resumed_line(std::string_view s, std::size_t body, cons
   auto it = pending.find(pf.pid);
   if (it == pending.end()) {
     // "<pid changed to N ...>" without a "superseded" line (--quiet=thread-execve).
-    for (auto j = pending.begin(); j != pending.end(); ++j) {
-      if (j->second.moved_to != 0 && j->second.moved_to == pf.pid && j->second.raw_name == name) {
-        it = j;
-        break;
-      }
-    }
+    it = pending.moved_to(pf.pid, name);
   }
   if (it == pending.end()) {
     // strace to a terminal drops the "[pid N]" prefixes while only one process is
@@ -832,7 +884,9 @@ void StraceParser::Impl::resumed_line(std::string_view s, std::size_t body, cons
     if (pf.has_pid) {
       it = pending.find(options.default_pid);
       if (it != pending.end() && it->second.raw_name != name) it = pending.end();
-    } else {
+    } else if (pending.size() <= kMaxUnprefixedScan) {
+      // Only while a single process is traced are prefixes left out, so
+      // few calls wait; beyond that no unprefixed line is matched this way.
       auto found = pending.end();
       std::size_t count = 0;
       for (auto j = pending.begin(); j != pending.end(); ++j) {

@@ -50,6 +50,9 @@ bool strip_comments(std::string_view s, std::string& out, std::string* error);
 
 // Scans an argument list starting at s[pos] (just after the '(' of a call, or at the
 // start of a struct's inside).
+// Arguments of one call a line may give (docs/limits.md).
+inline constexpr std::size_t kMaxCallArgs = 32;
+
 struct ArgScan {
   std::vector<std::string> args;
   std::size_t close = npos;         // index of the top-level ')' that ended the list

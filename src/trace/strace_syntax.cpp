@@ -243,6 +243,12 @@ bool scan_arguments(std::string_view s, std::size_t pos, ScanMode mode, bool all
       error = fmt::format("empty argument {} (at {})", out.args.size() + 1, column_text(end));
       return false;
     }
+    if (out.args.size() == kMaxCallArgs) {
+      // No system call has more than 6 (a struct or an array is one): more
+      // is not strace's, and one line once carried 16 million.
+      error = fmt::format("more than {} arguments (a documented limit)", kMaxCallArgs);
+      return false;
+    }
     out.args.emplace_back(t);
     cur.clear();
     return true;

@@ -1347,10 +1347,16 @@ TEST(StraceRobustness, ShuffledRealLinesNeverCrash) {
 
 TEST(StraceRobustness, HugeAndHostileLines) {
   const auto start = std::chrono::steady_clock::now();
-  // A 4 MiB string argument.
-  const std::string big = "write(1, \"" + std::string(4 << 20, 'a') + "\"..., 4194304) = 4194304";
+  // A 512 KiB string argument is read; a line of 1 MiB or more is refused
+  // with a message (kMaxLineBytes, docs/limits.md), not parsed.
+  const std::string big = "write(1, \"" + std::string(512 << 10, 'a') + "\"..., 524288) = 524288";
   TraceCall c = call_of(big);
-  EXPECT_EQ(c.value, 4194304u);
+  EXPECT_EQ(c.value, 524288u);
+  const auto items = parse_strace_text("write(1, \"" + std::string(4 << 20, 'a') + "\"..., 4194304) = 4194304");
+  ASSERT_EQ(items.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<ParseError>(items[0]));
+  EXPECT_NE(std::get<ParseError>(items[0]).message.find("documented limit"), std::string::npos);
+  EXPECT_LE(std::get<ParseError>(items[0]).text.size(), ParseError::kMaxErrorText);
   // Deep nesting.
   const std::string deep = "f(" + std::string(200000, '[') + std::string(200000, ']') + ") = 0";
   c = call_of(deep);

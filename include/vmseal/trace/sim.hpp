@@ -12,6 +12,7 @@
 #include "vmseal/engine/types.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -55,6 +56,10 @@ struct SimRecord {
 struct SimOptions {
   bool check = false;  // compare with recorded results; place non-fixed mmaps as recorded
   Config config;       // the modelled machine and process
+  // A trace is untrusted input (docs/limits.md): at most this many processes
+  // alive at once, each an address space. `compare` runs one simulator per
+  // design and divides the budget among them.
+  std::size_t max_live_processes = std::size_t{1} << 16;
 };
 
 struct SimSummary {
@@ -65,6 +70,7 @@ struct SimSummary {
   std::size_t placed = 0;
   std::size_t no_record = 0;
   std::size_t other_events = 0;  // non-memory calls and process events read
+  std::size_t exited_layouts_dropped = 0;  // exited processes whose last layout was not kept
 };
 
 // A set of disjoint address ranges.
@@ -113,6 +119,8 @@ class Simulator {
   struct Mm;
   struct Proc;
   std::shared_ptr<Mm> mm_of(int pid);
+  void set_proc(int pid, std::shared_ptr<Mm> mm);
+  void keep_exited(int pid, std::shared_ptr<Mm> mm);
   std::optional<SimRecord> apply_mm_call(int pid, const TraceEvent& ev, std::string* error);
   void track_files(int pid, const TraceCall& call);
 
@@ -120,6 +128,10 @@ class Simulator {
   SimSummary summary_;
   std::map<int, std::shared_ptr<Mm>> procs_;
   std::map<int, std::shared_ptr<Mm>> exited_;  // the last layout of processes that exited
+  std::deque<int> exited_order_;                // ...oldest first, at most kMaxExitedLayouts
+  std::size_t live_ = 0;                        // pids with an mm
+  // Documented limit (docs/limits.md): a trace is untrusted input.
+  static constexpr std::size_t kMaxExitedLayouts = 4096;
   std::vector<int> order_;
   std::map<std::uint64_t, std::pair<FileId, std::uint64_t>> shm_segments_;  // shmid -> (file, size)
 };
