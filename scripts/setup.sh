@@ -15,7 +15,9 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
   # the fleet view's test: Prometheus' own parsers read the exposition
   python3-prometheus-client
   # systemd-analyze verifies the fleet view's service and timer
-  systemd)
+  systemd
+  # the libFuzzer targets (fuzz/, scripts/fuzz.sh): clang and its fuzzer runtime
+  clang libclang-rt-14-dev)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds vmseal three ways and runs every test in the debug and the ASan+UBSan
-# builds; the release build (the README's main command) is built, its main
+# builds; runs the libFuzzer targets briefly; the release build (the README's main command) is built, its main
 # job run, and a bounded difftest of the engine against this kernel run. Tests that need a kernel feature skip with a message when it is
 # missing. Exit status is non-zero if anything fails.
 set -euo pipefail
@@ -36,6 +36,12 @@ cmake --preset package >/dev/null
 cmake --build --preset package -j "$jobs"
 (cd build/package && cpack >/dev/null)
 ./tests/package/check_deb.sh build/package/vmseal_*_amd64.deb
+# The readers of untrusted text under libFuzzer (clang, ASan, UBSan): each
+# target a fixed short time from the seeds; a finding fails the run.
+echo "=== fuzz: build the libFuzzer targets and run each for ${VMSEAL_FUZZ_SECONDS:-20} s"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j "$jobs"
+./scripts/fuzz.sh "${VMSEAL_FUZZ_SECONDS:-20}"
 for preset in debug asan; do
   echo "=== $preset: configure and build"
   cmake --preset "$preset" >/dev/null
