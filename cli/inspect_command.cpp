@@ -492,8 +492,13 @@ int inspect_all(const InspectOptions& o, const std::string& format, sealing::Pro
 int run_inspect(const InspectOptions& o) {
   sealing::Profile profile = sealing::Profile::Default;
   sealing::profile_from_name(o.profile, profile);
-  if (o.all == !o.target.empty()) {
-    std::fprintf(stderr, "vmseal inspect: give a PID (or 'self') or --all\n");
+  if (o.all && !o.target.empty()) {
+    std::fprintf(stderr, "vmseal inspect: --all reads every process; give it or a PID (%s), not both\n",
+                 o.target.c_str());
+    return kUsage;
+  }
+  if (!o.all && o.target.empty()) {
+    std::fprintf(stderr, "vmseal inspect: give a PID (or 'self'), or --all for every process\n");
     return kUsage;
   }
   const std::string format = o.json ? "json" : o.format.empty() ? "table" : o.format;
@@ -519,6 +524,13 @@ int run_inspect(const InspectOptions& o) {
   if (!sealing::inspect_process(pid, profile, report, &failure)) {
     std::fprintf(stderr, "vmseal inspect: %s\n", failure.message.c_str());
     return exit_for(failure);
+  }
+  if (report.mappings.empty()) {
+    std::fprintf(stderr,
+                 "vmseal inspect: process %d (%s) has no address space: a kernel thread, or a zombie that has "
+                 "exited and not yet been reaped\n",
+                 static_cast<int>(pid), report.comm.c_str());
+    return kNoProcess;
   }
   if (!o.svg.empty()) {
     std::ofstream svg(o.svg);

@@ -80,6 +80,18 @@ int dispatch(int argc, char** argv) {
         break;
       }
   }
+  // `vmseal bogus`: CLI11 would say "the following argument was not expected".
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string_view name = argv[1];
+    const auto& commands = app.get_subcommands({});
+    if (std::none_of(commands.begin(), commands.end(), [&](const CLI::App* c) { return c->get_name() == name; })) {
+      std::string list;
+      for (const CLI::App* c : commands) list += (list.empty() ? "" : ", ") + c->get_name();
+      std::fprintf(stderr, "vmseal: '%s' is not a command; the commands are %s (vmseal --help)\n", argv[1],
+                   list.c_str());
+      return vmseal::cli::kUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -124,6 +124,28 @@ TEST(InspectCli, ErrorsHaveTheirOwnExitCodes) {
   EXPECT_EQ(r.code, 2);
 }
 
+TEST(InspectCli, AZombieHasNoAddressSpace) {
+  // A child that exits and is not reaped: a process without mappings.
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  usleep(100000);
+  const CliRun r = vmseal("inspect " + std::to_string(child));
+  EXPECT_EQ(r.code, 6) << r.out << r.err;
+  EXPECT_NE(r.err.find("has no address space"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "no empty table: " << r.out;
+  waitpid(child, nullptr, 0);
+}
+
+TEST(Cli, UnknownCommandsAndConflictingArgumentsSayWhat) {
+  CliRun r = vmseal("bogus");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("'bogus' is not a command; the commands are sim, compare"), std::string::npos) << r.err;
+  r = vmseal("inspect --all 1");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("not both"), std::string::npos) << r.err;
+}
+
 TEST(InspectCli, AllProcesses) {
   // The scanner leaves itself out; this test, its parent, is in.
   const std::string me = std::to_string(getpid());
