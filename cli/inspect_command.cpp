@@ -70,13 +70,16 @@ std::string what_of(const ProcessReport& /*r*/, const InspectedMapping& m) {
 }
 
 
+// The width to fit: --width, else the terminal's, else $COLUMNS (also when
+// piped, as ls and ps take it), else none: a pipe gets whole lines.
 unsigned terminal_width(unsigned requested) {
   if (requested != 0) return requested;
-  if (isatty(STDOUT_FILENO) == 0) return 0;
-  winsize ws{};
-  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
-  if (const char* c = std::getenv("COLUMNS")) return static_cast<unsigned>(std::atoi(c));
-  return 80;
+  if (isatty(STDOUT_FILENO) != 0) {
+    winsize ws{};
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  }
+  if (const char* c = std::getenv("COLUMNS"); c != nullptr && std::atoi(c) > 0) return static_cast<unsigned>(std::atoi(c));
+  return isatty(STDOUT_FILENO) != 0 ? 80 : 0;
 }
 
 // Cuts `s` to `n` columns (with an ellipsis), or leaves it when n == 0.
@@ -86,79 +89,174 @@ std::string fit(const std::string& s, std::size_t n) {
   return s.substr(0, n - 1) + "~";
 }
 
+// `text` broken at spaces into lines of at most `width` columns (0: one
+// line), every line after the first starting with `indent` spaces. A word
+// longer than a line is cut into pieces: nothing is dropped.
+std::string wrap(std::string_view text, std::size_t width, std::size_t first_room, std::size_t indent) {
+  if (width == 0 || text.size() <= first_room) return std::string(text);
+  std::string out;
+  std::size_t room = first_room;
+  const std::size_t line_room = width > indent + 10 ? width - indent : 10;
+  while (!text.empty()) {
+    if (text.size() <= room) {
+      out.append(text);
+      break;
+    }
+    std::size_t cut = text.rfind(' ', room);
+    if (cut == std::string_view::npos || cut == 0) cut = room;
+    out.append(text.substr(0, cut));
+    text.remove_prefix(cut);
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    if (!text.empty()) {
+      out += '\n';
+      out.append(indent, ' ');
+    }
+    room = line_room;
+  }
+  return out;
+}
+
+// The column plan of the mappings table for a width: END goes first when
+// room is short (SIZE says as much), then a note too narrow to read moves
+// to lines of its own under the row.
+struct TableLayout {
+  int addr_w = 12;
+  bool show_end = true;
+  std::size_t owner_w = 20;
+  std::size_t note_col = 0;    // where the note starts on its row
+  bool note_below = false;     // notes on their own lines, indented
+  static constexpr std::size_t kMinNote = 30;
+  static constexpr std::size_t kBelowIndent = 6;
+};
+
+TableLayout plan_table(const ProcessReport& r, unsigned width) {
+  TableLayout t;
+  for (const InspectedMapping& m : r.mappings) t.addr_w = std::max(t.addr_w, static_cast<int>(hex(m.end).size()));
+  const auto fixed = [&t] {
+    return static_cast<std::size_t>(t.addr_w) * (t.show_end ? 2 : 1) + (t.show_end ? 1 : 0) + 1 + 6 + 1 + 4 + 1 +
+           6 + 1 + 9 + 1 + t.owner_w + 1;
+  };
+  if (width != 0 && fixed() + TableLayout::kMinNote > width) t.show_end = false;
+  if (width != 0 && fixed() + TableLayout::kMinNote > width) t.owner_w = 14;
+  t.note_col = fixed();
+  t.note_below = width != 0 && t.note_col + TableLayout::kMinNote > width;
+  return t;
+}
+
+void append_padded(std::string& out, std::string_view text, std::size_t w, bool right = false) {
+  if (right && text.size() < w) out.append(w - text.size(), ' ');
+  out.append(text);
+  if (!right && text.size() < w) out.append(w - text.size(), ' ');
+}
+
+std::string owner_of(const ProcessReport& r, const InspectedMapping& m, std::size_t w) {
+  std::string_view owner = m.name;
+  if (m.object >= 0) owner = r.objects[static_cast<std::size_t>(m.object)].path;
+  if (!owner.empty() && owner[0] == '/') owner = owner.substr(owner.rfind('/') + 1);
+  return fit(std::string(owner), w);
+}
+
+void print_mappings(const ProcessReport& r, unsigned width) {
+  const TableLayout t = plan_table(r, width);
+  std::string head;
+  append_padded(head, "START", static_cast<std::size_t>(t.addr_w));
+  head += ' ';
+  if (t.show_end) {
+    append_padded(head, "END", static_cast<std::size_t>(t.addr_w));
+    head += ' ';
+  }
+  head += "  SIZE PERM SEALED KIND      ";
+  append_padded(head, "OBJECT", t.owner_w);
+  head += " NOTE\n";
+  std::fwrite(head.data(), 1, head.size(), stdout);
+  // Rows written by hand into one reused buffer: a process may have 60,000.
+  std::string row;
+  char num[24];
+  for (const InspectedMapping& m : r.mappings) {
+    row.clear();
+    auto res = std::to_chars(num, num + sizeof num, m.start, 16);
+    append_padded(row, std::string_view(num, static_cast<std::size_t>(res.ptr - num)), static_cast<std::size_t>(t.addr_w));
+    row += ' ';
+    if (t.show_end) {
+      res = std::to_chars(num, num + sizeof num, m.end, 16);
+      append_padded(row, std::string_view(num, static_cast<std::size_t>(res.ptr - num)),
+                    static_cast<std::size_t>(t.addr_w));
+      row += ' ';
+    }
+    append_padded(row, human_size(m.end - m.start), 6, true);
+    row += ' ';
+    append_padded(row, m.perms, 4);
+    row += ' ';
+    append_padded(row, m.sealed ? "sealed" : "-", 6);
+    row += ' ';
+    append_padded(row,
+                  m.kind == sealing::MappingKind::Object ? sealing::segment_kind_name(m.segment)
+                                                         : sealing::mapping_kind_name(m.kind),
+                  9);
+    row += ' ';
+    append_padded(row, owner_of(r, m, t.owner_w), t.owner_w);
+    if (!m.note.empty() && t.note_below) {
+      while (!row.empty() && row.back() == ' ') row.pop_back();
+      row += '\n';
+      row.append(TableLayout::kBelowIndent, ' ');
+      row += wrap(m.note, width, width - TableLayout::kBelowIndent, TableLayout::kBelowIndent);
+    } else if (!m.note.empty()) {
+      row += ' ';
+      row += wrap(m.note, width, width == 0 ? 0 : width - t.note_col, t.note_col);
+    }
+    while (!row.empty() && row.back() == ' ') row.pop_back();
+    row += '\n';
+    std::fwrite(row.data(), 1, row.size(), stdout);
+  }
+}
+
+void print_objects(const ProcessReport& r, unsigned width) {
+  std::size_t name_w = 6;
+  std::vector<std::string> names;
+  for (const sealing::ObjectReport& o : r.objects) {
+    names.push_back(std::string(sealing::file_name_of(o.path)) +
+                    (o.main_program ? " (program)" : o.interpreter ? " (loader)" : ""));
+    name_w = std::max(name_w, names.back().size());
+  }
+  // MAPPINGS SEALED BYTES TO-SEAL take 41 columns after the name.
+  if (width != 0) name_w = std::min(name_w, std::max<std::size_t>(16, width > 45 ? width - 45 : 16));
+  std::printf("\nobjects:\n  %-*s %9s %7s %8s %7s\n", static_cast<int>(name_w), "OBJECT", "MAPPINGS", "SEALED",
+              "BYTES", "TO-SEAL");
+  for (std::size_t i = 0; i < r.objects.size(); ++i) {
+    const sealing::ObjectReport& o = r.objects[i];
+    const auto& c = o.coverage;
+    char counts[32];
+    std::snprintf(counts, sizeof counts, "%" PRIu64 "/%" PRIu64, c.mappings_sealed, c.mappings);
+    std::string line = "  ";
+    append_padded(line, fit(names[i], name_w), name_w);
+    char rest[96];
+    std::snprintf(rest, sizeof rest, " %9s %7s %8s %7" PRIu64, counts, percent(c.bytes_sealed, c.bytes).c_str(),
+                  human_size(c.bytes).c_str(), o.should_seal_unsealed);
+    line += rest;
+    const std::string why = !o.error.empty()                                      ? "(" + o.error + ")"
+                            : !o.run_verdict.empty() && o.run_verdict != "sealed" ? "run: " + o.run_verdict
+                                                                                  : "";
+    if (!why.empty()) line += "  " + wrap(why, width, width == 0 ? 0 : width - std::min<std::size_t>(width, line.size() + 2), 4);
+    std::printf("%s\n", line.c_str());
+  }
+}
+
 void print_table(const ProcessReport& r, unsigned width) {
-  std::printf("%s\n", fit("process " + std::to_string(r.pid) + " (" + r.comm + ") " + r.exe + ", profile " +
-                              std::string(sealing::profile_name(r.profile)) +
-                              (r.record ? " (from vmseal run's record)" : ""),
-                          width)
-                          .c_str());
+  const std::string title = "process " + std::to_string(r.pid) + " (" + r.comm + ") " + r.exe + ", profile " +
+                            std::string(sealing::profile_name(r.profile)) +
+                            (r.record ? " (from vmseal run's record)" : "");
+  std::printf("%s\n", wrap(title, width, width, 2).c_str());
   if (r.record)
-    std::printf("%s\n", fit("sealed by vmseal run: RELRO " + std::string(sealing::relro_mode_name(r.record->relro)) +
+    std::printf("%s\n", wrap("sealed by vmseal run: RELRO " + std::string(sealing::relro_mode_name(r.record->relro)) +
                                  ", text " + sealing::relro_mode_name(r.record->text) +
                                  (r.record->script.empty() ? "" : ", interpreter of " + r.record->script) +
                                  (r.record->failures != 0 ? ", " + std::to_string(r.record->failures) + " failure(s)" : ""),
-                             width)
-                             .c_str());
+                             width, width, 2)
+                            .c_str());
   else if (!r.record_note.empty())
-    std::printf("%s\n", fit("note: " + r.record_note, width).c_str());
-  int addr_w = 12;
-  for (const InspectedMapping& m : r.mappings)
-    addr_w = std::max(addr_w, static_cast<int>(hex(m.end).size()));
-  std::printf("%-*s %-*s %6s %-4s %-6s %-9s %-20s %s\n", addr_w, "START", addr_w, "END", "SIZE", "PERM", "SEALED",
-              "KIND", "OBJECT", "NOTE");
-  const std::size_t fixed = static_cast<std::size_t>(addr_w) * 2 + 1 + 1 + 6 + 1 + 4 + 1 + 6 + 1 + 9 + 1 + 20 + 1;
-  const std::size_t note_w = width == 0 ? 0 : (width > fixed + 10 ? width - fixed : 10);
-  // Rows written by hand into one reused line buffer: a process may have 60,000.
-  std::string rows;
-  rows.reserve(2 * static_cast<std::size_t>(addr_w) + 64 + (note_w == 0 ? 200 : note_w));
-  auto pad = [&rows](std::string_view text, std::size_t w, bool right = false) {
-    if (right && text.size() < w) rows.append(w - text.size(), ' ');
-    rows.append(text);
-    if (!right && text.size() < w) rows.append(w - text.size(), ' ');
-  };
-  char num[24];
-  for (const InspectedMapping& m : r.mappings) {
-    rows.clear();
-    const std::string_view what = m.kind == sealing::MappingKind::Object ? sealing::segment_kind_name(m.segment)
-                                                                          : sealing::mapping_kind_name(m.kind);
-    std::string_view owner = m.name;
-    if (m.object >= 0) owner = r.objects[static_cast<std::size_t>(m.object)].path;
-    if (!owner.empty() && owner[0] == '/') owner = owner.substr(owner.rfind('/') + 1);
-    if (owner.size() > 20) owner = owner.substr(0, 20);
-    std::string_view note = m.note;
-    if (note_w != 0 && note.size() > note_w) note = note.substr(0, note_w);
-    auto res = std::to_chars(num, num + sizeof num, m.start, 16);
-    pad(std::string_view(num, static_cast<std::size_t>(res.ptr - num)), static_cast<std::size_t>(addr_w));
-    rows += ' ';
-    res = std::to_chars(num, num + sizeof num, m.end, 16);
-    pad(std::string_view(num, static_cast<std::size_t>(res.ptr - num)), static_cast<std::size_t>(addr_w));
-    rows += ' ';
-    pad(human_size(m.end - m.start), 6, true);
-    rows += ' ';
-    pad(m.perms, 4);
-    rows += ' ';
-    pad(m.sealed ? "sealed" : "-", 6);
-    rows += ' ';
-    pad(what, 9);
-    rows += ' ';
-    pad(owner, 20);
-    rows += ' ';
-    rows.append(note);
-    while (!rows.empty() && rows.back() == ' ') rows.pop_back();
-    rows += '\n';
-    std::fwrite(rows.data(), 1, rows.size(), stdout);
-  }
-  std::printf("\nobjects:\n  %-28s %9s %9s %10s %s\n", "OBJECT", "MAPPINGS", "SEALED", "BYTES", "TO SEAL");
-  for (const sealing::ObjectReport& o : r.objects) {
-    const auto& c = o.coverage;
-    std::string tag = o.main_program ? " (program)" : o.interpreter ? " (loader)" : "";
-    std::printf("  %-28s %4" PRIu64 "/%-4" PRIu64 " %9s %10s %" PRIu64 "%s\n",
-                fit(std::string(sealing::file_name_of(o.path)) + tag, 28).c_str(), c.mappings_sealed, c.mappings,
-                percent(c.bytes_sealed, c.bytes).c_str(), human_size(c.bytes).c_str(), o.should_seal_unsealed,
-                !o.error.empty()                                      ? ("  (" + o.error + ")").c_str()
-                : !o.run_verdict.empty() && o.run_verdict != "sealed" ? ("  run: " + o.run_verdict).c_str()
-                                                                      : "");
-  }
+    std::printf("%s\n", wrap("note: " + r.record_note, width, width, 6).c_str());
+  print_mappings(r, width);
+  print_objects(r, width);
   std::printf("\nsealed: %" PRIu64 " of %" PRIu64 " mappings, %s of %s (%s)\n", r.total.mappings_sealed,
               r.total.mappings, human_size(r.total.bytes_sealed).c_str(), human_size(r.total.bytes).c_str(),
               percent(r.total.bytes_sealed, r.total.bytes).c_str());
@@ -177,7 +275,7 @@ void print_table(const ProcessReport& r, unsigned width) {
     for (const sealing::Warning& w : r.warnings) {
       const std::string text =
           w.start != 0 || w.end != 0 ? hex(w.start) + "-" + hex(w.end) + ": " + w.text : w.text;
-      std::printf("  %s\n", fit(text, width == 0 ? 0 : width - 2).c_str());
+      std::printf("  %s\n", wrap(text, width, width == 0 ? 0 : width - 2, 4).c_str());
     }
   }
 }

@@ -124,6 +124,36 @@ TEST(InspectCli, ErrorsHaveTheirOwnExitCodes) {
   EXPECT_EQ(r.code, 2);
 }
 
+// Runs of whitespace made one space: a wrapped note reads as one again.
+std::string squeeze(const std::string& s) {
+  std::string out;
+  for (const char c : s) {
+    const bool space = c == ' ' || c == '\n';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : c;
+  }
+  return out;
+}
+
+TEST(InspectCli, TheTableFitsEveryWidthWithNotesWhole) {
+  const CliRun j = vmseal("inspect self --json");
+  ASSERT_EQ(j.code, have_mseal() ? 0 : 5) << j.err;
+  std::vector<std::string> notes;
+  const auto report = nlohmann::json::parse(j.out);
+  for (const auto& m : report["mappings"])
+    if (m.contains("note")) notes.push_back(m["note"].get<std::string>());
+  ASSERT_FALSE(notes.empty());
+  for (const std::size_t width : {80U, 120U, 200U}) {
+    const CliRun r = vmseal("inspect self --width " + std::to_string(width));
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);)
+      EXPECT_LE(line.size(), width) << "at " << width << " columns: " << line;
+    const std::string flat = squeeze(r.out);
+    for (const std::string& note : notes)
+      EXPECT_NE(flat.find(squeeze(note)), std::string::npos) << "at " << width << " columns, cut: " << note;
+  }
+}
+
 TEST(InspectCli, AZombieHasNoAddressSpace) {
   // A child that exits and is not reaped: a process without mappings.
   const pid_t child = fork();
