@@ -73,9 +73,9 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <ctime>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <random>
@@ -102,7 +102,7 @@ struct World {
   std::vector<std::uint32_t> perm;  // random permutation of the slots, cycled
   std::size_t cursor = 0;
   std::mt19937_64 rng;
-  std::vector<Addr> lookups;  // random addresses in the layout span
+  std::vector<Addr> lookups;       // random addresses in the layout span
   double built_bytes_per_vma = 0;  // right after the build (before the warm-up)
 
   Addr slot(std::size_t s) const { return kBase + s * kSlot; }
@@ -166,8 +166,10 @@ void finish(benchmark::State& state, const World& w, bool failed) {
       static_cast<double>(t.live_bytes()) / static_cast<double>(t.size());
   state.counters["bytes_per_vma_built"] = w.built_bytes_per_vma;
   state.counters["vmas"] = static_cast<double>(w.as.map_count());
-  if (failed) state.SkipWithError("a system call failed");
-  else if (w.as.map_count() != w.n) state.SkipWithError("layout not restored");
+  if (failed)
+    state.SkipWithError("a system call failed");
+  else if (w.as.map_count() != w.n)
+    state.SkipWithError("layout not restored");
 }
 
 SysResult nothing(AddressSpace&, Addr, Addr) { return SysResult::ok(0); }
@@ -241,12 +243,8 @@ void AS_MmapFixed(benchmark::State& state) { batched(state, nothing, map_hole, u
 void AS_Munmap(benchmark::State& state) { batched(state, map_hole, unmap_hole, nothing); }
 void AS_MmapMunmapPair(benchmark::State& state) { paired(state, map_hole, unmap_hole); }
 void AS_MunmapSplit(benchmark::State& state) { batched(state, nothing, unmap_mid, remap_mid); }
-void AS_MprotectSplit(benchmark::State& state) {
-  batched(state, nothing, protect_rw, protect_r);
-}
-void AS_MprotectMerge(benchmark::State& state) {
-  batched(state, protect_rw, protect_r, nothing);
-}
+void AS_MprotectSplit(benchmark::State& state) { batched(state, nothing, protect_rw, protect_r); }
+void AS_MprotectMerge(benchmark::State& state) { batched(state, protect_rw, protect_r, nothing); }
 void AS_MprotectPair(benchmark::State& state) { paired(state, protect_rw, protect_r); }
 void AS_MmapMunmapPairHot(benchmark::State& state) {
   paired(state, map_hole, unmap_hole, /*hot=*/true);

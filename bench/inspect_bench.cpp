@@ -11,9 +11,9 @@
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <spawn.h>
 #include <unistd.h>
 
 #include <string>
@@ -63,7 +63,8 @@ class ManyMappings {
     }
     close(ready[1]);
     char ok = 0;
-    if (read(ready[0], &ok, 1) != 1 || ok != 'y') error_ = "the child could not make its mappings (vm.max_map_count?)";
+    if (read(ready[0], &ok, 1) != 1 || ok != 'y')
+      error_ = "the child could not make its mappings (vm.max_map_count?)";
     close(ready[0]);
   }
   pid_t pid_ = -1;
@@ -78,7 +79,8 @@ void Inspect_CatSmaps(benchmark::State& state) {
   std::size_t bytes = 0;
   for (auto _ : state) {
     const int fd = open(path.c_str(), O_RDONLY);
-    for (ssize_t n; (n = read(fd, buf.data(), buf.size())) > 0;) bytes += static_cast<std::size_t>(n);
+    for (ssize_t n; (n = read(fd, buf.data(), buf.size())) > 0;)
+      bytes += static_cast<std::size_t>(n);
     close(fd);
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
@@ -90,7 +92,8 @@ void Inspect_ParseSmaps(benchmark::State& state) {
   std::vector<vmseal::kernel::SmapsEntry> entries;
   for (auto _ : state) {
     vmseal::kernel::ProcFailure f;
-    if (!vmseal::kernel::read_process_smaps(m.pid(), entries, &f)) return state.SkipWithError(f.message.c_str());
+    if (!vmseal::kernel::read_process_smaps(m.pid(), entries, &f))
+      return state.SkipWithError(f.message.c_str());
     benchmark::DoNotOptimize(entries.data());
   }
   state.counters["mappings"] = static_cast<double>(entries.size());
@@ -107,7 +110,8 @@ void Inspect_Full(benchmark::State& state) {
     if (!vmseal::kernel::read_process_info(m.pid(), info, &f) ||
         !vmseal::kernel::read_process_smaps(m.pid(), entries, &f))
       return state.SkipWithError(f.message.c_str());
-    const auto rep = vmseal::sealing::inspect_entries(std::move(entries), vmseal::sealing::live_elf_opener(m.pid()),
+    const auto rep = vmseal::sealing::inspect_entries(std::move(entries),
+                                                      vmseal::sealing::live_elf_opener(m.pid()),
                                                       vmseal::sealing::Profile::Default, info.exe);
     mappings = rep.mappings.size();
     benchmark::DoNotOptimize(rep.total.bytes);

@@ -19,8 +19,8 @@
 // region, natively) before the next N is built and at exit.
 //
 // vm.max_map_count: when N plus the process's other mappings plus the largest
-// growth (a batch's splits, the mseal child's 3K) does not fit, /proc/sys/vm/max_map_count is raised (root) and
-// restored to its old value when the layout is torn down and at exit. If it
+// growth (a batch's splits, the mseal child's 3K) does not fit, /proc/sys/vm/max_map_count is
+// raised (root) and restored to its old value when the layout is torn down and at exit. If it
 // cannot be raised, the benchmark is skipped with an error. The engine's
 // config().max_map_count is 2^24 (the engine holds only the region).
 //
@@ -159,7 +159,9 @@ std::string show(const SysResult& e) {
 Addr hole_page(Addr s) { return s + 11 * P; }
 
 struct MapHole {
-  static long native(Addr s, Addr) { return sys(SYS_mmap, hole_page(s), P, kR, kFixedAnon, kNoFd, 0); }
+  static long native(Addr s, Addr) {
+    return sys(SYS_mmap, hole_page(s), P, kR, kFixedAnon, kNoFd, 0);
+  }
   static SysResult engine(AddressSpace& as, Addr s, Addr) {
     return as.mmap(hole_page(s), P, kR, kFixedAnon, -1, 0);
   }
@@ -188,7 +190,9 @@ struct ProtectR {
   }
 };
 struct MapCandidate {  // a fresh 3-page r VMA [10-13) in the hole
-  static long native(Addr s, Addr) { return sys(SYS_mmap, s + 10 * P, 3 * P, kR, kFixedAnon, kNoFd, 0); }
+  static long native(Addr s, Addr) {
+    return sys(SYS_mmap, s + 10 * P, 3 * P, kR, kFixedAnon, kNoFd, 0);
+  }
   static SysResult engine(AddressSpace& as, Addr s, Addr) {
     return as.mmap(s + 10 * P, 3 * P, kR, kFixedAnon, -1, 0);
   }
@@ -215,9 +219,7 @@ using bench::seconds_since;
 constexpr const char* kMaxMapCount = "/proc/sys/vm/max_map_count";
 long g_original_limit = -1;  // the value before this process raised it
 
-long read_limit() {
-  return static_cast<long>(kernel::read_vm_sysctl("max_map_count", 0));
-}
+long read_limit() { return static_cast<long>(kernel::read_vm_sysctl("max_map_count", 0)); }
 bool write_limit(long v) {
   const int fd = open(kMaxMapCount, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -260,12 +262,15 @@ bool ensure_limit(long need, std::string& err) {
   if (now >= need) return true;
   if (g_original_limit < 0) {
     g_original_limit = now;
-    static const bool registered = (std::atexit(restore_limit), restore_limit_on_signals(now), true);
+    static const bool registered =
+        (std::atexit(restore_limit), restore_limit_on_signals(now), true);
     (void)registered;
   }
   if (write_limit(need)) return true;
-  err = strf("vm.max_map_count is %ld and this size needs %ld; %s could not be raised "
-             "(not root, or read-only): raise it by hand", now, need, kMaxMapCount);
+  err = strf(
+      "vm.max_map_count is %ld and this size needs %ld; %s could not be raised "
+      "(not root, or read-only): raise it by hand",
+      now, need, kMaxMapCount);
   return false;
 }
 
@@ -351,8 +356,10 @@ bool layout_matches(const AddressSpace& as, Addr lo, Addr hi, std::string& err,
   }
   if (differs) return false;
   if (v != nullptr && v->start < hi) {
-    err = strf("layout differs: the kernel has %zu VMAs in the region, the engine more "
-               "(next %#llx-%#llx)", n, ull(v->start), ull(v->end));
+    err = strf(
+        "layout differs: the kernel has %zu VMAs in the region, the engine more "
+        "(next %#llx-%#llx)",
+        n, ull(v->start), ull(v->end));
     return false;
   }
   if (count != nullptr) *count = n;
@@ -417,11 +424,13 @@ bool build(World& w, std::string& err) {
   };
   // The reservation (the region must be free natively).
   const long r = Reserve::native(0, w.span);
-  if (r == static_cast<long>(kBase)) w.native_mapped = true;
-  else if (r >= 0) sys(SYS_munmap, static_cast<std::uint64_t>(r), w.span, 0);  // not where asked
+  if (r == static_cast<long>(kBase))
+    w.native_mapped = true;
+  else if (r >= 0)
+    sys(SYS_munmap, static_cast<std::uint64_t>(r), w.span, 0);  // not where asked
   if (r == -EEXIST)
-    return fail(strf("[%#llx, %#llx) is already in use in this process", ull(kBase),
-                     ull(kBase + w.span)));
+    return fail(
+        strf("[%#llx, %#llx) is already in use in this process", ull(kBase), ull(kBase + w.span)));
   const SysResult e = w.as.mmap(kBase, w.span, abi::PROT_NONE, kReserve, -1, 0);
   if (!same(r, e) || r != static_cast<long>(kBase))
     return fail(strf("mmap(%#llx, %#llx, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE|"
@@ -446,8 +455,10 @@ bool build(World& w, std::string& err) {
       return as.mmap(s + 4 * P, 4 * P, kRW, kFixedAnon, -1, 0);
     }
     static std::string text(Addr s, Addr) {
-      return strf("mmap(%#llx, 0x4000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, "
-                  "-1, 0)", ull(s + 4 * P));
+      return strf(
+          "mmap(%#llx, 0x4000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, "
+          "-1, 0)",
+          ull(s + 4 * P));
     }
   };
   struct UnmapGap {
@@ -468,12 +479,13 @@ bool build(World& w, std::string& err) {
   // Warm-up churn (engine_bench.cpp's): a page into each hole and out again,
   // slot by slot.
   for (std::uint32_t s : w.perm)
-    if (!w.both<MapHole>(w.slot(s), 0, why) || !w.both<UnmapHole>(w.slot(s), 0, why)) return fail(why);
+    if (!w.both<MapHole>(w.slot(s), 0, why) || !w.both<UnmapHole>(w.slot(s), 0, why))
+      return fail(why);
   std::size_t native_n = 0;
   if (!layout_matches(w.as, kBase, kBase + w.span, why, &native_n)) return fail(why);
   if (native_n != w.n || w.as.map_count() != w.n)
-    return fail(strf("%zu VMAs natively, %zu in the engine, %zu wanted", native_n,
-                     w.as.map_count(), w.n));
+    return fail(
+        strf("%zu VMAs natively, %zu in the engine, %zu wanted", native_n, w.as.map_count(), w.n));
   return true;
 }
 
@@ -481,7 +493,7 @@ bool build(World& w, std::string& err) {
 // with `err` when it cannot be had.
 World* world(std::size_t n, std::string& err) {
   if (g_world && g_world->n == n && !g_world->broken) return g_world.get();
-  g_world.reset();  // one layout at a time: munmap of the old region
+  g_world.reset();   // one layout at a time: munmap of the old region
   clock_overhead();  // calibrated once, before any fork
   if (!ensure_limit(limit_needed(n), err)) return nullptr;
   auto w = std::make_unique<World>();
@@ -691,7 +703,9 @@ void Kernel_MprotectSplit(benchmark::State& state) {
 void Kernel_MmapFixedPhased(benchmark::State& state) {
   kernel_phased<Nothing, MapHole, UnmapHole>(state);
 }
-void Kernel_MunmapPhased(benchmark::State& state) { kernel_phased<MapHole, UnmapHole, Nothing>(state); }
+void Kernel_MunmapPhased(benchmark::State& state) {
+  kernel_phased<MapHole, UnmapHole, Nothing>(state);
+}
 void Kernel_MprotectSplitPhased(benchmark::State& state) {
   kernel_phased<Nothing, ProtectRW, ProtectR>(state);
 }
@@ -718,8 +732,7 @@ void seal_child(World& w, const std::vector<Addr>& batch, bool check_layout, Sea
       break;
     }
   }
-  if (err.empty())
-    timed<SealMid>(work, batch, page, kres, eres, rep.kernel_s, rep.engine_s, err);
+  if (err.empty()) timed<SealMid>(work, batch, page, kres, eres, rep.kernel_s, rep.engine_s, err);
   if (err.empty() && work.map_count() != w.n + 3 * batch.size())
     err = strf("%zu VMAs in the engine after the seals, %zu expected", work.map_count(),
                w.n + 3 * batch.size());
@@ -732,8 +745,8 @@ void seal_child(World& w, const std::vector<Addr>& batch, bool check_layout, Sea
 void Kernel_MsealSplit(benchmark::State& state) {
   const auto probe = kernel::probe_mseal();
   if (probe.support != kernel::MsealSupport::Available) {
-    state.SkipWithError(strf("%s (errno %d)", std::string(kernel::describe(probe)).c_str(),
-                             probe.error).c_str());
+    state.SkipWithError(
+        strf("%s (errno %d)", std::string(kernel::describe(probe)).c_str(), probe.error).c_str());
     return;
   }
   std::string err;

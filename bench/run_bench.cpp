@@ -55,7 +55,8 @@ long long now_ns() {
 
 int fail(const char* what) {
   const char* why = dlerror();
-  std::fprintf(stderr, "vmseal_run_worker: %s failed: %s\n", what, why != nullptr ? why : std::strerror(errno));
+  std::fprintf(stderr, "vmseal_run_worker: %s failed: %s\n", what,
+               why != nullptr ? why : std::strerror(errno));
   return 1;
 }
 
@@ -148,7 +149,8 @@ enum class Via { Plain, EmptyPreload, SealPreload, VmsealRun, ExecFloor };
 // A program to spawn, with its argv and environment prepared once.
 class Command {
  public:
-  Command(std::vector<std::string> args, std::vector<std::string> env) : args_(std::move(args)), env_(std::move(env)) {
+  Command(std::vector<std::string> args, std::vector<std::string> env)
+      : args_(std::move(args)), env_(std::move(env)) {
     for (std::string& a : args_) argv_.push_back(a.data());
     argv_.push_back(nullptr);
     for (std::string& e : env_) envp_.push_back(e.data());
@@ -171,8 +173,12 @@ struct Sample {
   double minflt = 0;
 };
 
-double ns_of(const timespec& ts) { return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec); }
-double ns_of(const timeval& tv) { return static_cast<double>(tv.tv_sec) * 1e9 + static_cast<double>(tv.tv_usec) * 1e3; }
+double ns_of(const timespec& ts) {
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+double ns_of(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) * 1e9 + static_cast<double>(tv.tv_usec) * 1e3;
+}
 
 // Spawns the command with stdin and stderr on /dev/null and stdout on
 // `stdout_fd` (or /dev/null), and waits. False unless it exited 0.
@@ -180,8 +186,10 @@ bool run_once(const Command& c, Sample& s, int stdout_fd = -1) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1);
-  else posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  if (stdout_fd >= 0)
+    posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1);
+  else
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   timespec t0{}, t1{};
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -203,7 +211,8 @@ bool run_once(const Command& c, Sample& s, int stdout_fd = -1) {
 std::vector<std::string> clean_env() {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, "LD_PRELOAD=", 11) != 0 && std::strncmp(*e, "VMSEAL_", 7) != 0) env.emplace_back(*e);
+    if (std::strncmp(*e, "LD_PRELOAD=", 11) != 0 && std::strncmp(*e, "VMSEAL_", 7) != 0)
+      env.emplace_back(*e);
   return env;
 }
 
@@ -219,7 +228,8 @@ std::vector<std::string> args_for(Via via, const std::vector<std::string>& progr
 std::vector<std::string> env_for(Via via, const std::string& profile = "default",
                                  const std::vector<std::string>& extra = {}) {
   std::vector<std::string> env = clean_env();
-  if (via == Via::EmptyPreload) env.emplace_back(std::string("LD_PRELOAD=") + VMSEAL_EMPTY_PRELOAD_PATH);
+  if (via == Via::EmptyPreload)
+    env.emplace_back(std::string("LD_PRELOAD=") + VMSEAL_EMPTY_PRELOAD_PATH);
   if (via == Via::SealPreload || via == Via::ExecFloor) {
     // What `vmseal run --print-env` prints for this profile.
     env.emplace_back(std::string("LD_PRELOAD=") + VMSEAL_PRELOAD_PATH);
@@ -247,20 +257,24 @@ std::string report_path() { return "/tmp/vmseal-run-bench-" + std::to_string(get
 // Before timing a sealed variant: one run with a report, which must say the
 // program was sealed before main (so a silent fallback to running unsealed
 // is not measured as "cheap"). "" when it was.
-std::string check_sealed(Via via, const std::vector<std::string>& program, const std::string& profile) {
+std::string check_sealed(Via via, const std::vector<std::string>& program,
+                         const std::string& profile) {
   if (via != Via::SealPreload && via != Via::VmsealRun) return "";
   const std::string report = report_path();
   unlink(report.c_str());
   std::vector<std::string> args = args_for(via, program);
   std::vector<std::string> extra;
-  if (via == Via::VmsealRun) args.insert(args.begin() + 2, {"--report", report});
-  else extra.push_back("VMSEAL_REPORT=" + report);
+  if (via == Via::VmsealRun)
+    args.insert(args.begin() + 2, {"--report", report});
+  else
+    extra.push_back("VMSEAL_REPORT=" + report);
   const Command c(args, env_for(via, profile, extra));
   Sample s;
   if (!run_once(c, s)) return "the sealed program did not exit 0";
   const std::string json = read_file(report);
   unlink(report.c_str());
-  if (json.find("\"sealed_before_main\": true") == std::string::npos || report_number(json, "sealed_bytes") <= 0)
+  if (json.find("\"sealed_before_main\": true") == std::string::npos ||
+      report_number(json, "sealed_bytes") <= 0)
     return "the program was not sealed (no mseal here?): " + json.substr(0, 200);
   return "";
 }
@@ -271,14 +285,20 @@ double median(std::vector<double> v) {
   const std::size_t n = v.size();
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
-double minimum(const std::vector<double>& v) { return v.empty() ? 0 : *std::min_element(v.begin(), v.end()); }
-double maximum(const std::vector<double>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
+double minimum(const std::vector<double>& v) {
+  return v.empty() ? 0 : *std::min_element(v.begin(), v.end());
+}
+double maximum(const std::vector<double>& v) {
+  return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+}
 double stat_min(const std::vector<double>& v) { return minimum(v); }
 double stat_max(const std::vector<double>& v) { return maximum(v); }
 
 // --- one variant per benchmark -----------------------------------------------
-void run_variant(benchmark::State& state, const std::vector<std::string>& program, Via via, const std::string& profile) {
-  if (const std::string why = check_sealed(via, program, profile); !why.empty()) return state.SkipWithError(why.c_str());
+void run_variant(benchmark::State& state, const std::vector<std::string>& program, Via via,
+                 const std::string& profile) {
+  if (const std::string why = check_sealed(via, program, profile); !why.empty())
+    return state.SkipWithError(why.c_str());
   const Command c(args_for(via, program), env_for(via, profile));
   std::vector<double> wall, cpu;
   double faults = 0;
@@ -301,10 +321,12 @@ void run_variant(benchmark::State& state, const std::vector<std::string>& progra
 // --- all five variants in every iteration ------------------------------------
 void run_paired(benchmark::State& state, const std::vector<std::string>& program) {
   constexpr std::size_t kN = 5;
-  const Via vias[kN] = {Via::Plain, Via::EmptyPreload, Via::SealPreload, Via::VmsealRun, Via::ExecFloor};
+  const Via vias[kN] = {Via::Plain, Via::EmptyPreload, Via::SealPreload, Via::VmsealRun,
+                        Via::ExecFloor};
   for (Via v : vias)
-    if (const std::string why = check_sealed(v, program, "default"); !why.empty()) return state.SkipWithError(why.c_str());
-  std::vector<std::unique_ptr<Command>> cmds;
+    if (const std::string why = check_sealed(v, program, "default"); !why.empty())
+      return state.SkipWithError(why.c_str());
+  std::vector<std::unique_ptr<Command> > cmds;
   for (Via v : vias) cmds.push_back(std::make_unique<Command>(args_for(v, program), env_for(v)));
   std::vector<double> wall[kN], cpu[kN], flt[kN];
   std::size_t round = 0;
@@ -355,16 +377,20 @@ void run_paired(benchmark::State& state, const std::vector<std::string>& program
 // memfd, and anon with VMSEAL_TEXT=anon. The medians of the per-round
 // differences against plain and against `file` isolate each copy's cost.
 void run_relro_paired(benchmark::State& state, const std::vector<std::string>& program) {
-  const std::vector<std::vector<std::string>> extras = {
-      {}, {"VMSEAL_RELRO=file"}, {"VMSEAL_RELRO=anon"}, {"VMSEAL_RELRO=memfd"}, {"VMSEAL_RELRO=anon", "VMSEAL_TEXT=anon"}};
+  const std::vector<std::vector<std::string> > extras = {{},
+                                                         {"VMSEAL_RELRO=file"},
+                                                         {"VMSEAL_RELRO=anon"},
+                                                         {"VMSEAL_RELRO=memfd"},
+                                                         {"VMSEAL_RELRO=anon", "VMSEAL_TEXT=anon"}};
   const char* names[] = {"plain", "file", "anon", "memfd", "text_anon"};
   constexpr std::size_t kN = 5;
   if (const std::string why = check_sealed(Via::SealPreload, program, "default"); !why.empty())
     return state.SkipWithError(why.c_str());
-  std::vector<std::unique_ptr<Command>> cmds;
+  std::vector<std::unique_ptr<Command> > cmds;
   for (std::size_t v = 0; v < kN; ++v)
-    cmds.push_back(std::make_unique<Command>(args_for(v == 0 ? Via::Plain : Via::SealPreload, program),
-                                             env_for(v == 0 ? Via::Plain : Via::SealPreload, "default", extras[v])));
+    cmds.push_back(std::make_unique<Command>(
+        args_for(v == 0 ? Via::Plain : Via::SealPreload, program),
+        env_for(v == 0 ? Via::Plain : Via::SealPreload, "default", extras[v])));
   std::vector<double> wall[kN];
   std::size_t round = 0;
   for (auto _ : state) {
@@ -394,12 +420,13 @@ void run_relro_paired(benchmark::State& state, const std::vector<std::string>& p
 }
 
 // --- the preload's own timing of the sealing ---------------------------------
-void run_seal_ns(benchmark::State& state, const std::vector<std::string>& program, const std::string& profile,
-                 const std::vector<std::string>& extra = {}) {
+void run_seal_ns(benchmark::State& state, const std::vector<std::string>& program,
+                 const std::string& profile, const std::vector<std::string>& extra = {}) {
   const std::string report = report_path();
   std::vector<std::string> env_extra = extra;
   env_extra.push_back("VMSEAL_REPORT=" + report);
-  const Command c(args_for(Via::SealPreload, program), env_for(Via::SealPreload, profile, env_extra));
+  const Command c(args_for(Via::SealPreload, program),
+                  env_for(Via::SealPreload, profile, env_extra));
   std::vector<double> seal_us;
   double bytes = 0;
   for (auto _ : state) {
@@ -423,8 +450,10 @@ void run_seal_ns(benchmark::State& state, const std::vector<std::string>& progra
 
 // --- after start-up: the worker's own timing, in ns per operation -------------
 void run_after(benchmark::State& state, const std::string& mode, long n, Via via) {
-  const std::vector<std::string> program = {VMSEAL_RUN_WORKER_PATH, mode, std::to_string(n), VMSEAL_EMPTY_PRELOAD_PATH};
-  if (const std::string why = check_sealed(via, program, "default"); !why.empty()) return state.SkipWithError(why.c_str());
+  const std::vector<std::string> program = {VMSEAL_RUN_WORKER_PATH, mode, std::to_string(n),
+                                            VMSEAL_EMPTY_PRELOAD_PATH};
+  if (const std::string why = check_sealed(via, program, "default"); !why.empty())
+    return state.SkipWithError(why.c_str());
   const Command c(args_for(via, program), env_for(via));
   for (auto _ : state) {
     int fds[2];
@@ -442,11 +471,16 @@ void run_after(benchmark::State& state, const std::string& mode, long n, Via via
 
 const char* via_name(Via v) {
   switch (v) {
-    case Via::Plain: return "plain";
-    case Via::EmptyPreload: return "empty_preload";
-    case Via::SealPreload: return "vmseal_preload";
-    case Via::VmsealRun: return "vmseal_run";
-    case Via::ExecFloor: return "exec_floor";
+    case Via::Plain:
+      return "plain";
+    case Via::EmptyPreload:
+      return "empty_preload";
+    case Via::SealPreload:
+      return "vmseal_preload";
+    case Via::VmsealRun:
+      return "vmseal_run";
+    case Via::ExecFloor:
+      return "exec_floor";
   }
   return "?";
 }
@@ -458,50 +492,80 @@ void with_stats(benchmark::internal::Benchmark* b) {
 const bool registered = [] {
   const std::vector<std::string> python = {kPython, "-c", "pass"};
   const std::vector<std::string> truth = {kTrue};
-  for (const auto& [name, program] : {std::pair{"Run_Python", python}, std::pair{"Run_True", truth}}) {
+  for (const auto& [name, program] :
+       {std::pair{"Run_Python", python}, std::pair{"Run_True", truth}}) {
     for (Via v : {Via::Plain, Via::EmptyPreload, Via::SealPreload, Via::VmsealRun}) {
-      auto* b = benchmark::RegisterBenchmark((std::string(name) + "/" + via_name(v)).c_str(),
-                                             [program, v](benchmark::State& s) { run_variant(s, program, v, "default"); });
+      auto* b = benchmark::RegisterBenchmark(
+          (std::string(name) + "/" + via_name(v)).c_str(),
+          [program, v](benchmark::State& s) { run_variant(s, program, v, "default"); });
       b->UseManualTime()->Unit(benchmark::kMicrosecond)->Apply(with_stats);
     }
   }
   for (const char* profile : {"minimal", "strict"}) {
-    auto* b = benchmark::RegisterBenchmark((std::string("Run_Python/vmseal_preload_") + profile).c_str(),
-                                           [python, profile](benchmark::State& s) { run_variant(s, python, Via::SealPreload, profile); });
+    auto* b =
+        benchmark::RegisterBenchmark((std::string("Run_Python/vmseal_preload_") + profile).c_str(),
+                                     [python, profile](benchmark::State& s) {
+                                       run_variant(s, python, Via::SealPreload, profile);
+                                     });
     b->UseManualTime()->Unit(benchmark::kMicrosecond)->Apply(with_stats);
   }
-  benchmark::RegisterBenchmark("Run_PythonPaired", [python](benchmark::State& s) { run_paired(s, python); })
-      ->MinTime(3)->UseRealTime()->Unit(benchmark::kMillisecond)->Apply(with_stats);
-  benchmark::RegisterBenchmark("Run_TruePaired", [truth](benchmark::State& s) { run_paired(s, truth); })
-      ->MinTime(1)->UseRealTime()->Unit(benchmark::kMillisecond)->Apply(with_stats);
+  benchmark::RegisterBenchmark("Run_PythonPaired",
+                               [python](benchmark::State& s) { run_paired(s, python); })
+      ->MinTime(3)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Apply(with_stats);
+  benchmark::RegisterBenchmark("Run_TruePaired",
+                               [truth](benchmark::State& s) { run_paired(s, truth); })
+      ->MinTime(1)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Apply(with_stats);
   for (const auto& [name, program, profile] :
-       {std::tuple{"Run_SealNs/python_default", python, "default"}, std::tuple{"Run_SealNs/python_minimal", python, "minimal"},
-        std::tuple{"Run_SealNs/python_strict", python, "strict"}, std::tuple{"Run_SealNs/true_default", truth, "default"}}) {
+       {std::tuple{"Run_SealNs/python_default", python, "default"},
+        std::tuple{"Run_SealNs/python_minimal", python, "minimal"},
+        std::tuple{"Run_SealNs/python_strict", python, "strict"},
+        std::tuple{"Run_SealNs/true_default", truth, "default"}}) {
     const std::string prof = profile;
-    benchmark::RegisterBenchmark(name, [program, prof](benchmark::State& s) { run_seal_ns(s, program, prof); })
-        ->UseManualTime()->Unit(benchmark::kMicrosecond)->Apply(with_stats);
+    benchmark::RegisterBenchmark(
+        name, [program, prof](benchmark::State& s) { run_seal_ns(s, program, prof); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond)
+        ->Apply(with_stats);
   }
-  benchmark::RegisterBenchmark("Run_PythonRelroPaired", [python](benchmark::State& s) { run_relro_paired(s, python); })
-      ->MinTime(3)->UseRealTime()->Unit(benchmark::kMillisecond)->Apply(with_stats);
+  benchmark::RegisterBenchmark("Run_PythonRelroPaired",
+                               [python](benchmark::State& s) { run_relro_paired(s, python); })
+      ->MinTime(3)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Apply(with_stats);
   for (const auto& [name, extra] :
        {std::pair{"Run_SealNs/python_relro_file", std::vector<std::string>{"VMSEAL_RELRO=file"}},
         std::pair{"Run_SealNs/python_relro_anon", std::vector<std::string>{"VMSEAL_RELRO=anon"}},
         std::pair{"Run_SealNs/python_relro_memfd", std::vector<std::string>{"VMSEAL_RELRO=memfd"}},
         std::pair{"Run_SealNs/python_text_anon", std::vector<std::string>{"VMSEAL_TEXT=anon"}}}) {
     const std::vector<std::string> e = extra;
-    benchmark::RegisterBenchmark(name, [python, e](benchmark::State& s) { run_seal_ns(s, python, "default", e); })
-        ->UseManualTime()->Unit(benchmark::kMicrosecond)->Apply(with_stats);
+    benchmark::RegisterBenchmark(
+        name, [python, e](benchmark::State& s) { run_seal_ns(s, python, "default", e); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond)
+        ->Apply(with_stats);
   }
   // N per worker run: about 0.1 to 0.3 s of work each.
-  const std::pair<const char*, long> modes[] = {{"mmap", 100000},        {"mmap_touch", 20000},    {"dlopen_fresh", 2000},
-                                                {"dlopen_loaded", 100000}, {"dlopen_soname", 100000}, {"dlopen_nodelete", 50000}};
+  const std::pair<const char*, long> modes[] = {
+      {"mmap", 100000},          {"mmap_touch", 20000},     {"dlopen_fresh", 2000},
+      {"dlopen_loaded", 100000}, {"dlopen_soname", 100000}, {"dlopen_nodelete", 50000}};
   for (const auto& [mode, n] : modes) {
     for (Via v : {Via::Plain, Via::SealPreload}) {
       const std::string m = mode;
       const long count = n;
       std::string bench = "After_" + m + "/" + via_name(v);
-      benchmark::RegisterBenchmark(bench.c_str(), [m, count, v](benchmark::State& s) { run_after(s, m, count, v); })
-          ->UseManualTime()->Iterations(3)->Unit(benchmark::kNanosecond)->Apply(with_stats);
+      benchmark::RegisterBenchmark(
+          bench.c_str(), [m, count, v](benchmark::State& s) { run_after(s, m, count, v); })
+          ->UseManualTime()
+          ->Iterations(3)
+          ->Unit(benchmark::kNanosecond)
+          ->Apply(with_stats);
     }
   }
   return true;

@@ -38,7 +38,11 @@ inline double clock_overhead() {
 // Seconds of thread CPU time since `t0` (a cpu_now()), less one clock read.
 inline double seconds_since(double t0) { return std::max(0.0, cpu_now() - t0 - clock_overhead()); }
 
-inline double stat_min(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
-inline double stat_max(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
+inline double stat_min(const std::vector<double>& v) {
+  return *std::min_element(v.begin(), v.end());
+}
+inline double stat_max(const std::vector<double>& v) {
+  return *std::max_element(v.begin(), v.end());
+}
 
 }  // namespace vmseal::bench

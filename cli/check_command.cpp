@@ -22,15 +22,19 @@
 namespace vmseal::cli {
 namespace {
 
-std::string status_line(std::string_view key) { return kernel::read_status_field(0, key).value_or(""); }
+std::string status_line(std::string_view key) {
+  return kernel::read_status_field(0, key).value_or("");
+}
 
 }  // namespace
 
 CLI::App* add_check(CLI::App& app, CheckOptions& opts) {
   CLI::App* cmd = app.add_subcommand(
       "check",
-      "Can this system seal? mseal support, a seccomp filter in the way (one that denies, kills or\n"
-      "fakes mseal), whether the kernel seals its system mappings ([vdso], [vvar], [vvar_vclock]),\n"
+      "Can this system seal? mseal support, a seccomp filter in the way (one that denies, kills "
+      "or\n"
+      "fakes mseal), whether the kernel seals its system mappings ([vdso], [vvar], "
+      "[vvar_vclock]),\n"
       "the settings that let someone around a seal (proc_mem.force_override, Yama ptrace_scope),\n"
       "vm.max_map_count, PKU, guard regions.");
   cmd->footer(exit_status_footer("check"));
@@ -52,21 +56,33 @@ int run_check(const CheckOptions& o) {
   std::string mseal;
   std::string mseal_detail(kernel::describe(probe));
   switch (probe.support) {
-    case kernel::MsealSupport::Available: mseal = "available"; break;
+    case kernel::MsealSupport::Available:
+      mseal = "available";
+      break;
     case kernel::MsealSupport::NoKernel:
       mseal = "missing";
       if (filtered) {
         mseal = "missing-or-filtered";
-        mseal_detail += "; but a seccomp filter is active and may return ENOSYS for calls it does not know";
+        mseal_detail +=
+            "; but a seccomp filter is active and may return ENOSYS for calls it does not know";
       }
       break;
-    case kernel::MsealSupport::Denied: mseal = "denied"; break;
-    case kernel::MsealSupport::Killed: mseal = "killed"; break;
-    case kernel::MsealSupport::Faked: mseal = "faked"; break;
+    case kernel::MsealSupport::Denied:
+      mseal = "denied";
+      break;
+    case kernel::MsealSupport::Killed:
+      mseal = "killed";
+      break;
+    case kernel::MsealSupport::Faked:
+      mseal = "faked";
+      break;
   }
   j["mseal"] = mseal;
   j["mseal_detail"] = mseal_detail;
-  j["seccomp"] = seccomp == "0" ? "none" : seccomp == "1" ? "strict" : seccomp == "2" ? "filter" : "unknown";
+  j["seccomp"] = seccomp == "0"   ? "none"
+                 : seccomp == "1" ? "strict"
+                 : seccomp == "2" ? "filter"
+                                  : "unknown";
   j["seccomp_filters"] = status_line("Seccomp_filters:");
 
   // Does smaps show the seal? Seal a scratch page and look.
@@ -95,7 +111,8 @@ int run_check(const CheckOptions& o) {
   }
   j["system_mappings_sealed"] = sys;
   const kernel::SealBypasses bypass = kernel::read_seal_bypasses();
-  const std::string cfg = bypass.mseal_system_mappings == "unknown" ? "" : bypass.mseal_system_mappings;
+  const std::string cfg =
+      bypass.mseal_system_mappings == "unknown" ? "" : bypass.mseal_system_mappings;
   j["config_mseal_system_mappings"] = bypass.mseal_system_mappings;
   j["proc_mem_force_override"] = bypass.proc_mem_force;
   j["proc_mem_force_override_source"] = bypass.proc_mem_source;
@@ -118,28 +135,33 @@ int run_check(const CheckOptions& o) {
   auto yes = [](bool b) { return b ? "yes" : "no"; };
   std::printf("kernel              %s (%s)\n", u.release, u.machine);
   std::printf("mseal               %s: %s\n", mseal.c_str(), mseal_detail.c_str());
-  std::printf("seccomp             %s%s\n", j["seccomp"].get<std::string>().c_str(),
-              filtered ? (" (" + j["seccomp_filters"].get<std::string>() + " filter(s))").c_str() : "");
+  std::printf(
+      "seccomp             %s%s\n", j["seccomp"].get<std::string>().c_str(),
+      filtered ? (" (" + j["seccomp_filters"].get<std::string>() + " filter(s))").c_str() : "");
   if (probe.support == kernel::MsealSupport::Available)
     std::printf("smaps shows 'sl'    %s\n", yes(sl_shown));
   std::string sys_text;
   for (const auto& [name, sealed] : sys.items())
-    sys_text += (sys_text.empty() ? "" : ", ") + name + (sealed.get<bool>() ? " sealed" : " not sealed");
+    sys_text +=
+        (sys_text.empty() ? "" : ", ") + name + (sealed.get<bool>() ? " sealed" : " not sealed");
   std::printf("system mappings     %s (CONFIG_MSEAL_SYSTEM_MAPPINGS: %s)\n",
               sys_text.empty() ? "none found" : sys_text.c_str(),
               cfg.empty() ? "unknown, no /boot/config or /proc/config.gz" : cfg.c_str());
   std::printf("/proc/PID/mem       force_override=%s%s\n", bypass.proc_mem_force.c_str(),
               bypass.proc_mem_source.empty() ? "" : (" (" + bypass.proc_mem_source + ")").c_str());
-  std::printf("Yama ptrace_scope   %s\n",
-              bypass.ptrace_scope < 0 ? "Yama not active" : std::to_string(bypass.ptrace_scope).c_str());
-  std::printf("vm.max_map_count    %llu\n", static_cast<unsigned long long>(j["max_map_count"].get<std::uint64_t>()));
+  std::printf("Yama ptrace_scope   %s\n", bypass.ptrace_scope < 0
+                                              ? "Yama not active"
+                                              : std::to_string(bypass.ptrace_scope).c_str());
+  std::printf("vm.max_map_count    %llu\n",
+              static_cast<unsigned long long>(j["max_map_count"].get<std::uint64_t>()));
   std::printf("protection keys     %s\n", yes(j["pku"].get<bool>()));
   std::printf("guard regions       %s\n", j["guard_regions_in_pagemap"].get<bool>()
                                               ? "yes (MADV_GUARD_INSTALL, shown in pagemap)"
                                               : "no, or not shown in pagemap (needs Linux 6.14)");
-  std::printf("anon read fault     %s\n", j["read_fault_zero_page"].get<bool>()
-                                              ? "maps the zero page (upstream)"
-                                              : "allocates a page and an anon_vma (sim: --read-fault-allocates)");
+  std::printf("anon read fault     %s\n",
+              j["read_fault_zero_page"].get<bool>()
+                  ? "maps the zero page (upstream)"
+                  : "allocates a page and an anon_vma (sim: --read-fault-allocates)");
   std::printf("glibc               %s, mseal() wrapper: %s\n", gnu_get_libc_version(),
               yes(j["glibc_mseal_wrapper"].get<bool>()));
   if (!bypass.findings.empty()) {

@@ -9,16 +9,16 @@ namespace vmseal::cli {
 // Exit codes shared by all subcommands.
 enum Exit : int {
   kOk = 0,
-  kMismatch = 1,      // sim --check found a disagreement
-  kUsage = 2,         // bad command line
-  kBadInput = 3,      // malformed input (trace syntax)
-  kIoError = 4,       // a file could not be read; a run could not go on
-  kNoMseal = 5,       // the kernel has no mseal, or a seccomp filter denies it
-  kNoProcess = 6,     // no such process, or it exited while being read
-  kPermission = 7,    // permission denied (the message says what is missing)
-  kCannotSeal = 8,    // run --enforce: the program cannot be sealed (static, setuid)
-  kIncomplete = 9,    // predict: nothing would break, but some calls could not be verified
-  kNoStrace = 10,     // predict: strace is missing or cannot trace here
+  kMismatch = 1,         // sim --check found a disagreement
+  kUsage = 2,            // bad command line
+  kBadInput = 3,         // malformed input (trace syntax)
+  kIoError = 4,          // a file could not be read; a run could not go on
+  kNoMseal = 5,          // the kernel has no mseal, or a seccomp filter denies it
+  kNoProcess = 6,        // no such process, or it exited while being read
+  kPermission = 7,       // permission denied (the message says what is missing)
+  kCannotSeal = 8,       // run --enforce: the program cannot be sealed (static, setuid)
+  kIncomplete = 9,       // predict: nothing would break, but some calls could not be verified
+  kNoStrace = 10,        // predict: strace is missing or cannot trace here
   kPreloadFailed = 125,  // run --enforce: the preload could not seal what it planned
   // run, like env, timeout and chroot: 125 vmseal itself failed (usage, the
   // preload, --enforce refusing), 126 the program cannot be run, 127 it is
@@ -43,7 +43,7 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts);
 int run_sim(const SimOptions& opts);
 
 struct CompareOptions {
-  std::string input;  // "-" = stdin
+  std::string input;     // "-" = stdin
   std::string policies;  // comma-separated; empty = all
   bool all_calls = false;
   bool quiet = false;
@@ -77,9 +77,9 @@ struct InspectOptions {
   std::string target;  // PID or "self"
   bool all = false;
   std::string profile = "default";
-  bool json = false;     // --json: the same as --format json
-  std::string format;   // table (default), json, openmetrics (--all only)
-  std::string output;   // written atomically instead of stdout
+  bool json = false;   // --json: the same as --format json
+  std::string format;  // table (default), json, openmetrics (--all only)
+  std::string output;  // written atomically instead of stdout
   std::size_t max_groups = 50;
   bool per_pid = false;
   std::string svg;

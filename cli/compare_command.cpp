@@ -7,8 +7,8 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,7 +53,8 @@ CLI::App* add_compare(CLI::App& app, CompareOptions& opts) {
       ->required();
   cmd->add_option("--policies", opts.policies,
                   "comma-separated seal policies; the first is the baseline (default: all:\n" +
-                      all_policy_names() + "; rfc-v3:TYPES chooses the types a 3-argument\n"
+                      all_policy_names() +
+                      "; rfc-v3:TYPES chooses the types a 3-argument\n"
                       "mseal asks for, e.g. rfc-v3:base+prot_pkey)");
   cmd->add_flag("--all", opts.all_calls, "show every call, not only those that differ");
   cmd->add_flag("-q,--quiet", opts.quiet, "print only the summary");
@@ -168,8 +169,10 @@ int run_compare(const CompareOptions& opts) {
                   trace::format_sys_result(name, o.result).c_str(),
                   o.layout.empty() ? "(nothing mapped there)" : o.layout.c_str());
     }
-    if (!cc.verifiable) std::printf("  unverifiable: %s\n", cc.note.c_str());
-    else if (cc.unfinished) std::printf("  note: %s\n", cc.note.c_str());
+    if (!cc.verifiable)
+      std::printf("  unverifiable: %s\n", cc.note.c_str());
+    else if (cc.unfinished)
+      std::printf("  note: %s\n", cc.note.c_str());
   };
 
   const bool tty = isatty(STDERR_FILENO) != 0 && !opts.json;
@@ -189,7 +192,8 @@ int run_compare(const CompareOptions& opts) {
   cmp.finish(report);
 
   if (n == 0) {
-    std::fprintf(stderr, "vmseal compare: %s is empty: no trace or script to read\n", opts.input.c_str());
+    std::fprintf(stderr, "vmseal compare: %s is empty: no trace or script to read\n",
+                 opts.input.c_str());
     return kBadInput;
   }
   const trace::CompareSummary& s = cmp.summary();
@@ -256,16 +260,18 @@ int run_compare(const CompareOptions& opts) {
       std::printf(" (%zu of them on mappings the input never made)", s.differing_unverifiable);
     std::printf(".\n");
     if (s.unverifiable != 0)
-      std::printf("%zu calls act on mappings the input never made: their results are the engine's "
-                  "guess, not a fact of the trace.\n",
-                  s.unverifiable);
+      std::printf(
+          "%zu calls act on mappings the input never made: their results are the engine's "
+          "guess, not a fact of the trace.\n",
+          s.unverifiable);
     if (s.unfinished != 0)
       std::printf("%zu calls have no result in the input (cut short): replayed as if they ran.\n",
                   s.unfinished);
     if (s.unmodelled != 0) {
       std::printf("%zu successful calls change an address space in ways the engine does not model:",
                   s.unmodelled);
-      for (const auto& [name, count] : s.unmodelled_by_name) std::printf(" %s x%zu", name.c_str(), count);
+      for (const auto& [name, count] : s.unmodelled_by_name)
+        std::printf(" %s x%zu", name.c_str(), count);
       std::printf("; the layouts after them may be wrong.\n");
     }
     if (s.malformed_lines != 0) std::printf("%zu lines could not be read.\n", s.malformed_lines);

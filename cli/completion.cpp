@@ -29,8 +29,10 @@ std::vector<Flag> flags_of(const CLI::App& app) {
   std::vector<Flag> out;
   for (const CLI::Option* o : app.get_options()) {
     if (o->get_group().empty()) continue;  // hidden
-    for (const std::string& l : o->get_lnames()) out.push_back({"--" + l, first_line(o->get_description()), o->get_type_size() > 0});
-    for (const std::string& s : o->get_snames()) out.push_back({"-" + s, first_line(o->get_description()), o->get_type_size() > 0});
+    for (const std::string& l : o->get_lnames())
+      out.push_back({"--" + l, first_line(o->get_description()), o->get_type_size() > 0});
+    for (const std::string& s : o->get_snames())
+      out.push_back({"-" + s, first_line(o->get_description()), o->get_type_size() > 0});
   }
   return out;
 }
@@ -63,7 +65,8 @@ std::string bash(const CLI::App& app) {
       "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
       "    if [[ ${COMP_WORDS[i]} == -- ]]; then\n"
       "      # After `--`: the program to run, then its own arguments.\n"
-      "      if ((i + 1 == COMP_CWORD)); then COMPREPLY=($(compgen -c -- \"$cur\")); else COMPREPLY=($(compgen -f -- \"$cur\")); fi\n"
+      "      if ((i + 1 == COMP_CWORD)); then COMPREPLY=($(compgen -c -- \"$cur\")); else "
+      "COMPREPLY=($(compgen -f -- \"$cur\")); fi\n"
       "      return\n"
       "    fi\n"
       "    case ${COMP_WORDS[i]} in " +
@@ -76,14 +79,16 @@ std::string bash(const CLI::App& app) {
       "  done\n"
       "  local opts\n"
       "  case $cmd in\n"
-      "    '') COMPREPLY=($(compgen -W '" + names + " --help --version' -- \"$cur\")); return ;;\n";
+      "    '') COMPREPLY=($(compgen -W '" +
+      names + " --help --version' -- \"$cur\")); return ;;\n";
   for (const Command& c : cmds) {
     std::string o;
     for (const Flag& f : c.flags) o += (o.empty() ? "" : " ") + f.name;
     s += "    " + c.name + ") opts='" + o + "' ;;\n";
   }
   s += "  esac\n"
-       "  if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\")); else COMPREPLY=($(compgen -f -- \"$cur\")); fi\n"
+       "  if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\")); else "
+       "COMPREPLY=($(compgen -f -- \"$cur\")); fi\n"
        "}\n"
        "complete -F _vmseal vmseal\n";
   return s;
@@ -91,8 +96,10 @@ std::string bash(const CLI::App& app) {
 
 std::string zsh(const CLI::App& app) {
   const std::vector<Command> cmds = commands_of(app);
-  std::string s = "#compdef vmseal\n# zsh completion for vmseal, made by `vmseal --completion zsh`.\n_vmseal() {\n"
-                  "  local -a commands\n  commands=(\n";
+  std::string s =
+      "#compdef vmseal\n# zsh completion for vmseal, made by `vmseal --completion zsh`.\n_vmseal() "
+      "{\n"
+      "  local -a commands\n  commands=(\n";
   for (const Command& c : cmds) s += "    " + quoted(c.name + ":" + c.help) + "\n";
   s += "  )\n  if (( CURRENT == 2 )); then\n    _describe command commands\n    return\n  fi\n"
        "  local cmd=${words[2]}\n  case $cmd in\n";
@@ -102,7 +109,8 @@ std::string zsh(const CLI::App& app) {
       std::string help = f.help;
       for (char& ch : help)
         if (ch == '[' || ch == ']' || ch == ':') ch = ' ';
-      s += " \\\n        " + quoted(f.name + "[" + help + "]" + (f.takes_value ? ":value:_files" : ""));
+      s += " \\\n        " +
+           quoted(f.name + "[" + help + "]" + (f.takes_value ? ":value:_files" : ""));
     }
     s += " \\\n        '*:file:_files' ;;\n";
   }
@@ -112,14 +120,17 @@ std::string zsh(const CLI::App& app) {
 
 std::string fish(const CLI::App& app) {
   const std::vector<Command> cmds = commands_of(app);
-  std::string s = "# fish completion for vmseal, made by `vmseal --completion fish`.\ncomplete -c vmseal -f\n";
+  std::string s =
+      "# fish completion for vmseal, made by `vmseal --completion fish`.\ncomplete -c vmseal -f\n";
   for (const Command& c : cmds)
-    s += "complete -c vmseal -n __fish_use_subcommand -a " + c.name + " -d " + quoted(c.help) + "\n";
+    s +=
+        "complete -c vmseal -n __fish_use_subcommand -a " + c.name + " -d " + quoted(c.help) + "\n";
   for (const Command& c : cmds)
     for (const Flag& f : c.flags) {
       const bool is_long = f.name.rfind("--", 0) == 0;
-      s += "complete -c vmseal -n " + quoted("__fish_seen_subcommand_from " + c.name) + (is_long ? " -l " : " -s ") +
-           f.name.substr(is_long ? 2 : 1) + (f.takes_value ? " -r" : "") + " -d " + quoted(f.help) + "\n";
+      s += "complete -c vmseal -n " + quoted("__fish_seen_subcommand_from " + c.name) +
+           (is_long ? " -l " : " -s ") + f.name.substr(is_long ? 2 : 1) +
+           (f.takes_value ? " -r" : "") + " -d " + quoted(f.help) + "\n";
     }
   return s;
 }

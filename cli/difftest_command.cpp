@@ -19,19 +19,36 @@ namespace vmseal::cli {
 
 CLI::App* add_difftest(CLI::App& app, DifftestOptions& o) {
   CLI::App* cmd = app.add_subcommand(
-      "difftest", "Run random memory-management call sequences natively and in the engine, and compare them");
+      "difftest",
+      "Run random memory-management call sequences natively and in the engine, and compare them");
   cmd->footer(exit_status_footer("difftest"));
-  cmd->add_option("--seed", o.seed, "seed of the run ('random' picks one and prints it)")->default_val("random");
-  cmd->add_option("-n,--sequences", o.sequences, "number of sequences")->default_val(100)->check(CLI::Range(1ULL, 1ULL << 40));
-  cmd->add_option("--ops", o.ops, "calls per sequence")->default_val(200)->check(CLI::Range(1ULL, 1ULL << 20));
-  cmd->add_option("--mix", o.mix, "operation weights, e.g. 'mmap=5,fork=0' or 'only:mmap=1,mseal=1'");
+  cmd->add_option("--seed", o.seed, "seed of the run ('random' picks one and prints it)")
+      ->default_val("random");
+  cmd->add_option("-n,--sequences", o.sequences, "number of sequences")
+      ->default_val(100)
+      ->check(CLI::Range(1ULL, 1ULL << 40));
+  cmd->add_option("--ops", o.ops, "calls per sequence")
+      ->default_val(200)
+      ->check(CLI::Range(1ULL, 1ULL << 20));
+  cmd->add_option("--mix", o.mix,
+                  "operation weights, e.g. 'mmap=5,fork=0' or 'only:mmap=1,mseal=1'");
   cmd->add_option("-j,--jobs", o.jobs, "parallel jobs")->default_val(1)->check(CLI::Range(1U, 64U));
-  cmd->add_option("--time-limit", o.time_limit, "stop starting sequences after this many seconds")->default_val(0)->check(CLI::Range(0.0, 1e9));
-  cmd->add_option("--window", o.window_pages, "pages in each job's window")->default_val(256)->check(CLI::Range(16ULL, 65536ULL));
-  cmd->add_option("--near-limit-every", o.near_limit_every, "every Nth sequence runs a few VMAs short of vm.max_map_count (0: never)")->default_val(50);
+  cmd->add_option("--time-limit", o.time_limit, "stop starting sequences after this many seconds")
+      ->default_val(0)
+      ->check(CLI::Range(0.0, 1e9));
+  cmd->add_option("--window", o.window_pages, "pages in each job's window")
+      ->default_val(256)
+      ->check(CLI::Range(16ULL, 65536ULL));
+  cmd->add_option("--near-limit-every", o.near_limit_every,
+                  "every Nth sequence runs a few VMAs short of vm.max_map_count (0: never)")
+      ->default_val(50);
   cmd->add_flag("--no-shrink", o.no_shrink, "report divergences as found, without shrinking them");
-  cmd->add_option("--max-divergences", o.max_divergences, "stop after this many divergences (0: never)")->default_val(1);
-  cmd->add_option("--out", o.out_dir, "where to write divergences (.strace for vmseal sim, .c for the kernel)")->default_val("difftest-divergences");
+  cmd->add_option("--max-divergences", o.max_divergences,
+                  "stop after this many divergences (0: never)")
+      ->default_val(1);
+  cmd->add_option("--out", o.out_dir,
+                  "where to write divergences (.strace for vmseal sim, .c for the kernel)")
+      ->default_val("difftest-divergences");
   cmd->add_flag("--json", o.json, "print the summary as JSON");
   cmd->add_flag("--no-progress", o.no_progress, "no progress bar even on a terminal");
   return cmd;
@@ -53,7 +70,8 @@ int run_difftest(const DifftestOptions& o) {
       opt.seed = std::stoull(o.seed, &used, 0);
       if (used != o.seed.size()) throw std::invalid_argument("trailing");
     } catch (const std::exception&) {
-      std::fprintf(stderr, "vmseal difftest: --seed wants a number or 'random', not '%s'\n", o.seed.c_str());
+      std::fprintf(stderr, "vmseal difftest: --seed wants a number or 'random', not '%s'\n",
+                   o.seed.c_str());
       return kUsage;
     }
   }
@@ -72,7 +90,8 @@ int run_difftest(const DifftestOptions& o) {
   }
   // The seed first, so a run cut short can still be reproduced.
   std::fprintf(stderr, "vmseal difftest: seed %llu, %llu sequences of %llu calls, %u job(s)\n",
-               static_cast<unsigned long long>(opt.seed), static_cast<unsigned long long>(opt.sequences),
+               static_cast<unsigned long long>(opt.seed),
+               static_cast<unsigned long long>(opt.sequences),
                static_cast<unsigned long long>(opt.ops_per_sequence), opt.jobs);
 
   difftest::Progress progress;
@@ -84,13 +103,18 @@ int run_difftest(const DifftestOptions& o) {
   if (bar) {
     painter = std::thread([&] {
       while (!done) {
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const std::uint64_t ops = progress.ops.load();
         const int width = 30;
-        const int fill = total ? static_cast<int>(width * std::min(1.0, static_cast<double>(ops) / static_cast<double>(total))) : 0;
+        const int fill =
+            total ? static_cast<int>(width * std::min(1.0, static_cast<double>(ops) /
+                                                               static_cast<double>(total)))
+                  : 0;
         std::fprintf(stderr, "\r[%-*s] %llu/%llu ops  %.0f ops/s  %llu divergence(s)%s   ", width,
-                     std::string(static_cast<std::size_t>(fill), '=').c_str(), static_cast<unsigned long long>(ops),
-                     static_cast<unsigned long long>(total), s > 0 ? static_cast<double>(ops) / s : 0.0,
+                     std::string(static_cast<std::size_t>(fill), '=').c_str(),
+                     static_cast<unsigned long long>(ops), static_cast<unsigned long long>(total),
+                     s > 0 ? static_cast<double>(ops) / s : 0.0,
                      static_cast<unsigned long long>(progress.divergences.load()),
                      progress.shrinking ? "  shrinking" : "");
         std::fflush(stderr);
@@ -108,7 +132,8 @@ int run_difftest(const DifftestOptions& o) {
     std::error_code ec;
     std::filesystem::create_directories(o.out_dir, ec);
     for (const auto& d : sum.divergences) {
-      const std::string base = o.out_dir + "/seed" + std::to_string(opt.seed) + "-seq" + std::to_string(d.sequence);
+      const std::string base =
+          o.out_dir + "/seed" + std::to_string(opt.seed) + "-seq" + std::to_string(d.sequence);
       std::ofstream(base + ".strace") << d.sim_input;
       std::ofstream(base + ".c") << d.c_program;
       written.push_back(base);
@@ -127,25 +152,31 @@ int run_difftest(const DifftestOptions& o) {
     j["divergences"] = nlohmann::json::array();
     for (std::size_t i = 0; i < sum.divergences.size(); ++i) {
       const auto& d = sum.divergences[i];
-      j["divergences"].push_back({{"sequence", d.sequence}, {"sequence_seed", d.sequence_seed},
-                                  {"near_max_map_count", d.near_limit}, {"calls", d.ops.size()},
-                                  {"calls_before_shrinking", d.original_length}, {"what", d.what},
+      j["divergences"].push_back({{"sequence", d.sequence},
+                                  {"sequence_seed", d.sequence_seed},
+                                  {"near_max_map_count", d.near_limit},
+                                  {"calls", d.ops.size()},
+                                  {"calls_before_shrinking", d.original_length},
+                                  {"what", d.what},
                                   {"files", written[i]}});
     }
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     for (std::size_t i = 0; i < sum.divergences.size(); ++i) {
       const auto& d = sum.divergences[i];
-      std::printf("DIVERGENCE in sequence %llu (%zu calls, shrunk from %zu):\n%s\n  written to %s.strace and %s.c\n",
-                  static_cast<unsigned long long>(d.sequence), d.ops.size(), d.original_length, d.what.c_str(),
-                  written[i].c_str(), written[i].c_str());
+      std::printf(
+          "DIVERGENCE in sequence %llu (%zu calls, shrunk from %zu):\n%s\n  written to %s.strace "
+          "and %s.c\n",
+          static_cast<unsigned long long>(d.sequence), d.ops.size(), d.original_length,
+          d.what.c_str(), written[i].c_str(), written[i].c_str());
     }
-    std::printf("vmseal difftest: seed %llu: %llu sequences, %llu calls compared in %.1f s (%.0f calls/s), "
-                "%llu placed as the kernel placed them, %zu divergence(s)%s\n",
-                static_cast<unsigned long long>(opt.seed), static_cast<unsigned long long>(sum.sequences),
-                static_cast<unsigned long long>(sum.ops_compared), sum.seconds, sum.ops_per_second(),
-                static_cast<unsigned long long>(sum.placed), sum.divergences.size(),
-                sum.timed_out ? " (time limit reached)" : "");
+    std::printf(
+        "vmseal difftest: seed %llu: %llu sequences, %llu calls compared in %.1f s (%.0f calls/s), "
+        "%llu placed as the kernel placed them, %zu divergence(s)%s\n",
+        static_cast<unsigned long long>(opt.seed), static_cast<unsigned long long>(sum.sequences),
+        static_cast<unsigned long long>(sum.ops_compared), sum.seconds, sum.ops_per_second(),
+        static_cast<unsigned long long>(sum.placed), sum.divergences.size(),
+        sum.timed_out ? " (time limit reached)" : "");
   }
   if (!sum.error.empty()) {
     std::fprintf(stderr, "vmseal difftest: %s\n", sum.error.c_str());

@@ -9,15 +9,15 @@
 namespace vmseal::cli {
 
 class InputFile {
-public:
+ public:
   // Opens `path` ("-": standard input). False, with a message on stderr that
   // starts with "vmseal COMMAND:", when it cannot be read or is a directory.
-  bool open(const std::string &path, const char *command);
-  std::istream &stream() { return *in_; }
+  bool open(const std::string& path, const char* command);
+  std::istream& stream() { return *in_; }
 
-private:
+ private:
   std::ifstream file_;
-  std::istream *in_ = nullptr;
+  std::istream* in_ = nullptr;
 };
 
-} // namespace vmseal::cli
+}  // namespace vmseal::cli

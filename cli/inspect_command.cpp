@@ -5,21 +5,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cinttypes>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "commands.hpp"
 #include "manual.hpp"
+#include "vmseal/kernel/bypass.hpp"
 #include "vmseal/kernel/proc.hpp"
 #include "vmseal/kernel/syscalls.hpp"
-#include "vmseal/kernel/bypass.hpp"
 #include "vmseal/sealing/fleet.hpp"
 #include "vmseal/sealing/inspect.hpp"
 #include "vmseal/sealing/safe_file.hpp"
@@ -60,15 +60,16 @@ std::string human_size(std::uint64_t bytes) {
 std::string percent(std::uint64_t part, std::uint64_t whole) {
   if (whole == 0) return "-";
   char b[16];
-  std::snprintf(b, sizeof b, "%.0f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+  std::snprintf(b, sizeof b, "%.0f%%",
+                100.0 * static_cast<double>(part) / static_cast<double>(whole));
   return b;
 }
 
 std::string what_of(const ProcessReport& /*r*/, const InspectedMapping& m) {
-  if (m.kind == sealing::MappingKind::Object) return std::string(sealing::segment_kind_name(m.segment));
+  if (m.kind == sealing::MappingKind::Object)
+    return std::string(sealing::segment_kind_name(m.segment));
   return std::string(sealing::mapping_kind_name(m.kind));
 }
-
 
 // The width to fit: --width, else the terminal's, else $COLUMNS (also when
 // piped, as ls and ps take it), else none: a pipe gets whole lines.
@@ -78,7 +79,8 @@ unsigned terminal_width(unsigned requested) {
     winsize ws{};
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
   }
-  if (const char* c = std::getenv("COLUMNS"); c != nullptr && std::atoi(c) > 0) return static_cast<unsigned>(std::atoi(c));
+  if (const char* c = std::getenv("COLUMNS"); c != nullptr && std::atoi(c) > 0)
+    return static_cast<unsigned>(std::atoi(c));
   return isatty(STDOUT_FILENO) != 0 ? 80 : 0;
 }
 
@@ -92,7 +94,8 @@ std::string fit(const std::string& s, std::size_t n) {
 // `text` broken at spaces into lines of at most `width` columns (0: one
 // line), every line after the first starting with `indent` spaces. A word
 // longer than a line is cut into pieces: nothing is dropped.
-std::string wrap(std::string_view text, std::size_t width, std::size_t first_room, std::size_t indent) {
+std::string wrap(std::string_view text, std::size_t width, std::size_t first_room,
+                 std::size_t indent) {
   if (width == 0 || text.size() <= first_room) return std::string(text);
   std::string out;
   std::size_t room = first_room;
@@ -123,18 +126,19 @@ struct TableLayout {
   int addr_w = 12;
   bool show_end = true;
   std::size_t owner_w = 20;
-  std::size_t note_col = 0;    // where the note starts on its row
-  bool note_below = false;     // notes on their own lines, indented
+  std::size_t note_col = 0;  // where the note starts on its row
+  bool note_below = false;   // notes on their own lines, indented
   static constexpr std::size_t kMinNote = 30;
   static constexpr std::size_t kBelowIndent = 6;
 };
 
 TableLayout plan_table(const ProcessReport& r, unsigned width) {
   TableLayout t;
-  for (const InspectedMapping& m : r.mappings) t.addr_w = std::max(t.addr_w, static_cast<int>(hex(m.end).size()));
+  for (const InspectedMapping& m : r.mappings)
+    t.addr_w = std::max(t.addr_w, static_cast<int>(hex(m.end).size()));
   const auto fixed = [&t] {
-    return static_cast<std::size_t>(t.addr_w) * (t.show_end ? 2 : 1) + (t.show_end ? 1 : 0) + 1 + 6 + 1 + 4 + 1 +
-           6 + 1 + 9 + 1 + t.owner_w + 1;
+    return static_cast<std::size_t>(t.addr_w) * (t.show_end ? 2 : 1) + (t.show_end ? 1 : 0) + 1 +
+           6 + 1 + 4 + 1 + 6 + 1 + 9 + 1 + t.owner_w + 1;
   };
   if (width != 0 && fixed() + TableLayout::kMinNote > width) t.show_end = false;
   if (width != 0 && fixed() + TableLayout::kMinNote > width) t.owner_w = 14;
@@ -175,7 +179,8 @@ void print_mappings(const ProcessReport& r, unsigned width) {
   for (const InspectedMapping& m : r.mappings) {
     row.clear();
     auto res = std::to_chars(num, num + sizeof num, m.start, 16);
-    append_padded(row, std::string_view(num, static_cast<std::size_t>(res.ptr - num)), static_cast<std::size_t>(t.addr_w));
+    append_padded(row, std::string_view(num, static_cast<std::size_t>(res.ptr - num)),
+                  static_cast<std::size_t>(t.addr_w));
     row += ' ';
     if (t.show_end) {
       res = std::to_chars(num, num + sizeof num, m.end, 16);
@@ -214,14 +219,16 @@ void print_objects(const ProcessReport& r, unsigned width) {
   std::size_t name_w = 6;
   std::vector<std::string> names;
   for (const sealing::ObjectReport& o : r.objects) {
-    names.push_back(std::string(sealing::file_name_of(o.path)) +
-                    (o.main_program ? " (program)" : o.interpreter ? " (loader)" : ""));
+    names.push_back(std::string(sealing::file_name_of(o.path)) + (o.main_program  ? " (program)"
+                                                                  : o.interpreter ? " (loader)"
+                                                                                  : ""));
     name_w = std::max(name_w, names.back().size());
   }
   // MAPPINGS SEALED BYTES TO-SEAL take 41 columns after the name.
-  if (width != 0) name_w = std::min(name_w, std::max<std::size_t>(16, width > 45 ? width - 45 : 16));
-  std::printf("\nobjects:\n  %-*s %9s %7s %8s %7s\n", static_cast<int>(name_w), "OBJECT", "MAPPINGS", "SEALED",
-              "BYTES", "TO-SEAL");
+  if (width != 0)
+    name_w = std::min(name_w, std::max<std::size_t>(16, width > 45 ? width - 45 : 16));
+  std::printf("\nobjects:\n  %-*s %9s %7s %8s %7s\n", static_cast<int>(name_w), "OBJECT",
+              "MAPPINGS", "SEALED", "BYTES", "TO-SEAL");
   for (std::size_t i = 0; i < r.objects.size(); ++i) {
     const sealing::ObjectReport& o = r.objects[i];
     const auto& c = o.coverage;
@@ -230,39 +237,50 @@ void print_objects(const ProcessReport& r, unsigned width) {
     std::string line = "  ";
     append_padded(line, fit(names[i], name_w), name_w);
     char rest[96];
-    std::snprintf(rest, sizeof rest, " %9s %7s %8s %7" PRIu64, counts, percent(c.bytes_sealed, c.bytes).c_str(),
-                  human_size(c.bytes).c_str(), o.should_seal_unsealed);
+    std::snprintf(rest, sizeof rest, " %9s %7s %8s %7" PRIu64, counts,
+                  percent(c.bytes_sealed, c.bytes).c_str(), human_size(c.bytes).c_str(),
+                  o.should_seal_unsealed);
     line += rest;
-    const std::string why = !o.error.empty()                                      ? "(" + o.error + ")"
-                            : !o.run_verdict.empty() && o.run_verdict != "sealed" ? "run: " + o.run_verdict
-                                                                                  : "";
-    if (!why.empty()) line += "  " + wrap(why, width, width == 0 ? 0 : width - std::min<std::size_t>(width, line.size() + 2), 4);
+    const std::string why = !o.error.empty() ? "(" + o.error + ")"
+                            : !o.run_verdict.empty() && o.run_verdict != "sealed"
+                                ? "run: " + o.run_verdict
+                                : "";
+    if (!why.empty())
+      line +=
+          "  " + wrap(why, width,
+                      width == 0 ? 0 : width - std::min<std::size_t>(width, line.size() + 2), 4);
     std::printf("%s\n", line.c_str());
   }
 }
 
 void print_table(const ProcessReport& r, unsigned width) {
-  const std::string title = "process " + std::to_string(r.pid) + " (" + r.comm + ") " + r.exe + ", profile " +
-                            std::string(sealing::profile_name(r.profile)) +
+  const std::string title = "process " + std::to_string(r.pid) + " (" + r.comm + ") " + r.exe +
+                            ", profile " + std::string(sealing::profile_name(r.profile)) +
                             (r.record ? " (from vmseal run's record)" : "");
   std::printf("%s\n", wrap(title, width, width, 2).c_str());
   if (r.record)
-    std::printf("%s\n", wrap("sealed by vmseal run: RELRO " + std::string(sealing::relro_mode_name(r.record->relro)) +
-                                 ", text " + sealing::relro_mode_name(r.record->text) +
-                                 (r.record->script.empty() ? "" : ", interpreter of " + r.record->script) +
-                                 (r.record->failures != 0 ? ", " + std::to_string(r.record->failures) + " failure(s)" : ""),
-                             width, width, 2)
-                            .c_str());
+    std::printf("%s\n",
+                wrap("sealed by vmseal run: RELRO " +
+                         std::string(sealing::relro_mode_name(r.record->relro)) + ", text " +
+                         sealing::relro_mode_name(r.record->text) +
+                         (r.record->script.empty() ? "" : ", interpreter of " + r.record->script) +
+                         (r.record->failures != 0
+                              ? ", " + std::to_string(r.record->failures) + " failure(s)"
+                              : ""),
+                     width, width, 2)
+                    .c_str());
   else if (!r.record_note.empty())
     std::printf("%s\n", wrap("note: " + r.record_note, width, width, 6).c_str());
   print_mappings(r, width);
   print_objects(r, width);
-  std::printf("\nsealed: %" PRIu64 " of %" PRIu64 " mappings, %s of %s (%s)\n", r.total.mappings_sealed,
-              r.total.mappings, human_size(r.total.bytes_sealed).c_str(), human_size(r.total.bytes).c_str(),
+  std::printf("\nsealed: %" PRIu64 " of %" PRIu64 " mappings, %s of %s (%s)\n",
+              r.total.mappings_sealed, r.total.mappings, human_size(r.total.bytes_sealed).c_str(),
+              human_size(r.total.bytes).c_str(),
               percent(r.total.bytes_sealed, r.total.bytes).c_str());
   std::string line = "by kind (sealed/mappings):";
   for (const auto& [k, c] : r.by_kind) {
-    const std::string item = "  " + k + " " + std::to_string(c.mappings_sealed) + "/" + std::to_string(c.mappings);
+    const std::string item =
+        "  " + k + " " + std::to_string(c.mappings_sealed) + "/" + std::to_string(c.mappings);
     if (width != 0 && line.size() + item.size() > width) {
       std::printf("%s\n", line.c_str());
       line = " ";
@@ -281,7 +299,9 @@ void print_table(const ProcessReport& r, unsigned width) {
 }
 
 nlohmann::json coverage_json(const sealing::Coverage& c) {
-  return {{"bytes", c.bytes}, {"bytes_sealed", c.bytes_sealed}, {"mappings", c.mappings},
+  return {{"bytes", c.bytes},
+          {"bytes_sealed", c.bytes_sealed},
+          {"mappings", c.mappings},
           {"mappings_sealed", c.mappings_sealed}};
 }
 
@@ -311,9 +331,12 @@ nlohmann::json report_json(const ProcessReport& r) {
   for (const auto& [k, c] : r.by_kind) j["by_kind"][k] = coverage_json(c);
   j["objects"] = nlohmann::json::array();
   for (const sealing::ObjectReport& o : r.objects) {
-    nlohmann::json oj{{"path", o.path},       {"start", o.start},
-                      {"end", o.end},         {"bias", o.bias},
-                      {"main_program", o.main_program}, {"interpreter", o.interpreter},
+    nlohmann::json oj{{"path", o.path},
+                      {"start", o.start},
+                      {"end", o.end},
+                      {"bias", o.bias},
+                      {"main_program", o.main_program},
+                      {"interpreter", o.interpreter},
                       {"coverage", coverage_json(o.coverage)},
                       {"unsealed_that_a_loader_would_seal", o.should_seal_unsealed}};
     if (!o.error.empty()) oj["error"] = o.error;
@@ -334,8 +357,13 @@ nlohmann::json report_json(const ProcessReport& r) {
   }
   j["mappings"] = nlohmann::json::array();
   for (const InspectedMapping& m : r.mappings) {
-    nlohmann::json mj{{"start", m.start}, {"end", m.end}, {"perms", m.perms}, {"name", m.name},
-                      {"sealed", m.sealed}, {"kind", what_of(r, m)}, {"should_seal", m.should_seal}};
+    nlohmann::json mj{{"start", m.start},
+                      {"end", m.end},
+                      {"perms", m.perms},
+                      {"name", m.name},
+                      {"sealed", m.sealed},
+                      {"kind", what_of(r, m)},
+                      {"should_seal", m.should_seal}};
     if (m.object >= 0) mj["object"] = m.object;
     if (!m.note.empty()) mj["note"] = std::string(m.note);
     j["mappings"].push_back(std::move(mj));
@@ -356,11 +384,20 @@ std::string xml_escape(const std::string& s) {
   std::string out;
   for (const char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -405,21 +442,27 @@ std::string render_svg(const ProcessReport& r) {
   }
   for (auto& [k, row] : others) rows.push_back(std::move(row));
   const int height = 60 + static_cast<int>(rows.size()) * row_h + 40;
-  std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(label_w + bar_w + 20) +
-                    "\" height=\"" + std::to_string(height) + "\" font-family=\"monospace\" font-size=\"12\">\n";
+  std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+                    std::to_string(label_w + bar_w + 20) + "\" height=\"" + std::to_string(height) +
+                    "\" font-family=\"monospace\" font-size=\"12\">\n";
   char b[512];
   std::snprintf(b, sizeof b,
                 "<text x=\"10\" y=\"20\" font-size=\"14\">process %d (%s): %" PRIu64 " of %" PRIu64
                 " mappings sealed, %s of %s</text>\n",
-                static_cast<int>(r.pid), xml_escape(r.comm).c_str(), r.total.mappings_sealed, r.total.mappings,
-                human_size(r.total.bytes_sealed).c_str(), human_size(r.total.bytes).c_str());
+                static_cast<int>(r.pid), xml_escape(r.comm).c_str(), r.total.mappings_sealed,
+                r.total.mappings, human_size(r.total.bytes_sealed).c_str(),
+                human_size(r.total.bytes).c_str());
   out += b;
-  out += "<text x=\"10\" y=\"40\" fill=\"#2e7d32\">sealed</text><text x=\"80\" y=\"40\" fill=\"#c62828\">a loader "
-         "would seal it</text><text x=\"250\" y=\"40\" fill=\"#757575\">left alone</text>\n";
+  out +=
+      "<text x=\"10\" y=\"40\" fill=\"#2e7d32\">sealed</text><text x=\"80\" y=\"40\" "
+      "fill=\"#c62828\">a loader "
+      "would seal it</text><text x=\"250\" y=\"40\" fill=\"#757575\">left alone</text>\n";
   int y = 55;
   for (const Row& row : rows) {
-    out += "<text x=\"10\" y=\"" + std::to_string(y + 16) + "\">" + xml_escape(fit(row.label, 34)) + "</text>\n";
-    const double span = row.scaled && row.end > row.start ? static_cast<double>(row.end - row.start) : 1.0;
+    out += "<text x=\"10\" y=\"" + std::to_string(y + 16) + "\">" + xml_escape(fit(row.label, 34)) +
+           "</text>\n";
+    const double span =
+        row.scaled && row.end > row.start ? static_cast<double>(row.end - row.start) : 1.0;
     for (std::size_t i = 0; i < row.maps.size(); ++i) {
       const InspectedMapping& m = *row.maps[i];
       double x = 0;
@@ -432,13 +475,14 @@ std::string render_svg(const ProcessReport& r) {
         x = w * static_cast<double>(i);
       }
       const char* fill = m.sealed ? "#2e7d32" : m.should_seal ? "#c62828" : "#bdbdbd";
-      std::snprintf(b, sizeof b,
-                    "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"20\" fill=\"%s\" stroke=\"#ffffff\" "
-                    "stroke-width=\"0.5\"><title>",
-                    label_w + x, y, w, fill);
+      std::snprintf(
+          b, sizeof b,
+          "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"20\" fill=\"%s\" stroke=\"#ffffff\" "
+          "stroke-width=\"0.5\"><title>",
+          label_w + x, y, w, fill);
       out += b;
-      out += xml_escape(hex(m.start) + "-" + hex(m.end) + " " + m.perms + " " + what_of(r, m) + " " +
-                        human_size(m.end - m.start) + (m.sealed ? " sealed" : "") +
+      out += xml_escape(hex(m.start) + "-" + hex(m.end) + " " + m.perms + " " + what_of(r, m) +
+                        " " + human_size(m.end - m.start) + (m.sealed ? " sealed" : "") +
                         (m.note.empty() ? "" : ": " + std::string(m.note)));
       out += "</title></rect>\n";
     }
@@ -451,9 +495,12 @@ std::string render_svg(const ProcessReport& r) {
 int exit_for(const kernel::ProcFailure& f) {
   switch (f.kind) {
     case kernel::ProcError::NoSuchProcess:
-    case kernel::ProcError::Exited: return kNoProcess;
-    case kernel::ProcError::PermissionDenied: return kPermission;
-    default: return kIoError;
+    case kernel::ProcError::Exited:
+      return kNoProcess;
+    case kernel::ProcError::PermissionDenied:
+      return kPermission;
+    default:
+      return kIoError;
   }
 }
 
@@ -468,21 +515,26 @@ CLI::App* add_inspect(CLI::App& app, InspectOptions& opts) {
   cmd->footer(exit_status_footer("inspect"));
   cmd->add_option("pid", opts.target, "a process id, or 'self'");
   cmd->add_flag("--all", opts.all, "every process this user may read: one summary line each");
-  cmd->add_option("--profile", opts.profile, "what a sealing loader would seal: minimal, default, strict")
+  cmd->add_option("--profile", opts.profile,
+                  "what a sealing loader would seal: minimal, default, strict")
       ->check(CLI::IsMember({"minimal", "default", "strict"}));
   cmd->add_flag("--json", opts.json, "print the report as JSON (the same as --format json)");
   cmd->add_option("--format", opts.format,
-                  "table (the default), json, or with --all openmetrics: the Prometheus text exposition, one series "
+                  "table (the default), json, or with --all openmetrics: the Prometheus text "
+                  "exposition, one series "
                   "per executable, for node_exporter's textfile collector")
       ->check(CLI::IsMember({"table", "json", "openmetrics"}));
   cmd->add_option("--output", opts.output,
-                  "write to this file instead of standard output, atomically (a new file renamed over it, mode 0644; "
+                  "write to this file instead of standard output, atomically (a new file renamed "
+                  "over it, mode 0644; "
                   "never through a symlink)");
   cmd->add_option("--max-groups", opts.max_groups,
-                  "with openmetrics: the executables that get their own series, largest first; the rest are summed "
+                  "with openmetrics: the executables that get their own series, largest first; the "
+                  "rest are summed "
                   "as exe=\"(other)\" (default 50)")
       ->check(CLI::Range(1, 100000));
-  cmd->add_flag("--per-pid", opts.per_pid, "with openmetrics: also one series per process (pid, comm and exe labels)");
+  cmd->add_flag("--per-pid", opts.per_pid,
+                "with openmetrics: also one series per process (pid, comm and exe labels)");
   cmd->add_option("--svg", opts.svg, "also draw the address space to this SVG file");
   cmd->add_option("--width", opts.width, "table width in columns (default: the terminal's)");
   return cmd;
@@ -501,12 +553,14 @@ bool report_mseal(const kernel::MsealProbe& probe) {
   const bool filtered = kernel::seccomp_mode() == 2;
   if (no_kernel && !filtered)
     std::fprintf(stderr,
-                 "vmseal inspect: this kernel has no mseal (%s): no mapping can be sealed and smaps shows no "
+                 "vmseal inspect: this kernel has no mseal (%s): no mapping can be sealed and "
+                 "smaps shows no "
                  "'sl' flag\n",
                  std::string(kernel::describe(probe)).c_str());
   else if (no_kernel)
     std::fprintf(stderr,
-                 "vmseal inspect: mseal returned ENOSYS under a seccomp filter: the kernel may have no mseal, "
+                 "vmseal inspect: mseal returned ENOSYS under a seccomp filter: the kernel may "
+                 "have no mseal, "
                  "or the filter hides it; seal states are shown as the kernel reports them\n");
   return !no_kernel || filtered;
 }
@@ -518,10 +572,12 @@ int emit(const InspectOptions& o, const std::string& text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return kOk;
   }
-  if (const int err = sealing::write_file_safely(o.output.c_str(), text.data(), text.size(), 0644); err != 0) {
+  if (const int err = sealing::write_file_safely(o.output.c_str(), text.data(), text.size(), 0644);
+      err != 0) {
     std::fprintf(stderr, "vmseal inspect: cannot write %s: %s\n", o.output.c_str(),
-                 err == EEXIST ? "it exists as a symlink, not a regular file, or another user's file"
-                               : std::strerror(err));
+                 err == EEXIST
+                     ? "it exists as a symlink, not a regular file, or another user's file"
+                     : std::strerror(err));
     return kIoError;
   }
   return kOk;
@@ -530,14 +586,15 @@ int emit(const InspectOptions& o, const std::string& text) {
 std::string summary_table(const sealing::FleetScan& scan) {
   std::string out;
   char line[256];
-  std::snprintf(line, sizeof line, "%7s %-16s %9s %9s %10s %8s %s\n", "PID", "COMM", "MAPPINGS", "SEALED", "BYTES",
-                "TO SEAL", "WARNINGS");
+  std::snprintf(line, sizeof line, "%7s %-16s %9s %9s %10s %8s %s\n", "PID", "COMM", "MAPPINGS",
+                "SEALED", "BYTES", "TO SEAL", "WARNINGS");
   out += line;
   for (const sealing::ProcessSummary& p : scan.processes) {
-    std::snprintf(line, sizeof line, "%7d %-16s %4" PRIu64 "/%-4" PRIu64 " %9s %10s %8" PRIu64 " %" PRIu64 "\n",
-                  static_cast<int>(p.pid), fit(p.comm, 16).c_str(), p.total.mappings_sealed, p.total.mappings,
-                  percent(p.total.bytes_sealed, p.total.bytes).c_str(), human_size(p.total.bytes).c_str(),
-                  p.unsealed_sealable, p.warnings);
+    std::snprintf(line, sizeof line,
+                  "%7d %-16s %4" PRIu64 "/%-4" PRIu64 " %9s %10s %8" PRIu64 " %" PRIu64 "\n",
+                  static_cast<int>(p.pid), fit(p.comm, 16).c_str(), p.total.mappings_sealed,
+                  p.total.mappings, percent(p.total.bytes_sealed, p.total.bytes).c_str(),
+                  human_size(p.total.bytes).c_str(), p.unsealed_sealable, p.warnings);
     out += line;
   }
   return out;
@@ -560,10 +617,12 @@ int inspect_all(const InspectOptions& o, const std::string& format, sealing::Pro
   const bool can_seal = report_mseal(machine.mseal);
   // Progress on a terminal only: a timer's or a script's stderr stays clean.
   const bool show = isatty(STDERR_FILENO) != 0;
-  const sealing::FleetScan scan = sealing::scan_processes(profile, [show](std::size_t done, std::size_t total) {
-    if (show && (done % 16 == 0 || done == total))
-      std::fprintf(stderr, "\rvmseal inspect: %zu/%zu processes%s", done, total, done == total ? "\n" : "");
-  });
+  const sealing::FleetScan scan =
+      sealing::scan_processes(profile, [show](std::size_t done, std::size_t total) {
+        if (show && (done % 16 == 0 || done == total))
+          std::fprintf(stderr, "\rvmseal inspect: %zu/%zu processes%s", done, total,
+                       done == total ? "\n" : "");
+      });
   std::string text;
   if (format == "openmetrics") {
     machine.bypasses = kernel::read_seal_bypasses();
@@ -577,11 +636,15 @@ int inspect_all(const InspectOptions& o, const std::string& format, sealing::Pro
   }
   if (const int rc = emit(o, text); rc != kOk) return rc;
   if (scan.denied != 0 || scan.exited != 0)
-    std::fprintf(stderr, "vmseal inspect: %" PRIu64 " process(es) not readable (%s), %" PRIu64 " exited while being read\n",
-                 scan.denied,
-                 geteuid() == 0 ? "denied even to root: another user namespace's, or a security module's refusal"
-                                : "permission denied; run as root to see them",
-                 scan.exited);
+    std::fprintf(
+        stderr,
+        "vmseal inspect: %" PRIu64 " process(es) not readable (%s), %" PRIu64
+        " exited while being read\n",
+        scan.denied,
+        geteuid() == 0
+            ? "denied even to root: another user namespace's, or a security module's refusal"
+            : "permission denied; run as root to see them",
+        scan.exited);
   return can_seal ? kOk : kNoMseal;
 }
 
@@ -591,7 +654,8 @@ int run_inspect(const InspectOptions& o) {
   sealing::Profile profile = sealing::Profile::Default;
   sealing::profile_from_name(o.profile, profile);
   if (o.all && !o.target.empty()) {
-    std::fprintf(stderr, "vmseal inspect: --all reads every process; give it or a PID (%s), not both\n",
+    std::fprintf(stderr,
+                 "vmseal inspect: --all reads every process; give it or a PID (%s), not both\n",
                  o.target.c_str());
     return kUsage;
   }
@@ -612,7 +676,8 @@ int run_inspect(const InspectOptions& o) {
 
   pid_t pid = 0;
   if (!kernel::parse_pid(o.target, pid)) {
-    std::fprintf(stderr, "vmseal inspect: '%s' is not a process id (a positive number, or 'self')\n",
+    std::fprintf(stderr,
+                 "vmseal inspect: '%s' is not a process id (a positive number, or 'self')\n",
                  o.target.c_str());
     return kUsage;
   }
@@ -625,7 +690,8 @@ int run_inspect(const InspectOptions& o) {
   }
   if (report.mappings.empty()) {
     std::fprintf(stderr,
-                 "vmseal inspect: process %d (%s) has no address space: a kernel thread, or a zombie that has "
+                 "vmseal inspect: process %d (%s) has no address space: a kernel thread, or a "
+                 "zombie that has "
                  "exited and not yet been reaped\n",
                  static_cast<int>(pid), report.comm.c_str());
     return kNoProcess;
@@ -641,7 +707,9 @@ int run_inspect(const InspectOptions& o) {
   if (format == "json") {
     if (const int rc = emit(o, report_json(report).dump(2) + "\n"); rc != kOk) return rc;
   } else if (!o.output.empty()) {
-    std::fprintf(stderr, "vmseal inspect: --output takes --format json or openmetrics; the table is for a terminal\n");
+    std::fprintf(stderr,
+                 "vmseal inspect: --output takes --format json or openmetrics; the table is for a "
+                 "terminal\n");
     return kUsage;
   } else {
     print_table(report, terminal_width(o.width));

@@ -44,7 +44,8 @@ int dispatch(int argc, char** argv) {
   app.add_option("--man", man, "print the man page of COMMAND ('vmseal' for the overview) in roff")
       ->group("");  // hidden: the build makes the installed man pages with it
   std::string completion;
-  app.add_option("--completion", completion, "print the completion script for SHELL: bash, zsh or fish")
+  app.add_option("--completion", completion,
+                 "print the completion script for SHELL: bash, zsh or fish")
       ->group("");  // hidden: the build makes the installed completions with it
   // `vmseal run` is a launcher: every microsecond it spends is added to the
   // start of the program it runs, so for `run` only its own subcommand is
@@ -84,11 +85,12 @@ int dispatch(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-') {
     const std::string_view name = argv[1];
     const auto& commands = app.get_subcommands({});
-    if (std::none_of(commands.begin(), commands.end(), [&](const CLI::App* c) { return c->get_name() == name; })) {
+    if (std::none_of(commands.begin(), commands.end(),
+                     [&](const CLI::App* c) { return c->get_name() == name; })) {
       std::string list;
       for (const CLI::App* c : commands) list += (list.empty() ? "" : ", ") + c->get_name();
-      std::fprintf(stderr, "vmseal: '%s' is not a command; the commands are %s (vmseal --help)\n", argv[1],
-                   list.c_str());
+      std::fprintf(stderr, "vmseal: '%s' is not a command; the commands are %s (vmseal --help)\n",
+                   argv[1], list.c_str());
       return vmseal::cli::kUsage;
     }
   }
@@ -104,8 +106,11 @@ int dispatch(int argc, char** argv) {
     const std::string command = argc > 1 ? argv[1] : "";
     if (rc != 0 && program.empty() && (command == "run" || command == "predict") &&
         dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr)
-      std::fprintf(stderr, "hint: put -- before the program, so that its options are not read as vmseal's:\n"
-                           "  vmseal %s [OPTIONS] -- PROGRAM [ARGS...]\n", argv[1]);
+      std::fprintf(
+          stderr,
+          "hint: put -- before the program, so that its options are not read as vmseal's:\n"
+          "  vmseal %s [OPTIONS] -- PROGRAM [ARGS...]\n",
+          argv[1]);
     return rc;
   }
   if (!man.empty()) {
@@ -120,7 +125,8 @@ int dispatch(int argc, char** argv) {
   if (!completion.empty()) {
     const std::string script = vmseal::cli::completion_script(app, completion);
     if (script.empty()) {
-      std::fprintf(stderr, "vmseal: no completion for '%s' (bash, zsh or fish)\n", completion.c_str());
+      std::fprintf(stderr, "vmseal: no completion for '%s' (bash, zsh or fish)\n",
+                   completion.c_str());
       return vmseal::cli::kUsage;
     }
     std::fputs(script.c_str(), stdout);

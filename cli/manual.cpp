@@ -11,7 +11,10 @@ using Table = std::vector<ExitStatus>;
 
 const std::map<std::string_view, Table>& tables() {
   static const std::map<std::string_view, Table> t = {
-      {"vmseal", {{"0", "the command succeeded"}, {"2", "bad usage"}, {"other", "the command's own (see each command)"}}},
+      {"vmseal",
+       {{"0", "the command succeeded"},
+        {"2", "bad usage"},
+        {"other", "the command's own (see each command)"}}},
       {"sim",
        {{"0", "ok"},
         {"1", "mismatch: with --check, a recorded result the engine disagrees with"},
@@ -40,7 +43,9 @@ const std::map<std::string_view, Table>& tables() {
       {"check",
        {{"0", "mseal works here"},
         {"2", "bad usage"},
-        {"5", "mseal does not work here: no kernel support, or a seccomp filter denies, kills or fakes it"}}},
+        {"5",
+         "mseal does not work here: no kernel support, or a seccomp filter denies, kills or fakes "
+         "it"}}},
       {"audit",
        {{"0", "ok"},
         {"1", "with --fail-on-warning: a file has a warning"},
@@ -51,7 +56,8 @@ const std::map<std::string_view, Table>& tables() {
        {{"other", "the program's own status, unchanged"},
         {"0", "--print-env or --help"},
         {"125",
-         "vmseal failed: bad usage, the preload missing or --preload not one, an --enforce refusal, or the "
+         "vmseal failed: bad usage, the preload missing or --preload not one, an --enforce "
+         "refusal, or the "
          "preload's --enforce failure inside the program"},
         {"126", "the program was found but cannot be run"},
         {"127", "the program was not found"}}},
@@ -74,9 +80,12 @@ const std::map<std::string_view, Table>& tables() {
 std::string roff(std::string_view s) {
   std::string out;
   for (const char c : s) {
-    if (c == '\\') out += "\\e";
-    else if (c == '-') out += "\\-";
-    else out += c;
+    if (c == '\\')
+      out += "\\e";
+    else if (c == '-')
+      out += "\\-";
+    else
+      out += c;
   }
   if (!out.empty() && (out[0] == '.' || out[0] == '\'')) out.insert(0, "\\&");
   return out;
@@ -89,8 +98,8 @@ std::string page_name(std::string_view command) {
 }  // namespace
 
 const std::vector<std::string_view>& manual_commands() {
-  static const std::vector<std::string_view> c = {"vmseal", "sim",   "compare", "difftest", "inspect",
-                                                  "check",  "audit", "run",     "predict"};
+  static const std::vector<std::string_view> c = {
+      "vmseal", "sim", "compare", "difftest", "inspect", "check", "audit", "run", "predict"};
   return c;
 }
 
@@ -103,19 +112,22 @@ const std::vector<ExitStatus>& exit_statuses(std::string_view command) {
 std::string exit_status_footer(std::string_view command) {
   std::string out = "Exit status:";
   for (const ExitStatus& e : exit_statuses(command))
-    out += "\n  " + std::string(e.code) + std::string(e.code.size() < 6 ? 6 - e.code.size() : 1, ' ') +
-           std::string(e.meaning);
+    out += "\n  " + std::string(e.code) +
+           std::string(e.code.size() < 6 ? 6 - e.code.size() : 1, ' ') + std::string(e.meaning);
   return out;
 }
 
 std::string man_page(const CLI::App& app, std::string_view command) {
   const CLI::App* cmd = command == "vmseal" ? &app : app.get_subcommand(std::string(command));
   const std::string name = page_name(command);
-  std::string out = ".TH " + [&] {
-    std::string upper = name;
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return upper;
-  }() + " 1 \"\" \"vmseal " + kVersion + "\" \"vmseal manual\"\n";
+  std::string out = ".TH " +
+                    [&] {
+                      std::string upper = name;
+                      for (char& c : upper)
+                        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                      return upper;
+                    }() +
+                    " 1 \"\" \"vmseal " + kVersion + "\" \"vmseal manual\"\n";
   // NAME: the description's first sentence, on one line.
   std::string what = cmd->get_description();
   if (const std::size_t end = what.find(". "); end != std::string::npos) what.resize(end);
@@ -125,8 +137,9 @@ std::string man_page(const CLI::App& app, std::string_view command) {
   if (!what.empty() && what.back() == '.') what.pop_back();
   if (what.rfind("vmseal: ", 0) == 0) what.erase(0, 8);
   out += ".SH NAME\n" + roff(name) + " \\- " + roff(what) + "\n";
-  out += ".SH SYNOPSIS\n.B vmseal\n" + (command == "vmseal" ? std::string(".I COMMAND\n[\\fIOPTIONS\\fR]\n")
-                                                               : ".B " + roff(command) + "\n[\\fIOPTIONS\\fR]\n");
+  out += ".SH SYNOPSIS\n.B vmseal\n" + (command == "vmseal"
+                                            ? std::string(".I COMMAND\n[\\fIOPTIONS\\fR]\n")
+                                            : ".B " + roff(command) + "\n[\\fIOPTIONS\\fR]\n");
   out += ".SH DESCRIPTION\n" + roff(cmd->get_description()) + "\n";
   if (command == "vmseal") {
     out += ".SH COMMANDS\n";
@@ -139,10 +152,12 @@ std::string man_page(const CLI::App& app, std::string_view command) {
   }
   out += ".SH OPTIONS\n";
   for (const CLI::Option* opt : cmd->get_options()) {
-    out += ".TP\n.B " + roff(opt->get_name(false, true)) + "\n" + roff(opt->get_description()) + "\n";
+    out +=
+        ".TP\n.B " + roff(opt->get_name(false, true)) + "\n" + roff(opt->get_description()) + "\n";
   }
   out += ".SH EXIT STATUS\n";
-  for (const ExitStatus& e : exit_statuses(command)) out += ".TP\n.B " + roff(e.code) + "\n" + roff(e.meaning) + "\n";
+  for (const ExitStatus& e : exit_statuses(command))
+    out += ".TP\n.B " + roff(e.code) + "\n" + roff(e.meaning) + "\n";
   out += ".SH SEE ALSO\n";
   if (command != "vmseal") out += "\\fBvmseal\\fR(1), ";
   out += "\\fBvmseal\\fR(3), \\fBmseal\\fR(2). The documentation in /usr/share/doc/vmseal.\n";

@@ -54,7 +54,8 @@ std::string read_file(const std::string& path, bool* ok) {
 
 // Runs `argv` and waits; its exit code, -1 when it could not start. stdout of
 // the child goes to `out_fd` when >= 0.
-int run_and_wait(const std::vector<std::string>& argv, int out_fd, bool progress, const std::string& watch) {
+int run_and_wait(const std::vector<std::string>& argv, int out_fd, bool progress,
+                 const std::string& watch) {
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -75,7 +76,9 @@ int run_and_wait(const std::vector<std::string>& argv, int out_fd, bool progress
       last = std::chrono::steady_clock::now();
       std::error_code ec;
       const auto size = fs::file_size(watch, ec);
-      if (!ec) std::fprintf(stderr, "\rvmseal predict: tracing, %ju KiB of trace", static_cast<std::uintmax_t>(size / 1024));
+      if (!ec)
+        std::fprintf(stderr, "\rvmseal predict: tracing, %ju KiB of trace",
+                     static_cast<std::uintmax_t>(size / 1024));
     }
     if (progress) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -95,7 +98,8 @@ bool strace_can_unwind(const std::string& strace) {
       dup2(null, STDOUT_FILENO);
       dup2(null, STDERR_FILENO);
     }
-    execl(strace.c_str(), strace.c_str(), "-k", "-o", "/dev/null", "/bin/true", static_cast<char*>(nullptr));
+    execl(strace.c_str(), strace.c_str(), "-k", "-o", "/dev/null", "/bin/true",
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   int status = 0;
@@ -104,8 +108,9 @@ bool strace_can_unwind(const std::string& strace) {
 }
 
 nlohmann::json range_json(const trace::SealedRange& r) {
-  return {{"start", hex(r.start)}, {"end", hex(r.end)}, {"kind", r.kind},     {"object", r.object},
-          {"role", r.role},        {"sealed_at_line", r.line}, {"applied", r.applied}};
+  return {{"start", hex(r.start)}, {"end", hex(r.end)}, {"kind", r.kind},
+          {"object", r.object},    {"role", r.role},    {"sealed_at_line", r.line},
+          {"applied", r.applied}};
 }
 
 nlohmann::json call_json(const trace::PredictedCall& c) {
@@ -121,7 +126,8 @@ nlohmann::json call_json(const trace::PredictedCall& c) {
                       {"syscall", c.name},
                       {"addr", hex(c.addr)},
                       {"len", c.len},
-                      {"recorded", c.has_recorded ? nlohmann::json(result_text(c.recorded)) : nlohmann::json(nullptr)},
+                      {"recorded", c.has_recorded ? nlohmann::json(result_text(c.recorded))
+                                                  : nlohmann::json(nullptr)},
                       {"sealed", result_text(c.sealed)},
                       {"hits", hits},
                       {"keys", keys},
@@ -138,13 +144,16 @@ void print_call(const trace::PredictedCall& c, bool failure) {
   std::printf("  line %zu, pid %d: %s = %s", c.line, c.pid, c.call.c_str(),
               c.has_recorded ? result_text(c.recorded).c_str() : "?");
   if (failure) std::printf("; sealed: %s", result_text(c.sealed).c_str());
-  std::printf("%s\n", c.after_failure ? "  (after an earlier failure: the program may not get this far)" : "");
+  std::printf("%s\n", c.after_failure
+                          ? "  (after an earlier failure: the program may not get this far)"
+                          : "");
   for (const auto& h : c.hits)
-    std::printf("    hits   %s %s %s-%s (%s, sealed at line %zu)\n", h.object.c_str(), h.kind.c_str(),
-                hex(h.start).c_str(), hex(h.end).c_str(), h.role.c_str(), h.line);
+    std::printf("    hits   %s %s %s-%s (%s, sealed at line %zu)\n", h.object.c_str(),
+                h.kind.c_str(), hex(h.start).c_str(), hex(h.end).c_str(), h.role.c_str(), h.line);
   if (!c.site.site.empty()) std::printf("    from   %s\n", c.site.site.c_str());
   if (!c.note.empty()) std::printf("    note   %s\n", c.note.c_str());
-  if (c.estimated) std::printf("    note   plain trace: the seal point is an estimate (see docs/predict.md)\n");
+  if (c.estimated)
+    std::printf("    note   plain trace: the seal point is an estimate (see docs/predict.md)\n");
   if (failure) {
     if (c.avoid.empty()) {
       std::printf("    avoid  nothing but not sealing it: every profile seals text\n");
@@ -159,33 +168,45 @@ void print_call(const trace::PredictedCall& c, bool failure) {
 }  // namespace
 
 CLI::App* add_predict(CLI::App& app, PredictOptions& opts) {
-  CLI::App* cmd = app.add_subcommand(
-      "predict",
-      "Predict which memory-management calls of a program would fail under `vmseal run`: run it under\n"
-      "strace with the preload marking where it would seal (sealing nothing), replay every call through\n"
-      "the engine with those seals, and report each call that would fail, the object and mapping it hits,\n"
-      "where it was made and the option that avoids it.");
+  CLI::App* cmd = app.add_subcommand("predict",
+                                     "Predict which memory-management calls of a program would "
+                                     "fail under `vmseal run`: run it under\n"
+                                     "strace with the preload marking where it would seal (sealing "
+                                     "nothing), replay every call through\n"
+                                     "the engine with those seals, and report each call that would "
+                                     "fail, the object and mapping it hits,\n"
+                                     "where it was made and the option that avoids it.");
   cmd->add_option("--profile", opts.profile, "minimal, default or strict (as for vmseal run)")
       ->check(CLI::IsMember({"minimal", "default", "strict"}));
-  cmd->add_option("--opt-out", opts.opt_out, "leave objects matching this glob alone, as vmseal run does (repeatable)")
+  cmd->add_option("--opt-out", opts.opt_out,
+                  "leave objects matching this glob alone, as vmseal run does (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--trace", opts.trace,
-                  "read a trace instead of running a program: one from --record (with FILE.json beside it), or a "
+                  "read a trace instead of running a program: one from --record (with FILE.json "
+                  "beside it), or a "
                   "plain `strace -f -y` log");
-  cmd->add_option("--record", opts.record, "keep the trace in FILE and what predict needs in FILE.json");
-  cmd->add_flag("--json", opts.json, "print the prediction as JSON (the program's stdout goes to stderr)");
-  cmd->add_flag("--follow-exec", opts.follow_exec, "as vmseal run --follow-exec: predict for the programs it execs too");
+  cmd->add_option("--record", opts.record,
+                  "keep the trace in FILE and what predict needs in FILE.json");
+  cmd->add_flag("--json", opts.json,
+                "print the prediction as JSON (the program's stdout goes to stderr)");
+  cmd->add_flag("--follow-exec", opts.follow_exec,
+                "as vmseal run --follow-exec: predict for the programs it execs too");
   cmd->add_flag("--stacks", opts.stacks,
-                "record each call's stack (strace -k): call sites with symbols, but every traced call is unwound\n"
-                "(node: 36 s instead of 0.5 s); without it, -i instruction pointers resolved against the layout");
+                "record each call's stack (strace -k): call sites with symbols, but every traced "
+                "call is unwound\n"
+                "(node: 36 s instead of 0.5 s); without it, -i instruction pointers resolved "
+                "against the layout");
   cmd->add_flag("--no-progress", opts.no_progress, "no progress line, even on a terminal");
-  cmd->add_flag("--privileged", opts.privileged, "model a process with CAP_IPC_LOCK and CAP_SYS_RAWIO (root)");
-  cmd->add_option("--preload", opts.preload, "the preload library (default: the one installed with vmseal)");
+  cmd->add_flag("--privileged", opts.privileged,
+                "model a process with CAP_IPC_LOCK and CAP_SYS_RAWIO (root)");
+  cmd->add_option("--preload", opts.preload,
+                  "the preload library (default: the one installed with vmseal)");
   cmd->add_option("--strace", opts.strace, "the strace to run (default: strace on PATH)");
   cmd->add_option("command", opts.command, "the program and its arguments (best after --)");
-  cmd->footer("vmseal predict [OPTIONS] -- PROGRAM [ARGS...]\nvmseal predict [OPTIONS] --trace FILE\n\n" +
-              exit_status_footer("predict"));
+  cmd->footer(
+      "vmseal predict [OPTIONS] -- PROGRAM [ARGS...]\nvmseal predict [OPTIONS] --trace FILE\n\n" +
+      exit_status_footer("predict"));
   return cmd;
 }
 
@@ -231,13 +252,15 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
       const std::string text = read_file(side, &ok);
       try {
         sidecar_in = nlohmann::json::parse(text);
-        for (const auto& [name, smaps] : sidecar_in.at("snapshots").items()) snapshots[name] = smaps.get<std::string>();
+        for (const auto& [name, smaps] : sidecar_in.at("snapshots").items())
+          snapshots[name] = smaps.get<std::string>();
         const std::string recorded_profile = sidecar_in.value("profile", o.profile);
         if (recorded_profile != o.profile && o.profile != "default")
           warn("the trace was recorded for --profile " + recorded_profile +
                "; its seal points follow that profile (record again for another)");
         o.profile = recorded_profile;
-        if (o.opt_out.empty() && sidecar_in.contains("opt_out")) o.opt_out = sidecar_in["opt_out"].get<std::vector<std::string>>();
+        if (o.opt_out.empty() && sidecar_in.contains("opt_out"))
+          o.opt_out = sidecar_in["opt_out"].get<std::vector<std::string>>();
       } catch (const std::exception& e) {
         warn(side + " is not a vmseal predict sidecar: " + e.what());
         return kBadInput;
@@ -246,7 +269,8 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
   } else {
     const std::string strace = resolve_program(o.strace);
     if (strace.empty() || access(strace.c_str(), X_OK) != 0) {
-      warn("strace not found (" + o.strace + "); install it (Debian: apt-get install strace) or give --strace");
+      warn("strace not found (" + o.strace +
+           "); install it (Debian: apt-get install strace) or give --strace");
       return kNoStrace;
     }
     const std::string program = resolve_program(o.command[0]);
@@ -275,10 +299,13 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
     tmpdir = dir_template;
     trace_path = tmpdir + "/trace";
     const bool stacks = o.stacks && strace_can_unwind(strace);
-    if (o.stacks && !stacks) warn("this strace cannot print stacks (-k); using -i instruction pointers");
-    std::vector<std::string> argv = {strace, "-f", "-y", "-s", "1024", "-o", trace_path, stacks ? "-k" : "-i"};
+    if (o.stacks && !stacks)
+      warn("this strace cannot print stacks (-k); using -i instruction pointers");
+    std::vector<std::string> argv = {strace, "-f", "-y",       "-s",
+                                     "1024", "-o", trace_path, stacks ? "-k" : "-i"};
     std::string ld_preload = preload;
-    if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0') ld_preload += std::string(":") + old;
+    if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0')
+      ld_preload += std::string(":") + old;
     auto env = [&](const std::string& kv) {
       argv.push_back("-E");
       argv.push_back(kv);
@@ -342,7 +369,8 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
   bool markers = false;
   {
     trace::LineReader lines(in);
-    while (!markers && lines.next() != trace::LineReader::Result::End) markers = trace::has_predict_markers(lines.line());
+    while (!markers && lines.next() != trace::LineReader::Result::End)
+      markers = trace::has_predict_markers(lines.line());
     in.clear();
     in.seekg(0);
   }
@@ -374,15 +402,20 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
 
   int code = kOk;
   if (n == 0) warn("the trace is empty");
-  if (r.summary.malformed != 0 || n == 0) code = kBadInput;
-  else if (!r.failures.empty() || !r.seal_failures.empty()) code = kMismatch;
+  if (r.summary.malformed != 0 || n == 0)
+    code = kBadInput;
+  else if (!r.failures.empty() || !r.seal_failures.empty())
+    code = kMismatch;
   else if (!r.unverifiable.empty() ||
-           std::any_of(r.diagnostics.begin(), r.diagnostics.end(), [&r](const trace::Diagnostic& d) {
-             return d.kind == trace::DiagnosticKind::Truncated || d.kind == trace::DiagnosticKind::NoLayout ||
-                    (d.kind == trace::DiagnosticKind::NoSealPoint && r.plain) ||
-                    d.kind == trace::DiagnosticKind::UnknownPid || d.kind == trace::DiagnosticKind::Unmodelled ||
-                    d.kind == trace::DiagnosticKind::UnknownSyscall;
-           }))
+           std::any_of(r.diagnostics.begin(), r.diagnostics.end(),
+                       [&r](const trace::Diagnostic& d) {
+                         return d.kind == trace::DiagnosticKind::Truncated ||
+                                d.kind == trace::DiagnosticKind::NoLayout ||
+                                (d.kind == trace::DiagnosticKind::NoSealPoint && r.plain) ||
+                                d.kind == trace::DiagnosticKind::UnknownPid ||
+                                d.kind == trace::DiagnosticKind::Unmodelled ||
+                                d.kind == trace::DiagnosticKind::UnknownSyscall;
+                       }))
     code = kIncomplete;
   if (!markers && o.trace.empty()) {
     warn("the trace has no seal point marker: was the preload loaded?");
@@ -403,38 +436,53 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
     for (const auto& c : r.unverifiable) j["unverifiable"].push_back(call_json(c));
     j["seal_failures"] = nlohmann::json::array();
     for (const auto& f : r.seal_failures)
-      j["seal_failures"].push_back({{"line", f.line}, {"pid", f.pid}, {"range", range_json(f.range)},
+      j["seal_failures"].push_back({{"line", f.line},
+                                    {"pid", f.pid},
+                                    {"range", range_json(f.range)},
                                     {"error", std::string(errno_name(f.error))}});
     j["seal_points"] = nlohmann::json::array();
     for (const auto& s : r.seal_points)
-      j["seal_points"].push_back({{"line", s.line}, {"pid", s.pid}, {"kind", s.kind}, {"ranges", s.ranges}, {"layout", s.layout}});
+      j["seal_points"].push_back({{"line", s.line},
+                                  {"pid", s.pid},
+                                  {"kind", s.kind},
+                                  {"ranges", s.ranges},
+                                  {"layout", s.layout}});
     j["diagnostics"] = nlohmann::json::array();
     for (const auto& d : r.diagnostics)
-      j["diagnostics"].push_back({{"kind", std::string(trace::diagnostic_kind_name(d.kind))}, {"line", d.line},
-                                  {"pid", d.pid}, {"message", d.message}});
+      j["diagnostics"].push_back({{"kind", std::string(trace::diagnostic_kind_name(d.kind))},
+                                  {"line", d.line},
+                                  {"pid", d.pid},
+                                  {"message", d.message}});
     const auto& s = r.summary;
-    j["summary"] = {{"lines", s.lines},           {"calls", s.calls},
-                    {"before_seal", s.before_seal}, {"unaffected", s.unaffected},
-                    {"would_fail", s.would_fail},   {"unverifiable", s.unverifiable},
-                    {"seal_failures", s.seal_failures}, {"malformed", s.malformed}};
+    j["summary"] = {{"lines", s.lines},
+                    {"calls", s.calls},
+                    {"before_seal", s.before_seal},
+                    {"unaffected", s.unaffected},
+                    {"would_fail", s.would_fail},
+                    {"unverifiable", s.unverifiable},
+                    {"seal_failures", s.seal_failures},
+                    {"malformed", s.malformed}};
     j["exit_code"] = code;
     std::printf("%s\n", j.dump(2).c_str());
     return code;
   }
 
-  std::printf("vmseal predict: %s under --profile %s%s: %zu call%s would fail\n", target.c_str(), o.profile.c_str(),
-              r.plain ? " (plain trace)" : "", r.failures.size(), r.failures.size() == 1 ? "" : "s");
+  std::printf("vmseal predict: %s under --profile %s%s: %zu call%s would fail\n", target.c_str(),
+              o.profile.c_str(), r.plain ? " (plain trace)" : "", r.failures.size(),
+              r.failures.size() == 1 ? "" : "s");
   for (const auto& c : r.failures) print_call(c, true);
   if (!r.seal_failures.empty()) {
-    std::printf("\nseals the preload itself could not make (it warns; with --enforce the program exits 125):\n");
+    std::printf(
+        "\nseals the preload itself could not make (it warns; with --enforce the program exits "
+        "125):\n");
     for (const auto& f : r.seal_failures)
-      std::printf("  line %zu, pid %d: mseal %s-%s (%s %s): %s\n", f.line, f.pid, hex(f.range.start).c_str(),
-                  hex(f.range.end).c_str(), f.range.object.c_str(), f.range.kind.c_str(),
-                  std::string(errno_name(f.error)).c_str());
+      std::printf("  line %zu, pid %d: mseal %s-%s (%s %s): %s\n", f.line, f.pid,
+                  hex(f.range.start).c_str(), hex(f.range.end).c_str(), f.range.object.c_str(),
+                  f.range.kind.c_str(), std::string(errno_name(f.error)).c_str());
   }
   if (!r.unverifiable.empty()) {
-    std::printf("\n%zu call%s could not be verified (never counted as fine):\n", r.unverifiable.size(),
-                r.unverifiable.size() == 1 ? "" : "s");
+    std::printf("\n%zu call%s could not be verified (never counted as fine):\n",
+                r.unverifiable.size(), r.unverifiable.size() == 1 ? "" : "s");
     std::size_t shown = 0;
     for (const auto& c : r.unverifiable) {
       if (++shown > 50) {
@@ -452,12 +500,14 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
                   d.pid != 0 ? (", pid " + std::to_string(d.pid)).c_str() : "", d.message.c_str());
   }
   const auto& s = r.summary;
-  std::fprintf(stderr,
-               "vmseal predict: %zu lines, %zu seal point%s, %zu memory calls: %zu before sealing, %zu unaffected, "
-               "%zu would fail, %zu unverifiable%s\n",
-               s.lines, r.seal_points.size(), r.seal_points.size() == 1 ? "" : "s", s.calls, s.before_seal,
-               s.unaffected, s.would_fail, s.unverifiable,
-               s.malformed != 0 ? (", " + std::to_string(s.malformed) + " malformed lines").c_str() : "");
+  std::fprintf(
+      stderr,
+      "vmseal predict: %zu lines, %zu seal point%s, %zu memory calls: %zu before sealing, %zu "
+      "unaffected, "
+      "%zu would fail, %zu unverifiable%s\n",
+      s.lines, r.seal_points.size(), r.seal_points.size() == 1 ? "" : "s", s.calls, s.before_seal,
+      s.unaffected, s.would_fail, s.unverifiable,
+      s.malformed != 0 ? (", " + std::to_string(s.malformed) + " malformed lines").c_str() : "");
   return code;
 }
 

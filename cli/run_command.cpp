@@ -49,7 +49,8 @@ std::string resolve_program(const std::string& name) {
     const std::string dir = end > pos ? dirs.substr(pos, end - pos) : ".";
     const std::string candidate = dir + "/" + name;
     struct stat st {};
-    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(candidate.c_str(), X_OK) == 0)
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        access(candidate.c_str(), X_OK) == 0)
       return candidate;
     pos = end + 1;
   }
@@ -92,7 +93,8 @@ void write_unsealed_report(const RunOptions& o, const std::string& reason) {
   j["reason"] = reason;
   j["objects"] = nlohmann::json::array();
   const std::string text = j.dump(2) + "\n";
-  if (const int err = sealing::write_file_safely(o.report.c_str(), text.data(), text.size()); err != 0)
+  if (const int err = sealing::write_file_safely(o.report.c_str(), text.data(), text.size());
+      err != 0)
     warn("cannot write the report " + o.report + ": " +
          (err == EEXIST ? "it exists as a symlink or another user's file" : std::strerror(err)));
 }
@@ -111,34 +113,50 @@ std::string join(const std::vector<std::string>& v, char sep) {
 CLI::App* add_run(CLI::App& app, RunOptions& opts) {
   CLI::App* cmd = app.add_subcommand(
       "run",
-      "Run a program with its loaded images sealed the way OpenBSD's ld.so seals them: text, rodata,\n"
+      "Run a program with its loaded images sealed the way OpenBSD's ld.so seals them: text, "
+      "rodata,\n"
       "RELRO (first copied to anonymous memory, so no madvise can discard it), the gaps between\n"
-      "segments, the loader, preloads and NODELETE objects, after relocation and the initialisers,\n"
+      "segments, the loader, preloads and NODELETE objects, after relocation and the "
+      "initialisers,\n"
       "before main.");
-  cmd->add_option("--profile", opts.profile, "minimal (text), default (text, rodata, RELRO, gaps) or strict (also data, bss, the stack, [vdso], [vvar])")
+  cmd->add_option("--profile", opts.profile,
+                  "minimal (text), default (text, rodata, RELRO, gaps) or strict (also data, bss, "
+                  "the stack, [vdso], [vvar])")
       ->check(CLI::IsMember({"minimal", "default", "strict"}));
-  cmd->add_option("--opt-out", opts.opt_out, "leave objects whose path or file name matches this glob alone (repeatable)")
+  cmd->add_option("--opt-out", opts.opt_out,
+                  "leave objects whose path or file name matches this glob alone (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--relro", opts.relro,
-                  "what RELRO becomes before its seal: anon (a read-only anonymous copy: no madvise can discard it; "
-                  "the default), memfd (a write-sealed memfd copy, named in maps; userfaultfd can still write it) "
+                  "what RELRO becomes before its seal: anon (a read-only anonymous copy: no "
+                  "madvise can discard it; "
+                  "the default), memfd (a write-sealed memfd copy, named in maps; userfaultfd can "
+                  "still write it) "
                   "or file (as mapped: discardable)")
       ->check(CLI::IsMember({"anon", "memfd", "file"}));
   cmd->add_option("--text", opts.text,
-                  "what sealed text and rodata become: file (as mapped, the default) or anon (private copies: "
-                  "closes MADV_DONTFORK and MADV_GUARD_INSTALL on them, costs their memory); objects on tmpfs are "
+                  "what sealed text and rodata become: file (as mapped, the default) or anon "
+                  "(private copies: "
+                  "closes MADV_DONTFORK and MADV_GUARD_INSTALL on them, costs their memory); "
+                  "objects on tmpfs are "
                   "always copied")
       ->check(CLI::IsMember({"anon", "file"}));
-  cmd->add_flag("--dry-run", opts.dry_run, "print the plan on stderr when the program starts and seal nothing");
+  cmd->add_flag("--dry-run", opts.dry_run,
+                "print the plan on stderr when the program starts and seal nothing");
   cmd->add_option("--report", opts.report,
-                  "write a JSON report of what was sealed and why the rest was not ('%p': the pid); never through a "
+                  "write a JSON report of what was sealed and why the rest was not ('%p': the "
+                  "pid); never through a "
                   "symlink or over another user's file");
-  cmd->add_flag("--enforce", opts.enforce, "refuse to run the program when it cannot be sealed as asked");
-  cmd->add_flag("--follow-exec", opts.follow_exec, "seal the programs it executes too (seals never survive exec)");
+  cmd->add_flag("--enforce", opts.enforce,
+                "refuse to run the program when it cannot be sealed as asked");
+  cmd->add_flag("--follow-exec", opts.follow_exec,
+                "seal the programs it executes too (seals never survive exec)");
   cmd->add_option("--preload", opts.preload,
-                  "the preload library (default: the one installed with vmseal); refused unless it is a vmseal preload");
-  cmd->add_flag("--print-env", opts.print_env, "print the environment that seals a program (for a systemd unit) instead of running one");
+                  "the preload library (default: the one installed with vmseal); refused unless it "
+                  "is a vmseal preload");
+  cmd->add_flag(
+      "--print-env", opts.print_env,
+      "print the environment that seals a program (for a systemd unit) instead of running one");
   // main() takes everything after "--" away before CLI11 parses, so the
   // program's arguments are never read as vmseal's; without "--" the program
   // and its arguments may not look like options.
@@ -154,7 +172,8 @@ using Env = std::vector<std::pair<std::string, std::string>>;
 // The preload's whole environment contract, from the options alone.
 Env preload_environment(const RunOptions& o, const std::string& preload) {
   std::string ld_preload = preload;
-  if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0') ld_preload += std::string(":") + old;
+  if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0')
+    ld_preload += std::string(":") + old;
   Env env{{"LD_PRELOAD", ld_preload}, {"VMSEAL_PROFILE", o.profile}};
   if (!o.opt_out.empty()) env.emplace_back("VMSEAL_OPT_OUT", join(o.opt_out, ':'));
   env.emplace_back("VMSEAL_RELRO", o.relro);
@@ -201,8 +220,8 @@ void describe_launch(const sealing::LaunchPlan& plan) {
   if (plan.interpreters.empty()) return;
   std::string chain;
   for (const std::string& i : plan.interpreters) chain += " -> " + i;
-  warn(plan.program + " is a #! script (" + plan.program + chain + "): the kernel runs " + plan.loaded +
-       ", and that is what the preload seals");
+  warn(plan.program + " is a #! script (" + plan.program + chain + "): the kernel runs " +
+       plan.loaded + ", and that is what the preload seals");
 }
 
 }  // namespace
@@ -252,30 +271,39 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
     return exec_program();
   };
   if (o.relro == "memfd")
-    warn("--relro memfd: on this kernel userfaultfd can fill a discarded page of a memfd copy with chosen bytes, "
-         "and MADV_DONTFORK still leaves a hole in a child (docs/attacks.md); --relro anon refuses both");
+    warn(
+        "--relro memfd: on this kernel userfaultfd can fill a discarded page of a memfd copy with "
+        "chosen bytes, "
+        "and MADV_DONTFORK still leaves a hole in a child (docs/attacks.md); --relro anon refuses "
+        "both");
   const sealing::LaunchPlan plan = sealing::plan_launch(program);
   if (o.dry_run) describe_launch(plan);
   if (plan.execs_another && !o.follow_exec)
-    warn(plan.program + " starts through " + plan.loaded + ", which execs the real interpreter: without "
-         "--follow-exec only " + plan.loaded + " is sealed");
+    warn(plan.program + " starts through " + plan.loaded +
+         ", which execs the real interpreter: without "
+         "--follow-exec only " +
+         plan.loaded + " is sealed");
   switch (plan.obstacle) {
-    case sealing::LaunchObstacle::None: break;
+    case sealing::LaunchObstacle::None:
+      break;
     case sealing::LaunchObstacle::NotElf:
       // Not an ELF file vmseal can read: the kernel decides (a malformed
       // header it ignores, binfmt_misc), so --enforce cannot promise a seal.
-      if (o.enforce) return cannot_seal(plan.why + ": what the kernel will run cannot be checked", kRunFailed);
+      if (o.enforce)
+        return cannot_seal(plan.why + ": what the kernel will run cannot be checked", kRunFailed);
       break;
     case sealing::LaunchObstacle::Unreadable:
       // The loader may still preload into it: best effort tries, --enforce cannot promise.
       if (o.enforce) return cannot_seal(plan.why, kRunFailed);
       warn(plan.why + "; trying anyway");
       break;
-    default: return cannot_seal(plan.why, kRunFailed);
+    default:
+      return cannot_seal(plan.why, kRunFailed);
   }
   // In a child: a seccomp filter that kills mseal's caller, or fakes it, is
   // found here, not in the program.
-  if (const kernel::MsealProbe probe = kernel::probe_mseal_before_exec(); probe.support != kernel::MsealSupport::Available)
+  if (const kernel::MsealProbe probe = kernel::probe_mseal_before_exec();
+      probe.support != kernel::MsealSupport::Available)
     return cannot_seal(std::string(kernel::describe(probe)), kRunFailed);
   if (!plan.interpreters.empty()) env.emplace_back("VMSEAL_SCRIPT", fs::absolute(program).string());
   own_environment(env);

@@ -88,9 +88,9 @@ int run_sim(const SimOptions& opts) {
         records.push_back({{"line", rec->line},
                            {"pid", rec->pid},
                            {"call", rec->call},
-                           {"engine", rec->engine.is_error()
-                                          ? nlohmann::json(std::string(errno_name(rec->engine.error())))
-                                          : nlohmann::json(rec->engine.value())},
+                           {"engine", rec->engine.is_error() ? nlohmann::json(std::string(
+                                                                   errno_name(rec->engine.error())))
+                                                             : nlohmann::json(rec->engine.value())},
                            {"verdict", std::string(trace::verdict_name(rec->verdict))},
                            {"note", rec->note}});
       } else if (!opts.quiet || rec->verdict == trace::Verdict::Mismatch) {
@@ -120,10 +120,14 @@ int run_sim(const SimOptions& opts) {
   if (opts.json) {
     nlohmann::json out;
     out["records"] = records;
-    out["summary"] = {{"calls", s.calls},           {"matched", s.matched},
-                      {"mismatched", s.mismatched}, {"unverifiable", s.unverifiable},
-                      {"placed", s.placed},         {"no_record", s.no_record},
-                      {"malformed_lines", bad_lines}, {"exited_layouts_dropped", s.exited_layouts_dropped}};
+    out["summary"] = {{"calls", s.calls},
+                      {"matched", s.matched},
+                      {"mismatched", s.mismatched},
+                      {"unverifiable", s.unverifiable},
+                      {"placed", s.placed},
+                      {"no_record", s.no_record},
+                      {"malformed_lines", bad_lines},
+                      {"exited_layouts_dropped", s.exited_layouts_dropped}};
     nlohmann::json layouts = nlohmann::json::object();
     for (int pid : sim.pids())
       if (const AddressSpace* as = sim.address_space(pid))
@@ -137,14 +141,16 @@ int run_sim(const SimOptions& opts) {
       std::printf("\n# final layout of pid %d (%zu mappings)\n%s", pid, as->map_count(),
                   (opts.smaps ? render_smaps_vmflags(*as) : render_maps(*as)).c_str());
     }
-    std::fprintf(stderr,
-                 "vmseal sim: %zu calls: %zu matched, %zu mismatched, %zu unverifiable, "
-                 "%zu placed as recorded, %zu without a recorded result%s\n",
-                 s.calls, s.matched, s.mismatched, s.unverifiable, s.placed, s.no_record,
-                 bad_lines != 0 ? (", " + std::to_string(bad_lines) + " malformed lines").c_str()
-                                : "");
+    std::fprintf(
+        stderr,
+        "vmseal sim: %zu calls: %zu matched, %zu mismatched, %zu unverifiable, "
+        "%zu placed as recorded, %zu without a recorded result%s\n",
+        s.calls, s.matched, s.mismatched, s.unverifiable, s.placed, s.no_record,
+        bad_lines != 0 ? (", " + std::to_string(bad_lines) + " malformed lines").c_str() : "");
     if (s.exited_layouts_dropped != 0)
-      std::fprintf(stderr, "vmseal sim: the final layouts of %zu exited processes are not shown (the last 4096 are)\n",
+      std::fprintf(stderr,
+                   "vmseal sim: the final layouts of %zu exited processes are not shown (the last "
+                   "4096 are)\n",
                    s.exited_layouts_dropped);
   }
   if (bad_lines != 0) return kBadInput;

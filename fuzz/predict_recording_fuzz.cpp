@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     text.remove_prefix(cut + 6);
   }
   trace::PredictOptions options;
-  trace::Predictor predictor(options, [&](const std::string&) -> std::optional<std::string> { return snapshot; });
+  trace::Predictor predictor(
+      options, [&](const std::string&) -> std::optional<std::string> { return snapshot; });
   fuzz::for_each_line(text, [&](std::string_view line) { predictor.feed(line); });
   predictor.finish(false);
   return 0;

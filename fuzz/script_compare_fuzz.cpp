@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.stop_on_bad_line = false;
   trace::PolicyComparison cmp(options);
   const trace::PolicyComparison::Report ignore = [](const trace::CallComparison&) {};
-  fuzz::for_each_line(fuzz::as_text(data, size), [&](std::string_view line) { (void)cmp.feed(line, ignore); });
+  fuzz::for_each_line(fuzz::as_text(data, size),
+                      [&](std::string_view line) { (void)cmp.feed(line, ignore); });
   cmp.finish(ignore);
   return 0;
 }

@@ -62,7 +62,8 @@ enum vmseal_profile {
  * the way `vmseal run` would. `opt_out` is NULL or globs separated by ':'.
  * Call it at the start of main. Returns the number of objects sealed, or -1
  * with `err` when mseal is unavailable or a range could not be sealed. */
-VMSEAL_API int vmseal_seal_loaded_images(enum vmseal_profile profile, const char* opt_out, vmseal_error* err);
+VMSEAL_API int vmseal_seal_loaded_images(enum vmseal_profile profile, const char* opt_out,
+                                         vmseal_error* err);
 
 #ifdef __cplusplus
 }

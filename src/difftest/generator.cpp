@@ -57,12 +57,15 @@ bool Mix::parse(std::string_view text, std::string* error) {
     const std::size_t eq = item.find('=');
     OpKind k{};
     if (eq == std::string_view::npos || !op_from_name(item.substr(0, eq), k)) {
-      if (error) *error = "bad --mix item '" + std::string(item) + "' (want NAME=WEIGHT, NAME one of: " + describe() + ")";
+      if (error)
+        *error = "bad --mix item '" + std::string(item) +
+                 "' (want NAME=WEIGHT, NAME one of: " + describe() + ")";
       return false;
     }
     unsigned w = 0;
     const std::string_view num = item.substr(eq + 1);
-    if (num.empty() || num.size() > 6 || !std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (num.empty() || num.size() > 6 ||
+        !std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       if (error) *error = "bad weight in --mix item '" + std::string(item) + "'";
       return false;
     }
@@ -103,7 +106,8 @@ Addr Generator::pick_addr(const AddressSpace& as) {
   const Window& w = ctx_.window;
   bounds_.clear();
   bounds_.push_back(w.base);
-  for (const Vma* v = as.vmas().lower(w.base); v != nullptr && v->start < w.end(); v = as.vmas().next_of(*v)) {
+  for (const Vma* v = as.vmas().lower(w.base); v != nullptr && v->start < w.end();
+       v = as.vmas().next_of(*v)) {
     bounds_.push_back(v->start);
     bounds_.push_back(v->end);
   }
@@ -112,8 +116,10 @@ Addr Generator::pick_addr(const AddressSpace& as) {
   if (r < 55 && !bounds_.empty()) {
     a = bounds_[below(bounds_.size())];
     const unsigned d = static_cast<unsigned>(below(6));
-    if (d == 0 && a > w.base) a -= P;
-    else if (d == 1 && a + P < w.end()) a += P;
+    if (d == 0 && a > w.base)
+      a -= P;
+    else if (d == 1 && a + P < w.end())
+      a += P;
   } else {
     a = w.base + below(w.pages) * P;
   }
@@ -128,10 +134,14 @@ std::uint64_t Generator::pick_len(const AddressSpace& /*as*/, Addr at) {
   if (r < 3) return 0;
   if (r < 6) {  // huge: wraps past 2^64 or past TASK_SIZE
     switch (below(4)) {
-      case 0: return ~std::uint64_t{0};
-      case 1: return ~std::uint64_t{0} - at + 1 + below(3) * P;
-      case 2: return (std::uint64_t{1} << 63);
-      default: return ~std::uint64_t{0} - P + 2;
+      case 0:
+        return ~std::uint64_t{0};
+      case 1:
+        return ~std::uint64_t{0} - at + 1 + below(3) * P;
+      case 2:
+        return (std::uint64_t{1} << 63);
+      default:
+        return ~std::uint64_t{0} - P + 2;
     }
   }
   if (r < 40) {
@@ -142,8 +152,10 @@ std::uint64_t Generator::pick_len(const AddressSpace& /*as*/, Addr at) {
     ahead.push_back(w.end());
     Addr e = ahead[below(ahead.size())];
     const unsigned d = static_cast<unsigned>(below(5));
-    if (d == 0 && e - at > P) e -= P;
-    else if (d == 1 && e + P <= w.end()) e += P;
+    if (d == 0 && e - at > P)
+      e -= P;
+    else if (d == 1 && e + P <= w.end())
+      e += P;
     std::uint64_t len = e > at ? e - at : P;
     if (chance(4)) len -= 1 + below(P - 1);
     return len;
@@ -154,9 +166,13 @@ std::uint64_t Generator::pick_len(const AddressSpace& /*as*/, Addr at) {
 }
 
 std::uint64_t Generator::pick_prot() {
-  static constexpr std::uint64_t kProts[] = {
-      abi::PROT_NONE, abi::PROT_READ, abi::PROT_READ | abi::PROT_WRITE, abi::PROT_READ | abi::PROT_EXEC,
-      abi::PROT_READ | abi::PROT_WRITE | abi::PROT_EXEC, abi::PROT_WRITE, abi::PROT_EXEC};
+  static constexpr std::uint64_t kProts[] = {abi::PROT_NONE,
+                                             abi::PROT_READ,
+                                             abi::PROT_READ | abi::PROT_WRITE,
+                                             abi::PROT_READ | abi::PROT_EXEC,
+                                             abi::PROT_READ | abi::PROT_WRITE | abi::PROT_EXEC,
+                                             abi::PROT_WRITE,
+                                             abi::PROT_EXEC};
   std::uint64_t p = kProts[below(chance(70) ? 3 : 7)];
   if (chance(2)) p |= abi::PROT_SEM;
   if (chance(1)) p |= 0x10;  // no such bit
@@ -169,28 +185,45 @@ Op Generator::make_mmap(const AddressSpace& as) {
   const unsigned mode = static_cast<unsigned>(below(100));
   std::uint64_t flags = 0;
   Addr addr = pick_addr(as);
-  if (mode < 50) flags |= abi::MAP_FIXED;
-  else if (mode < 65) flags |= abi::MAP_FIXED_NOREPLACE;
-  else if (mode < 95) { /* a hint */ }
-  else addr = 0;
+  if (mode < 50)
+    flags |= abi::MAP_FIXED;
+  else if (mode < 65)
+    flags |= abi::MAP_FIXED_NOREPLACE;
+  else if (mode < 95) { /* a hint */
+  } else
+    addr = 0;
   std::int64_t fd = -1;
   std::uint64_t off = 0;
   const unsigned kind = static_cast<unsigned>(below(100));
   const Fds& f = ctx_.fds;
-  if (kind < 45) flags |= abi::MAP_PRIVATE | abi::MAP_ANONYMOUS;
-  else if (kind < 55) flags |= abi::MAP_SHARED | abi::MAP_ANONYMOUS;
+  if (kind < 45)
+    flags |= abi::MAP_PRIVATE | abi::MAP_ANONYMOUS;
+  else if (kind < 55)
+    flags |= abi::MAP_SHARED | abi::MAP_ANONYMOUS;
   else {
     static constexpr int kWhich[] = {0, 0, 0, 1, 1, 2, 3, 3, 4};
     switch (kWhich[below(9)]) {
-      case 0: fd = f.memfd_a; break;
-      case 1: fd = f.memfd_a2; break;
-      case 2: fd = f.memfd_a_ro; break;
-      case 3: fd = f.memfd_b; break;
-      default: fd = f.dev_zero; break;
+      case 0:
+        fd = f.memfd_a;
+        break;
+      case 1:
+        fd = f.memfd_a2;
+        break;
+      case 2:
+        fd = f.memfd_a_ro;
+        break;
+      case 3:
+        fd = f.memfd_b;
+        break;
+      default:
+        fd = f.dev_zero;
+        break;
     }
     flags |= chance(50) ? abi::MAP_SHARED : abi::MAP_PRIVATE;
     // Offsets that keep contiguous runs likely: the address's page in the window.
-    off = chance(50) ? (addr >= ctx_.window.base ? ((addr - ctx_.window.base) & kPageMask) % (ctx_.window.pages * P) : 0)
+    off = chance(50) ? (addr >= ctx_.window.base
+                            ? ((addr - ctx_.window.base) & kPageMask) % (ctx_.window.pages * P)
+                            : 0)
                      : below(16) * P;
     if (chance(2)) off += 1 + below(P - 1);
     if (chance(1)) off = ~std::uint64_t{0} - P + 1;  // EOVERFLOW
@@ -200,7 +233,8 @@ Op Generator::make_mmap(const AddressSpace& as) {
   if (chance(3)) flags |= abi::MAP_POPULATE;
   if (chance(3)) flags |= abi::MAP_GROWSDOWN;
   if (chance(2)) flags |= abi::MAP_STACK;
-  if (chance(1)) flags = (flags & ~abi::MAP_TYPE) | abi::MAP_SHARED_VALIDATE | (chance(50) ? abi::MAP_SYNC : 0);
+  if (chance(1))
+    flags = (flags & ~abi::MAP_TYPE) | abi::MAP_SHARED_VALIDATE | (chance(50) ? abi::MAP_SYNC : 0);
   if (chance(1)) flags &= ~abi::MAP_TYPE;  // no type: EINVAL
   if (chance(1)) fd = 999;                 // not open: EBADF
   op.a = {addr, pick_len(as, addr), pick_prot(), flags, static_cast<std::uint64_t>(fd), off};
@@ -217,12 +251,28 @@ Op Generator::make_mremap(const AddressSpace& as) {
   std::uint64_t flags = 0;
   Addr new_addr = 0;
   switch (below(10)) {
-    case 0: case 1: flags = 0; break;
-    case 2: case 3: case 4: flags = abi::MREMAP_MAYMOVE; break;
-    case 5: case 6: flags = abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED; break;
-    case 7: flags = abi::MREMAP_MAYMOVE | abi::MREMAP_DONTUNMAP; break;
-    case 8: flags = abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED | abi::MREMAP_DONTUNMAP; break;
-    default: flags = chance(50) ? abi::MREMAP_FIXED : 8; break;  // invalid
+    case 0:
+    case 1:
+      flags = 0;
+      break;
+    case 2:
+    case 3:
+    case 4:
+      flags = abi::MREMAP_MAYMOVE;
+      break;
+    case 5:
+    case 6:
+      flags = abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED;
+      break;
+    case 7:
+      flags = abi::MREMAP_MAYMOVE | abi::MREMAP_DONTUNMAP;
+      break;
+    case 8:
+      flags = abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED | abi::MREMAP_DONTUNMAP;
+      break;
+    default:
+      flags = chance(50) ? abi::MREMAP_FIXED : 8;
+      break;  // invalid
   }
   if ((flags & abi::MREMAP_FIXED) != 0) new_addr = pick_addr(as);
   if ((flags & abi::MREMAP_DONTUNMAP) != 0 && chance(70)) new_len = old_len;
@@ -234,8 +284,10 @@ Op Generator::make(OpKind k, const AddressSpace& as) {
   Op op;
   op.kind = k;
   switch (k) {
-    case OpKind::Mmap: return make_mmap(as);
-    case OpKind::Mremap: return make_mremap(as);
+    case OpKind::Mmap:
+      return make_mmap(as);
+    case OpKind::Mremap:
+      return make_mremap(as);
     case OpKind::Munmap:
     case OpKind::Mlock:
     case OpKind::Munlock: {
@@ -260,9 +312,9 @@ Op Generator::make(OpKind k, const AddressSpace& as) {
       // Every advice but MADV_HWPOISON and MADV_SOFT_OFFLINE, which would
       // really poison or offline pages where the kernel supports them; and
       // advice values that do not exist.
-      static constexpr std::uint64_t kAdvice[] = {0,  1,  2,  3,  4,  8,  9,  10, 11, 12, 13,
-                                                  14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
-                                                  25, 102, 103, 4, 4, 8, 10, 16, 18, 5, 26, 99, 104};
+      static constexpr std::uint64_t kAdvice[] = {0,   1,  2,  3,  4,  8,  9,  10, 11, 12, 13, 14,
+                                                  15,  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 102,
+                                                  103, 4,  4,  8,  10, 16, 18, 5,  26, 99, 104};
       const Addr a = pick_addr(as);
       op.a = {a, pick_len(as, a), kAdvice[below(sizeof kAdvice / sizeof kAdvice[0])], 0, 0, 0};
       return op;
@@ -281,14 +333,23 @@ Op Generator::make(OpKind k, const AddressSpace& as) {
       return op;
     }
     case OpKind::Munlockall:
-    case OpKind::Fork: return op;
+    case OpKind::Fork:
+      return op;
     case OpKind::Brk: {
       Addr target = 0;
       switch (below(8)) {
-        case 0: target = 0; break;
-        case 1: target = ctx_.start_brk > P ? ctx_.start_brk - P : 0; break;  // below the start
-        case 2: target = std::uint64_t{1} << 62; break;                       // huge
-        default: target = ctx_.initial_brk + below(48) * P + (chance(30) ? below(P) : 0); break;
+        case 0:
+          target = 0;
+          break;
+        case 1:
+          target = ctx_.start_brk > P ? ctx_.start_brk - P : 0;
+          break;  // below the start
+        case 2:
+          target = std::uint64_t{1} << 62;
+          break;  // huge
+        default:
+          target = ctx_.initial_brk + below(48) * P + (chance(30) ? below(P) : 0);
+          break;
       }
       op.a = {target, 0, 0, 0, 0, 0};
       return op;
@@ -364,14 +425,16 @@ bool is_confined(const Op& op, const GenContext& ctx) {
       }
       return true;
     }
-    case OpKind::WriteFault: return a[0] >= w.base && a[0] < w.end();
+    case OpKind::WriteFault:
+      return a[0] >= w.base && a[0] < w.end();
     case OpKind::Brk:
       return a[0] < ctx.start_brk || a[0] >= (std::uint64_t{1} << 47) ||
              (a[0] >= ctx.initial_brk && a[0] <= ctx.initial_brk + 64 * P);
     case OpKind::Mlockall:
       return !ctx.no_populating_mlockall || (a[0] & 1) == 0 || (a[0] & 4) != 0;
     case OpKind::Munlockall:
-    case OpKind::Fork: return true;
+    case OpKind::Fork:
+      return true;
   }
   return false;
 }

@@ -82,8 +82,8 @@ void close_all_but(int* keep, int n) noexcept {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Hold no other descriptor (another job's pipe held open here would hide
   // its child's death from it). Keep stderr for sanitizer reports.
-  int keep[] = {2, req_fd, resp_fd, fds.memfd_a, fds.memfd_a2, fds.memfd_a_ro, fds.memfd_b,
-                fds.dev_zero};
+  int keep[] = {2,           req_fd,      resp_fd, fds.memfd_a, fds.memfd_a2, fds.memfd_a_ro,
+                fds.memfd_b, fds.dev_zero};
   close_all_but(keep, static_cast<int>(sizeof keep / sizeof keep[0]));
   const int zero_fd = fds.dev_zero;
   // The window and its guard holes start empty; the filler area stays reserved.
@@ -129,7 +129,8 @@ void close_all_but(int* keep, int n) noexcept {
         }
         break;
       }
-      case ReqKind::Exit: _exit(0);
+      case ReqKind::Exit:
+        _exit(0);
     }
     r.ret = v;
     r.err = v == -1 ? errno : 0;
@@ -139,21 +140,35 @@ void close_all_but(int* keep, int n) noexcept {
 
 long syscall_number(OpKind k) noexcept {
   switch (k) {
-    case OpKind::Mmap: return SYS_mmap;
-    case OpKind::Munmap: return SYS_munmap;
-    case OpKind::Mprotect: return SYS_mprotect;
-    case OpKind::PkeyMprotect: return SYS_pkey_mprotect;
-    case OpKind::Mremap: return SYS_mremap;
-    case OpKind::Madvise: return SYS_madvise;
-    case OpKind::Mlock: return SYS_mlock;
-    case OpKind::Mlock2: return SYS_mlock2;
-    case OpKind::Munlock: return SYS_munlock;
-    case OpKind::Mlockall: return SYS_mlockall;
-    case OpKind::Munlockall: return SYS_munlockall;
-    case OpKind::Brk: return SYS_brk;
-    case OpKind::Mseal: return kernel::kNrMseal;
+    case OpKind::Mmap:
+      return SYS_mmap;
+    case OpKind::Munmap:
+      return SYS_munmap;
+    case OpKind::Mprotect:
+      return SYS_mprotect;
+    case OpKind::PkeyMprotect:
+      return SYS_pkey_mprotect;
+    case OpKind::Mremap:
+      return SYS_mremap;
+    case OpKind::Madvise:
+      return SYS_madvise;
+    case OpKind::Mlock:
+      return SYS_mlock;
+    case OpKind::Mlock2:
+      return SYS_mlock2;
+    case OpKind::Munlock:
+      return SYS_munlock;
+    case OpKind::Mlockall:
+      return SYS_mlockall;
+    case OpKind::Munlockall:
+      return SYS_munlockall;
+    case OpKind::Brk:
+      return SYS_brk;
+    case OpKind::Mseal:
+      return kernel::kNrMseal;
     case OpKind::WriteFault:
-    case OpKind::Fork: return -1;
+    case OpKind::Fork:
+      return -1;
   }
   return -1;
 }
@@ -232,8 +247,9 @@ bool NativeProcess::roundtrip(const void* req, std::int64_t& ret, std::int64_t& 
     do n = poll(&p, 1, kCallTimeoutMs);
     while (n < 0 && errno == EINTR);
     if (n == 0) {
-      if (error) *error = "the native child did not answer within " +
-                          std::to_string(kCallTimeoutMs / 1000) + " s";
+      if (error)
+        *error = "the native child did not answer within " + std::to_string(kCallTimeoutMs / 1000) +
+                 " s";
       return false;
     }
     ok = read_full(resp_fd_, &r, sizeof r);
@@ -242,7 +258,8 @@ bool NativeProcess::roundtrip(const void* req, std::int64_t& ret, std::int64_t& 
     int status = 0;
     std::string why = "the native child stopped answering";
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      if (WIFSIGNALED(status)) why += std::string(" (killed by signal ") + strsignal(WTERMSIG(status)) + ")";
+      if (WIFSIGNALED(status))
+        why += std::string(" (killed by signal ") + strsignal(WTERMSIG(status)) + ")";
       pid_ = -1;
     }
     if (error) *error = why;
@@ -293,7 +310,9 @@ bool NativeProcess::make_filler(Addr at, std::uint64_t vmas, std::string* error)
   std::int64_t ret = 0;
   std::int64_t err = 0;
   if (!roundtrip(&q, ret, err, error)) return false;
-  if (ret != 0 && error) *error = "could not split the filler area: " + std::string(std::strerror(static_cast<int>(err)));
+  if (ret != 0 && error)
+    *error =
+        "could not split the filler area: " + std::string(std::strerror(static_cast<int>(err)));
   return ret == 0;
 }
 

@@ -10,9 +10,8 @@ namespace vmseal::difftest {
 namespace {
 
 constexpr std::array<std::string_view, kOpKinds> kNames{
-    "mmap",    "munmap",     "mprotect", "pkey_mprotect", "mremap",
-    "madvise", "mlock",      "mlock2",   "munlock",       "mlockall",
-    "munlockall", "brk",     "mseal",    "fault",         "fork"};
+    "mmap",    "munmap",   "mprotect",   "pkey_mprotect", "mremap", "madvise", "mlock", "mlock2",
+    "munlock", "mlockall", "munlockall", "brk",           "mseal",  "fault",   "fork"};
 
 std::string hex(std::uint64_t v) {
   char b[24];
@@ -52,9 +51,12 @@ std::string flags(trace::FlagSet set, std::uint64_t v, bool is_enum, std::string
 std::string fd_text(int fd, const Fds& fds) {
   if (fd < 0) return std::to_string(fd);
   std::string path;
-  if (fd == fds.memfd_a || fd == fds.memfd_a2 || fd == fds.memfd_a_ro) path = "/memfd:vmseal-a (deleted)";
-  else if (fd == fds.memfd_b) path = "/memfd:vmseal-b (deleted)";
-  else if (fd == fds.dev_zero) path = "/dev/zero";
+  if (fd == fds.memfd_a || fd == fds.memfd_a2 || fd == fds.memfd_a_ro)
+    path = "/memfd:vmseal-a (deleted)";
+  else if (fd == fds.memfd_b)
+    path = "/memfd:vmseal-b (deleted)";
+  else if (fd == fds.dev_zero)
+    path = "/dev/zero";
   if (path.empty()) return std::to_string(fd);
   return std::to_string(fd) + "<" + path + ">";
 }
@@ -69,11 +71,12 @@ std::string result_text(OpKind k, const SysResult& r) {
   switch (k) {
     case OpKind::Mmap:
     case OpKind::Mremap:
-    case OpKind::Brk: return hex(r.value());
-    default: return std::to_string(r.value());
+    case OpKind::Brk:
+      return hex(r.value());
+    default:
+      return std::to_string(r.value());
   }
 }
-
 
 std::string_view op_name(OpKind k) noexcept { return kNames[static_cast<std::size_t>(k)]; }
 
@@ -89,21 +92,28 @@ bool op_from_name(std::string_view name, OpKind& out) noexcept {
 
 std::size_t arg_count(OpKind k) noexcept {
   switch (k) {
-    case OpKind::Mmap: return 6;
-    case OpKind::Mremap: return 5;
-    case OpKind::PkeyMprotect: return 4;
+    case OpKind::Mmap:
+      return 6;
+    case OpKind::Mremap:
+      return 5;
+    case OpKind::PkeyMprotect:
+      return 4;
     case OpKind::Mprotect:
     case OpKind::Madvise:
     case OpKind::Mlock2:
-    case OpKind::Mseal: return 3;
+    case OpKind::Mseal:
+      return 3;
     case OpKind::Munmap:
     case OpKind::Mlock:
-    case OpKind::Munlock: return 2;
+    case OpKind::Munlock:
+      return 2;
     case OpKind::Mlockall:
     case OpKind::Brk:
-    case OpKind::WriteFault: return 1;
+    case OpKind::WriteFault:
+      return 1;
     case OpKind::Munlockall:
-    case OpKind::Fork: return 0;
+    case OpKind::Fork:
+      return 0;
   }
   return 0;
 }
@@ -114,13 +124,15 @@ std::string strace_line(const Op& op, const SysResult& result, const Fds& fds) {
   std::string call;
   switch (op.kind) {
     case OpKind::Mmap:
-      call = "mmap(" + (a[0] == 0 ? std::string("NULL") : hex(a[0])) + ", " +
-             std::to_string(a[1]) + ", " + flags(FlagSet::Prot, a[2], false, "PROT_NONE") + ", " +
+      call = "mmap(" + (a[0] == 0 ? std::string("NULL") : hex(a[0])) + ", " + std::to_string(a[1]) +
+             ", " + flags(FlagSet::Prot, a[2], false, "PROT_NONE") + ", " +
              flags(FlagSet::Map, a[3], false, "0") + ", " +
              fd_text(static_cast<int>(static_cast<std::int64_t>(a[4])), fds) + ", " + hex(a[5]) +
              ")";
       break;
-    case OpKind::Munmap: call = "munmap(" + hex(a[0]) + ", " + std::to_string(a[1]) + ")"; break;
+    case OpKind::Munmap:
+      call = "munmap(" + hex(a[0]) + ", " + std::to_string(a[1]) + ")";
+      break;
     case OpKind::Mprotect:
       call = "mprotect(" + hex(a[0]) + ", " + std::to_string(a[1]) + ", " +
              flags(FlagSet::Prot, a[2], false, "PROT_NONE") + ")";
@@ -140,15 +152,25 @@ std::string strace_line(const Op& op, const SysResult& result, const Fds& fds) {
       call = "madvise(" + hex(a[0]) + ", " + std::to_string(a[1]) + ", " +
              flags(FlagSet::Madvise, a[2], true, "") + ")";
       break;
-    case OpKind::Mlock: call = "mlock(" + hex(a[0]) + ", " + std::to_string(a[1]) + ")"; break;
+    case OpKind::Mlock:
+      call = "mlock(" + hex(a[0]) + ", " + std::to_string(a[1]) + ")";
+      break;
     case OpKind::Mlock2:
       call = "mlock2(" + hex(a[0]) + ", " + std::to_string(a[1]) + ", " +
              flags(FlagSet::Mlock2, a[2], false, "0") + ")";
       break;
-    case OpKind::Munlock: call = "munlock(" + hex(a[0]) + ", " + std::to_string(a[1]) + ")"; break;
-    case OpKind::Mlockall: call = "mlockall(" + flags(FlagSet::Mlockall, a[0], false, "0") + ")"; break;
-    case OpKind::Munlockall: call = "munlockall()"; break;
-    case OpKind::Brk: call = "brk(" + (a[0] == 0 ? std::string("NULL") : hex(a[0])) + ")"; break;
+    case OpKind::Munlock:
+      call = "munlock(" + hex(a[0]) + ", " + std::to_string(a[1]) + ")";
+      break;
+    case OpKind::Mlockall:
+      call = "mlockall(" + flags(FlagSet::Mlockall, a[0], false, "0") + ")";
+      break;
+    case OpKind::Munlockall:
+      call = "munlockall()";
+      break;
+    case OpKind::Brk:
+      call = "brk(" + (a[0] == 0 ? std::string("NULL") : hex(a[0])) + ")";
+      break;
     case OpKind::Mseal:
       call = "mseal(" + hex(a[0]) + ", " + std::to_string(a[1]) + ", " + std::to_string(a[2]) + ")";
       break;
@@ -157,7 +179,9 @@ std::string strace_line(const Op& op, const SysResult& result, const Fds& fds) {
       // byte of /dev/zero. vmseal sim treats it as a write fault.
       call = "read(" + fd_text(fds.dev_zero, fds) + ", " + hex(a[0]) + ", 1)";
       return call + " = " + (result.is_error() ? result_text(op.kind, result) : std::string("1"));
-    case OpKind::Fork: call = "fork()"; break;
+    case OpKind::Fork:
+      call = "fork()";
+      break;
   }
   return call + " = " + result_text(op.kind, result);
 }

@@ -2,12 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -45,7 +45,8 @@ bool overlaps(Addr s, Addr e, Addr lo, Addr hi) { return s < hi && lo < e; }
 // A mapping the kernel put outside the window (a non-fixed mmap or a mremap
 // move): the munmap that removes it again, on both sides.
 std::optional<Op> outside_window_cleanup(const Op& op, const SysResult& native, const Window& w) {
-  if (!native.is_ok() || (op.kind != OpKind::Mmap && op.kind != OpKind::Mremap)) return std::nullopt;
+  if (!native.is_ok() || (op.kind != OpKind::Mmap && op.kind != OpKind::Mremap))
+    return std::nullopt;
   const Addr at = native.value();
   if (at >= w.base && at < w.end()) return std::nullopt;
   Op cleanup;
@@ -107,7 +108,8 @@ Job::Job(unsigned index, const Options& options) : options_(options) {
   void* want = reinterpret_cast<void*>(kWindowBase + index * kJobStride);
   // <sys/mman.h> clashes with abi.hpp's constants: raw system calls here.
   const std::uint64_t reserve = abi::MAP_PRIVATE | abi::MAP_ANONYMOUS | abi::MAP_NORESERVE;
-  long r = syscall(SYS_mmap, want, total, abi::PROT_NONE, reserve | abi::MAP_FIXED_NOREPLACE, -1, 0);
+  long r =
+      syscall(SYS_mmap, want, total, abi::PROT_NONE, reserve | abi::MAP_FIXED_NOREPLACE, -1, 0);
   if (r == -1) r = syscall(SYS_mmap, nullptr, total, abi::PROT_NONE, reserve, -1, 0);
   void* got = r == -1 ? nullptr : reinterpret_cast<void*>(r);
   if (got == nullptr) {
@@ -123,7 +125,8 @@ Job::Job(unsigned index, const Options& options) : options_(options) {
   const off_t size = static_cast<off_t>((w.pages * 2 + 64) * P);
   f.memfd_a = static_cast<int>(syscall(SYS_memfd_create, "vmseal-a", 0));
   f.memfd_b = static_cast<int>(syscall(SYS_memfd_create, "vmseal-b", 0));
-  if (f.memfd_a < 0 || f.memfd_b < 0 || ftruncate(f.memfd_a, size) != 0 || ftruncate(f.memfd_b, size) != 0) {
+  if (f.memfd_a < 0 || f.memfd_b < 0 || ftruncate(f.memfd_a, size) != 0 ||
+      ftruncate(f.memfd_b, size) != 0) {
     error_ = std::string("memfd_create: ") + std::strerror(errno);
     return;
   }
@@ -194,9 +197,12 @@ SysResult apply_engine(AddressSpace& as, const Op& op, const SysResult& native, 
       as.clear_recorded_placement();
       return r;
     }
-    case OpKind::Munmap: return as.munmap(a[0], a[1]);
-    case OpKind::Mprotect: return as.mprotect(a[0], a[1], a[2]);
-    case OpKind::PkeyMprotect: return as.pkey_mprotect(a[0], a[1], a[2], static_cast<int>(a[3]));
+    case OpKind::Munmap:
+      return as.munmap(a[0], a[1]);
+    case OpKind::Mprotect:
+      return as.mprotect(a[0], a[1], a[2]);
+    case OpKind::PkeyMprotect:
+      return as.pkey_mprotect(a[0], a[1], a[2], static_cast<int>(a[3]));
     case OpKind::Mremap: {
       // Where the engine's own choice lies outside the window it cannot be
       // exact (the rest of the process is the kernel's business): the move
@@ -208,16 +214,25 @@ SysResult apply_engine(AddressSpace& as, const Op& op, const SysResult& native, 
       as.clear_recorded_placement();
       return r;
     }
-    case OpKind::Madvise: return as.madvise(a[0], a[1], static_cast<int>(a[2]));
-    case OpKind::Mlock: return as.mlock(a[0], a[1]);
-    case OpKind::Mlock2: return as.mlock2(a[0], a[1], a[2]);
-    case OpKind::Munlock: return as.munlock(a[0], a[1]);
-    case OpKind::Mlockall: return as.mlockall(a[0]);
-    case OpKind::Munlockall: return as.munlockall();
-    case OpKind::Brk: return as.brk(a[0]);
-    case OpKind::Mseal: return as.mseal(a[0], a[1], a[2]);
+    case OpKind::Madvise:
+      return as.madvise(a[0], a[1], static_cast<int>(a[2]));
+    case OpKind::Mlock:
+      return as.mlock(a[0], a[1]);
+    case OpKind::Mlock2:
+      return as.mlock2(a[0], a[1], a[2]);
+    case OpKind::Munlock:
+      return as.munlock(a[0], a[1]);
+    case OpKind::Mlockall:
+      return as.mlockall(a[0]);
+    case OpKind::Munlockall:
+      return as.munlockall();
+    case OpKind::Brk:
+      return as.brk(a[0]);
+    case OpKind::Mseal:
+      return as.mseal(a[0], a[1], a[2]);
     case OpKind::WriteFault:
-      return as.fault(a[0], Access::Write) == FaultResult::Ok ? SysResult::ok(0) : SysResult(Errno::FAULT);
+      return as.fault(a[0], Access::Write) == FaultResult::Ok ? SysResult::ok(0)
+                                                              : SysResult(Errno::FAULT);
     case OpKind::Fork:
       if (native.is_ok()) as = as.fork();
       return native;
@@ -227,8 +242,8 @@ SysResult apply_engine(AddressSpace& as, const Op& op, const SysResult& native, 
 
 }  // namespace
 
-Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, std::optional<std::uint64_t> generate_seed,
-                        Progress* progress) {
+Job::Result Job::replay(std::vector<Op>& ops, bool near_limit,
+                        std::optional<std::uint64_t> generate_seed, Progress* progress) {
   Result res;
   NativeProcess np;
   std::string err;
@@ -281,7 +296,8 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, std::optional<std
   for (std::size_t i = 0; i < total; ++i) {
     if (i >= ops.size()) {
       Op next = local->next(as);
-      if (next.kind == OpKind::Brk && next.a[0] >= ctx.initial_brk && next.a[0] <= ctx.initial_brk + 64 * P) {
+      if (next.kind == OpKind::Brk && next.a[0] >= ctx.initial_brk &&
+          next.a[0] <= ctx.initial_brk + 64 * P) {
         next.a[0] -= ctx.initial_brk;  // stored relative to the break
         next.a[1] = 1;
       }
@@ -291,7 +307,8 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, std::optional<std
     if (!is_confined(op, ctx)) continue;  // a replayed op that would leave the window here
     SysResult native;
     if (!np.call(op, native, &err)) {
-      res.error = "call " + std::to_string(i) + " (" + strace_line(op, SysResult(), ctx_.fds) + "): " + err;
+      res.error =
+          "call " + std::to_string(i) + " (" + strace_line(op, SysResult(), ctx_.fds) + "): " + err;
       res.diverged = true;
       res.index = i;
       res.what = res.error;
@@ -308,8 +325,9 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, std::optional<std
       res.diverged = true;
       res.index = i;
       res.what = strace_line(op, native, ctx_.fds) + "\n  kernel: " + result_text(op.kind, native) +
-                 "\n  engine: " + result_text(op.kind, engine) + " (engine: " + std::to_string(as.map_count()) +
-                 " VMAs, total_vm " + std::to_string(as.counters().total_vm) + " pages, locked_vm " +
+                 "\n  engine: " + result_text(op.kind, engine) +
+                 " (engine: " + std::to_string(as.map_count()) + " VMAs, total_vm " +
+                 std::to_string(as.counters().total_vm) + " pages, locked_vm " +
                  std::to_string(as.counters().locked_vm) + " pages)";
       return res;
     }
@@ -328,12 +346,14 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, std::optional<std
     }
     std::string kernel_text;
     for (const auto& e : entries) {
-      if (!overlaps(e.start, e.end, w.base, w.end()) && !overlaps(e.start, e.end, heap_lo, heap_hi)) continue;
+      if (!overlaps(e.start, e.end, w.base, w.end()) && !overlaps(e.start, e.end, heap_lo, heap_hi))
+        continue;
       kernel_text += e.header + "\nVmFlags: " + e.vmflags_text + "\n";
     }
     std::string engine_text;
     auto render = [&](Addr lo, Addr hi) {
-      for (const Vma* v = as.vmas().lower(lo); v != nullptr && v->start < hi; v = as.vmas().next_of(*v)) {
+      for (const Vma* v = as.vmas().lower(lo); v != nullptr && v->start < hi;
+           v = as.vmas().next_of(*v)) {
         if (v->end <= lo) continue;
         if (v->file != 0 && learned.count(v->file) == 0 &&
             as.files().get(v->file).path == "/dev/zero (deleted)") {
@@ -356,8 +376,9 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, std::optional<std
     if (kernel_text != engine_text) {
       res.diverged = true;
       res.index = i;
-      res.what = strace_line(op, native, ctx_.fds) + "\n  the layouts differ after it.\n  kernel:\n" +
-                 kernel_text + "  engine:\n" + engine_text;
+      res.what = strace_line(op, native, ctx_.fds) +
+                 "\n  the layouts differ after it.\n  kernel:\n" + kernel_text + "  engine:\n" +
+                 engine_text;
       return res;
     }
     // The guard markers (page-table state the layout does not show).
@@ -368,12 +389,14 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit, std::optional<std
         res.error = err;
         return res;
       }
-      const GuardPages engine_guards = guards_within(as.guard_pages(), {{w.base, w.end()}, {heap_lo, heap_hi}});
+      const GuardPages engine_guards =
+          guards_within(as.guard_pages(), {{w.base, w.end()}, {heap_lo, heap_hi}});
       if (!(kernel_guards == engine_guards)) {
         res.diverged = true;
         res.index = i;
-        res.what = strace_line(op, native, ctx_.fds) + "\n  the guard pages differ after it.\n  kernel: " +
-                   guards_text(kernel_guards) + "\n  engine: " + guards_text(engine_guards);
+        res.what = strace_line(op, native, ctx_.fds) +
+                   "\n  the guard pages differ after it.\n  kernel: " + guards_text(kernel_guards) +
+                   "\n  engine: " + guards_text(engine_guards);
         return res;
       }
     }
@@ -397,8 +420,10 @@ std::vector<Op> Job::shrink(std::vector<Op> ops, bool near_limit, std::string& w
   while (chunk >= 1) {
     bool changed = false;
     for (std::size_t i = 0; i + 1 < ops.size();) {
-      if (std::chrono::steady_clock::now() - start > std::chrono::seconds(120) || replays > 3000) return ops;
-      const std::size_t n = std::min(chunk, ops.size() - 1 - i);  // never drop the last (divergent) op
+      if (std::chrono::steady_clock::now() - start > std::chrono::seconds(120) || replays > 3000)
+        return ops;
+      const std::size_t n =
+          std::min(chunk, ops.size() - 1 - i);  // never drop the last (divergent) op
       if (n == 0) break;
       std::vector<Op> cand(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(i));
       cand.insert(cand.end(), ops.begin() + static_cast<std::ptrdiff_t>(i + n), ops.end());
@@ -435,12 +460,14 @@ std::string Job::sim_input(const std::vector<Op>& ops, const std::string& what) 
   const Fds& f = ctx_.fds;
   int pid = 1000;
   auto line = [&](const std::string& text) { out += std::to_string(pid) + " " + text + "\n"; };
-  line("memfd_create(\"vmseal-a\", 0) = " + std::to_string(f.memfd_a) + "</memfd:vmseal-a (deleted)>");
-  line("memfd_create(\"vmseal-b\", 0) = " + std::to_string(f.memfd_b) + "</memfd:vmseal-b (deleted)>");
-  line("openat(AT_FDCWD, \"/proc/self/fd/" + std::to_string(f.memfd_a) + "\", O_RDWR) = " +
-       std::to_string(f.memfd_a2) + "</memfd:vmseal-a (deleted)>");
-  line("openat(AT_FDCWD, \"/proc/self/fd/" + std::to_string(f.memfd_a) + "\", O_RDONLY) = " +
-       std::to_string(f.memfd_a_ro) + "</memfd:vmseal-a (deleted)>");
+  line("memfd_create(\"vmseal-a\", 0) = " + std::to_string(f.memfd_a) +
+       "</memfd:vmseal-a (deleted)>");
+  line("memfd_create(\"vmseal-b\", 0) = " + std::to_string(f.memfd_b) +
+       "</memfd:vmseal-b (deleted)>");
+  line("openat(AT_FDCWD, \"/proc/self/fd/" + std::to_string(f.memfd_a) +
+       "\", O_RDWR) = " + std::to_string(f.memfd_a2) + "</memfd:vmseal-a (deleted)>");
+  line("openat(AT_FDCWD, \"/proc/self/fd/" + std::to_string(f.memfd_a) +
+       "\", O_RDONLY) = " + std::to_string(f.memfd_a_ro) + "</memfd:vmseal-a (deleted)>");
   line("openat(AT_FDCWD, \"/dev/zero\", O_RDWR) = " + std::to_string(f.dev_zero) + "</dev/zero>");
   if (!np.start(ctx_.window, f, &err)) return out + "# could not start a child: " + err + "\n";
   Addr brk = 0;
@@ -472,8 +499,10 @@ std::string Job::c_program(const std::vector<Op>& ops, const std::string& what) 
   const Addr hi = w.end() + kGuardPages * P;
   auto addr = [&](Addr a) {
     char b[64];
-    if (a >= lo && a < hi) std::snprintf(b, sizeof b, "W + 0x%" PRIx64 "UL", a - lo);
-    else std::snprintf(b, sizeof b, "0x%" PRIx64 "UL", a);
+    if (a >= lo && a < hi)
+      std::snprintf(b, sizeof b, "W + 0x%" PRIx64 "UL", a - lo);
+    else
+      std::snprintf(b, sizeof b, "0x%" PRIx64 "UL", a);
     return std::string(b);
   };
   std::string out =
@@ -514,20 +543,26 @@ std::string Job::c_program(const std::vector<Op>& ops, const std::string& what) 
       "int main(void) {\n";
   char b[512];
   std::snprintf(b, sizeof b,
-                "  void *r = mmap((void *)0x%" PRIx64 "UL, %" PRIu64 ", PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);\n"
-                "  if (r == MAP_FAILED) return 1;\n  W = (unsigned long)r;\n  munmap(r, %" PRIu64 ");\n",
+                "  void *r = mmap((void *)0x%" PRIx64 "UL, %" PRIu64
+                ", PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);\n"
+                "  if (r == MAP_FAILED) return 1;\n  W = (unsigned long)r;\n  munmap(r, %" PRIu64
+                ");\n",
                 lo, hi - lo, hi - lo);
   out += b;
   const Fds& f = ctx_.fds;
   const std::uint64_t size = (w.pages * 2 + 64) * P;
   out += "  int a = memfd_create(\"vmseal-a\", 0), bb = memfd_create(\"vmseal-b\", 0);\n";
-  out += "  ftruncate(a, " + std::to_string(size) + "); ftruncate(bb, " + std::to_string(size) + ");\n";
+  out += "  ftruncate(a, " + std::to_string(size) + "); ftruncate(bb, " + std::to_string(size) +
+         ");\n";
   out += "  char path[64];\n  snprintf(path, sizeof path, \"/proc/self/fd/%d\", a);\n";
-  out += "  int a2 = open(path, O_RDWR), ro = open(path, O_RDONLY), z = open(\"/dev/zero\", O_RDWR);\n";
+  out +=
+      "  int a2 = open(path, O_RDWR), ro = open(path, O_RDONLY), z = open(\"/dev/zero\", "
+      "O_RDWR);\n";
   out += "  dupto(a, 100); dupto(bb, 101); dupto(a2, 102); dupto(ro, 103); dupto(z, 104);\n";
-  out += "  dupto(100, " + std::to_string(f.memfd_a) + "); dupto(101, " + std::to_string(f.memfd_b) +
-         "); dupto(102, " + std::to_string(f.memfd_a2) + "); dupto(103, " + std::to_string(f.memfd_a_ro) +
-         "); dupto(104, " + std::to_string(f.dev_zero) + ");\n";
+  out += "  dupto(100, " + std::to_string(f.memfd_a) + "); dupto(101, " +
+         std::to_string(f.memfd_b) + "); dupto(102, " + std::to_string(f.memfd_a2) +
+         "); dupto(103, " + std::to_string(f.memfd_a_ro) + "); dupto(104, " +
+         std::to_string(f.dev_zero) + ");\n";
   out += "  B = syscall(SYS_brk, 0);\n  long v;\n";
   for (const Op& o : ops) {
     const Op& op = o;
@@ -539,31 +574,43 @@ std::string Job::c_program(const std::vector<Op>& ops, const std::string& what) 
     const auto& a = op.a;
     switch (op.kind) {
       case OpKind::Mmap:
-        call = "syscall(SYS_mmap, " + addr(a[0]) + ", " + std::to_string(a[1]) + "UL, " + std::to_string(a[2]) +
-               "UL, " + std::to_string(a[3]) + "UL, " + std::to_string(static_cast<std::int64_t>(a[4])) + "L, " +
-               std::to_string(a[5]) + "UL)";
+        call = "syscall(SYS_mmap, " + addr(a[0]) + ", " + std::to_string(a[1]) + "UL, " +
+               std::to_string(a[2]) + "UL, " + std::to_string(a[3]) + "UL, " +
+               std::to_string(static_cast<std::int64_t>(a[4])) + "L, " + std::to_string(a[5]) +
+               "UL)";
         break;
       case OpKind::Mremap:
-        call = "syscall(SYS_mremap, " + addr(a[0]) + ", " + std::to_string(a[1]) + "UL, " + std::to_string(a[2]) +
-               "UL, " + std::to_string(a[3]) + "UL, " + addr(a[4]) + ")";
+        call = "syscall(SYS_mremap, " + addr(a[0]) + ", " + std::to_string(a[1]) + "UL, " +
+               std::to_string(a[2]) + "UL, " + std::to_string(a[3]) + "UL, " + addr(a[4]) + ")";
         break;
-      case OpKind::WriteFault: call = "read(" + std::to_string(f.dev_zero) + ", (void *)(" + addr(a[0]) + "), 1)"; break;
+      case OpKind::WriteFault:
+        call = "read(" + std::to_string(f.dev_zero) + ", (void *)(" + addr(a[0]) + "), 1)";
+        break;
       case OpKind::Fork:
         call = "fork()";
-        out += "  v = fork();\n  if (v > 0) { waitpid(v, 0, 0); return 0; }\n  show(\"fork()\", v == 0 ? 0 : v);\n";
+        out +=
+            "  v = fork();\n  if (v > 0) { waitpid(v, 0, 0); return 0; }\n  show(\"fork()\", v == "
+            "0 ? 0 : v);\n";
         continue;
       case OpKind::Brk:
-        call = a[1] == 1 ? "syscall(SYS_brk, B + " + std::to_string(a[0]) + "UL)" : "syscall(SYS_brk, " + addr(a[0]) + ")";
+        call = a[1] == 1 ? "syscall(SYS_brk, B + " + std::to_string(a[0]) + "UL)"
+                         : "syscall(SYS_brk, " + addr(a[0]) + ")";
         break;
-      case OpKind::Munlockall: call = "syscall(SYS_munlockall)"; break;
-      case OpKind::Mlockall: call = "syscall(SYS_mlockall, " + std::to_string(a[0]) + "UL)"; break;
+      case OpKind::Munlockall:
+        call = "syscall(SYS_munlockall)";
+        break;
+      case OpKind::Mlockall:
+        call = "syscall(SYS_mlockall, " + std::to_string(a[0]) + "UL)";
+        break;
       default: {
-        static constexpr const char* kNr[] = {"", "SYS_munmap", "SYS_mprotect", "SYS_pkey_mprotect", "",
-                                              "SYS_madvise", "SYS_mlock", "SYS_mlock2", "SYS_munlock"};
+        static constexpr const char* kNr[] = {
+            "",          "SYS_munmap", "SYS_mprotect", "SYS_pkey_mprotect", "", "SYS_madvise",
+            "SYS_mlock", "SYS_mlock2", "SYS_munlock"};
         const std::size_t k = static_cast<std::size_t>(op.kind);
         const std::string nr = op.kind == OpKind::Mseal ? "462" : kNr[k];
         call = "syscall(" + nr + ", " + addr(a[0]);
-        for (std::size_t i = 1; i < arg_count(op.kind); ++i) call += ", " + std::to_string(a[i]) + "UL";
+        for (std::size_t i = 1; i < arg_count(op.kind); ++i)
+          call += ", " + std::to_string(a[i]) + "UL";
         call += ")";
       }
     }
@@ -577,7 +624,9 @@ Summary run(const Options& options, Progress& progress) {
   Summary sum;
   become_subreaper();
   const auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   std::atomic<std::uint64_t> next{0};
   std::atomic<bool> stop{false};
   std::mutex mu;
@@ -603,7 +652,8 @@ Summary run(const Options& options, Progress& progress) {
         const std::uint64_t index = next.fetch_add(1);
         if (index >= options.sequences) return;
         const std::uint64_t seed = sequence_seed(options.seed, index);
-        const bool near = options.near_limit_every != 0 && index % options.near_limit_every == options.near_limit_every - 1;
+        const bool near = options.near_limit_every != 0 &&
+                          index % options.near_limit_every == options.near_limit_every - 1;
         std::vector<Op> ops;
         Job::Result r = job.replay(ops, near, seed, &progress);
         {
@@ -638,7 +688,8 @@ Summary run(const Options& options, Progress& progress) {
         d.c_program = job.c_program(ops, d.what);
         std::lock_guard<std::mutex> lock(mu);
         sum.divergences.push_back(std::move(d));
-        if (options.max_divergences != 0 && sum.divergences.size() >= options.max_divergences) stop = true;
+        if (options.max_divergences != 0 && sum.divergences.size() >= options.max_divergences)
+          stop = true;
       }
     });
   }

@@ -73,8 +73,7 @@ Vma* AddressSpace::merge_new_range(Vma* prev, Vma* next, Addr start, Addr end, V
   const MergeCandidate cand{start, end, flags, pgoff, file, anon, anon_shared};
   const bool left = prev != nullptr && prev->end == start && can_merge_after(*prev, cand);
   const bool right = !just_expand && next != nullptr && next->start == end &&
-                     can_merge_before(*next, cand) &&
-                     (!left || anon_vmas_compatible(*prev, *next));
+                     can_merge_before(*next, cand) && (!left || anon_vmas_compatible(*prev, *next));
   if (!left && !right) return nullptr;
 
   Addr new_start = start;
@@ -124,8 +123,8 @@ Vma* AddressSpace::modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFla
   const Vma mid = *vma;
   const bool left_side = start == mid.start;
   const bool right_side = end == mid.end;
-  const MergeCandidate cand{start, end, new_flags, mid.pgoff_at(start), mid.file, mid.anon_vma,
-                            false};
+  const MergeCandidate cand{start,    end,          new_flags, mid.pgoff_at(start),
+                            mid.file, mid.anon_vma, false};
 
   if ((new_flags & vm::SPECIAL) == 0 && (left_side || right_side)) {
     Vma* next = right_side ? tree_.next_of(mid) : nullptr;
@@ -275,14 +274,12 @@ AnonVmaId AddressSpace::anon_vma_prepare(Addr vma_start) {
   Vma* v = tree_.find(vma_start);
   if (v->anon_vma != 0) return v->anon_vma;
   AnonVmaId id = 0;
-  if (const Vma* next = tree_.next_of(*v);
-      next != nullptr && anon_vma_compatible(*v, *next) && next->anon_vma != 0 &&
-      !next->anon_chain_shared)
+  if (const Vma* next = tree_.next_of(*v); next != nullptr && anon_vma_compatible(*v, *next) &&
+                                           next->anon_vma != 0 && !next->anon_chain_shared)
     id = next->anon_vma;
   if (id == 0) {
-    if (const Vma* prev = tree_.prev_of(*v);
-        prev != nullptr && anon_vma_compatible(*prev, *v) && prev->anon_vma != 0 &&
-        !prev->anon_chain_shared)
+    if (const Vma* prev = tree_.prev_of(*v); prev != nullptr && anon_vma_compatible(*prev, *v) &&
+                                             prev->anon_vma != 0 && !prev->anon_chain_shared)
       id = prev->anon_vma;
   }
   if (id == 0) id = new_anon_vma_id();

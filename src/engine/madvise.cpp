@@ -13,14 +13,30 @@ namespace {
 
 bool madvise_behavior_valid(int advice) {
   switch (advice) {
-    case abi::MADV_DOFORK: case abi::MADV_DONTFORK: case abi::MADV_NORMAL:
-    case abi::MADV_SEQUENTIAL: case abi::MADV_RANDOM: case abi::MADV_REMOVE:
-    case abi::MADV_WILLNEED: case abi::MADV_DONTNEED: case abi::MADV_DONTNEED_LOCKED:
-    case abi::MADV_FREE: case abi::MADV_COLD: case abi::MADV_PAGEOUT:
-    case abi::MADV_POPULATE_READ: case abi::MADV_POPULATE_WRITE: case abi::MADV_MERGEABLE:
-    case abi::MADV_UNMERGEABLE: case abi::MADV_HUGEPAGE: case abi::MADV_NOHUGEPAGE:
-    case abi::MADV_COLLAPSE: case abi::MADV_DONTDUMP: case abi::MADV_DODUMP:
-    case abi::MADV_WIPEONFORK: case abi::MADV_KEEPONFORK: case abi::MADV_GUARD_INSTALL:
+    case abi::MADV_DOFORK:
+    case abi::MADV_DONTFORK:
+    case abi::MADV_NORMAL:
+    case abi::MADV_SEQUENTIAL:
+    case abi::MADV_RANDOM:
+    case abi::MADV_REMOVE:
+    case abi::MADV_WILLNEED:
+    case abi::MADV_DONTNEED:
+    case abi::MADV_DONTNEED_LOCKED:
+    case abi::MADV_FREE:
+    case abi::MADV_COLD:
+    case abi::MADV_PAGEOUT:
+    case abi::MADV_POPULATE_READ:
+    case abi::MADV_POPULATE_WRITE:
+    case abi::MADV_MERGEABLE:
+    case abi::MADV_UNMERGEABLE:
+    case abi::MADV_HUGEPAGE:
+    case abi::MADV_NOHUGEPAGE:
+    case abi::MADV_COLLAPSE:
+    case abi::MADV_DONTDUMP:
+    case abi::MADV_DODUMP:
+    case abi::MADV_WIPEONFORK:
+    case abi::MADV_KEEPONFORK:
+    case abi::MADV_GUARD_INSTALL:
     case abi::MADV_GUARD_REMOVE:
       return true;
     default:
@@ -33,8 +49,12 @@ bool madvise_behavior_valid(int advice) {
 // is_discard(): advice whose effect destroys or hides contents.
 bool is_discard(int advice) {
   switch (advice) {
-    case abi::MADV_FREE: case abi::MADV_DONTNEED: case abi::MADV_DONTNEED_LOCKED:
-    case abi::MADV_REMOVE: case abi::MADV_DONTFORK: case abi::MADV_WIPEONFORK:
+    case abi::MADV_FREE:
+    case abi::MADV_DONTNEED:
+    case abi::MADV_DONTNEED_LOCKED:
+    case abi::MADV_REMOVE:
+    case abi::MADV_DONTFORK:
+    case abi::MADV_WIPEONFORK:
     case abi::MADV_GUARD_INSTALL:
       return true;
     default:

@@ -331,8 +331,8 @@ SysResult AddressSpace::mmap_region(FileId file, Addr addr, std::uint64_t len, V
   // The file a new VMA will carry: MAP_SHARED of anonymous memory or of
   // /dev/zero gets a fresh shmem file (shmem_zero_setup()).
   FileId vma_file = file;
-  const bool shared_anon = (vm_flags & vm::SHARED) != 0 &&
-                           (file == 0 || files_->get(file).kind == FileKind::DevZero);
+  const bool shared_anon =
+      (vm_flags & vm::SHARED) != 0 && (file == 0 || files_->get(file).kind == FileKind::DevZero);
   if (shared_anon) {
     FileInfo shm;
     shm.path = "/dev/zero (deleted)";

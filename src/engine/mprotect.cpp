@@ -14,8 +14,7 @@ SysResult AddressSpace::mprotect(Addr addr, std::uint64_t len, std::uint64_t pro
   return do_mprotect_pkey(addr, len, prot, -1);
 }
 
-SysResult AddressSpace::pkey_mprotect(Addr addr, std::uint64_t len, std::uint64_t prot,
-                                      int pkey) {
+SysResult AddressSpace::pkey_mprotect(Addr addr, std::uint64_t len, std::uint64_t prot, int pkey) {
   return do_mprotect_pkey(addr, len, prot, pkey);
 }
 

@@ -81,9 +81,9 @@ SysResult AddressSpace::check_prep_vma(Remap& r) {
     return cfg_.seal.refused;
   }
   r.delta = r.old_len > r.new_len ? r.old_len - r.new_len : r.new_len - r.old_len;
-  r.type = r.delta == 0                 ? Remap::Type::NoResize
-           : r.old_len > r.new_len     ? Remap::Type::Shrink
-                                        : Remap::Type::Expand;
+  r.type = r.delta == 0            ? Remap::Type::NoResize
+           : r.old_len > r.new_len ? Remap::Type::Shrink
+                                   : Remap::Type::Expand;
   if (!r.implies_new_addr()) r.new_addr = r.addr;
   if (r.type != Remap::Type::Expand && !r.implies_new_addr()) return SysResult::ok(0);
 
@@ -150,9 +150,7 @@ SysResult AddressSpace::mremap_at(Remap& r) {
 
 // shrink_vma(): do_vmi_munmap() of [addr+new_len, addr+old_len), which may
 // cross VMAs; munmap's own argument checks apply (a tail past TASK_SIZE is EINVAL).
-Errno AddressSpace::shrink_vma(Remap& r) {
-  return munmap(r.addr + r.new_len, r.delta).error();
-}
+Errno AddressSpace::shrink_vma(Remap& r) { return munmap(r.addr + r.new_len, r.delta).error(); }
 
 // mremap_to(): FIXED or DONTUNMAP. With FIXED the target is unmapped first.
 SysResult AddressSpace::mremap_to(Remap& r) {
@@ -189,8 +187,7 @@ Errno AddressSpace::set_new_addr(Remap& r) {
 SysResult AddressSpace::move_vma(Remap& r) {
   if (tree_.size() >= cfg_.max_map_count - 3) return Errno::NOMEM;
   const Vma src = *tree_.find(r.addr);
-  if (src.special != SpecialKind::None &&
-      (src.start != r.addr || src.end != r.addr + r.old_len))
+  if (src.special != SpecialKind::None && (src.start != r.addr || src.end != r.addr + r.old_len))
     return Errno::INVAL;  // special_mapping_split()
   if ((src.flags & vm::ACCOUNT) != 0) {
     const std::uint64_t charge = (r.flags & abi::MREMAP_DONTUNMAP) != 0 ? r.new_len
@@ -216,8 +213,7 @@ SysResult AddressSpace::move_vma(Remap& r) {
   if ((src.flags & vm::LOCKED) != 0) counters_.locked_vm += pages(r.new_len);
   // move_page_tables(): guard markers travel with the page tables; the source
   // (unmapped next, or kept empty with DONTUNMAP) has none left.
-  if (!guards_.empty())
-    guards_.move(r.addr, r.addr + std::min(r.old_len, r.new_len), dst);
+  if (!guards_.empty()) guards_.move(r.addr, r.addr + std::min(r.old_len, r.new_len), dst);
 
   if ((r.flags & abi::MREMAP_DONTUNMAP) != 0) {
     // dontunmap_complete(): the source loses its locks (the whole VMA); a

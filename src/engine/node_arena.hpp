@@ -40,8 +40,7 @@ class NodeArena {
   static constexpr std::size_t kHugeChunk = std::size_t{2} << 20;
 
   // `small` and `large`: the two block sizes (rounded up to 64 bytes).
-  NodeArena(std::size_t small, std::size_t large) noexcept
-      : size_{round(small), round(large)} {}
+  NodeArena(std::size_t small, std::size_t large) noexcept : size_{round(small), round(large)} {}
   NodeArena(const NodeArena&) = delete;
   NodeArena& operator=(const NodeArena&) = delete;
   ~NodeArena() {
@@ -49,7 +48,7 @@ class NodeArena {
       if (c.bytes >= kHugeChunk) {
         (void)::syscall(SYS_munmap, c.base, c.bytes);
       } else {
-        ::operator delete(c.base, std::align_val_t{kLine});
+        ::operator delete (c.base, std::align_val_t{kLine});
       }
     }
   }
@@ -87,12 +86,15 @@ class NodeArena {
     std::size_t bytes;
   };
 
-  static constexpr std::size_t round(std::size_t n) noexcept { return (n + kLine - 1) / kLine * kLine; }
+  static constexpr std::size_t round(std::size_t n) noexcept {
+    return (n + kLine - 1) / kLine * kLine;
+  }
 
   void grow() {
     const std::size_t bytes = std::max(next_chunk_, size_[1]);
     chunks_.reserve(chunks_.size() + 1);  // so that push_back below cannot throw
-    void* base = bytes >= kHugeChunk ? map_huge_chunk() : ::operator new(bytes, std::align_val_t{kLine});
+    void* base =
+        bytes >= kHugeChunk ? map_huge_chunk() : ::operator new (bytes, std::align_val_t{kLine});
     chunks_.push_back(Chunk{base, bytes});
     bump_ = static_cast<char*>(base);
     end_ = bump_ + bytes;

@@ -8,10 +8,14 @@ namespace vmseal {
 std::string vma_name(const AddressSpace& as, const Vma& v) {
   if (v.file != 0) return as.files().get(v.file).path;
   switch (v.special) {
-    case SpecialKind::Vdso: return "[vdso]";
-    case SpecialKind::Vvar: return "[vvar]";
-    case SpecialKind::VvarVclock: return "[vvar_vclock]";
-    case SpecialKind::None: break;
+    case SpecialKind::Vdso:
+      return "[vdso]";
+    case SpecialKind::Vvar:
+      return "[vvar]";
+    case SpecialKind::VvarVclock:
+      return "[vvar_vclock]";
+    case SpecialKind::None:
+      break;
   }
   if (v.start <= as.brk_value() && v.end >= as.start_brk()) return "[heap]";
   if (v.start <= as.start_stack() && v.end >= as.start_stack()) return "[stack]";
@@ -42,8 +46,8 @@ std::string maps_line(const AddressSpace& as, const Vma& v) {
     inode = f.inode;
   }
   char buf[160];
-  const int n = std::snprintf(buf, sizeof buf, "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64
-                              " %02x:%02x %" PRIu64 " ",
+  const int n = std::snprintf(buf, sizeof buf,
+                              "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64 " %02x:%02x %" PRIu64 " ",
                               v.start, v.end, perms(v).c_str(), offset, major, minor, inode);
   std::string line(buf, static_cast<std::size_t>(n));
   const std::string name = vma_name(as, v);

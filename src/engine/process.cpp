@@ -31,8 +31,8 @@ SysResult AddressSpace::brk(Addr brk) {
   const std::uint64_t len = newbrk - oldbrk;
   if (len > cfg_.task_size || oldbrk > cfg_.task_size - len) return SysResult::ok(origbrk);
   if (oldbrk < cfg_.dac_mmap_min_addr && !cfg_.privileged) return SysResult::ok(origbrk);
-  const VmFlags flags = vm::READ | vm::WRITE | vm::MAYREAD | vm::MAYWRITE | vm::MAYEXEC |
-                        vm::ACCOUNT | def_flags_;
+  const VmFlags flags =
+      vm::READ | vm::WRITE | vm::MAYREAD | vm::MAYWRITE | vm::MAYEXEC | vm::ACCOUNT | def_flags_;
   if ((flags & vm::LOCKED) != 0 && !cfg_.privileged &&
       counters_.locked_vm + pages(len) > (cfg_.rlimit_memlock >> kPageShift))
     return SysResult::ok(origbrk);

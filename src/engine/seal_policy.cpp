@@ -55,7 +55,8 @@ std::array<SealPolicy, 6> make_policies() {
   a[3].discard_scope = DiscardScope::NoFileReadOnly;
   a[3].discard_advice = DiscardAdvice::Bitmask;
 
-  a[4] = make("openbsd", "OpenBSD mimmutable(2): holes ignored, all-or-nothing, EPERM for destruction");
+  a[4] = make("openbsd",
+              "OpenBSD mimmutable(2): holes ignored, all-or-nothing, EPERM for destruction");
   a[4].timing = SealTiming::UpFront;
   a[4].discard_advice = DiscardAdvice::Destructive;
   a[4].discard_scope = DiscardScope::Any;
@@ -165,7 +166,8 @@ bool parse(std::string_view spec, SealPolicy& out, std::string* error) {
     if (!has_types) return true;
     if (!p.typed) {
       if (error != nullptr)
-        *error = "policy " + std::string(p.name) + " has no seal types (only rfc-v3 takes \":TYPES\")";
+        *error =
+            "policy " + std::string(p.name) + " has no seal types (only rfc-v3 takes \":TYPES\")";
       return false;
     }
     return parse_types(types, out.untyped_types, error);

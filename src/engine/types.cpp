@@ -6,13 +6,26 @@
 namespace vmseal {
 namespace {
 constexpr std::array<std::pair<Errno, std::string_view>, 20> kErrnoNames{{
-    {Errno::OK, "OK"},         {Errno::PERM, "EPERM"},   {Errno::NOENT, "ENOENT"},
-    {Errno::INTR, "EINTR"},   {Errno::BADF, "EBADF"},   {Errno::AGAIN, "EAGAIN"},
-    {Errno::NOMEM, "ENOMEM"}, {Errno::ACCES, "EACCES"}, {Errno::FAULT, "EFAULT"},
-    {Errno::BUSY, "EBUSY"},   {Errno::EXIST, "EEXIST"}, {Errno::NODEV, "ENODEV"},
-    {Errno::INVAL, "EINVAL"}, {Errno::NFILE, "ENFILE"}, {Errno::FBIG, "EFBIG"},
-    {Errno::NOSPC, "ENOSPC"}, {Errno::RANGE, "ERANGE"}, {Errno::NOSYS, "ENOSYS"},
-    {Errno::OVERFLOW, "EOVERFLOW"}, {Errno::OPNOTSUPP, "EOPNOTSUPP"},
+    {Errno::OK, "OK"},
+    {Errno::PERM, "EPERM"},
+    {Errno::NOENT, "ENOENT"},
+    {Errno::INTR, "EINTR"},
+    {Errno::BADF, "EBADF"},
+    {Errno::AGAIN, "EAGAIN"},
+    {Errno::NOMEM, "ENOMEM"},
+    {Errno::ACCES, "EACCES"},
+    {Errno::FAULT, "EFAULT"},
+    {Errno::BUSY, "EBUSY"},
+    {Errno::EXIST, "EEXIST"},
+    {Errno::NODEV, "ENODEV"},
+    {Errno::INVAL, "EINVAL"},
+    {Errno::NFILE, "ENFILE"},
+    {Errno::FBIG, "EFBIG"},
+    {Errno::NOSPC, "ENOSPC"},
+    {Errno::RANGE, "ERANGE"},
+    {Errno::NOSYS, "ENOSYS"},
+    {Errno::OVERFLOW, "EOVERFLOW"},
+    {Errno::OPNOTSUPP, "EOPNOTSUPP"},
 }};
 }  // namespace
 

@@ -9,12 +9,42 @@ namespace {
 // bit order; bits with an empty mnemonic are never printed.
 constexpr std::array<std::string_view, 64> make_table() {
   std::array<std::string_view, 64> t{};
-  t[0] = "rd"; t[1] = "wr"; t[2] = "ex"; t[3] = "sh"; t[4] = "mr"; t[5] = "mw"; t[6] = "me";
-  t[7] = "ms"; t[8] = "gd"; t[9] = "um"; t[10] = "pf"; t[11] = "gu"; t[12] = "uw"; t[13] = "lo"; t[14] = "io";
-  t[15] = "sr"; t[16] = "rr"; t[17] = "dc"; t[18] = "de"; t[19] = "lf"; t[20] = "ac";
-  t[21] = "nr"; t[22] = "ht"; t[23] = "sf"; t[24] = "ar"; t[25] = "wf"; t[26] = "dd";
-  t[27] = "sd"; t[28] = "mm"; t[29] = "hg"; t[30] = "nh"; t[31] = "mg"; t[37] = "ss";
-  t[40] = "dp"; t[41] = "ui"; t[42] = "sl";
+  t[0] = "rd";
+  t[1] = "wr";
+  t[2] = "ex";
+  t[3] = "sh";
+  t[4] = "mr";
+  t[5] = "mw";
+  t[6] = "me";
+  t[7] = "ms";
+  t[8] = "gd";
+  t[9] = "um";
+  t[10] = "pf";
+  t[11] = "gu";
+  t[12] = "uw";
+  t[13] = "lo";
+  t[14] = "io";
+  t[15] = "sr";
+  t[16] = "rr";
+  t[17] = "dc";
+  t[18] = "de";
+  t[19] = "lf";
+  t[20] = "ac";
+  t[21] = "nr";
+  t[22] = "ht";
+  t[23] = "sf";
+  t[24] = "ar";
+  t[25] = "wf";
+  t[26] = "dd";
+  t[27] = "sd";
+  t[28] = "mm";
+  t[29] = "hg";
+  t[30] = "nh";
+  t[31] = "mg";
+  t[37] = "ss";
+  t[40] = "dp";
+  t[41] = "ui";
+  t[42] = "sl";
   return t;
 }
 constexpr std::array<std::string_view, 64> kMnemonics = make_table();

@@ -18,7 +18,8 @@ std::string first_line(const std::string& path) {
 
 int read_int(const std::string& path) {
   const std::string s = first_line(path);
-  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 6) return -1;
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 6)
+    return -1;
   return std::stoi(s);
 }
 
@@ -48,7 +49,8 @@ std::string kernel_config_option(const std::string& option) {
   utsname u{};
   uname(&u);
   if (std::ifstream in("/boot/config-" + std::string(u.release)); in)
-    return find_option(option, [&](std::string& l) { return static_cast<bool>(std::getline(in, l)); });
+    return find_option(option,
+                       [&](std::string& l) { return static_cast<bool>(std::getline(in, l)); });
   gzFile gz = gzopen("/proc/config.gz", "rb");
   if (gz == nullptr) return "";
   char buf[4096];
@@ -85,20 +87,27 @@ SealBypasses read_seal_bypasses() {
   b.unprivileged_userfaultfd = read_int("/proc/sys/vm/unprivileged_userfaultfd");
 
   if (b.proc_mem_force == "always")
-    b.findings.push_back("proc_mem.force_override=always: a process's own /proc/self/mem, and any process allowed to "
-                         "open another's, writes sealed read-only memory (text, RELRO) regardless of protection");
+    b.findings.push_back(
+        "proc_mem.force_override=always: a process's own /proc/self/mem, and any process allowed "
+        "to "
+        "open another's, writes sealed read-only memory (text, RELRO) regardless of protection");
   else if (b.proc_mem_force == "ptrace")
-    b.findings.push_back("proc_mem.force_override=ptrace: a process that ptraces another writes its sealed read-only "
-                         "memory through /proc/PID/mem");
+    b.findings.push_back(
+        "proc_mem.force_override=ptrace: a process that ptraces another writes its sealed "
+        "read-only "
+        "memory through /proc/PID/mem");
   if (b.ptrace_scope == -1)
-    b.findings.push_back("Yama is not active: any process of the same user may ptrace another (PTRACE_POKETEXT "
-                         "writes sealed text)");
+    b.findings.push_back(
+        "Yama is not active: any process of the same user may ptrace another (PTRACE_POKETEXT "
+        "writes sealed text)");
   else if (b.ptrace_scope == 0)
-    b.findings.push_back("kernel.yama.ptrace_scope=0: any process of the same user may ptrace another");
+    b.findings.push_back(
+        "kernel.yama.ptrace_scope=0: any process of the same user may ptrace another");
   if (b.mseal_system_mappings != "y")
     b.findings.push_back(std::string("CONFIG_MSEAL_SYSTEM_MAPPINGS is ") +
                          (b.mseal_system_mappings == "n" ? "off" : "unknown") +
-                         ": the kernel does not seal [vdso], [vvar] and [vvar_vclock] at exec (the strict profile does)");
+                         ": the kernel does not seal [vdso], [vvar] and [vvar_vclock] at exec (the "
+                         "strict profile does)");
   return b;
 }
 

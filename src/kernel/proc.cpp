@@ -83,7 +83,8 @@ bool parse_pid(std::string_view text, pid_t& pid) noexcept {
   if (text.empty() || text.size() > 10) return false;
   long long v = 0;
   const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (r.ec != std::errc() || r.ptr != text.data() + text.size() || v <= 0 || v > 0x3fffffff) return false;
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size() || v <= 0 || v > 0x3fffffff)
+    return false;
   pid = static_cast<pid_t>(v);
   return true;
 }
@@ -94,7 +95,8 @@ std::string permission_hint(pid_t pid) {
   const bool root = ::geteuid() == 0;
   if (known && uid != ::geteuid() && !root)
     return "The process belongs to uid " + std::to_string(uid) +
-           "; reading another user's memory map needs CAP_SYS_PTRACE (run as root, or as that user).";
+           "; reading another user's memory map needs CAP_SYS_PTRACE (run as root, or as that "
+           "user).";
   std::ifstream scope_in("/proc/sys/kernel/yama/ptrace_scope");
   int scope = -1;
   if (scope_in >> scope && scope >= 3)
@@ -107,8 +109,10 @@ std::string permission_hint(pid_t pid) {
     have_ptrace_cap = r.ec == std::errc() && ((bits >> 19) & 1U) != 0;
   }
   if (have_ptrace_cap)
-    return "This process has CAP_SYS_PTRACE and was still refused: the target is probably in another "
-           "user namespace (a container's init, say) or an LSM (Yama, SELinux, AppArmor) denies the access.";
+    return "This process has CAP_SYS_PTRACE and was still refused: the target is probably in "
+           "another "
+           "user namespace (a container's init, say) or an LSM (Yama, SELinux, AppArmor) denies "
+           "the access.";
   // Same user, yet refused: the target is not dumpable (setuid, or
   // prctl(PR_SET_DUMPABLE, 0)), so only CAP_SYS_PTRACE passes.
   return "The process is not dumpable (a setuid or setgid program, or prctl(PR_SET_DUMPABLE, 0)); "
@@ -156,7 +160,8 @@ bool read_process_smaps(pid_t pid, std::vector<SmapsEntry>& out, ProcFailure* fa
   // A process has at most vm.max_map_count mappings: reserving that many
   // (address space only; pages are touched as entries are filled) saves the
   // vector's regrowth copies, which cost as much as parsing for 60,000.
-  out.reserve(std::min<std::uint64_t>(read_vm_sysctl("max_map_count", 65530) + 16, std::uint64_t{1} << 20));
+  out.reserve(
+      std::min<std::uint64_t>(read_vm_sysctl("max_map_count", 65530) + 16, std::uint64_t{1} << 20));
   advise_huge_pages(out.data(), out.capacity() * sizeof(SmapsEntry));
   const bool ok = reader.read(out, &err);
   // A process that exits while smaps is read gives a short (often empty)
@@ -164,7 +169,8 @@ bool read_process_smaps(pid_t pid, std::vector<SmapsEntry>& out, ProcFailure* fa
   if (!alive(pid) || (out.empty() && zombie(pid))) {
     if (failure != nullptr) {
       failure->kind = ProcError::Exited;
-      failure->message = "process " + std::to_string(pid) + " exited while its memory map was being read";
+      failure->message =
+          "process " + std::to_string(pid) + " exited while its memory map was being read";
     }
     return false;
   }

@@ -23,9 +23,12 @@ bool parse_hex(std::string_view s, std::size_t& i, std::uint64_t& v) {
   while (i < s.size()) {
     const char c = s[i];
     unsigned d = 0;
-    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-    else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-    else break;
+    if (c >= '0' && c <= '9')
+      d = static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      d = static_cast<unsigned>(c - 'a' + 10);
+    else
+      break;
     if (i - from >= 16) return false;
     v = (v << 4) | d;
     ++i;
@@ -69,7 +72,8 @@ bool parse_header(std::string_view line, SmapsEntry& e, bool keep_text) {
 
 bool is_header(std::string_view line) {
   // Field lines start with a capitalised name ("Size:", "VmFlags:").
-  return !line.empty() && ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'));
+  return !line.empty() &&
+         ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'));
 }
 
 // Parses complete lines of `text` from `pos`; returns false on a malformed
@@ -83,7 +87,8 @@ bool parse_lines(std::string_view text, std::size_t& pos, std::vector<SmapsEntry
     if (lean && in_entry) {
       // Jump to the entry's VmFlags line (it always starts a line).
       std::size_t at = text.find(kFlags, pos);
-      while (at != std::string_view::npos && at != pos && text[at - 1] != '\n') at = text.find(kFlags, at + 1);
+      while (at != std::string_view::npos && at != pos && text[at - 1] != '\n')
+        at = text.find(kFlags, at + 1);
       if (at == std::string_view::npos) {
         // Not in this buffer: drop its complete lines, keep the tail.
         const std::size_t last = text.rfind('\n');
@@ -159,7 +164,7 @@ bool SmapsReader::read(std::vector<SmapsEntry>& out, std::string* error, Addr st
   // buffer it writes again; a 512 KiB buffer made difftest 15 % slower.
   const std::size_t chunk = stop_at == ~Addr{0} && lean_ ? 65536 : 16384;
   if (buf_.size() < 2 * chunk) buf_.resize(2 * chunk);  // kept between reads: no zero-fill per read
-  std::size_t have = 0;  // bytes of buf_ holding unparsed text
+  std::size_t have = 0;                                 // bytes of buf_ holding unparsed text
   bool stopped = false;
   bool in_entry = false;  // between an entry's header and its VmFlags line
   for (;;) {
@@ -173,7 +178,8 @@ bool SmapsReader::read(std::vector<SmapsEntry>& out, std::string* error, Addr st
     if (n == 0) break;
     have += static_cast<std::size_t>(n);
     std::size_t pos = 0;
-    if (!parse_lines(std::string_view(buf_.data(), have), pos, out, stop_at, stopped, lean_, in_entry, error))
+    if (!parse_lines(std::string_view(buf_.data(), have), pos, out, stop_at, stopped, lean_,
+                     in_entry, error))
       return false;
     if (stopped) return true;
     // Keep the unparsed tail (an incomplete line) only.
@@ -185,7 +191,8 @@ bool SmapsReader::read(std::vector<SmapsEntry>& out, std::string* error, Addr st
     if (buf_.size() < have + 1) buf_.resize(have + 1);
     buf_[have++] = '\n';
     std::size_t pos = 0;
-    if (!parse_lines(std::string_view(buf_.data(), have), pos, out, stop_at, stopped, lean_, in_entry, error))
+    if (!parse_lines(std::string_view(buf_.data(), have), pos, out, stop_at, stopped, lean_,
+                     in_entry, error))
       return false;
   }
   return true;

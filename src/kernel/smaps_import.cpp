@@ -18,9 +18,12 @@ void import_layout(const std::vector<SmapsEntry>& entries, AddressSpace& as, boo
     v.end = e.end;
     v.flags = e.vmflags;
     v.set_pgoff(e.offset >> kPageShift);
-    if (e.name == "[vdso]") v.special = SpecialKind::Vdso;
-    else if (e.name == "[vvar]") v.special = SpecialKind::Vvar;
-    else if (e.name == "[vvar_vclock]") v.special = SpecialKind::VvarVclock;
+    if (e.name == "[vdso]")
+      v.special = SpecialKind::Vdso;
+    else if (e.name == "[vvar]")
+      v.special = SpecialKind::Vvar;
+    else if (e.name == "[vvar_vclock]")
+      v.special = SpecialKind::VvarVclock;
     const bool file_backed = e.inode != 0 || (e.dev_major | e.dev_minor) != 0;
     if (file_backed && v.special == SpecialKind::None) {
       auto key = std::make_tuple(e.dev_major, e.dev_minor, e.inode, e.name);

@@ -109,16 +109,19 @@ MsealProbe probe_mseal_isolated() noexcept {
 
 std::string_view describe(const MsealProbe& probe) noexcept {
   switch (probe.support) {
-    case MsealSupport::Available: return "mseal is available";
+    case MsealSupport::Available:
+      return "mseal is available";
     case MsealSupport::NoKernel:
       return "this kernel has no mseal(2) (ENOSYS): it needs Linux 6.10 or later";
     case MsealSupport::Denied:
       return "mseal(2) is denied, probably by a seccomp filter (a no-op call failed)";
     case MsealSupport::Killed:
-      return "a seccomp filter kills or traps any process that calls mseal(2) (the probe, run in a child, died "
+      return "a seccomp filter kills or traps any process that calls mseal(2) (the probe, run in a "
+             "child, died "
              "of SIGSYS): a program sealed here would die the same way";
     case MsealSupport::Faked:
-      return "mseal(2) returns success but seals nothing (a seccomp filter fakes it): a sealed page still "
+      return "mseal(2) returns success but seals nothing (a seccomp filter fakes it): a sealed "
+             "page still "
              "accepts a no-op mremap";
   }
   return "unknown";
@@ -165,7 +168,8 @@ bool read_fault_maps_zero_page() noexcept {
   bool zero_page = true;
   try {
     char head[32];
-    std::snprintf(head, sizeof head, "%lx-", static_cast<unsigned long>(reinterpret_cast<std::uintptr_t>(p)));
+    std::snprintf(head, sizeof head, "%lx-",
+                  static_cast<unsigned long>(reinterpret_cast<std::uintptr_t>(p)));
     std::ifstream smaps("/proc/self/smaps");
     bool in_vma = false;
     for (std::string line; std::getline(smaps, line);) {

@@ -51,7 +51,8 @@ namespace vs = vmseal::sealing;
 
 // The process's sealing record (sealing/record.hpp): zero-initialised data of
 // this library, found by `vmseal inspect` through this exported name.
-extern "C" __attribute__((visibility("default"))) unsigned char vmseal_preload_record[vs::kRecordBytes];
+extern "C"
+    __attribute__((visibility("default"))) unsigned char vmseal_preload_record[vs::kRecordBytes];
 unsigned char vmseal_preload_record[vs::kRecordBytes] alignas(8);
 
 namespace {
@@ -78,7 +79,7 @@ struct Config {
 Config g_config;
 constinit vs::ImageSealer g_sealer_object;
 vs::ImageSealer* g_sealer = nullptr;  // set once configured and mseal works
-bool g_unavailable = false;  // mseal missing or denied: run unchanged
+bool g_unavailable = false;           // mseal missing or denied: run unchanged
 int g_unavailable_error = 0;
 bool g_started = false;  // main has been wrapped and the seal done
 
@@ -94,7 +95,8 @@ void say(const char* fmt, ...) {
   const int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   if (n > 0) {
-    const std::size_t len = static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1;
+    const std::size_t len =
+        static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1;
     ssize_t ignored = write(STDERR_FILENO, buf, len);
     (void)ignored;
   }
@@ -115,7 +117,8 @@ void predict_marker(const char* fmt, ...) {
   const int n = std::vsnprintf(buf + used, sizeof buf - used, fmt, ap);
   va_end(ap);
   if (n < 0) return;
-  used += static_cast<std::size_t>(n) < sizeof buf - used ? static_cast<std::size_t>(n) : sizeof buf - used - 1;
+  used += static_cast<std::size_t>(n) < sizeof buf - used ? static_cast<std::size_t>(n)
+                                                          : sizeof buf - used - 1;
   ssize_t ignored = write(-1, buf, used);
   (void)ignored;
 }
@@ -134,8 +137,10 @@ bool copy_smaps(const char* path) {
     if (got <= 0) break;
     for (ssize_t done = 0; ok && done < got;) {
       const ssize_t w = write(out, buf + done, static_cast<std::size_t>(got - done));
-      if (w <= 0) ok = false;
-      else done += w;
+      if (w <= 0)
+        ok = false;
+      else
+        done += w;
     }
   }
   close(in);
@@ -176,7 +181,9 @@ struct Text {
     va_start(ap, fmt);
     const int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (n > 0) append(buf, static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1);
+    if (n > 0)
+      append(buf, static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n)
+                                                           : sizeof buf - 1);
   }
   void json_string(const char* s) { json_string(s, s != nullptr ? std::strlen(s) : 0); }
   void json_string(const char* s, std::size_t n) {
@@ -197,9 +204,9 @@ struct Text {
 };
 
 constinit vs::RecordWriter g_record;  // writes vmseal_preload_record, for `vmseal inspect`
-Text g_objects;  // the report's "objects" entries, comma-separated
-Text g_kernel;   // the report's "kernel_mappings" entries
-Text g_dlmopen;  // the report's "dlmopen" entries: objects in other namespaces
+Text g_objects;                       // the report's "objects" entries, comma-separated
+Text g_kernel;                        // the report's "kernel_mappings" entries
+Text g_dlmopen;                       // the report's "dlmopen" entries: objects in other namespaces
 std::uint64_t g_seal_ns = 0;
 std::uint64_t g_sealed_bytes = 0;
 std::size_t g_failures = 0;
@@ -208,27 +215,39 @@ std::size_t g_relro_file_backed = 0;
 std::uint64_t now_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 const char* errno_name(int e) {
   switch (e) {
-    case 0: return "";
-    case vs::kSealNotEffective: return "not sealed although mseal returned 0";
-    case vs::kNotAsPlanned: return "left unsealed: its protection was changed before the seal (writable or executable)";
+    case 0:
+      return "";
+    case vs::kSealNotEffective:
+      return "not sealed although mseal returned 0";
+    case vs::kNotAsPlanned:
+      return "left unsealed: its protection was changed before the seal (writable or executable)";
     case vs::kChangedWhileSealing:
-      return "another thread changed a protection while the preload sealed: a range is sealed writable or executable";
-    case EPERM: return "EPERM";
-    case ENOMEM: return "ENOMEM";
-    case EINVAL: return "EINVAL";
-    case ENOSYS: return "ENOSYS";
-    case EACCES: return "EACCES";
-    default: return strerror(e);
+      return "another thread changed a protection while the preload sealed: a range is sealed "
+             "writable or executable";
+    case EPERM:
+      return "EPERM";
+    case ENOMEM:
+      return "ENOMEM";
+    case EINVAL:
+      return "EINVAL";
+    case ENOSYS:
+      return "ENOSYS";
+    case EACCES:
+      return "EACCES";
+    default:
+      return strerror(e);
   }
 }
 
 const char* relro_copy_word(vs::SegmentKind k) {
-  const vs::RelroMode m = k == vs::SegmentKind::Relro ? g_config.sealer.relro : g_config.sealer.text;
+  const vs::RelroMode m =
+      k == vs::SegmentKind::Relro ? g_config.sealer.relro : g_config.sealer.text;
   return m == vs::RelroMode::Memfd ? "memfd)" : "anonymous)";
 }
 
@@ -246,29 +265,34 @@ void record_object_untimed(const vs::ObjectResult& r) {
   if (g_config.predict) {
     // Each run of ranges the sealer gives one mseal: "range START END KIND",
     // after "object ROLE VERDICT PATH" (the path last: it may hold blanks).
-    predict_marker("object %s %s %s", vs::object_role_name(o.role), vs::object_verdict_name(r.verdict),
-                   *r.path != '\0' ? r.path : "?");
+    predict_marker("object %s %s %s", vs::object_role_name(o.role),
+                   vs::object_verdict_name(r.verdict), *r.path != '\0' ? r.path : "?");
     for (std::size_t i = 0; i < r.n_ranges; ++i) {
       const vs::PlannedRange& p = r.ranges[i];
       if (!p.seal) continue;
       predict_marker("range %llx %llx %.*s%s", static_cast<unsigned long long>(p.start),
-                     static_cast<unsigned long long>(p.end), static_cast<int>(vs::segment_kind_name(p.kind).size()),
+                     static_cast<unsigned long long>(p.end),
+                     static_cast<int>(vs::segment_kind_name(p.kind).size()),
                      vs::segment_kind_name(p.kind).data(), copy_marker(p.kind));
     }
   }
   if (g_config.sealer.dry_run && !g_config.predict) {
-    say("vmseal: dry run: %s (%s%s): %s%s%s\n", *r.path != '\0' ? r.path : "?", vs::object_role_name(o.role),
-        r.at_startup ? "" : ", opened later", vs::object_verdict_name(r.verdict), *r.why != '\0' ? ": " : "",
-        r.why);
+    say("vmseal: dry run: %s (%s%s): %s%s%s\n", *r.path != '\0' ? r.path : "?",
+        vs::object_role_name(o.role), r.at_startup ? "" : ", opened later",
+        vs::object_verdict_name(r.verdict), *r.why != '\0' ? ": " : "", r.why);
     for (std::size_t i = 0; i < r.n_ranges; ++i) {
       const vs::PlannedRange& p = r.ranges[i];
-      const bool copy = p.seal && ((p.kind == vs::SegmentKind::Relro && g_config.sealer.relro != vs::RelroMode::File) ||
-                                   ((p.kind == vs::SegmentKind::Text || p.kind == vs::SegmentKind::Rodata) &&
-                                    g_config.sealer.text != vs::RelroMode::File));
+      const bool copy =
+          p.seal &&
+          ((p.kind == vs::SegmentKind::Relro && g_config.sealer.relro != vs::RelroMode::File) ||
+           ((p.kind == vs::SegmentKind::Text || p.kind == vs::SegmentKind::Rodata) &&
+            g_config.sealer.text != vs::RelroMode::File));
       say("vmseal:   %012llx-%012llx %-7.*s %s%.*s%s%s\n", static_cast<unsigned long long>(p.start),
-          static_cast<unsigned long long>(p.end), static_cast<int>(vs::segment_kind_name(p.kind).size()),
-          vs::segment_kind_name(p.kind).data(), p.seal ? "seal" : "leave: ", static_cast<int>(p.why_not.size()),
-          p.why_not.data(), copy ? " (after a copy: " : "", copy ? relro_copy_word(p.kind) : "");
+          static_cast<unsigned long long>(p.end),
+          static_cast<int>(vs::segment_kind_name(p.kind).size()),
+          vs::segment_kind_name(p.kind).data(),
+          p.seal ? "seal" : "leave: ", static_cast<int>(p.why_not.size()), p.why_not.data(),
+          copy ? " (after a copy: " : "", copy ? relro_copy_word(p.kind) : "");
     }
   }
   if (!g_config.report) return;
@@ -276,27 +300,38 @@ void record_object_untimed(const vs::ObjectResult& r) {
   if (t.size > 0) t.puts(",\n");
   t.puts("    {\"path\": ");
   t.json_string(r.path);
-  t.printf(", \"role\": \"%s\", \"bias\": \"0x%llx\", \"loaded\": \"%s\", \"nodelete\": %s, \"textrel\": %s,",
-           vs::object_role_name(o.role), static_cast<unsigned long long>(o.key.bias),
-           r.at_startup ? "startup" : "dlopen", o.nodelete ? "true" : "false", o.textrel ? "true" : "false");
+  t.printf(
+      ", \"role\": \"%s\", \"bias\": \"0x%llx\", \"loaded\": \"%s\", \"nodelete\": %s, "
+      "\"textrel\": %s,",
+      vs::object_role_name(o.role), static_cast<unsigned long long>(o.key.bias),
+      r.at_startup ? "startup" : "dlopen", o.nodelete ? "true" : "false",
+      o.textrel ? "true" : "false");
   t.printf(" \"verdict\": \"%s\", \"why\": ", vs::object_verdict_name(r.verdict));
   t.json_string(r.why);
-  t.printf(", \"sealed_bytes\": %llu, \"ranges\": [", static_cast<unsigned long long>(r.sealed_bytes));
+  t.printf(", \"sealed_bytes\": %llu, \"ranges\": [",
+           static_cast<unsigned long long>(r.sealed_bytes));
   for (std::size_t i = 0; i < r.n_ranges; ++i) {
     const vs::PlannedRange& range = r.ranges[i];
     const int error = r.errors[i];
     const bool sealed = range.seal && error == 0 && !g_config.sealer.dry_run;
     const bool unmapped = error == vs::kNotMapped;
-    t.printf("%s\n      {\"start\": \"0x%llx\", \"end\": \"0x%llx\", \"kind\": \"%.*s\", \"planned\": %s, \"sealed\": %s",
-             i == 0 ? "" : ",", static_cast<unsigned long long>(range.start),
-             static_cast<unsigned long long>(range.end), static_cast<int>(vs::segment_kind_name(range.kind).size()),
-             vs::segment_kind_name(range.kind).data(), range.seal ? "true" : "false", sealed ? "true" : "false");
-    if (unmapped) t.puts(", \"mapped\": false");
-    else if (error != 0) t.printf(", \"error\": \"%s\"", errno_name(error));
+    t.printf(
+        "%s\n      {\"start\": \"0x%llx\", \"end\": \"0x%llx\", \"kind\": \"%.*s\", \"planned\": "
+        "%s, \"sealed\": %s",
+        i == 0 ? "" : ",", static_cast<unsigned long long>(range.start),
+        static_cast<unsigned long long>(range.end),
+        static_cast<int>(vs::segment_kind_name(range.kind).size()),
+        vs::segment_kind_name(range.kind).data(), range.seal ? "true" : "false",
+        sealed ? "true" : "false");
+    if (unmapped)
+      t.puts(", \"mapped\": false");
+    else if (error != 0)
+      t.printf(", \"error\": \"%s\"", errno_name(error));
     if (r.relro != nullptr && r.relro[i] != vs::RelroOutcome::NotRelro) {
       t.puts(", \"backing\": ");
       t.json_string(vs::relro_outcome_name(r.relro[i]));
-      if (r.relro_errors[i] != 0) t.printf(", \"backing_error\": \"%s\"", errno_name(r.relro_errors[i]));
+      if (r.relro_errors[i] != 0)
+        t.printf(", \"backing_error\": \"%s\"", errno_name(r.relro_errors[i]));
     }
     if (!range.seal) {
       t.puts(", \"why_not\": ");
@@ -319,13 +354,15 @@ void record_kernel(const vs::KernelMappingResult& r, void*) {
   if (g_config.predict)
     predict_marker("kernel %llx %llx %s", static_cast<unsigned long long>(r.start),
                    static_cast<unsigned long long>(r.end), r.name);
-  if (g_config.sealer.dry_run && !g_config.predict) say("vmseal: dry run: %s %llx-%llx: seal\n", r.name,
-                                   static_cast<unsigned long long>(r.start), static_cast<unsigned long long>(r.end));
+  if (g_config.sealer.dry_run && !g_config.predict)
+    say("vmseal: dry run: %s %llx-%llx: seal\n", r.name, static_cast<unsigned long long>(r.start),
+        static_cast<unsigned long long>(r.end));
   if (!g_config.report) return;
   Text& t = g_kernel;
   if (t.size > 0) t.puts(",\n");
-  t.printf("    {\"name\": \"%s\", \"start\": \"0x%llx\", \"end\": \"0x%llx\", \"sealed\": %s", r.name,
-           static_cast<unsigned long long>(r.start), static_cast<unsigned long long>(r.end), r.sealed ? "true" : "false");
+  t.printf("    {\"name\": \"%s\", \"start\": \"0x%llx\", \"end\": \"0x%llx\", \"sealed\": %s",
+           r.name, static_cast<unsigned long long>(r.start), static_cast<unsigned long long>(r.end),
+           r.sealed ? "true" : "false");
   if (r.error != 0) t.printf(", \"error\": \"%s\"", errno_name(r.error));
   t.puts("}");
 }
@@ -334,20 +371,31 @@ void record_kernel(const vs::KernelMappingResult& r, void*) {
 void write_kernel_gaps(Text& t) {
   t.puts("  \"kernel_gaps\": [\n");
   if (g_config.sealer.relro == vs::RelroMode::File || g_relro_file_backed > 0)
-    t.puts("    \"RELRO left file-backed (--relro file, or it could not be copied): Linux 6.18 lets "
-           "MADV_DONTNEED discard a sealed private file mapping, and RELRO's relocated words are read back "
-           "from the file, unrelocated.\",\n");
+    t.puts(
+        "    \"RELRO left file-backed (--relro file, or it could not be copied): Linux 6.18 lets "
+        "MADV_DONTNEED discard a sealed private file mapping, and RELRO's relocated words are read "
+        "back "
+        "from the file, unrelocated.\",\n");
   else if (g_config.sealer.relro == vs::RelroMode::Memfd)
-    t.puts("    \"RELRO is a private mapping of a write-sealed memfd: a discard re-reads the same bytes, but "
-           "userfaultfd can fill a discarded page with chosen bytes (UFFDIO_COPY), MADV_DONTFORK leaves a hole "
-           "at RELRO in a child after fork, and MADV_GUARD_INSTALL makes it unreadable; --relro anon closes "
-           "all three.\",\n");
+    t.puts(
+        "    \"RELRO is a private mapping of a write-sealed memfd: a discard re-reads the same "
+        "bytes, but "
+        "userfaultfd can fill a discarded page with chosen bytes (UFFDIO_COPY), MADV_DONTFORK "
+        "leaves a hole "
+        "at RELRO in a child after fork, and MADV_GUARD_INSTALL makes it unreadable; --relro anon "
+        "closes "
+        "all three.\",\n");
   if (g_config.sealer.text == vs::RelroMode::File)
-    t.puts("    \"Sealed text and rodata are file-backed: Linux 6.18 accepts MADV_DONTFORK on them (after fork the "
-           "child has a hole there that MAP_FIXED_NOREPLACE can fill) and MADV_GUARD_INSTALL (the next access "
-           "faults); --text anon closes both.\",\n");
-  t.puts("    \"Sealing fixes mappings and protections, not contents: ptrace, /proc/PID/mem and process_vm_writev "
-         "still write.\"\n  ],\n");
+    t.puts(
+        "    \"Sealed text and rodata are file-backed: Linux 6.18 accepts MADV_DONTFORK on them "
+        "(after fork the "
+        "child has a hole there that MAP_FIXED_NOREPLACE can fill) and MADV_GUARD_INSTALL (the "
+        "next access "
+        "faults); --text anon closes both.\",\n");
+  t.puts(
+      "    \"Sealing fixes mappings and protections, not contents: ptrace, /proc/PID/mem and "
+      "process_vm_writev "
+      "still write.\"\n  ],\n");
 }
 
 void write_report() {
@@ -355,10 +403,11 @@ void write_report() {
   Text t;
   int mseal_error = 0;
   const bool available = vs::ImageSealer::mseal_available(&mseal_error);
-  t.printf("{\n  \"vmseal\": \"%s\",\n  \"pid\": %d,\n  \"profile\": \"%.*s\",\n  \"dry_run\": %s,\n",
-           vmseal::kVersion, static_cast<int>(getpid()),
-           static_cast<int>(vs::profile_name(g_config.sealer.profile).size()), vs::profile_name(g_config.sealer.profile).data(),
-           g_config.sealer.dry_run ? "true" : "false");
+  t.printf(
+      "{\n  \"vmseal\": \"%s\",\n  \"pid\": %d,\n  \"profile\": \"%.*s\",\n  \"dry_run\": %s,\n",
+      vmseal::kVersion, static_cast<int>(getpid()),
+      static_cast<int>(vs::profile_name(g_config.sealer.profile).size()),
+      vs::profile_name(g_config.sealer.profile).data(), g_config.sealer.dry_run ? "true" : "false");
   t.printf("  \"mseal\": \"%s\",\n", available ? "available" : errno_name(mseal_error));
   if (g_config.script[0] != '\0') {
     // The kernel ran the script's interpreter: that is the program sealed.
@@ -366,11 +415,14 @@ void write_report() {
     t.json_string(g_config.script);
     t.puts(",\n");
   }
-  t.printf("  \"sealed_before_main\": %s,\n  \"seal_ns\": %llu,\n  \"sealed_bytes\": %llu,\n  \"failures\": %zu,\n",
-           g_started ? "true" : "false", static_cast<unsigned long long>(g_seal_ns),
-           static_cast<unsigned long long>(g_sealed_bytes), g_failures);
+  t.printf(
+      "  \"sealed_before_main\": %s,\n  \"seal_ns\": %llu,\n  \"sealed_bytes\": %llu,\n  "
+      "\"failures\": %zu,\n",
+      g_started ? "true" : "false", static_cast<unsigned long long>(g_seal_ns),
+      static_cast<unsigned long long>(g_sealed_bytes), g_failures);
   t.printf("  \"relro\": \"%s\",\n  \"text\": \"%s\",\n  \"relro_file_backed\": %zu,\n",
-           vs::relro_mode_name(g_config.sealer.relro), vs::relro_mode_name(g_config.sealer.text), g_relro_file_backed);
+           vs::relro_mode_name(g_config.sealer.relro), vs::relro_mode_name(g_config.sealer.text),
+           g_relro_file_backed);
   write_kernel_gaps(t);
   t.puts("  \"objects\": [\n");
   if (g_objects.data != nullptr) t.append(g_objects.data, g_objects.size);
@@ -413,15 +465,17 @@ void seal_now_locked(bool startup) {
   if (g_config.predict) {
     // The layout at this seal point, then the marker that says where it is.
     char path[4200];
-    std::snprintf(path, sizeof path, "%s/smaps-%d-%u", g_config.predict_dir, static_cast<int>(getpid()), ++g_seal_points);
+    std::snprintf(path, sizeof path, "%s/smaps-%d-%u", g_config.predict_dir,
+                  static_cast<int>(getpid()), ++g_seal_points);
     const bool copied = copy_smaps(path);
-    predict_marker("begin %s %d %u %s", startup ? "startup" : "dlopen", static_cast<int>(getpid()), g_seal_points,
-                   copied ? path : "-");
+    predict_marker("begin %s %d %u %s", startup ? "startup" : "dlopen", static_cast<int>(getpid()),
+                   g_seal_points, copied ? path : "-");
   }
   // The process's own record of every decision (record.hpp), for `vmseal
   // inspect`; made at the first seal point.
   if (!g_config.predict && !g_record.is_open())
-    g_record.open(vmseal_preload_record, g_config.sealer.profile, g_config.sealer.relro, g_config.sealer.text,
+    g_record.open(vmseal_preload_record, g_config.sealer.profile, g_config.sealer.relro,
+                  g_config.sealer.text,
                   static_cast<std::uint8_t>((g_config.sealer.dry_run ? vs::kRecordDryRun : 0) |
                                             (g_config.enforce ? vs::kRecordEnforce : 0)),
                   g_config.script);
@@ -431,7 +485,8 @@ void seal_now_locked(bool startup) {
   vs::SealSummary s = g_sealer->seal_new_objects(record ? record_object : nullptr, nullptr, paths);
   if (startup && g_config.sealer.profile == vs::Profile::Strict) {
     const bool record_kernel_mappings = g_config.report || g_config.sealer.dry_run;
-    const vs::SealSummary k = g_sealer->seal_kernel_mappings(record_kernel_mappings ? record_kernel : nullptr, nullptr);
+    const vs::SealSummary k =
+        g_sealer->seal_kernel_mappings(record_kernel_mappings ? record_kernel : nullptr, nullptr);
     s.sealed_bytes += k.sealed_bytes;
     s.failures += k.failures;
     if (s.first_error == 0) s.first_error = k.first_error;
@@ -445,7 +500,8 @@ void seal_now_locked(bool startup) {
   if (g_config.predict) predict_marker("end %d %u", static_cast<int>(getpid()), g_seal_points);
   if (s.failures > 0) {
     if (g_config.enforce && startup) {
-      say("vmseal: sealing failed (%s) and --enforce is set: not running the program\n", errno_name(s.first_error));
+      say("vmseal: sealing failed (%s) and --enforce is set: not running the program\n",
+          errno_name(s.first_error));
       write_report();
       leave(kEnforceExit);
     }
@@ -464,7 +520,8 @@ bool env_true(const char* name) {
 // The path this library was loaded from, to find it in LD_PRELOAD.
 const char* own_path() {
   Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&own_path), &info) != 0 && info.dli_fname != nullptr) return info.dli_fname;
+  if (dladdr(reinterpret_cast<void*>(&own_path), &info) != 0 && info.dli_fname != nullptr)
+    return info.dli_fname;
   return "";
 }
 
@@ -525,14 +582,17 @@ void read_config() {
     std::snprintf(c.opt_out, sizeof c.opt_out, "%s", p);
     c.sealer.opt_out = c.opt_out;
   }
-  if (const char* p = getenv("VMSEAL_RELRO"); p != nullptr && *p != '\0' && !vs::relro_mode_from_name(p, c.sealer.relro))
+  if (const char* p = getenv("VMSEAL_RELRO");
+      p != nullptr && *p != '\0' && !vs::relro_mode_from_name(p, c.sealer.relro))
     say("vmseal: unknown VMSEAL_RELRO '%s' (anon, memfd or file); using anon\n", p);
-  if (const char* p = getenv("VMSEAL_TEXT"); p != nullptr && *p != '\0' &&
+  if (const char* p = getenv("VMSEAL_TEXT");
+      p != nullptr && *p != '\0' &&
       (!vs::relro_mode_from_name(p, c.sealer.text) || c.sealer.text == vs::RelroMode::Memfd)) {
     say("vmseal: unknown VMSEAL_TEXT '%s' (anon or file); using file\n", p);
     c.sealer.text = vs::RelroMode::File;
   }
-  if (const char* p = getenv("VMSEAL_SCRIPT"); p != nullptr) std::snprintf(c.script, sizeof c.script, "%s", p);
+  if (const char* p = getenv("VMSEAL_SCRIPT"); p != nullptr)
+    std::snprintf(c.script, sizeof c.script, "%s", p);
   c.sealer.dry_run = env_true("VMSEAL_DRY_RUN");
   if (const char* p = getenv("VMSEAL_PREDICT"); p != nullptr && *p != '\0') {
     // `vmseal predict`: plan and mark, seal nothing, print nothing.
@@ -549,7 +609,8 @@ void read_config() {
     std::size_t o = 0;
     for (const char* r = report; *r != '\0' && o + 24 < sizeof c.report_path; ++r) {
       if (r[0] == '%' && r[1] == 'p') {
-        o += static_cast<std::size_t>(std::snprintf(c.report_path + o, sizeof c.report_path - o, "%d", static_cast<int>(getpid())));
+        o += static_cast<std::size_t>(std::snprintf(c.report_path + o, sizeof c.report_path - o,
+                                                    "%d", static_cast<int>(getpid())));
         ++r;
         report_per_pid = true;
       } else {
@@ -561,7 +622,8 @@ void read_config() {
   }
   if (!c.follow_exec) {
     drop_self_from_ld_preload();
-    for (const char* v : {"VMSEAL_PROFILE", "VMSEAL_OPT_OUT", "VMSEAL_RELRO", "VMSEAL_TEXT", "VMSEAL_SCRIPT", "VMSEAL_DRY_RUN", "VMSEAL_REPORT", "VMSEAL_ENFORCE",
+    for (const char* v : {"VMSEAL_PROFILE", "VMSEAL_OPT_OUT", "VMSEAL_RELRO", "VMSEAL_TEXT",
+                          "VMSEAL_SCRIPT", "VMSEAL_DRY_RUN", "VMSEAL_REPORT", "VMSEAL_ENFORCE",
                           "VMSEAL_FOLLOW_EXEC", "VMSEAL_PREDICT"})
       drop_env(v);
   } else if (!report_per_pid) {
@@ -581,7 +643,8 @@ __attribute__((constructor)) void vmseal_preload_init() {
       leave(kEnforceExit);
     }
     // `vmseal run` does not preload without mseal; a hand-set LD_PRELOAD warns once.
-    say("vmseal: mseal is not available here (%s): running the program unsealed\n", errno_name(g_unavailable_error));
+    say("vmseal: mseal is not available here (%s): running the program unsealed\n",
+        errno_name(g_unavailable_error));
     return;
   }
   g_sealer_object.set_options(g_config.sealer);
@@ -595,7 +658,8 @@ __attribute__((constructor)) void vmseal_preload_init() {
 // anything was sealed) must not leave with its own status.
 void refuse_unsealed_exit() {
   if (g_started || !g_config.enforce || g_sealer == nullptr) return;
-  say("vmseal: the program ran without passing through __libc_start_main: nothing was sealed (--enforce)\n");
+  say("vmseal: the program ran without passing through __libc_start_main: nothing was sealed "
+      "(--enforce)\n");
   write_report();
   leave(kEnforceExit);
 }
@@ -652,7 +716,9 @@ bool caller_independent(const char* file, const void* caller) {
   if (std::strchr(file, '/') != nullptr) return true;
   Dl_info info{};
   link_map* map = nullptr;
-  if (dladdr1(caller, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP) == 0 || map == nullptr) return false;
+  if (dladdr1(caller, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP) == 0 ||
+      map == nullptr)
+    return false;
   if (has_dynamic_tag(map->l_ld, DT_RUNPATH) || has_dynamic_tag(map->l_ld, DT_RPATH)) return false;
   Lmid_t ns = LM_ID_BASE;
   if (dlinfo(map, RTLD_DI_LMID, &ns) != 0 || ns != LM_ID_BASE) return false;
@@ -677,8 +743,9 @@ bool wants_exec_stack(const char* path) {
   ElfW(Ehdr) eh{};
   ElfW(Phdr) ph[64];
   bool exec_stack = false;
-  if (pread(fd, &eh, sizeof eh, 0) == static_cast<ssize_t>(sizeof eh) && std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
-      eh.e_phentsize == sizeof(ElfW(Phdr)) && eh.e_phnum > 0 && eh.e_phnum <= 64) {
+  if (pread(fd, &eh, sizeof eh, 0) == static_cast<ssize_t>(sizeof eh) &&
+      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_phentsize == sizeof(ElfW(Phdr)) &&
+      eh.e_phnum > 0 && eh.e_phnum <= 64) {
     const std::size_t want = sizeof(ElfW(Phdr)) * eh.e_phnum;
     if (pread(fd, ph, want, static_cast<off_t>(eh.e_phoff)) == static_cast<ssize_t>(want))
       for (std::size_t i = 0; i < eh.e_phnum; ++i)
@@ -713,8 +780,9 @@ extern "C" {
 __attribute__((visibility("default"))) extern const int vmseal_preload_abi_1;
 const int vmseal_preload_abi_1 = 1;
 
-__attribute__((visibility("default"))) int __libc_start_main(MainFn main, int argc, char** argv, void (*init)(),
-                                                             void (*fini)(), void (*rtld_fini)(), void* stack_end) {
+__attribute__((visibility("default"))) int __libc_start_main(MainFn main, int argc, char** argv,
+                                                             void (*init)(), void (*fini)(),
+                                                             void (*rtld_fini)(), void* stack_end) {
   using StartFn = int (*)(MainFn, int, char**, void (*)(), void (*)(), void (*)(), void*);
   const auto real = reinterpret_cast<StartFn>(dlsym(RTLD_NEXT, "__libc_start_main"));
   if (real == nullptr) {
@@ -758,16 +826,19 @@ __attribute__((visibility("default"))) void* dlmopen(Lmid_t lmid, const char* fi
   if (handle != nullptr && ns != LM_ID_BASE) {
     pthread_mutex_lock(&g_seal_lock);
     if (g_config.sealer.dry_run && !g_config.predict)
-      say("vmseal: dry run: %s (dlmopen, namespace %ld): not sealed: outside the namespace the preload sees\n",
+      say("vmseal: dry run: %s (dlmopen, namespace %ld): not sealed: outside the namespace the "
+          "preload sees\n",
           file != nullptr ? file : "?", static_cast<long>(ns));
     if (g_config.report) {
       Text& t = g_dlmopen;
       if (t.size > 0) t.puts(",\n");
       t.puts("    {\"file\": ");
       t.json_string(file != nullptr ? file : "");
-      t.printf(", \"namespace\": %ld, \"nodelete\": %s, \"sealed\": false, \"why\": \"in a dlmopen namespace: "
-               "dl_iterate_phdr shows the preload its own namespace only\"}",
-               static_cast<long>(ns), (mode & RTLD_NODELETE) != 0 ? "true" : "false");
+      t.printf(
+          ", \"namespace\": %ld, \"nodelete\": %s, \"sealed\": false, \"why\": \"in a dlmopen "
+          "namespace: "
+          "dl_iterate_phdr shows the preload its own namespace only\"}",
+          static_cast<long>(ns), (mode & RTLD_NODELETE) != 0 ? "true" : "false");
       write_report();
     }
     pthread_mutex_unlock(&g_seal_lock);
@@ -786,9 +857,11 @@ __attribute__((visibility("default"))) void* dlopen(const char* file, int mode) 
   const unsigned long long adds_before = objects_added();
   void* handle = real(file, mode);
   if (handle == nullptr && g_config.sealer.profile == vs::Profile::Strict && wants_exec_stack(file))
-    say("vmseal: dlopen(\"%s\") failed: it asks for an executable stack, and the strict profile sealed the page "
+    say("vmseal: dlopen(\"%s\") failed: it asks for an executable stack, and the strict profile "
+        "sealed the page "
         "of ld.so's RELRO (__stack_prot) that glibc must rewrite for it; use --profile default, or "
-        "--opt-out 'ld-linux*'\n", file);
+        "--opt-out 'ld-linux*'\n",
+        file);
   // Only a dlopen that loaded something, or pinned something, has anything
   // to seal: a dlopen of a loaded object costs no more than without vmseal.
   if (handle != nullptr && ((mode & RTLD_NODELETE) != 0 || objects_added() != adds_before)) {

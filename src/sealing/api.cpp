@@ -24,12 +24,14 @@ std::string range_text(Addr start, Addr end) {
   return buf;
 }
 
-SealResult fail(int err, std::string message) { return {std::error_code(err, std::generic_category()), std::move(message)}; }
+SealResult fail(int err, std::string message) {
+  return {std::error_code(err, std::generic_category()), std::move(message)};
+}
 
 // What the kernel would find in [start, end) before changing anything.
 struct RangeCheck {
   SealResult result;
-  bool all_sealed = true;     // every VMA of the range is sealed already
+  bool all_sealed = true;  // every VMA of the range is sealed already
   bool any_sealed = false;
   bool all_read_only = true;  // ... and PROT_READ only
 };
@@ -70,8 +72,8 @@ RangeCheck check_range(Addr start, std::size_t len_in, Addr& end) {
     const bool sealed = (e.vmflags & vm::SEALED) != 0;
     c.all_sealed = c.all_sealed && sealed;
     c.any_sealed = c.any_sealed || sealed;
-    c.all_read_only = c.all_read_only && (e.vmflags & (vm::WRITE | vm::EXEC)) == 0 &&
-                      (e.vmflags & vm::READ) != 0;
+    c.all_read_only =
+        c.all_read_only && (e.vmflags & (vm::WRITE | vm::EXEC)) == 0 && (e.vmflags & vm::READ) != 0;
     if (!sealed && e.start < start) ++splits;
     if (!sealed && e.end > end) ++splits;
     covered = e.end;
@@ -86,9 +88,10 @@ RangeCheck check_range(Addr start, std::size_t len_in, Addr& end) {
   for (const kernel::SmapsEntry& e : entries) map_count += e.start < kUserSpaceEnd ? 1 : 0;
   const std::uint64_t max = kernel::read_vm_sysctl("max_map_count", 65530);
   if (map_count + splits > max) {
-    c.result = fail(ENOMEM, range_text(start, end) + ": sealing it splits " + std::to_string(splits) +
-                                " mapping(s) and the process has " + std::to_string(map_count) +
-                                " of vm.max_map_count " + std::to_string(max) + "; nothing was sealed");
+    c.result =
+        fail(ENOMEM, range_text(start, end) + ": sealing it splits " + std::to_string(splits) +
+                         " mapping(s) and the process has " + std::to_string(map_count) +
+                         " of vm.max_map_count " + std::to_string(max) + "; nothing was sealed");
     return c;
   }
   return c;
@@ -100,14 +103,16 @@ SealResult do_seal(Addr start, Addr end) {
   // Checked by effect: a filter that fakes mseal's success is a failure.
   if (r == 0 && sealing::verify_sealed(start, end)) return {};
   if (r == 0)
-    return fail(EPERM, range_text(start, end) + ": mseal returned 0 but the range is not sealed (a seccomp filter "
-                                               "that fakes mseal?)");
+    return fail(EPERM, range_text(start, end) +
+                           ": mseal returned 0 but the range is not sealed (a seccomp filter "
+                           "that fakes mseal?)");
   const int err = static_cast<int>(-r);
   if (err == ENOSYS || err == EPERM)
-    return fail(err, range_text(start, end) + ": " +
-                         std::string(kernel::describe(kernel::probe_mseal())));
-  return fail(err, range_text(start, end) + ": mseal failed after the checks passed (another thread changed the "
-                                           "address space?)");
+    return fail(
+        err, range_text(start, end) + ": " + std::string(kernel::describe(kernel::probe_mseal())));
+  return fail(err, range_text(start, end) +
+                       ": mseal failed after the checks passed (another thread changed the "
+                       "address space?)");
 }
 
 std::mutex g_images_mutex;
@@ -144,17 +149,20 @@ SealResult freeze(void* addr, std::size_t len) {
   // protection, after changing the VMAs before it (6.18 checks per VMA):
   // refuse up front instead.
   if (c.any_sealed)
-    return fail(EPERM, range_text(start, end) +
-                           ": part of the range is sealed already and not read-only; nothing was changed");
+    return fail(EPERM,
+                range_text(start, end) +
+                    ": part of the range is sealed already and not read-only; nothing was changed");
   if (mprotect(addr, end - start, PROT_READ) != 0) {
     const int err = errno;
     return fail(err, range_text(start, end) + ": mprotect(PROT_READ) failed" +
-                         (err == EPERM ? std::string(" (part of the range is sealed already)") : std::string()));
+                         (err == EPERM ? std::string(" (part of the range is sealed already)")
+                                       : std::string()));
   }
   if (!seal_available()) {
     const kernel::MsealProbe p = kernel::probe_mseal();
-    return fail(p.error != 0 ? p.error : ENOSYS,
-                range_text(start, end) + ": read-only but not sealed: " + std::string(kernel::describe(p)));
+    return fail(
+        p.error != 0 ? p.error : ENOSYS,
+        range_text(start, end) + ": read-only but not sealed: " + std::string(kernel::describe(p)));
   }
   return do_seal(start, end);
 }
@@ -189,14 +197,26 @@ bool is_sealed(const void* addr, std::size_t len, std::error_code* error) {
 sealing::SealerOptions sealer_options(const SealImagesOptions& options) noexcept {
   sealing::SealerOptions o;
   switch (options.profile) {
-    case SealImagesOptions::Profile::Minimal: o.profile = sealing::Profile::Minimal; break;
-    case SealImagesOptions::Profile::Default: o.profile = sealing::Profile::Default; break;
-    case SealImagesOptions::Profile::Strict: o.profile = sealing::Profile::Strict; break;
+    case SealImagesOptions::Profile::Minimal:
+      o.profile = sealing::Profile::Minimal;
+      break;
+    case SealImagesOptions::Profile::Default:
+      o.profile = sealing::Profile::Default;
+      break;
+    case SealImagesOptions::Profile::Strict:
+      o.profile = sealing::Profile::Strict;
+      break;
   }
   switch (options.relro) {
-    case SealImagesOptions::Relro::Anonymous: o.relro = sealing::RelroMode::Anonymous; break;
-    case SealImagesOptions::Relro::Memfd: o.relro = sealing::RelroMode::Memfd; break;
-    case SealImagesOptions::Relro::File: o.relro = sealing::RelroMode::File; break;
+    case SealImagesOptions::Relro::Anonymous:
+      o.relro = sealing::RelroMode::Anonymous;
+      break;
+    case SealImagesOptions::Relro::Memfd:
+      o.relro = sealing::RelroMode::Memfd;
+      break;
+    case SealImagesOptions::Relro::File:
+      o.relro = sealing::RelroMode::File;
+      break;
   }
   o.text = options.copy_text ? sealing::RelroMode::Anonymous : sealing::RelroMode::File;
   o.opt_out = options.opt_out.empty() ? nullptr : options.opt_out.c_str();  // for the call only
@@ -208,7 +228,8 @@ LoadedImagesResult seal_loaded_images(const SealImagesOptions& public_options) {
   LoadedImagesResult out;
   int err = 0;
   if (!sealing::ImageSealer::mseal_available(&err)) {
-    out.status = fail(err != 0 ? err : ENOSYS, std::string(kernel::describe(kernel::probe_mseal())));
+    out.status =
+        fail(err != 0 ? err : ENOSYS, std::string(kernel::describe(kernel::probe_mseal())));
     return out;
   }
   std::lock_guard lock(g_images_mutex);
@@ -219,13 +240,16 @@ LoadedImagesResult seal_loaded_images(const SealImagesOptions& public_options) {
   out.failures = s.failures;
   out.sealed_bytes = s.sealed_bytes;
   if (s.failures > 0)
-    out.status = fail(s.first_error, std::to_string(s.failures) + " range(s) of loaded objects could not be sealed");
+    out.status = fail(s.first_error, std::to_string(s.failures) +
+                                         " range(s) of loaded objects could not be sealed");
   return out;
 }
 
 namespace detail {
 
-std::size_t guarded_pages_bytes(std::size_t bytes) noexcept { return page_align_up(bytes == 0 ? 1 : bytes); }
+std::size_t guarded_pages_bytes(std::size_t bytes) noexcept {
+  return page_align_up(bytes == 0 ? 1 : bytes);
+}
 
 void* map_guarded(std::size_t bytes, std::error_code& error) noexcept {
   const std::size_t data = guarded_pages_bytes(bytes);

@@ -15,14 +15,12 @@ namespace vmseal::sealing {
 
 std::size_t AuditReport::warnings() const noexcept {
   return static_cast<std::size_t>(std::count_if(
-      findings.begin(), findings.end(), [](const AuditFinding &f) {
-        return f.severity == AuditFinding::Severity::Warning;
-      }));
+      findings.begin(), findings.end(),
+      [](const AuditFinding& f) { return f.severity == AuditFinding::Severity::Warning; }));
 }
 
-std::string_view relro_level(const ElfImage &image) noexcept {
-  if (!image.relro)
-    return "none";
+std::string_view relro_level(const ElfImage& image) noexcept {
+  if (!image.relro) return "none";
   return image.bind_now || !image.dynamic ? "full" : "partial";
 }
 
@@ -30,9 +28,9 @@ namespace {
 
 using Severity = AuditFinding::Severity;
 
-std::vector<AuditFinding> findings_of(const ElfImage &img) {
+std::vector<AuditFinding> findings_of(const ElfImage& img) {
   std::vector<AuditFinding> f;
-  auto add = [&f](Severity s, const char *code, std::string text) {
+  auto add = [&f](Severity s, const char* code, std::string text) {
     f.push_back({s, code, std::move(text)});
   };
   if (!img.relro)
@@ -46,17 +44,14 @@ std::vector<AuditFinding> findings_of(const ElfImage &img) {
     add(Severity::Warning, "textrel",
         "text relocations: the loader must write to text before sealing it");
   if (img.has_wx_segment())
-    add(Severity::Warning, "wx-segment",
-        "a writable and executable segment: never sealed");
+    add(Severity::Warning, "wx-segment", "a writable and executable segment: never sealed");
   if (img.stack_executable.value_or(false))
-    add(Severity::Warning, "exec-stack",
-        "executable stack requested (PT_GNU_STACK RWE)");
+    add(Severity::Warning, "exec-stack", "executable stack requested (PT_GNU_STACK RWE)");
   if (!img.stack_executable)
     add(Severity::Warning, "no-gnu-stack",
         "no PT_GNU_STACK: the kernel may make the stack executable");
-  for (const auto &m : img.mutable_ranges)
-    if ((m.range.start & (kPageSize - 1)) != 0 ||
-        (m.range.end & (kPageSize - 1)) != 0)
+  for (const auto& m : img.mutable_ranges)
+    if ((m.range.start & (kPageSize - 1)) != 0 || (m.range.end & (kPageSize - 1)) != 0)
       add(Severity::Warning, "unaligned-mutable",
           "a mutable range is not page-aligned: the pages around it stay "
           "mutable too");
@@ -79,12 +74,10 @@ std::vector<AuditFinding> findings_of(const ElfImage &img) {
 // again through /proc/self/fd, so a name swapped for a device or a symlink
 // in between changes nothing. -1 with `skip` true for a symlink, device,
 // FIFO or socket; -1 with errno otherwise.
-int open_regular_or_directory(int dir_fd, const char *name, int extra_flags,
-                              bool &skip) {
+int open_regular_or_directory(int dir_fd, const char* name, int extra_flags, bool& skip) {
   skip = false;
   const int path_fd = openat(dir_fd, name, O_PATH | O_CLOEXEC | extra_flags);
-  if (path_fd < 0)
-    return -1;
+  if (path_fd < 0) return -1;
   struct stat st {};
   int fd = -1;
   if (fstat(path_fd, &st) != 0) {
@@ -96,8 +89,8 @@ int open_regular_or_directory(int dir_fd, const char *name, int extra_flags,
     std::snprintf(self, sizeof self, "/proc/self/fd/%d", path_fd);
     fd = ::open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   } else {
-    skip = true; // a symlink (O_NOFOLLOW gives its own inode), device, FIFO or
-                 // socket
+    skip = true;  // a symlink (O_NOFOLLOW gives its own inode), device, FIFO or
+                  // socket
   }
   const int e = errno;
   ::close(path_fd);
@@ -107,44 +100,35 @@ int open_regular_or_directory(int dir_fd, const char *name, int extra_flags,
 
 bool is_elf_magic(int fd) {
   unsigned char magic[SELFMAG];
-  return pread(fd, magic, SELFMAG, 0) == SELFMAG &&
-         std::memcmp(magic, ELFMAG, SELFMAG) == 0;
+  return pread(fd, magic, SELFMAG, 0) == SELFMAG && std::memcmp(magic, ELFMAG, SELFMAG) == 0;
 }
 
-} // namespace
+}  // namespace
 
-bool audit_file(const std::string &path, Profile profile, AuditReport &out,
-                std::string *error, AuditError *kind, int fd) {
+bool audit_file(const std::string& path, Profile profile, AuditReport& out, std::string* error,
+                AuditError* kind, int fd) {
   auto fail = [&](AuditError k, std::string why) {
-    if (kind != nullptr)
-      *kind = k;
-    if (error != nullptr)
-      *error = std::move(why);
+    if (kind != nullptr) *kind = k;
+    if (error != nullptr) *error = std::move(why);
     return false;
   };
   int own = -1;
   if (fd < 0) {
     bool skip = false;
     own = fd = open_regular_or_directory(AT_FDCWD, path.c_str(), 0, skip);
-    if (skip)
-      return fail(AuditError::NotRegular, path + " is not a regular file");
-    if (fd < 0)
-      return fail(AuditError::Io, path + ": " + std::strerror(errno));
+    if (skip) return fail(AuditError::NotRegular, path + " is not a regular file");
+    if (fd < 0) return fail(AuditError::Io, path + ": " + std::strerror(errno));
   }
   struct Closer {
     int fd;
     ~Closer() {
-      if (fd >= 0)
-        ::close(fd);
+      if (fd >= 0) ::close(fd);
     }
   } closer{own};
   struct stat st {};
-  if (fstat(fd, &st) != 0)
-    return fail(AuditError::Io, path + ": " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    return fail(AuditError::NotRegular, path + " is not a regular file");
-  if (!is_elf_magic(fd))
-    return fail(AuditError::NotElf, path + ": not an ELF file");
+  if (fstat(fd, &st) != 0) return fail(AuditError::Io, path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return fail(AuditError::NotRegular, path + " is not a regular file");
+  if (!is_elf_magic(fd)) return fail(AuditError::NotElf, path + ": not an ELF file");
   out = AuditReport{};
   out.path = path;
   std::string why;
@@ -164,28 +148,26 @@ namespace {
 struct Walker {
   Profile profile;
   TreeLimits limits;
-  const std::function<void(std::uint64_t)> &progress;
-  TreeAudit &result;
+  const std::function<void(std::uint64_t)>& progress;
+  TreeAudit& result;
   std::uint64_t seen = 0;
 
   bool full() {
-    if (seen < limits.max_files)
-      return false;
+    if (seen < limits.max_files) return false;
     result.truncated = true;
     return true;
   }
 
-  void file(const std::string &path, int fd) {
+  void file(const std::string& path, int fd) {
     ++seen;
-    if (progress && seen % 256 == 0)
-      progress(seen);
+    if (progress && seen % 256 == 0) progress(seen);
     AuditReport report;
     std::string error;
     AuditError kind = AuditError::None;
     if (audit_file(path, profile, report, &error, &kind, fd))
       result.reports.push_back(std::move(report));
     else if (kind == AuditError::NotElf)
-      ++result.not_elf; // data, scripts, objects (.o), core files
+      ++result.not_elf;  // data, scripts, objects (.o), core files
     else if (kind == AuditError::NotRegular)
       ++result.skipped;
     else
@@ -194,31 +176,28 @@ struct Walker {
 
   // `dir_fd` is open on `path`; entries are opened relative to it with
   // O_NOFOLLOW, so a symlink swapped in mid-walk is never followed.
-  void directory(const std::string &path, int dir_fd, std::size_t depth) {
-    DIR *dir = fdopendir(dir_fd);
+  void directory(const std::string& path, int dir_fd, std::size_t depth) {
+    DIR* dir = fdopendir(dir_fd);
     if (dir == nullptr) {
       result.errors.push_back(path + ": " + std::strerror(errno));
       ::close(dir_fd);
       return;
     }
     std::vector<std::string> names;
-    while (const dirent *e = readdir(dir)) {
+    while (const dirent* e = readdir(dir)) {
       if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
         names.emplace_back(e->d_name);
-      if (names.size() >
-          limits.max_files) { // a directory of millions: bounded memory
+      if (names.size() > limits.max_files) {  // a directory of millions: bounded memory
         result.truncated = true;
         break;
       }
     }
     std::sort(names.begin(), names.end());
-    for (const std::string &name : names) {
-      if (full())
-        break;
+    for (const std::string& name : names) {
+      if (full()) break;
       const std::string child = path == "/" ? "/" + name : path + "/" + name;
       bool skip = false;
-      const int fd =
-          open_regular_or_directory(dirfd(dir), name.c_str(), O_NOFOLLOW, skip);
+      const int fd = open_regular_or_directory(dirfd(dir), name.c_str(), O_NOFOLLOW, skip);
       if (fd < 0) {
         if (skip)
           ++result.skipped;
@@ -243,31 +222,27 @@ struct Walker {
   }
 };
 
-} // namespace
+}  // namespace
 
-TreeAudit audit_tree(const std::vector<std::string> &roots, Profile profile,
-                     const TreeLimits &limits,
-                     const std::function<void(std::uint64_t)> &progress) {
+TreeAudit audit_tree(const std::vector<std::string>& roots, Profile profile,
+                     const TreeLimits& limits, const std::function<void(std::uint64_t)>& progress) {
   TreeAudit result;
   Walker walker{profile, limits, progress, result};
-  for (const std::string &root : roots) {
-    if (walker.full())
-      break;
+  for (const std::string& root : roots) {
+    if (walker.full()) break;
     // A root named on the command line is the user's choice: followed if a
     // symlink.
     bool skip = false;
     const int fd = open_regular_or_directory(AT_FDCWD, root.c_str(), 0, skip);
     if (fd < 0) {
-      result.errors.push_back(
-          root + (skip ? std::string(" is not a regular file or a directory")
-                       : ": " + std::string(std::strerror(errno))));
+      result.errors.push_back(root + (skip ? std::string(" is not a regular file or a directory")
+                                           : ": " + std::string(std::strerror(errno))));
       continue;
     }
     struct stat st {};
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
       std::string path = root;
-      while (path.size() > 1 && path.back() == '/')
-        path.pop_back();
+      while (path.size() > 1 && path.back() == '/') path.pop_back();
       walker.directory(path, fd, 0);
       continue;
     }
@@ -277,4 +252,4 @@ TreeAudit audit_tree(const std::vector<std::string> &roots, Profile profile,
   return result;
 }
 
-} // namespace vmseal::sealing
+}  // namespace vmseal::sealing

@@ -43,7 +43,7 @@ struct AllocHeader {
   size_t magic;
 };
 constexpr size_t kMagic = 0x766d7365616c6163ULL;  // "vmsealac"
-constexpr size_t kHeader = 64;                      // keeps the data 64-byte aligned
+constexpr size_t kHeader = 64;                    // keeps the data 64-byte aligned
 
 }  // namespace
 
@@ -90,10 +90,14 @@ void* vmseal_sealed_alloc(size_t size, vmseal_error* err) {
 int vmseal_sealed_freeze(void* ptr, vmseal_error* err) {
   return guarded(err, [&] {
     if (ptr == nullptr || (reinterpret_cast<uintptr_t>(ptr) & 4095) != kHeader)
-      return report({std::make_error_code(std::errc::invalid_argument), "not a pointer from vmseal_sealed_alloc"}, err);
+      return report({std::make_error_code(std::errc::invalid_argument),
+                     "not a pointer from vmseal_sealed_alloc"},
+                    err);
     auto* h = reinterpret_cast<AllocHeader*>(static_cast<char*>(ptr) - kHeader);
     if (h->magic != kMagic)
-      return report({std::make_error_code(std::errc::invalid_argument), "not a pointer from vmseal_sealed_alloc"}, err);
+      return report({std::make_error_code(std::errc::invalid_argument),
+                     "not a pointer from vmseal_sealed_alloc"},
+                    err);
     bool read_only = false;
     return report(vmseal::detail::freeze_guarded(h, h->size + kHeader, read_only), err);
   });
@@ -103,10 +107,17 @@ int vmseal_seal_loaded_images(enum vmseal_profile profile, const char* opt_out, 
   return guarded(err, [&] {
     vmseal::SealImagesOptions o;
     switch (profile) {
-      case VMSEAL_PROFILE_MINIMAL: o.profile = vmseal::SealImagesOptions::Profile::Minimal; break;
-      case VMSEAL_PROFILE_DEFAULT: o.profile = vmseal::SealImagesOptions::Profile::Default; break;
-      case VMSEAL_PROFILE_STRICT: o.profile = vmseal::SealImagesOptions::Profile::Strict; break;
-      default: return report({std::make_error_code(std::errc::invalid_argument), "unknown profile"}, err);
+      case VMSEAL_PROFILE_MINIMAL:
+        o.profile = vmseal::SealImagesOptions::Profile::Minimal;
+        break;
+      case VMSEAL_PROFILE_DEFAULT:
+        o.profile = vmseal::SealImagesOptions::Profile::Default;
+        break;
+      case VMSEAL_PROFILE_STRICT:
+        o.profile = vmseal::SealImagesOptions::Profile::Strict;
+        break;
+      default:
+        return report({std::make_error_code(std::errc::invalid_argument), "unknown profile"}, err);
     }
     if (opt_out != nullptr) o.opt_out = opt_out;
     const vmseal::LoadedImagesResult r = vmseal::seal_loaded_images(o);

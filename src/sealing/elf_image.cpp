@@ -35,7 +35,8 @@ bool has_memory_seal_property(const unsigned char* desc, std::size_t size, bool 
 }
 
 void read_notes(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
-  Elf_Data* data = elf_getdata_rawchunk(elf, static_cast<off_t>(ph.p_offset), ph.p_filesz, ELF_T_NHDR);
+  Elf_Data* data =
+      elf_getdata_rawchunk(elf, static_cast<off_t>(ph.p_offset), ph.p_filesz, ELF_T_NHDR);
   if (data == nullptr) return;
   GElf_Nhdr nh;
   std::size_t name_off = 0;
@@ -53,7 +54,8 @@ void read_notes(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
 }
 
 void read_dynamic(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
-  Elf_Data* data = elf_getdata_rawchunk(elf, static_cast<off_t>(ph.p_offset), ph.p_filesz, ELF_T_DYN);
+  Elf_Data* data =
+      elf_getdata_rawchunk(elf, static_cast<off_t>(ph.p_offset), ph.p_filesz, ELF_T_DYN);
   if (data == nullptr) return;
   const std::size_t n = data->d_size / gelf_fsize(elf, ELF_T_DYN, 1, EV_CURRENT);
   std::optional<std::uint64_t> soname_off;
@@ -63,8 +65,12 @@ void read_dynamic(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
     GElf_Dyn d;
     if (gelf_getdyn(data, static_cast<int>(i), &d) == nullptr || d.d_tag == DT_NULL) break;
     switch (d.d_tag) {
-      case DT_BIND_NOW: out.bind_now = true; break;
-      case DT_TEXTREL: out.textrel = true; break;
+      case DT_BIND_NOW:
+        out.bind_now = true;
+        break;
+      case DT_TEXTREL:
+        out.textrel = true;
+        break;
       case DT_FLAGS:
         if ((d.d_un.d_val & DF_BIND_NOW) != 0) out.bind_now = true;
         if ((d.d_un.d_val & DF_TEXTREL) != 0) out.textrel = true;
@@ -74,12 +80,21 @@ void read_dynamic(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
         if ((d.d_un.d_val & DF_1_NODELETE) != 0) out.nodelete = true;
         if ((d.d_un.d_val & DF_1_PIE) != 0) out.pie = true;
         break;
-      case DT_SONAME: soname_off = d.d_un.d_val; break;
+      case DT_SONAME:
+        soname_off = d.d_un.d_val;
+        break;
       case DT_AUDIT:
-      case DT_DEPAUDIT: out.audit = true; break;
-      case DT_STRTAB: strtab = d.d_un.d_ptr; break;
-      case DT_STRSZ: strsz = d.d_un.d_val; break;
-      default: break;
+      case DT_DEPAUDIT:
+        out.audit = true;
+        break;
+      case DT_STRTAB:
+        strtab = d.d_un.d_ptr;
+        break;
+      case DT_STRSZ:
+        strsz = d.d_un.d_val;
+        break;
+      default:
+        break;
     }
   }
   if (!soname_off || strtab == 0 || *soname_off >= strsz) return;
@@ -137,39 +152,52 @@ bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, 
   closer.elf = elf;
   if (elf == nullptr || elf_kind(elf) != ELF_K_ELF) return fail("not an ELF file");
   GElf_Ehdr eh;
-  if (gelf_getehdr(elf, &eh) == nullptr) return fail(std::string("bad ELF header: ") + elf_errmsg(-1));
+  if (gelf_getehdr(elf, &eh) == nullptr)
+    return fail(std::string("bad ELF header: ") + elf_errmsg(-1));
   out.is_64 = gelf_getclass(elf) == ELFCLASS64;
   out.type = eh.e_type;
   out.machine = eh.e_machine;
   out.entry = eh.e_entry;
   std::size_t phnum = 0;
-  if (elf_getphdrnum(elf, &phnum) != 0) return fail(std::string("bad program headers: ") + elf_errmsg(-1));
+  if (elf_getphdrnum(elf, &phnum) != 0)
+    return fail(std::string("bad program headers: ") + elf_errmsg(-1));
   std::vector<GElf_Phdr> deferred;  // PT_DYNAMIC and notes need the loads first
   for (std::size_t i = 0; i < phnum; ++i) {
     GElf_Phdr ph;
     if (gelf_getphdr(elf, static_cast<int>(i), &ph) == nullptr)
       return fail(std::string("bad program header: ") + elf_errmsg(-1));
     switch (ph.p_type) {
-      case PT_LOAD: out.loads.push_back(load_segment_of(ph)); break;
-      case PT_GNU_RELRO: out.relro = VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz}; break;
+      case PT_LOAD:
+        out.loads.push_back(load_segment_of(ph));
+        break;
+      case PT_GNU_RELRO:
+        out.relro = VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz};
+        break;
       case kPtGnuMutable:
       case kPtOpenbsdMutable:
         out.mutable_ranges.push_back({VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz}, ph.p_type});
         break;
       case PT_INTERP: {
-        Elf_Data* d = elf_getdata_rawchunk(elf, static_cast<off_t>(ph.p_offset), ph.p_filesz, ELF_T_BYTE);
+        Elf_Data* d =
+            elf_getdata_rawchunk(elf, static_cast<off_t>(ph.p_offset), ph.p_filesz, ELF_T_BYTE);
         if (d != nullptr && d->d_size > 0)
-          out.interp = std::string(static_cast<const char*>(d->d_buf), strnlen(static_cast<const char*>(d->d_buf), d->d_size));
+          out.interp = std::string(static_cast<const char*>(d->d_buf),
+                                   strnlen(static_cast<const char*>(d->d_buf), d->d_size));
         break;
       }
-      case PT_GNU_STACK: out.stack_executable = (ph.p_flags & PF_X) != 0; break;
+      case PT_GNU_STACK:
+        out.stack_executable = (ph.p_flags & PF_X) != 0;
+        break;
       case PT_DYNAMIC:
         out.dynamic = true;
         deferred.push_back(ph);
         break;
       case PT_NOTE:
-      case PT_GNU_PROPERTY: deferred.push_back(ph); break;
-      default: break;
+      case PT_GNU_PROPERTY:
+        deferred.push_back(ph);
+        break;
+      default:
+        break;
     }
   }
   for (const GElf_Phdr& ph : deferred) {
@@ -185,11 +213,11 @@ bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, 
       if (out.relro->start < l.vaddr || out.relro->end > l.vaddr + l.filesz) continue;
       const std::uint64_t len = out.relro->end - out.relro->start;
       if (len > (std::uint64_t{1} << 20)) break;
-      Elf_Data* d = elf_getdata_rawchunk(elf, static_cast<off_t>(l.offset + (out.relro->start - l.vaddr)), len,
-                                         ELF_T_BYTE);
+      Elf_Data* d = elf_getdata_rawchunk(
+          elf, static_cast<off_t>(l.offset + (out.relro->start - l.vaddr)), len, ELF_T_BYTE);
       if (d == nullptr || d->d_size != len) break;
-      const VRange r = loader_writable_range(static_cast<const unsigned char*>(d->d_buf), len, out.relro->start,
-                                             *out.relro);
+      const VRange r = loader_writable_range(static_cast<const unsigned char*>(d->d_buf), len,
+                                             out.relro->start, *out.relro);
       if (r.end > r.start) out.loader_writable = r;
       break;
     }
@@ -213,7 +241,8 @@ DynamicSymbol find_dynamic_symbol(const std::string& path, const char* name, std
   for (Elf_Scn* scn = nullptr; result == DynamicSymbol::Absent && elf != nullptr &&
                                (scn = elf_nextscn(elf, scn)) != nullptr;) {
     GElf_Shdr sh;
-    if (gelf_getshdr(scn, &sh) == nullptr || sh.sh_type != SHT_DYNSYM || sh.sh_entsize == 0) continue;
+    if (gelf_getshdr(scn, &sh) == nullptr || sh.sh_type != SHT_DYNSYM || sh.sh_entsize == 0)
+      continue;
     have_dynsym = true;
     Elf_Data* d = elf_getdata(scn, nullptr);
     const std::size_t n = d != nullptr ? d->d_size / sh.sh_entsize : 0;
@@ -227,7 +256,8 @@ DynamicSymbol find_dynamic_symbol(const std::string& path, const char* name, std
       break;
     }
   }
-  if (result == DynamicSymbol::Absent && !have_dynsym) result = fail("no dynamic symbol table (.dynsym) to check");
+  if (result == DynamicSymbol::Absent && !have_dynsym)
+    result = fail("no dynamic symbol table (.dynsym) to check");
   if (elf != nullptr) elf_end(elf);
   ::close(fd);
   return result;
@@ -271,7 +301,9 @@ std::string relocated_symbol_at(Elf* elf, std::uint64_t slot) {
       GElf_Rela r;
       if (gelf_getrela(d, static_cast<int>(i), &r) == nullptr || r.r_offset != slot) continue;
       GElf_Sym sym;
-      if (syms == nullptr || gelf_getsym(syms, static_cast<int>(GELF_R_SYM(r.r_info)), &sym) == nullptr) return "";
+      if (syms == nullptr ||
+          gelf_getsym(syms, static_cast<int>(GELF_R_SYM(r.r_info)), &sym) == nullptr)
+        return "";
       const char* name = elf_strptr(elf, symsh.sh_link, sym.st_name);
       return name != nullptr ? name : "";
     }
@@ -296,7 +328,8 @@ bool starts_through_libc_start_main(const ElfImage& image, std::string* why) {
   unsigned char code[64] = {};
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return no(path + ": " + std::strerror(errno));
-  const ssize_t got = pread(fd, code, sizeof code, static_cast<off_t>(text->offset + (image.entry - text->vaddr)));
+  const ssize_t got =
+      pread(fd, code, sizeof code, static_cast<off_t>(text->offset + (image.entry - text->vaddr)));
   if (got <= 0) {
     ::close(fd);
     return no(path + ": cannot read its entry point");
@@ -306,27 +339,35 @@ bool starts_through_libc_start_main(const ElfImage& image, std::string* why) {
   // glibc's sysdeps/x86_64/start.S: [endbr64] xor %ebp,%ebp; mov %rdx,%r9;
   // pop %rsi; mov %rsp,%rdx; and $-16,%rsp; push %rax; push %rsp;
   match(p, end, {0xf3, 0x0f, 0x1e, 0xfa});
-  bool ok = match(p, end, {0x31, 0xed, 0x49, 0x89, 0xd1, 0x5e, 0x48, 0x89, 0xe2, 0x48, 0x83, 0xe4, 0xf0, 0x50, 0x54});
+  bool ok = match(
+      p, end,
+      {0x31, 0xed, 0x49, 0x89, 0xd1, 0x5e, 0x48, 0x89, 0xe2, 0x48, 0x83, 0xe4, 0xf0, 0x50, 0x54});
   // %r8 and %rcx: zero (2.34+), or __libc_csu_fini/init (older, PIE or not).
   ok = ok && (match(p, end, {0x45, 0x31, 0xc0, 0x31, 0xc9}) ||
               match(p, end, {0x4c, 0x8d, 0x05, -1, -1, -1, -1, 0x48, 0x8d, 0x0d, -1, -1, -1, -1}) ||
               match(p, end, {0x49, 0xc7, 0xc0, -1, -1, -1, -1, 0x48, 0xc7, 0xc1, -1, -1, -1, -1}));
   // %rdi: main (lea or mov).
-  ok = ok && (match(p, end, {0x48, 0x8d, 0x3d, -1, -1, -1, -1}) || match(p, end, {0x48, 0xc7, 0xc7, -1, -1, -1, -1}));
+  ok = ok && (match(p, end, {0x48, 0x8d, 0x3d, -1, -1, -1, -1}) ||
+              match(p, end, {0x48, 0xc7, 0xc7, -1, -1, -1, -1}));
   bool via_got = false;
   const unsigned char* call = p;
-  if (ok && match(p, end, {0xff, 0x15, -1, -1, -1, -1, 0xf4})) via_got = true;
-  else if (ok && !match(p, end, {0xe8, -1, -1, -1, -1, 0xf4})) ok = false;
+  if (ok && match(p, end, {0xff, 0x15, -1, -1, -1, -1, 0xf4}))
+    via_got = true;
+  else if (ok && !match(p, end, {0xe8, -1, -1, -1, -1, 0xf4}))
+    ok = false;
   if (!ok) {
     ::close(fd);
-    return no(path + ": its entry point is not glibc's _start (its own _start, or another C library's): it may run "
-                     "code of its own without passing through __libc_start_main, where the preload seals");
+    return no(path +
+              ": its entry point is not glibc's _start (its own _start, or another C library's): "
+              "it may run "
+              "code of its own without passing through __libc_start_main, where the preload seals");
   }
   bool result = true;
   if (via_got) {
     // call *disp32(%rip): the slot is relative to the end of the call.
-    const std::uint64_t slot = image.entry + static_cast<std::uint64_t>(call + 6 - code) +
-                               static_cast<std::uint64_t>(static_cast<std::int64_t>(disp32(call + 2)));
+    const std::uint64_t slot =
+        image.entry + static_cast<std::uint64_t>(call + 6 - code) +
+        static_cast<std::uint64_t>(static_cast<std::int64_t>(disp32(call + 2)));
     if (elf_version(EV_CURRENT) != EV_NONE) {
       Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
       const std::string sym = elf != nullptr ? relocated_symbol_at(elf, slot) : "";

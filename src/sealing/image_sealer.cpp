@@ -40,14 +40,22 @@ const char* base_name(const char* path) noexcept {
 
 const char* object_verdict_name(ObjectVerdict v) noexcept {
   switch (v) {
-    case ObjectVerdict::Sealed: return "sealed";
-    case ObjectVerdict::Partial: return "partial";
-    case ObjectVerdict::DryRun: return "dry-run";
-    case ObjectVerdict::OptedOut: return "opted-out";
-    case ObjectVerdict::MayUnload: return "may-unload";
-    case ObjectVerdict::Kernel: return "kernel";
-    case ObjectVerdict::TooComplex: return "too-complex";
-    case ObjectVerdict::Failed: return "failed";
+    case ObjectVerdict::Sealed:
+      return "sealed";
+    case ObjectVerdict::Partial:
+      return "partial";
+    case ObjectVerdict::DryRun:
+      return "dry-run";
+    case ObjectVerdict::OptedOut:
+      return "opted-out";
+    case ObjectVerdict::MayUnload:
+      return "may-unload";
+    case ObjectVerdict::Kernel:
+      return "kernel";
+    case ObjectVerdict::TooComplex:
+      return "too-complex";
+    case ObjectVerdict::Failed:
+      return "failed";
   }
   return "?";
 }
@@ -138,20 +146,23 @@ bool on_shmem(const LoadedObject& o) noexcept {
   constexpr long kTmpfsMagic = 0x01021994;
   constexpr long kHugetlbfsMagic = 0x958458f6;
   // A disk device (major number not 0) never is: no statfs for those.
-  if (o.n_loads == 0 || !g_mappings.on_unnamed_device(page_align_down(o.key.bias + o.loads[0].vaddr))) return false;
+  if (o.n_loads == 0 ||
+      !g_mappings.on_unnamed_device(page_align_down(o.key.bias + o.loads[0].vaddr)))
+    return false;
   const char* path = o.role == ObjectRole::Program ? program_path() : o.name;
   if (path == nullptr || *path == '\0') return false;
   if (std::strncmp(path, "/memfd:", 7) == 0) return true;
   struct statfs fs {};
   if (statfs(path, &fs) != 0) return false;
-  return static_cast<long>(fs.f_type) == kTmpfsMagic || static_cast<long>(fs.f_type) == kHugetlbfsMagic;
+  return static_cast<long>(fs.f_type) == kTmpfsMagic ||
+         static_cast<long>(fs.f_type) == kHugetlbfsMagic;
 }
 
 // Before a range's seal: copies RELRO (and, if asked, text and rodata) where
 // no madvise can discard or punch it (relro.hpp), if it is private memory
 // with the protection the loader leaves it with.
-void prepare_copy(const LoadedObject& o, const PlannedRange& range, const SealerOptions& options, bool on_shmem,
-                  RelroOutcome& outcome, int& error) noexcept {
+void prepare_copy(const LoadedObject& o, const PlannedRange& range, const SealerOptions& options,
+                  bool on_shmem, RelroOutcome& outcome, int& error) noexcept {
   outcome = RelroOutcome::NotRelro;
   error = 0;
   if (!range.seal || options.dry_run) return;
@@ -161,21 +172,27 @@ void prepare_copy(const LoadedObject& o, const PlannedRange& range, const Sealer
   RelroMode mode = RelroMode::File;
   int prot = PROT_READ;
   switch (range.kind) {
-    case SegmentKind::Relro: mode = on_shmem ? RelroMode::Anonymous : options.relro; break;
+    case SegmentKind::Relro:
+      mode = on_shmem ? RelroMode::Anonymous : options.relro;
+      break;
     case SegmentKind::Text:
       mode = on_shmem ? RelroMode::Anonymous : options.text;
       prot = PROT_READ | PROT_EXEC;
       break;
-    case SegmentKind::Rodata: mode = on_shmem ? RelroMode::Anonymous : options.text; break;
+    case SegmentKind::Rodata:
+      mode = on_shmem ? RelroMode::Anonymous : options.text;
+      break;
     case SegmentKind::Gap:
       // With --text anon the loader's PROT_NONE reservations go too: a
       // DONTFORK on a file-backed gap leaves a child a hole in the object.
       if (options.text != RelroMode::Anonymous) return;
       mode = RelroMode::Anonymous;
       prot = PROT_NONE;
-      if (!g_mappings.private_with_prot(range.start, range.end, prot)) return;  // unmapped: nothing to do
+      if (!g_mappings.private_with_prot(range.start, range.end, prot))
+        return;  // unmapped: nothing to do
       break;
-    default: return;
+    default:
+      return;
   }
   if (mode == RelroMode::File) {
     if (range.kind == SegmentKind::Relro) outcome = RelroOutcome::KeptFile;
@@ -186,7 +203,8 @@ void prepare_copy(const LoadedObject& o, const PlannedRange& range, const Sealer
     return;
   }
   // The label names a memfd copy only (the program's costs a readlink).
-  outcome = replace_with_copy(range.start, range.end, prot, mode, mode == RelroMode::Memfd ? label_of(o) : "", &error);
+  outcome = replace_with_copy(range.start, range.end, prot, mode,
+                              mode == RelroMode::Memfd ? label_of(o) : "", &error);
 }
 
 // One mseal per run of adjacent sealed ranges (mseal spans VMAs), each run
@@ -202,14 +220,18 @@ struct RunTotals {
 // nothing the seal would freeze in a dangerous state.
 bool protection_as_planned(SegmentKind k, int prot) noexcept {
   switch (k) {
-    case SegmentKind::Text: return (prot & PROT_WRITE) == 0;
+    case SegmentKind::Text:
+      return (prot & PROT_WRITE) == 0;
     case SegmentKind::Rodata:
     case SegmentKind::Relro:
-    case SegmentKind::Gap: return (prot & (PROT_WRITE | PROT_EXEC)) == 0;
+    case SegmentKind::Gap:
+      return (prot & (PROT_WRITE | PROT_EXEC)) == 0;
     case SegmentKind::Data:
-    case SegmentKind::Bss: return (prot & PROT_EXEC) == 0;
+    case SegmentKind::Bss:
+      return (prot & PROT_EXEC) == 0;
     case SegmentKind::Mutable:
-    case SegmentKind::WriteExec: return true;  // never sealed
+    case SegmentKind::WriteExec:
+      return true;  // never sealed
   }
   return true;
 }
@@ -220,7 +242,8 @@ bool as_planned(const PlannedRange& r) noexcept {
   return !g_mappings.protection_over(r.start, r.end, prot) || protection_as_planned(r.kind, prot);
 }
 
-RunTotals seal_runs(const PlannedRange* plan, std::size_t n, bool dry_run, int* errors, SealSummary& summary) noexcept {
+RunTotals seal_runs(const PlannedRange* plan, std::size_t n, bool dry_run, int* errors,
+                    SealSummary& summary) noexcept {
   RunTotals t;
   for (std::size_t i = 0; i < n; ++i) errors[i] = 0;
   for (std::size_t i = 0; i < n;) {
@@ -240,8 +263,8 @@ RunTotals seal_runs(const PlannedRange* plan, std::size_t n, bool dry_run, int* 
     }
     const bool gap = plan[i].kind == SegmentKind::Gap;
     std::size_t j = i + 1;
-    while (!gap && j < n && plan[j].seal && plan[j].kind != SegmentKind::Gap && plan[j].start == plan[j - 1].end &&
-           (!checked || as_planned(plan[j])))
+    while (!gap && j < n && plan[j].seal && plan[j].kind != SegmentKind::Gap &&
+           plan[j].start == plan[j - 1].end && (!checked || as_planned(plan[j])))
       ++j;
     const Addr start = plan[i].start;
     const Addr end = plan[j - 1].end;
@@ -275,8 +298,9 @@ std::size_t file_backed_relro(const PlannedRange* plan, std::size_t n, const int
                               const RelroOutcome* relro) noexcept {
   std::size_t count = 0;
   for (std::size_t i = 0; i < n; ++i)
-    if (plan[i].kind == SegmentKind::Relro && errors[i] == 0 && relro[i] != RelroOutcome::Anonymised &&
-        relro[i] != RelroOutcome::Memfd && relro[i] != RelroOutcome::NotRelro)
+    if (plan[i].kind == SegmentKind::Relro && errors[i] == 0 &&
+        relro[i] != RelroOutcome::Anonymised && relro[i] != RelroOutcome::Memfd &&
+        relro[i] != RelroOutcome::NotRelro)
       ++count;
   return count;
 }
@@ -307,7 +331,8 @@ void ImageSealer::seal_object(const LoadedObject& o, void* pass_ptr) noexcept {
   if ((flags & ObjectTable::kDecided) != 0) return;
   ObjectResult r;
   r.object = &o;
-  const bool want_path = (pass.sink != nullptr && pass.paths) || (options_.opt_out != nullptr && *options_.opt_out != '\0');
+  const bool want_path = (pass.sink != nullptr && pass.paths) ||
+                         (options_.opt_out != nullptr && *options_.opt_out != '\0');
   r.path = o.role == ObjectRole::Program ? (want_path ? program_path() : "") : o.name;
   r.at_startup = (flags & ObjectTable::kStartup) != 0;
   // Uninitialised on purpose (implicit-lifetime objects in byte storage):
@@ -317,25 +342,27 @@ void ImageSealer::seal_object(const LoadedObject& o, void* pass_ptr) noexcept {
   int errors[kMaxPlannedRanges];
   RelroOutcome relro[kMaxPlannedRanges];
   int relro_errors[kMaxPlannedRanges];
-  const bool pinned =
-      r.at_startup || o.role != ObjectRole::Library || o.nodelete || (flags & ObjectTable::kPinned) != 0;
+  const bool pinned = r.at_startup || o.role != ObjectRole::Library || o.nodelete ||
+                      (flags & ObjectTable::kPinned) != 0;
   auto decide = [&](ObjectVerdict v, const char* why) {
     r.verdict = v;
     r.why = why;
-    objects_.set(o.key, v == ObjectVerdict::MayUnload ? ObjectTable::kReported : ObjectTable::kDecided);
+    objects_.set(o.key,
+                 v == ObjectVerdict::MayUnload ? ObjectTable::kReported : ObjectTable::kDecided);
     ++pass.summary.objects_left;
     if (pass.sink != nullptr) pass.sink(r, pass.context);
   };
-  if (o.role == ObjectRole::Vdso)
-    return decide(ObjectVerdict::Kernel, kVdsoWhy);
+  if (o.role == ObjectRole::Vdso) return decide(ObjectVerdict::Kernel, kVdsoWhy);
   if (!pinned) {
     // Reported once; looked at again when a later dlopen pins it.
     if ((flags & ObjectTable::kReported) != 0) return;
     return decide(ObjectVerdict::MayUnload, kMayUnloadWhy);
   }
-  if (matches_opt_out(options_.opt_out, r.path)) return decide(ObjectVerdict::OptedOut, kOptedOutWhy);
+  if (matches_opt_out(options_.opt_out, r.path))
+    return decide(ObjectVerdict::OptedOut, kOptedOutWhy);
   if (o.truncated) return decide(ObjectVerdict::TooComplex, kTooComplexWhy);
-  const std::size_t n = plan_layout(o.layout(), o.key.bias, options_.profile, plan, kMaxPlannedRanges);
+  const std::size_t n =
+      plan_layout(o.layout(), o.key.bias, options_.profile, plan, kMaxPlannedRanges);
   if (n == 0) return decide(ObjectVerdict::TooComplex, kTooComplexWhy);
 
   // The protections as they are now: each range is checked against its plan
@@ -345,9 +372,11 @@ void ImageSealer::seal_object(const LoadedObject& o, void* pass_ptr) noexcept {
     pass.mappings_read = true;
   }
   const bool shmem = !options_.dry_run && on_shmem(o);
-  for (std::size_t i = 0; i < n; ++i) prepare_copy(o, plan[i], options_, shmem, relro[i], relro_errors[i]);
+  for (std::size_t i = 0; i < n; ++i)
+    prepare_copy(o, plan[i], options_, shmem, relro[i], relro_errors[i]);
   const RunTotals t = seal_runs(plan, n, options_.dry_run, errors, pass.summary);
-  if (!options_.dry_run) pass.summary.relro_file_backed += file_backed_relro(plan, n, errors, relro);
+  if (!options_.dry_run)
+    pass.summary.relro_file_backed += file_backed_relro(plan, n, errors, relro);
   r.ranges = plan;
   r.errors = errors;
   r.relro = relro;
@@ -356,9 +385,11 @@ void ImageSealer::seal_object(const LoadedObject& o, void* pass_ptr) noexcept {
   r.sealed_bytes = options_.dry_run ? 0 : t.sealed;
   objects_.set(o.key, ObjectTable::kDecided);
   r.verdict = verdict_of(t, options_.dry_run);
-  if (r.verdict == ObjectVerdict::Failed || r.verdict == ObjectVerdict::Partial) r.why = kSealRefusedWhy;
+  if (r.verdict == ObjectVerdict::Failed || r.verdict == ObjectVerdict::Partial)
+    r.why = kSealRefusedWhy;
   pass.summary.sealed_bytes += r.sealed_bytes;
-  if (r.verdict == ObjectVerdict::Sealed || r.verdict == ObjectVerdict::DryRun || r.verdict == ObjectVerdict::Partial)
+  if (r.verdict == ObjectVerdict::Sealed || r.verdict == ObjectVerdict::DryRun ||
+      r.verdict == ObjectVerdict::Partial)
     ++pass.summary.objects_sealed;
   else
     ++pass.summary.objects_left;
@@ -413,7 +444,8 @@ SealSummary ImageSealer::seal_kernel_mappings(KernelSink sink, void* context) no
   KernelMappingResult found[8];
   std::size_t n_found = 0;
   g_mappings.for_each_kernel_mapping([&](const SelfMappings::KernelMapping& k) {
-    if (n_found < sizeof found / sizeof found[0]) found[n_found++] = {k.name, k.start, k.end, false, 0};
+    if (n_found < sizeof found / sizeof found[0])
+      found[n_found++] = {k.name, k.start, k.end, false, 0};
   });
   for (std::size_t i = 0; i < n_found; ++i) {
     KernelMappingResult& r = found[i];

@@ -18,15 +18,24 @@ namespace vmseal::sealing {
 
 std::string_view mapping_kind_name(MappingKind k) noexcept {
   switch (k) {
-    case MappingKind::Object: return "object";
-    case MappingKind::Heap: return "heap";
-    case MappingKind::Stack: return "stack";
-    case MappingKind::Vdso: return "vdso";
-    case MappingKind::Vvar: return "vvar";
-    case MappingKind::Vsyscall: return "vsyscall";
-    case MappingKind::Anonymous: return "anonymous";
-    case MappingKind::SharedMemory: return "shared";
-    case MappingKind::File: return "file";
+    case MappingKind::Object:
+      return "object";
+    case MappingKind::Heap:
+      return "heap";
+    case MappingKind::Stack:
+      return "stack";
+    case MappingKind::Vdso:
+      return "vdso";
+    case MappingKind::Vvar:
+      return "vvar";
+    case MappingKind::Vsyscall:
+      return "vsyscall";
+    case MappingKind::Anonymous:
+      return "anonymous";
+    case MappingKind::SharedMemory:
+      return "shared";
+    case MappingKind::File:
+      return "file";
   }
   return "?";
 }
@@ -50,27 +59,36 @@ MappingKind kind_of(const kernel::SmapsEntry& e) {
   if (n == "[vvar]" || n == "[vvar_vclock]") return MappingKind::Vvar;
   if (n == "[vsyscall]") return MappingKind::Vsyscall;
   const bool shared = e.perms.size() >= 4 && e.perms[3] == 's';
-  if (n.empty() || n.starts_with("[anon:")) return shared ? MappingKind::SharedMemory : MappingKind::Anonymous;
+  if (n.empty() || n.starts_with("[anon:"))
+    return shared ? MappingKind::SharedMemory : MappingKind::Anonymous;
   if (n.starts_with("[anon_shmem:") || n.starts_with("/dev/zero") || n.starts_with("/memfd:") ||
       n.starts_with("/SYSV") || n.starts_with("/dev/shm/"))
     return shared || n.starts_with("/memfd:") || n.starts_with("/SYSV") ? MappingKind::SharedMemory
-                                                                         : MappingKind::Anonymous;
+                                                                        : MappingKind::Anonymous;
   return MappingKind::File;
 }
 
 std::string_view kind_note(MappingKind k) {
   switch (k) {
-    case MappingKind::Heap: return "the heap grows and shrinks with brk: no loader seals it";
-    case MappingKind::Stack: return "the main stack: sealed only by the strict profile (vmseal run --profile strict)";
+    case MappingKind::Heap:
+      return "the heap grows and shrinks with brk: no loader seals it";
+    case MappingKind::Stack:
+      return "the main stack: sealed only by the strict profile (vmseal run --profile strict)";
     case MappingKind::Vdso:
     case MappingKind::Vvar:
-      return "a system mapping: the kernel seals these only when built with CONFIG_MSEAL_SYSTEM_MAPPINGS "
+      return "a system mapping: the kernel seals these only when built with "
+             "CONFIG_MSEAL_SYSTEM_MAPPINGS "
              "(see vmseal check)";
-    case MappingKind::Vsyscall: return "not a VMA: it cannot be sealed";
-    case MappingKind::Anonymous: return "the program's own memory: seal it with the vmseal API if it must never change";
-    case MappingKind::SharedMemory: return "shared memory: left to the program";
-    case MappingKind::File: return "a mapped file that is not a loaded object: left to the program";
-    case MappingKind::Object: break;
+    case MappingKind::Vsyscall:
+      return "not a VMA: it cannot be sealed";
+    case MappingKind::Anonymous:
+      return "the program's own memory: seal it with the vmseal API if it must never change";
+    case MappingKind::SharedMemory:
+      return "shared memory: left to the program";
+    case MappingKind::File:
+      return "a mapped file that is not a loaded object: left to the program";
+    case MappingKind::Object:
+      break;
   }
   return "";
 }
@@ -105,8 +123,9 @@ ElfOpener live_elf_opener(pid_t pid) {
       fd = ::open(via_map.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) {
         if (error != nullptr)
-          *error = path + ": " + std::strerror(errno) +
-                   (deleted ? " (the file was deleted; /proc/PID/map_files needs CAP_SYS_ADMIN)" : "");
+          *error =
+              path + ": " + std::strerror(errno) +
+              (deleted ? " (the file was deleted; /proc/PID/map_files needs CAP_SYS_ADMIN)" : "");
         return false;
       }
     }
@@ -118,7 +137,8 @@ ElfOpener live_elf_opener(pid_t pid) {
 
 namespace {
 
-constexpr std::string_view kCopyPrefix = "/memfd:vmseal-";  // relro.hpp's memfd copies, record.hpp's record
+constexpr std::string_view kCopyPrefix =
+    "/memfd:vmseal-";  // relro.hpp's memfd copies, record.hpp's record
 
 // A mapping vmseal put in place of a part of an object (relro.hpp): it is
 // that object's, like its anonymous bss.
@@ -132,7 +152,8 @@ const char* backing_of(const std::string& name) {
 }
 
 constexpr std::string_view kNotSeenWhy =
-    "loaded after vmseal run's last seal point by a dlopen the preload did not see (glibc's own, e.g. iconv's "
+    "loaded after vmseal run's last seal point by a dlopen the preload did not see (glibc's own, "
+    "e.g. iconv's "
     "gconv modules or NSS, or dlmopen): it may be unloaded, so the run leaves it unsealed";
 
 // The run's verdict on each object from the record; an object the record does
@@ -151,7 +172,8 @@ void apply_record(ProcessReport& rep, const SealRecord& record) {
 
 // Whether the run left this object alone on purpose, and the reason.
 std::string_view left_alone_on_purpose(const ObjectReport& o) {
-  if (o.run_verdict == "may-unload" || o.run_verdict == "opted-out" || o.run_verdict == "too-complex")
+  if (o.run_verdict == "may-unload" || o.run_verdict == "opted-out" ||
+      o.run_verdict == "too-complex")
     return o.run_why;
   return {};
 }
@@ -216,7 +238,8 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
   for (const ObjectReport& o : rep.objects)
     if (o.main_program && o.image && o.image->interp)
       for (ObjectReport& other : rep.objects)
-        if (other.path == *o.image->interp || file_name_of(other.path) == file_name_of(*o.image->interp))
+        if (other.path == *o.image->interp ||
+            file_name_of(other.path) == file_name_of(*o.image->interp))
           other.interpreter = true;
 
   if (record != nullptr) apply_record(rep, *record);
@@ -248,7 +271,8 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
   std::array<Coverage, kMappingKinds> kinds{};
   std::vector<std::array<Coverage, kSegmentKinds>> object_segments(rep.objects.size());
   rep.mappings.reserve(entries.size());
-  kernel::advise_huge_pages(rep.mappings.data(), rep.mappings.capacity() * sizeof(InspectedMapping));
+  kernel::advise_huge_pages(rep.mappings.data(),
+                            rep.mappings.capacity() * sizeof(InspectedMapping));
   for (kernel::SmapsEntry& e : entries) {
     InspectedMapping m;
     m.start = e.start;
@@ -264,8 +288,10 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
       const std::vector<PlannedRange>& plan = plans[static_cast<std::size_t>(m.object)];
       const std::string obj(file_name_of(o.path));
       if (plan.empty()) {
-        m.segment = m.perms.size() >= 3 && m.perms[2] == 'x' ? SegmentKind::Text : SegmentKind::Data;
-        if (!m.sealed) m.note = "the object's ELF file could not be read: what a loader would seal is unknown";
+        m.segment =
+            m.perms.size() >= 3 && m.perms[2] == 'x' ? SegmentKind::Text : SegmentKind::Data;
+        if (!m.sealed)
+          m.note = "the object's ELF file could not be read: what a loader would seal is unknown";
       } else {
         // The planned ranges this mapping overlaps; its kind is the first's.
         auto it = std::upper_bound(plan.begin(), plan.end(), e.start,
@@ -290,8 +316,10 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
         } else if (!m.sealed && m.should_seal && partly_mutable) {
           // One VMA, two plans: e.g. ld.so's RELRO with the __stack_prot page.
           ++o.should_seal_unsealed;
-          m.note = "a sealing loader would seal part of this (the rest stays mutable: an escape hatch, or "
-                   "glibc's __stack_prot page); this process's loader did not";
+          m.note =
+              "a sealing loader would seal part of this (the rest stays mutable: an escape hatch, "
+              "or "
+              "glibc's __stack_prot page); this process's loader did not";
         } else if (!m.sealed && m.should_seal) {
           ++o.should_seal_unsealed;
           m.note = o.image->memory_seal
@@ -303,17 +331,20 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
         }
       }
       o.coverage.add(len, m.sealed);
-      object_segments[static_cast<std::size_t>(m.object)][static_cast<std::size_t>(m.segment)].add(len, m.sealed);
+      object_segments[static_cast<std::size_t>(m.object)][static_cast<std::size_t>(m.segment)].add(
+          len, m.sealed);
       segments[static_cast<std::size_t>(m.segment)].add(len, m.sealed);
       if (m.segment == SegmentKind::Relro && m.perms.size() >= 2 && m.perms[1] == 'w')
         rep.warnings.push_back({e.start, e.end, "RELRO of " + obj + " is writable"});
       if (m.segment == SegmentKind::Relro && m.sealed) {
         o.relro_backing = backing_of(e.name);
         if (o.relro_backing == "file")
-          rep.warnings.push_back({e.start, e.end,
-                                  "sealed RELRO of " + obj + " is still file-backed: discardable on this kernel "
-                                  "(MADV_DONTNEED reverts its relocated words to the file's; vmseal run copies "
-                                  "RELRO to anonymous memory before sealing)"});
+          rep.warnings.push_back(
+              {e.start, e.end,
+               "sealed RELRO of " + obj +
+                   " is still file-backed: discardable on this kernel "
+                   "(MADV_DONTNEED reverts its relocated words to the file's; vmseal run copies "
+                   "RELRO to anonymous memory before sealing)"});
       }
     } else {
       m.kind = kind_of(e);
@@ -324,42 +355,54 @@ ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const Elf
         rep.warnings.push_back({e.start, e.end, "executable stack"});
     }
     if (m.perms.size() >= 3 && m.perms[1] == 'w' && m.perms[2] == 'x')
-      rep.warnings.push_back({e.start, e.end, "writable and executable mapping" +
-                                                  (e.name.empty() ? std::string() : ": " + e.name)});
+      rep.warnings.push_back(
+          {e.start, e.end,
+           "writable and executable mapping" + (e.name.empty() ? std::string() : ": " + e.name)});
     if (m.kind != MappingKind::Vsyscall) rep.total.add(len, m.sealed);
     m.name = std::move(e.name);  // last use of the entry
     rep.mappings.push_back(std::move(m));
   }
 
   for (std::size_t k = 0; k < kSegmentKinds; ++k)
-    if (segments[k].mappings != 0) rep.by_kind[std::string(segment_kind_name(static_cast<SegmentKind>(k)))] = segments[k];
+    if (segments[k].mappings != 0)
+      rep.by_kind[std::string(segment_kind_name(static_cast<SegmentKind>(k)))] = segments[k];
   for (std::size_t k = 0; k < kMappingKinds; ++k)
-    if (kinds[k].mappings != 0) rep.by_kind[std::string(mapping_kind_name(static_cast<MappingKind>(k)))] = kinds[k];
+    if (kinds[k].mappings != 0)
+      rep.by_kind[std::string(mapping_kind_name(static_cast<MappingKind>(k)))] = kinds[k];
   for (std::size_t i = 0; i < rep.objects.size(); ++i)
     for (std::size_t k = 0; k < kSegmentKinds; ++k)
       if (object_segments[i][k].mappings != 0)
-        rep.objects[i].by_segment[std::string(segment_kind_name(static_cast<SegmentKind>(k)))] = object_segments[i][k];
+        rep.objects[i].by_segment[std::string(segment_kind_name(static_cast<SegmentKind>(k)))] =
+            object_segments[i][k];
 
   // The record's total against smaps: a record that claims more than is
   // sealed is stale or forged (its other claims then mean nothing either).
   if (record != nullptr && record->sealed_bytes > rep.total.bytes_sealed)
-    rep.warnings.push_back({0, 0, "the process's vmseal record claims " + std::to_string(record->sealed_bytes) +
-                                      " bytes sealed, smaps shows " + std::to_string(rep.total.bytes_sealed) +
-                                      ": the record is stale or forged, and its verdicts are claims only"});
+    rep.warnings.push_back(
+        {0, 0,
+         "the process's vmseal record claims " + std::to_string(record->sealed_bytes) +
+             " bytes sealed, smaps shows " + std::to_string(rep.total.bytes_sealed) +
+             ": the record is stale or forged, and its verdicts are claims only"});
 
   // 3. Object-wide warnings.
   for (const ObjectReport& o : rep.objects) {
     // The record is a claim: smaps is the fact.
     if (o.run_verdict == "sealed" && o.should_seal_unsealed > 0)
-      rep.warnings.push_back({0, 0, "the process's vmseal record says " + std::string(file_name_of(o.path)) +
-                                        " was sealed, but " + std::to_string(o.should_seal_unsealed) +
-                                        " of its mappings a seal covers are not: the record is stale or forged"});
+      rep.warnings.push_back(
+          {0, 0,
+           "the process's vmseal record says " + std::string(file_name_of(o.path)) +
+               " was sealed, but " + std::to_string(o.should_seal_unsealed) +
+               " of its mappings a seal covers are not: the record is stale or forged"});
     if (!o.image) continue;
     const std::string obj(file_name_of(o.path));
-    if (o.image->textrel) rep.warnings.push_back({0, 0, obj + " has text relocations (its text is written at load time)"});
-    if (o.image->has_wx_segment()) rep.warnings.push_back({0, 0, obj + " has a writable and executable segment"});
+    if (o.image->textrel)
+      rep.warnings.push_back(
+          {0, 0, obj + " has text relocations (its text is written at load time)"});
+    if (o.image->has_wx_segment())
+      rep.warnings.push_back({0, 0, obj + " has a writable and executable segment"});
     if (o.main_program && o.image->dynamic && !o.image->bind_now)
-      rep.warnings.push_back({0, 0, obj + " is not linked with -z now: its GOT stays writable (partial RELRO)"});
+      rep.warnings.push_back(
+          {0, 0, obj + " is not linked with -z now: its GOT stays writable (partial RELRO)"});
   }
   return rep;
 }

@@ -64,11 +64,13 @@ const std::string& system_loader() {
     // The load bias: where PT_PHDR says the headers are against where they are.
     std::uintptr_t bias = 0;
     for (std::size_t i = 0; i < count; ++i)
-      if (phdr[i].p_type == PT_PHDR) bias = reinterpret_cast<std::uintptr_t>(phdr) - phdr[i].p_vaddr;
+      if (phdr[i].p_type == PT_PHDR)
+        bias = reinterpret_cast<std::uintptr_t>(phdr) - phdr[i].p_vaddr;
     for (std::size_t i = 0; i < count; ++i)
       if (phdr[i].p_type == PT_INTERP && phdr[i].p_filesz > 1)
-        return std::string(reinterpret_cast<const char*>(bias + phdr[i].p_vaddr),
-                           strnlen(reinterpret_cast<const char*>(bias + phdr[i].p_vaddr), phdr[i].p_filesz));
+        return std::string(
+            reinterpret_cast<const char*>(bias + phdr[i].p_vaddr),
+            strnlen(reinterpret_cast<const char*>(bias + phdr[i].p_vaddr), phdr[i].p_filesz));
     return std::string();
   }();
   return path;
@@ -77,9 +79,10 @@ const std::string& system_loader() {
 // Whether `loader` is that file (the same device and inode, through any
 // symlink): a file merely named ld-linux*.so.2 is not glibc's loader.
 bool is_system_loader(const std::string& loader) {
-  struct stat a {}, b {};
-  return !system_loader().empty() && stat(loader.c_str(), &a) == 0 && stat(system_loader().c_str(), &b) == 0 &&
-         a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  struct stat a {
+  }, b{};
+  return !system_loader().empty() && stat(loader.c_str(), &a) == 0 &&
+         stat(system_loader().c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 LaunchPlan& obstacle(LaunchPlan& plan, LaunchObstacle o, std::string why) {
@@ -92,15 +95,24 @@ LaunchPlan& obstacle(LaunchPlan& plan, LaunchObstacle o, std::string why) {
 
 const char* launch_obstacle_name(LaunchObstacle o) noexcept {
   switch (o) {
-    case LaunchObstacle::None: return "none";
-    case LaunchObstacle::Unreadable: return "unreadable";
-    case LaunchObstacle::NotElf: return "not-elf";
-    case LaunchObstacle::Static: return "static";
-    case LaunchObstacle::SecureExec: return "secure-exec";
-    case LaunchObstacle::ForeignLoader: return "foreign-loader";
-    case LaunchObstacle::NoStartHook: return "no-start-hook";
-    case LaunchObstacle::TooDeep: return "too-deep";
-    case LaunchObstacle::Audit: return "audit";
+    case LaunchObstacle::None:
+      return "none";
+    case LaunchObstacle::Unreadable:
+      return "unreadable";
+    case LaunchObstacle::NotElf:
+      return "not-elf";
+    case LaunchObstacle::Static:
+      return "static";
+    case LaunchObstacle::SecureExec:
+      return "secure-exec";
+    case LaunchObstacle::ForeignLoader:
+      return "foreign-loader";
+    case LaunchObstacle::NoStartHook:
+      return "no-start-hook";
+    case LaunchObstacle::TooDeep:
+      return "too-deep";
+    case LaunchObstacle::Audit:
+      return "audit";
   }
   return "?";
 }
@@ -122,11 +134,15 @@ bool secure_exec_for_caller(const std::string& path, std::string* why) {
     return true;
   };
   if (euid != getuid())
-    return say(euid != geteuid() ? " is set-user-ID to another user: the loader ignores LD_PRELOAD for it (AT_SECURE)"
-                                 : ": vmseal runs with an effective user ID that is not its real one (AT_SECURE)");
+    return say(
+        euid != geteuid()
+            ? " is set-user-ID to another user: the loader ignores LD_PRELOAD for it (AT_SECURE)"
+            : ": vmseal runs with an effective user ID that is not its real one (AT_SECURE)");
   if (egid != getgid())
-    return say(egid != getegid() ? " is set-group-ID to another group: the loader ignores LD_PRELOAD for it (AT_SECURE)"
-                                 : ": vmseal runs with an effective group ID that is not its real one (AT_SECURE)");
+    return say(
+        egid != getegid()
+            ? " is set-group-ID to another group: the loader ignores LD_PRELOAD for it (AT_SECURE)"
+            : ": vmseal runs with an effective group ID that is not its real one (AT_SECURE)");
   // File capabilities raise the permitted set of anyone but a full root.
   if (ids_apply && has_file_capabilities(path) && !(getuid() == 0 && geteuid() == 0))
     return say(" has file capabilities: the loader ignores LD_PRELOAD for it (AT_SECURE)");
@@ -145,13 +161,15 @@ LaunchPlan plan_launch(const std::string& program) {
                           "): whether the loader can preload into it cannot be checked");
     if (interpreter.empty()) break;
     if (depth == kMaxInterpreters)
-      return obstacle(plan, LaunchObstacle::TooDeep, program + ": more nested #! interpreters than Linux follows");
+      return obstacle(plan, LaunchObstacle::TooDeep,
+                      program + ": more nested #! interpreters than Linux follows");
     plan.interpreters.push_back(interpreter);
     file = interpreter;
   }
   plan.loaded = file;
   plan.execs_another = !plan.interpreters.empty() && file.substr(file.rfind('/') + 1) == "env";
-  if (std::string why; secure_exec_for_caller(file, &why)) return obstacle(plan, LaunchObstacle::SecureExec, why);
+  if (std::string why; secure_exec_for_caller(file, &why))
+    return obstacle(plan, LaunchObstacle::SecureExec, why);
   ElfImage image;
   std::string error;
   if (!read_elf_image(file, image, &error)) return obstacle(plan, LaunchObstacle::NotElf, error);
@@ -165,13 +183,16 @@ LaunchPlan plan_launch(const std::string& program) {
                     file + via + " is loaded by " + loader + ", not this system's glibc loader (" +
                         system_loader() + "): the preload is built for that one only");
   if (names_audit_library(image))
-    return obstacle(plan, LaunchObstacle::Audit,
-                    file + via + " names an rtld-audit library of its own (DT_AUDIT): it may keep the preload "
-                                 "from loading");
+    return obstacle(
+        plan, LaunchObstacle::Audit,
+        file + via +
+            " names an rtld-audit library of its own (DT_AUDIT): it may keep the preload "
+            "from loading");
   if (const char* audit = std::getenv("LD_AUDIT"); audit != nullptr && *audit != '\0')
     return obstacle(plan, LaunchObstacle::Audit,
-                    std::string("LD_AUDIT is set (") + audit + "): an rtld-audit library may keep the preload from "
-                                                               "loading");
+                    std::string("LD_AUDIT is set (") + audit +
+                        "): an rtld-audit library may keep the preload from "
+                        "loading");
   if (std::string why; !starts_through_libc_start_main(image, &why))
     return obstacle(plan, LaunchObstacle::NoStartHook, why);
   return plan;
@@ -189,7 +210,8 @@ bool is_vmseal_preload(const std::string& path, std::string* why) {
     return no(path + " is not an x86-64 shared object");
   std::string sym_error;
   if (find_dynamic_symbol(path, kPreloadMarker, &sym_error) != DynamicSymbol::Defined)
-    return no(path + " is not a vmseal preload library (it does not define " + kPreloadMarker + ")");
+    return no(path + " is not a vmseal preload library (it does not define " + kPreloadMarker +
+              ")");
   return true;
 }
 

@@ -23,16 +23,17 @@ ObjectRole role_of(const dl_phdr_info& info) noexcept {
 // objects (each dlopen the preload sees) would otherwise repeat it.
 void carve_out_stack_prot(const dl_phdr_info& info, LoadedObject& out) noexcept {
   if (!out.relro || out.n_mutables + 1 > kMaxObjectMutables) return;
-  static Addr scanned_bias = 0;     // the loader the cache is for
-  static VRange carved{};           // empty: nothing to carve out
+  static Addr scanned_bias = 0;  // the loader the cache is for
+  static VRange carved{};        // empty: nothing to carve out
   if (scanned_bias == info.dlpi_addr) {
     if (carved.end > carved.start) out.mutables[out.n_mutables++] = {carved, kLoaderWritable};
     return;
   }
   scanned_bias = info.dlpi_addr;
   const VRange relro = *out.relro;
-  carved = loader_writable_range(reinterpret_cast<const unsigned char*>(info.dlpi_addr + relro.start),
-                                 relro.end - relro.start, relro.start, relro);
+  carved =
+      loader_writable_range(reinterpret_cast<const unsigned char*>(info.dlpi_addr + relro.start),
+                            relro.end - relro.start, relro.start, relro);
   if (carved.end <= carved.start) return;
   out.mutables[out.n_mutables++] = {carved, kLoaderWritable};
 }
@@ -40,16 +41,23 @@ void carve_out_stack_prot(const dl_phdr_info& info, LoadedObject& out) noexcept 
 void read_dynamic(const ElfW(Dyn) * dyn, LoadedObject& out) noexcept {
   for (; dyn->d_tag != DT_NULL; ++dyn) {
     switch (dyn->d_tag) {
-      case DT_TEXTREL: out.textrel = true; break;
+      case DT_TEXTREL:
+        out.textrel = true;
+        break;
       case DT_FLAGS:
         if ((dyn->d_un.d_val & DF_TEXTREL) != 0) out.textrel = true;
         break;
       case DT_FLAGS_1:
         if ((dyn->d_un.d_val & DF_1_NODELETE) != 0) out.nodelete = true;
         break;
-      case DT_RUNPATH: out.has_runpath = true; break;
-      case DT_RPATH: out.has_rpath = true; break;
-      default: break;
+      case DT_RUNPATH:
+        out.has_runpath = true;
+        break;
+      case DT_RPATH:
+        out.has_rpath = true;
+        break;
+      default:
+        break;
     }
   }
 }
@@ -58,10 +66,14 @@ void read_dynamic(const ElfW(Dyn) * dyn, LoadedObject& out) noexcept {
 
 const char* object_role_name(ObjectRole r) noexcept {
   switch (r) {
-    case ObjectRole::Program: return "program";
-    case ObjectRole::Interpreter: return "interpreter";
-    case ObjectRole::Vdso: return "vdso";
-    case ObjectRole::Library: return "library";
+    case ObjectRole::Program:
+      return "program";
+    case ObjectRole::Interpreter:
+      return "interpreter";
+    case ObjectRole::Vdso:
+      return "vdso";
+    case ObjectRole::Library:
+      return "library";
   }
   return "?";
 }
@@ -87,7 +99,9 @@ static void describe(const dl_phdr_info& info, LoadedObject& out) noexcept {
         out.loads[out.n_loads++] = load_segment_of(ph);
         break;
       }
-      case PT_GNU_RELRO: out.relro = VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz}; break;
+      case PT_GNU_RELRO:
+        out.relro = VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz};
+        break;
       case kPtGnuMutable:
       case kPtOpenbsdMutable:
         if (out.n_mutables == kMaxObjectMutables) {
@@ -100,7 +114,8 @@ static void describe(const dl_phdr_info& info, LoadedObject& out) noexcept {
         // The vDSO's dynamic section is mapped too; every object's is.
         read_dynamic(reinterpret_cast<const ElfW(Dyn)*>(info.dlpi_addr + ph.p_vaddr), out);
         break;
-      default: break;
+      default:
+        break;
     }
   }
   if (out.role == ObjectRole::Interpreter) carve_out_stack_prot(info, out);

@@ -8,23 +8,34 @@ namespace vmseal::sealing {
 
 std::string_view segment_kind_name(SegmentKind k) noexcept {
   switch (k) {
-    case SegmentKind::Text: return "text";
-    case SegmentKind::Rodata: return "rodata";
-    case SegmentKind::Relro: return "relro";
-    case SegmentKind::Data: return "data";
-    case SegmentKind::Bss: return "bss";
-    case SegmentKind::Gap: return "gap";
-    case SegmentKind::Mutable: return "mutable";
-    case SegmentKind::WriteExec: return "wx";
+    case SegmentKind::Text:
+      return "text";
+    case SegmentKind::Rodata:
+      return "rodata";
+    case SegmentKind::Relro:
+      return "relro";
+    case SegmentKind::Data:
+      return "data";
+    case SegmentKind::Bss:
+      return "bss";
+    case SegmentKind::Gap:
+      return "gap";
+    case SegmentKind::Mutable:
+      return "mutable";
+    case SegmentKind::WriteExec:
+      return "wx";
   }
   return "?";
 }
 
 std::string_view profile_name(Profile p) noexcept {
   switch (p) {
-    case Profile::Minimal: return "minimal";
-    case Profile::Default: return "default";
-    case Profile::Strict: return "strict";
+    case Profile::Minimal:
+      return "minimal";
+    case Profile::Default:
+      return "default";
+    case Profile::Strict:
+      return "strict";
   }
   return "?";
 }
@@ -40,14 +51,18 @@ bool profile_from_name(std::string_view name, Profile& out) noexcept {
 
 bool profile_seals(Profile profile, SegmentKind k) noexcept {
   switch (k) {
-    case SegmentKind::Text: return true;
+    case SegmentKind::Text:
+      return true;
     case SegmentKind::Rodata:
     case SegmentKind::Relro:
-    case SegmentKind::Gap: return profile != Profile::Minimal;
+    case SegmentKind::Gap:
+      return profile != Profile::Minimal;
     case SegmentKind::Data:
-    case SegmentKind::Bss: return profile == Profile::Strict;
+    case SegmentKind::Bss:
+      return profile == Profile::Strict;
     case SegmentKind::Mutable:
-    case SegmentKind::WriteExec: return false;
+    case SegmentKind::WriteExec:
+      return false;
   }
   return false;
 }
@@ -57,12 +72,16 @@ namespace {
 std::string_view why_not(Profile profile, SegmentKind k) noexcept {
   switch (k) {
     case SegmentKind::Mutable:
-      return "left mutable on purpose: an escape hatch (PT_GNU_MUTABLE / PT_OPENBSD_MUTABLE), or a page the loader "
+      return "left mutable on purpose: an escape hatch (PT_GNU_MUTABLE / PT_OPENBSD_MUTABLE), or a "
+             "page the loader "
              "writes later (glibc's __stack_prot)";
-    case SegmentKind::WriteExec: return "writable and executable: a loader leaves W+X segments mutable";
+    case SegmentKind::WriteExec:
+      return "writable and executable: a loader leaves W+X segments mutable";
     case SegmentKind::Data:
-    case SegmentKind::Bss: return "writable data: sealed only by the strict profile";
-    default: break;
+    case SegmentKind::Bss:
+      return "writable data: sealed only by the strict profile";
+    default:
+      break;
   }
   if (profile == Profile::Minimal) return "the minimal profile seals text only";
   return "";
@@ -88,9 +107,11 @@ class Painter {
     while (j < n && runs[j].start < end) ++j;
     // runs[i, j) overlap [start, end): at most a head piece of runs[i] and a
     // tail piece of runs[j-1] survive.
-    if (i < j && runs[i].start < start) tmp[out++] = {runs[i].start, start, runs[i].kind, false, {}};
+    if (i < j && runs[i].start < start)
+      tmp[out++] = {runs[i].start, start, runs[i].kind, false, {}};
     tmp[out++] = {start, end, k, false, {}};
-    if (i < j && runs[j - 1].end > end) tmp[out++] = {end, runs[j - 1].end, runs[j - 1].kind, false, {}};
+    if (i < j && runs[j - 1].end > end)
+      tmp[out++] = {end, runs[j - 1].end, runs[j - 1].kind, false, {}};
     const std::size_t removed = j - i;
     if (n - removed + out > cap_) {
       overflow_ = true;
@@ -162,12 +183,14 @@ std::size_t plan_layout(const ObjectLayout& layout, Addr bias, Profile profile, 
   }
   for (const LoadSegment& l : layout.loads)
     if (l.openbsd_mutable_flag)
-      p.paint(page_align_down(bias + l.vaddr), page_align_up(bias + l.vaddr + l.memsz), SegmentKind::Mutable);
+      p.paint(page_align_down(bias + l.vaddr), page_align_up(bias + l.vaddr + l.memsz),
+              SegmentKind::Mutable);
   for (const MutableRange& m : layout.mutable_ranges) {
     // The strict profile seals ld.so's whole RELRO: glibc's __stack_prot
     // page with the rest (a dlopen of an execstack object then fails).
     if (m.type == kLoaderWritable && profile == Profile::Strict) continue;
-    p.paint(page_align_down(bias + m.range.start), page_align_up(bias + m.range.end), SegmentKind::Mutable);
+    p.paint(page_align_down(bias + m.range.start), page_align_up(bias + m.range.end),
+            SegmentKind::Mutable);
   }
 
   const std::size_t n = p.finish();

@@ -1,7 +1,7 @@
 // The plan of an object read from its file: the allocation-free core of
 // plan.cpp over the ElfImage's segments.
-#include "vmseal/sealing/plan.hpp"
 #include "vmseal/sealing/loaded_objects.hpp"
+#include "vmseal/sealing/plan.hpp"
 
 namespace vmseal::sealing {
 

@@ -9,20 +9,27 @@ namespace vmseal::sealing {
 
 const char* object_verdict_reason(ObjectVerdict v) noexcept {
   switch (v) {
-    case ObjectVerdict::Sealed: return "";
+    case ObjectVerdict::Sealed:
+      return "";
     case ObjectVerdict::Partial:
-    case ObjectVerdict::Failed: return kSealRefusedWhy;
-    case ObjectVerdict::DryRun: return "a dry run: nothing was sealed";
-    case ObjectVerdict::OptedOut: return kOptedOutWhy;
-    case ObjectVerdict::MayUnload: return kMayUnloadWhy;
-    case ObjectVerdict::Kernel: return kVdsoWhy;
-    case ObjectVerdict::TooComplex: return kTooComplexWhy;
+    case ObjectVerdict::Failed:
+      return kSealRefusedWhy;
+    case ObjectVerdict::DryRun:
+      return "a dry run: nothing was sealed";
+    case ObjectVerdict::OptedOut:
+      return kOptedOutWhy;
+    case ObjectVerdict::MayUnload:
+      return kMayUnloadWhy;
+    case ObjectVerdict::Kernel:
+      return kVdsoWhy;
+    case ObjectVerdict::TooComplex:
+      return kTooComplexWhy;
   }
   return "";
 }
 
-void RecordWriter::open(void* storage, Profile profile, RelroMode relro, RelroMode text, std::uint8_t flags,
-                        const char* script) noexcept {
+void RecordWriter::open(void* storage, Profile profile, RelroMode relro, RelroMode text,
+                        std::uint8_t flags, const char* script) noexcept {
   record_ = static_cast<Layout*>(storage);
   RecordHeader& h = record_->header;
   std::memcpy(h.magic, kRecordMagic, sizeof h.magic);

@@ -39,7 +39,8 @@ bool decode_record(const void* data, std::size_t size, SealRecord& out, std::str
   if (size < sizeof h) return bad("shorter than its header");
   std::memcpy(&h, data, sizeof h);
   if (std::memcmp(h.magic, kRecordMagic, sizeof h.magic) != 0) return bad("wrong magic");
-  if (h.header_size != sizeof(RecordHeader) || h.entry_size != sizeof(RecordEntry) || h.capacity != kRecordCapacity)
+  if (h.header_size != sizeof(RecordHeader) || h.entry_size != sizeof(RecordEntry) ||
+      h.capacity != kRecordCapacity)
     return bad("another version of the format");
   if (h.count > h.capacity || size < sizeof h + std::size_t{h.count} * sizeof(RecordEntry))
     return bad("more entries than it holds");
@@ -60,11 +61,13 @@ bool decode_record(const void* data, std::size_t size, SealRecord& out, std::str
   for (std::uint32_t i = 0; i < h.count; ++i) {
     RecordEntry e;
     std::memcpy(&e, bytes + std::size_t{i} * sizeof e, sizeof e);
-    if (!enum_in_range(e.role, ObjectRole::Library) || !enum_in_range(e.verdict, ObjectVerdict::Failed) ||
+    if (!enum_in_range(e.role, ObjectRole::Library) ||
+        !enum_in_range(e.verdict, ObjectVerdict::Failed) ||
         !enum_in_range(e.relro, RelroOutcome::Failed) || e.at_startup > 1)
       return bad("entry " + std::to_string(i) + " has an unknown value");
-    out.objects.push_back({e.bias, e.phdr, static_cast<ObjectRole>(e.role), static_cast<ObjectVerdict>(e.verdict),
-                           e.at_startup == 1, static_cast<RelroOutcome>(e.relro), e.sealed_bytes});
+    out.objects.push_back({e.bias, e.phdr, static_cast<ObjectRole>(e.role),
+                           static_cast<ObjectVerdict>(e.verdict), e.at_startup == 1,
+                           static_cast<RelroOutcome>(e.relro), e.sealed_bytes});
   }
   return true;
 }
@@ -87,8 +90,8 @@ int read_process_record(pid_t pid, SealRecord& out, std::string* error) {
     if (!l.ends_with(kPreload)) continue;
     unsigned long long start = 0, offset = 0;
     int name_at = 0;
-    if (std::sscanf(line.c_str(), "%llx-%*x %*s %llx %*s %*s %n", &start, &offset, &name_at) < 2 || offset != 0 ||
-        name_at <= 0)
+    if (std::sscanf(line.c_str(), "%llx-%*x %*s %llx %*s %*s %n", &start, &offset, &name_at) < 2 ||
+        offset != 0 || name_at <= 0)
       continue;
     base = start;
     path.assign(l.substr(static_cast<std::size_t>(name_at)));
@@ -100,25 +103,31 @@ int read_process_record(pid_t pid, SealRecord& out, std::string* error) {
   std::uint64_t value = 0;
   std::string why;
   DynamicSymbol found = find_dynamic_symbol(proc + "/root" + path, kRecordSymbol, &why, &value);
-  if (found == DynamicSymbol::Unreadable) found = find_dynamic_symbol(path, kRecordSymbol, &why, &value);
+  if (found == DynamicSymbol::Unreadable)
+    found = find_dynamic_symbol(path, kRecordSymbol, &why, &value);
   if (found != DynamicSymbol::Defined)
     return fail("the process maps " + path + ", which has no vmseal record (" + why + ")");
   const int fd = ::open((proc + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return fail(std::string("the vmseal record cannot be read: ") + std::strerror(errno) +
-                " (reading another process's memory needs PTRACE_MODE_ATTACH: root, or Yama's ptrace_scope 0)");
+                " (reading another process's memory needs PTRACE_MODE_ATTACH: root, or Yama's "
+                "ptrace_scope 0)");
   std::string buf(kRecordBytes, '\0');
   std::size_t got = 0;
   while (got < buf.size()) {
-    const ssize_t n = pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(base + value + got));
+    const ssize_t n =
+        pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(base + value + got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<std::size_t>(n);
   }
   ::close(fd);
-  if (got < sizeof(RecordHeader)) return fail("the vmseal record cannot be read from " + proc + "/mem");
+  if (got < sizeof(RecordHeader))
+    return fail("the vmseal record cannot be read from " + proc + "/mem");
   // All zero: the preload is there but has not reached its first seal point.
-  if (buf.find_first_not_of('\0', 0) == std::string::npos || buf.compare(0, 8, std::string(8, '\0')) == 0) return 0;
+  if (buf.find_first_not_of('\0', 0) == std::string::npos ||
+      buf.compare(0, 8, std::string(8, '\0')) == 0)
+    return 0;
   return decode_record(buf.data(), got, out, error) ? 1 : -1;
 }
 

@@ -11,18 +11,22 @@
 
 namespace vmseal::sealing {
 
-int write_file_safely(const char* path, const char* data, std::size_t size, unsigned mode) noexcept {
+int write_file_safely(const char* path, const char* data, std::size_t size,
+                      unsigned mode) noexcept {
   if (path == nullptr || *path == '\0') return EINVAL;
   struct stat st {};
-  if (lstat(path, &st) == 0 && (S_ISLNK(st.st_mode) || st.st_uid != geteuid() || !S_ISREG(st.st_mode)))
+  if (lstat(path, &st) == 0 &&
+      (S_ISLNK(st.st_mode) || st.st_uid != geteuid() || !S_ISREG(st.st_mode)))
     return EEXIST;
   char tmp[4200];
   int fd = -1;
   for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
     unsigned long long r = 0;
     if (getrandom(&r, sizeof r, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof r))
-      r = static_cast<unsigned long long>(getpid()) * 2654435761ULL + static_cast<unsigned long long>(attempt);
-    if (std::snprintf(tmp, sizeof tmp, "%s.%016llx.tmp", path, r) >= static_cast<int>(sizeof tmp)) return ENAMETOOLONG;
+      r = static_cast<unsigned long long>(getpid()) * 2654435761ULL +
+          static_cast<unsigned long long>(attempt);
+    if (std::snprintf(tmp, sizeof tmp, "%s.%016llx.tmp", path, r) >= static_cast<int>(sizeof tmp))
+      return ENAMETOOLONG;
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno != EEXIST) return errno;
   }
@@ -33,8 +37,10 @@ int write_file_safely(const char* path, const char* data, std::size_t size, unsi
   for (std::size_t done = 0; err == 0 && done < size;) {
     const ssize_t n = write(fd, data + done, size - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) err = n < 0 ? errno : EIO;
-    else done += static_cast<std::size_t>(n);
+    if (n <= 0)
+      err = n < 0 ? errno : EIO;
+    else
+      done += static_cast<std::size_t>(n);
   }
   if (close(fd) != 0 && err == 0) err = errno;
   if (err == 0 && rename(tmp, path) != 0) err = errno;

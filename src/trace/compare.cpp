@@ -44,12 +44,16 @@ std::size_t closing_paren(std::string_view s, std::size_t open) {
   for (std::size_t i = open; i < s.size(); ++i) {
     const char c = s[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
-    else if (c == '(' || c == '[' || c == '{') ++depth;
+    if (c == '"')
+      in_string = true;
+    else if (c == '(' || c == '[' || c == '{')
+      ++depth;
     else if (c == ')' || c == ']' || c == '}') {
       if (--depth == 0) return c == ')' ? i + 1 : std::string_view::npos;
     }
@@ -118,8 +122,10 @@ struct Constant {
   std::uint64_t value;
 };
 constexpr Constant kConstants[] = {
-    {"PAGE", kPageSize},        {"NULL", 0},
-    {"MM_SEAL_SEAL", seal_type::SEAL}, {"MM_SEAL_BASE", seal_type::BASE},
+    {"PAGE", kPageSize},
+    {"NULL", 0},
+    {"MM_SEAL_SEAL", seal_type::SEAL},
+    {"MM_SEAL_BASE", seal_type::BASE},
     {"MM_SEAL_PROT_PKEY", seal_type::PROT_PKEY},
 };
 
@@ -130,7 +136,8 @@ class Expr {
   bool eval(std::uint64_t& out, std::string* error) {
     out = parse_or();
     skip();
-    if (error_.empty() && pos_ != s_.size()) error_ = "unexpected \"" + std::string(s_.substr(pos_, 40)) + "\"";
+    if (error_.empty() && pos_ != s_.size())
+      error_ = "unexpected \"" + std::string(s_.substr(pos_, 40)) + "\"";
     if (!error_.empty()) {
       if (error != nullptr) *error = error_;
       return false;
@@ -159,9 +166,12 @@ class Expr {
     std::uint64_t v = parse_product();
     for (;;) {
       if (!error_.empty()) return v;
-      if (eat('+')) v += parse_product();
-      else if (eat('-')) v -= parse_product();
-      else return v;
+      if (eat('+'))
+        v += parse_product();
+      else if (eat('-'))
+        v -= parse_product();
+      else
+        return v;
     }
   }
   std::uint64_t parse_product() {
@@ -294,7 +304,8 @@ std::string render_ranges(const AddressSpace* as, const std::vector<std::pair<Ad
   std::string out;
   const Vma* last = nullptr;
   for (const auto& [s, e] : ranges) {
-    for (const Vma* v = as->vmas().lower(s); v != nullptr && v->start < e; v = as->vmas().next_of(*v)) {
+    for (const Vma* v = as->vmas().lower(s); v != nullptr && v->start < e;
+         v = as->vmas().next_of(*v)) {
       if (last != nullptr && v->start < last->end) continue;  // already printed
       if (!out.empty()) out += "  ";
       out += render_vma(*v, with_types);
@@ -315,16 +326,18 @@ bool args_mention(const TraceCall& c, std::string_view word) {
 // not follow; "" otherwise.
 std::string unmodelled(const TraceCall& c) {
   if (c.outcome != Outcome::Value) return "";
-  static const char* const kAlways[] = {"remap_file_pages", "mbind", "set_mempolicy_home_node",
-                                        "io_setup", "io_destroy", "process_madvise",
-                                        "migrate_pages", "move_pages", "pkey_alloc", "pkey_free",
-                                        "mmap2", "userfaultfd"};
+  static const char* const kAlways[] = {"remap_file_pages", "mbind",      "set_mempolicy_home_node",
+                                        "io_setup",         "io_destroy", "process_madvise",
+                                        "migrate_pages",    "move_pages", "pkey_alloc",
+                                        "pkey_free",        "mmap2",      "userfaultfd"};
   for (const char* n : kAlways)
     if (c.name == n) return c.name;
-  if (c.name == "ioctl" && (args_mention(c, "UFFDIO_REGISTER") || args_mention(c, "UFFDIO_UNREGISTER")))
+  if (c.name == "ioctl" &&
+      (args_mention(c, "UFFDIO_REGISTER") || args_mention(c, "UFFDIO_UNREGISTER")))
     return "ioctl(UFFDIO_*REGISTER)";
   if (c.name == "prctl" && args_mention(c, "PR_SET_VMA")) return "prctl(PR_SET_VMA)";
-  if (c.name == "arch_prctl" && args_mention(c, "ARCH_MAP_VDSO")) return "arch_prctl(ARCH_MAP_VDSO_*)";
+  if (c.name == "arch_prctl" && args_mention(c, "ARCH_MAP_VDSO"))
+    return "arch_prctl(ARCH_MAP_VDSO_*)";
   if (c.name == "shmctl" && args_mention(c, "IPC_RMID")) return "";  // no layout change
   return "";
 }
@@ -372,7 +385,8 @@ struct PolicyComparison::Impl {
       so.check = options.follow_recorded;
       so.config = options.config;
       so.config.seal = p;
-      so.max_live_processes = std::max<std::size_t>(so.max_live_processes / options.policies.size(), 1024);
+      so.max_live_processes =
+          std::max<std::size_t>(so.max_live_processes / options.policies.size(), 1024);
       Run r;
       r.sim = std::make_unique<Simulator>(so);
       runs.push_back(std::move(r));
@@ -453,8 +467,9 @@ struct PolicyComparison::Impl {
     if (m.kind == SealPointMarker::Kind::Object) {
       p.object = m.path;
     } else if (m.kind == SealPointMarker::Kind::Range || m.kind == SealPointMarker::Kind::Kernel) {
-      p.ranges.push_back({m.start, m.end,
-                          m.kind == SealPointMarker::Kind::Range ? p.object + " " + m.range_kind : m.range_kind});
+      p.ranges.push_back(
+          {m.start, m.end,
+           m.kind == SealPointMarker::Kind::Range ? p.object + " " + m.range_kind : m.range_kind});
     } else if (m.kind == SealPointMarker::Kind::End) {
       // Each policy seals each range with its own mseal, at this line.
       for (const SealRange& r : p.ranges) {
@@ -469,8 +484,8 @@ struct PolicyComparison::Impl {
         seal.call.args = {buf[0], buf[1], "0"};
         seal.call.outcome = Outcome::Unknown;
         std::vector<std::optional<TraceEvent>> events(runs.size(), seal);
-        compare(events, nullptr, {}, report, "the seal of " + r.what + " (seal point of line " +
-                                                 std::to_string(p.line) + ")");
+        compare(events, nullptr, {}, report,
+                "the seal of " + r.what + " (seal point of line " + std::to_string(p.line) + ")");
       }
       pending.erase(it);
     }
@@ -572,7 +587,8 @@ struct PolicyComparison::Impl {
     if (!cc.verifiable) ++summary.unverifiable;
     if (cc.unfinished) {
       ++summary.unfinished;
-      if (cc.note.empty()) cc.note = "the input has no result for this call (cut short): replayed as if it ran";
+      if (cc.note.empty())
+        cc.note = "the input has no result for this call (cut short): replayed as if it ran";
     }
     if (cc.differs()) {
       ++summary.differing;
@@ -589,8 +605,9 @@ struct PolicyComparison::Impl {
           r.vars.erase(script->bind);
           r.unbound_why[script->bind] =
               "line " + std::to_string(cc.line) + " (" + script->bind + " = " + script->name +
-              ") " + (recs[i] ? "failed with " + std::string(errno_name(recs[i]->engine.error()))
-                              : std::string("did not run"));
+              ") " +
+              (recs[i] ? "failed with " + std::string(errno_name(recs[i]->engine.error()))
+                       : std::string("did not run"));
         }
       }
     }
@@ -672,9 +689,11 @@ bool PolicyComparison::feed(std::string_view line, const Report& report) {
   Impl& m = *impl_;
   if (m.stopped) return false;
   ++m.summary.lines;
-  if (line.size() >= kMaxLineBytes) {  // LineReader hands on the first kMaxLineBytes of a longer line
+  if (line.size() >=
+      kMaxLineBytes) {  // LineReader hands on the first kMaxLineBytes of a longer line
     m.parser.feed("");  // keeps the reader's line numbers in step
-    m.bad_line(m.summary.lines, "a line of " + std::to_string(kMaxLineBytes) + " bytes or more (a documented limit)");
+    m.bad_line(m.summary.lines, "a line of " + std::to_string(kMaxLineBytes) +
+                                    " bytes or more (a documented limit)");
     return !m.stopped;
   }
   ScriptCall sc;

@@ -16,16 +16,26 @@ namespace vmseal::trace {
 
 std::string_view diagnostic_kind_name(DiagnosticKind k) noexcept {
   switch (k) {
-    case DiagnosticKind::Malformed: return "malformed";
-    case DiagnosticKind::BadMarker: return "bad-marker";
-    case DiagnosticKind::NoLayout: return "no-layout";
-    case DiagnosticKind::Truncated: return "truncated";
-    case DiagnosticKind::UnknownSyscall: return "unknown-syscall";
-    case DiagnosticKind::Unmodelled: return "unmodelled";
-    case DiagnosticKind::UnknownPid: return "unknown-pid";
-    case DiagnosticKind::EngineMismatch: return "engine-mismatch";
-    case DiagnosticKind::NoSealPoint: return "no-seal-point";
-    case DiagnosticKind::Anomaly: return "anomaly";
+    case DiagnosticKind::Malformed:
+      return "malformed";
+    case DiagnosticKind::BadMarker:
+      return "bad-marker";
+    case DiagnosticKind::NoLayout:
+      return "no-layout";
+    case DiagnosticKind::Truncated:
+      return "truncated";
+    case DiagnosticKind::UnknownSyscall:
+      return "unknown-syscall";
+    case DiagnosticKind::Unmodelled:
+      return "unmodelled";
+    case DiagnosticKind::UnknownPid:
+      return "unknown-pid";
+    case DiagnosticKind::EngineMismatch:
+      return "engine-mismatch";
+    case DiagnosticKind::NoSealPoint:
+      return "no-seal-point";
+    case DiagnosticKind::Anomaly:
+      return "anomaly";
   }
   return "?";
 }
@@ -45,9 +55,11 @@ std::vector<std::string> avoiding_options(const SealedRange& hit, sealing::Profi
   return out;
 }
 
-std::string failure_key(std::string_view name, const SealedRange& hit, Addr addr, std::uint64_t len) {
+std::string failure_key(std::string_view name, const SealedRange& hit, Addr addr,
+                        std::uint64_t len) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, " +%#" PRIx64 " %" PRIu64, addr >= hit.start ? addr - hit.start : 0, len);
+  std::snprintf(buf, sizeof buf, " +%#" PRIx64 " %" PRIu64,
+                addr >= hit.start ? addr - hit.start : 0, len);
   return std::string(name) + " " + hit.object + " " + hit.kind + buf;
 }
 
@@ -59,7 +71,6 @@ std::string hex(Addr a) {
   return buf;
 }
 
-
 // Memory calls the engine does not model but that a seal can stop or that
 // change the layout.
 bool is_unmodelled_mm_call(std::string_view n) {
@@ -69,9 +80,9 @@ bool is_unmodelled_mm_call(std::string_view n) {
 // Whether a raw line is worth keeping a -k stack for (a memory call, or the
 // end of one that was split).
 bool may_be_mm_line(std::string_view l) {
-  static constexpr std::string_view kHints[] = {"mmap(", "munmap(", "mprotect(", "mremap(", "madvise(", "brk(",
-                                                "mseal(", "syscall_0x1ce(", "mlock", "munlock", "shmat(", "shmdt(",
-                                                "resumed>"};
+  static constexpr std::string_view kHints[] = {
+      "mmap(",          "munmap(", "mprotect(", "mremap(", "madvise(", "brk(",    "mseal(",
+      "syscall_0x1ce(", "mlock",   "munlock",   "shmat(",  "shmdt(",   "resumed>"};
   for (std::string_view h : kHints)
     if (l.find(h) != std::string_view::npos) return true;
   return false;
@@ -81,7 +92,8 @@ bool may_be_mm_line(std::string_view l) {
 Addr instruction_pointer(std::string_view l) {
   const std::size_t paren = l.find('(');
   const std::size_t lim = paren == std::string_view::npos ? l.size() : paren;
-  for (std::size_t pos = l.find('['); pos != std::string_view::npos && pos < lim; pos = l.find('[', pos + 1)) {
+  for (std::size_t pos = l.find('['); pos != std::string_view::npos && pos < lim;
+       pos = l.find('[', pos + 1)) {
     std::size_t e = pos + 1;
     while (e < l.size() && std::isxdigit(static_cast<unsigned char>(l[e])) != 0) ++e;
     if (e - pos - 1 == 16 && e < l.size() && l[e] == ']') {
@@ -97,8 +109,10 @@ Addr instruction_pointer(std::string_view l) {
 }
 
 bool system_frame(std::string_view f) {
-  return f.find("/libc.so") != std::string_view::npos || f.find("/ld-linux") != std::string_view::npos ||
-         f.find("/libpthread") != std::string_view::npos || f.find("libvmseal_preload") != std::string_view::npos;
+  return f.find("/libc.so") != std::string_view::npos ||
+         f.find("/ld-linux") != std::string_view::npos ||
+         f.find("/libpthread") != std::string_view::npos ||
+         f.find("libvmseal_preload") != std::string_view::npos;
 }
 
 // A plain trace's candidate object: a file ld.so mapped whole at offset 0.
@@ -145,9 +159,9 @@ struct Predictor::Impl {
   StraceParser parser;
   Simulator control;
   Simulator sealed;
-  std::vector<std::size_t> line_map;          // parser line -> file line (index: parser line - 1)
+  std::vector<std::size_t> line_map;  // parser line -> file line (index: parser line - 1)
   std::map<std::size_t, std::vector<std::string>> stacks;  // parser line -> frames
-  std::map<std::size_t, Addr> ips;            // parser line -> -i pointer
+  std::map<std::size_t, Addr> ips;                         // parser line -> -i pointer
   std::size_t file_lines = 0;
   std::size_t last_parser_line = 0;
   bool keep_stack = false;
@@ -162,7 +176,8 @@ struct Predictor::Impl {
   Impl(PredictOptions o, SnapshotSource s)
       : opt(std::move(o)), snapshots(std::move(s)), control(sim_options()), sealed(sim_options()) {
     res.plain = opt.plain;
-    for (const std::string& g : opt.opt_out) opt_out_globs += (opt_out_globs.empty() ? "" : ":") + g;
+    for (const std::string& g : opt.opt_out)
+      opt_out_globs += (opt_out_globs.empty() ? "" : ":") + g;
   }
   SimOptions sim_options() const {
     SimOptions so;
@@ -172,7 +187,8 @@ struct Predictor::Impl {
   }
 
   std::size_t file_line(std::size_t parser_line) const {
-    return parser_line >= 1 && parser_line <= line_map.size() ? line_map[parser_line - 1] : parser_line;
+    return parser_line >= 1 && parser_line <= line_map.size() ? line_map[parser_line - 1]
+                                                              : parser_line;
   }
 
   void diag(DiagnosticKind k, std::size_t line, int pid, std::string msg) {
@@ -216,7 +232,8 @@ struct Predictor::Impl {
   void drain() {
     while (auto item = parser.next()) {
       if (const auto* err = std::get_if<ParseError>(&*item)) {
-        diag(DiagnosticKind::Malformed, file_line(err->line), 0, err->message + ": " + err->shown_text());
+        diag(DiagnosticKind::Malformed, file_line(err->line), 0,
+             err->message + ": " + err->shown_text());
         continue;
       }
       process(std::get<TraceEvent>(*item));
@@ -226,25 +243,32 @@ struct Predictor::Impl {
   void finish(bool cut) {
     parser.finish();
     drain();
-    if (cut) diag(DiagnosticKind::Truncated, file_lines, 0, "the last line has no newline: the trace was cut");
+    if (cut)
+      diag(DiagnosticKind::Truncated, file_lines, 0,
+           "the last line has no newline: the trace was cut");
     for (const auto& [pid, p] : pending)
       diag(DiagnosticKind::Truncated, p.line, pid,
            "the trace ends inside the seal point that began here: its seals were not applied");
     for (int pid : running)
       diag(DiagnosticKind::Truncated, file_lines, pid,
-           "the trace ends while pid " + std::to_string(pid) + " is still running: it may be truncated");
+           "the trace ends while pid " + std::to_string(pid) +
+               " is still running: it may be truncated");
     if (!opt.plain && res.seal_points.empty())
       diag(DiagnosticKind::NoSealPoint, 0, 0,
-           "no seal point in the trace: the program never reached main with the preload (static, set-user-ID, "
+           "no seal point in the trace: the program never reached main with the preload (static, "
+           "set-user-ID, "
            "or it exited or exec'd before main), so `vmseal run` would seal nothing here");
     if (opt.plain && res.seal_points.empty())
       diag(DiagnosticKind::NoSealPoint, 0, 0,
-           "no seal point could be estimated: the trace does not show ld.so finishing start-up (it unmaps "
+           "no seal point could be estimated: the trace does not show ld.so finishing start-up (it "
+           "unmaps "
            "/etc/ld.so.cache then)");
     for (const auto& [k, n] : diag_counts)
       if (n > opt.max_diagnostics_per_kind)
-        res.diagnostics.push_back({k, 0, 0, std::to_string(n - opt.max_diagnostics_per_kind) + " more " +
-                                                 std::string(diagnostic_kind_name(k)) + " diagnostics not shown"});
+        res.diagnostics.push_back({k, 0, 0,
+                                   std::to_string(n - opt.max_diagnostics_per_kind) + " more " +
+                                       std::string(diagnostic_kind_name(k)) +
+                                       " diagnostics not shown"});
   }
 
   // ---- events -------------------------------------------------------------------
@@ -288,7 +312,8 @@ struct Predictor::Impl {
       unknown_pids.insert(ev.pid);
       diag(DiagnosticKind::UnknownPid, ev.line, ev.pid,
            "pid " + std::to_string(ev.pid) +
-               " appears without a traced clone, fork or attach (interleaved or spliced traces?): which address "
+               " appears without a traced clone, fork or attach (interleaved or spliced traces?): "
+               "which address "
                "space it uses is unknown, so its calls after any seal point are unverifiable");
     }
     if (is_seal_point_marker(ev)) {
@@ -297,14 +322,18 @@ struct Predictor::Impl {
     }
     if (c.raw_name.starts_with("syscall_") && c.name == c.raw_name)
       diag(DiagnosticKind::UnknownSyscall, ev.line, ev.pid,
-           c.raw_name + ": a system call strace could not name and vmseal does not know; if it changes memory "
-                        "the prediction may miss it");
+           c.raw_name +
+               ": a system call strace could not name and vmseal does not know; if it changes "
+               "memory "
+               "the prediction may miss it");
 
     const bool sealed_mm = state(ev.pid)->sealed;
     if (is_unmodelled_mm_call(c.name) && sealed_mm) {
       diag(DiagnosticKind::Unmodelled, ev.line, ev.pid,
-           c.name + " is not modelled by the engine: a seal may stop it, and its effect on the layout is not "
-                    "replayed");
+           c.name +
+               " is not modelled by the engine: a seal may stop it, and its effect on the layout "
+               "is not "
+               "replayed");
       PredictedCall u = base_record(ev, nullptr);
       u.note = c.name + " is not modelled";
       res.unverifiable.push_back(std::move(u));
@@ -340,7 +369,8 @@ struct Predictor::Impl {
         states[child] = std::make_shared<SealState>(*parent);
       return;
     }
-    if ((c.name == "execve" || c.name == "execveat") && c.outcome == Outcome::Value && c.value == 0) {
+    if ((c.name == "execve" || c.name == "execveat") && c.outcome == Outcome::Value &&
+        c.value == 0) {
       states[ev.pid] = std::make_shared<SealState>();
       pending.erase(ev.pid);
     }
@@ -358,7 +388,8 @@ struct Predictor::Impl {
     if (m.kind == SealPointMarker::Kind::Begin) {
       if (pending.count(ev.pid) != 0)
         diag(DiagnosticKind::BadMarker, ev.line, ev.pid,
-             "marker '" + m.text + "': a seal point begins inside another one; the first is dropped");
+             "marker '" + m.text +
+                 "': a seal point begins inside another one; the first is dropped");
       PendingSeal p;
       p.kind = m.point;
       p.line = ev.line;
@@ -370,14 +401,16 @@ struct Predictor::Impl {
     auto it = pending.find(ev.pid);
     if (it == pending.end()) {
       diag(DiagnosticKind::BadMarker, ev.line, ev.pid,
-           "marker '" + m.text + "': outside a seal point (no 'begin' from pid " + std::to_string(ev.pid) + ")");
+           "marker '" + m.text + "': outside a seal point (no 'begin' from pid " +
+               std::to_string(ev.pid) + ")");
       return;
     }
     PendingSeal& p = it->second;
     switch (m.kind) {
       case SealPointMarker::Kind::Object:
         if (m.truncated)
-          diag(DiagnosticKind::BadMarker, ev.line, ev.pid, "an object's path was truncated by strace: " + m.path);
+          diag(DiagnosticKind::BadMarker, ev.line, ev.pid,
+               "an object's path was truncated by strace: " + m.path);
         p.objects.push_back(PendingObject{m.role, m.verdict, m.path, {}});
         break;
       case SealPointMarker::Kind::Range:
@@ -388,7 +421,8 @@ struct Predictor::Impl {
         r.line = ev.line;
         if (m.kind == SealPointMarker::Kind::Range) {
           if (p.objects.empty()) {
-            diag(DiagnosticKind::BadMarker, ev.line, ev.pid, "marker '" + m.text + "': a range before any object");
+            diag(DiagnosticKind::BadMarker, ev.line, ev.pid,
+                 "marker '" + m.text + "': a range before any object");
             return;
           }
           r.kind = m.range_kind;
@@ -443,14 +477,17 @@ struct Predictor::Impl {
   // the original, so nothing the replay checks changes for it.
   static void anonymise(AddressSpace& as, const SealedRange& r) {
     const std::uint64_t len = r.end - r.start;
-    const std::uint64_t prot = r.kind == "text" ? (abi::PROT_READ | abi::PROT_EXEC) : abi::PROT_READ;
+    const std::uint64_t prot =
+        r.kind == "text" ? (abi::PROT_READ | abi::PROT_EXEC) : abi::PROT_READ;
     // The preload's steps: a writable copy, written (an anon_vma), then
     // made read-only and moved.
-    const SysResult copy = as.mmap(0, len, abi::PROT_READ | abi::PROT_WRITE, abi::MAP_PRIVATE | abi::MAP_ANONYMOUS, -1, 0);
+    const SysResult copy = as.mmap(0, len, abi::PROT_READ | abi::PROT_WRITE,
+                                   abi::MAP_PRIVATE | abi::MAP_ANONYMOUS, -1, 0);
     if (copy.is_error()) return;
     as.fault(copy.value(), Access::Write);
     as.mprotect(copy.value(), len, prot);
-    const SysResult moved = as.mremap(copy.value(), len, len, abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED, r.start);
+    const SysResult moved =
+        as.mremap(copy.value(), len, len, abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED, r.start);
     if (moved.is_error()) as.munmap(copy.value(), len);
   }
 
@@ -491,7 +528,8 @@ struct Predictor::Impl {
       for (std::size_t i = 0; i < o.ranges.size();) {
         const bool gap = o.ranges[i].kind == "gap";
         std::size_t j = i + 1;
-        while (!gap && j < o.ranges.size() && o.ranges[j].kind != "gap" && o.ranges[j].start == o.ranges[j - 1].end)
+        while (!gap && j < o.ranges.size() && o.ranges[j].kind != "gap" &&
+               o.ranges[j].start == o.ranges[j - 1].end)
           ++j;
         seal_run(std::vector<SealedRange>(o.ranges.begin() + static_cast<std::ptrdiff_t>(i),
                                           o.ranges.begin() + static_cast<std::ptrdiff_t>(j)),
@@ -545,7 +583,8 @@ struct Predictor::Impl {
       }
       return;
     }
-    if (c.name == "munmap" && !st->sealed && st->cache_end != 0 && c.outcome == Outcome::Value && rc) {
+    if (c.name == "munmap" && !st->sealed && st->cache_end != 0 && c.outcome == Outcome::Value &&
+        rc) {
       Addr a = 0;
       if (!c.args.empty() && parse_int_arg(c.args[0], a) && a == st->cache_start) plain_seal(ev);
     }
@@ -663,13 +702,16 @@ struct Predictor::Impl {
     const Addr ip = ip_it->second;
     s.site = hex(ip);
     if (const AddressSpace* as = control.address_space(pid))
-      if (const Vma* v = as->vmas().find(ip); v != nullptr && v->file != 0 && as->files().valid(v->file))
-        s.site = as->files().get(v->file).path + "+" + hex(ip - v->start + static_cast<Addr>(v->pgoff) * kPageSize) + " (" +
-                 hex(ip) + ")";
+      if (const Vma* v = as->vmas().find(ip);
+          v != nullptr && v->file != 0 && as->files().valid(v->file))
+        s.site = as->files().get(v->file).path + "+" +
+                 hex(ip - v->start + static_cast<Addr>(v->pgoff) * kPageSize) + " (" + hex(ip) +
+                 ")";
     return s;
   }
 
-  void classify(const TraceEvent& ev, std::size_t parser_start, std::size_t parser_end, const SimRecord& rc, const std::optional<SimRecord>& rs) {
+  void classify(const TraceEvent& ev, std::size_t parser_start, std::size_t parser_end,
+                const SimRecord& rc, const std::optional<SimRecord>& rs) {
     auto& st = state(ev.pid);
     const bool unknown_pid = unknown_pids.count(ev.pid) != 0 && !res.seal_points.empty();
     if (!st->sealed && !unknown_pid) {
@@ -709,27 +751,34 @@ struct Predictor::Impl {
     p.after_failure = st->failed;
     for (const SealedRange& h : hits)
       for (std::string& a : avoiding_options(h, opt.profile))
-        if (std::find(p.avoid.begin(), p.avoid.end(), a) == p.avoid.end()) p.avoid.push_back(std::move(a));
+        if (std::find(p.avoid.begin(), p.avoid.end(), a) == p.avoid.end())
+          p.avoid.push_back(std::move(a));
     auto unverifiable = [&](std::string why) {
       p.note = std::move(why);
       p.site = site_of(parser_start, parser_end, ev.pid);
       res.unverifiable.push_back(std::move(p));
       ++res.summary.unverifiable;
     };
-    if (unknown_pid) return unverifiable("pid " + std::to_string(ev.pid) + " was never created in the trace");
+    if (unknown_pid)
+      return unverifiable("pid " + std::to_string(ev.pid) + " was never created in the trace");
     if (!rc.has_recorded)
-      return unverifiable("the trace has no result for this call (unfinished or interrupted: truncated trace?)");
+      return unverifiable(
+          "the trace has no result for this call (unfinished or interrupted: truncated trace?)");
     if (rc.verdict == Verdict::Unverifiable) return unverifiable(rc.note);
-    if (unapplied) return unverifiable("it touches a range the plan seals, but the layout there is unknown");
+    if (unapplied)
+      return unverifiable("it touches a range the plan seals, but the layout there is unknown");
     if (uncertain)
-      return unverifiable("it touches an object dlopen loaded: sealed if it is NODELETE or was opened with "
-                          "RTLD_NODELETE, which a plain trace does not show");
+      return unverifiable(
+          "it touches an object dlopen loaded: sealed if it is NODELETE or was opened with "
+          "RTLD_NODELETE, which a plain trace does not show");
     if (rc.verdict == Verdict::Mismatch) {
       diag(DiagnosticKind::EngineMismatch, ev.line, ev.pid,
-           rc.call + ": the kernel returned " + (rc.recorded.is_error() ? std::string(errno_name(rc.recorded.error()))
-                                                                        : hex(rc.recorded.value())) +
+           rc.call + ": the kernel returned " +
+               (rc.recorded.is_error() ? std::string(errno_name(rc.recorded.error()))
+                                       : hex(rc.recorded.value())) +
                ", the engine " +
-               (rc.engine.is_error() ? std::string(errno_name(rc.engine.error())) : hex(rc.engine.value())));
+               (rc.engine.is_error() ? std::string(errno_name(rc.engine.error()))
+                                     : hex(rc.engine.value())));
       if (!hits.empty() || (rs && rs->engine != rc.engine))
         return unverifiable("the engine does not reproduce the unsealed result of this call");
       ++res.summary.unaffected;
@@ -747,7 +796,8 @@ struct Predictor::Impl {
       return;
     }
     p.site = site_of(parser_start, parser_end, ev.pid);
-    if (hits.empty()) p.note = "the sealed engine fails it, yet it touches no range the plan sealed";
+    if (hits.empty())
+      p.note = "the sealed engine fails it, yet it touches no range the plan sealed";
     st->failed = true;
     res.failures.push_back(std::move(p));
     ++res.summary.would_fail;

@@ -30,10 +30,11 @@ bool parse_hex(std::string_view s, Addr& out) {
 }  // namespace
 
 bool is_seal_point_marker(const TraceEvent& ev) noexcept {
-  if (ev.kind != EventKind::Call || ev.call.name != "write" || ev.call.args.size() < 2) return false;
+  if (ev.kind != EventKind::Call || ev.call.name != "write" || ev.call.args.size() < 2)
+    return false;
   const std::string_view buf = ev.call.args[1];
-  return detail::trim(ev.call.args[0]) == "-1" && buf.size() > kPredictMarkerPrefix.size() && buf.front() == '"' &&
-         buf.substr(1, kPredictMarkerPrefix.size()) == kPredictMarkerPrefix;
+  return detail::trim(ev.call.args[0]) == "-1" && buf.size() > kPredictMarkerPrefix.size() &&
+         buf.front() == '"' && buf.substr(1, kPredictMarkerPrefix.size()) == kPredictMarkerPrefix;
 }
 
 bool read_seal_point_marker(const TraceEvent& ev, SealPointMarker& out, std::string* why) {
@@ -44,13 +45,16 @@ bool read_seal_point_marker(const TraceEvent& ev, SealPointMarker& out, std::str
   out = SealPointMarker{};
   StringArg s;
   std::string err;
-  if (!parse_string_arg(ev.call.args[1], s, &err)) return fail("a vmseal-predict marker that cannot be read: " + err);
+  if (!parse_string_arg(ev.call.args[1], s, &err))
+    return fail("a vmseal-predict marker that cannot be read: " + err);
   if (!s.bytes.starts_with(kPredictMarkerPrefix)) return fail("not a vmseal-predict marker");
   out.text = s.bytes.substr(kPredictMarkerPrefix.size());
   out.truncated = s.truncated;
   const std::vector<std::string_view> w = words(out.text, 4);
   const std::string_view what = w.empty() ? std::string_view() : w.front();
-  auto bad = [&](std::string_view msg) { return fail("marker '" + out.text + "': " + std::string(msg)); };
+  auto bad = [&](std::string_view msg) {
+    return fail("marker '" + out.text + "': " + std::string(msg));
+  };
   if (s.truncated && what != "object") return bad("truncated by strace (record with a larger -s)");
   if (what == "begin") {
     const std::vector<std::string_view> w5 = words(out.text, 5);
@@ -66,15 +70,18 @@ bool read_seal_point_marker(const TraceEvent& ev, SealPointMarker& out, std::str
     out.path = w[3];
     if (s.truncated) out.path += "...";
   } else if (what == "range" || what == "kernel") {
-    if (w.size() < 4 || !parse_hex(w[1], out.start) || !parse_hex(w[2], out.end) || out.start >= out.end)
+    if (w.size() < 4 || !parse_hex(w[1], out.start) || !parse_hex(w[2], out.end) ||
+        out.start >= out.end)
       return bad("expected: " + std::string(what) + " START END KIND, START < END, in hex");
     out.kind = what == "range" ? SealPointMarker::Kind::Range : SealPointMarker::Kind::Kernel;
     out.range_kind = w[3];
     // A range may end in the copy made before its seal: "range S E relro anon".
-    if (const std::size_t sp = out.range_kind.find(' '); out.kind == SealPointMarker::Kind::Range && sp != std::string::npos) {
+    if (const std::size_t sp = out.range_kind.find(' ');
+        out.kind == SealPointMarker::Kind::Range && sp != std::string::npos) {
       out.copy = out.range_kind.substr(sp + 1);
       out.range_kind.resize(sp);
-      if (out.copy != "anon" && out.copy != "memfd") return bad("unknown copy '" + out.copy + "' (anon or memfd)");
+      if (out.copy != "anon" && out.copy != "memfd")
+        return bad("unknown copy '" + out.copy + "' (anon or memfd)");
     }
   } else if (what == "end") {
     out.kind = SealPointMarker::Kind::End;

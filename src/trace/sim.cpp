@@ -11,11 +11,16 @@ namespace vmseal::trace {
 
 std::string_view verdict_name(Verdict v) noexcept {
   switch (v) {
-    case Verdict::Match: return "match";
-    case Verdict::Mismatch: return "MISMATCH";
-    case Verdict::Unverifiable: return "unverifiable";
-    case Verdict::Placed: return "placed";
-    case Verdict::NoRecord: return "no-record";
+    case Verdict::Match:
+      return "match";
+    case Verdict::Mismatch:
+      return "MISMATCH";
+    case Verdict::Unverifiable:
+      return "unverifiable";
+    case Verdict::Placed:
+      return "placed";
+    case Verdict::NoRecord:
+      return "no-record";
   }
   return "?";
 }
@@ -54,23 +59,40 @@ namespace {
 
 std::string_view errno_message(Errno e) {
   switch (e) {
-    case Errno::PERM: return "Operation not permitted";
-    case Errno::NOENT: return "No such file or directory";
-    case Errno::INTR: return "Interrupted system call";
-    case Errno::BADF: return "Bad file descriptor";
-    case Errno::AGAIN: return "Resource temporarily unavailable";
-    case Errno::NOMEM: return "Cannot allocate memory";
-    case Errno::ACCES: return "Permission denied";
-    case Errno::FAULT: return "Bad address";
-    case Errno::BUSY: return "Device or resource busy";
-    case Errno::EXIST: return "File exists";
-    case Errno::NODEV: return "No such device";
-    case Errno::INVAL: return "Invalid argument";
-    case Errno::NOSPC: return "No space left on device";
-    case Errno::NOSYS: return "Function not implemented";
-    case Errno::OVERFLOW: return "Value too large for defined data type";
-    case Errno::OPNOTSUPP: return "Operation not supported";
-    default: return "";
+    case Errno::PERM:
+      return "Operation not permitted";
+    case Errno::NOENT:
+      return "No such file or directory";
+    case Errno::INTR:
+      return "Interrupted system call";
+    case Errno::BADF:
+      return "Bad file descriptor";
+    case Errno::AGAIN:
+      return "Resource temporarily unavailable";
+    case Errno::NOMEM:
+      return "Cannot allocate memory";
+    case Errno::ACCES:
+      return "Permission denied";
+    case Errno::FAULT:
+      return "Bad address";
+    case Errno::BUSY:
+      return "Device or resource busy";
+    case Errno::EXIST:
+      return "File exists";
+    case Errno::NODEV:
+      return "No such device";
+    case Errno::INVAL:
+      return "Invalid argument";
+    case Errno::NOSPC:
+      return "No space left on device";
+    case Errno::NOSYS:
+      return "Function not implemented";
+    case Errno::OVERFLOW:
+      return "Value too large for defined data type";
+    case Errno::OPNOTSUPP:
+      return "Operation not supported";
+    default:
+      return "";
   }
 }
 
@@ -81,9 +103,9 @@ bool returns_address(std::string_view name) {
 std::string format_result(std::string_view name, const SysResult& r) {
   char buf[96];
   if (r.is_error()) {
-    const int n = std::snprintf(buf, sizeof buf, "-1 %s (%s)",
-                                std::string(errno_name(r.error())).c_str(),
-                                std::string(errno_message(r.error())).c_str());
+    const int n =
+        std::snprintf(buf, sizeof buf, "-1 %s (%s)", std::string(errno_name(r.error())).c_str(),
+                      std::string(errno_message(r.error())).c_str());
     return std::string(buf, static_cast<std::size_t>(n));
   }
   const int n = returns_address(name) ? std::snprintf(buf, sizeof buf, "%#" PRIx64, r.value())
@@ -214,9 +236,9 @@ bool has_word(std::string_view text, std::string_view word) {
   for (std::size_t pos = text.find(word); pos != std::string_view::npos;
        pos = text.find(word, pos + 1)) {
     const std::size_t after = pos + word.size();
-    const bool end_ok = after >= text.size() ||
-                        !(std::isalnum(static_cast<unsigned char>(text[after])) != 0 ||
-                          text[after] == '_');
+    const bool end_ok =
+        after >= text.size() ||
+        !(std::isalnum(static_cast<unsigned char>(text[after])) != 0 || text[after] == '_');
     if (end_ok) return true;
   }
   return false;
@@ -244,19 +266,22 @@ class Args {
   std::uint64_t u(std::size_t i) {
     std::uint64_t v = 0;
     std::string err;
-    if (ok_ && !parse_int_arg(c_.args[i], v, &err)) fail("argument " + std::to_string(i + 1) + ": " + err);
+    if (ok_ && !parse_int_arg(c_.args[i], v, &err))
+      fail("argument " + std::to_string(i + 1) + ": " + err);
     return v;
   }
   std::uint64_t flags(std::size_t i, FlagSet set) {
     std::uint64_t v = 0;
     std::string err;
-    if (ok_ && !parse_flags(c_.args[i], set, v, &err)) fail("argument " + std::to_string(i + 1) + ": " + err);
+    if (ok_ && !parse_flags(c_.args[i], set, v, &err))
+      fail("argument " + std::to_string(i + 1) + ": " + err);
     return v;
   }
   FdArg fd(std::size_t i) {
     FdArg f;
     std::string err;
-    if (ok_ && !parse_fd_arg(c_.args[i], f, &err)) fail("argument " + std::to_string(i + 1) + ": " + err);
+    if (ok_ && !parse_fd_arg(c_.args[i], f, &err))
+      fail("argument " + std::to_string(i + 1) + ": " + err);
     return f;
   }
   bool ok() const { return ok_; }
@@ -330,7 +355,8 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
     case EventKind::Exit:
     case EventKind::Killed:
       // Keep the layout the process died with, for the final report.
-      if (auto it = procs_.find(ev.pid); it != procs_.end() && it->second) keep_exited(ev.pid, it->second);
+      if (auto it = procs_.find(ev.pid); it != procs_.end() && it->second)
+        keep_exited(ev.pid, it->second);
       set_proc(ev.pid, nullptr);
       ++summary_.other_events;
       return std::nullopt;
@@ -355,7 +381,8 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
     ++summary_.other_events;
     if (c.outcome != Outcome::Value || c.signed_value() <= 0) return std::nullopt;
     const int child = static_cast<int>(c.signed_value());
-    if (live_ >= options_.max_live_processes && (procs_.count(child) == 0 || procs_[child] == nullptr)) {
+    if (live_ >= options_.max_live_processes &&
+        (procs_.count(child) == 0 || procs_[child] == nullptr)) {
       if (error != nullptr)
         *error = "more than " + std::to_string(options_.max_live_processes) +
                  " processes alive at once (a documented limit)";
@@ -395,7 +422,8 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
       auto mm = mm_of(ev.pid);
       FileInfo fi;
       char path[64];
-      std::snprintf(path, sizeof path, "/SYSV%08" PRIx64 " (deleted)", static_cast<std::uint64_t>(key & 0xffffffffU));
+      std::snprintf(path, sizeof path, "/SYSV%08" PRIx64 " (deleted)",
+                    static_cast<std::uint64_t>(key & 0xffffffffU));
       fi.path = path;
       fi.kind = FileKind::SysvShm;
       fi.readable = fi.writable = true;
@@ -404,9 +432,9 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
     }
     return std::nullopt;
   }
-  static const char* const kMm[] = {"mmap", "munmap", "mprotect", "pkey_mprotect", "mremap",
-                                    "madvise", "mlock", "mlock2", "munlock", "mlockall",
-                                    "munlockall", "brk", "mseal", "shmat", "shmdt", "msync"};
+  static const char* const kMm[] = {
+      "mmap",    "munmap",   "mprotect",   "pkey_mprotect", "mremap", "madvise", "mlock", "mlock2",
+      "munlock", "mlockall", "munlockall", "brk",           "mseal",  "shmat",   "shmdt", "msync"};
   // A read(2) from /dev/zero whose buffer is printed as an address (strace
   // does that when the read fails; vmseal difftest writes it so) is a write
   // fault on each page of the buffer.

@@ -21,25 +21,38 @@ using namespace detail;
 
 std::string_view outcome_name(Outcome o) noexcept {
   switch (o) {
-    case Outcome::Value: return "value";
-    case Outcome::Error: return "error";
-    case Outcome::Interrupted: return "interrupted";
-    case Outcome::Unknown: return "unknown";
-    case Outcome::Unfinished: return "unfinished";
+    case Outcome::Value:
+      return "value";
+    case Outcome::Error:
+      return "error";
+    case Outcome::Interrupted:
+      return "interrupted";
+    case Outcome::Unknown:
+      return "unknown";
+    case Outcome::Unfinished:
+      return "unfinished";
   }
   return "?";
 }
 
 std::string_view event_kind_name(EventKind k) noexcept {
   switch (k) {
-    case EventKind::Call: return "call";
-    case EventKind::Signal: return "signal";
-    case EventKind::Exit: return "exit";
-    case EventKind::Killed: return "killed";
-    case EventKind::Attached: return "attached";
-    case EventKind::Detached: return "detached";
-    case EventKind::Superseded: return "superseded";
-    case EventKind::Note: return "note";
+    case EventKind::Call:
+      return "call";
+    case EventKind::Signal:
+      return "signal";
+    case EventKind::Exit:
+      return "exit";
+    case EventKind::Killed:
+      return "killed";
+    case EventKind::Attached:
+      return "attached";
+    case EventKind::Detached:
+      return "detached";
+    case EventKind::Superseded:
+      return "superseded";
+    case EventKind::Note:
+      return "note";
   }
   return "?";
 }
@@ -124,7 +137,8 @@ std::size_t read_digits(std::string_view s, std::size_t i, std::uint64_t& value)
   std::size_t k = 0;
   value = 0;
   while (i + k < s.size() && is_digit(s[i + k])) {
-    if (value < (std::uint64_t{1} << 40)) value = value * 10 + static_cast<unsigned>(s[i + k] - '0');
+    if (value < (std::uint64_t{1} << 40))
+      value = value * 10 + static_cast<unsigned>(s[i + k] - '0');
     ++k;
   }
   return k;
@@ -235,10 +249,9 @@ bool parse_prefix(std::string_view s, Prefix& p, std::string& error) {
       const std::size_t close = s.find(']', u);
       if (close != npos) {
         const std::string_view inner = trim(s.substr(u + 1, close - u - 1));
-        const bool numeric =
-            !inner.empty() && std::all_of(inner.begin(), inner.end(), [](char c) {
-              return is_hex_digit(c) || c == '?';
-            });
+        const bool numeric = !inner.empty() && std::all_of(inner.begin(), inner.end(), [](char c) {
+          return is_hex_digit(c) || c == '?';
+        });
         if (numeric) {
           i = close + 1;
           continue;
@@ -323,7 +336,8 @@ bool parse_result(std::string_view r, TraceCall& c, std::string& error) {
     const std::string_view number = r.substr(i, k - i);
     std::string err;
     if (!parse_int_arg(number, c.value, &err)) {
-      error = fmt::format("bad return value '{}'", r.substr(i, std::min<std::size_t>(r.size() - i, 24)));
+      error = fmt::format("bad return value '{}'",
+                          r.substr(i, std::min<std::size_t>(r.size() - i, 24)));
       return false;
     }
     c.outcome = Outcome::Value;
@@ -368,8 +382,9 @@ bool parse_result(std::string_view r, TraceCall& c, std::string& error) {
     const std::size_t open = rest.rfind('<');
     if (open != npos) {
       const std::string_view d = rest.substr(open + 1, rest.size() - open - 2);
-      const bool numeric = !d.empty() && is_digit(d.front()) && is_digit(d.back()) &&
-                           std::all_of(d.begin(), d.end(), [](char ch) { return is_digit(ch) || ch == '.'; });
+      const bool numeric =
+          !d.empty() && is_digit(d.front()) && is_digit(d.back()) &&
+          std::all_of(d.begin(), d.end(), [](char ch) { return is_digit(ch) || ch == '.'; });
       if (numeric) {
         c.duration = std::string(d);
         rest = trim(rest.substr(0, open));
@@ -551,7 +566,8 @@ struct StraceParser::Impl {
   bool complete(Pending& p, std::string_view rest, std::string_view s, TraceCall& out) {
     std::string joined(trim_right(p.args_text));
     const std::string_view tail = trim_left(rest);
-    if (!joined.empty() && !tail.empty() && tail.front() != ')' && tail.front() != ',') joined.push_back(' ');
+    if (!joined.empty() && !tail.empty() && tail.front() != ')' && tail.front() != ',')
+      joined.push_back(' ');
     joined.append(tail);
     ArgScan scan;
     std::string err;
@@ -584,8 +600,8 @@ struct StraceParser::Impl {
       if (++held_events > kMaxHeldEvents) release_held();
       return;
     }
-    const bool made_task =
-        e.kind == EventKind::Call && e.call.outcome == Outcome::Value && creates_task(e.call.raw_name);
+    const bool made_task = e.kind == EventKind::Call && e.call.outcome == Outcome::Value &&
+                           creates_task(e.call.raw_name);
     const std::uint64_t child = made_task ? e.call.value : 0;
     ready.emplace_back(std::move(e));
     if (made_task && child <= kPidMaxLimit) {
@@ -600,9 +616,7 @@ struct StraceParser::Impl {
     if (!held.empty() && !task_creation_waits()) release_held();
   }
 
-  bool task_creation_waits() const {
-    return !pending.creators().empty();
-  }
+  bool task_creation_waits() const { return !pending.creators().empty(); }
 
   // The held children no waiting call can claim: out as they are, the pid
   // that appeared first first (a reader will find them of unknown origin).
@@ -653,9 +667,11 @@ struct StraceParser::Impl {
 
 void StraceParser::Impl::feed(std::string_view raw) {
   ++line_no;
-  if (raw.size() >= kMaxLineBytes) {  // LineReader hands on the first kMaxLineBytes of a longer line
+  if (raw.size() >=
+      kMaxLineBytes) {  // LineReader hands on the first kMaxLineBytes of a longer line
     start_line = line_no;
-    error(fmt::format("a line of {} bytes or more (a documented limit): skipped", kMaxLineBytes), raw);
+    error(fmt::format("a line of {} bytes or more (a documented limit): skipped", kMaxLineBytes),
+          raw);
     return;
   }
   std::string line = clean_line(raw);
@@ -766,13 +782,16 @@ bool StraceParser::Impl::spliced_message(std::string_view s) {
   const std::string_view msg = trim_right(s.substr(m + 8));
   if (!is_process_message(msg)) return false;
   // The message ends the physical line: "Process N attached" or "... with M threads".
-  const std::size_t word = msg.find(" attached") != npos ? msg.find(" attached") : msg.find(" detached");
+  const std::size_t word =
+      msg.find(" attached") != npos ? msg.find(" attached") : msg.find(" detached");
   const std::string_view tail = msg.substr(word + 9);
   if (!tail.empty() && !starts_with(tail, " with ")) return false;
   // strace run by its full path names itself "/usr/bin/strace".
   std::size_t cut = m;
   std::size_t k = m;
-  while (k > 0 && (is_ident_char(s[k - 1]) || s[k - 1] == '/' || s[k - 1] == '.' || s[k - 1] == '-')) --k;
+  while (k > 0 &&
+         (is_ident_char(s[k - 1]) || s[k - 1] == '/' || s[k - 1] == '.' || s[k - 1] == '-'))
+    --k;
   // At least "/d/": a lone '/' there ends a comment.
   if (const std::size_t slash = s.substr(k, m - k).find('/'); slash != npos && m - (k + slash) >= 3)
     cut = k + slash;
@@ -819,10 +838,13 @@ void StraceParser::Impl::call_line(std::string_view s, std::size_t name_begin, s
     push(std::move(e));
     return;
   }
-  const bool marker_last = (scan.unfinished || scan.detached) && trim(s.substr(scan.marker_end)).empty();
+  const bool marker_last =
+      (scan.unfinished || scan.detached) && trim(s.substr(scan.marker_end)).empty();
   if (!marker_last) {
     if (scan.open_bracket != 0) {
-      error(fmt::format("unclosed '{}' (opened at {})", scan.open_bracket, column_text(scan.open_column)), s);
+      error(fmt::format("unclosed '{}' (opened at {})", scan.open_bracket,
+                        column_text(scan.open_column)),
+            s);
     } else {
       error("missing ')' at the end of the call", s);
     }
@@ -840,7 +862,8 @@ void StraceParser::Impl::call_line(std::string_view s, std::size_t name_begin, s
   if (scan.detached) {
     emit_unfinished(p);
   } else if (pending.size() >= kMaxPending) {
-    error(fmt::format("more than {} calls wait for their \"<... resumed>\" at once", kMaxPending), s);
+    error(fmt::format("more than {} calls wait for their \"<... resumed>\" at once", kMaxPending),
+          s);
     emit_unfinished(p);
   } else {
     pending.emplace(pf.pid, std::move(p));
@@ -860,16 +883,20 @@ void StraceParser::Impl::resumed_line(std::string_view s, std::size_t body, cons
   const std::string_view name = s.substr(name_begin, k - name_begin);
   const std::string_view rest = s.substr(k + kResumed.size());
 
-  if (const auto early = early_clones.find(pf.pid);
-      early != early_clones.end() && pending.count(pf.pid) == 0 && early->second.call.raw_name == name) {
+  if (const auto early = early_clones.find(pf.pid); early != early_clones.end() &&
+                                                    pending.count(pf.pid) == 0 &&
+                                                    early->second.call.raw_name == name) {
     EarlyClone ec = std::move(early->second);
     early_clones.erase(early);
     TraceCall c;
     const std::size_t started = ec.call.line;
-    if (complete(ec.call, rest, s, c) && !(c.outcome == Outcome::Value && c.value == static_cast<std::uint64_t>(ec.child)))
-      error(fmt::format("the {} started at line {} returned {}, but pid {} had already run as its child", name,
-                        started, c.outcome == Outcome::Value ? std::to_string(c.signed_value()) : c.err_name,
-                        ec.child),
+    if (complete(ec.call, rest, s, c) &&
+        !(c.outcome == Outcome::Value && c.value == static_cast<std::uint64_t>(ec.child)))
+      error(fmt::format(
+                "the {} started at line {} returned {}, but pid {} had already run as its child",
+                name, started,
+                c.outcome == Outcome::Value ? std::to_string(c.signed_value()) : c.err_name,
+                ec.child),
             s);
     return;
   }
@@ -899,7 +926,9 @@ void StraceParser::Impl::resumed_line(std::string_view s, std::size_t body, cons
     }
   }
   if (it == pending.end()) {
-    error(fmt::format("\"<... {} resumed>\" without an unfinished {} call in pid {}", name, name, pf.pid), s);
+    error(fmt::format("\"<... {} resumed>\" without an unfinished {} call in pid {}", name, name,
+                      pf.pid),
+          s);
     return;
   }
   if (it->second.raw_name != name) {
@@ -929,8 +958,8 @@ void StraceParser::Impl::process_line(std::string_view s, std::string_view body,
   constexpr std::string_view kSuperseded = "superseded by execve in pid ";
   if (starts_with(inner, kExited)) {
     std::int64_t code = 0;
-    if (!parse_int_arg(inner.substr(kExited.size()), code, nullptr) || code < std::numeric_limits<int>::min() ||
-        code > std::numeric_limits<int>::max()) {
+    if (!parse_int_arg(inner.substr(kExited.size()), code, nullptr) ||
+        code < std::numeric_limits<int>::min() || code > std::numeric_limits<int>::max()) {
       error("malformed exit status", s);
       return;
     }
@@ -1004,7 +1033,8 @@ void StraceParser::Impl::signal_line(std::string_view s, std::string_view body, 
       text = trim(inner.substr(sp + 1));
     }
   }
-  if (sig.empty() || !std::all_of(sig.begin(), sig.end(), [](char c) { return is_ident_char(c); })) {
+  if (sig.empty() ||
+      !std::all_of(sig.begin(), sig.end(), [](char c) { return is_ident_char(c); })) {
     error("malformed signal name", s);
     return;
   }
@@ -1022,7 +1052,8 @@ void StraceParser::Impl::message_line(std::string_view msg, const Prefix& pf) {
     const std::string_view after = msg.substr(kProcess.size() + k);
     const bool attached = starts_with(after, " attached");
     const bool detached = starts_with(after, " detached");
-    if (k > 0 && v <= static_cast<std::uint64_t>(std::numeric_limits<int>::max()) && (attached || detached)) {
+    if (k > 0 && v <= static_cast<std::uint64_t>(std::numeric_limits<int>::max()) &&
+        (attached || detached)) {
       TraceEvent e = make_event(attached ? EventKind::Attached : EventKind::Detached,
                                 static_cast<int>(v), pf.timestamp);
       e.text = std::string(trim(after.substr(9)));

@@ -55,15 +55,15 @@ inline constexpr std::size_t kMaxCallArgs = 32;
 
 struct ArgScan {
   std::vector<std::string> args;
-  std::size_t close = npos;         // index of the top-level ')' that ended the list
-  bool unfinished = false;          // a "<unfinished ...>" marker was removed
-  bool detached = false;            // a "<detached ...>" marker was removed
-  int pid_changed_to = 0;           // "<pid changed to N ...>" (also sets unfinished)
-  std::size_t first_marker = npos;  // index of the first marker
-  std::size_t marker_end = npos;    // index just past the last marker
+  std::size_t close = npos;             // index of the top-level ')' that ended the list
+  bool unfinished = false;              // a "<unfinished ...>" marker was removed
+  bool detached = false;                // a "<detached ...>" marker was removed
+  int pid_changed_to = 0;               // "<pid changed to N ...>" (also sets unfinished)
+  std::size_t first_marker = npos;      // index of the first marker
+  std::size_t marker_end = npos;        // index just past the last marker
   bool dropped_trailing_empty = false;  // "a, )": allowed and dropped (see below)
-  char open_bracket = 0;            // innermost bracket still open at the end (0: none)
-  std::size_t open_column = 0;      // its index
+  char open_bracket = 0;                // innermost bracket still open at the end (0: none)
+  std::size_t open_column = 0;          // its index
 };
 enum class ScanMode {
   Call,   // stop at the top-level ')'; reaching the end is reported through close == npos

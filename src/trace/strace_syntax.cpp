@@ -112,13 +112,27 @@ void unescape(std::string_view s, std::string& out) {
     }
     const char e = s[++i];
     switch (e) {
-      case 'n': out.push_back('\n'); break;
-      case 't': out.push_back('\t'); break;
-      case 'r': out.push_back('\r'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'v': out.push_back('\v'); break;
-      case 'a': out.push_back('\a'); break;
-      case 'b': out.push_back('\b'); break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
+      case 'a':
+        out.push_back('\a');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
       case 'x': {
         unsigned v = 0;
         std::size_t k = 0;
@@ -209,9 +223,12 @@ constexpr std::string_view kDetachedMarker = "<detached ...>";
 
 char closer_for(char open) noexcept {
   switch (open) {
-    case '(': return ')';
-    case '[': return ']';
-    default: return '}';
+    case '(':
+      return ')';
+    case '[':
+      return ']';
+    default:
+      return '}';
   }
 }
 
@@ -220,12 +237,12 @@ char closer_for(char open) noexcept {
 bool scan_arguments(std::string_view s, std::size_t pos, ScanMode mode, bool allow_trailing_empty,
                     ArgScan& out, std::string& error) {
   out = ArgScan{};
-  std::string stack;                    // open brackets
-  std::vector<std::size_t> stack_pos;   // where they opened
-  std::string cur;                      // the argument being collected, markers removed
+  std::string stack;                   // open brackets
+  std::vector<std::size_t> stack_pos;  // where they opened
+  std::string cur;                     // the argument being collected, markers removed
   std::size_t copy_from = pos;
   bool after_comma = false;
-  bool annotations_possible = true;     // false once one failed to close on this text
+  bool annotations_possible = true;  // false once one failed to close on this text
 
   auto finish_arg = [&](std::size_t end, bool last) -> bool {
     cur.append(s.substr(copy_from, end - copy_from));
@@ -304,7 +321,8 @@ bool scan_arguments(std::string_view s, std::size_t pos, ScanMode mode, bool all
     if (c == '<') {
       const std::string_view rest = s.substr(i);
       const bool unfinished = rest.substr(0, kUnfinishedMarker.size()) == kUnfinishedMarker;
-      const bool detached = !unfinished && rest.substr(0, kDetachedMarker.size()) == kDetachedMarker;
+      const bool detached =
+          !unfinished && rest.substr(0, kDetachedMarker.size()) == kDetachedMarker;
       if (unfinished || detached) {
         cur.append(s.substr(copy_from, i - copy_from));
         if (out.first_marker == npos) out.first_marker = i;
@@ -319,7 +337,8 @@ bool scan_arguments(std::string_view s, std::size_t pos, ScanMode mode, bool all
       if (rest.substr(0, kPidChanged.size()) == kPidChanged) {
         std::size_t k = kPidChanged.size();
         int pid = 0;
-        while (k < rest.size() && is_digit(rest[k]) && pid < 100000000) pid = pid * 10 + (rest[k++] - '0');
+        while (k < rest.size() && is_digit(rest[k]) && pid < 100000000)
+          pid = pid * 10 + (rest[k++] - '0');
         constexpr std::string_view kEnd = " ...>";
         if (k > kPidChanged.size() && rest.substr(k, kEnd.size()) == kEnd) {
           cur.append(s.substr(copy_from, i - copy_from));
@@ -356,8 +375,8 @@ bool scan_arguments(std::string_view s, std::size_t pos, ScanMode mode, bool all
     out.open_bracket = stack.back();
     out.open_column = stack_pos.back();
     if (mode == ScanMode::Whole) {
-      error = fmt::format("unclosed '{}' (opened at {})", stack.back(),
-                          column_text(stack_pos.back()));
+      error =
+          fmt::format("unclosed '{}' (opened at {})", stack.back(), column_text(stack_pos.back()));
       return false;
     }
   }
@@ -377,12 +396,12 @@ struct NewSyscall {
 // x86-64 numbers from arch/x86/entry/syscalls/syscall_64.tbl (Linux 6.18); strace 6.1
 // knows the table up to 450.
 constexpr NewSyscall kNewSyscalls[] = {
-    {451, "cachestat", 4},        {452, "fchmodat2", 4},         {453, "map_shadow_stack", 3},
-    {454, "futex_wake", 4},       {455, "futex_wait", 6},        {456, "futex_requeue", 4},
-    {457, "statmount", 4},        {458, "listmount", 4},         {459, "lsm_get_self_attr", 4},
+    {451, "cachestat", 4},         {452, "fchmodat2", 4},        {453, "map_shadow_stack", 3},
+    {454, "futex_wake", 4},        {455, "futex_wait", 6},       {456, "futex_requeue", 4},
+    {457, "statmount", 4},         {458, "listmount", 4},        {459, "lsm_get_self_attr", 4},
     {460, "lsm_set_self_attr", 4}, {461, "lsm_list_modules", 3}, {462, "mseal", 3},
-    {463, "setxattrat", 6},       {464, "getxattrat", 6},        {465, "listxattrat", 5},
-    {466, "removexattrat", 4},    {467, "open_tree_attr", 5},    {468, "file_getattr", 5},
+    {463, "setxattrat", 6},        {464, "getxattrat", 6},       {465, "listxattrat", 5},
+    {466, "removexattrat", 4},     {467, "open_tree_attr", 5},   {468, "file_getattr", 5},
     {469, "file_setattr", 5},
 };
 
@@ -517,7 +536,8 @@ bool parse_int_arg(std::string_view text, std::int64_t& out, std::string* error)
   if (!parse_integer(text, mag, neg, error)) return false;
   if (neg ? mag > kInt64MinMagnitude : mag >= kInt64MinMagnitude) {
     if (error)
-      *error = fmt::format("integer out of range for a signed value: '{}'", trim(text.substr(0, 64)));
+      *error =
+          fmt::format("integer out of range for a signed value: '{}'", trim(text.substr(0, 64)));
     return false;
   }
   out = neg ? (mag == kInt64MinMagnitude ? std::numeric_limits<std::int64_t>::min()
@@ -534,9 +554,8 @@ constexpr unsigned kHugeShift = 26;  // MAP_HUGE_SHIFT, SHM_HUGE_SHIFT
 constexpr std::uint64_t huge(unsigned log2) { return std::uint64_t{log2} << kHugeShift; }
 
 constexpr FlagSymbol kProt[] = {
-    {"PROT_NONE", 0x0},        {"PROT_READ", 0x1},
-    {"PROT_WRITE", 0x2},       {"PROT_EXEC", 0x4},
-    {"PROT_SEM", 0x8},         {"PROT_GROWSDOWN", 0x01000000},
+    {"PROT_NONE", 0x0},           {"PROT_READ", 0x1}, {"PROT_WRITE", 0x2},
+    {"PROT_EXEC", 0x4},           {"PROT_SEM", 0x8},  {"PROT_GROWSDOWN", 0x01000000},
     {"PROT_GROWSUP", 0x02000000},
 };
 
@@ -585,15 +604,15 @@ constexpr FlagSymbol kMremap[] = {
 };
 
 constexpr FlagSymbol kMadvise[] = {
-    {"MADV_NORMAL", 0},          {"MADV_RANDOM", 1},          {"MADV_SEQUENTIAL", 2},
-    {"MADV_WILLNEED", 3},        {"MADV_DONTNEED", 4},        {"MADV_FREE", 8},
-    {"MADV_REMOVE", 9},          {"MADV_DONTFORK", 10},       {"MADV_DOFORK", 11},
-    {"MADV_MERGEABLE", 12},      {"MADV_UNMERGEABLE", 13},    {"MADV_HUGEPAGE", 14},
-    {"MADV_NOHUGEPAGE", 15},     {"MADV_DONTDUMP", 16},       {"MADV_DODUMP", 17},
-    {"MADV_WIPEONFORK", 18},     {"MADV_KEEPONFORK", 19},     {"MADV_COLD", 20},
-    {"MADV_PAGEOUT", 21},        {"MADV_POPULATE_READ", 22},  {"MADV_POPULATE_WRITE", 23},
-    {"MADV_DONTNEED_LOCKED", 24}, {"MADV_COLLAPSE", 25},      {"MADV_HWPOISON", 100},
-    {"MADV_SOFT_OFFLINE", 101},  {"MADV_GUARD_INSTALL", 102}, {"MADV_GUARD_REMOVE", 103},
+    {"MADV_NORMAL", 0},           {"MADV_RANDOM", 1},          {"MADV_SEQUENTIAL", 2},
+    {"MADV_WILLNEED", 3},         {"MADV_DONTNEED", 4},        {"MADV_FREE", 8},
+    {"MADV_REMOVE", 9},           {"MADV_DONTFORK", 10},       {"MADV_DOFORK", 11},
+    {"MADV_MERGEABLE", 12},       {"MADV_UNMERGEABLE", 13},    {"MADV_HUGEPAGE", 14},
+    {"MADV_NOHUGEPAGE", 15},      {"MADV_DONTDUMP", 16},       {"MADV_DODUMP", 17},
+    {"MADV_WIPEONFORK", 18},      {"MADV_KEEPONFORK", 19},     {"MADV_COLD", 20},
+    {"MADV_PAGEOUT", 21},         {"MADV_POPULATE_READ", 22},  {"MADV_POPULATE_WRITE", 23},
+    {"MADV_DONTNEED_LOCKED", 24}, {"MADV_COLLAPSE", 25},       {"MADV_HWPOISON", 100},
+    {"MADV_SOFT_OFFLINE", 101},   {"MADV_GUARD_INSTALL", 102}, {"MADV_GUARD_REMOVE", 103},
 };
 
 constexpr FlagSymbol kMlockall[] = {
@@ -620,11 +639,11 @@ constexpr FlagSymbol kShmat[] = {
 };
 
 constexpr FlagSymbol kShmget[] = {
-    {"IPC_CREAT", 01000},        {"IPC_EXCL", 02000},         {"SHM_HUGETLB", 04000},
-    {"SHM_NORESERVE", 010000},   {"SHM_HUGE_64KB", huge(16)}, {"SHM_HUGE_512KB", huge(19)},
-    {"SHM_HUGE_1MB", huge(20)},  {"SHM_HUGE_2MB", huge(21)},  {"SHM_HUGE_8MB", huge(23)},
-    {"SHM_HUGE_16MB", huge(24)}, {"SHM_HUGE_32MB", huge(25)}, {"SHM_HUGE_256MB", huge(28)},
-    {"SHM_HUGE_512MB", huge(29)}, {"SHM_HUGE_1GB", huge(30)}, {"SHM_HUGE_2GB", huge(31)},
+    {"IPC_CREAT", 01000},         {"IPC_EXCL", 02000},         {"SHM_HUGETLB", 04000},
+    {"SHM_NORESERVE", 010000},    {"SHM_HUGE_64KB", huge(16)}, {"SHM_HUGE_512KB", huge(19)},
+    {"SHM_HUGE_1MB", huge(20)},   {"SHM_HUGE_2MB", huge(21)},  {"SHM_HUGE_8MB", huge(23)},
+    {"SHM_HUGE_16MB", huge(24)},  {"SHM_HUGE_32MB", huge(25)}, {"SHM_HUGE_256MB", huge(28)},
+    {"SHM_HUGE_512MB", huge(29)}, {"SHM_HUGE_1GB", huge(30)},  {"SHM_HUGE_2GB", huge(31)},
     {"SHM_HUGE_16GB", huge(34)},
 };
 
@@ -640,9 +659,12 @@ constexpr FlagSymbol kShmShifts[] = {{"SHM_HUGE_SHIFT", kHugeShift}};
 
 std::span<const FlagSymbol> shift_symbols(FlagSet set) noexcept {
   switch (set) {
-    case FlagSet::Map: return kMapShifts;
-    case FlagSet::Shmget: return kShmShifts;
-    default: return {};
+    case FlagSet::Map:
+      return kMapShifts;
+    case FlagSet::Shmget:
+      return kShmShifts;
+    default:
+      return {};
   }
 }
 
@@ -664,32 +686,52 @@ bool looks_numeric(std::string_view t) noexcept {
 
 std::span<const FlagSymbol> flag_symbols(FlagSet set) noexcept {
   switch (set) {
-    case FlagSet::Prot: return kProt;
-    case FlagSet::Map: return kMap;
-    case FlagSet::Mremap: return kMremap;
-    case FlagSet::Madvise: return kMadvise;
-    case FlagSet::Mlockall: return kMlockall;
-    case FlagSet::Mlock2: return kMlock2;
-    case FlagSet::Msync: return kMsync;
-    case FlagSet::Shmat: return kShmat;
-    case FlagSet::Shmget: return kShmget;
-    case FlagSet::Pkey: return kPkey;
+    case FlagSet::Prot:
+      return kProt;
+    case FlagSet::Map:
+      return kMap;
+    case FlagSet::Mremap:
+      return kMremap;
+    case FlagSet::Madvise:
+      return kMadvise;
+    case FlagSet::Mlockall:
+      return kMlockall;
+    case FlagSet::Mlock2:
+      return kMlock2;
+    case FlagSet::Msync:
+      return kMsync;
+    case FlagSet::Shmat:
+      return kShmat;
+    case FlagSet::Shmget:
+      return kShmget;
+    case FlagSet::Pkey:
+      return kPkey;
   }
   return {};
 }
 
 std::string_view flag_set_name(FlagSet set) noexcept {
   switch (set) {
-    case FlagSet::Prot: return "PROT_";
-    case FlagSet::Map: return "MAP_";
-    case FlagSet::Mremap: return "MREMAP_";
-    case FlagSet::Madvise: return "MADV_";
-    case FlagSet::Mlockall: return "MCL_";
-    case FlagSet::Mlock2: return "MLOCK_";
-    case FlagSet::Msync: return "MS_";
-    case FlagSet::Shmat: return "SHM_";
-    case FlagSet::Shmget: return "IPC_/SHM_";
-    case FlagSet::Pkey: return "PKEY_";
+    case FlagSet::Prot:
+      return "PROT_";
+    case FlagSet::Map:
+      return "MAP_";
+    case FlagSet::Mremap:
+      return "MREMAP_";
+    case FlagSet::Madvise:
+      return "MADV_";
+    case FlagSet::Mlockall:
+      return "MCL_";
+    case FlagSet::Mlock2:
+      return "MLOCK_";
+    case FlagSet::Msync:
+      return "MS_";
+    case FlagSet::Shmat:
+      return "SHM_";
+    case FlagSet::Shmget:
+      return "IPC_/SHM_";
+    case FlagSet::Pkey:
+      return "PKEY_";
   }
   return "?";
 }
@@ -710,7 +752,8 @@ bool parse_flags(std::string_view text, FlagSet set, std::uint64_t& out, std::st
     const std::string_view term = trim(rest.substr(0, bar));
     ++terms;
     if (term.empty()) {
-      if (error) *error = fmt::format("empty term in {} expression '{}'", flag_set_name(set), clean);
+      if (error)
+        *error = fmt::format("empty term in {} expression '{}'", flag_set_name(set), clean);
       return false;
     }
     std::uint64_t v = 0;
@@ -721,8 +764,10 @@ bool parse_flags(std::string_view text, FlagSet set, std::uint64_t& out, std::st
       std::uint64_t base = 0;
       std::uint64_t shift = 0;
       if (!parse_int_arg(lhs, base, error)) return false;
-      if (!lookup(shift_symbols(set), rhs, shift) && !(looks_numeric(rhs) && parse_int_arg(rhs, shift, nullptr))) {
-        if (error) *error = fmt::format("unknown {} shift '{}' in '{}'", flag_set_name(set), rhs, term);
+      if (!lookup(shift_symbols(set), rhs, shift) &&
+          !(looks_numeric(rhs) && parse_int_arg(rhs, shift, nullptr))) {
+        if (error)
+          *error = fmt::format("unknown {} shift '{}' in '{}'", flag_set_name(set), rhs, term);
         return false;
       }
       if (shift >= 64 || ((base << shift) >> shift) != base) {
@@ -831,59 +876,160 @@ struct ErrnoEntry {
 // include/uapi/asm-generic/errno-base.h, errno.h and include/linux/errno.h (the
 // kernel-internal codes strace names); primary names first, aliases at the end.
 constexpr ErrnoEntry kErrnos[] = {
-    {"EPERM", 1},           {"ENOENT", 2},          {"ESRCH", 3},
-    {"EINTR", 4},           {"EIO", 5},             {"ENXIO", 6},
-    {"E2BIG", 7},           {"ENOEXEC", 8},         {"EBADF", 9},
-    {"ECHILD", 10},         {"EAGAIN", 11},         {"ENOMEM", 12},
-    {"EACCES", 13},         {"EFAULT", 14},         {"ENOTBLK", 15},
-    {"EBUSY", 16},          {"EEXIST", 17},         {"EXDEV", 18},
-    {"ENODEV", 19},         {"ENOTDIR", 20},        {"EISDIR", 21},
-    {"EINVAL", 22},         {"ENFILE", 23},         {"EMFILE", 24},
-    {"ENOTTY", 25},         {"ETXTBSY", 26},        {"EFBIG", 27},
-    {"ENOSPC", 28},         {"ESPIPE", 29},         {"EROFS", 30},
-    {"EMLINK", 31},         {"EPIPE", 32},          {"EDOM", 33},
-    {"ERANGE", 34},         {"EDEADLK", 35},        {"ENAMETOOLONG", 36},
-    {"ENOLCK", 37},         {"ENOSYS", 38},         {"ENOTEMPTY", 39},
-    {"ELOOP", 40},          {"ENOMSG", 42},         {"EIDRM", 43},
-    {"ECHRNG", 44},         {"EL2NSYNC", 45},       {"EL3HLT", 46},
-    {"EL3RST", 47},         {"ELNRNG", 48},         {"EUNATCH", 49},
-    {"ENOCSI", 50},         {"EL2HLT", 51},         {"EBADE", 52},
-    {"EBADR", 53},          {"EXFULL", 54},         {"ENOANO", 55},
-    {"EBADRQC", 56},        {"EBADSLT", 57},        {"EBFONT", 59},
-    {"ENOSTR", 60},         {"ENODATA", 61},        {"ETIME", 62},
-    {"ENOSR", 63},          {"ENONET", 64},         {"ENOPKG", 65},
-    {"EREMOTE", 66},        {"ENOLINK", 67},        {"EADV", 68},
-    {"ESRMNT", 69},         {"ECOMM", 70},          {"EPROTO", 71},
-    {"EMULTIHOP", 72},      {"EDOTDOT", 73},        {"EBADMSG", 74},
-    {"EOVERFLOW", 75},      {"ENOTUNIQ", 76},       {"EBADFD", 77},
-    {"EREMCHG", 78},        {"ELIBACC", 79},        {"ELIBBAD", 80},
-    {"ELIBSCN", 81},        {"ELIBMAX", 82},        {"ELIBEXEC", 83},
-    {"EILSEQ", 84},         {"ERESTART", 85},       {"ESTRPIPE", 86},
-    {"EUSERS", 87},         {"ENOTSOCK", 88},       {"EDESTADDRREQ", 89},
-    {"EMSGSIZE", 90},       {"EPROTOTYPE", 91},     {"ENOPROTOOPT", 92},
-    {"EPROTONOSUPPORT", 93}, {"ESOCKTNOSUPPORT", 94}, {"EOPNOTSUPP", 95},
-    {"EPFNOSUPPORT", 96},   {"EAFNOSUPPORT", 97},   {"EADDRINUSE", 98},
-    {"EADDRNOTAVAIL", 99},  {"ENETDOWN", 100},      {"ENETUNREACH", 101},
-    {"ENETRESET", 102},     {"ECONNABORTED", 103},  {"ECONNRESET", 104},
-    {"ENOBUFS", 105},       {"EISCONN", 106},       {"ENOTCONN", 107},
-    {"ESHUTDOWN", 108},     {"ETOOMANYREFS", 109},  {"ETIMEDOUT", 110},
-    {"ECONNREFUSED", 111},  {"EHOSTDOWN", 112},     {"EHOSTUNREACH", 113},
-    {"EALREADY", 114},      {"EINPROGRESS", 115},   {"ESTALE", 116},
-    {"EUCLEAN", 117},       {"ENOTNAM", 118},       {"ENAVAIL", 119},
-    {"EISNAM", 120},        {"EREMOTEIO", 121},     {"EDQUOT", 122},
-    {"ENOMEDIUM", 123},     {"EMEDIUMTYPE", 124},   {"ECANCELED", 125},
-    {"ENOKEY", 126},        {"EKEYEXPIRED", 127},   {"EKEYREVOKED", 128},
-    {"EKEYREJECTED", 129},  {"EOWNERDEAD", 130},    {"ENOTRECOVERABLE", 131},
-    {"ERFKILL", 132},       {"EHWPOISON", 133},
-    {"ERESTARTSYS", 512},   {"ERESTARTNOINTR", 513}, {"ERESTARTNOHAND", 514},
-    {"ENOIOCTLCMD", 515},   {"ERESTART_RESTARTBLOCK", 516}, {"EPROBE_DEFER", 517},
-    {"EOPENSTALE", 518},    {"ENOPARAM", 519},      {"EBADHANDLE", 521},
-    {"ENOTSYNC", 522},      {"EBADCOOKIE", 523},    {"ENOTSUPP", 524},
-    {"ETOOSMALL", 525},     {"ESERVERFAULT", 526},  {"EBADTYPE", 527},
-    {"EJUKEBOX", 528},      {"EIOCBQUEUED", 529},   {"ERECALLCONFLICT", 530},
+    {"EPERM", 1},
+    {"ENOENT", 2},
+    {"ESRCH", 3},
+    {"EINTR", 4},
+    {"EIO", 5},
+    {"ENXIO", 6},
+    {"E2BIG", 7},
+    {"ENOEXEC", 8},
+    {"EBADF", 9},
+    {"ECHILD", 10},
+    {"EAGAIN", 11},
+    {"ENOMEM", 12},
+    {"EACCES", 13},
+    {"EFAULT", 14},
+    {"ENOTBLK", 15},
+    {"EBUSY", 16},
+    {"EEXIST", 17},
+    {"EXDEV", 18},
+    {"ENODEV", 19},
+    {"ENOTDIR", 20},
+    {"EISDIR", 21},
+    {"EINVAL", 22},
+    {"ENFILE", 23},
+    {"EMFILE", 24},
+    {"ENOTTY", 25},
+    {"ETXTBSY", 26},
+    {"EFBIG", 27},
+    {"ENOSPC", 28},
+    {"ESPIPE", 29},
+    {"EROFS", 30},
+    {"EMLINK", 31},
+    {"EPIPE", 32},
+    {"EDOM", 33},
+    {"ERANGE", 34},
+    {"EDEADLK", 35},
+    {"ENAMETOOLONG", 36},
+    {"ENOLCK", 37},
+    {"ENOSYS", 38},
+    {"ENOTEMPTY", 39},
+    {"ELOOP", 40},
+    {"ENOMSG", 42},
+    {"EIDRM", 43},
+    {"ECHRNG", 44},
+    {"EL2NSYNC", 45},
+    {"EL3HLT", 46},
+    {"EL3RST", 47},
+    {"ELNRNG", 48},
+    {"EUNATCH", 49},
+    {"ENOCSI", 50},
+    {"EL2HLT", 51},
+    {"EBADE", 52},
+    {"EBADR", 53},
+    {"EXFULL", 54},
+    {"ENOANO", 55},
+    {"EBADRQC", 56},
+    {"EBADSLT", 57},
+    {"EBFONT", 59},
+    {"ENOSTR", 60},
+    {"ENODATA", 61},
+    {"ETIME", 62},
+    {"ENOSR", 63},
+    {"ENONET", 64},
+    {"ENOPKG", 65},
+    {"EREMOTE", 66},
+    {"ENOLINK", 67},
+    {"EADV", 68},
+    {"ESRMNT", 69},
+    {"ECOMM", 70},
+    {"EPROTO", 71},
+    {"EMULTIHOP", 72},
+    {"EDOTDOT", 73},
+    {"EBADMSG", 74},
+    {"EOVERFLOW", 75},
+    {"ENOTUNIQ", 76},
+    {"EBADFD", 77},
+    {"EREMCHG", 78},
+    {"ELIBACC", 79},
+    {"ELIBBAD", 80},
+    {"ELIBSCN", 81},
+    {"ELIBMAX", 82},
+    {"ELIBEXEC", 83},
+    {"EILSEQ", 84},
+    {"ERESTART", 85},
+    {"ESTRPIPE", 86},
+    {"EUSERS", 87},
+    {"ENOTSOCK", 88},
+    {"EDESTADDRREQ", 89},
+    {"EMSGSIZE", 90},
+    {"EPROTOTYPE", 91},
+    {"ENOPROTOOPT", 92},
+    {"EPROTONOSUPPORT", 93},
+    {"ESOCKTNOSUPPORT", 94},
+    {"EOPNOTSUPP", 95},
+    {"EPFNOSUPPORT", 96},
+    {"EAFNOSUPPORT", 97},
+    {"EADDRINUSE", 98},
+    {"EADDRNOTAVAIL", 99},
+    {"ENETDOWN", 100},
+    {"ENETUNREACH", 101},
+    {"ENETRESET", 102},
+    {"ECONNABORTED", 103},
+    {"ECONNRESET", 104},
+    {"ENOBUFS", 105},
+    {"EISCONN", 106},
+    {"ENOTCONN", 107},
+    {"ESHUTDOWN", 108},
+    {"ETOOMANYREFS", 109},
+    {"ETIMEDOUT", 110},
+    {"ECONNREFUSED", 111},
+    {"EHOSTDOWN", 112},
+    {"EHOSTUNREACH", 113},
+    {"EALREADY", 114},
+    {"EINPROGRESS", 115},
+    {"ESTALE", 116},
+    {"EUCLEAN", 117},
+    {"ENOTNAM", 118},
+    {"ENAVAIL", 119},
+    {"EISNAM", 120},
+    {"EREMOTEIO", 121},
+    {"EDQUOT", 122},
+    {"ENOMEDIUM", 123},
+    {"EMEDIUMTYPE", 124},
+    {"ECANCELED", 125},
+    {"ENOKEY", 126},
+    {"EKEYEXPIRED", 127},
+    {"EKEYREVOKED", 128},
+    {"EKEYREJECTED", 129},
+    {"EOWNERDEAD", 130},
+    {"ENOTRECOVERABLE", 131},
+    {"ERFKILL", 132},
+    {"EHWPOISON", 133},
+    {"ERESTARTSYS", 512},
+    {"ERESTARTNOINTR", 513},
+    {"ERESTARTNOHAND", 514},
+    {"ENOIOCTLCMD", 515},
+    {"ERESTART_RESTARTBLOCK", 516},
+    {"EPROBE_DEFER", 517},
+    {"EOPENSTALE", 518},
+    {"ENOPARAM", 519},
+    {"EBADHANDLE", 521},
+    {"ENOTSYNC", 522},
+    {"EBADCOOKIE", 523},
+    {"ENOTSUPP", 524},
+    {"ETOOSMALL", 525},
+    {"ESERVERFAULT", 526},
+    {"EBADTYPE", 527},
+    {"EJUKEBOX", 528},
+    {"EIOCBQUEUED", 529},
+    {"ERECALLCONFLICT", 530},
     {"ENOGRACE", 531},
     // aliases
-    {"EWOULDBLOCK", 11},    {"EDEADLOCK", 35},      {"ENOTSUP", 95},
+    {"EWOULDBLOCK", 11},
+    {"EDEADLOCK", 35},
+    {"ENOTSUP", 95},
 };
 
 }  // namespace

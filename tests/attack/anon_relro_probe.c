@@ -51,7 +51,10 @@ static uintptr_t g_page, relro_start, relro_end;
 /* A system call without libc: after the discard the GOT is unrelocated. */
 static long raw3(long n, long a1, long a2, long a3) {
   long ret;
-  __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a1), "S"(a2), "d"(a3) : "rcx", "r11", "memory");
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(n), "D"(a1), "S"(a2), "d"(a3)
+                   : "rcx", "r11", "memory");
   return ret;
 }
 
@@ -70,12 +73,18 @@ static int find_relro(struct dl_phdr_info* info, size_t size, void* data) {
 
 static const char* name(int e) {
   switch (e) {
-    case 0: return "OK";
-    case EPERM: return "EPERM";
-    case EINVAL: return "EINVAL";
-    case ENOMEM: return "ENOMEM";
-    case ENOSYS: return "ENOSYS";
-    default: return "other";
+    case 0:
+      return "OK";
+    case EPERM:
+      return "EPERM";
+    case EINVAL:
+      return "EINVAL";
+    case ENOMEM:
+      return "ENOMEM";
+    case ENOSYS:
+      return "ENOSYS";
+    default:
+      return "other";
   }
 }
 
@@ -163,8 +172,8 @@ static outcome probe_anon_inplace(void) {
 #define LOW_END ((uintptr_t)0x400000)
 static outcome probe_low_reservation(void) {
   outcome o = {0, 0, 0, 0};
-  void* r = mmap((void*)LOW_START, LOW_END - LOW_START, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-                 MAP_FIXED_NOREPLACE, -1, 0);
+  void* r = mmap((void*)LOW_START, LOW_END - LOW_START, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
   if (r == MAP_FAILED || syscall(SYS_MSEAL, r, LOW_END - LOW_START, 0) != 0) {
     o.err = -1;
     o.setup_errno = errno;
@@ -217,7 +226,9 @@ int main(void) {
   }
   dl_iterate_phdr(find_relro, NULL);
   if (relro_end <= relro_start || entry() == NULL) {
-    printf("FAIL: no whole page of RELRO holding the pointer table (link with -z relro -z now, as PIE)\n");
+    printf(
+        "FAIL: no whole page of RELRO holding the pointer table (link with -z relro -z now, as "
+        "PIE)\n");
     return 1;
   }
   int ok = 1;

@@ -35,17 +35,17 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <link.h>
+#include <linux/userfaultfd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <linux/userfaultfd.h>
-#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,7 +75,8 @@ static long raw6(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
                    : "rcx", "r11", "memory");
   return ret;
 }
-#define RAW(n, a, b, c, d, e, f) raw6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+#define RAW(n, a, b, c, d, e, f) \
+  raw6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
 static void raw_exit(int code) {
   for (;;) raw6(SYS_exit_group, code, 0, 0, 0, 0, 0);
@@ -111,7 +112,7 @@ static struct {
   range_t prog_text_page, prog_relro, prog_data_page;
   range_t libc_text_page, libc_text_2pages, libc_relro;
   range_t ldso_all, ldso_relro, gap, vdso, stack_page;
-  range_t scratch; /* unsealed, for mremap's destination */
+  range_t scratch;                   /* unsealed, for mremap's destination */
   range_t config_alloc, config_mmap; /* the pages holding each config */
   const volatile config_t *config_alloc_ptr, *config_mmap_ptr;
   const char* config_via;
@@ -121,7 +122,9 @@ static struct {
 } T;
 
 static uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(g_page - 1); }
-static uintptr_t page_up(uintptr_t a) { return (a + (uintptr_t)g_page - 1) & ~(uintptr_t)(g_page - 1); }
+static uintptr_t page_up(uintptr_t a) {
+  return (a + (uintptr_t)g_page - 1) & ~(uintptr_t)(g_page - 1);
+}
 static int has(range_t r) { return r.end > r.start; }
 #define LEN(r) ((r).end - (r).start)
 /* Low memory the unrelocated offsets of libc point into (the usual
@@ -130,7 +133,9 @@ static int has(range_t r) { return r.end > r.start; }
 #define LOW_END ((uintptr_t)0x400000)
 #define RWX (PROT_READ | PROT_WRITE | PROT_EXEC)
 
-static int name_has(const char* path, const char* what) { return path != NULL && strstr(path, what) != NULL; }
+static int name_has(const char* path, const char* what) {
+  return path != NULL && strstr(path, what) != NULL;
+}
 
 static int find_targets_cb(struct dl_phdr_info* info, size_t size, void* data) {
   (void)size;
@@ -148,15 +153,18 @@ static int find_targets_cb(struct dl_phdr_info* info, size_t size, void* data) {
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)* ph = &info->dlpi_phdr[i];
     if (ph->p_type == PT_LOAD) {
-      const uintptr_t s = page_down(bias + ph->p_vaddr), e = page_up(bias + ph->p_vaddr + ph->p_memsz);
+      const uintptr_t s = page_down(bias + ph->p_vaddr),
+                      e = page_up(bias + ph->p_vaddr + ph->p_memsz);
       if (s < lo) lo = s;
       if (e > hi) hi = e;
       if (ph->p_flags & PF_X) {
         /* A whole page in the middle of the text segment. */
-        const uintptr_t ts = page_up(bias + ph->p_vaddr), te = page_down(bias + ph->p_vaddr + ph->p_filesz);
+        const uintptr_t ts = page_up(bias + ph->p_vaddr),
+                        te = page_down(bias + ph->p_vaddr + ph->p_filesz);
         if (te - ts >= (uintptr_t)(2 * g_page)) {
           const uintptr_t mid = page_down(ts + (te - ts) / 2);
-          const uintptr_t p = mid + (uintptr_t)g_page <= te - (uintptr_t)g_page ? mid : te - 2 * (uintptr_t)g_page;
+          const uintptr_t p =
+              mid + (uintptr_t)g_page <= te - (uintptr_t)g_page ? mid : te - 2 * (uintptr_t)g_page;
           if (is_prog) T.prog_text_page = (range_t){p, p + (uintptr_t)g_page};
           if (is_libc) {
             T.libc_text_page = (range_t){p, p + (uintptr_t)g_page};
@@ -168,13 +176,16 @@ static int find_targets_cb(struct dl_phdr_info* info, size_t size, void* data) {
       }
     } else if (ph->p_type == PT_GNU_RELRO) {
       /* glibc's _dl_protect_relro: start and end both rounded down. */
-      const range_t r = {page_down(bias + ph->p_vaddr), page_down(bias + ph->p_vaddr + ph->p_memsz)};
+      const range_t r = {page_down(bias + ph->p_vaddr),
+                         page_down(bias + ph->p_vaddr + ph->p_memsz)};
       if (is_prog) T.prog_relro = r;
       if (is_libc) T.libc_relro = r;
       /* ld.so: only the pages wholly inside RELRO. The default profile leaves
        * its first page (glibc's __stack_prot) unsealed; the rest is sealed
        * by every profile that seals RELRO. */
-      if (is_ldso) T.ldso_relro = (range_t){page_up(bias + ph->p_vaddr), page_down(bias + ph->p_vaddr + ph->p_memsz)};
+      if (is_ldso)
+        T.ldso_relro =
+            (range_t){page_up(bias + ph->p_vaddr), page_down(bias + ph->p_vaddr + ph->p_memsz)};
     }
   }
   if (is_ldso) T.ldso_all = (range_t){lo, hi};
@@ -189,7 +200,8 @@ static int find_targets_cb(struct dl_phdr_info* info, size_t size, void* data) {
       uintptr_t next = UINTPTR_MAX;
       for (int j = 0; j < info->dlpi_phnum; ++j) {
         const ElfW(Phdr)* b = &info->dlpi_phdr[j];
-        if (b->p_type == PT_LOAD && page_down(bias + b->p_vaddr) >= a_end && page_down(bias + b->p_vaddr) < next)
+        if (b->p_type == PT_LOAD && page_down(bias + b->p_vaddr) >= a_end &&
+            page_down(bias + b->p_vaddr) < next)
           next = page_down(bias + b->p_vaddr);
       }
       if (next != UINTPTR_MAX && next > a_end) {
@@ -235,7 +247,8 @@ static const char* sealed_state(range_t r) {
     unsigned long s, e;
     char perms[8];
     if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) == 3 && strchr(line, ':') != NULL &&
-        line[0] != ' ' && strncmp(line, "VmFlags", 7) != 0 && strchr("0123456789abcdef", line[0]) != NULL) {
+        line[0] != ' ' && strncmp(line, "VmFlags", 7) != 0 &&
+        strchr("0123456789abcdef", line[0]) != NULL) {
       vs = s;
       ve = e;
       in_range = ve > r.start && vs < r.end;
@@ -307,7 +320,8 @@ static int make_configs(int app_seal) {
     return -1;
   }
 #else
-  if (mprotect(m, (size_t)g_page, PROT_READ) != 0 || (app_seal && syscall(SYS_MSEAL, m, (size_t)g_page, 0) != 0)) {
+  if (mprotect(m, (size_t)g_page, PROT_READ) != 0 ||
+      (app_seal && syscall(SYS_MSEAL, m, (size_t)g_page, 0) != 0)) {
     perror("victim: mprotect+mseal(config)");
     return -1;
   }
@@ -326,25 +340,38 @@ typedef void (*after_fn)(void);
 
 static const char* errno_name(long e) {
   switch (e) {
-    case EPERM: return "EPERM";
-    case ENOMEM: return "ENOMEM";
-    case EINVAL: return "EINVAL";
-    case EFAULT: return "EFAULT";
-    case EACCES: return "EACCES";
-    case EEXIST: return "EEXIST";
-    case ENOSYS: return "ENOSYS";
-    case EAGAIN: return "EAGAIN";
-    case EBUSY: return "EBUSY";
-    case ENOENT: return "ENOENT";
-    default: return NULL;
+    case EPERM:
+      return "EPERM";
+    case ENOMEM:
+      return "ENOMEM";
+    case EINVAL:
+      return "EINVAL";
+    case EFAULT:
+      return "EFAULT";
+    case EACCES:
+      return "EACCES";
+    case EEXIST:
+      return "EEXIST";
+    case ENOSYS:
+      return "ENOSYS";
+    case EAGAIN:
+      return "EAGAIN";
+    case EBUSY:
+      return "EBUSY";
+    case ENOENT:
+      return "ENOENT";
+    default:
+      return NULL;
   }
 }
 
 static void result_text(long ret, char* buf, size_t n) {
   if (ret < 0 && ret > -4096) {
     const char* name = errno_name(-ret);
-    if (name != NULL) snprintf(buf, n, "%s", name);
-    else snprintf(buf, n, "E%ld", -ret);
+    if (name != NULL)
+      snprintf(buf, n, "%s", name);
+    else
+      snprintf(buf, n, "E%ld", -ret);
   } else {
     snprintf(buf, n, "OK");
   }
@@ -386,8 +413,8 @@ static int run_in_child(attack_fn fn, after_fn after, child_result* res) {
   return 0;
 }
 
-static void report(const char* id, range_t target, const char* skip_why, attack_fn fn, after_fn after,
-                   void (*describe)(const child_result*, char*, size_t)) {
+static void report(const char* id, range_t target, const char* skip_why, attack_fn fn,
+                   after_fn after, void (*describe)(const child_result*, char*, size_t)) {
   char result[64], detail[512] = "";
   const char* sealed = sealed_state(target);
   if (skip_why != NULL) {
@@ -424,19 +451,29 @@ static void report(const char* id, range_t target, const char* skip_why, attack_
 
 /* --- the attacks ------------------------------------------------------------ */
 
-static void a_mprotect_libc_text(long o[4]) { o[0] = RAW(SYS_mprotect, T.libc_text_page.start, LEN(T.libc_text_page), RWX, 0, 0, 0); }
+static void a_mprotect_libc_text(long o[4]) {
+  o[0] = RAW(SYS_mprotect, T.libc_text_page.start, LEN(T.libc_text_page), RWX, 0, 0, 0);
+}
 /* pkey -1: the default key; works without PKU hardware. */
 static void a_pkey_mprotect_libc_text(long o[4]) {
   o[0] = RAW(SYS_pkey_mprotect, T.libc_text_page.start, LEN(T.libc_text_page), RWX, -1, 0, 0);
 }
-static void a_mprotect_prog_text(long o[4]) { o[0] = RAW(SYS_mprotect, T.prog_text_page.start, LEN(T.prog_text_page), RWX, 0, 0, 0); }
-static void a_mmap_fixed_libc_text(long o[4]) {
-  o[0] = RAW(SYS_mmap, T.libc_text_page.start, LEN(T.libc_text_page), RWX, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+static void a_mprotect_prog_text(long o[4]) {
+  o[0] = RAW(SYS_mprotect, T.prog_text_page.start, LEN(T.prog_text_page), RWX, 0, 0, 0);
 }
-static void a_munmap_libc_text(long o[4]) { o[0] = RAW(SYS_munmap, T.libc_text_page.start, LEN(T.libc_text_page), 0, 0, 0, 0); }
-static void a_munmap_ldso(long o[4]) { o[0] = RAW(SYS_munmap, T.ldso_all.start, LEN(T.ldso_all), 0, 0, 0, 0); }
+static void a_mmap_fixed_libc_text(long o[4]) {
+  o[0] = RAW(SYS_mmap, T.libc_text_page.start, LEN(T.libc_text_page), RWX,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+static void a_munmap_libc_text(long o[4]) {
+  o[0] = RAW(SYS_munmap, T.libc_text_page.start, LEN(T.libc_text_page), 0, 0, 0, 0);
+}
+static void a_munmap_ldso(long o[4]) {
+  o[0] = RAW(SYS_munmap, T.ldso_all.start, LEN(T.ldso_all), 0, 0, 0, 0);
+}
 static void a_mremap_move(long o[4]) {
-  o[0] = RAW(SYS_mremap, T.libc_text_page.start, g_page, g_page, MREMAP_MAYMOVE | MREMAP_FIXED, T.scratch.start, 0);
+  o[0] = RAW(SYS_mremap, T.libc_text_page.start, g_page, g_page, MREMAP_MAYMOVE | MREMAP_FIXED,
+             T.scratch.start, 0);
 }
 static void a_mremap_grow(long o[4]) {
   o[0] = RAW(SYS_mremap, T.libc_text_page.start, g_page, 2 * g_page, MREMAP_MAYMOVE, 0, 0);
@@ -466,17 +503,24 @@ static void a_mprotect_libc_relro(long o[4]) {
   o[0] = RAW(SYS_mprotect, T.libc_relro.start, LEN(T.libc_relro), PROT_READ | PROT_WRITE, 0, 0, 0);
 }
 static void a_mmap_fixed_gap(long o[4]) {
-  o[0] = RAW(SYS_mmap, T.gap.start, LEN(T.gap), RWX, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  o[0] =
+      RAW(SYS_mmap, T.gap.start, LEN(T.gap), RWX, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }
-static void a_mprotect_gap(long o[4]) { o[0] = RAW(SYS_mprotect, T.gap.start, LEN(T.gap), RWX, 0, 0, 0); }
+static void a_mprotect_gap(long o[4]) {
+  o[0] = RAW(SYS_mprotect, T.gap.start, LEN(T.gap), RWX, 0, 0, 0);
+}
 /* Discarding the frozen configuration: private anonymous pages come back as
  * zeros, so a successful discard resets every setting to 0. */
 static void dontneed_config(range_t r, const volatile config_t* c, long o[4]) {
   o[0] = RAW(SYS_madvise, r.start, LEN(r), MADV_DONTNEED, 0, 0, 0);
   o[1] = (long)c->magic;
 }
-static void a_dontneed_config_alloc(long o[4]) { dontneed_config(T.config_alloc, T.config_alloc_ptr, o); }
-static void a_dontneed_config_mmap(long o[4]) { dontneed_config(T.config_mmap, T.config_mmap_ptr, o); }
+static void a_dontneed_config_alloc(long o[4]) {
+  dontneed_config(T.config_alloc, T.config_alloc_ptr, o);
+}
+static void a_dontneed_config_mmap(long o[4]) {
+  dontneed_config(T.config_mmap, T.config_mmap_ptr, o);
+}
 static void a_mprotect_config_rw(long o[4]) {
   const range_t r = has(T.config_alloc) ? T.config_alloc : T.config_mmap;
   o[0] = RAW(SYS_mprotect, r.start, LEN(r), PROT_READ | PROT_WRITE, 0, 0, 0);
@@ -492,10 +536,18 @@ static void describe_got_write(const child_result* r, char* buf, size_t n) {
   if (r->out[0] == 0) snprintf(buf, n, "wrote_relro_pointer=%#lx", (unsigned long)r->out[1]);
 }
 /* Strict profile: writable data, the stack, the vDSO. */
-static void a_mprotect_data_none(long o[4]) { o[0] = RAW(SYS_mprotect, T.prog_data_page.start, g_page, PROT_NONE, 0, 0, 0); }
-static void a_mprotect_data_rwx(long o[4]) { o[0] = RAW(SYS_mprotect, T.prog_data_page.start, g_page, RWX, 0, 0, 0); }
-static void a_mprotect_stack_rwx(long o[4]) { o[0] = RAW(SYS_mprotect, T.stack_page.start, g_page, RWX, 0, 0, 0); }
-static void a_munmap_vdso(long o[4]) { o[0] = RAW(SYS_munmap, T.vdso.start, LEN(T.vdso), 0, 0, 0, 0); }
+static void a_mprotect_data_none(long o[4]) {
+  o[0] = RAW(SYS_mprotect, T.prog_data_page.start, g_page, PROT_NONE, 0, 0, 0);
+}
+static void a_mprotect_data_rwx(long o[4]) {
+  o[0] = RAW(SYS_mprotect, T.prog_data_page.start, g_page, RWX, 0, 0, 0);
+}
+static void a_mprotect_stack_rwx(long o[4]) {
+  o[0] = RAW(SYS_mprotect, T.stack_page.start, g_page, RWX, 0, 0, 0);
+}
+static void a_munmap_vdso(long o[4]) {
+  o[0] = RAW(SYS_munmap, T.vdso.start, LEN(T.vdso), 0, 0, 0, 0);
+}
 
 /* The kernel gap: MADV_DONTNEED on a sealed private file mapping is allowed.
  * The relocated RELRO pages are thrown away and read back from the file. */
@@ -507,8 +559,9 @@ static void a_dontneed_prog_relro(long o[4]) {
 /* After the report: call through the reverted pointer. */
 static void call_reverted_pointer(void) { ((void (*)(void))(*T.fp_entry))(); }
 static void describe_relro_gap(const child_result* r, char* buf, size_t n) {
-  snprintf(buf, n, "before=%#lx after=%#lx file=%#lx bias=%#lx", (unsigned long)r->out[1], (unsigned long)r->out[2],
-           T.fp_file_value_known ? (unsigned long)T.fp_file_value : 0ul, (unsigned long)T.prog_bias);
+  snprintf(buf, n, "before=%#lx after=%#lx file=%#lx bias=%#lx", (unsigned long)r->out[1],
+           (unsigned long)r->out[2], T.fp_file_value_known ? (unsigned long)T.fp_file_value : 0ul,
+           (unsigned long)T.prog_bias);
 }
 /* The same on libc's RELRO: count the words that change. */
 static uintptr_t g_libc_relro_copy[1 << 14]; /* 128 KiB */
@@ -534,8 +587,8 @@ static void describe_libc_gap(const child_result* r, char* buf, size_t n) {
   size_t words = LEN(T.libc_relro) / sizeof(uintptr_t);
   if (words > sizeof g_libc_relro_copy / sizeof g_libc_relro_copy[0])
     words = sizeof g_libc_relro_copy / sizeof g_libc_relro_copy[0];
-  snprintf(buf, n, "words_reverted=%ld/%zu now_zero=%ld now_low_addresses=%ld", r->out[1], words, r->out[2],
-           r->out[3]);
+  snprintf(buf, n, "words_reverted=%ld/%zu now_zero=%ld now_low_addresses=%ld", r->out[1], words,
+           r->out[2], r->out[3]);
 }
 
 /* --- discarding sealed RELRO, judged by its effect -------------------------
@@ -556,19 +609,22 @@ static int g_discard_advice; /* -1: guard install + remove */
 static void a_discard(long o[4]) {
   const volatile uintptr_t* p = (const volatile uintptr_t*)g_discard_target.start;
   size_t words = LEN(g_discard_target) / sizeof(uintptr_t);
-  if (words > sizeof g_words_before / sizeof g_words_before[0]) words = sizeof g_words_before / sizeof g_words_before[0];
+  if (words > sizeof g_words_before / sizeof g_words_before[0])
+    words = sizeof g_words_before / sizeof g_words_before[0];
   for (size_t i = 0; i < words; ++i) g_words_before[i] = p[i];
   const long advice = g_discard_advice < 0 ? MADV_GUARD_INSTALL : g_discard_advice;
   o[0] = RAW(SYS_madvise, g_discard_target.start, LEN(g_discard_target), advice, 0, 0, 0);
-  if (g_discard_advice < 0 && o[0] == 0) o[3] = RAW(SYS_madvise, g_discard_target.start, LEN(g_discard_target),
-                                                    MADV_GUARD_REMOVE, 0, 0, 0);
+  if (g_discard_advice < 0 && o[0] == 0)
+    o[3] =
+        RAW(SYS_madvise, g_discard_target.start, LEN(g_discard_target), MADV_GUARD_REMOVE, 0, 0, 0);
   long changed = 0;
   for (size_t i = 0; i < words; ++i) changed += p[i] != g_words_before[i];
   o[1] = changed;
   o[2] = (long)words;
 }
 static void describe_discard(const child_result* r, char* buf, size_t n) {
-  snprintf(buf, n, "words_changed=%ld/%ld%s", r->out[1], r->out[2], r->out[3] != 0 ? " guard_remove_failed" : "");
+  snprintf(buf, n, "words_changed=%ld/%ld%s", r->out[1], r->out[2],
+           r->out[3] != 0 ? " guard_remove_failed" : "");
 }
 static void discard_attack(const char* id, range_t target, const char* skip, int advice) {
   g_discard_target = target;
@@ -587,13 +643,15 @@ static void a_dontfork(long o[4]) {
   o[0] = RAW(SYS_madvise, g_dontfork_target.start, LEN(g_dontfork_target), MADV_DONTFORK, 0, 0, 0);
 }
 static void dontfork_then_fill(void) {
-  static const unsigned char code[] = {0xb8, 0xe7, 0x00, 0x00, 0x00, /* mov $231 (exit_group), %eax */
-                                       0xbf, 0x2a, 0x00, 0x00, 0x00, /* mov $42, %edi */
-                                       0x0f, 0x05};                  /* syscall */
+  static const unsigned char code[] = {
+      0xb8, 0xe7, 0x00, 0x00, 0x00, /* mov $231 (exit_group), %eax */
+      0xbf, 0x2a, 0x00, 0x00, 0x00, /* mov $42, %edi */
+      0x0f, 0x05};                  /* syscall */
   const long pid = RAW(SYS_fork, 0, 0, 0, 0, 0, 0);
   if (pid == 0) {
-    unsigned char* m = (unsigned char*)RAW(SYS_mmap, g_dontfork_target.start, LEN(g_dontfork_target), RWX,
-                                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    unsigned char* m =
+        (unsigned char*)RAW(SYS_mmap, g_dontfork_target.start, LEN(g_dontfork_target), RWX,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if ((uintptr_t)m != g_dontfork_target.start) raw_exit(3); /* no hole: the fork kept the range */
     for (size_t i = 0; i < sizeof code; ++i) m[i] = code[i];
     ((void (*)(void))m)();
@@ -622,10 +680,12 @@ static void a_uffd_write(long o[4]) {
     return;
   }
   struct uffdio_api api = {.api = UFFD_API, .features = 0};
-  struct uffdio_register reg = {.range = {.start = r.start, .len = (uint64_t)g_page}, .mode = UFFDIO_REGISTER_MODE_MISSING};
+  struct uffdio_register reg = {.range = {.start = r.start, .len = (uint64_t)g_page},
+                                .mode = UFFDIO_REGISTER_MODE_MISSING};
   static unsigned char page[1 << 16];
   for (size_t i = 0; i < sizeof page; ++i) page[i] = 0x41;
-  struct uffdio_copy copy = {.dst = r.start, .src = (uintptr_t)page, .len = (uint64_t)g_page, .mode = 0};
+  struct uffdio_copy copy = {
+      .dst = r.start, .src = (uintptr_t)page, .len = (uint64_t)g_page, .mode = 0};
   if ((o[0] = RAW(SYS_ioctl, fd, UFFDIO_API, &api, 0, 0, 0)) == 0 &&
       (o[0] = RAW(SYS_ioctl, fd, UFFDIO_REGISTER, &reg, 0, 0, 0)) == 0 &&
       (o[0] = RAW(SYS_madvise, r.start, g_page, MADV_DONTNEED, 0, 0, 0)) == 0)
@@ -633,14 +693,16 @@ static void a_uffd_write(long o[4]) {
   o[2] = (long)*(const volatile uintptr_t*)r.start;
 }
 static void describe_uffd(const child_result* r, char* buf, size_t n) {
-  snprintf(buf, n, "before=%#lx after=%#lx written=%s", (unsigned long)r->out[1], (unsigned long)r->out[2],
+  snprintf(buf, n, "before=%#lx after=%#lx written=%s", (unsigned long)r->out[1],
+           (unsigned long)r->out[2],
            (unsigned long)r->out[2] == 0x4141414141414141ul ? "yes" : "no");
 }
 
 /* MADV_GUARD_INSTALL on sealed text: accepted on file mappings; the next
  * read of the page faults (a denial of service, not a change of code). */
 static void a_guard_install_text(long o[4]) {
-  o[0] = RAW(SYS_madvise, g_discard_target.start, LEN(g_discard_target), MADV_GUARD_INSTALL, 0, 0, 0);
+  o[0] =
+      RAW(SYS_madvise, g_discard_target.start, LEN(g_discard_target), MADV_GUARD_INSTALL, 0, 0, 0);
 }
 static void read_guarded_page(void) {
   volatile const unsigned char* p = (const unsigned char*)g_discard_target.start;
@@ -654,11 +716,13 @@ static void read_guarded_page(void) {
  * ordinary libc call: libc's internal calls go through its reverted GOT and
  * vtables, into the sled. Exit status 42: the attacker's code ran. */
 static void a_dontneed_libc_relro_hijack(long o[4]) {
-  static const unsigned char tail[] = {0xb8, 0xe7, 0x00, 0x00, 0x00, /* mov $231 (exit_group), %eax */
-                                       0xbf, 0x2a, 0x00, 0x00, 0x00, /* mov $42, %edi */
-                                       0x0f, 0x05};                  /* syscall */
-  unsigned char* sled = (unsigned char*)RAW(SYS_mmap, LOW_START, LOW_END - LOW_START, RWX,
-                                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  static const unsigned char tail[] = {
+      0xb8, 0xe7, 0x00, 0x00, 0x00, /* mov $231 (exit_group), %eax */
+      0xbf, 0x2a, 0x00, 0x00, 0x00, /* mov $42, %edi */
+      0x0f, 0x05};                  /* syscall */
+  unsigned char* sled =
+      (unsigned char*)RAW(SYS_mmap, LOW_START, LOW_END - LOW_START, RWX,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if ((long)sled < 0 && (long)sled > -4096) {
     o[0] = (long)sled; /* reported as the result: the demonstration could not be set up */
     o[1] = 1;
@@ -683,7 +747,9 @@ static int read_file_value(void) {
   const ElfW(Phdr)* phdr = (const ElfW(Phdr)*)getauxval(AT_PHDR);
   const size_t phnum = getauxval(AT_PHNUM);
   for (size_t i = 0; i < phnum; ++i) {
-    if (phdr[i].p_type != PT_LOAD || vaddr < phdr[i].p_vaddr || vaddr + 8 > phdr[i].p_vaddr + phdr[i].p_filesz) continue;
+    if (phdr[i].p_type != PT_LOAD || vaddr < phdr[i].p_vaddr ||
+        vaddr + 8 > phdr[i].p_vaddr + phdr[i].p_filesz)
+      continue;
     const off_t off = (off_t)(phdr[i].p_offset + (vaddr - phdr[i].p_vaddr));
     const int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
@@ -699,8 +765,10 @@ static int read_file_value(void) {
 int main(int argc, char** argv) {
   int app_seal = 1, list_only = 0;
   for (int i = 1; i < argc; ++i) {
-    if (strcmp(argv[i], "--no-app-seal") == 0) app_seal = 0;
-    else if (strcmp(argv[i], "--list") == 0) list_only = 1;
+    if (strcmp(argv[i], "--no-app-seal") == 0)
+      app_seal = 0;
+    else if (strcmp(argv[i], "--list") == 0)
+      list_only = 1;
     else {
       fprintf(stderr, "usage: %s [--no-app-seal] [--list]\n", argv[0]);
       return 2;
@@ -713,8 +781,10 @@ int main(int argc, char** argv) {
   dl_iterate_phdr(find_targets_cb, NULL);
   T.vdso = find_mapping("[vdso]");
   int local = 0;
-  T.stack_page = (range_t){page_down((uintptr_t)&local), page_down((uintptr_t)&local) + (uintptr_t)g_page};
-  T.prog_data_page = (range_t){page_down((uintptr_t)&attack_data_word), page_down((uintptr_t)&attack_data_word) + (uintptr_t)g_page};
+  T.stack_page =
+      (range_t){page_down((uintptr_t)&local), page_down((uintptr_t)&local) + (uintptr_t)g_page};
+  T.prog_data_page = (range_t){page_down((uintptr_t)&attack_data_word),
+                               page_down((uintptr_t)&attack_data_word) + (uintptr_t)g_page};
   void* scratch = mmap(NULL, 4 * (size_t)g_page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (scratch == MAP_FAILED) {
     perror("victim: mmap(scratch)");
@@ -733,15 +803,19 @@ int main(int argc, char** argv) {
   if (T.fp_entry != NULL) read_file_value();
   if (make_configs(app_seal) != 0) return 1;
 
-  printf("INFO\tapp_seal=%s config_via=%s page=%ld\n", app_seal ? "yes" : "no", T.config_via, g_page);
+  printf("INFO\tapp_seal=%s config_via=%s page=%ld\n", app_seal ? "yes" : "no", T.config_via,
+         g_page);
   printf("INFO\tprogram bias=%#lx text_page=%#lx relro=%#lx-%#lx data_page=%#lx fp_entry=%p\n",
-         (unsigned long)T.prog_bias, (unsigned long)T.prog_text_page.start, (unsigned long)T.prog_relro.start,
-         (unsigned long)T.prog_relro.end, (unsigned long)T.prog_data_page.start, (const void*)T.fp_entry);
-  printf("INFO\tlibc text_page=%#lx relro=%#lx-%#lx ld.so=%#lx-%#lx gap=%#lx-%#lx vdso=%#lx-%#lx stack_page=%#lx\n",
-         (unsigned long)T.libc_text_page.start, (unsigned long)T.libc_relro.start, (unsigned long)T.libc_relro.end,
-         (unsigned long)T.ldso_all.start, (unsigned long)T.ldso_all.end, (unsigned long)T.gap.start,
-         (unsigned long)T.gap.end, (unsigned long)T.vdso.start, (unsigned long)T.vdso.end,
-         (unsigned long)T.stack_page.start);
+         (unsigned long)T.prog_bias, (unsigned long)T.prog_text_page.start,
+         (unsigned long)T.prog_relro.start, (unsigned long)T.prog_relro.end,
+         (unsigned long)T.prog_data_page.start, (const void*)T.fp_entry);
+  printf(
+      "INFO\tlibc text_page=%#lx relro=%#lx-%#lx ld.so=%#lx-%#lx gap=%#lx-%#lx vdso=%#lx-%#lx "
+      "stack_page=%#lx\n",
+      (unsigned long)T.libc_text_page.start, (unsigned long)T.libc_relro.start,
+      (unsigned long)T.libc_relro.end, (unsigned long)T.ldso_all.start,
+      (unsigned long)T.ldso_all.end, (unsigned long)T.gap.start, (unsigned long)T.gap.end,
+      (unsigned long)T.vdso.start, (unsigned long)T.vdso.end, (unsigned long)T.stack_page.start);
   if (list_only) return 0;
 
   const char* no_libc_text = has(T.libc_text_page) ? NULL : "no libc text page found";
@@ -749,20 +823,27 @@ int main(int argc, char** argv) {
   const char* no_libc_relro = has(T.libc_relro) ? NULL : "libc has no whole page of RELRO";
 
   /* Code. */
-  report("mprotect-libc-text-rwx", T.libc_text_page, no_libc_text, a_mprotect_libc_text, NULL, NULL);
-  report("pkey_mprotect-libc-text-rwx", T.libc_text_page, no_libc_text, a_pkey_mprotect_libc_text, NULL, NULL);
-  report("mprotect-prog-text-rwx", T.prog_text_page, has(T.prog_text_page) ? NULL : "no program text page",
-         a_mprotect_prog_text, NULL, NULL);
-  report("mmap-fixed-libc-text", T.libc_text_page, no_libc_text, a_mmap_fixed_libc_text, NULL, NULL);
+  report("mprotect-libc-text-rwx", T.libc_text_page, no_libc_text, a_mprotect_libc_text, NULL,
+         NULL);
+  report("pkey_mprotect-libc-text-rwx", T.libc_text_page, no_libc_text, a_pkey_mprotect_libc_text,
+         NULL, NULL);
+  report("mprotect-prog-text-rwx", T.prog_text_page,
+         has(T.prog_text_page) ? NULL : "no program text page", a_mprotect_prog_text, NULL, NULL);
+  report("mmap-fixed-libc-text", T.libc_text_page, no_libc_text, a_mmap_fixed_libc_text, NULL,
+         NULL);
   report("munmap-libc-text", T.libc_text_page, no_libc_text, a_munmap_libc_text, NULL, NULL);
-  report("munmap-ldso", T.ldso_all, has(T.ldso_all) ? NULL : "ld.so not found", a_munmap_ldso, NULL, NULL);
+  report("munmap-ldso", T.ldso_all, has(T.ldso_all) ? NULL : "ld.so not found", a_munmap_ldso, NULL,
+         NULL);
   report("mremap-move-libc-text", T.libc_text_page, no_libc_text, a_mremap_move, NULL, NULL);
   report("mremap-grow-libc-text", T.libc_text_page, no_libc_text, a_mremap_grow, NULL, NULL);
   report("mremap-shrink-libc-text", T.libc_text_2pages, no_libc_text, a_mremap_shrink, NULL, NULL);
   /* RELRO (the GOT). */
   report("mmap-fixed-prog-relro", T.prog_relro, no_prog_relro, a_mmap_fixed_prog_relro, NULL, NULL);
   report("mmap-fixed-libc-relro", T.libc_relro, no_libc_relro, a_mmap_fixed_libc_relro, NULL, NULL);
-  report("mprotect-prog-relro-rw", T.prog_relro, no_prog_relro != NULL ? no_prog_relro : T.fp_entry == NULL ? "no RELRO pointer" : NULL,
+  report("mprotect-prog-relro-rw", T.prog_relro,
+         no_prog_relro != NULL ? no_prog_relro
+         : T.fp_entry == NULL  ? "no RELRO pointer"
+                               : NULL,
          a_mprotect_prog_relro, NULL, describe_got_write);
   report("mprotect-libc-relro-rw", T.libc_relro, no_libc_relro, a_mprotect_libc_relro, NULL, NULL);
   /* The PROT_NONE gaps the loader leaves between segments. */
@@ -771,11 +852,14 @@ int main(int argc, char** argv) {
   report("mprotect-segment-gap-rwx", T.gap, no_gap, a_mprotect_gap, NULL, NULL);
   /* The program's own write-once configuration. */
   report("madvise-dontneed-config-sealed-alloc", T.config_alloc,
-         has(T.config_alloc) ? NULL : "built without the vmseal API", a_dontneed_config_alloc, NULL, describe_config);
-  report("madvise-dontneed-config-freeze", T.config_mmap, NULL, a_dontneed_config_mmap, NULL, describe_config);
-  report("mprotect-config-rw", has(T.config_alloc) ? T.config_alloc : T.config_mmap, NULL, a_mprotect_config_rw, NULL,
-         NULL);
-  report("munmap-config", has(T.config_alloc) ? T.config_alloc : T.config_mmap, NULL, a_munmap_config, NULL, NULL);
+         has(T.config_alloc) ? NULL : "built without the vmseal API", a_dontneed_config_alloc, NULL,
+         describe_config);
+  report("madvise-dontneed-config-freeze", T.config_mmap, NULL, a_dontneed_config_mmap, NULL,
+         describe_config);
+  report("mprotect-config-rw", has(T.config_alloc) ? T.config_alloc : T.config_mmap, NULL,
+         a_mprotect_config_rw, NULL, NULL);
+  report("munmap-config", has(T.config_alloc) ? T.config_alloc : T.config_mmap, NULL,
+         a_munmap_config, NULL, NULL);
   /* Sealed only by the strict profile. */
   report("mprotect-data-none", T.prog_data_page, NULL, a_mprotect_data_none, NULL, NULL);
   report("mprotect-data-rwx", T.prog_data_page, NULL, a_mprotect_data_rwx, NULL, NULL);
@@ -783,22 +867,28 @@ int main(int argc, char** argv) {
   report("munmap-vdso", T.vdso, has(T.vdso) ? NULL : "no [vdso]", a_munmap_vdso, NULL, NULL);
   /* The kernel gap, last. */
   report("madvise-dontneed-prog-relro", T.prog_relro,
-         no_prog_relro != NULL ? no_prog_relro : T.fp_entry == NULL ? "no RELRO pointer in a whole page" : NULL,
+         no_prog_relro != NULL ? no_prog_relro
+         : T.fp_entry == NULL  ? "no RELRO pointer in a whole page"
+                               : NULL,
          a_dontneed_prog_relro, call_reverted_pointer, describe_relro_gap);
-  report("madvise-dontneed-libc-relro", T.libc_relro, no_libc_relro, a_dontneed_libc_relro, NULL, describe_libc_gap);
-  report("madvise-dontneed-libc-relro-hijack", T.libc_relro, no_libc_relro, a_dontneed_libc_relro_hijack,
-         ordinary_libc_call, describe_hijack);
+  report("madvise-dontneed-libc-relro", T.libc_relro, no_libc_relro, a_dontneed_libc_relro, NULL,
+         describe_libc_gap);
+  report("madvise-dontneed-libc-relro-hijack", T.libc_relro, no_libc_relro,
+         a_dontneed_libc_relro_hijack, ordinary_libc_call, describe_hijack);
   /* Every discarding advice on the sealed RELRO of each object. */
   const char* no_ldso_relro = has(T.ldso_relro) ? NULL : "ld.so has no whole page of RELRO";
   static const struct {
     const char* name;
     int advice;
-  } advices[] = {{"dontneed", MADV_DONTNEED}, {"dontneed-locked", 4 /* MADV_DONTNEED_LOCKED */}, {"guard", -1}};
+  } advices[] = {{"dontneed", MADV_DONTNEED},
+                 {"dontneed-locked", 4 /* MADV_DONTNEED_LOCKED */},
+                 {"guard", -1}};
   const struct {
     const char* name;
     range_t r;
     const char* skip;
-  } relros[] = {{"prog", T.prog_relro, no_prog_relro}, {"libc", T.libc_relro, no_libc_relro},
+  } relros[] = {{"prog", T.prog_relro, no_prog_relro},
+                {"libc", T.libc_relro, no_libc_relro},
                 {"ldso", T.ldso_relro, no_ldso_relro}};
   for (size_t i = 0; i < sizeof relros / sizeof relros[0]; ++i)
     for (size_t k = 0; k < sizeof advices / sizeof advices[0]; ++k) {
@@ -808,13 +898,16 @@ int main(int argc, char** argv) {
     }
   /* Advices that leave a hole in a child, or an unreadable page. */
   g_dontfork_target = T.libc_relro;
-  report("dontfork-libc-relro-fill", T.libc_relro, no_libc_relro, a_dontfork, dontfork_then_fill, NULL);
+  report("dontfork-libc-relro-fill", T.libc_relro, no_libc_relro, a_dontfork, dontfork_then_fill,
+         NULL);
   g_dontfork_target = T.libc_text_page;
-  report("dontfork-libc-text-fill", T.libc_text_page, no_libc_text, a_dontfork, dontfork_then_fill, NULL);
+  report("dontfork-libc-text-fill", T.libc_text_page, no_libc_text, a_dontfork, dontfork_then_fill,
+         NULL);
   report("uffd-write-libc-relro", T.libc_relro, no_libc_relro, a_uffd_write, NULL, describe_uffd);
   g_discard_target = T.libc_text_page;
   g_discard_advice = MADV_GUARD_INSTALL;
-  report("guard-install-libc-text", T.libc_text_page, no_libc_text, a_guard_install_text, read_guarded_page, NULL);
+  report("guard-install-libc-text", T.libc_text_page, no_libc_text, a_guard_install_text,
+         read_guarded_page, NULL);
   printf("DONE\n");
   return 0;
 }

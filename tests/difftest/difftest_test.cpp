@@ -35,10 +35,12 @@ TEST(DifftestOp, RendersStraceSyntax) {
   const Fds f{3, 4, 5, 6, 7};
   Op m{OpKind::Mmap, {0x600000010000ULL, 8192, 3, 0x22 | 0x10, ~std::uint64_t{0}, 0}};
   EXPECT_EQ(strace_line(m, SysResult::ok(0x600000010000ULL), f),
-            "mmap(0x600000010000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = "
+            "mmap(0x600000010000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, "
+            "-1, 0) = "
             "0x600000010000");
   Op s{OpKind::Mseal, {0x600000010000ULL, 4096, 0, 0, 0, 0}};
-  EXPECT_EQ(strace_line(s, SysResult(Errno::PERM), f), "mseal(0x600000010000, 4096, 0) = -1 EPERM (EPERM)");
+  EXPECT_EQ(strace_line(s, SysResult(Errno::PERM), f),
+            "mseal(0x600000010000, 4096, 0) = -1 EPERM (EPERM)");
   Op fault{OpKind::WriteFault, {0x600000011000ULL, 0, 0, 0, 0, 0}};
   EXPECT_EQ(strace_line(fault, SysResult::ok(0), f), "read(7</dev/zero>, 0x600000011000, 1) = 1");
 }
@@ -70,7 +72,8 @@ TEST(DifftestConfinement, RefusesRangesLeavingTheWindow) {
   // last page still covers it.
   EXPECT_FALSE(is_confined({OpKind::Mlock, {c.window.end() - 1, 2}}, c));
   EXPECT_FALSE(is_confined({OpKind::Mremap, {b, P, 2 * P, 3, c.window.end()}}, c));
-  EXPECT_TRUE(is_confined({OpKind::Mmap, {0, 1ULL << 30, 3, 0x22, ~std::uint64_t{0}, 0}}, c));  // a hint
+  EXPECT_TRUE(
+      is_confined({OpKind::Mmap, {0, 1ULL << 30, 3, 0x22, ~std::uint64_t{0}, 0}}, c));  // a hint
   EXPECT_FALSE(is_confined({OpKind::Mmap, {b + 60 * P, 8 * P, 3, 0x32, ~std::uint64_t{0}, 0}}, c));
 }
 

@@ -39,14 +39,14 @@ namespace {
 namespace a = abi;
 
 constexpr Addr P = kPageSize;
-constexpr Addr TS = 0x7ffffffff000ULL;      // TASK_SIZE
-constexpr Addr A47 = Addr{1} << 47;         // 0x800000000000 = TS + P
+constexpr Addr TS = 0x7ffffffff000ULL;  // TASK_SIZE
+constexpr Addr A47 = Addr{1} << 47;     // 0x800000000000 = TS + P
 constexpr Addr A63 = Addr{1} << 63;
-constexpr Addr M = ~Addr{0};                 // 2^64 - 1
-constexpr Addr TOP = M - P + 1;              // 2^64 - 4096: the last page
-constexpr Addr BASE = 0x200000000000ULL;     // free in the probe process too
-constexpr Addr HEAP = 0x555555569000ULL;     // a PIE program's start_brk (no ASLR)
-constexpr Addr STACK = 0x7ffffffde000ULL;    // [stack] without ASLR (33 pages)
+constexpr Addr M = ~Addr{0};               // 2^64 - 1
+constexpr Addr TOP = M - P + 1;            // 2^64 - 4096: the last page
+constexpr Addr BASE = 0x200000000000ULL;   // free in the probe process too
+constexpr Addr HEAP = 0x555555569000ULL;   // a PIE program's start_brk (no ASLR)
+constexpr Addr STACK = 0x7ffffffde000ULL;  // [stack] without ASLR (33 pages)
 
 constexpr std::uint64_t R = a::PROT_READ;
 constexpr std::uint64_t RW = a::PROT_READ | a::PROT_WRITE;
@@ -111,28 +111,54 @@ void process_layout(AddressSpace& as) {
 // Arguments are raw 64-bit values; int parameters (fd, pkey, advice) take
 // the low 32 bits, as the syscall ABI does.
 enum class Sys {
-  Mmap, Munmap, Mprotect, PkeyMprotect, Mremap, Madvise, Mlock, Mlock2, Munlock, Mlockall,
-  Munlockall, Brk, Mseal, Shmdt
+  Mmap,
+  Munmap,
+  Mprotect,
+  PkeyMprotect,
+  Mremap,
+  Madvise,
+  Mlock,
+  Mlock2,
+  Munlock,
+  Mlockall,
+  Munlockall,
+  Brk,
+  Mseal,
+  Shmdt
 };
 constexpr std::uint64_t u(std::int64_t v) { return static_cast<std::uint64_t>(v); }
 int low_int(std::uint64_t v) { return static_cast<int>(static_cast<std::uint32_t>(v)); }
 
 SysResult invoke(AddressSpace& as, Sys sys, const std::uint64_t (&x)[6]) {
   switch (sys) {
-    case Sys::Mmap: return as.mmap(x[0], x[1], x[2], x[3], low_int(x[4]), x[5]);
-    case Sys::Munmap: return as.munmap(x[0], x[1]);
-    case Sys::Mprotect: return as.mprotect(x[0], x[1], x[2]);
-    case Sys::PkeyMprotect: return as.pkey_mprotect(x[0], x[1], x[2], low_int(x[3]));
-    case Sys::Mremap: return as.mremap(x[0], x[1], x[2], x[3], x[4]);
-    case Sys::Madvise: return as.madvise(x[0], x[1], low_int(x[2]));
-    case Sys::Mlock: return as.mlock(x[0], x[1]);
-    case Sys::Mlock2: return as.mlock2(x[0], x[1], x[2]);
-    case Sys::Munlock: return as.munlock(x[0], x[1]);
-    case Sys::Mlockall: return as.mlockall(x[0]);
-    case Sys::Munlockall: return as.munlockall();
-    case Sys::Brk: return as.brk(x[0]);
-    case Sys::Mseal: return as.mseal(x[0], x[1], x[2]);
-    case Sys::Shmdt: return as.shmdt(x[0]);
+    case Sys::Mmap:
+      return as.mmap(x[0], x[1], x[2], x[3], low_int(x[4]), x[5]);
+    case Sys::Munmap:
+      return as.munmap(x[0], x[1]);
+    case Sys::Mprotect:
+      return as.mprotect(x[0], x[1], x[2]);
+    case Sys::PkeyMprotect:
+      return as.pkey_mprotect(x[0], x[1], x[2], low_int(x[3]));
+    case Sys::Mremap:
+      return as.mremap(x[0], x[1], x[2], x[3], x[4]);
+    case Sys::Madvise:
+      return as.madvise(x[0], x[1], low_int(x[2]));
+    case Sys::Mlock:
+      return as.mlock(x[0], x[1]);
+    case Sys::Mlock2:
+      return as.mlock2(x[0], x[1], x[2]);
+    case Sys::Munlock:
+      return as.munlock(x[0], x[1]);
+    case Sys::Mlockall:
+      return as.mlockall(x[0]);
+    case Sys::Munlockall:
+      return as.munlockall();
+    case Sys::Brk:
+      return as.brk(x[0]);
+    case Sys::Mseal:
+      return as.mseal(x[0], x[1], x[2]);
+    case Sys::Shmdt:
+      return as.shmdt(x[0]);
   }
   return Errno::NOSYS;
 }
@@ -159,97 +185,110 @@ void run_rows(const std::vector<Row>& rows, bool privileged = false) {
 
 TEST(EdgeMmap, Lengths) {
   run_rows({
-      {"len 0 -> EINVAL [P][R 1.4]", Sys::Mmap, {0, 0, R, AN, u(-1), 0},
-       "EINVAL"},
+      {"len 0 -> EINVAL [P][R 1.4]", Sys::Mmap, {0, 0, R, AN, u(-1), 0}, "EINVAL"},
       {"len 0 at unaligned FIXED 1: len checked first [P][R 1.10 N9]",
-       Sys::Mmap, {1, 0, R, FX, u(-1), 0}, "EINVAL"},
+       Sys::Mmap,
+       {1, 0, R, FX, u(-1), 0},
+       "EINVAL"},
       {"len 2^64-1: PAGE_ALIGN wraps to 0 -> ENOMEM [P][R 1.6]",
-       Sys::Mmap, {0, M, R, AN, u(-1), 0}, "ENOMEM"},
+       Sys::Mmap,
+       {0, M, R, AN, u(-1), 0},
+       "ENOMEM"},
       {"len 2^64-4095: PAGE_ALIGN wraps to 0 [P]",
-       Sys::Mmap, {0, M - 4094, R, AN, u(-1), 0}, "ENOMEM"},
-      {"len 2^64-4096 > TASK_SIZE [P][R 1.18]",
-       Sys::Mmap, {0, TOP, R, AN, u(-1), 0}, "ENOMEM"},
+       Sys::Mmap,
+       {0, M - 4094, R, AN, u(-1), 0},
+       "ENOMEM"},
+      {"len 2^64-4096 > TASK_SIZE [P][R 1.18]", Sys::Mmap, {0, TOP, R, AN, u(-1), 0}, "ENOMEM"},
       {"len 2^63 [P]", Sys::Mmap, {0, A63, R, AN, u(-1), 0}, "ENOMEM"},
-      {"len TASK_SIZE+1 [P]", Sys::Mmap, {0, TS + 1, R, AN, u(-1), 0},
-       "ENOMEM"},
+      {"len TASK_SIZE+1 [P]", Sys::Mmap, {0, TS + 1, R, AN, u(-1), 0}, "ENOMEM"},
       {"FIXED 4096 len TASK_SIZE: addr > TS-len [P]",
-       Sys::Mmap, {P, TS, R, FX, u(-1), 0}, "ENOMEM"},
-      {"FIXED 0 len TASK_SIZE: fits, but address 0 needs CAP_SYS_RAWIO [P]",
-       Sys::Mmap, {0, TS, R, FX, u(-1), 0}, "EPERM"},
-      {"FIXED 1 len 2^64-1: ENOMEM (align wrap) before EINVAL (unaligned) [P]",
-       Sys::Mmap, {1, M, R, FX, u(-1), 0}, "ENOMEM"},
-      {"FIXED 2^64-4096 len 2^64-4096 [P]",
-       Sys::Mmap, {TOP, TOP, R, FX, u(-1), 0}, "ENOMEM"},
-      {"FIXED 2^64-1 len 2^64-1 [P]", Sys::Mmap, {M, M, R, FX, u(-1), 0},
+       Sys::Mmap,
+       {P, TS, R, FX, u(-1), 0},
        "ENOMEM"},
+      {"FIXED 0 len TASK_SIZE: fits, but address 0 needs CAP_SYS_RAWIO [P]",
+       Sys::Mmap,
+       {0, TS, R, FX, u(-1), 0},
+       "EPERM"},
+      {"FIXED 1 len 2^64-1: ENOMEM (align wrap) before EINVAL (unaligned) [P]",
+       Sys::Mmap,
+       {1, M, R, FX, u(-1), 0},
+       "ENOMEM"},
+      {"FIXED 2^64-4096 len 2^64-4096 [P]", Sys::Mmap, {TOP, TOP, R, FX, u(-1), 0}, "ENOMEM"},
+      {"FIXED 2^64-1 len 2^64-1 [P]", Sys::Mmap, {M, M, R, FX, u(-1), 0}, "ENOMEM"},
       {"FIXED 2^64-1 len TASK_SIZE+1: len > TASK_SIZE first [P]",
-       Sys::Mmap, {M, TS + 1, R, FX, u(-1), 0}, "ENOMEM"},
+       Sys::Mmap,
+       {M, TS + 1, R, FX, u(-1), 0},
+       "ENOMEM"},
       {"MAP_LOCKED len 2^64-4096 [P]",
-       Sys::Mmap, {0, TOP, RW, AN | a::MAP_LOCKED, u(-1), 0}, "ENOMEM"},
+       Sys::Mmap,
+       {0, TOP, RW, AN | a::MAP_LOCKED, u(-1), 0},
+       "ENOMEM"},
       {"MAP_SHARED anonymous len 2^64-1 [P]",
-       Sys::Mmap, {0, M, RW, a::MAP_SHARED | a::MAP_ANONYMOUS, u(-1), 0},
+       Sys::Mmap,
+       {0, M, RW, a::MAP_SHARED | a::MAP_ANONYMOUS, u(-1), 0},
        "ENOMEM"},
       {"MAP_32BIT len 2 GiB: no such gap in [1 GiB, 2 GiB) [P]",
-       Sys::Mmap, {0, 0x80000000, RW, AN | a::MAP_32BIT, u(-1), 0},
+       Sys::Mmap,
+       {0, 0x80000000, RW, AN | a::MAP_32BIT, u(-1), 0},
        "ENOMEM"},
       {"MAP_32BIT len 2 GiB + 4096 > end [P]",
-       Sys::Mmap, {0, 0x80001000, RW, AN | a::MAP_32BIT, u(-1), 0},
+       Sys::Mmap,
+       {0, 0x80001000, RW, AN | a::MAP_32BIT, u(-1), 0},
        "ENOMEM"},
   });
 }
 
 TEST(EdgeMmap, FixedAddresses) {
   run_rows({
-      {"FIXED 0 unprivileged -> EPERM [P][R 0.3]",
-       Sys::Mmap, {0, P, R, FX, u(-1), 0}, "EPERM"},
-      {"FIXED 1 -> EINVAL [P][R 1.18]", Sys::Mmap, {1, P, R, FX, u(-1), 0},
-       "EINVAL"},
-      {"FIXED 4095 -> EINVAL [P]", Sys::Mmap, {4095, P, R, FX, u(-1), 0},
-       "EINVAL"},
+      {"FIXED 0 unprivileged -> EPERM [P][R 0.3]", Sys::Mmap, {0, P, R, FX, u(-1), 0}, "EPERM"},
+      {"FIXED 1 -> EINVAL [P][R 1.18]", Sys::Mmap, {1, P, R, FX, u(-1), 0}, "EINVAL"},
+      {"FIXED 4095 -> EINVAL [P]", Sys::Mmap, {4095, P, R, FX, u(-1), 0}, "EINVAL"},
       {"FIXED 4096 = vm.mmap_min_addr: allowed [P][R 0.3]",
-       Sys::Mmap, {P, P, R, FX, u(-1), 0}, "0x1000"},
+       Sys::Mmap,
+       {P, P, R, FX, u(-1), 0},
+       "0x1000"},
       {"FIXED TS-4096 len 4096: the last user page [P]",
-       Sys::Mmap, {TS - P, P, R, FX, u(-1), 0}, "0x7fffffffe000"},
-      {"FIXED TS-4096 len 1 [P]", Sys::Mmap, {TS - P, 1, R, FX, u(-1), 0},
+       Sys::Mmap,
+       {TS - P, P, R, FX, u(-1), 0},
        "0x7fffffffe000"},
+      {"FIXED TS-4096 len 1 [P]", Sys::Mmap, {TS - P, 1, R, FX, u(-1), 0}, "0x7fffffffe000"},
       {"FIXED TS-4096 len 8192: ends past TS [P]",
-       Sys::Mmap, {TS - P, 2 * P, R, FX, u(-1), 0}, "ENOMEM"},
+       Sys::Mmap,
+       {TS - P, 2 * P, R, FX, u(-1), 0},
+       "ENOMEM"},
       {"FIXED TS [P]", Sys::Mmap, {TS, P, R, FX, u(-1), 0}, "ENOMEM"},
       {"FIXED 2^47 [P]", Sys::Mmap, {A47, P, R, FX, u(-1), 0}, "ENOMEM"},
       {"FIXED 2^63 [P]", Sys::Mmap, {A63, P, R, FX, u(-1), 0}, "ENOMEM"},
-      {"FIXED 2^64-4096 [P]", Sys::Mmap, {TOP, P, R, FX, u(-1), 0},
-       "ENOMEM"},
+      {"FIXED 2^64-4096 [P]", Sys::Mmap, {TOP, P, R, FX, u(-1), 0}, "ENOMEM"},
       {"FIXED TS with type 0: placement error before the MAP_TYPE EINVAL [P][R 1.10]",
-       Sys::Mmap, {TS, P, R, a::MAP_ANONYMOUS | a::MAP_FIXED, u(-1), 0},
+       Sys::Mmap,
+       {TS, P, R, a::MAP_ANONYMOUS | a::MAP_FIXED, u(-1), 0},
        "ENOMEM"},
       {"FIXED|MAP_32BIT at TS: FIXED ignores MAP_32BIT, then ENOMEM [P]",
-       Sys::Mmap, {TS, P, RW, FX | a::MAP_32BIT, u(-1), 0}, "ENOMEM"},
+       Sys::Mmap,
+       {TS, P, RW, FX | a::MAP_32BIT, u(-1), 0},
+       "ENOMEM"},
       {"FIXED shared anonymous at TS [P]",
-       Sys::Mmap, {TS, P, RW, a::MAP_SHARED | a::MAP_ANONYMOUS | a::MAP_FIXED, u(-1), 0},
+       Sys::Mmap,
+       {TS, P, RW, a::MAP_SHARED | a::MAP_ANONYMOUS | a::MAP_FIXED, u(-1), 0},
        "ENOMEM"},
       {"FIXED|GROWSDOWN at TS-4096 [P]",
-       Sys::Mmap, {TS - P, P, RW, FX | a::MAP_GROWSDOWN, u(-1), 0},
+       Sys::Mmap,
+       {TS - P, P, RW, FX | a::MAP_GROWSDOWN, u(-1), 0},
        "0x7fffffffe000"},
-      {"FIXED_NOREPLACE 0 unprivileged [P]",
-       Sys::Mmap, {0, P, R, NOREPLACE, u(-1), 0}, "EPERM"},
-      {"FIXED_NOREPLACE 1 [P][R 1.11 N2]",
-       Sys::Mmap, {1, P, R, NOREPLACE, u(-1), 0}, "EINVAL"},
-      {"FIXED_NOREPLACE TS [P]", Sys::Mmap, {TS, P, R, NOREPLACE, u(-1), 0},
-       "ENOMEM"},
-      {"FIXED 2^64-8 len 0: len 0 first [P]",
-       Sys::Mmap, {M - 7, 0, R, FX, u(-1), 0}, "EINVAL"},
+      {"FIXED_NOREPLACE 0 unprivileged [P]", Sys::Mmap, {0, P, R, NOREPLACE, u(-1), 0}, "EPERM"},
+      {"FIXED_NOREPLACE 1 [P][R 1.11 N2]", Sys::Mmap, {1, P, R, NOREPLACE, u(-1), 0}, "EINVAL"},
+      {"FIXED_NOREPLACE TS [P]", Sys::Mmap, {TS, P, R, NOREPLACE, u(-1), 0}, "ENOMEM"},
+      {"FIXED 2^64-8 len 0: len 0 first [P]", Sys::Mmap, {M - 7, 0, R, FX, u(-1), 0}, "EINVAL"},
   });
 }
 
 TEST(EdgeMmap, FixedAddressesPrivileged) {
   run_rows(
       {
-          {"FIXED 0 as root (CAP_SYS_RAWIO) [P][R 0.3]",
-           Sys::Mmap, {0, P, R, FX, u(-1), 0}, "0x0"},
-          {"FIXED_NOREPLACE 0 as root [P]",
-           Sys::Mmap, {0, P, R, NOREPLACE, u(-1), 0}, "0x0"},
-          {"FIXED 1 as root [P]", Sys::Mmap, {1, P, R, FX, u(-1), 0},
-           "EINVAL"},
+          {"FIXED 0 as root (CAP_SYS_RAWIO) [P][R 0.3]", Sys::Mmap, {0, P, R, FX, u(-1), 0}, "0x0"},
+          {"FIXED_NOREPLACE 0 as root [P]", Sys::Mmap, {0, P, R, NOREPLACE, u(-1), 0}, "0x0"},
+          {"FIXED 1 as root [P]", Sys::Mmap, {1, P, R, FX, u(-1), 0}, "EINVAL"},
       },
       /*privileged=*/true);
 }
@@ -260,10 +299,10 @@ TEST(EdgeMmap, Hints) {
     const char* what;
     Addr hint;
   };
-  for (const Hint& h : {Hint{"hint 2^64-1 [P]", M}, Hint{"hint 2^64-4096 [P]", TOP},
-                        Hint{"hint TASK_SIZE [P][R 1.17 H11]", TS}, Hint{"hint 2^63", A63},
-                        Hint{"hint 2^47 [R 1.17 H10]", A47}, Hint{"hint 1 [P]", 1},
-                        Hint{"hint 4095 [P]", 4095}}) {
+  for (const Hint& h :
+       {Hint{"hint 2^64-1 [P]", M}, Hint{"hint 2^64-4096 [P]", TOP},
+        Hint{"hint TASK_SIZE [P][R 1.17 H11]", TS}, Hint{"hint 2^63", A63},
+        Hint{"hint 2^47 [R 1.17 H10]", A47}, Hint{"hint 1 [P]", 1}, Hint{"hint 4095 [P]", 4095}}) {
     AddressSpace as(cfg());
     const SysResult r = as.mmap(h.hint, P, R, AN, -1, 0);
     ASSERT_TRUE(r.is_ok()) << h.what << ": " << show(r);
@@ -273,7 +312,8 @@ TEST(EdgeMmap, Hints) {
   }
   AddressSpace as(cfg());
   // A free hint that fits is used as is, up to the last page below TASK_SIZE.
-  EXPECT_EQ(show(as.mmap(TS - P, P, R, AN, -1, 0)), "0x7fffffffe000") << "hint TS-4096 [P][R 1.17 H7]";
+  EXPECT_EQ(show(as.mmap(TS - P, P, R, AN, -1, 0)), "0x7fffffffe000")
+      << "hint TS-4096 [P][R 1.17 H7]";
   // Below mmap_min_addr (65536, LSM default) a hint is raised to it.
   EXPECT_EQ(show(as.mmap(P, P, R, AN, -1, 0)), "0x10000") << "hint 4096 [P][R 1.16]";
   // MAP_32BIT with a wild hint still lands in [1 GiB, 2 GiB) [P].
@@ -285,30 +325,41 @@ TEST(EdgeMmap, Hints) {
 
 TEST(EdgeMmap, OffsetFdFlagsProt) {
   run_rows({
-      {"off 1 -> EINVAL [P][R 1.1]", Sys::Mmap, {0, P, R, AN, u(-1), 1},
-       "EINVAL"},
+      {"off 1 -> EINVAL [P][R 1.1]", Sys::Mmap, {0, P, R, AN, u(-1), 1}, "EINVAL"},
       {"off 2^64-1 with len 0: off checked first [P]",
-       Sys::Mmap, {0, 0, R, AN, u(-1), M}, "EINVAL"},
+       Sys::Mmap,
+       {0, 0, R, AN, u(-1), M},
+       "EINVAL"},
       {"no MAP_ANONYMOUS, fd -1 -> EBADF [P][R 1.2]",
-       Sys::Mmap, {0, P, R, a::MAP_PRIVATE, u(-1), 0}, "EBADF"},
-      {"fd -1, len 0: EBADF before EINVAL [P]",
-       Sys::Mmap, {0, 0, R, a::MAP_PRIVATE, u(-1), 0}, "EBADF"},
-      {"fd -1, len 2^64-1: EBADF before ENOMEM [P]",
-       Sys::Mmap, {0, M, R, a::MAP_PRIVATE, u(-1), 0}, "EBADF"},
-      {"fd -1, off 1: EINVAL before EBADF [P][R 1.1]",
-       Sys::Mmap, {0, P, R, a::MAP_PRIVATE, u(-1), 1}, "EINVAL"},
-      {"fd -1 FIXED at 2^64-1: EBADF first [P]",
-       Sys::Mmap, {M, P, R, a::MAP_PRIVATE | a::MAP_FIXED, u(-1), 0},
+       Sys::Mmap,
+       {0, P, R, a::MAP_PRIVATE, u(-1), 0},
        "EBADF"},
-      {"type 0 -> EINVAL [P][R 1.14]",
-       Sys::Mmap, {0, P, R, a::MAP_ANONYMOUS, u(-1), 0}, "EINVAL"},
-      {"type 0xf -> EINVAL [P]",
-       Sys::Mmap, {0, P, R, a::MAP_ANONYMOUS | 0xf, u(-1), 0}, "EINVAL"},
+      {"fd -1, len 0: EBADF before EINVAL [P]",
+       Sys::Mmap,
+       {0, 0, R, a::MAP_PRIVATE, u(-1), 0},
+       "EBADF"},
+      {"fd -1, len 2^64-1: EBADF before ENOMEM [P]",
+       Sys::Mmap,
+       {0, M, R, a::MAP_PRIVATE, u(-1), 0},
+       "EBADF"},
+      {"fd -1, off 1: EINVAL before EBADF [P][R 1.1]",
+       Sys::Mmap,
+       {0, P, R, a::MAP_PRIVATE, u(-1), 1},
+       "EINVAL"},
+      {"fd -1 FIXED at 2^64-1: EBADF first [P]",
+       Sys::Mmap,
+       {M, P, R, a::MAP_PRIVATE | a::MAP_FIXED, u(-1), 0},
+       "EBADF"},
+      {"type 0 -> EINVAL [P][R 1.14]", Sys::Mmap, {0, P, R, a::MAP_ANONYMOUS, u(-1), 0}, "EINVAL"},
+      {"type 0xf -> EINVAL [P]", Sys::Mmap, {0, P, R, a::MAP_ANONYMOUS | 0xf, u(-1), 0}, "EINVAL"},
       {"MAP_SHARED_VALIDATE anonymous -> EINVAL [P][R 1.14]",
-       Sys::Mmap, {0, P, R, a::MAP_ANONYMOUS | a::MAP_SHARED_VALIDATE, u(-1), 0},
+       Sys::Mmap,
+       {0, P, R, a::MAP_ANONYMOUS | a::MAP_SHARED_VALIDATE, u(-1), 0},
        "EINVAL"},
       {"anonymous HUGETLB 4096: no huge pages reserved -> ENOMEM [P]",
-       Sys::Mmap, {0, P, RW, AN | a::MAP_HUGETLB, u(-1), 0}, "ENOMEM"},
+       Sys::Mmap,
+       {0, P, RW, AN | a::MAP_HUGETLB, u(-1), 0},
+       "ENOMEM"},
   });
   // Accepted and ignored [P][R 1.9, 1.14]: unknown flag bits with MAP_PRIVATE,
   // any prot bits (prot is not validated by mmap), an aligned offset near 2^64
@@ -337,14 +388,12 @@ TEST(EdgeMunmap, Arguments) {
       {"(4096, 4096) unmapped [P]", Sys::Munmap, {P, P}, "0x0"},
       {"(TS-4096, 4096) [P]", Sys::Munmap, {TS - P, P}, "0x0"},
       {"(TS-4096, 4095) [P]", Sys::Munmap, {TS - P, 4095}, "0x0"},
-      {"(TS-4096, 4097): len > TS - start [P]",
-       Sys::Munmap, {TS - P, P + 1}, "EINVAL"},
+      {"(TS-4096, 4097): len > TS - start [P]", Sys::Munmap, {TS - P, P + 1}, "EINVAL"},
       {"(TS, 0) [P]", Sys::Munmap, {TS, 0}, "EINVAL"},
       {"(TS, 1) [P]", Sys::Munmap, {TS, 1}, "EINVAL"},
       {"(2^47, 4096): start > TS [P]", Sys::Munmap, {A47, P}, "EINVAL"},
       {"(2^63, 4096) [P]", Sys::Munmap, {A63, P}, "EINVAL"},
-      {"(2^64-4096, 4096): start+len wraps [P]", Sys::Munmap, {TOP, P},
-       "EINVAL"},
+      {"(2^64-4096, 4096): start+len wraps [P]", Sys::Munmap, {TOP, P}, "EINVAL"},
       {"(2^64-1, 1) [P]", Sys::Munmap, {M, 1}, "EINVAL"},
       {"(4096, 2^64-1): len > TS [P]", Sys::Munmap, {P, M}, "EINVAL"},
       {"(4096, 2^64-4096) [P]", Sys::Munmap, {P, TOP}, "EINVAL"},
@@ -374,38 +423,32 @@ TEST(EdgeMprotect, Arguments) {
   // ENOMEM, prot bits, then the lookup (ENOMEM when start is unmapped).
   run_rows({
       {"(0, 0, bad prot): len 0 returns before the prot check [P]",
-       Sys::Mprotect, {0, 0, 0xdead0}, "0x0"},
+       Sys::Mprotect,
+       {0, 0, 0xdead0},
+       "0x0"},
       {"(1, 0) [P]", Sys::Mprotect, {1, 0, R}, "EINVAL"},
       {"(1, 0, GROWSDOWN|GROWSUP) [P]",
-       Sys::Mprotect, {1, 0, a::PROT_GROWSDOWN | a::PROT_GROWSUP},
+       Sys::Mprotect,
+       {1, 0, a::PROT_GROWSDOWN | a::PROT_GROWSUP},
        "EINVAL"},
-      {"(0, 4096, 0x10) bad prot [P]", Sys::Mprotect, {0, P, 0x10},
-       "EINVAL"},
-      {"(4096, 2^64-1): PAGE_ALIGN -> 0, end <= start [P]",
-       Sys::Mprotect, {P, M, R}, "ENOMEM"},
+      {"(0, 4096, 0x10) bad prot [P]", Sys::Mprotect, {0, P, 0x10}, "EINVAL"},
+      {"(4096, 2^64-1): PAGE_ALIGN -> 0, end <= start [P]", Sys::Mprotect, {P, M, R}, "ENOMEM"},
       {"(4096, 2^64-1, bad prot): the wrap wins over the prot check [P]",
-       Sys::Mprotect, {P, M, 0x10}, "ENOMEM"},
-      {"(4096, 2^64-4096): end wraps to 0 [P]", Sys::Mprotect, {P, TOP, R},
+       Sys::Mprotect,
+       {P, M, 0x10},
        "ENOMEM"},
-      {"(4096, 2^64-4096, bad prot) [P]", Sys::Mprotect, {P, TOP, 0x10},
-       "ENOMEM"},
-      {"(2^64-4096, 4096): end == 0 [P]", Sys::Mprotect, {TOP, P, R},
-       "ENOMEM"},
-      {"(2^64-4096, 1, bad prot) [P]", Sys::Mprotect, {TOP, 1, 0x10},
-       "ENOMEM"},
-      {"(2^64-8192, 4096): no VMA [P]", Sys::Mprotect, {TOP - P, P, R},
-       "ENOMEM"},
-      {"(2^63, 2^63): end == 0 [P]", Sys::Mprotect, {A63, A63, R},
-       "ENOMEM"},
-      {"(TS, 4096): no TASK_SIZE check, just no VMA [P]",
-       Sys::Mprotect, {TS, P, R}, "ENOMEM"},
+      {"(4096, 2^64-4096): end wraps to 0 [P]", Sys::Mprotect, {P, TOP, R}, "ENOMEM"},
+      {"(4096, 2^64-4096, bad prot) [P]", Sys::Mprotect, {P, TOP, 0x10}, "ENOMEM"},
+      {"(2^64-4096, 4096): end == 0 [P]", Sys::Mprotect, {TOP, P, R}, "ENOMEM"},
+      {"(2^64-4096, 1, bad prot) [P]", Sys::Mprotect, {TOP, 1, 0x10}, "ENOMEM"},
+      {"(2^64-8192, 4096): no VMA [P]", Sys::Mprotect, {TOP - P, P, R}, "ENOMEM"},
+      {"(2^63, 2^63): end == 0 [P]", Sys::Mprotect, {A63, A63, R}, "ENOMEM"},
+      {"(TS, 4096): no TASK_SIZE check, just no VMA [P]", Sys::Mprotect, {TS, P, R}, "ENOMEM"},
       {"(TS-4096, 4096) [P]", Sys::Mprotect, {TS - P, P, R}, "ENOMEM"},
       {"(0, 4096) [P]", Sys::Mprotect, {0, P, R}, "ENOMEM"},
       {"(0, TS) [P]", Sys::Mprotect, {0, TS, R}, "ENOMEM"},
-      {"PROT_SEM is a valid bit [P]", Sys::Mprotect, {TS, P, a::PROT_SEM},
-       "ENOMEM"},
-      {"PROT_GROWSDOWN, unmapped [P]",
-       Sys::Mprotect, {TS, P, a::PROT_GROWSDOWN | R}, "ENOMEM"},
+      {"PROT_SEM is a valid bit [P]", Sys::Mprotect, {TS, P, a::PROT_SEM}, "ENOMEM"},
+      {"PROT_GROWSDOWN, unmapped [P]", Sys::Mprotect, {TS, P, a::PROT_GROWSDOWN | R}, "ENOMEM"},
   });
 }
 
@@ -430,20 +473,20 @@ TEST(EdgePkeyMprotect, NoPku) {
   // Without PKU no pkey is allocated, not even 0: EINVAL (after the prot
   // check, before the VMA lookup); -1 means "keep the key" [P].
   run_rows({
-      {"(0, 0, pkey 5): len 0 first [P]",
-       Sys::PkeyMprotect, {0, 0, R, 5}, "0x0"},
+      {"(0, 0, pkey 5): len 0 first [P]", Sys::PkeyMprotect, {0, 0, R, 5}, "0x0"},
       {"(TS, 4096, pkey 0): not allocated, before ENOMEM [P]",
-       Sys::PkeyMprotect, {TS, P, R, 0}, "EINVAL"},
-      {"(TS, 4096, pkey -1) [P]", Sys::PkeyMprotect, {TS, P, R, u(-1)},
-       "ENOMEM"},
-      {"(TS, 4096, pkey -2) [P]", Sys::PkeyMprotect, {TS, P, R, u(-2)},
+       Sys::PkeyMprotect,
+       {TS, P, R, 0},
        "EINVAL"},
+      {"(TS, 4096, pkey -1) [P]", Sys::PkeyMprotect, {TS, P, R, u(-1)}, "ENOMEM"},
+      {"(TS, 4096, pkey -2) [P]", Sys::PkeyMprotect, {TS, P, R, u(-2)}, "EINVAL"},
       {"pkey INT_MIN", Sys::PkeyMprotect, {TS, P, R, u(INT_MIN)}, "EINVAL"},
       {"pkey INT_MAX", Sys::PkeyMprotect, {TS, P, R, u(INT_MAX)}, "EINVAL"},
-      {"(TS, 4096, bad prot, pkey 0) [P]",
-       Sys::PkeyMprotect, {TS, P, 0x10, 0}, "EINVAL"},
+      {"(TS, 4096, bad prot, pkey 0) [P]", Sys::PkeyMprotect, {TS, P, 0x10, 0}, "EINVAL"},
       {"(2^64-4096, 4096, pkey 0): the wrap ENOMEM comes before the pkey [P]",
-       Sys::PkeyMprotect, {TOP, P, R, 0}, "ENOMEM"},
+       Sys::PkeyMprotect,
+       {TOP, P, R, 0},
+       "ENOMEM"},
   });
   AddressSpace as(cfg());
   map(as, BASE, 2 * P);
@@ -460,43 +503,36 @@ TEST(EdgeMadvise, Arguments) {
   // is_valid_madvise() [R 3.1]: advice, alignment, PAGE_ALIGN(len) == 0 with
   // len != 0, start+len < start -> EINVAL; then len 0 -> 0; gaps -> ENOMEM.
   run_rows({
-      {"(0, 0, NORMAL) [P]", Sys::Madvise, {0, 0, a::MADV_NORMAL},
-       "0x0"},
-      {"(0, 0, 5) invalid advice even with len 0 [P]",
-       Sys::Madvise, {0, 0, 5}, "EINVAL"},
-      {"(1, 0) unaligned [P]", Sys::Madvise, {1, 0, a::MADV_NORMAL},
-       "EINVAL"},
-      {"(4096, 2^64-1): len rounds to 0 [P]",
-       Sys::Madvise, {P, M, a::MADV_NORMAL}, "EINVAL"},
-      {"(4096, 2^64-4096): end == 0 < start [P]",
-       Sys::Madvise, {P, TOP, a::MADV_NORMAL}, "EINVAL"},
-      {"(2^64-4096, 4096) [P]", Sys::Madvise, {TOP, P, a::MADV_NORMAL},
-       "EINVAL"},
-      {"(2^64-4096, 1) [P]", Sys::Madvise, {TOP, 1, a::MADV_NORMAL},
-       "EINVAL"},
+      {"(0, 0, NORMAL) [P]", Sys::Madvise, {0, 0, a::MADV_NORMAL}, "0x0"},
+      {"(0, 0, 5) invalid advice even with len 0 [P]", Sys::Madvise, {0, 0, 5}, "EINVAL"},
+      {"(1, 0) unaligned [P]", Sys::Madvise, {1, 0, a::MADV_NORMAL}, "EINVAL"},
+      {"(4096, 2^64-1): len rounds to 0 [P]", Sys::Madvise, {P, M, a::MADV_NORMAL}, "EINVAL"},
+      {"(4096, 2^64-4096): end == 0 < start [P]", Sys::Madvise, {P, TOP, a::MADV_NORMAL}, "EINVAL"},
+      {"(2^64-4096, 4096) [P]", Sys::Madvise, {TOP, P, a::MADV_NORMAL}, "EINVAL"},
+      {"(2^64-4096, 1) [P]", Sys::Madvise, {TOP, 1, a::MADV_NORMAL}, "EINVAL"},
       {"(2^64-8192, 4096): no wrap, no VMA [P][R 3.3]",
-       Sys::Madvise, {TOP - P, P, a::MADV_NORMAL}, "ENOMEM"},
-      {"(TS, 4096) [P]", Sys::Madvise, {TS, P, a::MADV_NORMAL},
+       Sys::Madvise,
+       {TOP - P, P, a::MADV_NORMAL},
        "ENOMEM"},
-      {"(2^63, 4096, DONTNEED) [P]",
-       Sys::Madvise, {A63, P, a::MADV_DONTNEED}, "ENOMEM"},
-      {"(2^63, 2^63): end == 0 [P]", Sys::Madvise, {A63, A63, a::MADV_NORMAL},
-       "EINVAL"},
+      {"(TS, 4096) [P]", Sys::Madvise, {TS, P, a::MADV_NORMAL}, "ENOMEM"},
+      {"(2^63, 4096, DONTNEED) [P]", Sys::Madvise, {A63, P, a::MADV_DONTNEED}, "ENOMEM"},
+      {"(2^63, 2^63): end == 0 [P]", Sys::Madvise, {A63, A63, a::MADV_NORMAL}, "EINVAL"},
       {"advice -1 [P]", Sys::Madvise, {TS, P, u(-1)}, "EINVAL"},
       {"advice 7 [P]", Sys::Madvise, {TS, P, 7}, "EINVAL"},
       {"advice 26 [P]", Sys::Madvise, {TS, P, 26}, "EINVAL"},
       {"HWPOISON: no CONFIG_MEMORY_FAILURE [P][R 3.1]",
-       Sys::Madvise, {TS, P, a::MADV_HWPOISON}, "EINVAL"},
-      {"SOFT_OFFLINE [P]", Sys::Madvise, {TS, P, a::MADV_SOFT_OFFLINE},
+       Sys::Madvise,
+       {TS, P, a::MADV_HWPOISON},
        "EINVAL"},
+      {"SOFT_OFFLINE [P]", Sys::Madvise, {TS, P, a::MADV_SOFT_OFFLINE}, "EINVAL"},
       {"advice 104 [P]", Sys::Madvise, {TS, P, 104}, "EINVAL"},
       {"advice INT_MIN", Sys::Madvise, {TS, P, u(INT_MIN)}, "EINVAL"},
       {"POPULATE_WRITE unmapped [P][R 3.3]",
-       Sys::Madvise, {TS, P, a::MADV_POPULATE_WRITE}, "ENOMEM"},
-      {"COLLAPSE unmapped [P]", Sys::Madvise, {TS, P, a::MADV_COLLAPSE},
+       Sys::Madvise,
+       {TS, P, a::MADV_POPULATE_WRITE},
        "ENOMEM"},
-      {"GUARD_INSTALL unmapped [P]",
-       Sys::Madvise, {TS, P, a::MADV_GUARD_INSTALL}, "ENOMEM"},
+      {"COLLAPSE unmapped [P]", Sys::Madvise, {TS, P, a::MADV_COLLAPSE}, "ENOMEM"},
+      {"GUARD_INSTALL unmapped [P]", Sys::Madvise, {TS, P, a::MADV_GUARD_INSTALL}, "ENOMEM"},
   });
   AddressSpace as(cfg());
   map(as, BASE, 2 * P);
@@ -520,33 +556,24 @@ TEST(EdgeMlock, Arguments) {
   // [R 4.2-4.5].
   run_rows({
       {"(0, 0) [P][R 4.5 K4]", Sys::Mlock, {0, 0}, "0x0"},
-      {"(1, 0): covers page 0, unmapped [P]", Sys::Mlock, {1, 0},
-       "ENOMEM"},
-      {"(0, 2^64-1): PAGE_ALIGN wraps to 0 -> nothing to do [P]",
-       Sys::Mlock, {0, M}, "0x0"},
-      {"(1, 2^64-1): len+offset wraps to 0 [P]", Sys::Mlock, {1, M},
-       "0x0"},
+      {"(1, 0): covers page 0, unmapped [P]", Sys::Mlock, {1, 0}, "ENOMEM"},
+      {"(0, 2^64-1): PAGE_ALIGN wraps to 0 -> nothing to do [P]", Sys::Mlock, {0, M}, "0x0"},
+      {"(1, 2^64-1): len+offset wraps to 0 [P]", Sys::Mlock, {1, M}, "0x0"},
       {"(4096, 2^64-1) [P]", Sys::Mlock, {P, M}, "0x0"},
-      {"(0, 2^64-4096): over RLIMIT_MEMLOCK [P][R 4.4]",
-       Sys::Mlock, {0, TOP}, "ENOMEM"},
-      {"(2^64-4096, 4096): end wraps [P]", Sys::Mlock, {TOP, P},
-       "EINVAL"},
+      {"(0, 2^64-4096): over RLIMIT_MEMLOCK [P][R 4.4]", Sys::Mlock, {0, TOP}, "ENOMEM"},
+      {"(2^64-4096, 4096): end wraps [P]", Sys::Mlock, {TOP, P}, "EINVAL"},
       {"(2^64-4096, 1) [P]", Sys::Mlock, {TOP, 1}, "EINVAL"},
       {"(2^64-1, 1) [P]", Sys::Mlock, {M, 1}, "EINVAL"},
-      {"(2^64-1, 0): the offset makes it one page [P]",
-       Sys::Mlock, {M, 0}, "EINVAL"},
+      {"(2^64-1, 0): the offset makes it one page [P]", Sys::Mlock, {M, 0}, "EINVAL"},
       {"(TS, 4096) [P]", Sys::Mlock, {TS, P}, "ENOMEM"},
       {"(2^63, 4096) [P]", Sys::Mlock, {A63, P}, "ENOMEM"},
-      {"(2^63, 2^63) unprivileged: the limit first [P]",
-       Sys::Mlock, {A63, A63}, "ENOMEM"},
+      {"(2^63, 2^63) unprivileged: the limit first [P]", Sys::Mlock, {A63, A63}, "ENOMEM"},
       {"(TS-4096, 8192) [P]", Sys::Mlock, {TS - P, 2 * P}, "ENOMEM"},
   });
   run_rows(
       {
-          {"(2^63, 2^63) as root: no limit, end wraps [P]",
-           Sys::Mlock, {A63, A63}, "EINVAL"},
-          {"(0, 2^64-4096) as root: no VMA at 0 [R 4.5]",
-           Sys::Mlock, {0, TOP}, "ENOMEM"},
+          {"(2^63, 2^63) as root: no limit, end wraps [P]", Sys::Mlock, {A63, A63}, "EINVAL"},
+          {"(0, 2^64-4096) as root: no VMA at 0 [R 4.5]", Sys::Mlock, {0, TOP}, "ENOMEM"},
       },
       /*privileged=*/true);
 }
@@ -569,29 +596,26 @@ TEST(EdgeMlock, Mapped) {
 TEST(EdgeMlock2, Arguments) {
   run_rows({
       {"flags 2 [P][R 4.1]", Sys::Mlock2, {0, 0, 2}, "EINVAL"},
-      {"flags 0xffffffff (int -1) [P]",
-       Sys::Mlock2, {0, 0, 0xffffffffULL}, "EINVAL"},
-      {"(2^64-4096, 4096, ONFAULT) [P]",
-       Sys::Mlock2, {TOP, P, a::MLOCK_ONFAULT}, "EINVAL"},
-      {"(0, 2^64-1, ONFAULT) [P]", Sys::Mlock2, {0, M, a::MLOCK_ONFAULT},
-       "0x0"},
-      {"(TS, 4096, ONFAULT) [P]", Sys::Mlock2, {TS, P, a::MLOCK_ONFAULT},
-       "ENOMEM"},
+      {"flags 0xffffffff (int -1) [P]", Sys::Mlock2, {0, 0, 0xffffffffULL}, "EINVAL"},
+      {"(2^64-4096, 4096, ONFAULT) [P]", Sys::Mlock2, {TOP, P, a::MLOCK_ONFAULT}, "EINVAL"},
+      {"(0, 2^64-1, ONFAULT) [P]", Sys::Mlock2, {0, M, a::MLOCK_ONFAULT}, "0x0"},
+      {"(TS, 4096, ONFAULT) [P]", Sys::Mlock2, {TS, P, a::MLOCK_ONFAULT}, "ENOMEM"},
   });
 }
 
 TEST(EdgeMunlock, Arguments) {
   run_rows({
       {"(0, 0) [P]", Sys::Munlock, {0, 0}, "0x0"},
-      {"(2^64-1, 0): one page at the top, end wraps [P]",
-       Sys::Munlock, {M, 0}, "EINVAL"},
+      {"(2^64-1, 0): one page at the top, end wraps [P]", Sys::Munlock, {M, 0}, "EINVAL"},
       {"(0, 2^64-1): len wraps to 0 [P]", Sys::Munlock, {0, M}, "0x0"},
       {"(4096, 2^64-1) [P]", Sys::Munlock, {P, M}, "0x0"},
       {"(2^64-4096, 4096) [P]", Sys::Munlock, {TOP, P}, "EINVAL"},
       {"(2^64-1, 2) [P]", Sys::Munlock, {M, 2}, "EINVAL"},
       {"(TS, 4096) [P]", Sys::Munlock, {TS, P}, "ENOMEM"},
       {"(0, 2^64-4096): no limit check in munlock, no VMA at 0 [P]",
-       Sys::Munlock, {0, TOP}, "ENOMEM"},
+       Sys::Munlock,
+       {0, TOP},
+       "ENOMEM"},
       {"(1, 4096) [P]", Sys::Munlock, {1, P}, "ENOMEM"},
   });
 }
@@ -599,14 +623,11 @@ TEST(EdgeMunlock, Arguments) {
 TEST(EdgeMlockall, Flags) {
   run_rows({
       {"0 [P][R 4.9]", Sys::Mlockall, {0}, "EINVAL"},
-      {"MCL_ONFAULT alone [P]", Sys::Mlockall, {a::MCL_ONFAULT},
-       "EINVAL"},
+      {"MCL_ONFAULT alone [P]", Sys::Mlockall, {a::MCL_ONFAULT}, "EINVAL"},
       {"8 [P]", Sys::Mlockall, {8}, "EINVAL"},
-      {"0xffffffff (int -1) [P]", Sys::Mlockall, {0xffffffffULL},
-       "EINVAL"},
+      {"0xffffffff (int -1) [P]", Sys::Mlockall, {0xffffffffULL}, "EINVAL"},
       {"MCL_FUTURE [P]", Sys::Mlockall, {a::MCL_FUTURE}, "0x0"},
-      {"MCL_FUTURE|MCL_ONFAULT [P]",
-       Sys::Mlockall, {a::MCL_FUTURE | a::MCL_ONFAULT}, "0x0"},
+      {"MCL_FUTURE|MCL_ONFAULT [P]", Sys::Mlockall, {a::MCL_FUTURE | a::MCL_ONFAULT}, "0x0"},
       {"munlockall [P]", Sys::Munlockall, {}, "0x0"},
   });
 }
@@ -625,13 +646,10 @@ TEST(EdgeMseal, Arguments) {
       {"(1, 0) [P]", Sys::Mseal, {1, 0, 0}, "EINVAL"},
       {"(2^64-1, 0) [P]", Sys::Mseal, {M, 0, 0}, "EINVAL"},
       {"(2^64-4096, 0) [P]", Sys::Mseal, {TOP, 0, 0}, "0x0"},
-      {"(4096, 2^64-1): len rounds to 0 [P]", Sys::Mseal, {P, M, 0},
-       "EINVAL"},
+      {"(4096, 2^64-1): len rounds to 0 [P]", Sys::Mseal, {P, M, 0}, "EINVAL"},
       {"(4096, 2^64-4095) [P]", Sys::Mseal, {P, M - 4094, 0}, "EINVAL"},
-      {"(4096, 2^64-4096): end == 0 [P]", Sys::Mseal, {P, TOP, 0},
-       "EINVAL"},
-      {"(4096, 2^64-8192): end 2^64-4096, unmapped [P]",
-       Sys::Mseal, {P, TOP - P, 0}, "ENOMEM"},
+      {"(4096, 2^64-4096): end == 0 [P]", Sys::Mseal, {P, TOP, 0}, "EINVAL"},
+      {"(4096, 2^64-8192): end 2^64-4096, unmapped [P]", Sys::Mseal, {P, TOP - P, 0}, "ENOMEM"},
       {"(2^64-4096, 4096) [P]", Sys::Mseal, {TOP, P, 0}, "EINVAL"},
       {"(2^64-4096, 1) [P]", Sys::Mseal, {TOP, 1, 0}, "EINVAL"},
       {"(2^64-8192, 4096) [P]", Sys::Mseal, {TOP - P, P, 0}, "ENOMEM"},
@@ -666,57 +684,54 @@ TEST(EdgeMremap, Parameters) {
       {"flags 8 [P][R 2.1]", Sys::Mremap, {1, 0, 0, 8, 0}, "EINVAL"},
       {"flags 2^63 [P]", Sys::Mremap, {1, 0, 0, A63, 0}, "EINVAL"},
       {"addr 1 [P][R 2.2]", Sys::Mremap, {1, P, P, 0, 0}, "EINVAL"},
-      {"addr 4095, new_len 0 [P]", Sys::Mremap, {4095, P, 0, 0, 0},
-       "EINVAL"},
+      {"addr 4095, new_len 0 [P]", Sys::Mremap, {4095, P, 0, 0, 0}, "EINVAL"},
       {"new_len 0 [P][R 2.3]", Sys::Mremap, {TS, P, 0, 0, 0}, "EINVAL"},
-      {"new_len 2^64-1 rounds to 0 [P][R 2.3]",
-       Sys::Mremap, {TS, P, M, 0, 0}, "EINVAL"},
-      {"new_len 2^64-4096 > TS [P][R 2.4]",
-       Sys::Mremap, {TS, P, TOP, 0, 0}, "EINVAL"},
+      {"new_len 2^64-1 rounds to 0 [P][R 2.3]", Sys::Mremap, {TS, P, M, 0, 0}, "EINVAL"},
+      {"new_len 2^64-4096 > TS [P][R 2.4]", Sys::Mremap, {TS, P, TOP, 0, 0}, "EINVAL"},
       {"new_len TS+1 [P]", Sys::Mremap, {TS, P, TS + 1, 0, 0}, "EINVAL"},
-      {"new_len TS: allowed, then no VMA [P][R 2.4 A5b]",
-       Sys::Mremap, {TS, P, TS, 0, 0}, "EFAULT"},
+      {"new_len TS: allowed, then no VMA [P][R 2.4 A5b]", Sys::Mremap, {TS, P, TS, 0, 0}, "EFAULT"},
       {"new_len 2^63 [P]", Sys::Mremap, {0, P, A63, MOVE, 0}, "EINVAL"},
       {"old_len 2^64-1 rounds to 0, at 2^64-4096 [P][R 2.A]",
-       Sys::Mremap, {TOP, M, P, 0, 0}, "EFAULT"},
-      {"(2^64-4096, 4096, 4096) [P]", Sys::Mremap, {TOP, P, P, 0, 0},
+       Sys::Mremap,
+       {TOP, M, P, 0, 0},
        "EFAULT"},
+      {"(2^64-4096, 4096, 4096) [P]", Sys::Mremap, {TOP, P, P, 0, 0}, "EFAULT"},
       {"(2^64-4096, 4096, 4096, FIXED): old range wraps to 0, no overlap, no VMA [P]",
-       Sys::Mremap, {TOP, P, P, MFIX, BASE}, "EFAULT"},
-      {"(2^64-4096, 4096, 8192, FIXED) [P]",
-       Sys::Mremap, {TOP, P, 2 * P, MFIX, BASE}, "EFAULT"},
-      {"(2^63, 4096, 4096, MAYMOVE) [P]", Sys::Mremap, {A63, P, P, MOVE, 0},
+       Sys::Mremap,
+       {TOP, P, P, MFIX, BASE},
        "EFAULT"},
-      {"(0, 0, 4096, MAYMOVE) [P]", Sys::Mremap, {0, 0, P, MOVE, 0},
-       "EFAULT"},
+      {"(2^64-4096, 4096, 8192, FIXED) [P]", Sys::Mremap, {TOP, P, 2 * P, MFIX, BASE}, "EFAULT"},
+      {"(2^63, 4096, 4096, MAYMOVE) [P]", Sys::Mremap, {A63, P, P, MOVE, 0}, "EFAULT"},
+      {"(0, 0, 4096, MAYMOVE) [P]", Sys::Mremap, {0, 0, P, MOVE, 0}, "EFAULT"},
       {"FIXED without MAYMOVE [P][R 2.8]",
-       Sys::Mremap, {TS, P, P, a::MREMAP_FIXED, BASE}, "EINVAL"},
+       Sys::Mremap,
+       {TS, P, P, a::MREMAP_FIXED, BASE},
+       "EINVAL"},
       {"DONTUNMAP without MAYMOVE [P]",
-       Sys::Mremap, {TS, P, P, a::MREMAP_DONTUNMAP, BASE}, "EINVAL"},
-      {"new_addr TS [P][R 2.6 A10]", Sys::Mremap, {BASE, P, P, MFIX, TS},
+       Sys::Mremap,
+       {TS, P, P, a::MREMAP_DONTUNMAP, BASE},
        "EINVAL"},
+      {"new_addr TS [P][R 2.6 A10]", Sys::Mremap, {BASE, P, P, MFIX, TS}, "EINVAL"},
       {"new_addr TS-4096: allowed, then no VMA [P][R 2.6 A10b]",
-       Sys::Mremap, {BASE, P, P, MFIX, TS - P}, "EFAULT"},
-      {"new_addr TS-4096, new_len 8192 [P]",
-       Sys::Mremap, {BASE, P, 2 * P, MFIX, TS - P}, "EINVAL"},
-      {"new_addr 2^64-1 [P]", Sys::Mremap, {BASE, P, P, MFIX, M},
-       "EINVAL"},
-      {"new_addr 2^64-4096 [P]", Sys::Mremap, {BASE, P, P, MFIX, TOP},
-       "EINVAL"},
-      {"new_addr 1 [P][R 2.7]", Sys::Mremap, {BASE, P, P, MFIX, 1},
-       "EINVAL"},
-      {"new_addr 0, source unmapped [P]", Sys::Mremap, {TS, P, P, MFIX, 0},
+       Sys::Mremap,
+       {BASE, P, P, MFIX, TS - P},
        "EFAULT"},
+      {"new_addr TS-4096, new_len 8192 [P]", Sys::Mremap, {BASE, P, 2 * P, MFIX, TS - P}, "EINVAL"},
+      {"new_addr 2^64-1 [P]", Sys::Mremap, {BASE, P, P, MFIX, M}, "EINVAL"},
+      {"new_addr 2^64-4096 [P]", Sys::Mremap, {BASE, P, P, MFIX, TOP}, "EINVAL"},
+      {"new_addr 1 [P][R 2.7]", Sys::Mremap, {BASE, P, P, MFIX, 1}, "EINVAL"},
+      {"new_addr 0, source unmapped [P]", Sys::Mremap, {TS, P, P, MFIX, 0}, "EFAULT"},
       {"overlapping FIXED [P][R 2.10]",
-       Sys::Mremap, {BASE, 2 * P, 2 * P, MFIX, BASE + P}, "EINVAL"},
+       Sys::Mremap,
+       {BASE, 2 * P, 2 * P, MFIX, BASE + P},
+       "EINVAL"},
       {"old_len 2^64-1 -> 0 at 2^64-4096, FIXED [P]",
-       Sys::Mremap, {TOP, M, P, MFIX, BASE}, "EFAULT"},
-      {"DONTUNMAP resizing [P][R 2.9]",
-       Sys::Mremap, {BASE, P, 2 * P, MDU, TS - 4 * P}, "EINVAL"},
-      {"DONTUNMAP hint unaligned [P][R 2.7]",
-       Sys::Mremap, {BASE, P, P, MDU, 1}, "EINVAL"},
-      {"MAYMOVE ignores new_addr 2^64-1 [P][R 2.5]",
-       Sys::Mremap, {TS, P, P, MOVE, M}, "EFAULT"},
+       Sys::Mremap,
+       {TOP, M, P, MFIX, BASE},
+       "EFAULT"},
+      {"DONTUNMAP resizing [P][R 2.9]", Sys::Mremap, {BASE, P, 2 * P, MDU, TS - 4 * P}, "EINVAL"},
+      {"DONTUNMAP hint unaligned [P][R 2.7]", Sys::Mremap, {BASE, P, P, MDU, 1}, "EINVAL"},
+      {"MAYMOVE ignores new_addr 2^64-1 [P][R 2.5]", Sys::Mremap, {TS, P, P, MOVE, M}, "EFAULT"},
   });
 }
 
@@ -734,8 +749,7 @@ TEST(EdgeMremap, Mapped) {
       << "shrink across the hole [P][R 2.15]";
   EXPECT_EQ(as.map_count(), 1u);
   EXPECT_EQ(as.vmas().first()->end, BASE + P);
-  EXPECT_EQ(show(as.mremap(BASE, P, P, MFIX, 0)), "EPERM")
-      << "FIXED to address 0 unprivileged [P]";
+  EXPECT_EQ(show(as.mremap(BASE, P, P, MFIX, 0)), "EPERM") << "FIXED to address 0 unprivileged [P]";
   EXPECT_TRUE(as.vmas().check_invariants());
 
   AddressSpace root(cfg(true));
@@ -779,8 +793,8 @@ TEST(EdgeMremap, ShrinkUnmapIsValidated) {
   const Case cases[] = {
       {"mremap(TS-4096, 8192, 4096, 0)", TS - P, P, 2 * P, 0},
       {"mremap(TS-8192, 12288, 4096, 0)", TS - 2 * P, 2 * P, 3 * P, 0},
-      {"mremap(TS-4096, 2^64-(TS-4096), 4096, 0): old range ends at 2^64", TS - P, P,
-       0 - (TS - P), 0},
+      {"mremap(TS-4096, 2^64-(TS-4096), 4096, 0): old range ends at 2^64", TS - P, P, 0 - (TS - P),
+       0},
       {"mremap(TS-4096, 2^64-(TS-4096), 4096, MAYMOVE|FIXED, BASE)", TS - P, P, 0 - (TS - P), MFIX},
       {"mremap(TS-4096, 8192, 4096, MAYMOVE|FIXED, BASE)", TS - P, P, 2 * P, MFIX},
   };
@@ -834,14 +848,14 @@ TEST(EdgeBrk, Values) {
     Addr value;
     bool grows;
   };
-  for (const Case& c : {Case{"brk(0) [P][R 5.2]", 0, false}, Case{"brk(1) below start [P]", 1, false},
-                        Case{"brk(2^64-1): PAGE_ALIGN wraps to 0 [P]", M, false},
-                        Case{"brk(2^64-4096) [P]", TOP, false},
-                        Case{"brk(2^64-4095): PAGE_ALIGN wraps [P]", TOP + 1, false},
-                        Case{"brk(2^63) [P]", A63, false},
-                        Case{"brk(TS): runs into [stack] [P][R 5.6]", TS, false},
-                        Case{"brk(2^47) [R 5.6]", A47, false},
-                        Case{"brk(cur+1) stores the exact value [P][R 5.3]", HEAP + 3 * P + 1, true}}) {
+  for (const Case& c :
+       {Case{"brk(0) [P][R 5.2]", 0, false}, Case{"brk(1) below start [P]", 1, false},
+        Case{"brk(2^64-1): PAGE_ALIGN wraps to 0 [P]", M, false},
+        Case{"brk(2^64-4096) [P]", TOP, false},
+        Case{"brk(2^64-4095): PAGE_ALIGN wraps [P]", TOP + 1, false},
+        Case{"brk(2^63) [P]", A63, false}, Case{"brk(TS): runs into [stack] [P][R 5.6]", TS, false},
+        Case{"brk(2^47) [R 5.6]", A47, false},
+        Case{"brk(cur+1) stores the exact value [P][R 5.3]", HEAP + 3 * P + 1, true}}) {
     AddressSpace as(cfg());
     process_layout(as);
     const Addr cur = as.brk_value();
@@ -869,7 +883,8 @@ TEST(EdgeShm, Attach) {
   const Case cases[] = {
       {"addr 1 [P]", 1, 0, "EINVAL", "EINVAL"},
       {"addr 1, SHM_RND -> 0 with MAP_FIXED [P]", 1, a::SHM_RND, "EPERM", "0x0"},
-      {"addr 1, SHM_RND|SHM_REMAP: rounds to 0 [P]", 1, a::SHM_RND | a::SHM_REMAP, "EINVAL", "EINVAL"},
+      {"addr 1, SHM_RND|SHM_REMAP: rounds to 0 [P]", 1, a::SHM_RND | a::SHM_REMAP, "EINVAL",
+       "EINVAL"},
       {"addr 0, SHM_REMAP [P]", 0, a::SHM_REMAP, "EINVAL", "EINVAL"},
       {"addr 4096 [P]", P, 0, "0x1000", "0x1000"},
       {"addr TS [P]", TS, 0, "ENOMEM", "ENOMEM"},
@@ -984,13 +999,13 @@ TEST(EdgeKernelQuirk, MmapFixedInLastBytesReturnsAddressAsErrno) {
     const char* kernel;
   };
   const Case cases[] = {
-      {M, P, FX, "EPERM"},                       // -1
-      {M - 1, P, FX, "ENOENT"},                  // -2
-      {M - 11, P, FX, "ENOMEM"},                 // -12 (ENOMEM by coincidence)
-      {M - 21, P, FX, "EINVAL"},                 // -22
-      {M - 4094, P, FX, "E4095"},                // -4095
+      {M, P, FX, "EPERM"},         // -1
+      {M - 1, P, FX, "ENOENT"},    // -2
+      {M - 11, P, FX, "ENOMEM"},   // -12 (ENOMEM by coincidence)
+      {M - 21, P, FX, "EINVAL"},   // -22
+      {M - 4094, P, FX, "E4095"},  // -4095
       {M, 1, FX, "EPERM"},
-      {M, TS, FX, "EPERM"},                      // len == TASK_SIZE passes the len check
+      {M, TS, FX, "EPERM"},  // len == TASK_SIZE passes the len check
       {M - 21, P, NOREPLACE, "EINVAL"},
       {M, P, a::MAP_ANONYMOUS | a::MAP_FIXED, "EPERM"},  // before the MAP_TYPE EINVAL
       {M, P, a::MAP_SHARED | a::MAP_ANONYMOUS | a::MAP_FIXED, "EPERM"},
@@ -999,11 +1014,10 @@ TEST(EdgeKernelQuirk, MmapFixedInLastBytesReturnsAddressAsErrno) {
   for (const Case& c : cases) {
     AddressSpace as(cfg());
     const std::string engine = show(as.mmap(c.addr, c.len, R, c.flags, -1, 0));
-    EXPECT_EQ(engine, c.kernel) << "ENGINE/KERNEL DISAGREEMENT: mmap(" << hex(c.addr) << ", "
-                                << hex(c.len) << ", PROT_READ, " << hex(c.flags)
-                                << ", -1, 0): kernel 6.18 returns " << c.kernel
-                                << " (probed: IS_ERR_VALUE leak of the FIXED address), engine returns "
-                                << engine;
+    EXPECT_EQ(engine, c.kernel)
+        << "ENGINE/KERNEL DISAGREEMENT: mmap(" << hex(c.addr) << ", " << hex(c.len)
+        << ", PROT_READ, " << hex(c.flags) << ", -1, 0): kernel 6.18 returns " << c.kernel
+        << " (probed: IS_ERR_VALUE leak of the FIXED address), engine returns " << engine;
   }
 }
 
@@ -1048,9 +1062,9 @@ TEST(EdgeKernelQuirk, MmapFileOffsetPastMaxSize) {
     f.kind = c.kind;
     const int fd = as.fds().install(as.files().add(f));
     const std::string engine = show(as.mmap(0, P, R, c.flags, fd, c.off));
-    EXPECT_EQ(engine, "EOVERFLOW") << "ENGINE/KERNEL DISAGREEMENT: mmap(0, 4096, PROT_READ, " << c.what
-                                   << "): kernel returns EOVERFLOW (probed), engine returns "
-                                   << engine;
+    EXPECT_EQ(engine, "EOVERFLOW")
+        << "ENGINE/KERNEL DISAGREEMENT: mmap(0, 4096, PROT_READ, " << c.what
+        << "): kernel returns EOVERFLOW (probed), engine returns " << engine;
   }
 }
 
@@ -1097,13 +1111,11 @@ TEST(EdgeKernelQuirk, MlockallFlagsAreAnInt) {
 // and sealed.
 // ---------------------------------------------------------------------------
 
-constexpr Addr kAddrs[] = {0,      1,           4095,      P,         0x10000,   BASE - P,
-                           BASE,   BASE + P,    BASE + 3 * P, HEAP,  STACK - P, TS - 2 * P,
-                           TS - P, TS,          A47,       A63,       TOP - P,   TOP,
-                           M - 4094, M - 21,    M};
-constexpr std::uint64_t kLens[] = {0,      1,      4095,   P,      2 * P,  P + 1, 64 * P,
-                                   TS - P, TS,     TS + 1, A47,    A63,    TOP,   M - 4094,
-                                   M};
+constexpr Addr kAddrs[] = {
+    0,          1,      4095, P,   0x10000, BASE - P, BASE, BASE + P, BASE + 3 * P, HEAP, STACK - P,
+    TS - 2 * P, TS - P, TS,   A47, A63,     TOP - P,  TOP,  M - 4094, M - 21,       M};
+constexpr std::uint64_t kLens[] = {0,  1,      4095, P,   2 * P, P + 1,    64 * P, TS - P,
+                                   TS, TS + 1, A47,  A63, TOP,   M - 4094, M};
 
 struct World {
   AddressSpace as;
@@ -1136,8 +1148,9 @@ struct World {
     EXPECT_EQ(show(as.shmat(seg, 0x300000000000ULL, 0)), "0x300000000000");
     EXPECT_EQ(show(as.mmap(0x400000000000ULL, 4 * P, RW, a::MAP_SHARED | a::MAP_FIXED, file_rw, 0)),
               "0x400000000000");
-    EXPECT_EQ(show(as.mmap(0x400000010000ULL, 2 * P, RW, a::MAP_PRIVATE | a::MAP_FIXED, devzero, 0)),
-              "0x400000010000");
+    EXPECT_EQ(
+        show(as.mmap(0x400000010000ULL, 2 * P, RW, a::MAP_PRIVATE | a::MAP_FIXED, devzero, 0)),
+        "0x400000010000");
     EXPECT_EQ(show(as.mmap(0x400000020000ULL, 2 * P, R, a::MAP_PRIVATE | a::MAP_FIXED, file_ro, 0)),
               "0x400000020000");
   }
@@ -1366,8 +1379,8 @@ TEST(EdgeSweep, BrkShmMlockall) {
       check_result(as.brk(addr), what);
       check_world(as, {}, what);
     }
-    for (std::uint64_t f : {Addr{0}, Addr{1}, Addr{2}, Addr{3}, Addr{4}, Addr{5}, Addr{6}, Addr{7},
-                            Addr{8}, M}) {
+    for (std::uint64_t f :
+         {Addr{0}, Addr{1}, Addr{2}, Addr{3}, Addr{4}, Addr{5}, Addr{6}, Addr{7}, Addr{8}, M}) {
       AddressSpace as = base.as;
       auto what = [&] { return args("mlockall", {f}); };
       check_result(as.mlockall(f), what);

@@ -40,8 +40,8 @@ int memfd(Recorder& c, std::uint64_t npages) {
   return c.as().fds().install(c.as().files().add(f));
 }
 
-SysResult map_file(Recorder& c, std::int64_t page, std::uint64_t npages, std::uint64_t type,
-                   int fd, std::uint64_t off_pages) {
+SysResult map_file(Recorder& c, std::int64_t page, std::uint64_t npages, std::uint64_t type, int fd,
+                   std::uint64_t off_pages) {
   return c.as().mmap(c.P(page), npages * PS, kRW, type | a::MAP_FIXED, fd, off_pages * PS);
 }
 
@@ -95,8 +95,7 @@ TEST(GuardMarkers, G4DontunmapLeavesTheSourceWithout) {
     c.region(16);
     c.anon(0, 4, kRW);
     c.ok(c.as().madvise(c.P(2), PS, a::MADV_GUARD_INSTALL), "install");
-    c.obs_addr(
-        c.as().mremap(c.P(0), 4 * PS, 4 * PS, kFixed | a::MREMAP_DONTUNMAP, c.P(8)));
+    c.obs_addr(c.as().mremap(c.P(0), 4 * PS, 4 * PS, kFixed | a::MREMAP_DONTUNMAP, c.P(8)));
   });
 }
 
@@ -137,9 +136,8 @@ TEST(GuardMarkers, G7SharedMemfdGetsNoAnonVma) {
     c.mapped_at(map_file(c, 4, 4, a::MAP_SHARED, fd, 0), 4, "mmap shared");
     c.obs_ret(c.as().madvise(c.P(1), PS, a::MADV_GUARD_INSTALL));
     c.obs_ret(c.as().madvise(c.P(0), 2 * PS, a::MADV_REMOVE));
-    c.fork_and([fd](Recorder& child) {
-      child.obs_addr(map_file(child, 2, 2, a::MAP_SHARED, fd, 2));
-    });
+    c.fork_and(
+        [fd](Recorder& child) { child.obs_addr(map_file(child, 2, 2, a::MAP_SHARED, fd, 2)); });
     c.fork_and(nullptr);
   });
 }

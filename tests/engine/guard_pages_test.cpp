@@ -61,10 +61,10 @@ TEST(GuardPages, InstallMergesAndRemoveSplits) {
 RC_GTEST_PROP(GuardPages, MatchesAPageSet, ()) {
   GuardPages g;
   std::set<Addr> ref;
-  const auto ops = *rc::gen::container<std::vector<std::tuple<int, std::uint64_t, std::uint64_t,
-                                                              std::uint64_t>>>(
-      rc::gen::tuple(rc::gen::inRange(0, 3), rc::gen::inRange<std::uint64_t>(0, 64),
-                     rc::gen::inRange<std::uint64_t>(0, 16), rc::gen::inRange<std::uint64_t>(0, 128)));
+  const auto ops = *rc::gen::container<
+      std::vector<std::tuple<int, std::uint64_t, std::uint64_t, std::uint64_t>>>(rc::gen::tuple(
+      rc::gen::inRange(0, 3), rc::gen::inRange<std::uint64_t>(0, 64),
+      rc::gen::inRange<std::uint64_t>(0, 16), rc::gen::inRange<std::uint64_t>(0, 128)));
   for (const auto& [kind, first, count, to] : ops) {
     const Addr s = page(first);
     const Addr e = page(first + count);

@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,7 +62,8 @@ bool have_mseal() {
 }
 
 TEST(ProcMaps, MatchesTheKernelByteForByte) {
-  if (!have_mseal()) GTEST_SKIP() << "the kernel has no mseal (ENOSYS) or a seccomp filter denies it";
+  if (!have_mseal())
+    GTEST_SKIP() << "the kernel has no mseal (ENOSYS) or a seccomp filter denies it";
   const int memfd = static_cast<int>(syscall(SYS_memfd_create, "vmseal-maps", 0));
   ASSERT_GE(memfd, 0);
   ASSERT_EQ(ftruncate(memfd, 8 * 4096), 0);
@@ -104,9 +105,9 @@ TEST(ProcMaps, MatchesTheKernelByteForByte) {
   // Each call is made on both sides and must return the same thing.
   auto both_mmap = [&](Addr page, std::size_t n, int prot, int flags, int fd, off_t off) {
     void* k = mmap(reinterpret_cast<void*>(P(page)), n * 4096, prot, flags | MAP_FIXED, fd, off);
-    const SysResult e = as.mmap(P(page), n * 4096, static_cast<std::uint64_t>(prot),
-                                static_cast<std::uint64_t>(flags | MAP_FIXED), fd,
-                                static_cast<std::uint64_t>(off));
+    const SysResult e =
+        as.mmap(P(page), n * 4096, static_cast<std::uint64_t>(prot),
+                static_cast<std::uint64_t>(flags | MAP_FIXED), fd, static_cast<std::uint64_t>(off));
     ASSERT_NE(k, MAP_FAILED);
     ASSERT_TRUE(e.is_ok());
     EXPECT_EQ(e.value(), reinterpret_cast<Addr>(k));
@@ -159,26 +160,34 @@ TEST(ProcMaps, MatchesTheKernelByteForByte) {
 TEST(ProcMaps, NamesOfSpecialMappings) {
   AddressSpace as;
   ExecImage img;
-  img.mappings.push_back({0x7ffff7fc1000, 0x7ffff7fc5000, vm::READ | vm::MAYREAD | vm::IO |
-                          vm::PFNMAP | vm::DONTEXPAND | vm::DONTDUMP, 0, 0, SpecialKind::Vvar});
-  img.mappings.push_back({0x7ffff7fc5000, 0x7ffff7fc7000, vm::READ | vm::MAYREAD | vm::IO |
-                          vm::PFNMAP | vm::DONTEXPAND | vm::DONTDUMP, 0, 0, SpecialKind::VvarVclock});
-  img.mappings.push_back({0x7ffff7fc7000, 0x7ffff7fc9000, vm::READ | vm::EXEC | vm::MAYREAD |
-                          vm::MAYWRITE | vm::MAYEXEC | vm::DONTEXPAND, 0, 0, SpecialKind::Vdso});
-  img.mappings.push_back({0x7ffffffde000, 0x7ffffffff000, vm::READ | vm::WRITE | vm::MAYREAD |
-                          vm::MAYWRITE | vm::MAYEXEC | vm::GROWSDOWN | vm::ACCOUNT, 0x7fffffffe, 0,
-                          SpecialKind::None});
+  img.mappings.push_back(
+      {0x7ffff7fc1000, 0x7ffff7fc5000,
+       vm::READ | vm::MAYREAD | vm::IO | vm::PFNMAP | vm::DONTEXPAND | vm::DONTDUMP, 0, 0,
+       SpecialKind::Vvar});
+  img.mappings.push_back(
+      {0x7ffff7fc5000, 0x7ffff7fc7000,
+       vm::READ | vm::MAYREAD | vm::IO | vm::PFNMAP | vm::DONTEXPAND | vm::DONTDUMP, 0, 0,
+       SpecialKind::VvarVclock});
+  img.mappings.push_back(
+      {0x7ffff7fc7000, 0x7ffff7fc9000,
+       vm::READ | vm::EXEC | vm::MAYREAD | vm::MAYWRITE | vm::MAYEXEC | vm::DONTEXPAND, 0, 0,
+       SpecialKind::Vdso});
+  img.mappings.push_back({0x7ffffffde000, 0x7ffffffff000,
+                          vm::READ | vm::WRITE | vm::MAYREAD | vm::MAYWRITE | vm::MAYEXEC |
+                              vm::GROWSDOWN | vm::ACCOUNT,
+                          0x7fffffffe, 0, SpecialKind::None});
   img.start_brk = 0x555555559000;
   img.start_stack = 0x7fffffffe000;
   as.exec(img);
   ASSERT_EQ(as.brk(0x55555557a000).value(), 0x55555557aULL << 12);
   // Lines as the kernel printed them for the same layout (docs/kernel-rules.md 7.3).
-  EXPECT_EQ(render_maps(as),
-            "555555559000-55555557a000 rw-p 00000000 00:00 0                          [heap]\n"
-            "7ffff7fc1000-7ffff7fc5000 r--p 00000000 00:00 0                          [vvar]\n"
-            "7ffff7fc5000-7ffff7fc7000 r--p 00000000 00:00 0                          [vvar_vclock]\n"
-            "7ffff7fc7000-7ffff7fc9000 r-xp 00000000 00:00 0                          [vdso]\n"
-            "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n");
+  EXPECT_EQ(
+      render_maps(as),
+      "555555559000-55555557a000 rw-p 00000000 00:00 0                          [heap]\n"
+      "7ffff7fc1000-7ffff7fc5000 r--p 00000000 00:00 0                          [vvar]\n"
+      "7ffff7fc5000-7ffff7fc7000 r--p 00000000 00:00 0                          [vvar_vclock]\n"
+      "7ffff7fc7000-7ffff7fc9000 r-xp 00000000 00:00 0                          [vdso]\n"
+      "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n");
   EXPECT_EQ(smaps_vmflags(as.vmas().find(0x7ffff7fc1000)->flags), "rd mr pf io de dd ");
   EXPECT_EQ(smaps_vmflags(as.vmas().find(0x7ffff7fc7000)->flags), "rd ex mr mw me de ");
   EXPECT_EQ(smaps_vmflags(as.vmas().find(0x7ffffffde000)->flags), "rd wr mr mw me gd ac ");

@@ -82,7 +82,7 @@ struct Row {
   const char* rule;    // docs/kernel-rules.md rule and probe label
   const char* before;  // built with real calls
   Call call;
-  const char* ret;     // "0", "@page", "EPERM", ...
+  const char* ret;  // "0", "@page", "EPERM", ...
   const char* after;
   std::uint64_t npages = 16;
   // Window base; 0 = where the kernel puts the window's reservation with no
@@ -106,22 +106,22 @@ Row allocating(Row row) {
 void PrintTo(const Row& row, std::ostream* os) { *os << row.rule; }
 
 // `as` and `P` inside a call expression.
-#define ROW_ENV(e)                                            \
-  AddressSpace& as = (e).as();                                \
-  auto P = [&e](std::int64_t page) { return (e).P(page); };   \
-  (void)as;                                                   \
+#define ROW_ENV(e)                                          \
+  AddressSpace& as = (e).as();                              \
+  auto P = [&e](std::int64_t page) { return (e).P(page); }; \
+  (void)as;                                                 \
   (void)P
 // A call whose result is a number or an errno.
-#define RET(...)                                   \
-  [](Env& e) -> std::string {                      \
-    ROW_ENV(e);                                    \
-    return e.ret(__VA_ARGS__);                     \
+#define RET(...)               \
+  [](Env& e) -> std::string {  \
+    ROW_ENV(e);                \
+    return e.ret(__VA_ARGS__); \
   }
 // A call whose result is an address (printed "@page").
-#define AT(...)                                    \
-  [](Env& e) -> std::string {                      \
-    ROW_ENV(e);                                    \
-    return e.at(__VA_ARGS__);                      \
+#define AT(...)               \
+  [](Env& e) -> std::string { \
+    ROW_ENV(e);               \
+    return e.at(__VA_ARGS__); \
   }
 
 void run_row(const Row& row) {
@@ -142,14 +142,17 @@ void run_row(const Row& row) {
   const std::string got = row.call(e);
   const std::string after = e.w.draw();
   if (row.known_gap != nullptr && (got != row.ret || after != test::canonical(row.after)))
-    GTEST_SKIP() << "known gap: " << row.known_gap << "; kernel: ret=" << row.ret << " layout="
-                 << test::canonical(row.after) << ", engine: ret=" << got << " layout=" << after;
+    GTEST_SKIP() << "known gap: " << row.known_gap << "; kernel: ret=" << row.ret
+                 << " layout=" << test::canonical(row.after) << ", engine: ret=" << got
+                 << " layout=" << after;
   EXPECT_EQ(got, row.ret) << "rule " << row.rule << "\n  before " << before;
-  EXPECT_EQ(after, test::canonical(row.after)) << "rule " << row.rule << "\n  before " << before
-                                               << "\n  returned " << got;
+  EXPECT_EQ(after, test::canonical(row.after))
+      << "rule " << row.rule << "\n  before " << before << "\n  returned " << got;
 }
 
-std::string row_name(const ::testing::TestParamInfo<Row>& info) { return test::test_name_of(info.param.rule); }
+std::string row_name(const ::testing::TestParamInfo<Row>& info) {
+  return test::test_name_of(info.param.rule);
+}
 
 class MremapTable : public ::testing::TestWithParam<Row> {};
 class MadviseTable : public ::testing::TestWithParam<Row> {};
@@ -404,7 +407,6 @@ const Row kMremap[] = {
 };
 INSTANTIATE_TEST_SUITE_P(Rules, MremapTable, ::testing::ValuesIn(kMremap), row_name);
 
-
 // ---- 3. madvise ---------------------------------------------------------------
 
 const Row kMadvise[] = {
@@ -640,9 +642,7 @@ std::vector<Row> matrix_rows() {
       const char* ret_c = names.back().c_str();
       const int advice = ar.advice;
       rows.push_back(Row{rule, kColumns[c].vma,
-                         [advice](Env& e) {
-                           return e.ret(e.as().madvise(e.P(0), 4 * PS, advice));
-                         },
+                         [advice](Env& e) { return e.ret(e.as().madvise(e.P(0), 4 * PS, advice)); },
                          ret_c, after_c});
     }
   }
@@ -651,7 +651,6 @@ std::vector<Row> matrix_rows() {
 class MadviseMatrix : public ::testing::TestWithParam<Row> {};
 TEST_P(MadviseMatrix, Cell) { run_row(GetParam()); }
 INSTANTIATE_TEST_SUITE_P(Rules, MadviseMatrix, ::testing::ValuesIn(matrix_rows()), row_name);
-
 
 // ---- 4. mlock -------------------------------------------------------------------
 
@@ -694,8 +693,8 @@ const Row kMlock[] = {
      },
      "ENOMEM", "[0-2400 rw-p ac]", 2400},
     {"4.5 K4 len 0 unmapped", "", RET(as.mlock(P(0), 0)), "0", ""},
-    {"4.5 K5 hole first: nothing changes", "[1-3 rw-p ac]", RET(as.mlock(P(0), 3 * PS)),
-     "ENOMEM", "[1-3 rw-p ac]"},
+    {"4.5 K5 hole first: nothing changes", "[1-3 rw-p ac]", RET(as.mlock(P(0), 3 * PS)), "ENOMEM",
+     "[1-3 rw-p ac]"},
     {"4.5 K6 VMAs before the hole are locked", "[0-2 rw-p ac][3-5 r--p][6-8 rw-p ac]",
      RET(as.mlock(P(0), 8 * PS)), "ENOMEM", "[0-2 rw-p lo ac][3-5 r--p][6-8 rw-p ac]"},
     {"4.5 K9 munlock stops at the hole", "[0-2 rw-p lo ac][3-5 r--p lo]",
@@ -725,8 +724,7 @@ const Row kMlock[] = {
      "0", "[0-1 rw-p lo ac][1-3 rw-p ac][3-4 rw-p lo ac]"},
     {"4.6 K13 mlock of a MAP_DROPPABLE VMA: 0, no lo", "",
      [](Env& e) {
-       e.as().mmap(e.P(0), 4 * PS, kRW, a::MAP_DROPPABLE | a::MAP_ANONYMOUS | a::MAP_FIXED, -1,
-                   0);
+       e.as().mmap(e.P(0), 4 * PS, kRW, a::MAP_DROPPABLE | a::MAP_ANONYMOUS | a::MAP_FIXED, -1, 0);
        return e.ret(e.as().mlock(e.P(0), 4 * PS));
      },
      "0", "[0-4 rw-p nr wf dd dp]"},
@@ -798,8 +796,7 @@ std::string brk_steps(Env& e, std::initializer_list<std::int64_t> pages_then_las
 const Row kBrk[] = {
     {"5.3 brk(b0+1) is stored exactly", "", [](Env& e) { return brk_steps(e, {0}, 1); }, "@0+1",
      "[0-1 rw-p ac]"},
-    {"5.3 brk(b0+PS+5)", "", [](Env& e) { return brk_steps(e, {1}, 5); }, "@1+5",
-     "[0-2 rw-p ac]"},
+    {"5.3 brk(b0+PS+5)", "", [](Env& e) { return brk_steps(e, {1}, 5); }, "@1+5", "[0-2 rw-p ac]"},
     {"5.2 below start_brk: the current break", "",
      [](Env& e) {
        brk_steps(e, {4});
@@ -819,9 +816,16 @@ const Row kBrk[] = {
        return e.at(e.as().brk(e.P(2)));
      },
      "@4", "[0-2 rw-p ac][2-3 rw-p ac][3-4 rw-p ac sl]"},
-    {"5.5 shrink", "", [](Env& e) { return brk_steps(e, {4, 2}); }, "@2", "[0-2 rw-p ac]"},
+    {"5.5 shrink", "",
+     [](Env& e) {
+       return brk_steps(e, {4, 2});
+     },
+     "@2", "[0-2 rw-p ac]"},
     {"5.5 equal aligned values: only brk changes", "",
-     [](Env& e) { return brk_steps(e, {4, 3}, 1); }, "@3+1", "[0-4 rw-p ac]"},
+     [](Env& e) {
+       return brk_steps(e, {4, 3}, 1);
+     },
+     "@3+1", "[0-4 rw-p ac]"},
     {"5.5 shrink at count == max: a tail split needs no new slot", "",
      [](Env& e) {
        brk_steps(e, {8});
@@ -841,8 +845,8 @@ const Row kBrk[] = {
      [](Env& e) { return brk_steps(e, {3}); }, "@3", "[0-3 rw-p ac][4-6 r--p]"},
     {"5.6 growth to within a page of the next VMA fails", "[4-6 r--p]",
      [](Env& e) { return brk_steps(e, {3}, 1); }, "@0", "[4-6 r--p]"},
-    {"5.6 growth up to the next VMA fails", "[4-6 r--p]",
-     [](Env& e) { return brk_steps(e, {4}); }, "@0", "[4-6 r--p]"},
+    {"5.6 growth up to the next VMA fails", "[4-6 r--p]", [](Env& e) { return brk_steps(e, {4}); },
+     "@0", "[4-6 r--p]"},
     {"5.6 stack guard gap below a GROWSDOWN VMA: ok", "[300-304 rw-p gd ac]",
      [](Env& e) { return brk_steps(e, {43}); }, "@43", "[0-43 rw-p ac][300-304 rw-p gd ac]", 304},
     {"5.6 stack guard gap below a GROWSDOWN VMA: fail", "[300-304 rw-p gd ac]",
@@ -914,8 +918,7 @@ const Row kFork[] = {
        return std::string("0");
      },
      "0", "[1-2 rw-p ac wf][2-3 rw-p ac][3-4 r--p dd sl][4-5 rw-p ac mg hg][5-6 rw-p ac gu]"},
-    {"6.5 no merge at fork: the unlocked child VMA stays separate",
-     "[0-2 rw-p ac][2-4 rw-p lo ac]",
+    {"6.5 no merge at fork: the unlocked child VMA stays separate", "[0-2 rw-p ac][2-4 rw-p lo ac]",
      [](Env& e) {
        e.fork();
        return std::string("0");
@@ -967,8 +970,7 @@ const Row kFork[] = {
      },
      "@0", "[0-2 rw-p ac]"},
     {"6.6 unfaulted inherited VMAs still merge", "[0-2 rw-p ac][2-4 rwxp ac]",
-     [](Env& e) { return e.ret(e.fork().mprotect(e.P(2), 2 * PS, kRW)); }, "0",
-     "[0-4 rw-p ac]"},
+     [](Env& e) { return e.ret(e.fork().mprotect(e.P(2), 2 * PS, kRW)); }, "0", "[0-4 rw-p ac]"},
     {"6.6 inherited faulted VMA: mprotect does not merge it with an unfaulted one",
      "[0-2 rw-p ac F][2-4 r--p]",
      [](Env& e) { return e.ret(e.fork().mprotect(e.P(2), 2 * PS, kRW)); }, "0",
@@ -1219,8 +1221,7 @@ std::string fault_str(FaultResult r) {
 
 const Row kSeal[] = {
     {"munmap len 0", "[0-4 rw-p ac]", RET(as.munmap(P(0), 0)), "EINVAL", "[0-4 rw-p ac]"},
-    {"munmap unaligned", "[0-4 rw-p ac]", RET(as.munmap(P(0) + 1, PS)), "EINVAL",
-     "[0-4 rw-p ac]"},
+    {"munmap unaligned", "[0-4 rw-p ac]", RET(as.munmap(P(0) + 1, PS)), "EINVAL", "[0-4 rw-p ac]"},
     {"munmap of nothing", "", RET(as.munmap(P(0), 4 * PS)), "0", ""},
     {"munmap B9 middle at count == max", "[0-8 rw-p ac]",
      [](Env& e) {
@@ -1274,8 +1275,8 @@ const Row kSeal[] = {
     {"mseal A8 twice", "[0-4 r--p sl]", RET(as.mseal(P(0), 4 * PS, 0)), "0", "[0-4 r--p sl]"},
     {"mseal A5 PS+1 seals two pages", "[0-4 r--p]", RET(as.mseal(P(0), PS + 1, 0)), "0",
      "[0-2 r--p sl][2-4 r--p]"},
-    {"mseal A6d one byte into a hole", "[0-2 r--p]", RET(as.mseal(P(0), 2 * PS + 1, 0)),
-     "ENOMEM", "[0-2 r--p]"},
+    {"mseal A6d one byte into a hole", "[0-2 r--p]", RET(as.mseal(P(0), 2 * PS + 1, 0)), "ENOMEM",
+     "[0-2 r--p]"},
     {"mseal 1.4 merges into an already-sealed middle", "[0-3 r--p][3-6 r--p sl][6-9 r--p]",
      RET(as.mseal(P(1), 7 * PS, 0)), "0", "[0-1 r--p][1-8 r--p sl][8-9 r--p]"},
     {"mseal joins sealed neighbours from their middles", "[0-4 r--p sl][4-8 r--p][8-12 r--p sl]",
@@ -1287,8 +1288,7 @@ const Row kSeal[] = {
        return e.ret(e.as().mseal(e.P(0), 5 * PS, 0));
      },
      "0", "[0-3 rw-p ac sl][3-5 rw-p ac sl]"},
-    {"mseal L4 unfaulted rw made r drops ac, then merges once sealed",
-     "[0-2 r--p sl][2-4 rw-p ac]",
+    {"mseal L4 unfaulted rw made r drops ac, then merges once sealed", "[0-2 r--p sl][2-4 rw-p ac]",
      [](Env& e) {
        e.as().mprotect(e.P(2), 2 * PS, kR);
        return e.ret(e.as().mseal(e.P(2), 2 * PS, 0));
@@ -1298,7 +1298,8 @@ const Row kSeal[] = {
     {"fault M a sealed GROWSDOWN VMA grows, sealed", "[264-268 rw-p gd ac sl]",
      [](Env& e) { return fault_str(e.as().fault(e.P(261), Access::Write)); }, "0",
      "[261-268 rw-p gd ac sl]", 272},
-    {"fault growth respects stack_guard_gap to an accessible VMA", "[0-10 r--p][264-268 rw-p gd ac]",
+    {"fault growth respects stack_guard_gap to an accessible VMA",
+     "[0-10 r--p][264-268 rw-p gd ac]",
      [](Env& e) { return fault_str(e.as().fault(e.P(261), Access::Write)); }, "SIGSEGV",
      "[0-10 r--p][264-268 rw-p gd ac]", 272},
     {"fault a PROT_NONE VMA below needs no gap", "[0-10 ---p][264-268 rw-p gd ac]",
@@ -1308,8 +1309,7 @@ const Row kSeal[] = {
      [](Env& e) { return fault_str(e.as().fault(e.P(1), Access::Write)); }, "SIGSEGV",
      "[0-4 r--p]"},
     {"fault in a hole", "[0-4 r--p]",
-     [](Env& e) { return fault_str(e.as().fault(e.P(5), Access::Read)); }, "SIGSEGV",
-     "[0-4 r--p]"},
+     [](Env& e) { return fault_str(e.as().fault(e.P(5), Access::Read)); }, "SIGSEGV", "[0-4 r--p]"},
 };
 INSTANTIATE_TEST_SUITE_P(Rules, SealTable, ::testing::ValuesIn(kSeal), row_name);
 
@@ -1394,8 +1394,7 @@ const Row kFileBacked[] = {
      },
      "SIGBUS", "[0-2 rw-s][8-12 rw-s]"},
     {"EOF: a private mapping of a memfd past its size", "[0-4 r--p fd=5 off=62]",
-     [](Env& e) { return fault_str(e.as().fault(e.P(2), Access::Read)); }, "SIGBUS",
-     "[0-4 r--p]"},
+     [](Env& e) { return fault_str(e.as().fault(e.P(2), Access::Read)); }, "SIGBUS", "[0-4 r--p]"},
     {"EOF: ... POPULATE_READ", "[0-4 r--p fd=5 off=62]",
      RET(as.madvise(P(0), 4 * PS, a::MADV_POPULATE_READ)), "EFAULT", "[0-4 r--p]"},
     {"EOF: ... mlock", "[0-4 r--p fd=5 off=62]", RET(as.mlock(P(0), 4 * PS)), "ENOMEM",
@@ -1460,12 +1459,10 @@ const Row kSpecialRows[] = {
             "EINVAL", kSpecial),
     special("2.21 partial move of [vdso]: EINVAL (may_split)",
             AT(as.mremap(P(6), PS, PS, kFixed, P(10))), "EINVAL", kSpecial),
-    special("2.16 V7 moving [vdso] with FIXED",
-            AT(as.mremap(P(6), 2 * PS, 2 * PS, kFixed, P(10))), "@10",
-            "[0-4 r--p pf io de dd][4-6 r--p pf io de dd][10-12 r-xp de]"),
-    special("2.16 V8 moving [vvar] with FIXED",
-            AT(as.mremap(P(0), 4 * PS, 4 * PS, kFixed, P(10))), "@10",
-            "[4-6 r--p pf io de dd][6-8 r-xp de][10-14 r--p pf io de dd]"),
+    special("2.16 V7 moving [vdso] with FIXED", AT(as.mremap(P(6), 2 * PS, 2 * PS, kFixed, P(10))),
+            "@10", "[0-4 r--p pf io de dd][4-6 r--p pf io de dd][10-12 r-xp de]"),
+    special("2.16 V8 moving [vvar] with FIXED", AT(as.mremap(P(0), 4 * PS, 4 * PS, kFixed, P(10))),
+            "@10", "[4-6 r--p pf io de dd][6-8 r-xp de][10-14 r--p pf io de dd]"),
     special("4.6 K10 mlock of [vdso]: 0, no lo", RET(as.mlock(P(6), 2 * PS)), "0", kSpecial),
     special("4.6 K11 mlock of [vvar]: 0, no lo", RET(as.mlock(P(0), 4 * PS)), "0", kSpecial),
     special("7.3 the special mappings do not merge", RET(as.mprotect(P(4), 2 * PS, kR)), "0",
@@ -1598,8 +1595,8 @@ TEST(RulesPlacement, ThpAlignmentOfExactMultiplesOf2MiB) {
     for (int trial = 0; trial < 6; ++trial) {
       SysResult r = as.mmap(0, c.len, kRW, c.flags, -1, 0);
       ASSERT_TRUE(r.is_ok()) << c.what;
-      EXPECT_EQ(r.value() % kPmd == 0, c.aligned) << c.what << " trial " << trial << " at 0x"
-                                                  << std::hex << r.value();
+      EXPECT_EQ(r.value() % kPmd == 0, c.aligned)
+          << c.what << " trial " << trial << " at 0x" << std::hex << r.value();
     }
   }
 }

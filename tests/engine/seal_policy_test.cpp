@@ -54,20 +54,20 @@ struct Row {
 };
 void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
 
-#define CTX(c)                                               \
-  AddressSpace& as = *(c).as;                                \
+#define CTX(c)                                              \
+  AddressSpace& as = *(c).as;                               \
   auto P = [&c](std::int64_t page) { return (c).P(page); }; \
-  (void)as;                                                  \
+  (void)as;                                                 \
   (void)P
-#define RET(...)                          \
-  [](Ctx& c) -> std::string {             \
-    CTX(c);                               \
-    return test::ret_str(__VA_ARGS__);    \
+#define RET(...)                       \
+  [](Ctx& c) -> std::string {          \
+    CTX(c);                            \
+    return test::ret_str(__VA_ARGS__); \
   }
-#define AT(...)                           \
-  [](Ctx& c) -> std::string {             \
-    CTX(c);                               \
-    return c.w.at(__VA_ARGS__);           \
+#define AT(...)                 \
+  [](Ctx& c) -> std::string {   \
+    CTX(c);                     \
+    return c.w.at(__VA_ARGS__); \
   }
 
 void run_cell(const Row& row, const Cell& cell) {
@@ -96,7 +96,8 @@ TEST_P(SealPolicyTable, Row) {
 
 const Row kRows[] = {
     // ---- unmapping: atomic everywhere, but 6.12+ may leave a split ----------
-    {"munmap from inside an unsealed VMA onto a sealed one", "[0-4 r--p][4-6 r--p sl]",
+    {"munmap from inside an unsealed VMA onto a sealed one",
+     "[0-4 r--p][4-6 r--p sl]",
      RET(as.munmap(P(2), 4 * PS)),
      {{"linux-6.18", "EPERM", "[0-2 r--p][2-4 r--p][4-6 r--p sl]"},  // B-rows: the split stays
       {"linux-6.12", "EPERM", "[0-2 r--p][2-4 r--p][4-6 r--p sl]"},
@@ -104,7 +105,8 @@ const Row kRows[] = {
       {"linux-6.10", "EPERM", "[0-4 r--p][4-6 r--p sl]"},
       {"openbsd", "EPERM", "[0-4 r--p][4-6 r--p sl]"},
       {"rfc-v3", "EACCES", "[0-4 r--p][4-6 r--p sl]"}}},
-    {"MAP_FIXED from inside an unsealed VMA onto a sealed one", "[0-4 r--p][4-6 r--p sl]",
+    {"MAP_FIXED from inside an unsealed VMA onto a sealed one",
+     "[0-4 r--p][4-6 r--p sl]",
      AT(as.mmap(P(2), 4 * PS, kRW, kAnonFixed, -1, 0)),
      {{"linux-6.18", "EPERM", "[0-2 r--p][2-4 r--p][4-6 r--p sl]"},  // E-rows
       {"linux-6.10", "EPERM", "[0-4 r--p][4-6 r--p sl]"},
@@ -112,7 +114,8 @@ const Row kRows[] = {
       {"rfc-v3", "EACCES", "[0-4 r--p][4-6 r--p sl]"}}},
 
     // ---- mprotect: partial in 6.12+, all-or-nothing elsewhere ---------------
-    {"mprotect across an unsealed and a sealed VMA", "[0-2 r--p][2-4 r--p sl]",
+    {"mprotect across an unsealed and a sealed VMA",
+     "[0-2 r--p][2-4 r--p sl]",
      RET(as.mprotect(P(0), 4 * PS, kRW)),
      {{"linux-6.18", "EPERM", "[0-2 rw-p ac][2-4 r--p sl]"},  // C-rows: the first VMA changed
       {"linux-6.11", "EPERM", "[0-2 r--p][2-4 r--p sl]"},
@@ -122,18 +125,21 @@ const Row kRows[] = {
       // MM_SEAL_BASE alone does not seal the protection.
       {"rfc-v3:base", "0", "[0-2 rw-p ac][2-4 rw-p ac sl]"}}},
     {"mprotect: a seal beats the ENOMEM of a later hole only up front",
-     "[0-2 r--p][4-6 r--p sl]", RET(as.mprotect(P(0), 6 * PS, kRW)),
+     "[0-2 r--p][4-6 r--p sl]",
+     RET(as.mprotect(P(0), 6 * PS, kRW)),
      {{"linux-6.18", "ENOMEM", "[0-2 rw-p ac][4-6 r--p sl]"},
       {"linux-6.10", "EPERM", "[0-2 r--p][4-6 r--p sl]"},
       {"openbsd", "EPERM", "[0-2 r--p][4-6 r--p sl]"}}},
-    {"mprotect to the same protection is still refused", "[0-2 r--p sl]",
+    {"mprotect to the same protection is still refused",
+     "[0-2 r--p sl]",
      RET(as.mprotect(P(0), 2 * PS, kR)),
      {{"linux-6.18", "EPERM", "[0-2 r--p sl]"},
       {"linux-6.10", "EPERM", "[0-2 r--p sl]"},
       {"rfc-v3", "EACCES", "[0-2 r--p sl]"}}},
 
     // ---- madvise: which advice, which memory --------------------------------
-    {"DONTFORK across an unsealed and a sealed read-only VMA", "[0-2 r--p][2-4 r--p sl]",
+    {"DONTFORK across an unsealed and a sealed read-only VMA",
+     "[0-2 r--p][2-4 r--p sl]",
      RET(as.madvise(P(0), 4 * PS, a::MADV_DONTFORK)),
      {{"linux-6.18", "EPERM", "[0-2 r--p dc][2-4 r--p sl]"},  // F2: partial
       {"linux-6.10", "EPERM", "[0-2 r--p][2-4 r--p sl]"},
@@ -141,68 +147,83 @@ const Row kRows[] = {
       {"openbsd", "0", "[0-2 r--p dc][2-4 r--p dc sl]"},
       // The RFC has no madvise rule at all.
       {"rfc-v3", "0", "[0-2 r--p dc][2-4 r--p dc sl]"}}},
-    {"6.10's bitmask refuses harmless advice", "[0-2 r--p sl]",
+    {"6.10's bitmask refuses harmless advice",
+     "[0-2 r--p sl]",
      RET(as.madvise(P(0), 2 * PS, a::MADV_RANDOM)),
      {{"linux-6.18", "0", "[0-2 r--p rr sl]"},
       {"linux-6.11", "0", "[0-2 r--p rr sl]"},
       {"linux-6.10", "EPERM", "[0-2 r--p sl]"}}},
-    {"6.10's bitmask refuses MADV_POPULATE_READ", "[0-2 r--p sl]",
+    {"6.10's bitmask refuses MADV_POPULATE_READ",
+     "[0-2 r--p sl]",
      RET(as.madvise(P(0), 2 * PS, a::MADV_POPULATE_READ)),
      {{"linux-6.18", "0", "[0-2 r--p sl]"},
       {"linux-6.11", "0", "[0-2 r--p sl]"},
       {"linux-6.10", "EPERM", "[0-2 r--p sl]"}}},
-    {"WIPEONFORK of sealed writable memory", "[0-2 rw-p ac sl]",
+    {"WIPEONFORK of sealed writable memory",
+     "[0-2 rw-p ac sl]",
      RET(as.madvise(P(0), 2 * PS, a::MADV_WIPEONFORK)),
      {{"linux-6.18", "0", "[0-2 rw-p ac wf sl]"},
       {"linux-6.10", "0", "[0-2 rw-p ac wf sl]"},
       {"openbsd", "EPERM", "[0-2 rw-p ac sl]"}}},
-    {"DONTNEED of a sealed read-only private /dev/zero mapping", "[0-2 r--p fd=7 sl]",
+    {"DONTNEED of a sealed read-only private /dev/zero mapping",
+     "[0-2 r--p fd=7 sl]",
      RET(as.madvise(P(0), 2 * PS, a::MADV_DONTNEED)),
      {{"linux-6.18", "EPERM", "[0-2 r--p sl]"},  // probed: vma_is_anonymous()
-      {"linux-6.12", "0", "[0-2 r--p sl]"},     // vm_file set: allowed before 6.17
+      {"linux-6.12", "0", "[0-2 r--p sl]"},      // vm_file set: allowed before 6.17
       {"linux-6.10", "0", "[0-2 r--p sl]"},
       {"openbsd", "EPERM", "[0-2 r--p sl]"},
       {"rfc-v3", "0", "[0-2 r--p sl]"}}},
 
     // ---- mremap ----------------------------------------------------------------
-    {"F11 shrink onto a sealed tail", "[0-4 rw-p ac][4-8 r--p sl]",
+    {"F11 shrink onto a sealed tail",
+     "[0-4 rw-p ac][4-8 r--p sl]",
      AT(as.mremap(P(0), 8 * PS, 2 * PS, 0, 0)),
      {{"linux-6.18", "EPERM", "[0-2 rw-p ac][2-4 rw-p ac][4-8 r--p sl]"},
       {"linux-6.10", "EPERM", "[0-4 rw-p ac][4-8 r--p sl]"},
       {"rfc-v3", "EACCES", "[0-4 rw-p ac][4-8 r--p sl]"}}},
-    {"D9 multi-VMA move stops at the sealed VMA", "[0-2 rw-p ac][2-4 r--p sl]",
+    {"D9 multi-VMA move stops at the sealed VMA",
+     "[0-2 rw-p ac][2-4 r--p sl]",
      AT(as.mremap(P(0), 4 * PS, 4 * PS, a::MREMAP_MAYMOVE | a::MREMAP_FIXED, P(8))),
      {{"linux-6.18", "EPERM", "[2-4 r--p sl][8-10 rw-p ac]"},
       {"linux-6.10", "EPERM", "[0-2 rw-p ac][2-4 r--p sl]"},
       {"openbsd", "EPERM", "[0-2 rw-p ac][2-4 r--p sl]"}}},
-    {"duplicating a sealed shared mapping (old_len 0)", "[0-2 rw-s sl]",
+    {"duplicating a sealed shared mapping (old_len 0)",
+     "[0-2 rw-s sl]",
      AT(as.mremap(P(0), 0, 2 * PS, a::MREMAP_MAYMOVE | a::MREMAP_FIXED, P(8))),
      {{"linux-6.18", "EPERM", "[0-2 rw-s sl]"},  // D5d
       // can_modify_mm() of an empty range checks nothing: the copy is sealed too.
       {"linux-6.10", "@8", "[0-2 rw-s sl][8-10 rw-s sl]"}}},
 
     // ---- mseal / mimmutable ----------------------------------------------------
-    {"sealing across a hole", "[0-2 r--p][4-6 r--p]", RET(as.mseal(P(0), 6 * PS, 0)),
+    {"sealing across a hole",
+     "[0-2 r--p][4-6 r--p]",
+     RET(as.mseal(P(0), 6 * PS, 0)),
      {{"linux-6.18", "ENOMEM", "[0-2 r--p][4-6 r--p]"},
       {"linux-6.10", "ENOMEM", "[0-2 r--p][4-6 r--p]"},
       {"rfc-v3", "ENOMEM", "[0-2 r--p][4-6 r--p]"},
       {"openbsd", "0", "[0-2 r--p sl][4-6 r--p sl]"}}},
-    {"sealing an unaligned address", "[0-4 r--p]", RET(as.mseal(P(1) + 5, PS, 0)),
+    {"sealing an unaligned address",
+     "[0-4 r--p]",
+     RET(as.mseal(P(1) + 5, PS, 0)),
      {{"linux-6.18", "EINVAL", "[0-4 r--p]"},
       {"openbsd", "0", "[0-1 r--p][1-3 r--p sl][3-4 r--p]"}}},
-    {"mimmutable refuses a MAP_INHERIT_ZERO region", "[0-2 rw-p ac][2-4 rw-p ac wf]",
+    {"mimmutable refuses a MAP_INHERIT_ZERO region",
+     "[0-2 rw-p ac][2-4 rw-p ac wf]",
      RET(as.mseal(P(0), 4 * PS, 0)),
      {{"linux-6.18", "0", "[0-2 rw-p ac sl][2-4 rw-p ac wf sl]"},
       {"openbsd", "EPERM", "[0-2 rw-p ac][2-4 rw-p ac wf]"}}},
 
     // ---- msync (probed on 6.18.44 for linux-6.18) -----------------------------
-    {"msync MS_INVALIDATE of sealed memory", "[0-2 r--p sl]",
+    {"msync MS_INVALIDATE of sealed memory",
+     "[0-2 r--p sl]",
      RET(as.msync(P(0), 2 * PS, a::MS_INVALIDATE)),
      {{"linux-6.18", "0", "[0-2 r--p sl]"},
       {"linux-6.10", "0", "[0-2 r--p sl]"},
       {"openbsd", "EPERM", "[0-2 r--p sl]"}}},
 };
-std::string row_name(const ::testing::TestParamInfo<Row>& param) { return test::test_name_of(param.param.name); }
+std::string row_name(const ::testing::TestParamInfo<Row>& param) {
+  return test::test_name_of(param.param.name);
+}
 INSTANTIATE_TEST_SUITE_P(Designs, SealPolicyTable, ::testing::ValuesIn(kRows), row_name);
 
 // ---- msync on Linux 6.18: each result probed on 6.18.44 -------------------------
@@ -212,7 +233,7 @@ TEST(Msync, ResultsProbedOnTheKernel) {
   ASSERT_TRUE(test::build(w, "[0-2 r--p][4-6 r--p]"));
   const auto P = [&w](std::int64_t page) { return w.P(page); };
   EXPECT_EQ(test::ret_str(as.msync(P(0), 2 * PS, a::MS_SYNC)), "0");
-  EXPECT_EQ(test::ret_str(as.msync(P(0), 6 * PS, a::MS_SYNC)), "ENOMEM");   // a hole: after the walk
+  EXPECT_EQ(test::ret_str(as.msync(P(0), 6 * PS, a::MS_SYNC)), "ENOMEM");  // a hole: after the walk
   EXPECT_EQ(test::ret_str(as.msync(P(0), 6 * PS, a::MS_ASYNC)), "ENOMEM");  // a hole: at once
   EXPECT_EQ(test::ret_str(as.msync(P(2), 2 * PS, 0)), "ENOMEM");            // only a hole
   EXPECT_EQ(test::ret_str(as.msync(P(4), 4 * PS, 0)), "ENOMEM");            // past the last VMA
@@ -224,7 +245,8 @@ TEST(Msync, ResultsProbedOnTheKernel) {
   ASSERT_EQ(test::ret_str(as.mlock(P(0), 2 * PS)), "0");
   EXPECT_EQ(test::ret_str(as.msync(P(0), 2 * PS, a::MS_INVALIDATE)), "EBUSY");
   EXPECT_EQ(test::ret_str(as.msync(P(0), 2 * PS, a::MS_SYNC)), "0");
-  EXPECT_EQ(test::ret_str(as.msync(P(-2), 4 * PS, a::MS_INVALIDATE)), "EBUSY");  // hole, then locked
+  EXPECT_EQ(test::ret_str(as.msync(P(-2), 4 * PS, a::MS_INVALIDATE)),
+            "EBUSY");  // hole, then locked
   // The flags argument is an int: high bits of the register are ignored.
   EXPECT_EQ(test::ret_str(as.msync(P(0), 2 * PS, (std::uint64_t{1} << 32) | a::MS_SYNC)), "0");
 }
@@ -244,8 +266,8 @@ struct Typed {
     return v == nullptr ? ~std::uint64_t{0} : seal_types_of_flags(v->flags);
   }
   std::string seal(std::int64_t from, std::int64_t to, std::uint64_t types) {
-    return test::ret_str(as.mseal_typed(w.P(from), static_cast<std::uint64_t>(to - from) * PS,
-                                        types, 0));
+    return test::ret_str(
+        as.mseal_typed(w.P(from), static_cast<std::uint64_t>(to - from) * PS, types, 0));
   }
 };
 

@@ -3,8 +3,8 @@
 // 2^64) and differential property tests against ReferenceVmaTree.
 //
 // First, before any standard header (types.hpp's Errno vs <cerrno>).
-#include "vmseal/engine/reference_vma_tree.hpp"
 #include "vmseal/engine/vma_tree.hpp"
+#include "vmseal/engine/reference_vma_tree.hpp"
 
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
@@ -23,7 +23,6 @@
 #include <tuple>
 #include <utility>
 #include <vector>
-
 
 namespace vmseal {
 namespace {

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vmseal/engine/proc_maps.hpp"
@@ -74,8 +74,7 @@ TEST(Smaps, ImportRendersTheSameLines) {
 }
 
 TEST(Smaps, ReadsThisProcessAndSeesItsOwnSeal) {
-  if (probe_mseal().support != MsealSupport::Available)
-    GTEST_SKIP() << describe(probe_mseal());
+  if (probe_mseal().support != MsealSupport::Available) GTEST_SKIP() << describe(probe_mseal());
   const long p = syscall(SYS_mmap, 0, 4096, 1, 0x22, -1, 0);
   ASSERT_NE(p, -1);
   ASSERT_EQ(sys_mseal(static_cast<std::uint64_t>(p), 4096, 0), 0);
@@ -87,7 +86,8 @@ TEST(Smaps, ReadsThisProcessAndSeesItsOwnSeal) {
     ASSERT_TRUE(r.read(e, &err)) << err;
     bool found = false;
     for (const auto& x : e)
-      if (x.start <= static_cast<Addr>(p) && static_cast<Addr>(p) < x.end) found = (x.vmflags & vm::SEALED) != 0;
+      if (x.start <= static_cast<Addr>(p) && static_cast<Addr>(p) < x.end)
+        found = (x.vmflags & vm::SEALED) != 0;
     EXPECT_TRUE(found);
   }
 }
@@ -113,7 +113,8 @@ TEST(Smaps, LeanReadingSeesWhatAFullReadSees) {
   std::vector<SmapsEntry> a;
   std::vector<SmapsEntry> b;
   std::string err;
-  const bool ok = full.open(child, &err) && full.read(a, &err) && lean.open(child, &err) && lean.read(b, &err);
+  const bool ok =
+      full.open(child, &err) && full.read(a, &err) && lean.open(child, &err) && lean.read(b, &err);
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
   ASSERT_TRUE(ok) << err;

@@ -16,8 +16,9 @@
 
 namespace {
 
-#define NEED_MSEAL() \
-  if (!vmseal::test::have_mseal()) GTEST_SKIP() << "needs mseal(2) (Linux 6.10+) not denied by a seccomp filter"
+#define NEED_MSEAL()               \
+  if (!vmseal::test::have_mseal()) \
+  GTEST_SKIP() << "needs mseal(2) (Linux 6.10+) not denied by a seccomp filter"
 
 constexpr std::size_t kPage = 4096;
 
@@ -40,7 +41,8 @@ void in_child(const std::function<std::string()>& body) {
   close(fds[1]);
   std::string got;
   char buf[512];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;)
+    got.append(buf, static_cast<std::size_t>(n));
   close(fds[0]);
   int st = 0;
   waitpid(pid, &st, 0);
@@ -159,7 +161,8 @@ TEST(SealApi, CInterface) {
     CHECK(std::strstr(err.message, "not page-aligned") != nullptr);
     CHECK(vmseal_freeze(p, kPage, nullptr) == 0);
     CHECK(vmseal_is_sealed(p, kPage, nullptr) == 1);
-    CHECK(vmseal_seal_loaded_images(static_cast<vmseal_profile>(3), nullptr, &err) == -1 && err.code == EINVAL);
+    CHECK(vmseal_seal_loaded_images(static_cast<vmseal_profile>(3), nullptr, &err) == -1 &&
+          err.code == EINVAL);
     return std::string();
   });
 }
@@ -172,7 +175,8 @@ TEST(SealApi, SealLoadedImages) {
     CHECK(r.failures == 0);
     CHECK(r.objects_sealed >= 3);  // the test program, libc, ld.so at least
     // libc's text is sealed now; this test's own text too.
-    void* text = reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(&std::strlen) & ~(kPage - 1));
+    void* text =
+        reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(&std::strlen) & ~(kPage - 1));
     CHECK(vmseal::is_sealed(text, 1));
     CHECK(mprotect(text, kPage, PROT_READ | PROT_WRITE | PROT_EXEC) == -1 && errno == EPERM);
     // Again: nothing new to seal, nothing fails.
@@ -186,7 +190,8 @@ TEST(SealApi, WithoutMseal) {
   NEED_MSEAL();  // to tell the filter's effect from a kernel without it
   in_child([] {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    CHECK(ctx != nullptr && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), 462, 0) == 0 && seccomp_load(ctx) == 0);
+    CHECK(ctx != nullptr && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), 462, 0) == 0 &&
+          seccomp_load(ctx) == 0);
     CHECK(vmseal_available() == 0);
     char* p = map_pages(1);
     vmseal::SealResult r = vmseal::seal(p, kPage);

@@ -32,18 +32,15 @@ const std::string kLibDir = VMSEAL_TEST_LIB_DIR;
 //     bin/fifo              a FIFO: never opened (a blocking open would hang)
 //     deep/a/b/c/plain.so   three directories down
 class AuditTree : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     root_ = vmseal::test::temp_path("vmseal-audit-tree");
     fs::remove_all(root_);
     fs::create_directories(root_ + "/bin");
     fs::create_directories(root_ + "/deep/a/b/c");
-    fs::copy_file(kLibDir + "/libvmseal_test_plain.so",
-                  root_ + "/bin/plain.so");
-    fs::copy_file(kLibDir + "/libvmseal_test_execstack.so",
-                  root_ + "/bin/execstack.so");
-    fs::copy_file(kLibDir + "/libvmseal_test_plain.so",
-                  root_ + "/deep/a/b/c/plain.so");
+    fs::copy_file(kLibDir + "/libvmseal_test_plain.so", root_ + "/bin/plain.so");
+    fs::copy_file(kLibDir + "/libvmseal_test_execstack.so", root_ + "/bin/execstack.so");
+    fs::copy_file(kLibDir + "/libvmseal_test_plain.so", root_ + "/deep/a/b/c/plain.so");
     std::ofstream(root_ + "/bin/script.sh") << "#!/bin/sh\necho hi\n";
     std::ofstream(root_ + "/bin/truncated") << "\x7f"
                                                "ELF";
@@ -57,13 +54,13 @@ protected:
 TEST_F(AuditTree, WalksRegularFilesOnlyAndCountsTheRest) {
   const TreeAudit t = audit_tree({root_}, Profile::Default);
   ASSERT_EQ(t.reports.size(), 3U);
-  EXPECT_EQ(t.reports[0].path, root_ + "/bin/execstack.so"); // sorted names
+  EXPECT_EQ(t.reports[0].path, root_ + "/bin/execstack.so");  // sorted names
   EXPECT_EQ(t.reports[1].path, root_ + "/bin/plain.so");
   EXPECT_EQ(t.reports[2].path, root_ + "/deep/a/b/c/plain.so");
   EXPECT_EQ(t.reports[0].warnings(), 2U);
   EXPECT_EQ(t.reports[1].warnings(), 1U);
-  EXPECT_EQ(t.not_elf, 2U); // script.sh, truncated
-  EXPECT_EQ(t.skipped, 2U); // link, fifo
+  EXPECT_EQ(t.not_elf, 2U);  // script.sh, truncated
+  EXPECT_EQ(t.skipped, 2U);  // link, fifo
   EXPECT_TRUE(t.errors.empty()) << t.errors.front();
   EXPECT_FALSE(t.truncated);
 }
@@ -74,13 +71,11 @@ TEST_F(AuditTree, StopsAtItsBounds) {
   EXPECT_LE(few.reports.size() + few.not_elf, 2U);
   const TreeAudit shallow = audit_tree({root_}, Profile::Default, {1000, 2});
   EXPECT_TRUE(shallow.truncated);
-  EXPECT_EQ(shallow.reports.size(), 2U)
-      << "deep/a/b/c is below the depth limit";
+  EXPECT_EQ(shallow.reports.size(), 2U) << "deep/a/b/c is below the depth limit";
 }
 
 TEST_F(AuditTree, ARootMayBeAFileAndAMissingOneIsAnError) {
-  const TreeAudit t = audit_tree({root_ + "/bin/plain.so", root_ + "/missing"},
-                                 Profile::Default);
+  const TreeAudit t = audit_tree({root_ + "/bin/plain.so", root_ + "/missing"}, Profile::Default);
   EXPECT_EQ(t.reports.size(), 1U);
   ASSERT_EQ(t.errors.size(), 1U);
   EXPECT_NE(t.errors[0].find("missing"), std::string::npos);
@@ -90,8 +85,7 @@ TEST_F(AuditTree, AFifoNamedAloneIsRefusedWithoutBeingOpened) {
   AuditReport r;
   std::string error;
   AuditError kind = AuditError::None;
-  EXPECT_FALSE(
-      audit_file(root_ + "/bin/fifo", Profile::Default, r, &error, &kind));
+  EXPECT_FALSE(audit_file(root_ + "/bin/fifo", Profile::Default, r, &error, &kind));
   EXPECT_EQ(kind, AuditError::NotRegular) << error;
 }
 
@@ -109,13 +103,11 @@ TEST_F(AuditTree, CliSummaryJsonAndExitStatuses) {
   // The table: a line a file, then the summary.
   r = vmseal::test::run_cli("audit " + root_ + "/bin " + root_ + "/deep");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("partial no        -    exec   -     2        " + root_ +
-                       "/bin/execstack.so"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("partial no        -    exec   -     2        " + root_ + "/bin/execstack.so"),
+      std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("3 ELF files: RELRO full 0, partial 3, none 0"),
-            std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("3 ELF files: RELRO full 0, partial 3, none 0"), std::string::npos) << r.out;
   // An unreadable root: the others are still audited, exit 4.
   r = vmseal::test::run_cli("audit " + root_ + "/bin " + root_ + "/missing");
   EXPECT_EQ(r.code, 4);
@@ -125,9 +117,9 @@ TEST_F(AuditTree, CliSummaryJsonAndExitStatuses) {
 // vmseal passes its own audit: the binary, libvmseal and the preload.
 TEST(AuditOwnFiles, NoWarnings) {
   const std::string bin = fs::path(VMSEAL_CLI_PATH).parent_path().string();
-  const CliRun r = vmseal::test::run_cli(
-      "audit --fail-on-warning --json " + std::string(VMSEAL_CLI_PATH) + " " +
-      bin + "/libvmseal.so.0 " + VMSEAL_PRELOAD_PATH);
+  const CliRun r =
+      vmseal::test::run_cli("audit --fail-on-warning --json " + std::string(VMSEAL_CLI_PATH) + " " +
+                            bin + "/libvmseal.so.0 " + VMSEAL_PRELOAD_PATH);
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["summary"]["elf_files"], 3);
@@ -135,5 +127,5 @@ TEST(AuditOwnFiles, NoWarnings) {
   EXPECT_EQ(j["summary"]["warnings"], 0);
 }
 
-} // namespace
-} // namespace vmseal::sealing
+}  // namespace
+}  // namespace vmseal::sealing

@@ -21,8 +21,8 @@
 namespace {
 
 using vmseal::test::CliRun;
-using vmseal::test::slurp;
 using vmseal::test::have_mseal;
+using vmseal::test::slurp;
 CliRun vmseal(const std::string& args) { return vmseal::test::run_cli(args); }
 
 TEST(CheckCli, ReportsWhatThisKernelCanDo) {
@@ -46,7 +46,8 @@ TEST(CheckCli, ReportsTheSettingsThatGetAroundASeal) {
   ASSERT_TRUE(r.code == 0 || r.code == 5) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   const std::string force = j["proc_mem_force_override"];
-  EXPECT_TRUE(force == "always" || force == "ptrace" || force == "never" || force == "unknown") << force;
+  EXPECT_TRUE(force == "always" || force == "ptrace" || force == "never" || force == "unknown")
+      << force;
   std::ifstream yama("/proc/sys/kernel/yama/ptrace_scope");
   int scope = -1;
   if (yama) yama >> scope;
@@ -55,7 +56,8 @@ TEST(CheckCli, ReportsTheSettingsThatGetAroundASeal) {
   EXPECT_TRUE(cfg == "y" || cfg == "n" || cfg == "unknown") << cfg;
   bool names_force = false, names_yama = false;
   for (const auto& f : j["seal_bypasses"]) {
-    names_force = names_force || f.get<std::string>().find("proc_mem.force_override") != std::string::npos;
+    names_force =
+        names_force || f.get<std::string>().find("proc_mem.force_override") != std::string::npos;
     names_yama = names_yama || f.get<std::string>().find("ptrace") != std::string::npos;
   }
   EXPECT_EQ(names_force, force == "always" || force == "ptrace");
@@ -64,7 +66,9 @@ TEST(CheckCli, ReportsTheSettingsThatGetAroundASeal) {
   EXPECT_NE(human.out.find("Yama ptrace_scope"), std::string::npos) << human.out;
 }
 
-CliRun under_filter(int error, const std::string& args) { return vmseal::test::run_cli_under_mseal_filter(error, args); }
+CliRun under_filter(int error, const std::string& args) {
+  return vmseal::test::run_cli_under_mseal_filter(error, args);
+}
 
 TEST(CheckCli, SeccompFilterThatDeniesMseal) {
   if (!have_mseal()) GTEST_SKIP() << "needs a kernel with mseal, to tell a filter from its absence";
@@ -150,7 +154,8 @@ TEST(InspectCli, TheTableFitsEveryWidthWithNotesWhole) {
       EXPECT_LE(line.size(), width) << "at " << width << " columns: " << line;
     const std::string flat = squeeze(r.out);
     for (const std::string& note : notes)
-      EXPECT_NE(flat.find(squeeze(note)), std::string::npos) << "at " << width << " columns, cut: " << note;
+      EXPECT_NE(flat.find(squeeze(note)), std::string::npos)
+          << "at " << width << " columns, cut: " << note;
   }
 }
 
@@ -170,7 +175,9 @@ TEST(InspectCli, AZombieHasNoAddressSpace) {
 TEST(Cli, UnknownCommandsAndConflictingArgumentsSayWhat) {
   CliRun r = vmseal("bogus");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("'bogus' is not a command; the commands are sim, compare"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'bogus' is not a command; the commands are sim, compare"),
+            std::string::npos)
+      << r.err;
   r = vmseal("inspect --all 1");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("not both"), std::string::npos) << r.err;
@@ -181,7 +188,8 @@ TEST(InspectCli, AllProcesses) {
   const std::string me = std::to_string(getpid());
   const CliRun r = vmseal("inspect --all");
   ASSERT_EQ(r.code, have_mseal() ? 0 : 5) << r.err;
-  EXPECT_NE(r.out.find("\n" + std::string(7 - me.size(), ' ') + me + " "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n" + std::string(7 - me.size(), ' ') + me + " "), std::string::npos)
+      << r.out;
   const CliRun j = vmseal("inspect --all --json");
   const auto all = nlohmann::json::parse(j.out);
   ASSERT_TRUE(all.is_array());
@@ -208,7 +216,8 @@ TEST(InspectCli, OpenMetricsFileIsWrittenAtomicallyAndReadable) {
   EXPECT_EQ(st.st_mode & 07777, 0644U) << "the textfile collector runs as another user";
   const std::string text = slurp(out);
   EXPECT_EQ(text.substr(text.size() - 6), "# EOF\n");
-  EXPECT_NE(text.find("vmseal_mseal_available " + std::string(have_mseal() ? "1" : "0") + "\n"), std::string::npos);
+  EXPECT_NE(text.find("vmseal_mseal_available " + std::string(have_mseal() ? "1" : "0") + "\n"),
+            std::string::npos);
   // At most 2 executables and "(other)" per family.
   std::size_t series = 0;
   for (std::size_t at = text.find("\nvmseal_processes{exe="); at != std::string::npos;
@@ -289,7 +298,8 @@ std::vector<std::pair<std::string, std::string>> man_statuses(const std::string&
   return rows;
 }
 
-std::vector<std::pair<std::string, std::string>> readme_statuses(const std::string& readme, const std::string& cmd) {
+std::vector<std::pair<std::string, std::string>> readme_statuses(const std::string& readme,
+                                                                 const std::string& cmd) {
   std::vector<std::pair<std::string, std::string>> rows;
   const std::size_t at = readme.find("Exit status of `" + cmd + "`");
   if (at == std::string::npos) return rows;
@@ -306,7 +316,8 @@ std::vector<std::pair<std::string, std::string>> readme_statuses(const std::stri
 
 TEST(ManualCli, ExitStatusesAgreeInHelpManPageAndReadme) {
   const std::string readme = slurp(std::string(VMSEAL_SOURCE_DIR) + "/README.md");
-  for (const std::string cmd : {"vmseal", "sim", "compare", "difftest", "inspect", "check", "audit", "run", "predict"}) {
+  for (const std::string cmd :
+       {"vmseal", "sim", "compare", "difftest", "inspect", "check", "audit", "run", "predict"}) {
     const CliRun help = vmseal(cmd == "vmseal" ? "--help" : cmd + " --help");
     ASSERT_EQ(help.code, 0) << cmd;
     const CliRun man = vmseal("--man " + cmd);
@@ -315,7 +326,8 @@ TEST(ManualCli, ExitStatusesAgreeInHelpManPageAndReadme) {
     EXPECT_GE(from_help.size(), 3u) << cmd << ": --help lists no exit statuses:\n" << help.out;
     EXPECT_EQ(man_statuses(man.out), from_help) << cmd << ": the man page differs from --help";
     if (cmd != "vmseal") {
-      EXPECT_EQ(readme_statuses(readme, "vmseal " + cmd), from_help) << cmd << ": the README differs from --help";
+      EXPECT_EQ(readme_statuses(readme, "vmseal " + cmd), from_help)
+          << cmd << ": the README differs from --help";
     }
   }
   EXPECT_EQ(vmseal("--man nosuchcommand").code, 2);

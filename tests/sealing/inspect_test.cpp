@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <climits>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -27,11 +27,11 @@ namespace {
 
 constexpr Addr P = kPageSize;
 
-#define REQUIRE_MSEAL()                                                               \
-  do {                                                                                \
-    const auto probe_ = kernel::probe_mseal();                                        \
-    if (probe_.support != kernel::MsealSupport::Available)                            \
-      GTEST_SKIP() << "needs mseal: " << kernel::describe(probe_);                    \
+#define REQUIRE_MSEAL()                                            \
+  do {                                                             \
+    const auto probe_ = kernel::probe_mseal();                     \
+    if (probe_.support != kernel::MsealSupport::Available)         \
+      GTEST_SKIP() << "needs mseal: " << kernel::describe(probe_); \
   } while (0)
 
 ProcessReport inspect_live(pid_t pid) {
@@ -40,7 +40,8 @@ ProcessReport inspect_live(pid_t pid) {
   EXPECT_TRUE(kernel::read_process_info(pid, info, &f)) << f.message;
   std::vector<kernel::SmapsEntry> entries;
   EXPECT_TRUE(kernel::read_process_smaps(pid, entries, &f)) << f.message;
-  ProcessReport r = inspect_entries(std::move(entries), live_elf_opener(pid), Profile::Default, info.exe);
+  ProcessReport r =
+      inspect_entries(std::move(entries), live_elf_opener(pid), Profile::Default, info.exe);
   r.pid = pid;
   return r;
 }
@@ -56,7 +57,8 @@ const InspectedMapping* mapping_at(const ProcessReport& r, Addr a) {
 Coverage sealed_by_kernel(const ProcessReport& r) {
   Coverage c;
   for (const InspectedMapping& m : r.mappings)
-    if (m.sealed && (m.kind == MappingKind::Vdso || m.kind == MappingKind::Vvar)) c.add(m.end - m.start, true);
+    if (m.sealed && (m.kind == MappingKind::Vdso || m.kind == MappingKind::Vvar))
+      c.add(m.end - m.start, true);
   return c;
 }
 
@@ -92,15 +94,18 @@ Addr libc_text_mapping(Addr& end) {
 void start_sealing_child(Child& c) {
   int ready[2];
   ASSERT_EQ(pipe(ready), 0);
-  c.anon = reinterpret_cast<Addr>(mmap(nullptr, 8 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-  c.ro = reinterpret_cast<Addr>(mmap(nullptr, 4 * P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  c.anon = reinterpret_cast<Addr>(
+      mmap(nullptr, 8 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  c.ro =
+      reinterpret_cast<Addr>(mmap(nullptr, 4 * P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   Addr text_end = 0;
   c.libc_text = libc_text_mapping(text_end);
   ASSERT_NE(c.libc_text, 0U);
   c.pid = fork();
   ASSERT_GE(c.pid, 0);
   if (c.pid == 0) {
-    long ok = kernel::sys_mseal(c.anon + 2 * P, 4 * P, 0) == 0 && kernel::sys_mseal(c.ro, 4 * P, 0) == 0 &&
+    long ok = kernel::sys_mseal(c.anon + 2 * P, 4 * P, 0) == 0 &&
+              kernel::sys_mseal(c.ro, 4 * P, 0) == 0 &&
               kernel::sys_mseal(c.libc_text, text_end - c.libc_text, 0) == 0;
     char b = ok ? 'y' : 'n';
     (void)!write(ready[1], &b, 1);
@@ -219,12 +224,14 @@ TEST(Inspect, AShell) {
 }
 
 TEST(Inspect, APythonInterpreter) {
-  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/python3 (scripts/setup.sh installs it)";
+  if (access("/usr/bin/python3", X_OK) != 0)
+    GTEST_SKIP() << "no /usr/bin/python3 (scripts/setup.sh installs it)";
   char real[PATH_MAX];
   ASSERT_NE(realpath("/usr/bin/python3", real), nullptr);
   const std::string exe = real;
   bool ran = false;
-  const ProcessReport r = inspect_program({exe.c_str(), "-c", "import time; time.sleep(30)", nullptr}, ran);
+  const ProcessReport r =
+      inspect_program({exe.c_str(), "-c", "import time; time.sleep(30)", nullptr}, ran);
   ASSERT_TRUE(ran) << exe << " did not start";
   expect_an_unsealed_dynamic_program(r, exe);
 }
@@ -269,7 +276,8 @@ TEST(InspectErrors, ExitedProcess) {
 // As an unprivileged user, another user's process is refused with a message
 // that says what is missing. Run from root by dropping to nobody in a child.
 TEST(InspectErrors, PermissionDeniedSaysWhy) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root, to drop to another user and try to read root's process";
+  if (geteuid() != 0)
+    GTEST_SKIP() << "needs root, to drop to another user and try to read root's process";
   int out[2];
   ASSERT_EQ(pipe(out), 0);
   const pid_t parent = getpid();
@@ -286,13 +294,15 @@ TEST(InspectErrors, PermissionDeniedSaysWhy) {
   close(out[1]);
   std::string msg;
   char buf[512];
-  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) msg.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;)
+    msg.append(buf, static_cast<std::size_t>(n));
   close(out[0]);
   int st = 0;
   waitpid(pid, &st, 0);
   ASSERT_TRUE(WIFEXITED(st));
   ASSERT_EQ(WEXITSTATUS(st), 0) << "reading root's smaps as nobody succeeded: " << msg;
-  EXPECT_EQ(msg.substr(0, 2), std::to_string(static_cast<int>(kernel::ProcError::PermissionDenied)) + " ");
+  EXPECT_EQ(msg.substr(0, 2),
+            std::to_string(static_cast<int>(kernel::ProcError::PermissionDenied)) + " ");
   EXPECT_NE(msg.find("CAP_SYS_PTRACE"), std::string::npos) << msg;
   EXPECT_NE(msg.find("uid 0"), std::string::npos) << msg;
 }
@@ -320,7 +330,8 @@ ElfImage libx() {
   return img;
 }
 
-kernel::SmapsEntry entry(Addr s, Addr e, const char* perms, std::uint64_t off, const std::string& name, bool sealed) {
+kernel::SmapsEntry entry(Addr s, Addr e, const char* perms, std::uint64_t off,
+                         const std::string& name, bool sealed) {
   kernel::SmapsEntry m;
   m.start = B + s;
   m.end = B + e;
@@ -333,11 +344,13 @@ kernel::SmapsEntry entry(Addr s, Addr e, const char* perms, std::uint64_t off, c
   return m;
 }
 
-ProcessReport inspect_relro_backed_by(const std::string& relro_name, const SealRecord* record = nullptr) {
-  std::vector<kernel::SmapsEntry> e = {entry(0, 2 * P, "r--p", 0, "/lib/libx.so", true),
-                                       entry(2 * P, 4 * P, "r-xp", 2 * P, "/lib/libx.so", true),
-                                       entry(4 * P, 5 * P, "r--p", relro_name.empty() ? 0 : 4 * P, relro_name, true),
-                                       entry(5 * P, 6 * P, "rw-p", 5 * P, "/lib/libx.so", false)};
+ProcessReport inspect_relro_backed_by(const std::string& relro_name,
+                                      const SealRecord* record = nullptr) {
+  std::vector<kernel::SmapsEntry> e = {
+      entry(0, 2 * P, "r--p", 0, "/lib/libx.so", true),
+      entry(2 * P, 4 * P, "r-xp", 2 * P, "/lib/libx.so", true),
+      entry(4 * P, 5 * P, "r--p", relro_name.empty() ? 0 : 4 * P, relro_name, true),
+      entry(5 * P, 6 * P, "rw-p", 5 * P, "/lib/libx.so", false)};
   const ElfOpener open = [](const kernel::SmapsEntry& m, ElfImage& img, std::string*) {
     if (m.name != "/lib/libx.so") return false;
     img = libx();
@@ -384,27 +397,32 @@ TEST(InspectRelro, SealedFileBackedRelroIsDiscardableOnThisKernel) {
 
 TEST(InspectRecord, TheRunsVerdictReplacesALoadersGuessAndAFalseClaimIsCalledOut) {
   // libx.so unsealed; the record says the run left it alone: may unload.
-  std::vector<kernel::SmapsEntry> e = {drawn::entry(0, 2 * P, "r--p", 0, "/lib/libx.so", false),
-                                       drawn::entry(2 * P, 4 * P, "r-xp", 2 * P, "/lib/libx.so", false)};
+  std::vector<kernel::SmapsEntry> e = {
+      drawn::entry(0, 2 * P, "r--p", 0, "/lib/libx.so", false),
+      drawn::entry(2 * P, 4 * P, "r-xp", 2 * P, "/lib/libx.so", false)};
   const ElfOpener open = [](const kernel::SmapsEntry&, ElfImage& img, std::string*) {
     img = drawn::libx();
     return true;
   };
   SealRecord rec;
   rec.profile = Profile::Strict;
-  rec.objects.push_back({drawn::B, 0, ObjectRole::Library, ObjectVerdict::MayUnload, false, RelroOutcome::NotRelro, 0});
+  rec.objects.push_back({drawn::B, 0, ObjectRole::Library, ObjectVerdict::MayUnload, false,
+                         RelroOutcome::NotRelro, 0});
   ProcessReport r = inspect_entries(e, open, Profile::Default, "/bin/prog", &rec);
   EXPECT_EQ(r.profile, Profile::Strict);
   ASSERT_EQ(r.objects.size(), 1u);
   EXPECT_EQ(r.objects[0].run_verdict, "may-unload");
-  EXPECT_EQ(r.objects[0].should_seal_unsealed, 0u) << "left alone on purpose, not 'a loader would seal this'";
-  EXPECT_NE(std::string(mapping_at(r, drawn::B + 2 * P)->note).find("RTLD_NODELETE"), std::string::npos);
+  EXPECT_EQ(r.objects[0].should_seal_unsealed, 0u)
+      << "left alone on purpose, not 'a loader would seal this'";
+  EXPECT_NE(std::string(mapping_at(r, drawn::B + 2 * P)->note).find("RTLD_NODELETE"),
+            std::string::npos);
   // The same mappings, but the record claims the run sealed it: smaps wins.
   rec.objects[0].verdict = ObjectVerdict::Sealed;
   r = inspect_entries(e, open, Profile::Default, "/bin/prog", &rec);
   EXPECT_GT(r.objects[0].should_seal_unsealed, 0u);
   bool called_out = false;
-  for (const Warning& w : r.warnings) called_out = called_out || w.text.find("stale or forged") != std::string::npos;
+  for (const Warning& w : r.warnings)
+    called_out = called_out || w.text.find("stale or forged") != std::string::npos;
   EXPECT_TRUE(called_out);
   // A record whose verdicts cannot be checked (opted out), but whose total
   // claims more than smaps shows sealed.
@@ -412,7 +430,8 @@ TEST(InspectRecord, TheRunsVerdictReplacesALoadersGuessAndAFalseClaimIsCalledOut
   rec.sealed_bytes = 16 << 20;
   r = inspect_entries(e, open, Profile::Default, "/bin/prog", &rec);
   called_out = false;
-  for (const Warning& w : r.warnings) called_out = called_out || w.text.find("claims 16777216 bytes") != std::string::npos;
+  for (const Warning& w : r.warnings)
+    called_out = called_out || w.text.find("claims 16777216 bytes") != std::string::npos;
   EXPECT_TRUE(called_out);
 }
 

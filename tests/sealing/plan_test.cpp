@@ -1,8 +1,8 @@
 // The ELF reader on real binaries, and the sealing plan drawn for a
 // synthetic object: page ranges with their kinds and seal decisions.
+#include "vmseal/sealing/plan.hpp"
 #include "support/cli_run.hpp"
 #include "vmseal/sealing/loaded_objects.hpp"
-#include "vmseal/sealing/plan.hpp"
 
 #include <elf.h>
 #include <gtest/gtest.h>
@@ -26,8 +26,8 @@ constexpr Addr P = kPageSize;
 std::string draw(const std::vector<PlannedRange>& plan, Addr base) {
   std::string out;
   for (const PlannedRange& r : plan) {
-    out += "[" + std::to_string((r.start - base) / P) + "-" + std::to_string((r.end - base) / P) + " " +
-           std::string(segment_kind_name(r.kind)) + (r.seal ? " S" : "") + "]";
+    out += "[" + std::to_string((r.start - base) / P) + "-" + std::to_string((r.end - base) / P) +
+           " " + std::string(segment_kind_name(r.kind)) + (r.seal ? " S" : "") + "]";
   }
   return out;
 }
@@ -36,8 +36,8 @@ std::string draw(const std::vector<PlannedRange>& plan, Addr base) {
 // whose first pages are RELRO, a data page, and bss beyond the file.
 ElfImage typical() {
   ElfImage img;
-  auto load = [&](std::uint64_t off, std::uint64_t vaddr, std::uint64_t filesz, std::uint64_t memsz, bool w,
-                  bool x) {
+  auto load = [&](std::uint64_t off, std::uint64_t vaddr, std::uint64_t filesz, std::uint64_t memsz,
+                  bool w, bool x) {
     LoadSegment l;
     l.offset = off;
     l.vaddr = vaddr;
@@ -48,9 +48,9 @@ ElfImage typical() {
     l.x = x;
     img.loads.push_back(l);
   };
-  load(0, 0, 2 * P, 2 * P, false, false);            // [0-2] rodata (headers)
-  load(2 * P, 2 * P, 4 * P, 4 * P, false, true);     // [2-6] text
-  load(6 * P, 6 * P, 2 * P, 2 * P, false, false);    // [6-8] rodata
+  load(0, 0, 2 * P, 2 * P, false, false);          // [0-2] rodata (headers)
+  load(2 * P, 2 * P, 4 * P, 4 * P, false, true);   // [2-6] text
+  load(6 * P, 6 * P, 2 * P, 2 * P, false, false);  // [6-8] rodata
   // RW at 9 pages + 0x100 (one page hole after rodata): file 3 pages, memory 6.
   load(8 * P + 0x100, 9 * P + 0x100, 3 * P, 6 * P, true, false);
   img.relro = VRange{9 * P + 0x100, 11 * P + 0x800};  // ends mid-page 11: whole pages [9-11]
@@ -59,8 +59,9 @@ ElfImage typical() {
 
 TEST(SealingPlan, DefaultProfileSealsEverythingButDataAndBss) {
   const Addr base = 0x7f0000000000ULL;
-  EXPECT_EQ(draw(plan_object(typical(), base, Profile::Default), base),
-            "[0-2 rodata S][2-6 text S][6-8 rodata S][8-9 gap S][9-11 relro S][11-13 data][13-16 bss]");
+  EXPECT_EQ(
+      draw(plan_object(typical(), base, Profile::Default), base),
+      "[0-2 rodata S][2-6 text S][6-8 rodata S][8-9 gap S][9-11 relro S][11-13 data][13-16 bss]");
 }
 
 TEST(SealingPlan, ProfilesDifferOnlyInWhatTheySeal) {
@@ -68,7 +69,8 @@ TEST(SealingPlan, ProfilesDifferOnlyInWhatTheySeal) {
   EXPECT_EQ(draw(plan_object(typical(), base, Profile::Minimal), base),
             "[0-2 rodata][2-6 text S][6-8 rodata][8-9 gap][9-11 relro][11-13 data][13-16 bss]");
   EXPECT_EQ(draw(plan_object(typical(), base, Profile::Strict), base),
-            "[0-2 rodata S][2-6 text S][6-8 rodata S][8-9 gap S][9-11 relro S][11-13 data S][13-16 bss S]");
+            "[0-2 rodata S][2-6 text S][6-8 rodata S][8-9 gap S][9-11 relro S][11-13 data S][13-16 "
+            "bss S]");
 }
 
 TEST(SealingPlan, EscapeHatchesStayMutablePageAlignedOutwards) {
@@ -79,7 +81,8 @@ TEST(SealingPlan, EscapeHatchesStayMutablePageAlignedOutwards) {
   img.mutable_ranges.push_back({VRange{14 * P, 15 * P}, kPtOpenbsdMutable});
   const Addr base = 0x7f0000000000ULL;
   EXPECT_EQ(draw(plan_object(img, base, Profile::Strict), base),
-            "[0-2 rodata S][2-6 text S][6-8 rodata S][8-9 gap S][9-11 relro S][11-12 mutable][12-13 data S]"
+            "[0-2 rodata S][2-6 text S][6-8 rodata S][8-9 gap S][9-11 relro S][11-12 "
+            "mutable][12-13 data S]"
             "[13-14 bss S][14-15 mutable][15-16 bss S]");
 }
 
@@ -101,7 +104,8 @@ TEST(ElfImage, ReadsThisTestBinary) {
   ASSERT_TRUE(img.interp.has_value());
   EXPECT_NE(img.interp->find("ld-linux"), std::string::npos);
   EXPECT_TRUE(img.relro.has_value());
-  EXPECT_TRUE(std::any_of(img.loads.begin(), img.loads.end(), [](const LoadSegment& l) { return l.x; }));
+  EXPECT_TRUE(
+      std::any_of(img.loads.begin(), img.loads.end(), [](const LoadSegment& l) { return l.x; }));
   EXPECT_FALSE(img.has_wx_segment());
 }
 
@@ -125,7 +129,8 @@ TEST(ElfImage, TheLoadersWritablePageFromFileAndFromMemoryAgree) {
   ElfImage img;
   std::string err;
   ASSERT_TRUE(read_elf_image("/lib64/ld-linux-x86-64.so.2", img, &err)) << err;
-  if (!img.loader_writable) GTEST_SKIP() << "this ld.so has no __stack_prot in its RELRO (not glibc 2.36-like)";
+  if (!img.loader_writable)
+    GTEST_SKIP() << "this ld.so has no __stack_prot in its RELRO (not glibc 2.36-like)";
   ASSERT_TRUE(img.relro.has_value());
   EXPECT_EQ(img.loader_writable->end - img.loader_writable->start, 4096u);
   EXPECT_GE(img.loader_writable->start, img.relro->start & ~std::uint64_t{4095});
@@ -183,7 +188,8 @@ TEST(ElfImage, ReadsTheMemorySealMarkerAndMutableRanges) {
   for (int i = 0; i < eh.e_phnum; ++i) {
     Elf64_Phdr ph;
     std::memcpy(&ph, f.data() + eh.e_phoff + i * sizeof ph, sizeof ph);
-    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) != 0) rw_page = ph.p_vaddr & ~std::uint64_t{4095};
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) != 0)
+      rw_page = ph.p_vaddr & ~std::uint64_t{4095};
   }
   ASSERT_NE(rw_page, 0U);
   for (int i = 0; i < eh.e_phnum; ++i) {

@@ -6,11 +6,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <gtest/gtest.h>
-#include <rapidcheck/gtest.h>
 #include <string>
 #include <vector>
 
@@ -24,8 +24,9 @@ namespace {
 using namespace vmseal::sealing;
 using vmseal::Addr;
 
-#define NEED_MSEAL() \
-  if (!vmseal::test::have_mseal()) GTEST_SKIP() << "needs mseal(2) (Linux 6.10+) not denied by a seccomp filter"
+#define NEED_MSEAL()               \
+  if (!vmseal::test::have_mseal()) \
+  GTEST_SKIP() << "needs mseal(2) (Linux 6.10+) not denied by a seccomp filter"
 
 constexpr std::size_t kLen = 2 * 4096;
 
@@ -77,8 +78,9 @@ TEST(RelroCopy, AnAnonymousCopyRefusesTheDiscard) {
   ASSERT_TRUE(maps.private_with_prot(r.start(), r.start() + kLen, PROT_READ));
   int err = 0;
   //  before: r--p fake-object      "RELOCATD"
-  ASSERT_EQ(replace_with_copy(r.start(), r.start() + kLen, PROT_READ, RelroMode::Anonymous, "x", &err),
-            RelroOutcome::Anonymised)
+  ASSERT_EQ(
+      replace_with_copy(r.start(), r.start() + kLen, PROT_READ, RelroMode::Anonymous, "x", &err),
+      RelroOutcome::Anonymised)
       << std::strerror(err);
   //  after:  r--p (anonymous)       "RELOCATD", same address
   const std::string line = r.maps_line();
@@ -96,18 +98,21 @@ TEST(RelroCopy, AMemfdCopyAcceptsTheDiscardWithoutEffect) {
   NEED_MSEAL();
   FakeRelro r;
   int err = 0;
-  ASSERT_EQ(replace_with_copy(r.start(), r.start() + kLen, PROT_READ, RelroMode::Memfd, "libfake.so", &err),
+  ASSERT_EQ(replace_with_copy(r.start(), r.start() + kLen, PROT_READ, RelroMode::Memfd,
+                              "libfake.so", &err),
             RelroOutcome::Memfd)
       << std::strerror(err);
   //  after:  r--p /memfd:vmseal-relro:libfake.so (deleted)   "RELOCATD"
-  EXPECT_NE(r.maps_line().find("/memfd:vmseal-relro:libfake.so (deleted)"), std::string::npos) << r.maps_line();
+  EXPECT_NE(r.maps_line().find("/memfd:vmseal-relro:libfake.so (deleted)"), std::string::npos)
+      << r.maps_line();
   ASSERT_EQ(r.seal(), 0);
   EXPECT_EQ(r.discard(), 0);
   EXPECT_EQ(r.word(), "RELOCATD");  // re-read from the write-sealed memfd
 }
 
 TEST(RelroCopy, SelfMappingsSeesProtectionAndHoles) {
-  char* p = static_cast<char*>(mmap(nullptr, 3 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  char* p =
+      static_cast<char*>(mmap(nullptr, 3 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   ASSERT_NE(p, MAP_FAILED);
   ASSERT_EQ(mprotect(p + 4096, 4096, PROT_READ | PROT_WRITE), 0);
   ASSERT_EQ(munmap(p + 2 * 4096, 4096), 0);
@@ -116,7 +121,7 @@ TEST(RelroCopy, SelfMappingsSeesProtectionAndHoles) {
   const Addr a = reinterpret_cast<Addr>(p);
   //  [a, a+1p) r--   [a+1p, a+2p) rw-   [a+2p, a+3p) hole
   EXPECT_TRUE(maps.private_with_prot(a, a + 4096, PROT_READ));
-  EXPECT_FALSE(maps.private_with_prot(a, a + 2 * 4096, PROT_READ));   // mixed protections
+  EXPECT_FALSE(maps.private_with_prot(a, a + 2 * 4096, PROT_READ));  // mixed protections
   EXPECT_FALSE(maps.private_with_prot(a + 4096, a + 3 * 4096, PROT_READ | PROT_WRITE));  // a hole
   munmap(p, 2 * 4096);
 }
@@ -126,7 +131,8 @@ TEST(RelroCopy, SelfMappingsSeesProtectionAndHoles) {
 TEST(SealRecord, WrittenAndDecoded) {
   static unsigned char storage[kRecordBytes];
   RecordWriter w;
-  w.open(storage, Profile::Strict, RelroMode::Memfd, RelroMode::Anonymous, kRecordEnforce, "/tmp/script.sh");
+  w.open(storage, Profile::Strict, RelroMode::Memfd, RelroMode::Anonymous, kRecordEnforce,
+         "/tmp/script.sh");
   LoadedObject o;
   o.key.bias = 0x7f0000000000;
   o.key.phdr = reinterpret_cast<const void*>(0x7f0000000040);
@@ -191,8 +197,8 @@ TEST(SealRecord, HostileBytesAreRefusedNotTrusted) {
 
 // Any bytes at all, behind a valid header or not: decode_record ends with a
 // verdict and never reads past what it was given (ASan checks the reads).
-RC_GTEST_PROP(SealRecord, AnyBytesDecodeOrFailCleanly, (const std::vector<std::uint8_t>& tail, bool valid_header,
-                                                         std::uint32_t count)) {
+RC_GTEST_PROP(SealRecord, AnyBytesDecodeOrFailCleanly,
+              (const std::vector<std::uint8_t>& tail, bool valid_header, std::uint32_t count)) {
   std::vector<std::uint8_t> bytes;
   if (valid_header) {
     RecordHeader h{};

@@ -73,12 +73,14 @@ TEST(RunCli, DefaultProfileSealsImagesNotData) {
   EXPECT_EQ(j["sealed_before_main"], true);
   EXPECT_EQ(j["profile"], "default");
   std::map<std::string, std::string> verdicts;
-  for (const auto& o : j["objects"]) verdicts[o["role"].get<std::string>() + ":" + o["path"].get<std::string>()] = o["verdict"];
+  for (const auto& o : j["objects"])
+    verdicts[o["role"].get<std::string>() + ":" + o["path"].get<std::string>()] = o["verdict"];
   EXPECT_EQ(verdicts["program:" + kHelper], "sealed");
   EXPECT_EQ(verdicts["vdso:linux-vdso.so.1"], "kernel");
   bool preload_sealed = false;
   for (const auto& o : j["objects"])
-    if (o["path"].get<std::string>().find("libvmseal_preload.so") != std::string::npos) preload_sealed = o["verdict"] == "sealed";
+    if (o["path"].get<std::string>().find("libvmseal_preload.so") != std::string::npos)
+      preload_sealed = o["verdict"] == "sealed";
   EXPECT_TRUE(preload_sealed);
 }
 
@@ -110,7 +112,8 @@ TEST(RunCli, OptOutDryRunAndExitStatus) {
   const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
   bool libc_opted_out = false;
   for (const auto& o : j["objects"])
-    if (o["path"].get<std::string>().find("libc.so.6") != std::string::npos) libc_opted_out = o["verdict"] == "opted-out";
+    if (o["path"].get<std::string>().find("libc.so.6") != std::string::npos)
+      libc_opted_out = o["verdict"] == "opted-out";
   EXPECT_TRUE(libc_opted_out);
   // A dry run prints the plan and seals nothing.
   r = run_cli("run --dry-run -- " + kHelper + " status");
@@ -159,7 +162,8 @@ TEST(RunCli, InspectAgreesWithThePreloadOnTheLoader) {
   const std::string out = vmseal::test::temp_path("inspect.json");
   // The shell is sealed by the preload; the inspect it starts is not preloaded
   // (vmseal run does not follow exec unless asked).
-  const CliRun r = run_cli("run -- /bin/sh -c '" + std::string(VMSEAL_CLI_PATH) + " inspect --json $$ > " + out + "'");
+  const CliRun r = run_cli("run -- /bin/sh -c '" + std::string(VMSEAL_CLI_PATH) +
+                           " inspect --json $$ > " + out + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(vmseal::test::slurp(out));
   bool seen = false;
@@ -200,7 +204,8 @@ TEST(RunCli, RefusalsAndBestEffort) {
   CliRun r = run_cli("run -- " + std::string(VMSEAL_RUN_HELPER_STATIC) + " exit 3");
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("statically linked"), std::string::npos) << r.err;
-  EXPECT_EQ(run_cli("run --enforce -- " + std::string(VMSEAL_RUN_HELPER_STATIC) + " exit 3").code, 125);
+  EXPECT_EQ(run_cli("run --enforce -- " + std::string(VMSEAL_RUN_HELPER_STATIC) + " exit 3").code,
+            125);
 }
 
 TEST(RunCli, SeccompFilterDenyingMseal) {
@@ -217,11 +222,11 @@ TEST(RunCli, SeccompFilterDenyingMseal) {
     // The preload set by hand (no vmseal run) warns once; with enforce it
     // stops the program before main.
     r = vmseal::test::run_cli_under_mseal_filter(
-        error, "--version && LD_PRELOAD=" + std::string(VMSEAL_PRELOAD_PATH) + " VMSEAL_ENFORCE=1 " + kHelper + " status");
+        error, "--version && LD_PRELOAD=" + std::string(VMSEAL_PRELOAD_PATH) +
+                   " VMSEAL_ENFORCE=1 " + kHelper + " status");
     EXPECT_EQ(r.code, 125) << r.err;
   }
 }
-
 
 // --- issue 15: --enforce means enforced; reports are safe; RELRO copies ------
 
@@ -247,11 +252,13 @@ std::string write_script(const std::string& name, const std::string& interpreter
 
 // `vmseal ARGS` as the unprivileged user nobody (needs root to switch).
 CliRun run_cli_as_nobody(const std::string& args) {
-  return run_cli("--version >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups " + kCli + " " + args);
+  return run_cli("--version >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups " +
+                 kCli + " " + args);
 }
 
-#define NEED_ROOT() \
-  if (geteuid() != 0) GTEST_SKIP() << "needs root (to run programs as another user, set bits and capabilities)"
+#define NEED_ROOT()   \
+  if (geteuid() != 0) \
+  GTEST_SKIP() << "needs root (to run programs as another user, set bits and capabilities)"
 
 TEST(RunEnforce, RefusesADynamicProgramWithItsOwnStart) {
   NEED_MSEAL();
@@ -294,9 +301,11 @@ TEST(RunEnforce, DecidesSetUidByWhatTheLoaderWillDo) {
 TEST(RunEnforce, RefusesFileCapabilitiesForAnUnprivilegedCaller) {
   NEED_MSEAL();
   NEED_ROOT();
-  if (std::system("command -v setcap >/dev/null") != 0) GTEST_SKIP() << "needs setcap (Debian: libcap2-bin)";
+  if (std::system("command -v setcap >/dev/null") != 0)
+    GTEST_SKIP() << "needs setcap (Debian: libcap2-bin)";
   const std::string capped = copy_with_mode(kHelper, "cap_helper", 0755);
-  ASSERT_EQ(std::system(("setcap cap_net_raw+ep " + capped).c_str()), 0) << "setcap failed (no xattr support here?)";
+  ASSERT_EQ(std::system(("setcap cap_net_raw+ep " + capped).c_str()), 0)
+      << "setcap failed (no xattr support here?)";
   const CliRun r = run_cli_as_nobody("run --enforce -- " + capped + " status");
   EXPECT_EQ(r.code, 125) << r.out << r.err;
   EXPECT_EQ(r.out, "");
@@ -319,9 +328,10 @@ TEST(RunEnforce, RefusesAProgramTheCallerCannotRead) {
 TEST(RunEnforce, InheritedVariablesChangeNothing) {
   NEED_MSEAL();
   const std::string report = vmseal::test::temp_path("inherited.json");
-  const CliRun r = run_cli("--version >/dev/null && VMSEAL_OPT_OUT='*' VMSEAL_PREDICT=/tmp VMSEAL_DRY_RUN=1 "
-                           "VMSEAL_RELRO=file VMSEAL_PRELOAD_LIBRARY=/lib/x86_64-linux-gnu/libm.so.6 " +
-                           kCli + " run --report " + report + " -- " + kHelper + " status");
+  const CliRun r = run_cli(
+      "--version >/dev/null && VMSEAL_OPT_OUT='*' VMSEAL_PREDICT=/tmp VMSEAL_DRY_RUN=1 "
+      "VMSEAL_RELRO=file VMSEAL_PRELOAD_LIBRARY=/lib/x86_64-linux-gnu/libm.so.6 " +
+      kCli + " run --report " + report + " -- " + kHelper + " status");
   ASSERT_EQ(r.code, 0) << r.err;
   auto m = lines(r.out);
   EXPECT_EQ(m["program_text"], "sealed");
@@ -334,8 +344,8 @@ TEST(RunEnforce, InheritedVariablesChangeNothing) {
 
 TEST(RunEnforce, RefusesALibraryThatIsNotThePreload) {
   for (const char* enforce : {"", "--enforce "}) {
-    const CliRun r = run_cli(std::string("run ") + enforce + "--preload /lib/x86_64-linux-gnu/libm.so.6 -- " +
-                             kHelper + " status");
+    const CliRun r = run_cli(std::string("run ") + enforce +
+                             "--preload /lib/x86_64-linux-gnu/libm.so.6 -- " + kHelper + " status");
     EXPECT_EQ(r.code, 125) << r.out << r.err;
     EXPECT_EQ(r.out, "");
     EXPECT_NE(r.err.find("not a vmseal preload"), std::string::npos) << r.err;
@@ -346,7 +356,8 @@ TEST(RunEnforce, AFakedSealIsAFailure) {
   NEED_MSEAL();
   using vmseal::test::MsealFilter;
   // vmseal run's own probe seals a page in a child and checks it by effect.
-  CliRun r = vmseal::test::run_cli_under_mseal_action(MsealFilter::Fake, "run --enforce -- " + kHelper + " status");
+  CliRun r = vmseal::test::run_cli_under_mseal_action(MsealFilter::Fake,
+                                                      "run --enforce -- " + kHelper + " status");
   ASSERT_NE(r.code, 99) << "could not install the seccomp filter";
   EXPECT_EQ(r.code, 125) << r.out << r.err;
   EXPECT_NE(r.err.find("fakes"), std::string::npos) << r.err;
@@ -398,12 +409,14 @@ TEST(RunReport, RefusesToWriteThroughAPlantedSymlink) {
   std::ofstream(secret) << "secret\n";
   chmod(secret.c_str(), 0600);
   // nobody plants a symlink where root's report will go.
-  ASSERT_EQ(std::system(("setpriv --reuid=65534 --regid=65534 --clear-groups ln -s " + secret + " " + dir +
-                         "/report.json").c_str()),
+  ASSERT_EQ(std::system(("setpriv --reuid=65534 --regid=65534 --clear-groups ln -s " + secret +
+                         " " + dir + "/report.json")
+                            .c_str()),
             0);
   const CliRun r = run_cli("run --report " + dir + "/report.json -- " + kHelper + " status");
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(vmseal::test::slurp(secret), "secret\n") << "the report was written through the symlink";
+  EXPECT_EQ(vmseal::test::slurp(secret), "secret\n")
+      << "the report was written through the symlink";
   EXPECT_NE(r.err.find("symlink"), std::string::npos) << r.err;
   // The same refusal on the path that writes the report before exec.
   const CliRun s = run_cli("run --report " + dir + "/report.json -- " + kStatic + " exit 0");
@@ -415,7 +428,8 @@ TEST(RunRelro, EveryObjectsRelroIsAnAnonymousCopyByDefault) {
   NEED_MSEAL();
   for (const std::string mode : {"anon", "memfd", "file"}) {
     const std::string report = vmseal::test::temp_path("relro-" + mode + ".json");
-    const CliRun r = run_cli("run --relro " + mode + " --report " + report + " -- " + kHelper + " status");
+    const CliRun r =
+        run_cli("run --relro " + mode + " --report " + report + " -- " + kHelper + " status");
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(lines(r.out)["libc_relro"], "sealed");
     const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
@@ -429,7 +443,8 @@ TEST(RunRelro, EveryObjectsRelroIsAnAnonymousCopyByDefault) {
           EXPECT_EQ(range.value("backing", ""), mode) << o["path"] << " " << range.dump();
         }
     EXPECT_GE(relro_ranges, 3) << "the program, libc and ld.so each have sealed RELRO";
-    const bool gap_named = j["kernel_gaps"].dump().find("RELRO left file-backed") != std::string::npos;
+    const bool gap_named =
+        j["kernel_gaps"].dump().find("RELRO left file-backed") != std::string::npos;
     EXPECT_EQ(gap_named, mode == "file") << j["kernel_gaps"].dump();
   }
 }
@@ -474,15 +489,16 @@ TEST(RunRecord, InspectAndTheReportAgreeObjectByObject) {
   const std::string script = vmseal::test::temp_path("agree.py");
   const std::string inspected = vmseal::test::temp_path("agree-inspect.json");
   const std::string report = vmseal::test::temp_path("agree-report.json");
-  std::ofstream(script) << "import ctypes, os, subprocess, sys\n"
-                           "import _json, _ssl, _sqlite3, _decimal\n"
-                           "ctypes.CDLL(None).iconv_open(b'UTF-8', b'EBCDIC-US')\n"
-                           "r = subprocess.run([sys.argv[1], 'inspect', '--json', str(os.getpid())], "
-                           "capture_output=True, text=True)\n"
-                           "open(sys.argv[2], 'w').write(r.stdout)\n"
-                           "sys.exit(r.returncode)\n";
-  const CliRun r = run_cli("run --profile strict --report " + report + " -- /usr/bin/python3 " + script + " " + kCli +
-                           " " + inspected);
+  std::ofstream(script)
+      << "import ctypes, os, subprocess, sys\n"
+         "import _json, _ssl, _sqlite3, _decimal\n"
+         "ctypes.CDLL(None).iconv_open(b'UTF-8', b'EBCDIC-US')\n"
+         "r = subprocess.run([sys.argv[1], 'inspect', '--json', str(os.getpid())], "
+         "capture_output=True, text=True)\n"
+         "open(sys.argv[2], 'w').write(r.stdout)\n"
+         "sys.exit(r.returncode)\n";
+  const CliRun r = run_cli("run --profile strict --report " + report + " -- /usr/bin/python3 " +
+                           script + " " + kCli + " " + inspected);
   ASSERT_EQ(r.code, 0) << r.err;
   const auto ins = nlohmann::json::parse(vmseal::test::slurp(inspected));
   const auto rep = nlohmann::json::parse(vmseal::test::slurp(report));
@@ -490,7 +506,8 @@ TEST(RunRecord, InspectAndTheReportAgreeObjectByObject) {
   ASSERT_TRUE(ins["vmseal_run"].is_object()) << ins["vmseal_run_note"];
   EXPECT_EQ(ins["vmseal_run"]["relro"], "anon");
   std::map<std::uint64_t, nlohmann::json> by_bias;
-  for (const auto& o : rep["objects"]) by_bias[std::stoull(o["bias"].get<std::string>(), nullptr, 16)] = o;
+  for (const auto& o : rep["objects"])
+    by_bias[std::stoull(o["bias"].get<std::string>(), nullptr, 16)] = o;
   int may_unload = 0, sealed = 0;
   bool saw_gconv = false;
   for (const auto& o : ins["objects"]) {
@@ -517,7 +534,8 @@ TEST(RunRecord, InspectSaysWhatItCannotKnowWithoutARecord) {
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_TRUE(j["vmseal_run"].is_null());
-  EXPECT_NE(j["vmseal_run_note"].get<std::string>().find("cannot be known from outside"), std::string::npos);
+  EXPECT_NE(j["vmseal_run_note"].get<std::string>().find("cannot be known from outside"),
+            std::string::npos);
 }
 
 TEST(RunCli, DlmopenNamespacesAreReported) {
@@ -545,8 +563,9 @@ TEST(RunCli, AnEnvScriptWarnsThatOnlyEnvIsSealed) {
 
 TEST(RunEnforce, RefusesWhenAnAuditLibraryMayVetoThePreload) {
   NEED_MSEAL();
-  const CliRun r = run_cli("--version >/dev/null && LD_AUDIT=" + kLibDir + "/libvmseal_test_plain.so " + kCli +
-                           " run --enforce -- " + kHelper + " status");
+  const CliRun r =
+      run_cli("--version >/dev/null && LD_AUDIT=" + kLibDir + "/libvmseal_test_plain.so " + kCli +
+              " run --enforce -- " + kHelper + " status");
   EXPECT_EQ(r.code, 125) << r.out << r.err;
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("LD_AUDIT"), std::string::npos) << r.err;
@@ -570,7 +589,8 @@ TEST(RunEnforce, AProtectionChangedBeforeTheSealIsAFailureNotASeal) {
       if (range["kind"] == "relro" && o["role"] == "program") {
         found = true;
         EXPECT_EQ(range["sealed"], false) << range.dump();
-        EXPECT_NE(range.value("error", "").find("protection was changed"), std::string::npos) << range.dump();
+        EXPECT_NE(range.value("error", "").find("protection was changed"), std::string::npos)
+            << range.dump();
       }
   EXPECT_TRUE(found);
 }
@@ -595,7 +615,8 @@ TEST(RunRelro, AProgramOnTmpfsIsAlwaysCopied) {
   for (const auto& o : j["objects"]) {
     if (o["role"] != "program") continue;
     for (const auto& range : o["ranges"])
-      if (range["sealed"] == true && (range["kind"] == "text" || range["kind"] == "rodata" || range["kind"] == "relro")) {
+      if (range["sealed"] == true &&
+          (range["kind"] == "text" || range["kind"] == "rodata" || range["kind"] == "relro")) {
         EXPECT_EQ(range.value("backing", ""), "anon") << range.dump();
         ++copied;
       }

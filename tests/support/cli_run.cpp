@@ -24,8 +24,8 @@ std::string slurp(const std::string& path) {
 
 std::string temp_path(const std::string& name) {
   static unsigned counter = 0;
-  return ::testing::TempDir() + "vmseal-" + std::to_string(getpid()) + "-" + std::to_string(++counter) + "-" +
-         name;
+  return ::testing::TempDir() + "vmseal-" + std::to_string(getpid()) + "-" +
+         std::to_string(++counter) + "-" + name;
 }
 
 namespace {
@@ -45,7 +45,8 @@ CliRun collect(int status, const std::string& out, const std::string& err) {
 CliRun run_cli(const std::string& args) {
   const std::string out = temp_path("out.txt");
   const std::string err = temp_path("err.txt");
-  const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const std::string cmd =
+      std::string(VMSEAL_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
   return collect(std::system(cmd.c_str()), out, err);
 }
 
@@ -61,7 +62,8 @@ CliRun run_cli_under_filter(const std::string& args, AddRule add_rule) {
   if (pid == 0) {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (ctx == nullptr || add_rule(ctx) != 0 || seccomp_load(ctx) != 0) _exit(99);
-    const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+    const std::string cmd =
+        std::string(VMSEAL_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
     execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     _exit(98);
   }
@@ -81,9 +83,12 @@ CliRun run_cli_under_mseal_filter(int error, const std::string& args) {
 CliRun run_cli_under_mseal_action(MsealFilter action, const std::string& args) {
   return run_cli_under_filter(args, [action](scmp_filter_ctx ctx) {
     switch (action) {
-      case MsealFilter::Fake: return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), 462, 1, SCMP_A2(SCMP_CMP_EQ, 0));
-      case MsealFilter::Kill: return seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, 462, 0);
-      case MsealFilter::Trap: return seccomp_rule_add(ctx, SCMP_ACT_TRAP, 462, 0);
+      case MsealFilter::Fake:
+        return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), 462, 1, SCMP_A2(SCMP_CMP_EQ, 0));
+      case MsealFilter::Kill:
+        return seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, 462, 0);
+      case MsealFilter::Trap:
+        return seccomp_rule_add(ctx, SCMP_ACT_TRAP, 462, 0);
     }
     return -1;
   });

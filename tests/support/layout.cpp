@@ -71,8 +71,8 @@ Window make_window(AddressSpace& as, std::uint64_t npages, Addr base) {
   if (SysResult g = as.mmap(w.base - PS, PS, abi::PROT_EXEC, fixed, -1, 0);
       !(g.is_ok() && g.value() == w.base - PS))
     ADD_FAILURE() << "lower guard: " << ret_str(g);
-  if (SysResult g = as.mmap(w.P(static_cast<std::int64_t>(npages)), PS, abi::PROT_EXEC, fixed, -1,
-                            0);
+  if (SysResult g =
+          as.mmap(w.P(static_cast<std::int64_t>(npages)), PS, abi::PROT_EXEC, fixed, -1, 0);
       !(g.is_ok() && g.value() == w.P(static_cast<std::int64_t>(npages))))
     ADD_FAILURE() << "upper guard: " << ret_str(g);
   if (SysResult u = as.munmap(w.base, npages * PS); !u.is_ok())
@@ -146,8 +146,8 @@ bool parse_drawing(std::string_view d, std::vector<Segment>& out, std::string* e
   out.clear();
   std::size_t i = 0;
   auto fail = [&](const std::string& why) {
-    if (error != nullptr) *error = why + " at offset " + std::to_string(i) + " of \"" +
-                                   std::string(d) + "\"";
+    if (error != nullptr)
+      *error = why + " at offset " + std::to_string(i) + " of \"" + std::string(d) + "\"";
     return false;
   };
   while (i < d.size()) {
@@ -225,9 +225,9 @@ std::string canonical(std::string_view drawing) {
       if (SysResult r = as.mprotect(a, len, prot); !r.is_ok()) return step_failed("mprotect", r);
     }
     static constexpr std::pair<const char*, int> kAdvice[] = {
-        {"dc", abi::MADV_DONTFORK},  {"dd", abi::MADV_DONTDUMP}, {"wf", abi::MADV_WIPEONFORK},
-        {"rr", abi::MADV_RANDOM},    {"sr", abi::MADV_SEQUENTIAL}, {"hg", abi::MADV_HUGEPAGE},
-        {"nh", abi::MADV_NOHUGEPAGE}, {"mg", abi::MADV_MERGEABLE}, {"gu", abi::MADV_GUARD_INSTALL},
+        {"dc", abi::MADV_DONTFORK},   {"dd", abi::MADV_DONTDUMP},   {"wf", abi::MADV_WIPEONFORK},
+        {"rr", abi::MADV_RANDOM},     {"sr", abi::MADV_SEQUENTIAL}, {"hg", abi::MADV_HUGEPAGE},
+        {"nh", abi::MADV_NOHUGEPAGE}, {"mg", abi::MADV_MERGEABLE},  {"gu", abi::MADV_GUARD_INSTALL},
     };
     for (const auto& [tok, advice] : kAdvice) {
       if (!has(s, tok)) continue;
@@ -246,8 +246,8 @@ std::string canonical(std::string_view drawing) {
   const std::string want = canonical(drawing);
   const std::string got = w.draw();
   if (got != want)
-    return ::testing::AssertionFailure() << "setup drawing not reproduced:\n  wanted " << want
-                                         << "\n  built  " << got;
+    return ::testing::AssertionFailure()
+           << "setup drawing not reproduced:\n  wanted " << want << "\n  built  " << got;
   return ::testing::AssertionSuccess();
 }
 

@@ -29,9 +29,7 @@ struct Window {
   std::uint64_t npages = 0;
 
   // base + page * PS (negative pages allowed).
-  Addr P(std::int64_t page) const noexcept {
-    return base + static_cast<Addr>(page) * PS;
-  }
+  Addr P(std::int64_t page) const noexcept { return base + static_cast<Addr>(page) * PS; }
   // draw_layout() of the window.
   std::string draw() const;
   // One character per page of the window: 'G' a guard page, '.' any other.

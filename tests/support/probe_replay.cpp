@@ -16,16 +16,15 @@ Config probe_config() {
 }
 
 void Recorder::anon(std::int64_t from, std::int64_t to, std::uint64_t prot) {
-  const SysResult r =
-      as_->mmap(P(from), static_cast<std::uint64_t>(to - from) * PS, prot,
-                abi::MAP_PRIVATE | abi::MAP_ANONYMOUS | abi::MAP_FIXED, -1, 0);
+  const SysResult r = as_->mmap(P(from), static_cast<std::uint64_t>(to - from) * PS, prot,
+                                abi::MAP_PRIVATE | abi::MAP_ANONYMOUS | abi::MAP_FIXED, -1, 0);
   EXPECT_TRUE(r.is_ok() && r.value() == P(from))
       << id_ << ": anon(" << from << ", " << to << ") returned " << ret_str(r);
 }
 
 void Recorder::ok(const SysResult& r, const char* what) {
-  EXPECT_TRUE(r.is_ok() && r.value() == 0) << id_ << ": setup " << what << " returned "
-                                           << ret_str(r);
+  EXPECT_TRUE(r.is_ok() && r.value() == 0)
+      << id_ << ": setup " << what << " returned " << ret_str(r);
 }
 
 void Recorder::mapped_at(const SysResult& r, std::int64_t page, const char* what) {

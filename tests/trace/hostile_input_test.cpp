@@ -25,14 +25,13 @@ constexpr bool kSanitized = false;
 #endif
 
 // `vmseal ARGS` under `timeout SECONDS` and an address-space limit.
-CliRun bounded(const std::string &args, int seconds, int megabytes) {
+CliRun bounded(const std::string& args, int seconds, int megabytes) {
   const std::string out = temp_path("hostile.out");
   const std::string err = temp_path("hostile.err");
   std::string cmd = "(";
-  if (!kSanitized)
-    cmd += "ulimit -v " + std::to_string(megabytes * 1024) + "; ";
-  cmd += "exec timeout " + std::to_string(seconds) + " " + VMSEAL_CLI_PATH +
-         " " + args + ") >" + out + " 2>" + err + " </dev/null";
+  if (!kSanitized) cmd += "ulimit -v " + std::to_string(megabytes * 1024) + "; ";
+  cmd += "exec timeout " + std::to_string(seconds) + " " + VMSEAL_CLI_PATH + " " + args + ") >" +
+         out + " 2>" + err + " </dev/null";
   const int status = std::system(cmd.c_str());
   CliRun r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -43,7 +42,7 @@ CliRun bounded(const std::string &args, int seconds, int megabytes) {
   return r;
 }
 
-std::string write_file(const std::string &name, const std::string &text) {
+std::string write_file(const std::string& name, const std::string& text) {
   const std::string path = temp_path(name);
   std::ofstream(path, std::ios::binary) << text;
   return path;
@@ -52,8 +51,7 @@ std::string write_file(const std::string &name, const std::string &text) {
 TEST(HostileInput, DeeplyNestedScriptExpressionIsRefused) {
   // Once a stack overflow: 50,000 nested '(' in a .vms argument.
   const std::string path = write_file(
-      "nested.vms", "mmap(NULL, " + std::string(50000, '(') + "4096" +
-                        std::string(50000, ')') +
+      "nested.vms", "mmap(NULL, " + std::string(50000, '(') + "4096" + std::string(50000, ')') +
                         ", PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n");
   const CliRun r = bounded("compare " + path, 30, 1024);
   EXPECT_EQ(r.code, 3) << r.err;
@@ -68,7 +66,7 @@ TEST(HostileInput, ManyPidsWithUnfinishedCallsAreLinear) {
   for (int pid = 100; pid < 200100; ++pid)
     text += "[pid " + std::to_string(pid) + "] read(0,  <unfinished ...>\n";
   const std::string path = write_file("pids.txt", text);
-  for (const char *command : {"sim", "compare"}) {
+  for (const char* command : {"sim", "compare"}) {
     const CliRun r = bounded(std::string(command) + " " + path, 60, 2048);
     EXPECT_EQ(r.code, 0) << command << ": " << r.err;
   }
@@ -83,11 +81,10 @@ TEST(HostileInput, TooManyLiveProcessesEndInAClearError) {
             "] mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = "
             "0x7f0000000000\n";
   const std::string path = write_file("live.txt", text);
-  for (const char *command : {"sim", "compare"}) {
+  for (const char* command : {"sim", "compare"}) {
     const CliRun r = bounded(std::string(command) + " " + path, 60, 1536);
     EXPECT_EQ(r.code, 3) << command << ": " << r.err;
-    EXPECT_NE(r.err.find("processes alive at once (a documented limit)"),
-              std::string::npos)
+    EXPECT_NE(r.err.find("processes alive at once (a documented limit)"), std::string::npos)
         << r.err;
   }
   unlink(path.c_str());
@@ -98,22 +95,18 @@ TEST(HostileInput, AHugeLineIsSkippedWithoutHoldingIt) {
   const std::string huge =
       "write(1, \"" + std::string(48 << 20, 'a') + "\", 50331648) = 50331648\n";
   std::string many = "mmap(NULL";
-  for (int i = 0; i < 200000; ++i)
-    many += ", 0"; // 600 KB: under the line limit
+  for (int i = 0; i < 200000; ++i) many += ", 0";  // 600 KB: under the line limit
   many += ") = 0x7f0000000000\n";
   const std::string path = write_file("huge.txt", huge + many);
-  for (const char *command :
-       {"sim", "compare", "predict --no-progress --trace"}) {
+  for (const char* command : {"sim", "compare", "predict --no-progress --trace"}) {
     const CliRun r = bounded(std::string(command) + " " + path, 60, 512);
     EXPECT_NE(r.code, 0) << command;
     EXPECT_LT(r.code, 124) << command << " was killed or timed out: " << r.err;
     if (std::string(command) != "predict --no-progress --trace") {
-      EXPECT_NE(r.err.find("bytes or more (a documented limit)"),
-                std::string::npos)
+      EXPECT_NE(r.err.find("bytes or more (a documented limit)"), std::string::npos)
           << command << ": " << r.err;
     }
-    EXPECT_LT(r.err.size() + r.out.size(), 4096U)
-        << command << " echoed the line back";
+    EXPECT_LT(r.err.size() + r.out.size(), 4096U) << command << " echoed the line back";
   }
   // The many-argument line alone: refused for its arguments, not its length.
   const std::string args_only = write_file("args.txt", many);
@@ -128,8 +121,7 @@ TEST(HostileInput, AMarkerCannotMakePredictOpenAFile) {
   // Once a marker naming /etc/shadow put one of its lines in the diagnostics,
   // and /dev/zero ran predict out of memory. A secret file of our own stands
   // in for /etc/shadow.
-  const std::string secret =
-      write_file("secret.txt", "root:SECRET-HASH-LINE:19000:0:99999:7:::\n");
+  const std::string secret = write_file("secret.txt", "root:SECRET-HASH-LINE:19000:0:99999:7:::\n");
   const std::string trace =
       "1234  write(-1, \"vmseal-predict begin startup 1234 1 " + secret +
       "\", 60) = -1 EBADF (Bad file descriptor)\n"
@@ -141,8 +133,7 @@ TEST(HostileInput, AMarkerCannotMakePredictOpenAFile) {
       "descriptor)\n"
       "1234  exit_group(0) = ?\n1234  +++ exited with 0 +++\n";
   const std::string path = write_file("marker.txt", trace);
-  const CliRun r =
-      bounded("predict --no-progress --json --trace " + path, 30, 512);
+  const CliRun r = bounded("predict --no-progress --json --trace " + path, 30, 512);
   EXPECT_LT(r.code, 124) << r.err;
   EXPECT_EQ(r.out.find("SECRET-HASH-LINE"), std::string::npos) << r.out;
   EXPECT_EQ(r.err.find("SECRET-HASH-LINE"), std::string::npos) << r.err;
@@ -153,7 +144,7 @@ TEST(HostileInput, AMarkerCannotMakePredictOpenAFile) {
 
 TEST(HostileInput, EmptyInputAndDirectoriesAreErrors) {
   const std::string empty = write_file("empty.txt", "");
-  for (const char *command : {"sim", "compare"}) {
+  for (const char* command : {"sim", "compare"}) {
     CliRun r = bounded(std::string(command) + " " + empty, 30, 512);
     EXPECT_EQ(r.code, 3) << command;
     EXPECT_NE(r.err.find("is empty"), std::string::npos) << r.err;
@@ -164,4 +155,4 @@ TEST(HostileInput, EmptyInputAndDirectoriesAreErrors) {
   unlink(empty.c_str());
 }
 
-} // namespace
+}  // namespace

@@ -35,25 +35,30 @@ const std::string kPredictHelper = VMSEAL_PREDICT_HELPER;
 // A layout snapshot: the program's text and data, a library, the stack.
 std::string smaps_entry(const std::string& range, const std::string& perms, const std::string& off,
                         const std::string& name, const std::string& flags) {
-  return range + " " + perms + " " + off + " fe:00 1234 " + name + "\nSize: 4 kB\nAnonymous: 0 kB\nVmFlags: " + flags +
-         " \n";
+  return range + " " + perms + " " + off + " fe:00 1234 " + name +
+         "\nSize: 4 kB\nAnonymous: 0 kB\nVmFlags: " + flags + " \n";
 }
 const std::string kSnapshot =
-    smaps_entry("555555554000-555555555000", "r-xp", "00000000", "/usr/bin/prog", "rd ex mr mw me") +
-    smaps_entry("555555555000-555555556000", "rw-p", "00001000", "/usr/bin/prog", "rd wr mr mw me ac") +
+    smaps_entry("555555554000-555555555000", "r-xp", "00000000", "/usr/bin/prog",
+                "rd ex mr mw me") +
+    smaps_entry("555555555000-555555556000", "rw-p", "00001000", "/usr/bin/prog",
+                "rd wr mr mw me ac") +
     smaps_entry("7ffff7dd0000-7ffff7dd2000", "r-xp", "00000000", "/lib/libx.so", "rd ex mr mw me") +
-    "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0 [stack]\nSize: 132 kB\nAnonymous: 8 kB\nVmFlags: rd wr mr mw "
+    "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0 [stack]\nSize: 132 kB\nAnonymous: 8 "
+    "kB\nVmFlags: rd wr mr mw "
     "me gd ac \n";
 
 std::string marker(const std::string& pid, const std::string& text) {
-  return pid + "  write(-1, \"vmseal-predict " + text + "\", 10) = -1 EBADF (Bad file descriptor)\n";
+  return pid + "  write(-1, \"vmseal-predict " + text +
+         "\", 10) = -1 EBADF (Bad file descriptor)\n";
 }
 
 // pid 100 runs /usr/bin/prog, reaches its seal point (text sealed, the
 // library's text sealed; `extra` kernel/data markers), then `body`.
 std::string sealed_trace(const std::string& body, const std::string& extra = "") {
   return "100  execve(\"/usr/bin/prog\", [\"prog\"], 0x7ffe /* 1 var */) = 0\n" +
-         marker("100", "begin startup 100 1 snap-100-1") + marker("100", "object program dry-run /usr/bin/prog") +
+         marker("100", "begin startup 100 1 snap-100-1") +
+         marker("100", "object program dry-run /usr/bin/prog") +
          marker("100", "range 555555554000 555555555000 text") + extra +
          marker("100", "object library dry-run /lib/libx.so") +
          marker("100", "range 7ffff7dd0000 7ffff7dd2000 text") + marker("100", "end 100 1") + body;
@@ -78,10 +83,11 @@ bool has_diag(const PredictResult& r, DiagnosticKind k) {
 
 TEST(Predict, CallsOnSealedRangesFailOthersDoNot) {
   const PredictResult r = predict(sealed_trace(
-      "100  mprotect(0x555555554000, 4096, PROT_READ) = 0\n"            // text: EPERM
-      "100  mprotect(0x555555555000, 4096, PROT_READ) = 0\n"            // data, default profile: fine
-      "100  munmap(0x7ffff7dd1000, 4096) = 0\n"                          // library text: EPERM
-      "100  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7000000\n"
+      "100  mprotect(0x555555554000, 4096, PROT_READ) = 0\n"  // text: EPERM
+      "100  mprotect(0x555555555000, 4096, PROT_READ) = 0\n"  // data, default profile: fine
+      "100  munmap(0x7ffff7dd1000, 4096) = 0\n"               // library text: EPERM
+      "100  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = "
+      "0x7ffff7000000\n"
       "100  munmap(0x7ffff7000000, 8192) = 0\n"
       "100  exit_group(0) = ?\n100  +++ exited with 0 +++\n"));
   ASSERT_EQ(r.failures.size(), 2u) << (r.diagnostics.empty() ? "" : r.diagnostics[0].message);
@@ -104,28 +110,30 @@ TEST(Predict, CallsOnSealedRangesFailOthersDoNot) {
 TEST(Predict, StrictKernelMappingsAndSuggestions) {
   PredictOptions o;
   o.profile = vmseal::sealing::Profile::Strict;
-  const PredictResult r = predict(
-      sealed_trace("100  mprotect(0x7ffffffde000, 4096, PROT_READ) = 0\n"
-                   "100  mprotect(0x555555555000, 4096, PROT_READ) = 0\n"
-                   "100  +++ exited with 0 +++\n",
-                   marker("100", "range 555555555000 555555556000 data") +
-                       marker("100", "kernel 7ffffffde000 7ffffffff000 [stack]")),
-      o);
+  const PredictResult r =
+      predict(sealed_trace("100  mprotect(0x7ffffffde000, 4096, PROT_READ) = 0\n"
+                           "100  mprotect(0x555555555000, 4096, PROT_READ) = 0\n"
+                           "100  +++ exited with 0 +++\n",
+                           marker("100", "range 555555555000 555555556000 data") +
+                               marker("100", "kernel 7ffffffde000 7ffffffff000 [stack]")),
+              o);
   ASSERT_EQ(r.failures.size(), 2u);
   EXPECT_EQ(r.failures[0].hits[0].object, "[stack]");
   EXPECT_EQ(r.failures[0].hits[0].role, "kernel");
   EXPECT_EQ(r.failures[0].avoid, std::vector<std::string>{"--profile default"});
   EXPECT_EQ(r.failures[1].hits[0].kind, "data");
-  EXPECT_EQ(r.failures[1].avoid, (std::vector<std::string>{"--opt-out /usr/bin/prog", "--profile default"}));
+  EXPECT_EQ(r.failures[1].avoid,
+            (std::vector<std::string>{"--opt-out /usr/bin/prog", "--profile default"}));
 }
 
 TEST(Predict, CallsBeforeTheSealPointAreNotJudged) {
   const PredictResult r = predict(
       "100  execve(\"/usr/bin/prog\", [\"prog\"], 0x7ffe /* 1 var */) = 0\n"
       "100  mprotect(0x555555554000, 4096, PROT_READ) = 0\n" +
-      sealed_trace("100  +++ exited with 0 +++\n").substr(std::string("100  execve(\"/usr/bin/prog\", [\"prog\"], "
-                                                                      "0x7ffe /* 1 var */) = 0\n")
-                                                              .size()));
+      sealed_trace("100  +++ exited with 0 +++\n")
+          .substr(std::string("100  execve(\"/usr/bin/prog\", [\"prog\"], "
+                              "0x7ffe /* 1 var */) = 0\n")
+                      .size()));
   EXPECT_TRUE(r.failures.empty());
   EXPECT_EQ(r.summary.before_seal, 1u);
 }
@@ -136,7 +144,8 @@ TEST(Predict, ForkInheritsSealsExecDropsThem) {
       "child_tidptr=0x7f0) = 101\n"
       "101  mprotect(0x555555554000, 4096, PROT_READ) = 0\n"
       "101  execve(\"/usr/bin/other\", [\"other\"], 0x7ffe /* 1 var */) = 0\n"
-      "101  mmap(0x555555554000, 4096, PROT_READ, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = 0x555555554000\n"
+      "101  mmap(0x555555554000, 4096, PROT_READ, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = "
+      "0x555555554000\n"
       "101  +++ exited with 0 +++\n100  +++ exited with 0 +++\n"));
   ASSERT_EQ(r.failures.size(), 1u);
   EXPECT_EQ(r.failures[0].pid, 101);
@@ -159,9 +168,10 @@ TEST(Predict, ThreadsShareTheSealedMm) {
 }
 
 TEST(Predict, WithoutALayoutCallsOnUnknownMappingsAreUnverifiable) {
-  const PredictResult r = predict(sealed_trace("100  mprotect(0x555555554000, 4096, PROT_READ) = 0\n"
-                                               "100  +++ exited with 0 +++\n"),
-                                  {}, /*with_snapshot=*/false);
+  const PredictResult r =
+      predict(sealed_trace("100  mprotect(0x555555554000, 4096, PROT_READ) = 0\n"
+                           "100  +++ exited with 0 +++\n"),
+              {}, /*with_snapshot=*/false);
   EXPECT_TRUE(r.failures.empty());
   ASSERT_EQ(r.unverifiable.size(), 1u);
   EXPECT_EQ(r.unverifiable[0].hits.size(), 1u);
@@ -171,12 +181,12 @@ TEST(Predict, WithoutALayoutCallsOnUnknownMappingsAreUnverifiable) {
 TEST(Predict, BadInputIsReportedNeverCountedAsFine) {
   // A line strace cannot write, a pid nobody created, an unknown system call,
   // a bad marker, and a trace cut inside a call.
-  const PredictResult r = predict(sealed_trace(
-      "100  mprotect(0x555555554000, 4096, PROT_READ = 0\n"
-      "100  syscall_0x1ff(0x1, 0x2) = 0\n" +
-      marker("100", "range zz 12 text") +
-      "777  mprotect(0x555555554000, 4096, PROT_READ) = 0\n"
-      "100  munmap(0x555555554000, 4096 <unfinished ...>\n"));
+  const PredictResult r =
+      predict(sealed_trace("100  mprotect(0x555555554000, 4096, PROT_READ = 0\n"
+                           "100  syscall_0x1ff(0x1, 0x2) = 0\n" +
+                           marker("100", "range zz 12 text") +
+                           "777  mprotect(0x555555554000, 4096, PROT_READ) = 0\n"
+                           "100  munmap(0x555555554000, 4096 <unfinished ...>\n"));
   EXPECT_TRUE(has_diag(r, DiagnosticKind::Malformed));
   EXPECT_TRUE(has_diag(r, DiagnosticKind::UnknownSyscall));
   EXPECT_TRUE(has_diag(r, DiagnosticKind::BadMarker));
@@ -191,18 +201,19 @@ TEST(Predict, BadInputIsReportedNeverCountedAsFine) {
 }
 
 TEST(Predict, NoSealPointIsSaid) {
-  const PredictResult r = predict("100  execve(\"/bin/x\", [\"x\"], 0x7ffe /* 1 var */) = 0\n100  +++ exited with 0 +++\n");
+  const PredictResult r = predict(
+      "100  execve(\"/bin/x\", [\"x\"], 0x7ffe /* 1 var */) = 0\n100  +++ exited with 0 +++\n");
   EXPECT_TRUE(has_diag(r, DiagnosticKind::NoSealPoint));
   EXPECT_TRUE(r.failures.empty());
 }
 
 TEST(Predict, StackLinesAndFailureKeys) {
-  const PredictResult r = predict(sealed_trace(
-      "100  mprotect(0x555555554000, 4096, PROT_READ) = 0\n"
-      " > /usr/lib/x86_64-linux-gnu/libc.so.6(__mprotect+0x7) [0x101a37]\n"
-      " > /usr/bin/prog(main+0x1ac) [0x12bc]\n"
-      "100  munmap(0x555555554000, 4096) = 0\n"
-      "100  +++ exited with 0 +++\n"));
+  const PredictResult r =
+      predict(sealed_trace("100  mprotect(0x555555554000, 4096, PROT_READ) = 0\n"
+                           " > /usr/lib/x86_64-linux-gnu/libc.so.6(__mprotect+0x7) [0x101a37]\n"
+                           " > /usr/bin/prog(main+0x1ac) [0x12bc]\n"
+                           "100  munmap(0x555555554000, 4096) = 0\n"
+                           "100  +++ exited with 0 +++\n"));
   ASSERT_EQ(r.failures.size(), 2u);
   EXPECT_EQ(r.failures[1].line, 11u);  // file lines: the stack lines count
   EXPECT_TRUE(r.failures[1].site.stack.empty());
@@ -217,9 +228,10 @@ TEST(Predict, StackLinesAndFailureKeys) {
 
 bool have_strace() { return access("/usr/bin/strace", X_OK) == 0; }
 
-#define NEED_STRACE_AND_MSEAL()                                                                   \
-  if (!have_strace()) GTEST_SKIP() << "needs strace (Debian: apt-get install strace)";           \
-  if (!vmseal::test::have_mseal()) GTEST_SKIP() << "needs mseal(2) (Linux 6.10+) not denied by a seccomp filter"
+#define NEED_STRACE_AND_MSEAL()                                                        \
+  if (!have_strace()) GTEST_SKIP() << "needs strace (Debian: apt-get install strace)"; \
+  if (!vmseal::test::have_mseal())                                                     \
+  GTEST_SKIP() << "needs mseal(2) (Linux 6.10+) not denied by a seccomp filter"
 
 TEST(PredictCli, UsageAndRefusals) {
   EXPECT_EQ(run_cli("predict").code, 2);
@@ -235,7 +247,8 @@ TEST(PredictCli, UsageAndRefusals) {
 
 TEST(PredictCli, MalformedTraceFileExits3) {
   const std::string t = vmseal::test::temp_path("bad.strace");
-  std::ofstream(t) << "this is not strace output (\n100  mmap(NULL, 4096, PROT_BOGUS, MAP_PRIVATE, -1, 0) = 0x1000\n";
+  std::ofstream(t) << "this is not strace output (\n100  mmap(NULL, 4096, PROT_BOGUS, MAP_PRIVATE, "
+                      "-1, 0) = 0x1000\n";
   const CliRun r = run_cli("predict --json --trace " + t);
   EXPECT_EQ(r.code, 3) << r.out << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -248,7 +261,10 @@ TEST(PredictCli, MalformedTraceFileExits3) {
 TEST(PredictCli, PlainStraceLogSaysWhatItCannotKnow) {
   if (!have_strace()) GTEST_SKIP() << "needs strace";
   const std::string t = vmseal::test::temp_path("plain.strace");
-  ASSERT_EQ(std::system(("strace -f -y -o " + t + " " + kPredictHelper + " mprotect-text anon >/dev/null").c_str()), 0);
+  ASSERT_EQ(
+      std::system(("strace -f -y -o " + t + " " + kPredictHelper + " mprotect-text anon >/dev/null")
+                      .c_str()),
+      0);
   const CliRun r = run_cli("predict --json --trace " + t);
   ASSERT_EQ(r.code, 9) << r.out << r.err;  // nothing predicted to fail, but not everything verified
   const auto j = nlohmann::json::parse(r.out);
@@ -257,7 +273,8 @@ TEST(PredictCli, PlainStraceLogSaysWhatItCannotKnow) {
   // mprotect is unverifiable, never "fine".
   bool text_unverifiable = false;
   for (const auto& u : j["unverifiable"])
-    if (u["syscall"] == "mprotect" && u["note"].get<std::string>().find("not created by the trace") != std::string::npos)
+    if (u["syscall"] == "mprotect" &&
+        u["note"].get<std::string>().find("not created by the trace") != std::string::npos)
       text_unverifiable = true;
   EXPECT_TRUE(text_unverifiable) << r.out;
   EXPECT_EQ(j["seal_points"].size(), 1u);
@@ -267,7 +284,8 @@ TEST(PredictCli, PlainStraceLogSaysWhatItCannotKnow) {
 TEST(PredictCli, RecordedTraceReplaysTheSame) {
   NEED_STRACE_AND_MSEAL();
   const std::string t = vmseal::test::temp_path("rec.strace");
-  const CliRun live = run_cli("predict --json --profile strict --record " + t + " -- " + kPredictHelper + " mprotect-data");
+  const CliRun live = run_cli("predict --json --profile strict --record " + t + " -- " +
+                              kPredictHelper + " mprotect-data");
   ASSERT_EQ(live.code, 1) << live.out << live.err;
   ASSERT_TRUE(fs::exists(t + ".json"));
   const CliRun replay = run_cli("predict --json --trace " + t);
@@ -300,13 +318,14 @@ SealedMap read_reports(const std::string& dir) {
       for (const auto& r : o["ranges"])
         if (r["sealed"].get<bool>())
           m.ranges.push_back({std::stoull(r["start"].get<std::string>(), nullptr, 16),
-                              std::stoull(r["end"].get<std::string>(), nullptr, 16), r["kind"], o["path"], o["role"]});
+                              std::stoull(r["end"].get<std::string>(), nullptr, 16), r["kind"],
+                              o["path"], o["role"]});
     for (const auto& k : j["kernel_mappings"])
       if (k["sealed"].get<bool>()) {
         const std::string name = k["name"];
         m.ranges.push_back({std::stoull(k["start"].get<std::string>(), nullptr, 16),
-                            std::stoull(k["end"].get<std::string>(), nullptr, 16), name.substr(1, name.size() - 2),
-                            name, "kernel"});
+                            std::stoull(k["end"].get<std::string>(), nullptr, 16),
+                            name.substr(1, name.size() - 2), name, "kernel"});
       }
   }
   return m;
@@ -322,13 +341,19 @@ std::set<std::string> real_failures(const std::string& trace_text, const SealedM
     const auto* ev = std::get_if<TraceEvent>(&item);
     if (ev == nullptr || ev->kind != EventKind::Call) continue;
     const TraceCall& c = ev->call;
-    if (c.name == "mseal" && c.outcome == Outcome::Value && c.args.size() >= 2 && c.args[1] != "0") after_seal = true;
-    static const std::set<std::string> kCalls = {"mmap", "munmap", "mprotect", "pkey_mprotect", "mremap", "madvise",
-                                                 "mlock", "mlock2", "munlock"};
-    if (!after_seal || c.outcome != Outcome::Error || kCalls.count(c.name) == 0 || c.args.size() < 2) continue;
+    if (c.name == "mseal" && c.outcome == Outcome::Value && c.args.size() >= 2 && c.args[1] != "0")
+      after_seal = true;
+    static const std::set<std::string> kCalls = {"mmap",          "munmap", "mprotect",
+                                                 "pkey_mprotect", "mremap", "madvise",
+                                                 "mlock",         "mlock2", "munlock"};
+    if (!after_seal || c.outcome != Outcome::Error || kCalls.count(c.name) == 0 ||
+        c.args.size() < 2)
+      continue;
     // The preload's check of each seal: a same-size mremap without flags,
     // which the kernel refuses on sealed memory (ImageSealer, verify_sealed).
-    if (c.name == "mremap" && c.args.size() >= 4 && c.args[1] == c.args[2] && c.args[3].find_first_not_of(" 0") == std::string::npos) continue;
+    if (c.name == "mremap" && c.args.size() >= 4 && c.args[1] == c.args[2] &&
+        c.args[3].find_first_not_of(" 0") == std::string::npos)
+      continue;
     std::uint64_t addr = 0, len = 0;
     parse_int_arg(c.args[0], addr);
     parse_int_arg(c.args[1], len);
@@ -348,7 +373,8 @@ std::set<std::string> real_failures(const std::string& trace_text, const SealedM
 
 struct Comparison {
   std::set<std::string> predicted_all;
-  std::set<std::string> predicted_first;  // each process's first predicted failure... and those before it
+  std::set<std::string>
+      predicted_first;  // each process's first predicted failure... and those before it
   std::set<std::string> real;
   int predict_code = -1;
   int run_code = -1;
@@ -371,8 +397,9 @@ Comparison compare(const std::string& profile, const std::string& command) {
   const std::string dir = vmseal::test::temp_path("reports");
   fs::create_directories(dir);
   const std::string t = vmseal::test::temp_path("real.strace");
-  const std::string cmd = "strace -f -y -o " + t + " " + VMSEAL_CLI_PATH + " run --profile " + profile + " --report " +
-                          dir + "/r-%p.json -- " + command + " >/dev/null 2>&1 </dev/null";
+  const std::string cmd = "strace -f -y -o " + t + " " + VMSEAL_CLI_PATH + " run --profile " +
+                          profile + " --report " + dir + "/r-%p.json -- " + command +
+                          " >/dev/null 2>&1 </dev/null";
   const int st = std::system(cmd.c_str());
   c.run_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   c.real = real_failures(vmseal::test::slurp(t), read_reports(dir));
@@ -381,8 +408,8 @@ Comparison compare(const std::string& profile, const std::string& command) {
     for (const auto& k : s) o += "\n    " + k;
     return o;
   };
-  c.detail = "predicted:" + list(c.predicted_all) + "\n  first:" + list(c.predicted_first) + "\n  real:" + list(c.real) +
-             "\n" + c.detail;
+  c.detail = "predicted:" + list(c.predicted_all) + "\n  first:" + list(c.predicted_first) +
+             "\n  real:" + list(c.real) + "\n" + c.detail;
   fs::remove_all(dir);
   std::remove(t.c_str());
   return c;
@@ -405,13 +432,15 @@ void expect_agreement(const Comparison& c, bool exact) {
   }
 }
 
-const std::string kAllActions = " mprotect-data map-bss mprotect-text munmap-rodata dontneed-rodata anon fork";
+const std::string kAllActions =
+    " mprotect-data map-bss mprotect-text munmap-rodata dontneed-rodata anon fork";
 
 TEST(PredictVsRun, HelperUnderDefault) {
   NEED_STRACE_AND_MSEAL();
   const Comparison c = compare("default", kPredictHelper + kAllActions);
   expect_agreement(c, true);
-  EXPECT_FALSE(c.real.empty()) << "the helper's text and rodata calls must fail under default\n" << c.detail;
+  EXPECT_FALSE(c.real.empty()) << "the helper's text and rodata calls must fail under default\n"
+                               << c.detail;
 }
 
 TEST(PredictVsRun, HelperUnderStrict) {
@@ -430,7 +459,8 @@ TEST(PredictVsRun, HelperUnderMinimal) {
 
 TEST(PredictVsRun, TheSuggestedOptionsAvoidEachFailure) {
   NEED_STRACE_AND_MSEAL();
-  const CliRun p = run_cli("predict --json --profile strict -- " + kPredictHelper + " mprotect-data");
+  const CliRun p =
+      run_cli("predict --json --profile strict -- " + kPredictHelper + " mprotect-data");
   ASSERT_EQ(p.code, 1) << p.out << p.err;
   const auto j = nlohmann::json::parse(p.out);
   ASSERT_FALSE(j["failures"].empty());
@@ -455,15 +485,19 @@ TEST(PredictVsRun, BinTrueUnderStrictBreaksNothing) {
 TEST(PredictVsRun, Python3UnderStrict) {
   NEED_STRACE_AND_MSEAL();
   if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
-  expect_agreement(compare("strict", "/usr/bin/python3 -c 'import ssl, json, ctypes, mmap; m = mmap.mmap(-1, 8192); "
-                                     "m.write(b\"x\"); print(json.dumps([1, 2]))'"),
-                   false);
+  expect_agreement(
+      compare("strict",
+              "/usr/bin/python3 -c 'import ssl, json, ctypes, mmap; m = mmap.mmap(-1, 8192); "
+              "m.write(b\"x\"); print(json.dumps([1, 2]))'"),
+      false);
 }
 
 TEST(PredictVsRun, PerlUnderStrict) {
   NEED_STRACE_AND_MSEAL();
   if (access("/usr/bin/perl", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/perl";
-  expect_agreement(compare("strict", "/usr/bin/perl -MPOSIX -MList::Util=sum -e 'print sum(map { $_ ** 2 } 1..1000), \"\\n\"'"),
+  expect_agreement(compare("strict",
+                           "/usr/bin/perl -MPOSIX -MList::Util=sum -e 'print sum(map { $_ ** 2 } "
+                           "1..1000), \"\\n\"'"),
                    false);
 }
 
@@ -472,9 +506,11 @@ TEST(PredictVsRun, PerlUnderStrict) {
 TEST(PredictVsRun, NodeJitUnderStrict) {
   NEED_STRACE_AND_MSEAL();
   if (access("/usr/bin/node", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/node (Debian: nodejs)";
-  expect_agreement(compare("strict", "/usr/bin/node -e 'let s = 0; for (let i = 0; i < 2e6; i++) s += Math.sqrt(i); "
-                                     "console.log(s > 0)'"),
-                   false);
+  expect_agreement(
+      compare("strict",
+              "/usr/bin/node -e 'let s = 0; for (let i = 0; i < 2e6; i++) s += Math.sqrt(i); "
+              "console.log(s > 0)'"),
+      false);
 }
 
 // node --use-largepages=on remaps its own text: every profile stops it, and
@@ -495,14 +531,17 @@ TEST(PredictVsRun, NodeLargePagesBreaksUnderDefault) {
 TEST(PredictVsRun, ChromiumProtectedMemoryUnderStrict) {
   NEED_STRACE_AND_MSEAL();
   const std::string chromium = "/usr/lib/chromium/chromium";
-  if (access(chromium.c_str(), X_OK) != 0) GTEST_SKIP() << "needs " << chromium << " (Debian: chromium)";
+  if (access(chromium.c_str(), X_OK) != 0)
+    GTEST_SKIP() << "needs " << chromium << " (Debian: chromium)";
   const std::string page = std::string(VMSEAL_TEST_DATA_DIR) + "/../compat/cases/page.html";
   const std::string profile_dir = vmseal::test::temp_path("chromium-profile");
   // --single-process: the renderer runs in the browser process, which dies
   // at once; with zygote children the browser would wait for them forever.
-  const Comparison c = compare("strict", chromium + " --single-process --headless --no-sandbox --disable-gpu "
-                                                    "--no-first-run --user-data-dir=" + profile_dir +
-                                             " --dump-dom file://" + page);
+  const Comparison c =
+      compare("strict", chromium +
+                            " --single-process --headless --no-sandbox --disable-gpu "
+                            "--no-first-run --user-data-dir=" +
+                            profile_dir + " --dump-dom file://" + page);
   fs::remove_all(profile_dir);
   expect_agreement(c, false);
   ASSERT_FALSE(c.real.empty()) << c.detail;
@@ -510,7 +549,8 @@ TEST(PredictVsRun, ChromiumProtectedMemoryUnderStrict) {
   for (const std::string& k : c.predicted_first)
     protected_memory |= k.starts_with("mprotect ") && k.find(chromium) != std::string::npos &&
                         k.find(" data") != std::string::npos;
-  EXPECT_TRUE(protected_memory) << "the first failure must be an mprotect of Chromium's own data\n" << c.detail;
+  EXPECT_TRUE(protected_memory) << "the first failure must be an mprotect of Chromium's own data\n"
+                                << c.detail;
 }
 
 }  // namespace

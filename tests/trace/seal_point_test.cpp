@@ -21,8 +21,8 @@ TraceEvent event(const std::string& line) {
 }
 
 TraceEvent marker_write(const std::string& text, bool truncated = false) {
-  return event("1234  write(-1, \"vmseal-predict " + text + "\"" + (truncated ? "..." : "") + ", 40) = -1 EBADF " +
-               "(Bad file descriptor)");
+  return event("1234  write(-1, \"vmseal-predict " + text + "\"" + (truncated ? "..." : "") +
+               ", 40) = -1 EBADF " + "(Bad file descriptor)");
 }
 
 SealPointMarker read_ok(const TraceEvent& ev) {
@@ -76,11 +76,14 @@ TEST(SealPointMarker, EveryKindReadsBack) {
 }
 
 TEST(SealPointMarker, OnlyAnObjectSurvivesTruncation) {
-  SealPointMarker m = read_ok(marker_write("object library sealed /usr/lib/x86_64-linux-gnu/libver", true));
+  SealPointMarker m =
+      read_ok(marker_write("object library sealed /usr/lib/x86_64-linux-gnu/libver", true));
   EXPECT_TRUE(m.truncated);
   EXPECT_EQ(m.path, "/usr/lib/x86_64-linux-gnu/libver...");
-  EXPECT_NE(read_bad(marker_write("range 1000 20", true)).find("truncated by strace"), std::string::npos);
-  EXPECT_NE(read_bad(marker_write("begin startup 1234 1 /tmp/p/sma", true)).find("truncated"), std::string::npos);
+  EXPECT_NE(read_bad(marker_write("range 1000 20", true)).find("truncated by strace"),
+            std::string::npos);
+  EXPECT_NE(read_bad(marker_write("begin startup 1234 1 /tmp/p/sma", true)).find("truncated"),
+            std::string::npos);
 }
 
 TEST(SealPointMarker, MalformedOnesSayWhy) {
@@ -91,7 +94,8 @@ TEST(SealPointMarker, MalformedOnesSayWhy) {
   EXPECT_NE(read_bad(marker_write("range 1000 2000")).find("expected: range"), std::string::npos);
   EXPECT_NE(read_bad(marker_write("kernel 1000 fffffffffffffffff [vdso]")).find("expected: kernel"),
             std::string::npos);  // 2^68: out of range
-  EXPECT_NE(read_bad(marker_write("object library sealed")).find("expected: object"), std::string::npos);
+  EXPECT_NE(read_bad(marker_write("object library sealed")).find("expected: object"),
+            std::string::npos);
   EXPECT_NE(read_bad(marker_write("begin startup")).find("expected: begin"), std::string::npos);
   EXPECT_NE(read_bad(marker_write("teleport 1 2")).find("unknown marker"), std::string::npos);
   EXPECT_NE(read_bad(marker_write("")).find("unknown marker"), std::string::npos);
@@ -99,10 +103,13 @@ TEST(SealPointMarker, MalformedOnesSayWhy) {
 
 TEST(SealPointMarker, OnlyWritesToFdMinusOneWithThePrefixAreMarkers) {
   EXPECT_FALSE(is_seal_point_marker(event("1234  write(3, \"vmseal-predict end 1 1\", 21) = 21")));
-  EXPECT_FALSE(is_seal_point_marker(event("1234  write(-1, \"hello\", 5) = -1 EBADF (Bad file descriptor)")));
-  EXPECT_FALSE(is_seal_point_marker(event("1234  read(-1, \"vmseal-predict end 1 1\", 21) = -1 EBADF (Bad file "
-                                          "descriptor)")));
-  EXPECT_TRUE(has_predict_markers("write(-1, \"vmseal-predict begin startup 1 1 -\", 40) = -1 EBADF"));
+  EXPECT_FALSE(is_seal_point_marker(
+      event("1234  write(-1, \"hello\", 5) = -1 EBADF (Bad file descriptor)")));
+  EXPECT_FALSE(is_seal_point_marker(
+      event("1234  read(-1, \"vmseal-predict end 1 1\", 21) = -1 EBADF (Bad file "
+            "descriptor)")));
+  EXPECT_TRUE(
+      has_predict_markers("write(-1, \"vmseal-predict begin startup 1 1 -\", 40) = -1 EBADF"));
   EXPECT_FALSE(has_predict_markers("write(-1, \"vmseal-predict end 1 1\", 20) = -1 EBADF"));
 }
 

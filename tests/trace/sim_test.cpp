@@ -1,8 +1,8 @@
 // The simulator against real kernel output: a strace log of
 // tests/data/exercise/exercise.c run on Linux 6.18 (regenerate.sh) must agree
 // call for call with the engine; and the checks must be able to fail.
-#include "support/cli_run.hpp"
 #include "vmseal/trace/sim.hpp"
+#include "support/cli_run.hpp"
 
 #include <gtest/gtest.h>
 
@@ -64,9 +64,9 @@ TEST(SimExercise, EveryVerifiableCallMatchesTheKernel) {
     }
   }
   // Every modelled call kind appears and was compared.
-  for (const char* name : {"mmap(", "munmap(", "mprotect(", "pkey_mprotect(", "mremap(",
-                           "madvise(", "mlock(", "mlock2(", "munlock(", "mlockall(",
-                           "munlockall(", "brk(", "mseal("}) {
+  for (const char* name :
+       {"mmap(", "munmap(", "mprotect(", "pkey_mprotect(", "mremap(", "madvise(", "mlock(",
+        "mlock2(", "munlock(", "mlockall(", "munlockall(", "brk(", "mseal("}) {
     bool seen = false;
     for (const SimRecord& r : run.records)
       seen |= r.call.rfind(name, 0) == 0 && r.verdict == Verdict::Match;
@@ -144,7 +144,8 @@ std::string temp_trace(const std::string& name, const std::string& text) {
 }
 
 TEST(SimCli, ExitCodesMeanSomething) {
-  EXPECT_EQ(run_cli("sim --check --privileged " VMSEAL_TEST_DATA_DIR "/exercise/exercise.strace"), 0);
+  EXPECT_EQ(run_cli("sim --check --privileged " VMSEAL_TEST_DATA_DIR "/exercise/exercise.strace"),
+            0);
   const std::string wrong = temp_trace(
       "wrong.strace",
       "1 mmap(0x7f0000000000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
@@ -156,7 +157,7 @@ TEST(SimCli, ExitCodesMeanSomething) {
   EXPECT_EQ(run_cli("sim " + bad, &err), 3);
   EXPECT_NE(err.find("line 1"), std::string::npos) << err;
   EXPECT_EQ(run_cli("sim /nonexistent/trace"), 4);
-  EXPECT_EQ(run_cli("sim"), 2);  // a required argument is missing: usage
+  EXPECT_EQ(run_cli("sim"), 2);               // a required argument is missing: usage
   EXPECT_EQ(run_cli("difftest --ops 0"), 2);  // a validator refuses it: usage
   EXPECT_EQ(run_cli("--version"), 0);
 }

@@ -75,8 +75,8 @@ std::string read_data(const std::string& name) {
 // ---- calls and results ----------------------------------------------------------------
 
 TEST(StraceCall, MmapValue) {
-  const TraceCall c =
-      call_of("mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f5264007000");
+  const TraceCall c = call_of(
+      "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f5264007000");
   EXPECT_EQ(c.name, "mmap");
   EXPECT_EQ(c.raw_name, "mmap");
   ASSERT_EQ(c.args.size(), 6u);
@@ -109,8 +109,9 @@ TEST(StraceCall, ErrorResults) {
   EXPECT_EQ(c.signed_value(), -1);
   EXPECT_EQ(c.result_note, "(Operation not permitted)");
 
-  c = call_of("mmap(NULL, 2097152, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|"
-              "21<<MAP_HUGE_SHIFT, -1, 0) = -1 ENOMEM (Cannot allocate memory)");
+  c = call_of(
+      "mmap(NULL, 2097152, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|"
+      "21<<MAP_HUGE_SHIFT, -1, 0) = -1 ENOMEM (Cannot allocate memory)");
   EXPECT_EQ(c.err, Errno::NOMEM);
   ASSERT_EQ(c.args.size(), 6u);
   EXPECT_EQ(c.args[3], "MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|21<<MAP_HUGE_SHIFT");
@@ -118,8 +119,9 @@ TEST(StraceCall, ErrorResults) {
   c = call_of("access(\"/etc/ld.so.preload\", R_OK) = -1 ENOENT (No such file or directory)");
   EXPECT_EQ(c.err, Errno::NOENT);
 
-  c = call_of("mmap(NULL, 4096, PROT_READ, MAP_SHARED_VALIDATE|MAP_SYNC, 3</memfd:myname>(deleted), 0) = "
-              "-1 EOPNOTSUPP (Operation not supported)");
+  c = call_of(
+      "mmap(NULL, 4096, PROT_READ, MAP_SHARED_VALIDATE|MAP_SYNC, 3</memfd:myname>(deleted), 0) = "
+      "-1 EOPNOTSUPP (Operation not supported)");
   EXPECT_EQ(c.err, Errno::OPNOTSUPP);
 
   // A Linux errno the Errno enum does not name still carries its number.
@@ -142,8 +144,9 @@ TEST(StraceCall, ErrorResults) {
   EXPECT_EQ(c.result_note, "(Mystery)");
 
   // Fault injection adds a note.
-  c = call_of("mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = -1 ENOMEM (Cannot allocate "
-              "memory) (INJECTED)");
+  c = call_of(
+      "mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = -1 ENOMEM (Cannot allocate "
+      "memory) (INJECTED)");
   EXPECT_EQ(c.err, Errno::NOMEM);
   EXPECT_EQ(c.result_note, "(Cannot allocate memory) (INJECTED)");
 }
@@ -153,14 +156,17 @@ TEST(StraceCall, UnknownAndInterruptedResults) {
   EXPECT_EQ(c.outcome, Outcome::Unknown);
   EXPECT_EQ(c.err, Errno::OK);
 
-  c = call_of("read(0, 0x7ffd1c2a0b10, 4096) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
+  c = call_of(
+      "read(0, 0x7ffd1c2a0b10, 4096) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
   EXPECT_EQ(c.outcome, Outcome::Interrupted);
   EXPECT_EQ(c.err_name, "ERESTARTSYS");
   EXPECT_EQ(static_cast<int>(c.err), 512);
   EXPECT_EQ(c.result_note, "(To be restarted if SA_RESTART is set)");
 
-  c = call_of("clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=10, tv_nsec=0}, 0x7ffc) = ? ERESTART_RESTARTBLOCK "
-              "(Interrupted by signal)");
+  c = call_of(
+      "clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=10, tv_nsec=0}, 0x7ffc) = ? "
+      "ERESTART_RESTARTBLOCK "
+      "(Interrupted by signal)");
   EXPECT_EQ(c.outcome, Outcome::Interrupted);
   EXPECT_EQ(static_cast<int>(c.err), 516);
 
@@ -189,7 +195,8 @@ TEST(StraceCall, ResultNotesAndDurations) {
 }
 
 TEST(StraceCall, FdResultPaths) {
-  TraceCall c = call_of("openat(AT_FDCWD</tmp/st>, \"/etc/ld.so.cache\", O_RDONLY|O_CLOEXEC) = 3</etc/ld.so.cache>");
+  TraceCall c = call_of(
+      "openat(AT_FDCWD</tmp/st>, \"/etc/ld.so.cache\", O_RDONLY|O_CLOEXEC) = 3</etc/ld.so.cache>");
   EXPECT_EQ(c.value, 3u);
   EXPECT_TRUE(c.has_result_path);
   EXPECT_EQ(c.result_path, "/etc/ld.so.cache");
@@ -206,8 +213,10 @@ TEST(StraceCall, FdResultPaths) {
   EXPECT_EQ(c.result_path, "/memfd:name");
   EXPECT_TRUE(c.result_deleted);
 
-  c = call_of("openat(AT_FDCWD</tmp/st>, \"/tmp/st/file with space\", O_RDWR|O_CREAT, 0600) = 4</tmp/st/file "
-              "with space> <0.000010>");
+  c = call_of(
+      "openat(AT_FDCWD</tmp/st>, \"/tmp/st/file with space\", O_RDWR|O_CREAT, 0600) = "
+      "4</tmp/st/file "
+      "with space> <0.000010>");
   EXPECT_EQ(c.result_path, "/tmp/st/file with space");
   EXPECT_EQ(c.duration, "0.000010");
 
@@ -218,11 +227,15 @@ TEST(StraceCall, FdResultPaths) {
   EXPECT_EQ(c.result_path, "TCP:[8057]");
 
   // --decode-pids=comm annotates pids the same way.
-  c = call_of("clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x7f) = 6674<sample>");
+  c = call_of(
+      "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x7f) = "
+      "6674<sample>");
   EXPECT_EQ(c.value, 6674u);
   EXPECT_EQ(c.result_path, "sample");
-  c = call_of("20<bash> clone(child_stack=0x7bb209d724b0, flags=CLONE_VM|CLONE_THREAD, parent_tid=[21<Bun Pool 0>], "
-              "tls=0x7bb209d796c0) = 21<Bun Pool 0>");
+  c = call_of(
+      "20<bash> clone(child_stack=0x7bb209d724b0, flags=CLONE_VM|CLONE_THREAD, parent_tid=[21<Bun "
+      "Pool 0>], "
+      "tls=0x7bb209d796c0) = 21<Bun Pool 0>");
   EXPECT_EQ(c.args.size(), 4u);
   EXPECT_EQ(c.args[2], "parent_tid=[21<Bun Pool 0>]");
   EXPECT_EQ(c.value, 21u);
@@ -241,7 +254,9 @@ TEST(StraceCall, AwkwardArguments) {
   EXPECT_TRUE(str.truncated);
 
   // Structs, arrays, nested parentheses and comments.
-  c = call_of("newfstatat(3</etc/ld.so.cache>, \"\", {st_mode=S_IFREG|0644, st_size=41491, ...}, AT_EMPTY_PATH) = 0");
+  c = call_of(
+      "newfstatat(3</etc/ld.so.cache>, \"\", {st_mode=S_IFREG|0644, st_size=41491, ...}, "
+      "AT_EMPTY_PATH) = 0");
   ASSERT_EQ(c.args.size(), 4u);
   EXPECT_EQ(c.args[2], "{st_mode=S_IFREG|0644, st_size=41491, ...}");
   c = call_of("execve(\"./t\", [\"./t\", \"a,b\"], 0x7fff5c434cd0 /* 41 vars, (x */) = 0");
@@ -256,7 +271,9 @@ TEST(StraceCall, AwkwardArguments) {
   EXPECT_EQ(c.args[1], "~[RTMIN RT_1]");
 
   // -y paths may hold commas, parentheses, quotes and escaped angle brackets.
-  c = call_of("mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3</tmp/st/we\\74ird\\76,na(me\\n\\\"x>(deleted), 0) = 0x7fa49ef0f000");
+  c = call_of(
+      "mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3</tmp/st/we\\74ird\\76,na(me\\n\\\"x>(deleted), 0) "
+      "= 0x7fa49ef0f000");
   ASSERT_EQ(c.args.size(), 6u);
   FdArg fd;
   ASSERT_TRUE(parse_fd_arg(c.args[4], fd));
@@ -267,12 +284,16 @@ TEST(StraceCall, AwkwardArguments) {
   // Socket details and pipes in arrays.
   c = call_of("pipe2([6<pipe:[8058]>, 7<pipe:[8058]>], 0) = 0");
   ASSERT_EQ(c.args.size(), 2u);
-  c = call_of("connect(5<TCP:[127.0.0.1:41234->127.0.0.1:80]>, {sa_family=AF_INET, sin_port=htons(80)}, 16) = 0");
+  c = call_of(
+      "connect(5<TCP:[127.0.0.1:41234->127.0.0.1:80]>, {sa_family=AF_INET, sin_port=htons(80)}, "
+      "16) = 0");
   ASSERT_EQ(c.args.size(), 3u);
   EXPECT_EQ(c.args[0], "5<TCP:[127.0.0.1:41234->127.0.0.1:80]>");
 
   // Shifts are not -y annotations.
-  c = call_of("mmap(NULL, 2097152, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|21<<MAP_HUGE_SHIFT, -1, 0) = 0x7f");
+  c = call_of(
+      "mmap(NULL, 2097152, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|21<<MAP_HUGE_SHIFT, "
+      "-1, 0) = 0x7f");
   EXPECT_EQ(c.args.size(), 6u);
 
   // restart_syscall's pseudo argument.
@@ -281,11 +302,13 @@ TEST(StraceCall, AwkwardArguments) {
   EXPECT_EQ(c.args[0], "<... resuming interrupted clock_nanosleep ...>");
 
   // clone3's "=>" and struct fields with '='.
-  c = call_of("clone3({flags=CLONE_VM, child_tid=0x7f5263e16990, exit_signal=0, stack=0x7f5263616000} => "
-              "{parent_tid=[4153]}, 88) = 4153");
+  c = call_of(
+      "clone3({flags=CLONE_VM, child_tid=0x7f5263e16990, exit_signal=0, stack=0x7f5263616000} => "
+      "{parent_tid=[4153]}, 88) = 4153");
   ASSERT_EQ(c.args.size(), 2u);
-  EXPECT_EQ(c.args[0], "{flags=CLONE_VM, child_tid=0x7f5263e16990, exit_signal=0, stack=0x7f5263616000} => "
-                       "{parent_tid=[4153]}");
+  EXPECT_EQ(c.args[0],
+            "{flags=CLONE_VM, child_tid=0x7f5263e16990, exit_signal=0, stack=0x7f5263616000} => "
+            "{parent_tid=[4153]}");
 }
 
 TEST(StraceCall, MsealOldAndNew) {
@@ -302,7 +325,8 @@ TEST(StraceCall, MsealOldAndNew) {
   EXPECT_EQ(c.args[1], "0x1000");
   EXPECT_EQ(c.args[2], "0");
 
-  c = call_of("syscall_0x1ce(0x7f5264003001, 0x1000, 0, 0, 0x64, 0) = -1 EINVAL (Invalid argument)");
+  c = call_of(
+      "syscall_0x1ce(0x7f5264003001, 0x1000, 0, 0, 0x64, 0) = -1 EINVAL (Invalid argument)");
   EXPECT_EQ(c.name, "mseal");
   EXPECT_EQ(c.err, Errno::INVAL);
 
@@ -346,28 +370,30 @@ constexpr const char* kMp = "mprotect(0x7f5263fe9000, 16384, PROT_READ) = 0";
 INSTANTIATE_TEST_SUITE_P(
     Formats, StracePrefix,
     ::testing::Values(
-        PrefixCase{kMp, -7, ""},                                           // no -f
-        PrefixCase{std::string("4152  ") + kMp, 4152, ""},                 // -f -o FILE
-        PrefixCase{std::string("41520 ") + kMp, 41520, ""},                // 5-digit pid
-        PrefixCase{std::string("[pid  4152] ") + kMp, 4152, ""},           // -f to a terminal
+        PrefixCase{kMp, -7, ""},                                  // no -f
+        PrefixCase{std::string("4152  ") + kMp, 4152, ""},        // -f -o FILE
+        PrefixCase{std::string("41520 ") + kMp, 41520, ""},       // 5-digit pid
+        PrefixCase{std::string("[pid  4152] ") + kMp, 4152, ""},  // -f to a terminal
         PrefixCase{std::string("[pid 4194304] ") + kMp, 4194304, ""},
-        PrefixCase{std::string("[pid  6672<sample>] ") + kMp, 6672, ""},   // --decode-pids=comm
+        PrefixCase{std::string("[pid  6672<sample>] ") + kMp, 6672, ""},  // --decode-pids=comm
         PrefixCase{std::string("6672<sample> ") + kMp, 6672, ""},
-        PrefixCase{std::string("21<Bun Pool 0> ") + kMp, 21, ""},           // comm with blanks
+        PrefixCase{std::string("21<Bun Pool 0> ") + kMp, 21, ""},  // comm with blanks
         PrefixCase{std::string("[pid    21<Bun Pool 0>] ") + kMp, 21, ""},
-        PrefixCase{std::string("12:34:56 ") + kMp, -7, "12:34:56"},         // -t
-        PrefixCase{std::string("12:34:56.123456 ") + kMp, -7, "12:34:56.123456"},  // -tt
+        PrefixCase{std::string("12:34:56 ") + kMp, -7, "12:34:56"},                    // -t
+        PrefixCase{std::string("12:34:56.123456 ") + kMp, -7, "12:34:56.123456"},      // -tt
         PrefixCase{std::string("1700000000.123456 ") + kMp, -7, "1700000000.123456"},  // -ttt
-        PrefixCase{std::string("1700000000 ") + kMp, -7, "1700000000"},     // unix, whole seconds
-        PrefixCase{std::string("     0.000123 ") + kMp, -7, "0.000123"},     // -r
+        PrefixCase{std::string("1700000000 ") + kMp, -7, "1700000000"},   // unix, whole seconds
+        PrefixCase{std::string("     0.000123 ") + kMp, -7, "0.000123"},  // -r
         PrefixCase{std::string("4152       0.000123 ") + kMp, 4152, "0.000123"},
         PrefixCase{std::string("[pid  4152] 18:26:19.799279 ") + kMp, 4152, "18:26:19.799279"},
         PrefixCase{std::string("12:34:56.123456 (+     0.000123) ") + kMp, -7, "12:34:56.123456"},
         PrefixCase{std::string("18:26:19 [  10] ") + kMp, -7, "18:26:19"},  // -n
         PrefixCase{std::string("6655  1795458379.923365 [00007fb768c899b3] ") + kMp, 6655,
-                   "1795458379.923365"},                                    // -i
-        PrefixCase{"1795458379.624377 [????????????????] +++ exited with 0 +++", -7, "1795458379.624377"},
-        PrefixCase{"[pid  4152] 18:26:19.810878 --- SIGCHLD {si_signo=SIGCHLD} ---", 4152, "18:26:19.810878"},
+                   "1795458379.923365"},  // -i
+        PrefixCase{"1795458379.624377 [????????????????] +++ exited with 0 +++", -7,
+                   "1795458379.624377"},
+        PrefixCase{"[pid  4152] 18:26:19.810878 --- SIGCHLD {si_signo=SIGCHLD} ---", 4152,
+                   "18:26:19.810878"},
         PrefixCase{std::string("\x1b[1m[pid  4152]\x1b[0m ") + kMp, 4152, ""},  // --color
         PrefixCase{std::string("4152  ") + kMp + "\r", 4152, ""}));             // CRLF
 
@@ -379,7 +405,8 @@ TEST(StraceResume, InterleavedPids) {
       "4152  rt_sigprocmask(SIG_SETMASK, [],  <unfinished ...>\n"
       "4153  <... rseq resumed>)               = 0\n"
       "4152  <... rt_sigprocmask resumed>NULL, 8) = 0\n"
-      "4153  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>\n"
+      "4153  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished "
+      "...>\n"
       "4152  clone3({flags=CLONE_VM|CLONE_THREAD, stack_size=0x7fff80} <unfinished ...>\n"
       "4153  <... mmap resumed>)               = 0x7f5262e13000\n"
       "4152  <... clone3 resumed> => {parent_tid=[4154]}, 88) = 4154\n"
@@ -394,7 +421,8 @@ TEST(StraceResume, InterleavedPids) {
   EXPECT_EQ(ev[0].line, 1u);
   EXPECT_EQ(ev[0].call.end_line, 3u);
   EXPECT_TRUE(ev[0].call.resumed);
-  EXPECT_EQ(ev[0].call.args, (std::vector<std::string>{"0x7f5263e16fe0", "0x20", "0", "0x53053053"}));
+  EXPECT_EQ(ev[0].call.args,
+            (std::vector<std::string>{"0x7f5263e16fe0", "0x20", "0", "0x53053053"}));
 
   EXPECT_EQ(ev[1].call.name, "rt_sigprocmask");
   EXPECT_EQ(ev[1].pid, 4152);
@@ -408,8 +436,10 @@ TEST(StraceResume, InterleavedPids) {
   EXPECT_EQ(ev[2].line, 5u);
 
   EXPECT_EQ(ev[3].call.name, "clone3");
-  EXPECT_EQ(ev[3].call.args,
-            (std::vector<std::string>{"{flags=CLONE_VM|CLONE_THREAD, stack_size=0x7fff80} => {parent_tid=[4154]}", "88"}));
+  EXPECT_EQ(
+      ev[3].call.args,
+      (std::vector<std::string>{
+          "{flags=CLONE_VM|CLONE_THREAD, stack_size=0x7fff80} => {parent_tid=[4154]}", "88"}));
   EXPECT_EQ(ev[3].call.value, 4154u);
 
   EXPECT_EQ(ev[4].call.name, "set_robust_list");
@@ -426,7 +456,8 @@ TEST(StraceResume, InterleavedPids) {
 // its resumption adds nothing.
 TEST(StraceResume, ChildRunsBeforeItsClone) {
   const char* text =
-      "100  clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD <unfinished ...>\n"
+      "100  clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD "
+      "<unfinished ...>\n"
       "101  set_robust_list(0x7fb155ad85e0, 24) = 0\n"
       "101  setsid( <unfinished ...>\n"
       "100  <... clone resumed>, child_tidptr=0x7fb155ad85d0) = 101\n"
@@ -440,7 +471,8 @@ TEST(StraceResume, ChildRunsBeforeItsClone) {
   EXPECT_EQ(ev[0].call.outcome, Outcome::Value);
   EXPECT_EQ(ev[0].call.value, 101u);
   EXPECT_EQ(ev[0].call.args,
-            (std::vector<std::string>{"child_stack=NULL", "flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD"}));
+            (std::vector<std::string>{"child_stack=NULL",
+                                      "flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD"}));
   EXPECT_EQ(ev[0].call.result_note, "(child pid 101 ran first)");
   EXPECT_EQ(ev[1].call.name, "set_robust_list");
   EXPECT_EQ(ev[2].call.name, "setsid");
@@ -458,7 +490,8 @@ TEST(StraceResume, EarlyCloneContradicted) {
   const std::vector<ParseError> errors = errors_of(items);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].line, 3u);
-  EXPECT_NE(errors[0].message.find("returned 102, but pid 101 had already run as its child"), std::string::npos)
+  EXPECT_NE(errors[0].message.find("returned 102, but pid 101 had already run as its child"),
+            std::string::npos)
       << errors[0].message;
   std::size_t clones = 0;
   for (const ParseItem& item : items)
@@ -500,9 +533,10 @@ TEST(StraceResume, ChildOfOneOfSeveralClones) {
       "201  +++ exited with 0 +++\n");
   std::vector<std::string> seen;
   for (const TraceEvent& e : ev)
-    seen.push_back(std::to_string(e.pid) + " " + (e.kind == EventKind::Call ? e.call.name : "exit"));
-  EXPECT_EQ(seen, (std::vector<std::string>{"1 clone", "1 clone", "100 clone3", "200 clone", "201 mmap", "201 munmap",
-                                            "201 exit"}));
+    seen.push_back(std::to_string(e.pid) + " " +
+                   (e.kind == EventKind::Call ? e.call.name : "exit"));
+  EXPECT_EQ(seen, (std::vector<std::string>{"1 clone", "1 clone", "100 clone3", "200 clone",
+                                            "201 mmap", "201 munmap", "201 exit"}));
   EXPECT_EQ(ev[3].call.value, 201u);
   EXPECT_TRUE(ev[3].call.result_note.empty());
 }
@@ -520,13 +554,15 @@ TEST(StraceResume, HeldChildReleasedWhenNoCloneWaits) {
       "200  <... clone3 resumed>, 88) = 201\n");
   std::vector<std::string> seen;
   for (const TraceEvent& e : ev) seen.push_back(std::to_string(e.pid) + " " + e.call.name);
-  EXPECT_EQ(seen, (std::vector<std::string>{"100 clone3", "100 clone3", "200 clone3", "999 getpid", "999 gettid"}));
+  EXPECT_EQ(seen, (std::vector<std::string>{"100 clone3", "100 clone3", "200 clone3", "999 getpid",
+                                            "999 gettid"}));
 }
 
 // Held events stay bounded, and finish() lets them all out.
 TEST(StraceResume, HeldEventsAreBounded) {
-  std::string text = "100  clone3({flags=CLONE_VM}, 88) = 200\n100  clone3({flags=CLONE_VM} <unfinished ...>\n"
-                     "200  fork( <unfinished ...>\n";
+  std::string text =
+      "100  clone3({flags=CLONE_VM}, 88) = 200\n100  clone3({flags=CLONE_VM} <unfinished ...>\n"
+      "200  fork( <unfinished ...>\n";
   for (int i = 0; i < 10000; ++i) text += "999  getpid() = 999\n";
   StraceParser parser;
   std::size_t out = 0;
@@ -549,8 +585,10 @@ TEST(StraceResume, HeldEventsAreBounded) {
 
 TEST(StraceResume, SyscallHexNameAndTimestamps) {
   const char* text =
-      "[pid  6640] 18:26:19.798600 syscall_0x1ce(0x7faabaee2000, 0x1000, 0, 0x1, 0x2, 0x3 <unfinished ...>\n"
-      "[pid  6639] 18:26:19.798700 mmap(NULL, 8392704, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK, -1, 0) = "
+      "[pid  6640] 18:26:19.798600 syscall_0x1ce(0x7faabaee2000, 0x1000, 0, 0x1, 0x2, 0x3 "
+      "<unfinished ...>\n"
+      "[pid  6639] 18:26:19.798700 mmap(NULL, 8392704, PROT_NONE, "
+      "MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK, -1, 0) = "
       "0x7faab9cfa000 <0.000014>\n"
       "[pid  6640] 18:26:19.799155 <... syscall_0x1ce resumed>) = 0 <0.000501>\n";
   const std::vector<TraceEvent> ev = parse_ok(text);
@@ -559,7 +597,7 @@ TEST(StraceResume, SyscallHexNameAndTimestamps) {
   EXPECT_EQ(ev[1].call.name, "mseal");
   EXPECT_EQ(ev[1].call.args.size(), 3u);
   EXPECT_EQ(ev[1].timestamp, "18:26:19.798600");  // from the start
-  EXPECT_EQ(ev[1].call.duration, "0.000501");    // from the end
+  EXPECT_EQ(ev[1].call.duration, "0.000501");     // from the end
 }
 
 TEST(StraceResume, InterruptedByExit) {
@@ -589,9 +627,9 @@ TEST(StraceResume, NeverResumed) {
       "100  mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>\n"
       "101  pause( <unfinished ...>\n"
       "102  rt_sigprocmask(SIG_BLOCK, [CHLD],  <unfinished ...>\n"
-      "101  +++ killed by SIGKILL +++\n"        // flushes 101's call first
-      "102  getpid()  = 102\n"                   // a new call flushes 102's
-      "103  read(0,  <detached ...>\n";          // cut: unfinished at once
+      "101  +++ killed by SIGKILL +++\n"  // flushes 101's call first
+      "102  getpid()  = 102\n"            // a new call flushes 102's
+      "103  read(0,  <detached ...>\n";   // cut: unfinished at once
   StraceParser parser;
   std::vector<ParseItem> items;
   std::istringstream in(text);
@@ -691,17 +729,21 @@ TEST(StraceResume, TerminalDropsPrefixes) {
 TEST(StraceResume, AttachMessageSplicedIntoACall) {
   // Real strace 6.1 output to a terminal: the message cuts a half-written line.
   const char* text =
-      "18:26:19.797938 clone3({flags=CLONE_VM|CLONE_THREAD, stack_size=0x7fff80}strace: Process 6640 attached\n"
+      "18:26:19.797938 clone3({flags=CLONE_VM|CLONE_THREAD, stack_size=0x7fff80}strace: Process "
+      "6640 attached\n"
       " => {parent_tid=[6640]}, 88) = 6640 <0.000070>\n"
-      "[pid  6640] 18:26:19.799279 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, "
+      "[pid  6640] 18:26:19.799279 mmap(NULL, 8192, PROT_READ|PROT_WRITE, "
+      "MAP_PRIVATE|MAP_ANONYMOUS, -1, "
       "0strace: Process 6641 attached\n"
       ") = 0x7faab9cf8000 <0.000197>\n"
-      "futex(0x7f9f3f8d4990, 0x109 /* FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME */, 6681, NULL, 0xffffffff /* "
+      "futex(0x7f9f3f8d4990, 0x109 /* FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME */, 6681, NULL, "
+      "0xffffffff /* "
       "FUTEX_BITSET_MATCH_ANY */strace: Process 6681 attached\n"
       " <unfinished ...>\n"
       "[pid  6681] exit(0) = ?\n"
       "<... futex resumed>)                    = 0\n"
-      "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD/usr/bin/strace: Process 6642 attached\n"
+      "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD/usr/bin/strace: Process 6642 "
+      "attached\n"
       ", child_tidptr=0x7faabacfca10) = 6642\n";
   const std::vector<TraceEvent> ev = parse_ok(text);
   ASSERT_EQ(ev.size(), 9u);
@@ -732,7 +774,8 @@ TEST(StraceResume, AttachMessageSplicedIntoACall) {
   EXPECT_EQ(ev[8].call.args.size(), 3u);
 
   // A half line the input ends on is still read (and found incomplete).
-  const std::vector<ParseItem> items = parse_strace_text("mmap(NULL, 4096strace: Process 9 attached\n");
+  const std::vector<ParseItem> items =
+      parse_strace_text("mmap(NULL, 4096strace: Process 9 attached\n");
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(std::get<TraceEvent>(items[0]).kind, EventKind::Attached);
   EXPECT_EQ(std::get<ParseError>(items[1]).line, 1u);
@@ -747,7 +790,8 @@ TEST(StraceEvents, SignalsAndProcessEnds) {
       "4156  +++ killed by SIGKILL +++\n"
       "4157  +++ exited with 3 +++\n"
       "4158  --- stopped by SIGSTOP ---\n"
-      "4152  --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=4155, si_status=SIGSEGV} ---\n";
+      "4152  --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=4155, si_status=SIGSEGV} "
+      "---\n";
   const std::vector<TraceEvent> ev = parse_ok(text);
   ASSERT_EQ(ev.size(), 6u);
   EXPECT_EQ(ev[0].kind, EventKind::Signal);
@@ -883,14 +927,17 @@ TEST(StraceErrors, BinaryLinesAreShownEscapedAndShort) {
   // UTF-8 stays; a stray continuation byte, an overlong '/', a surrogate, a
   // sequence cut short and DEL are escaped.
   e.text = "caf\xc3\xa9 \xe2\x82\xac \x80 \xc0\xaf \xed\xa0\x80 \xf0\x9f \x7f";
-  EXPECT_EQ(e.to_string(), "line 3: m: caf\xc3\xa9 \xe2\x82\xac \\x80 \\xc0\\xaf \\xed\\xa0\\x80 \\xf0\\x9f \\x7f");
+  EXPECT_EQ(
+      e.to_string(),
+      "line 3: m: caf\xc3\xa9 \xe2\x82\xac \\x80 \\xc0\\xaf \\xed\\xa0\\x80 \\xf0\\x9f \\x7f");
   e.text = std::string(1000, '\xff');
   const std::string shown = e.to_string();
-  EXPECT_EQ(shown, "line 3: m: " + [] {
-    std::string x;
-    for (std::size_t i = 0; i < ParseError::kShownText; ++i) x += "\\xff";
-    return x + "...";
-  }());
+  EXPECT_EQ(
+      shown, "line 3: m: " + [] {
+        std::string x;
+        for (std::size_t i = 0; i < ParseError::kShownText; ++i) x += "\\xff";
+        return x + "...";
+      }());
   for (const char c : shown) EXPECT_LT(static_cast<unsigned char>(c), 0x80u);
 }
 
@@ -958,12 +1005,14 @@ TEST(StraceHelpers, Flags) {
   EXPECT_EQ(flags("PROT_READ|PROT_WRITE", FlagSet::Prot), 3u);
   EXPECT_EQ(flags("PROT_NONE", FlagSet::Prot), 0u);
   EXPECT_EQ(flags("0", FlagSet::Prot), 0u);
-  EXPECT_EQ(flags("PROT_READ|PROT_WRITE|PROT_EXEC|PROT_SEM|PROT_GROWSDOWN", FlagSet::Prot), 0x100000fu);
+  EXPECT_EQ(flags("PROT_READ|PROT_WRITE|PROT_EXEC|PROT_SEM|PROT_GROWSDOWN", FlagSet::Prot),
+            0x100000fu);
   EXPECT_EQ(flags("PROT_GROWSUP", FlagSet::Prot), 0x2000000u);
   EXPECT_EQ(flags("MAP_PRIVATE|MAP_ANONYMOUS|0x40000", FlagSet::Map), 0x40022u);
   EXPECT_EQ(flags("MAP_SHARED|MAP_FIXED", FlagSet::Map), 0x11u);
   EXPECT_EQ(flags("MAP_PRIVATE|MAP_FIXED_NOREPLACE", FlagSet::Map), 0x100002u);
-  EXPECT_EQ(flags("MAP_GROWSDOWN|MAP_NORESERVE|MAP_LOCKED|MAP_POPULATE|MAP_NONBLOCK|MAP_STACK", FlagSet::Map),
+  EXPECT_EQ(flags("MAP_GROWSDOWN|MAP_NORESERVE|MAP_LOCKED|MAP_POPULATE|MAP_NONBLOCK|MAP_STACK",
+                  FlagSet::Map),
             0x3e100u);
   EXPECT_EQ(flags("MAP_HUGETLB|MAP_SYNC|MAP_SHARED_VALIDATE", FlagSet::Map), 0xc0003u);
   EXPECT_EQ(flags("MAP_DROPPABLE|MAP_32BIT|MAP_DENYWRITE|MAP_EXECUTABLE", FlagSet::Map), 0x1848u);
@@ -972,7 +1021,8 @@ TEST(StraceHelpers, Flags) {
   EXPECT_EQ(flags("MAP_HUGE_1GB", FlagSet::Map), std::uint64_t{30} << 26);
   EXPECT_EQ(flags("MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|21<<MAP_HUGE_SHIFT", FlagSet::Map),
             0x40022u | (std::uint64_t{21} << 26));
-  EXPECT_EQ(flags("0xa /* MAP_??? */|MAP_ANONYMOUS", FlagSet::Map), 0x2au);  // strace 6.1 on MAP_DROPPABLE
+  EXPECT_EQ(flags("0xa /* MAP_??? */|MAP_ANONYMOUS", FlagSet::Map),
+            0x2au);  // strace 6.1 on MAP_DROPPABLE
   EXPECT_EQ(flags("0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */", FlagSet::Map), 0x22u);  // -X verbose
   EXPECT_EQ(flags(" MAP_SHARED | MAP_FIXED ", FlagSet::Map), 0x11u);
   EXPECT_EQ(flags("MREMAP_MAYMOVE|MREMAP_FIXED", FlagSet::Mremap), 3u);
@@ -991,7 +1041,8 @@ TEST(StraceHelpers, Flags) {
   EXPECT_EQ(flags("SHM_RDONLY", FlagSet::Shmat), 010000u);
   EXPECT_EQ(flags("SHM_RND|SHM_REMAP|SHM_EXEC", FlagSet::Shmat), 0160000u);
   EXPECT_EQ(flags("IPC_CREAT|0600", FlagSet::Shmget), 01600u);
-  EXPECT_EQ(flags("IPC_CREAT|IPC_EXCL|SHM_HUGETLB|SHM_NORESERVE|21<<SHM_HUGE_SHIFT|0600", FlagSet::Shmget),
+  EXPECT_EQ(flags("IPC_CREAT|IPC_EXCL|SHM_HUGETLB|SHM_NORESERVE|21<<SHM_HUGE_SHIFT|0600",
+                  FlagSet::Shmget),
             017600u | (std::uint64_t{21} << 26));
   EXPECT_EQ(flags("PKEY_DISABLE_ACCESS|PKEY_DISABLE_WRITE", FlagSet::Pkey), 3u);
 
@@ -1013,15 +1064,17 @@ TEST(StraceHelpers, Flags) {
 }
 
 TEST(StraceHelpers, FlagTablesAreConsistent) {
-  for (const FlagSet set : {FlagSet::Prot, FlagSet::Map, FlagSet::Mremap, FlagSet::Madvise, FlagSet::Mlockall,
-                            FlagSet::Mlock2, FlagSet::Msync, FlagSet::Shmat, FlagSet::Shmget, FlagSet::Pkey}) {
+  for (const FlagSet set :
+       {FlagSet::Prot, FlagSet::Map, FlagSet::Mremap, FlagSet::Madvise, FlagSet::Mlockall,
+        FlagSet::Mlock2, FlagSet::Msync, FlagSet::Shmat, FlagSet::Shmget, FlagSet::Pkey}) {
     const auto symbols = flag_symbols(set);
     ASSERT_FALSE(symbols.empty());
     for (std::size_t i = 0; i < symbols.size(); ++i) {
       std::uint64_t v = ~std::uint64_t{0};
       ASSERT_TRUE(parse_flags(symbols[i].name, set, v)) << symbols[i].name;
       EXPECT_EQ(v, symbols[i].value) << symbols[i].name;
-      for (std::size_t j = i + 1; j < symbols.size(); ++j) EXPECT_NE(symbols[i].name, symbols[j].name);
+      for (std::size_t j = i + 1; j < symbols.size(); ++j)
+        EXPECT_NE(symbols[i].name, symbols[j].name);
     }
     EXPECT_FALSE(flag_set_name(set).empty());
   }
@@ -1132,8 +1185,8 @@ TEST(StraceHelpers, Errnos) {
 // ---- real traces ------------------------------------------------------------------------
 
 struct TraceFacts {
-  std::size_t mseal = 0, mseal_ok = 0, munmap_eperm = 0, exits = 0, killed_segv = 0, killed_kill = 0,
-              attached = 0, unfinished = 0, resumed = 0;
+  std::size_t mseal = 0, mseal_ok = 0, munmap_eperm = 0, exits = 0, killed_segv = 0,
+              killed_kill = 0, attached = 0, unfinished = 0, resumed = 0;
 };
 
 TraceFacts facts_of(const std::string& file) {
@@ -1155,18 +1208,26 @@ TraceFacts facts_of(const std::string& file) {
         }
         if (e.call.name == "munmap" && e.call.err == Errno::PERM) ++f.munmap_eperm;
         break;
-      case EventKind::Exit: ++f.exits; break;
-      case EventKind::Killed: (e.signal == "SIGSEGV" ? f.killed_segv : f.killed_kill) += 1; break;
-      case EventKind::Attached: ++f.attached; break;
-      default: break;
+      case EventKind::Exit:
+        ++f.exits;
+        break;
+      case EventKind::Killed:
+        (e.signal == "SIGSEGV" ? f.killed_segv : f.killed_kill) += 1;
+        break;
+      case EventKind::Attached:
+        ++f.attached;
+        break;
+      default:
+        break;
     }
   }
   return f;
 }
 
 TEST(StraceData, ThreadsAllFormats) {
-  for (const char* file : {"threads.f_y_o.txt", "threads.tty_tt_T.txt", "threads.tty_r.txt",
-                           "threads.f_ttt_i_yy_o.txt", "threads.tty_comm.txt", "threads.tty_xverbose.txt"}) {
+  for (const char* file :
+       {"threads.f_y_o.txt", "threads.tty_tt_T.txt", "threads.tty_r.txt",
+        "threads.f_ttt_i_yy_o.txt", "threads.tty_comm.txt", "threads.tty_xverbose.txt"}) {
     SCOPED_TRACE(file);
     const TraceFacts f = facts_of(file);
     EXPECT_EQ(f.mseal, 8u);
@@ -1254,8 +1315,8 @@ TEST(StraceData, MemorySyscalls) {
 
 std::vector<std::string> corpus_lines() {
   std::vector<std::string> lines;
-  for (const char* file : {"mm_syscalls.f_y_o.txt", "threads.tty_tt_T.txt", "threads.f_ttt_i_yy_o.txt",
-                           "threads.tty_xverbose.txt"}) {
+  for (const char* file : {"mm_syscalls.f_y_o.txt", "threads.tty_tt_T.txt",
+                           "threads.f_ttt_i_yy_o.txt", "threads.tty_xverbose.txt"}) {
     std::istringstream in(read_data(file));
     std::string line;
     while (std::getline(in, line)) lines.push_back(line);
@@ -1313,10 +1374,18 @@ TEST(StraceRobustness, MutatedRealLinesNeverCrash) {
     for (int k = 0; k < edits && !line.empty(); ++k) {
       const std::size_t at = rng() % line.size();
       switch (rng() % 4) {
-        case 0: line.erase(at, 1 + rng() % 8); break;
-        case 1: line.insert(at, 1, specials[rng() % specials.size()]); break;
-        case 2: line[at] = specials[rng() % specials.size()]; break;
-        default: line.resize(at); break;
+        case 0:
+          line.erase(at, 1 + rng() % 8);
+          break;
+        case 1:
+          line.insert(at, 1, specials[rng() % specials.size()]);
+          break;
+        case 2:
+          line[at] = specials[rng() % specials.size()];
+          break;
+        default:
+          line.resize(at);
+          break;
       }
     }
     parser.feed(line);
@@ -1352,7 +1421,8 @@ TEST(StraceRobustness, HugeAndHostileLines) {
   const std::string big = "write(1, \"" + std::string(512 << 10, 'a') + "\"..., 524288) = 524288";
   TraceCall c = call_of(big);
   EXPECT_EQ(c.value, 524288u);
-  const auto items = parse_strace_text("write(1, \"" + std::string(4 << 20, 'a') + "\"..., 4194304) = 4194304");
+  const auto items =
+      parse_strace_text("write(1, \"" + std::string(4 << 20, 'a') + "\"..., 4194304) = 4194304");
   ASSERT_EQ(items.size(), 1u);
   ASSERT_TRUE(std::holds_alternative<ParseError>(items[0]));
   EXPECT_NE(std::get<ParseError>(items[0]).message.find("documented limit"), std::string::npos);
@@ -1369,7 +1439,8 @@ TEST(StraceRobustness, HugeAndHostileLines) {
   EXPECT_EQ(c.args.size(), 1u);
   const std::string unterminated = "f(" + std::string(200000, '"');
   (void)parse_strace_text(unterminated);
-  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LT(seconds, 20.0);
 }
 

@@ -52,8 +52,12 @@ class Generator {
   std::uint64_t pick_prot();
   Op make_mmap(const AddressSpace& as);
   Op make_mremap(const AddressSpace& as);
-  bool chance(unsigned percent) { return std::uniform_int_distribution<unsigned>(0, 99)(rng_) < percent; }
-  std::uint64_t below(std::uint64_t n) { return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng_); }
+  bool chance(unsigned percent) {
+    return std::uniform_int_distribution<unsigned>(0, 99)(rng_) < percent;
+  }
+  std::uint64_t below(std::uint64_t n) {
+    return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng_);
+  }
 
   GenContext ctx_;
   Mix mix_;

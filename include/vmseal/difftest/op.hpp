@@ -46,11 +46,11 @@ std::size_t arg_count(OpKind k) noexcept;
 // The file descriptors a difftest child has open, by role; the same numbers in
 // the engine. Both memfds are large enough that no mapping reaches their end.
 struct Fds {
-  int memfd_a = -1;      // memfd "vmseal-a", O_RDWR
-  int memfd_a2 = -1;     // the same memfd opened again: another open file
-  int memfd_a_ro = -1;   // the same memfd, O_RDONLY
-  int memfd_b = -1;      // memfd "vmseal-b", O_RDWR
-  int dev_zero = -1;     // /dev/zero, O_RDWR (also the fault helper)
+  int memfd_a = -1;     // memfd "vmseal-a", O_RDWR
+  int memfd_a2 = -1;    // the same memfd opened again: another open file
+  int memfd_a_ro = -1;  // the same memfd, O_RDONLY
+  int memfd_b = -1;     // memfd "vmseal-b", O_RDWR
+  int dev_zero = -1;    // /dev/zero, O_RDWR (also the fault helper)
 };
 
 // A result as strace prints it: "-1 EPERM (EPERM)", an address in hex for

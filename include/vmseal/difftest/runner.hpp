@@ -57,7 +57,9 @@ struct Summary {
   std::vector<Divergence> divergences;
   bool timed_out = false;
   std::string error;  // set when the run could not go on (not a divergence)
-  double ops_per_second() const { return seconds > 0 ? static_cast<double>(ops_compared) / seconds : 0; }
+  double ops_per_second() const {
+    return seconds > 0 ? static_cast<double>(ops_compared) / seconds : 0;
+  }
 };
 
 struct Progress {

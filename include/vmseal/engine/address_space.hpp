@@ -36,7 +36,7 @@ struct Config {
   Addr mmap_min_addr = 0x10000;
   // vm.mmap_min_addr itself: MAP_FIXED below it needs CAP_SYS_RAWIO.
   Addr dac_mmap_min_addr = 0x1000;
-  Addr mmap_base = 0x7ffff7fff000ULL;  // top-down start (no ASLR, 8 MiB stack rlimit)
+  Addr mmap_base = 0x7ffff7fff000ULL;         // top-down start (no ASLR, 8 MiB stack rlimit)
   Addr mmap_legacy_base = 0x2aaaaaaab000ULL;  // TASK_UNMAPPED_BASE (bottom-up fallback)
   Addr stack_guard_gap = 256 * kPageSize;
   std::uint64_t max_map_count = 65530;  // vm.max_map_count
@@ -78,7 +78,7 @@ struct ExecMapping {
 };
 struct ExecImage {
   std::vector<ExecMapping> mappings;
-  Addr start_brk = 0;  // the initial program break (no heap VMA until it grows)
+  Addr start_brk = 0;    // the initial program break (no heap VMA until it grows)
   Addr start_stack = 0;  // an address inside [stack]
 };
 
@@ -106,8 +106,8 @@ class AddressSpace {
   SysResult munmap(Addr addr, std::uint64_t len);
   SysResult mprotect(Addr addr, std::uint64_t len, std::uint64_t prot);
   SysResult pkey_mprotect(Addr addr, std::uint64_t len, std::uint64_t prot, int pkey);
-  SysResult mremap(Addr old_addr, std::uint64_t old_len, std::uint64_t new_len,
-                   std::uint64_t flags, Addr new_addr);
+  SysResult mremap(Addr old_addr, std::uint64_t old_len, std::uint64_t new_len, std::uint64_t flags,
+                   Addr new_addr);
   SysResult madvise(Addr addr, std::uint64_t len, int advice);
   SysResult mlock(Addr addr, std::uint64_t len);
   SysResult mlock2(Addr addr, std::uint64_t len, std::uint64_t flags);
@@ -222,8 +222,8 @@ class AddressSpace {
   bool can_remove_by_merge(const Vma& v) const noexcept;
   bool vm_enough_memory(std::uint64_t pages) const noexcept;
   std::optional<Addr> get_unmapped_area(FileId file, Addr addr, std::uint64_t len,
-                                        std::uint64_t pgoff, std::uint64_t flags,
-                                        VmFlags vm_flags, Errno& err) const;
+                                        std::uint64_t pgoff, std::uint64_t flags, VmFlags vm_flags,
+                                        Errno& err) const;
   Addr follow_recorded_placement(Addr own, std::uint64_t len) const;
   std::optional<Addr> unmapped_area_topdown(Addr low, Addr high, std::uint64_t len,
                                             Addr start_gap) const;
@@ -232,8 +232,7 @@ class AddressSpace {
   std::optional<Addr> arch_get_unmapped_area(Addr addr, std::uint64_t len, std::uint64_t flags,
                                              VmFlags vm_flags) const;
   std::optional<Addr> arch_get_unmapped_area_topdown(Addr addr, std::uint64_t len,
-                                                     std::uint64_t flags,
-                                                     VmFlags vm_flags) const;
+                                                     std::uint64_t flags, VmFlags vm_flags) const;
   Addr vm_start_gap(const Vma& v) const noexcept;
   SysResult do_mmap(FileId file, Addr addr, std::uint64_t len, std::uint64_t prot,
                     std::uint64_t flags, VmFlags vm_flags, std::uint64_t pgoff);

@@ -26,7 +26,7 @@ struct FileInfo {
   std::uint32_t dev_major = 0;
   std::uint32_t dev_minor = 0;
   std::uint64_t inode = 0;
-  bool readable = true;  // FMODE_READ
+  bool readable = true;   // FMODE_READ
   bool writable = false;  // FMODE_WRITE
   bool append_only = false;
   bool noexec_mount = false;

@@ -68,8 +68,8 @@ enum class DiscardScope : std::uint8_t {
 
 // The RFC v3 seal types (uapi values of the series) and the flags that hold them.
 namespace seal_type {
-inline constexpr std::uint64_t SEAL = 1ULL << 0;      // MM_SEAL_SEAL
-inline constexpr std::uint64_t BASE = 1ULL << 1;      // MM_SEAL_BASE
+inline constexpr std::uint64_t SEAL = 1ULL << 0;       // MM_SEAL_SEAL
+inline constexpr std::uint64_t BASE = 1ULL << 1;       // MM_SEAL_BASE
 inline constexpr std::uint64_t PROT_PKEY = 1ULL << 2;  // MM_SEAL_PROT_PKEY
 inline constexpr std::uint64_t ALL = SEAL | BASE | PROT_PKEY;
 }  // namespace seal_type

@@ -33,9 +33,9 @@ bool parse_pid(std::string_view text, pid_t& pid) noexcept;
 
 struct ProcessInfo {
   pid_t pid = 0;
-  std::string comm;  // /proc/PID/comm
-  std::string exe;   // readlink /proc/PID/exe ("" when unreadable, e.g. kernel threads)
-  uid_t uid = 0;     // real uid (/proc/PID/status)
+  std::string comm;            // /proc/PID/comm
+  std::string exe;             // readlink /proc/PID/exe ("" when unreadable, e.g. kernel threads)
+  uid_t uid = 0;               // real uid (/proc/PID/status)
   bool kernel_thread = false;  // no mm: no mappings at all
 };
 

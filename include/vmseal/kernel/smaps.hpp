@@ -18,8 +18,8 @@ struct SmapsEntry {
   std::uint32_t dev_major = 0;
   std::uint32_t dev_minor = 0;
   std::uint64_t inode = 0;
-  std::string name;    // path, [heap], [stack], ... or empty
-  std::string header;  // the maps line exactly as the kernel printed it
+  std::string name;          // path, [heap], [stack], ... or empty
+  std::string header;        // the maps line exactly as the kernel printed it
   std::string vmflags_text;  // after "VmFlags: ", with the kernel's trailing space
   VmFlags vmflags = 0;
   std::uint64_t anonymous_kb = 0;

@@ -20,55 +20,51 @@ namespace vmseal::sealing {
 
 struct AuditFinding {
   enum class Severity : std::uint8_t {
-    Warning, // a weakness of the file: sealing is weaker or impossible because
-             // of it
-    Note,    // worth knowing, not a fault of the file
+    Warning,  // a weakness of the file: sealing is weaker or impossible because
+              // of it
+    Note,     // worth knowing, not a fault of the file
   };
   Severity severity = Severity::Warning;
-  std::string
-      code; // stable, for scripts: "no-relro", "partial-relro", "textrel", ...
+  std::string code;  // stable, for scripts: "no-relro", "partial-relro", "textrel", ...
   std::string text;
 };
 
 struct AuditReport {
   std::string path;
   ElfImage image;
-  std::vector<PlannedRange> plan; // at bias 0: the object's own addresses
+  std::vector<PlannedRange> plan;  // at bias 0: the object's own addresses
   std::vector<AuditFinding> findings;
   std::size_t warnings() const noexcept;
 };
 
 // "full", "partial" or "none".
-std::string_view relro_level(const ElfImage &image) noexcept;
+std::string_view relro_level(const ElfImage& image) noexcept;
 
 enum class AuditError : std::uint8_t { None, Io, NotRegular, NotElf };
 
 // One file. False with `error` and `kind` set when it cannot be audited.
 // `fd`, when given, is an open descriptor of `path` (read from, not closed).
-bool audit_file(const std::string &path, Profile profile, AuditReport &out,
-                std::string *error, AuditError *kind, int fd = -1);
+bool audit_file(const std::string& path, Profile profile, AuditReport& out, std::string* error,
+                AuditError* kind, int fd = -1);
 
 struct TreeLimits {
-  std::size_t max_files =
-      1'000'000; // files audited (ELF or not) before the walk stops
-  std::size_t max_depth = 64; // directories below a root
+  std::size_t max_files = 1'000'000;  // files audited (ELF or not) before the walk stops
+  std::size_t max_depth = 64;         // directories below a root
 };
 
 struct TreeAudit {
-  std::vector<AuditReport>
-      reports; // the ELF files, in walk order (sorted names)
-  std::uint64_t not_elf =
-      0; // regular files that are not loadable ELF (scripts, data, .o files)
-  std::uint64_t skipped = 0; // symlinks, devices, FIFOs, sockets: never opened
-  std::vector<std::string> errors; // "PATH: why" for what could not be read
-  bool truncated = false;          // a limit stopped the walk
+  std::vector<AuditReport> reports;  // the ELF files, in walk order (sorted names)
+  std::uint64_t not_elf = 0;  // regular files that are not loadable ELF (scripts, data, .o files)
+  std::uint64_t skipped = 0;  // symlinks, devices, FIFOs, sockets: never opened
+  std::vector<std::string> errors;  // "PATH: why" for what could not be read
+  bool truncated = false;           // a limit stopped the walk
 };
 
 // Audits every regular file under `roots` (a root may be a file). Symlinks
 // are not followed, not even to directories; mount points are crossed.
 // `progress(files_seen)` is called every 256 files when given.
-TreeAudit audit_tree(const std::vector<std::string> &roots, Profile profile,
-                     const TreeLimits &limits = {},
-                     const std::function<void(std::uint64_t)> &progress = {});
+TreeAudit audit_tree(const std::vector<std::string>& roots, Profile profile,
+                     const TreeLimits& limits = {},
+                     const std::function<void(std::uint64_t)>& progress = {});
 
-} // namespace vmseal::sealing
+}  // namespace vmseal::sealing

@@ -90,7 +90,7 @@ struct ElfImage {
   bool is_64 = true;
   std::uint16_t type = 0;  // ET_EXEC, ET_DYN, ...
   std::uint16_t machine = 0;
-  std::uint64_t entry = 0;  // e_entry
+  std::uint64_t entry = 0;         // e_entry
   std::vector<LoadSegment> loads;  // PT_LOAD, in file order
   std::optional<VRange> relro;     // PT_GNU_RELRO
   std::vector<MutableRange> mutable_ranges;
@@ -98,15 +98,15 @@ struct ElfImage {
   // it writes after start-up (loader_writable_range), which a plan leaves
   // mutable like an escape hatch.
   std::optional<VRange> loader_writable;
-  std::optional<std::string> interp;  // PT_INTERP
-  bool dynamic = false;               // has PT_DYNAMIC
-  bool bind_now = false;              // DF_BIND_NOW, DF_1_NOW or DT_BIND_NOW
-  bool textrel = false;               // DT_TEXTREL or DF_TEXTREL
-  bool nodelete = false;              // DF_1_NODELETE
-  bool pie = false;                   // DF_1_PIE
-  bool audit = false;                 // DT_AUDIT or DT_DEPAUDIT
-  std::string soname;                 // DT_SONAME
-  bool memory_seal = false;           // GNU_PROPERTY_MEMORY_SEAL in .note.gnu.property
+  std::optional<std::string> interp;     // PT_INTERP
+  bool dynamic = false;                  // has PT_DYNAMIC
+  bool bind_now = false;                 // DF_BIND_NOW, DF_1_NOW or DT_BIND_NOW
+  bool textrel = false;                  // DT_TEXTREL or DF_TEXTREL
+  bool nodelete = false;                 // DF_1_NODELETE
+  bool pie = false;                      // DF_1_PIE
+  bool audit = false;                    // DT_AUDIT or DT_DEPAUDIT
+  std::string soname;                    // DT_SONAME
+  bool memory_seal = false;              // GNU_PROPERTY_MEMORY_SEAL in .note.gnu.property
   std::optional<bool> stack_executable;  // PT_GNU_STACK's PF_X (nullopt: no PT_GNU_STACK)
 
   // [lowest load start, highest load end), page-aligned (before the bias).

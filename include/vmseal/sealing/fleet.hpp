@@ -29,35 +29,32 @@ namespace vmseal::sealing {
 // One live process inspected (what `vmseal inspect PID` shows): its smaps,
 // its ELF objects through /proc/PID/root, and its `vmseal run` record when it
 // has one. False with `failure` set when it cannot be read.
-bool inspect_process(pid_t pid, Profile profile, ProcessReport &out,
-                     kernel::ProcFailure *failure);
+bool inspect_process(pid_t pid, Profile profile, ProcessReport& out, kernel::ProcFailure* failure);
 
 // One process in a line: what the fleet view and `inspect --all` print.
 struct ProcessSummary {
   pid_t pid = 0;
   std::string comm;
   std::string exe;
-  Coverage total;    // every mapping
-  Coverage sealable; // the mappings a sealing loader would seal (sealed or not)
-  std::uint64_t unsealed_sealable = 0; // of those, not sealed: the gaps found
+  Coverage total;                       // every mapping
+  Coverage sealable;                    // the mappings a sealing loader would seal (sealed or not)
+  std::uint64_t unsealed_sealable = 0;  // of those, not sealed: the gaps found
   std::uint64_t warnings = 0;
-  bool vmseal_run = false; // started by `vmseal run` (its record was read)
+  bool vmseal_run = false;  // started by `vmseal run` (its record was read)
 };
-ProcessSummary summarize(const ProcessReport &report);
+ProcessSummary summarize(const ProcessReport& report);
 
 struct FleetScan {
-  std::vector<ProcessSummary>
-      processes;                // in pid order; kernel threads left out
-  std::uint64_t denied = 0;     // processes this user may not read
-  std::uint64_t exited = 0;     // gone while being read
-  double seconds = 0;           // how long the scan took
-  std::int64_t finished_at = 0; // Unix time the scan ended
+  std::vector<ProcessSummary> processes;  // in pid order; kernel threads left out
+  std::uint64_t denied = 0;               // processes this user may not read
+  std::uint64_t exited = 0;               // gone while being read
+  double seconds = 0;                     // how long the scan took
+  std::int64_t finished_at = 0;           // Unix time the scan ended
 };
 // Scans every process in /proc. `progress(done, total)` is called after each
 // one when given.
-FleetScan scan_processes(
-    Profile profile,
-    const std::function<void(std::size_t, std::size_t)> &progress = {});
+FleetScan scan_processes(Profile profile,
+                         const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 // What the machine allows around the processes: rendered with the scan.
 struct MachineState {
@@ -66,10 +63,9 @@ struct MachineState {
 };
 
 struct ExpositionOptions {
-  std::size_t max_groups =
-      50; // executables with their own series; the rest are "(other)"
-  bool per_pid = false; // also one series per process (pid, comm, exe)
-  std::string version;  // vmseal's, for vmseal_version
+  std::size_t max_groups = 50;  // executables with their own series; the rest are "(other)"
+  bool per_pid = false;         // also one series per process (pid, comm, exe)
+  std::string version;          // vmseal's, for vmseal_version
 };
 
 // A label value as the exposition format needs it: valid UTF-8 (a byte that
@@ -79,8 +75,7 @@ inline constexpr std::size_t kMaxLabelBytes = 200;
 std::string label_value(std::string_view raw);
 
 // The whole exposition, "# EOF" last.
-std::string render_exposition(const FleetScan &scan,
-                              const MachineState &machine,
-                              const ExpositionOptions &options);
+std::string render_exposition(const FleetScan& scan, const MachineState& machine,
+                              const ExpositionOptions& options);
 
-} // namespace vmseal::sealing
+}  // namespace vmseal::sealing

@@ -43,11 +43,13 @@ enum class ObjectVerdict : std::uint8_t {
 const char* object_verdict_name(ObjectVerdict v) noexcept;
 
 // The sealer's reasons (ObjectResult::why), shared with the record (record.hpp).
-inline constexpr const char* kVdsoWhy = "the kernel's vDSO: sealed by name under the strict profile";
+inline constexpr const char* kVdsoWhy =
+    "the kernel's vDSO: sealed by name under the strict profile";
 inline constexpr const char* kMayUnloadWhy =
     "opened with dlopen without RTLD_NODELETE: it may be unloaded, and a sealed object cannot be";
 inline constexpr const char* kOptedOutWhy = "matches an opt-out glob";
-inline constexpr const char* kTooComplexWhy = "no loadable segment, or more segments or ranges than vmseal plans for";
+inline constexpr const char* kTooComplexWhy =
+    "no loadable segment, or more segments or ranges than vmseal plans for";
 inline constexpr const char* kSealRefusedWhy =
     "mseal refused a range, or a range it accepted is not sealed (see its error)";
 
@@ -95,10 +97,10 @@ struct KernelMappingResult {
 
 struct SealSummary {
   std::size_t objects_sealed = 0;
-  std::size_t objects_left = 0;  // decided not to seal (opt-out, may unload, ...)
-  std::size_t failures = 0;      // ranges mseal refused, or that a check found unsealed
-  int first_error = 0;           // an errno, kSealNotEffective or kNotAsPlanned
-  std::size_t relro_file_backed = 0;  // sealed RELRO ranges still discardable (relro.hpp)
+  std::size_t objects_left = 0;           // decided not to seal (opt-out, may unload, ...)
+  std::size_t failures = 0;               // ranges mseal refused, or that a check found unsealed
+  int first_error = 0;                    // an errno, kSealNotEffective or kNotAsPlanned
+  std::size_t relro_file_backed = 0;      // sealed RELRO ranges still discardable (relro.hpp)
   std::size_t changed_while_sealing = 0;  // sealed with a protection changed after the check
   std::uint64_t sealed_bytes = 0;
 };

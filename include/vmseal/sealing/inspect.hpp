@@ -74,7 +74,7 @@ struct ObjectReport {
   Addr start = 0;  // span of the object in the process
   Addr end = 0;
   bool main_program = false;
-  bool interpreter = false;  // the dynamic loader
+  bool interpreter = false;       // the dynamic loader
   std::optional<ElfImage> image;  // nullopt when the ELF could not be read
   std::string error;              // why not
   Coverage coverage;
@@ -114,7 +114,8 @@ std::string_view file_name_of(std::string_view path) noexcept;
 
 // Opens the ELF file behind a mapping: fills `image` or returns false with a
 // message. Given the mapping's path and its smaps entry.
-using ElfOpener = std::function<bool(const kernel::SmapsEntry& entry, ElfImage& image, std::string* error)>;
+using ElfOpener =
+    std::function<bool(const kernel::SmapsEntry& entry, ElfImage& image, std::string* error)>;
 
 // An opener for a live process: /proc/PID/root/PATH (so containers work),
 // then /proc/PID/map_files/START-END (deleted files; needs CAP_SYS_ADMIN or
@@ -126,6 +127,7 @@ ElfOpener live_elf_opener(pid_t pid);
 // run's verdict: what the run left alone on purpose (may unload, opted out)
 // is not "a loader would seal this".
 ProcessReport inspect_entries(std::vector<kernel::SmapsEntry> entries, const ElfOpener& open_elf,
-                              Profile profile, const std::string& exe = {}, const SealRecord* record = nullptr);
+                              Profile profile, const std::string& exe = {},
+                              const SealRecord* record = nullptr);
 
 }  // namespace vmseal::sealing

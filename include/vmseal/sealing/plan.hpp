@@ -19,13 +19,13 @@ namespace vmseal::sealing {
 
 // What a page range of a loaded object is.
 enum class SegmentKind : std::uint8_t {
-  Text,     // executable
-  Rodata,   // read-only, not executable
-  Relro,    // PT_GNU_RELRO: written by relocation, read-only afterwards
-  Data,     // writable, from the file
-  Bss,      // writable, zero-filled beyond the file (anonymous memory)
-  Gap,      // PROT_NONE hole between segments, reserved by the loader
-  Mutable,  // PT_GNU_MUTABLE / PT_OPENBSD_MUTABLE / PF_OPENBSD_MUTABLE
+  Text,       // executable
+  Rodata,     // read-only, not executable
+  Relro,      // PT_GNU_RELRO: written by relocation, read-only afterwards
+  Data,       // writable, from the file
+  Bss,        // writable, zero-filled beyond the file (anonymous memory)
+  Gap,        // PROT_NONE hole between segments, reserved by the loader
+  Mutable,    // PT_GNU_MUTABLE / PT_OPENBSD_MUTABLE / PF_OPENBSD_MUTABLE
   WriteExec,  // a segment both writable and executable
 };
 std::string_view segment_kind_name(SegmentKind k) noexcept;

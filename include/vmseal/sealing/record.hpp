@@ -69,7 +69,8 @@ struct RecordEntry {
   std::uint64_t sealed_bytes;
 };
 
-inline constexpr std::size_t kRecordBytes = sizeof(RecordHeader) + sizeof(RecordEntry) * kRecordCapacity;
+inline constexpr std::size_t kRecordBytes =
+    sizeof(RecordHeader) + sizeof(RecordEntry) * kRecordCapacity;
 
 // The sealer's reason for a verdict, as ImageSealer reports it.
 const char* object_verdict_reason(ObjectVerdict v) noexcept;
@@ -84,7 +85,8 @@ class RecordWriter {
             const char* script) noexcept;
   bool is_open() const noexcept { return record_ != nullptr; }
   void add(const ObjectResult& result) noexcept;  // or updates the object's entry
-  void finish_seal_point(bool sealed_before_main, std::size_t failures, std::uint64_t sealed_bytes) noexcept;
+  void finish_seal_point(bool sealed_before_main, std::size_t failures,
+                         std::uint64_t sealed_bytes) noexcept;
 
  private:
   struct Layout {

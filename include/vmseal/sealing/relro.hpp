@@ -63,8 +63,9 @@ class SelfMappings {
   template <typename Fn>
   void for_each_kernel_mapping(Fn fn) const noexcept {
     for (std::size_t i = 0; i < n_; ++i)
-      if (entries_[i].kernel_name >= 0) fn(KernelMapping{kKernelNames[entries_[i].kernel_name], entries_[i].start,
-                                                         entries_[i].end});
+      if (entries_[i].kernel_name >= 0)
+        fn(KernelMapping{kKernelNames[entries_[i].kernel_name], entries_[i].start,
+                         entries_[i].end});
   }
 
  private:
@@ -75,7 +76,7 @@ class SelfMappings {
     Addr end = 0;
     std::uint8_t prot = 0;
     bool shared = false;
-    bool unnamed_device = false;  // a file on a device with major number 0
+    bool unnamed_device = false;   // a file on a device with major number 0
     std::int8_t kernel_name = -1;  // index into kKernelNames, or -1
   };
   Entry entries_[kCapacity]{};
@@ -99,6 +100,7 @@ const char* relro_outcome_name(RelroOutcome o) noexcept;
 // On failure the range is as it was: the copy is made aside and moved in by
 // one call. The same serves text and rodata under `--text anon`, where the
 // copy is anonymous memory with the original protection.
-RelroOutcome replace_with_copy(Addr start, Addr end, int prot, RelroMode mode, const char* label, int* error) noexcept;
+RelroOutcome replace_with_copy(Addr start, Addr end, int prot, RelroMode mode, const char* label,
+                               int* error) noexcept;
 
 }  // namespace vmseal::sealing

@@ -17,6 +17,7 @@ namespace vmseal::sealing {
 // `mode` is the new file's, umask or not: 0600 by default, because a report
 // lists every object's load address, which a root process's neighbours must
 // not learn (ASLR); 0644 for what others must read (a metrics file).
-int write_file_safely(const char* path, const char* data, std::size_t size, unsigned mode = 0600) noexcept;
+int write_file_safely(const char* path, const char* data, std::size_t size,
+                      unsigned mode = 0600) noexcept;
 
 }  // namespace vmseal::sealing

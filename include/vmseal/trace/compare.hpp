@@ -77,11 +77,11 @@ struct CallComparison {
   int pid = 0;
   std::string call;  // the call as written, with the arguments it ran with under the baseline
   bool has_recorded = false;
-  SysResult recorded;  // what the trace says the kernel returned
+  SysResult recorded;                   // what the trace says the kernel returned
   std::vector<PolicyOutcome> outcomes;  // one per policy, in CompareOptions order
   bool result_differs = false;
   bool layout_differs = false;
-  bool verifiable = true;  // false: depends on mappings the input never made
+  bool verifiable = true;   // false: depends on mappings the input never made
   bool unfinished = false;  // the input has no end for this call
   std::string note;
   bool differs() const noexcept { return result_differs || layout_differs; }
@@ -89,12 +89,12 @@ struct CallComparison {
 
 struct PolicySummary {
   std::string spec;
-  std::size_t calls = 0;    // calls run under this policy
-  std::size_t failed = 0;   // of which returned an error
-  std::size_t refused = 0;  // of which returned the policy's seal errno (EPERM / EACCES)
-  std::size_t result_differs = 0;  // result differs from the baseline's
-  std::size_t layout_differs = 0;  // effect on the layout differs from the baseline's
-  std::size_t not_run = 0;         // script lines skipped: a name they use is unbound
+  std::size_t calls = 0;             // calls run under this policy
+  std::size_t failed = 0;            // of which returned an error
+  std::size_t refused = 0;           // of which returned the policy's seal errno (EPERM / EACCES)
+  std::size_t result_differs = 0;    // result differs from the baseline's
+  std::size_t layout_differs = 0;    // effect on the layout differs from the baseline's
+  std::size_t not_run = 0;           // script lines skipped: a name they use is unbound
   std::size_t trace_mismatches = 0;  // results that differ from the trace's record
 };
 
@@ -106,11 +106,12 @@ struct CompareSummary {
   std::size_t unverifiable = 0;
   std::size_t unfinished = 0;
   std::size_t malformed_lines = 0;
-  std::size_t unmodelled = 0;  // successful calls that change a layout but are not modelled
+  std::size_t unmodelled = 0;   // successful calls that change a layout but are not modelled
   std::size_t seal_points = 0;  // predict markers: seal points applied
   std::size_t seal_points_without_layout = 0;  // of which had no snapshot
   std::map<std::string, std::size_t> unmodelled_by_name;
-  std::vector<std::string> problems;  // the first few bad lines and unmodelled calls, for the report
+  std::vector<std::string>
+      problems;  // the first few bad lines and unmodelled calls, for the report
   std::vector<PolicySummary> policies;
 };
 

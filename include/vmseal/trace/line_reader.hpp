@@ -17,25 +17,25 @@ namespace vmseal::trace {
 inline constexpr std::size_t kMaxLineBytes = std::size_t{1} << 20;
 
 class LineReader {
-public:
+ public:
   enum class Result : unsigned char {
-    Line,    // `line()` holds it, without its newline
-    TooLong, // longer than the limit: skipped, `line()` holds its first bytes
-    End,     // no more input (or a read error: see the stream)
+    Line,     // `line()` holds it, without its newline
+    TooLong,  // longer than the limit: skipped, `line()` holds its first bytes
+    End,      // no more input (or a read error: see the stream)
   };
-  explicit LineReader(std::istream &in, std::size_t max_bytes = kMaxLineBytes);
+  explicit LineReader(std::istream& in, std::size_t max_bytes = kMaxLineBytes);
   Result next();
   std::string_view line() const { return {buf_.data(), size_}; }
   std::size_t line_number() const { return lines_; }
   // The last line read had no newline after it (a cut recording).
   bool unterminated() const { return unterminated_; }
 
-private:
-  std::istream &in_;
+ private:
+  std::istream& in_;
   std::vector<char> buf_;
   std::size_t size_ = 0;
   std::size_t lines_ = 0;
   bool unterminated_ = false;
 };
 
-} // namespace vmseal::trace
+}  // namespace vmseal::trace

@@ -32,17 +32,17 @@ namespace vmseal::trace {
 struct SealedRange {
   Addr start = 0;
   Addr end = 0;
-  std::string kind;    // text, rodata, relro, gap, data, bss; stack, vdso, vvar, vvar_vclock
-  std::string object;  // the object's path, or the kernel mapping's name ("[stack]")
-  std::string role;    // program, interpreter, library; "kernel" for a kernel mapping
-  std::size_t line = 0;      // the seal point's line in the trace
-  bool applied = true;       // false: the layout there was unknown, nothing was sealed in the engine
-  std::string copy = {};     // "anon": made an anonymous copy before the seal (sealing/relro.hpp)
+  std::string kind;       // text, rodata, relro, gap, data, bss; stack, vdso, vvar, vvar_vclock
+  std::string object;     // the object's path, or the kernel mapping's name ("[stack]")
+  std::string role;       // program, interpreter, library; "kernel" for a kernel mapping
+  std::size_t line = 0;   // the seal point's line in the trace
+  bool applied = true;    // false: the layout there was unknown, nothing was sealed in the engine
+  std::string copy = {};  // "anon": made an anonymous copy before the seal (sealing/relro.hpp)
 };
 
 // Where a call came from, when strace gave it (-k stacks or -i pointers).
 struct CallSite {
-  std::string site;                // the first frame outside libc and ld.so, or the resolved pointer
+  std::string site;  // the first frame outside libc and ld.so, or the resolved pointer
   std::vector<std::string> stack;  // -k frames, innermost first
 };
 
@@ -54,8 +54,8 @@ struct PredictedCall {
   Addr addr = 0;     // the call's first argument (the address it works on)
   std::uint64_t len = 0;
   bool has_recorded = false;
-  SysResult recorded;  // what the kernel returned, unsealed
-  SysResult sealed;    // what the engine returns with the seals
+  SysResult recorded;             // what the kernel returned, unsealed
+  SysResult sealed;               // what the engine returns with the seals
   std::vector<SealedRange> hits;  // the sealed ranges it touches
   CallSite site;
   std::vector<std::string> avoid;  // "--opt-out /usr/bin/node", "--profile default"
@@ -96,20 +96,20 @@ struct Diagnostic {
 struct SealPoint {
   std::size_t line = 0;  // of the "end" marker (plain traces: the estimated point)
   int pid = 0;
-  std::string kind;      // startup, dlopen; "estimated" in a plain trace
+  std::string kind;  // startup, dlopen; "estimated" in a plain trace
   std::size_t ranges = 0;
-  bool layout = false;   // a snapshot gave the engine the whole layout
+  bool layout = false;  // a snapshot gave the engine the whole layout
 };
 
 struct PredictSummary {
   std::size_t lines = 0;
-  std::size_t calls = 0;         // memory-management calls read
-  std::size_t before_seal = 0;   // made before their process was sealed (or never sealed)
-  std::size_t unaffected = 0;    // after a seal point, the sealed engine agrees with the kernel
+  std::size_t calls = 0;        // memory-management calls read
+  std::size_t before_seal = 0;  // made before their process was sealed (or never sealed)
+  std::size_t unaffected = 0;   // after a seal point, the sealed engine agrees with the kernel
   std::size_t would_fail = 0;
   std::size_t unverifiable = 0;
   std::size_t seal_failures = 0;
-  std::size_t malformed = 0;     // diagnostics of kind Malformed or BadMarker
+  std::size_t malformed = 0;  // diagnostics of kind Malformed or BadMarker
 };
 
 struct PredictResult {
@@ -157,12 +157,12 @@ class Predictor {
   std::unique_ptr<Impl> impl_;
 };
 
-
 // What `vmseal run` flags would have avoided a failure on `hit` under `profile`.
 std::vector<std::string> avoiding_options(const SealedRange& hit, sealing::Profile profile);
 
 // The key the integration test and `--json` use to compare runs: independent
 // of ASLR. "mprotect /usr/bin/x data +0x1000 4096".
-std::string failure_key(std::string_view name, const SealedRange& hit, Addr addr, std::uint64_t len);
+std::string failure_key(std::string_view name, const SealedRange& hit, Addr addr,
+                        std::uint64_t len);
 
 }  // namespace vmseal::trace

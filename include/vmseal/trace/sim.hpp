@@ -39,12 +39,12 @@ std::string format_sys_result(std::string_view name, const SysResult& r);
 struct SimRecord {
   std::size_t line = 0;
   int pid = 0;
-  std::string call;        // "mmap(NULL, 4096, PROT_READ, ...)"
-  SysResult engine;        // what the engine returned
+  std::string call;  // "mmap(NULL, 4096, PROT_READ, ...)"
+  SysResult engine;  // what the engine returned
   bool has_recorded = false;
-  SysResult recorded;      // what the log says the kernel returned
+  SysResult recorded;  // what the log says the kernel returned
   Verdict verdict = Verdict::NoRecord;
-  std::string note;        // why unverifiable / what differs
+  std::string note;  // why unverifiable / what differs
   // The address ranges the call acts on (page-aligned, half-open): the range of
   // munmap, mprotect, ...; both ranges of mremap; the mapping mmap created.
   std::vector<std::pair<Addr, Addr>> ranges;
@@ -69,7 +69,7 @@ struct SimSummary {
   std::size_t unverifiable = 0;
   std::size_t placed = 0;
   std::size_t no_record = 0;
-  std::size_t other_events = 0;  // non-memory calls and process events read
+  std::size_t other_events = 0;            // non-memory calls and process events read
   std::size_t exited_layouts_dropped = 0;  // exited processes whose last layout was not kept
 };
 
@@ -128,8 +128,8 @@ class Simulator {
   SimSummary summary_;
   std::map<int, std::shared_ptr<Mm>> procs_;
   std::map<int, std::shared_ptr<Mm>> exited_;  // the last layout of processes that exited
-  std::deque<int> exited_order_;                // ...oldest first, at most kMaxExitedLayouts
-  std::size_t live_ = 0;                        // pids with an mm
+  std::deque<int> exited_order_;               // ...oldest first, at most kMaxExitedLayouts
+  std::size_t live_ = 0;                       // pids with an mm
   // Documented limit (docs/limits.md): a trace is untrusted input.
   static constexpr std::size_t kMaxExitedLayouts = 4096;
   std::vector<int> order_;

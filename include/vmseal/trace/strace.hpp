@@ -272,9 +272,9 @@ bool parse_flags(std::string_view text, FlagSet set, std::uint64_t& out,
 struct FdArg {
   int fd = -1;
   bool has_path = false;
-  std::string path;        // unescaped ("\74" -> '<'), without the markers below
-  bool deleted = false;    // "(deleted)" after or inside the brackets
-  std::string device;      // -yy device annotation: "char 1:3"; empty otherwise
+  std::string path;      // unescaped ("\74" -> '<'), without the markers below
+  bool deleted = false;  // "(deleted)" after or inside the brackets
+  std::string device;    // -yy device annotation: "char 1:3"; empty otherwise
 };
 bool parse_fd_arg(std::string_view text, FdArg& out, std::string* error = nullptr);
 

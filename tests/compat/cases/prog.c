@@ -9,7 +9,9 @@
 static _Thread_local int tls_counter = 7;
 static jmp_buf env;
 
-static int cmp(const void* a, const void* b) { return (*(const int*)a > *(const int*)b) - (*(const int*)a < *(const int*)b); }
+static int cmp(const void* a, const void* b) {
+  return (*(const int*)a > *(const int*)b) - (*(const int*)a < *(const int*)b);
+}
 
 static void bounce(int depth) {
   if (depth == 0) longjmp(env, 42);
@@ -19,7 +21,10 @@ static void bounce(int depth) {
 int main(int argc, char** argv) {
   int v[16];
   unsigned x = 12345;
-  for (int i = 0; i < 16; ++i) { x = x * 1103515245u + 12345u; v[i] = (int)(x >> 16) % 1000; }
+  for (int i = 0; i < 16; ++i) {
+    x = x * 1103515245u + 12345u;
+    v[i] = (int)(x >> 16) % 1000;
+  }
   qsort(v, 16, sizeof v[0], cmp);
   for (int i = 0; i < 16; ++i) printf("%d%c", v[i], i == 15 ? '\n' : ' ');
   printf("sqrt(2)=%.12f exp(1)=%.12f atan2=%.6f\n", sqrt(2.0), exp(1.0), atan2(1.0, 1.0));

@@ -11,15 +11,23 @@
 #include <thread>
 #include <vector>
 
-struct Shape { virtual ~Shape() = default; virtual double area() const = 0; };
-struct Square : Shape { double s; explicit Square(double v) : s(v) {} double area() const override { return s * s; } };
+struct Shape {
+  virtual ~Shape() = default;
+  virtual double area() const = 0;
+};
+struct Square : Shape {
+  double s;
+  explicit Square(double v) : s(v) {}
+  double area() const override { return s * s; }
+};
 
 int main() {
   std::vector<std::unique_ptr<Shape>> shapes;
   for (int i = 1; i <= 3; ++i) shapes.push_back(std::make_unique<Square>(i));
   double total = 0;
   for (auto& s : shapes) total += s->area();
-  std::cout << "total area " << total << ", first is a " << (dynamic_cast<Square*>(shapes[0].get()) ? "Square" : "?") << '\n';
+  std::cout << "total area " << total << ", first is a "
+            << (dynamic_cast<Square*>(shapes[0].get()) ? "Square" : "?") << '\n';
   try {
     throw std::runtime_error("thrown through sealed text");
   } catch (const std::exception& e) {
@@ -28,7 +36,9 @@ int main() {
   std::vector<long> sums(4);
   std::vector<std::thread> ts;
   for (int t = 0; t < 4; ++t)
-    ts.emplace_back([t, &sums] { for (long i = 0; i < 100000; ++i) sums[t] += i % (t + 2); });
+    ts.emplace_back([t, &sums] {
+      for (long i = 0; i < 100000; ++i) sums[t] += i % (t + 2);
+    });
   for (auto& t : ts) t.join();
   std::cout << "thread sums";
   for (long s : sums) std::cout << ' ' << s;

@@ -12,8 +12,10 @@ static int smaps_says_sealed(unsigned long addr) {
   int in = 0, sealed = 0;
   while (f != NULL && fgets(line, sizeof line, f) != NULL) {
     unsigned long s, e;
-    if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, ':') == NULL) in = addr >= s && addr < e;
-    else if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && line[0] != 'V') in = addr >= s && addr < e;
+    if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, ':') == NULL)
+      in = addr >= s && addr < e;
+    else if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && line[0] != 'V')
+      in = addr >= s && addr < e;
     if (in && strncmp(line, "VmFlags:", 8) == 0) sealed = strstr(line, " sl") != NULL;
   }
   if (f != NULL) fclose(f);

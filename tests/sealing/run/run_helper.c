@@ -12,7 +12,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
-int helper_data = 42; /* .data */
+int helper_data = 42;              /* .data */
 static const int helper_const = 7; /* .rodata */
 /* Relocated pointers: .data.rel.ro, enough for whole RELRO pages. */
 static int helper_fn(void) { return 1; }
@@ -42,20 +42,27 @@ static int sealed_at(uintptr_t addr) {
 
 static const char* word(int s) { return s == 1 ? "sealed" : s == 0 ? "unsealed" : "unmapped"; }
 
-struct find { const char* name; uintptr_t text, relro; };
+struct find {
+  const char* name;
+  uintptr_t text, relro;
+};
 
 static int find_cb(struct dl_phdr_info* info, size_t size, void* data) {
   (void)size;
   struct find* f = data;
   const char* n = info->dlpi_name;
-  if (f->name[0] == '\0' ? info->dlpi_phdr != (const void*)getauxval(AT_PHDR) : strstr(n, f->name) == NULL) return 0;
+  if (f->name[0] == '\0' ? info->dlpi_phdr != (const void*)getauxval(AT_PHDR)
+                         : strstr(n, f->name) == NULL)
+    return 0;
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)* p = &info->dlpi_phdr[i];
-    if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && f->text == 0) f->text = info->dlpi_addr + p->p_vaddr;
+    if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && f->text == 0)
+      f->text = info->dlpi_addr + p->p_vaddr;
     if (p->p_type == PT_GNU_RELRO) {
       /* The first whole page of RELRO (glibc protects whole pages only). */
       uintptr_t s = (info->dlpi_addr + p->p_vaddr + 4095) & ~(uintptr_t)4095;
-      if (s + 4096 <= ((info->dlpi_addr + p->p_vaddr + p->p_memsz) & ~(uintptr_t)4095)) f->relro = s;
+      if (s + 4096 <= ((info->dlpi_addr + p->p_vaddr + p->p_memsz) & ~(uintptr_t)4095))
+        f->relro = s;
     }
   }
   return 1;
@@ -130,7 +137,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc >= 3 && strcmp(argv[1], "dlopen") == 0) return do_dlopen(argv[2], RTLD_NOW, 1);
-  if (argc >= 3 && strcmp(argv[1], "dlopen-nodelete") == 0) return do_dlopen(argv[2], RTLD_NOW | RTLD_NODELETE, 0);
+  if (argc >= 3 && strcmp(argv[1], "dlopen-nodelete") == 0)
+    return do_dlopen(argv[2], RTLD_NOW | RTLD_NODELETE, 0);
   if (argc >= 3 && strcmp(argv[1], "dlopen-keep") == 0) return do_dlopen(argv[2], RTLD_NOW, 0);
   if (argc >= 3 && strcmp(argv[1], "dlmopen") == 0) return do_dlmopen(argv[2]);
   if (argc >= 3 && strcmp(argv[1], "exec") == 0) {
@@ -139,6 +147,8 @@ int main(int argc, char** argv) {
     return 127;
   }
   if (argc >= 3 && strcmp(argv[1], "exit") == 0) return atoi(argv[2]);
-  fprintf(stderr, "usage: run_helper status | dlopen PATH | dlopen-nodelete PATH | dlopen-keep PATH | dlmopen PATH | exec PROG ARGS | exit N\n");
+  fprintf(stderr,
+          "usage: run_helper status | dlopen PATH | dlopen-nodelete PATH | dlopen-keep PATH | "
+          "dlmopen PATH | exec PROG ARGS | exit N\n");
   return 2;
 }

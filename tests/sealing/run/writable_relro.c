@@ -15,13 +15,16 @@ static int unprotect(struct dl_phdr_info* info, size_t size, void* data) {
   for (int i = 0; i < info->dlpi_phnum; ++i)
     if (info->dlpi_phdr[i].p_type == PT_GNU_RELRO) {
       const unsigned long s = (info->dlpi_addr + info->dlpi_phdr[i].p_vaddr) & ~4095UL;
-      const unsigned long e = (info->dlpi_addr + info->dlpi_phdr[i].p_vaddr + info->dlpi_phdr[i].p_memsz) & ~4095UL;
+      const unsigned long e =
+          (info->dlpi_addr + info->dlpi_phdr[i].p_vaddr + info->dlpi_phdr[i].p_memsz) & ~4095UL;
       if (e > s) mprotect((void*)s, e - s, PROT_READ | PROT_WRITE);
     }
   return 1; /* the program only */
 }
 
-__attribute__((constructor)) static void leave_relro_writable(void) { dl_iterate_phdr(unprotect, NULL); }
+__attribute__((constructor)) static void leave_relro_writable(void) {
+  dl_iterate_phdr(unprotect, NULL);
+}
 
 int main(void) {
   puts("writable_relro ran");

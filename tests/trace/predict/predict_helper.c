@@ -24,9 +24,9 @@ static int data_page[PAGE / sizeof(int)] __attribute__((aligned(4096))) = {1};
 static char bss_pages[3 * PAGE] __attribute__((aligned(4096)));
 static const char rodata_pages[2 * PAGE] __attribute__((aligned(4096))) = "vmseal predict";
 
-static void *page_of(const void *p) { return (void *)((uintptr_t)p & ~(PAGE - 1)); }
+static void* page_of(const void* p) { return (void*)((uintptr_t)p & ~(PAGE - 1)); }
 
-static void show(const char *what, int r) {
+static void show(const char* what, int r) {
   printf("%s %s\n", what, r == 0 ? "ok" : strerror(errno));
   fflush(stdout);
 }
@@ -36,22 +36,23 @@ static void mprotect_data(void) {
   show("mprotect-data-rw", mprotect(data_page, PAGE, PROT_READ | PROT_WRITE));
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
-    const char *a = argv[i];
+    const char* a = argv[i];
     if (strcmp(a, "mprotect-data") == 0) {
       mprotect_data();
     } else if (strcmp(a, "map-bss") == 0) {
-      void *p = mmap(bss_pages + PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+      void* p = mmap(bss_pages + PAGE, PAGE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
       show("map-bss", p == MAP_FAILED ? -1 : 0);
     } else if (strcmp(a, "mprotect-text") == 0) {
-      show("mprotect-text", mprotect(page_of((const void *)&main), PAGE, PROT_READ | PROT_EXEC));
+      show("mprotect-text", mprotect(page_of((const void*)&main), PAGE, PROT_READ | PROT_EXEC));
     } else if (strcmp(a, "munmap-rodata") == 0) {
-      show("munmap-rodata", munmap((void *)(rodata_pages + PAGE), PAGE));
+      show("munmap-rodata", munmap((void*)(rodata_pages + PAGE), PAGE));
     } else if (strcmp(a, "dontneed-rodata") == 0) {
-      show("dontneed-rodata", madvise((void *)rodata_pages, PAGE, MADV_DONTNEED));
+      show("dontneed-rodata", madvise((void*)rodata_pages, PAGE, MADV_DONTNEED));
     } else if (strcmp(a, "anon") == 0) {
-      char *p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      char* p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       show("anon-mmap", p == MAP_FAILED ? -1 : 0);
       if (p != MAP_FAILED) {
         p[0] = 1;
