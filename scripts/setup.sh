@@ -17,7 +17,9 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
   # systemd-analyze verifies the fleet view's service and timer
   systemd
   # the libFuzzer targets (fuzz/, scripts/fuzz.sh): clang and its fuzzer runtime
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev
+  # the format check (ctest format): the .clang-format is clang-format 14's
+  clang-format)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()
