@@ -23,9 +23,13 @@
 
 #include "commands.hpp"
 #include "manual.hpp"
+#include "vmseal/sealing/launch.hpp"
+#include "vmseal/sealing/preload_env.hpp"
 #include "vmseal/trace/line_reader.hpp"
 #include "vmseal/trace/predict.hpp"
 #include "vmseal/version.hpp"
+
+extern char** environ;
 
 namespace vmseal::cli {
 namespace {
@@ -303,22 +307,20 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
       warn("this strace cannot print stacks (-k); using -i instruction pointers");
     std::vector<std::string> argv = {strace, "-f", "-y",       "-s",
                                      "1024", "-o", trace_path, stacks ? "-k" : "-i"};
-    std::string ld_preload = preload;
-    if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0')
-      ld_preload += std::string(":") + old;
-    auto env = [&](const std::string& kv) {
-      argv.push_back("-E");
-      argv.push_back(kv);
-    };
-    env("LD_PRELOAD=" + ld_preload);
-    env("VMSEAL_PROFILE=" + o.profile);
-    env("VMSEAL_PREDICT=" + tmpdir);
-    if (!o.opt_out.empty()) {
-      std::string globs;
-      for (const std::string& g : o.opt_out) globs += (globs.empty() ? "" : ":") + g;
-      env("VMSEAL_OPT_OUT=" + globs);
-    }
-    if (o.follow_exec) env("VMSEAL_FOLLOW_EXEC=1");
+    // The preload's environment (sealing::preload_environment), through
+    // strace's -E: inherited VMSEAL_* variables removed (-E NAME), the
+    // settings' set (-E NAME=VALUE), as vmseal run does it.
+    sealing::PreloadSettings settings;
+    settings.profile = o.profile;
+    settings.opt_out = o.opt_out;
+    settings.follow_exec = o.follow_exec;
+    settings.predict_dir = tmpdir;
+    for (char** e = environ; *e != nullptr; ++e)
+      if (std::strncmp(*e, sealing::env::kPrefix, sizeof sealing::env::kPrefix - 1) == 0)
+        argv.insert(argv.end(), {"-E", std::string(*e, std::strcspn(*e, "="))});
+    for (const auto& [name, value] :
+         sealing::preload_environment(preload, settings, std::getenv("LD_PRELOAD")))
+      argv.insert(argv.end(), {"-E", name + "=" + value});
     argv.push_back("--");
     argv.push_back(program);
     argv.insert(argv.end(), o.command.begin() + 1, o.command.end());

@@ -24,6 +24,7 @@
 #include "vmseal/sealing/elf_image.hpp"
 #include "vmseal/sealing/launch.hpp"
 #include "vmseal/sealing/plan.hpp"
+#include "vmseal/sealing/preload_env.hpp"
 #include "vmseal/sealing/safe_file.hpp"
 #include "vmseal/version.hpp"
 
@@ -99,15 +100,6 @@ void write_unsealed_report(const RunOptions& o, const std::string& reason) {
          (err == EEXIST ? "it exists as a symlink or another user's file" : std::strerror(err)));
 }
 
-std::string join(const std::vector<std::string>& v, char sep) {
-  std::string out;
-  for (const std::string& s : v) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
-
 }  // namespace
 
 CLI::App* add_run(CLI::App& app, RunOptions& opts) {
@@ -169,20 +161,18 @@ namespace {
 
 using Env = std::vector<std::pair<std::string, std::string>>;
 
-// The preload's whole environment contract, from the options alone.
+// The preload's environment for these options (sealing::preload_environment).
 Env preload_environment(const RunOptions& o, const std::string& preload) {
-  std::string ld_preload = preload;
-  if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0')
-    ld_preload += std::string(":") + old;
-  Env env{{"LD_PRELOAD", ld_preload}, {"VMSEAL_PROFILE", o.profile}};
-  if (!o.opt_out.empty()) env.emplace_back("VMSEAL_OPT_OUT", join(o.opt_out, ':'));
-  env.emplace_back("VMSEAL_RELRO", o.relro);
-  env.emplace_back("VMSEAL_TEXT", o.text);
-  if (o.dry_run) env.emplace_back("VMSEAL_DRY_RUN", "1");
-  if (!o.report.empty()) env.emplace_back("VMSEAL_REPORT", fs::absolute(o.report).string());
-  if (o.enforce) env.emplace_back("VMSEAL_ENFORCE", "1");
-  if (o.follow_exec) env.emplace_back("VMSEAL_FOLLOW_EXEC", "1");
-  return env;
+  sealing::PreloadSettings settings;
+  settings.profile = o.profile;
+  settings.opt_out = o.opt_out;
+  settings.relro = o.relro;
+  settings.text = o.text;
+  settings.dry_run = o.dry_run;
+  if (!o.report.empty()) settings.report = fs::absolute(o.report).string();
+  settings.enforce = o.enforce;
+  settings.follow_exec = o.follow_exec;
+  return sealing::preload_environment(preload, settings, std::getenv("LD_PRELOAD"));
 }
 
 // The launcher owns the preload's environment: a VMSEAL_* variable inherited
@@ -191,7 +181,8 @@ Env preload_environment(const RunOptions& o, const std::string& preload) {
 void drop_inherited_environment() {
   std::vector<std::string> inherited;
   for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, "VMSEAL_", 7) == 0) inherited.emplace_back(*e, std::strcspn(*e, "="));
+    if (std::strncmp(*e, sealing::env::kPrefix, sizeof sealing::env::kPrefix - 1) == 0)
+      inherited.emplace_back(*e, std::strcspn(*e, "="));
   for (const std::string& name : inherited) unsetenv(name.c_str());
 }
 
@@ -305,7 +296,8 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
   if (const kernel::MsealProbe probe = kernel::probe_mseal_before_exec();
       probe.support != kernel::MsealSupport::Available)
     return cannot_seal(std::string(kernel::describe(probe)), kRunFailed);
-  if (!plan.interpreters.empty()) env.emplace_back("VMSEAL_SCRIPT", fs::absolute(program).string());
+  if (!plan.interpreters.empty())
+    env.emplace_back(sealing::env::kScript, fs::absolute(program).string());
   own_environment(env);
   return exec_program();
 }

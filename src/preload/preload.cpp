@@ -43,11 +43,13 @@ extern char** environ;
 #include <ctime>
 
 #include "vmseal/sealing/image_sealer.hpp"
+#include "vmseal/sealing/preload_env.hpp"
 #include "vmseal/sealing/record.hpp"
 #include "vmseal/sealing/safe_file.hpp"
 #include "vmseal/version.hpp"
 
 namespace vs = vmseal::sealing;
+namespace env = vmseal::sealing::env;
 
 // The process's sealing record (sealing/record.hpp): zero-initialised data of
 // this library, found by `vmseal inspect` through this exported name.
@@ -572,37 +574,37 @@ void drop_self_from_ld_preload() {
 
 void read_config() {
   Config& c = g_config;
-  if (const char* p = getenv("VMSEAL_PROFILE"); p != nullptr && *p != '\0') {
+  if (const char* p = getenv(env::kProfile); p != nullptr && *p != '\0') {
     if (!vs::profile_from_name(p, c.sealer.profile)) {
       say("vmseal: unknown VMSEAL_PROFILE '%s' (minimal, default or strict); using default\n", p);
       c.sealer.profile = vs::Profile::Default;
     }
   }
-  if (const char* p = getenv("VMSEAL_OPT_OUT"); p != nullptr) {
+  if (const char* p = getenv(env::kOptOut); p != nullptr) {
     std::snprintf(c.opt_out, sizeof c.opt_out, "%s", p);
     c.sealer.opt_out = c.opt_out;
   }
-  if (const char* p = getenv("VMSEAL_RELRO");
+  if (const char* p = getenv(env::kRelro);
       p != nullptr && *p != '\0' && !vs::relro_mode_from_name(p, c.sealer.relro))
     say("vmseal: unknown VMSEAL_RELRO '%s' (anon, memfd or file); using anon\n", p);
-  if (const char* p = getenv("VMSEAL_TEXT");
+  if (const char* p = getenv(env::kText);
       p != nullptr && *p != '\0' &&
       (!vs::relro_mode_from_name(p, c.sealer.text) || c.sealer.text == vs::RelroMode::Memfd)) {
     say("vmseal: unknown VMSEAL_TEXT '%s' (anon or file); using file\n", p);
     c.sealer.text = vs::RelroMode::File;
   }
-  if (const char* p = getenv("VMSEAL_SCRIPT"); p != nullptr)
+  if (const char* p = getenv(env::kScript); p != nullptr)
     std::snprintf(c.script, sizeof c.script, "%s", p);
-  c.sealer.dry_run = env_true("VMSEAL_DRY_RUN");
-  if (const char* p = getenv("VMSEAL_PREDICT"); p != nullptr && *p != '\0') {
+  c.sealer.dry_run = env_true(env::kDryRun);
+  if (const char* p = getenv(env::kPredict); p != nullptr && *p != '\0') {
     // `vmseal predict`: plan and mark, seal nothing, print nothing.
     std::snprintf(c.predict_dir, sizeof c.predict_dir, "%s", p);
     c.predict = true;
     c.sealer.dry_run = true;
   }
-  c.enforce = env_true("VMSEAL_ENFORCE");
-  c.follow_exec = env_true("VMSEAL_FOLLOW_EXEC");
-  const char* report = getenv("VMSEAL_REPORT");
+  c.enforce = env_true(env::kEnforce);
+  c.follow_exec = env_true(env::kFollowExec);
+  const char* report = getenv(env::kReport);
   bool report_per_pid = false;
   if (report != nullptr && *report != '\0') {
     // "%p" becomes the pid, so a program that execs others gets one report each.
@@ -622,12 +624,9 @@ void read_config() {
   }
   if (!c.follow_exec) {
     drop_self_from_ld_preload();
-    for (const char* v : {"VMSEAL_PROFILE", "VMSEAL_OPT_OUT", "VMSEAL_RELRO", "VMSEAL_TEXT",
-                          "VMSEAL_SCRIPT", "VMSEAL_DRY_RUN", "VMSEAL_REPORT", "VMSEAL_ENFORCE",
-                          "VMSEAL_FOLLOW_EXEC", "VMSEAL_PREDICT"})
-      drop_env(v);
+    for (const char* v : env::kAll) drop_env(v);
   } else if (!report_per_pid) {
-    drop_env("VMSEAL_REPORT");  // the next program would overwrite this one's
+    drop_env(env::kReport);  // the next program would overwrite this one's
   }
 }
 

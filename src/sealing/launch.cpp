@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "vmseal/sealing/elf_image.hpp"
+#include "vmseal/sealing/preload_env.hpp"
 
 namespace vmseal::sealing {
 namespace {
@@ -213,6 +214,29 @@ bool is_vmseal_preload(const std::string& path, std::string* why) {
     return no(path + " is not a vmseal preload library (it does not define " + kPreloadMarker +
               ")");
   return true;
+}
+
+std::vector<std::pair<std::string, std::string>> preload_environment(
+    const std::string& preload, const PreloadSettings& s, const char* inherited_ld_preload) {
+  std::string ld_preload = preload;
+  if (inherited_ld_preload != nullptr && *inherited_ld_preload != '\0')
+    ld_preload += std::string(":") + inherited_ld_preload;
+  std::vector<std::pair<std::string, std::string>> out{{"LD_PRELOAD", ld_preload},
+                                                       {env::kProfile, s.profile}};
+  if (!s.opt_out.empty()) {
+    std::string globs;
+    for (const std::string& g : s.opt_out) globs += (globs.empty() ? "" : ":") + g;
+    out.emplace_back(env::kOptOut, globs);
+  }
+  if (!s.relro.empty()) out.emplace_back(env::kRelro, s.relro);
+  if (!s.text.empty()) out.emplace_back(env::kText, s.text);
+  if (s.dry_run) out.emplace_back(env::kDryRun, "1");
+  if (!s.report.empty()) out.emplace_back(env::kReport, s.report);
+  if (s.enforce) out.emplace_back(env::kEnforce, "1");
+  if (s.follow_exec) out.emplace_back(env::kFollowExec, "1");
+  if (!s.script.empty()) out.emplace_back(env::kScript, s.script);
+  if (!s.predict_dir.empty()) out.emplace_back(env::kPredict, s.predict_dir);
+  return out;
 }
 
 }  // namespace vmseal::sealing

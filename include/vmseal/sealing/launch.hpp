@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vmseal::sealing {
@@ -53,5 +54,27 @@ bool is_vmseal_preload(const std::string& path, std::string* why);
 
 // The marker symbol the preload defines (src/preload/preload.cpp).
 inline constexpr const char* kPreloadMarker = "vmseal_preload_abi_1";
+
+// What a launcher asks of the preload (vmseal run's and predict's options).
+struct PreloadSettings {
+  std::string profile = "default";
+  std::vector<std::string> opt_out;  // globs; none may contain ':'
+  std::string relro;                 // "" : the preload's default
+  std::string text;
+  bool dry_run = false;
+  std::string report;  // absolute
+  bool enforce = false;
+  bool follow_exec = false;
+  std::string script;       // the #! script whose interpreter is run (VMSEAL_SCRIPT)
+  std::string predict_dir;  // predict's snapshot directory (VMSEAL_PREDICT)
+};
+
+// The environment that starts a program with `preload` and `settings`
+// (preload_env.hpp), in a fixed order: LD_PRELOAD first (with `inherited_ld_preload`
+// after the preload), then only the variables the settings need. A launcher
+// drops every other inherited VMSEAL_* variable: the settings alone decide
+// what is sealed.
+std::vector<std::pair<std::string, std::string>> preload_environment(
+    const std::string& preload, const PreloadSettings& settings, const char* inherited_ld_preload);
 
 }  // namespace vmseal::sealing
