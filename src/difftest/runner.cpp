@@ -19,6 +19,7 @@
 
 #include "vmseal/engine/proc_maps.hpp"
 #include "vmseal/kernel/abi.hpp"
+#include "vmseal/kernel/smaps_import.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 
 namespace vmseal::difftest {

@@ -3,7 +3,7 @@
 #include <map>
 #include <tuple>
 
-#include "vmseal/kernel/smaps.hpp"
+#include "vmseal/kernel/smaps_import.hpp"
 
 namespace vmseal::kernel {
 

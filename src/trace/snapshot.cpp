@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "vmseal/kernel/smaps.hpp"
+#include "vmseal/kernel/smaps_import.hpp"
 
 namespace vmseal::trace {
 

@@ -1,5 +1,6 @@
 // The smaps reader and the import of a live layout into the engine.
 #include "vmseal/kernel/smaps.hpp"
+#include "vmseal/kernel/smaps_import.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>

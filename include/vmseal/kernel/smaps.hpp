@@ -1,12 +1,13 @@
-// /proc/PID/smaps read into typed records, and a live layout imported into an
-// engine AddressSpace.
+// /proc/PID/smaps read into typed records. Importing them into an engine
+// AddressSpace is smaps_import.hpp's: this header needs no engine.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "vmseal/engine/address_space.hpp"
+#include "vmseal/engine/types.hpp"
+#include "vmseal/engine/vm_flags.hpp"
 
 namespace vmseal::kernel {
 
@@ -55,16 +56,5 @@ class SmapsReader {
 // Parses smaps text (for tests and for files captured elsewhere).
 bool parse_smaps(const std::string& text, std::vector<SmapsEntry>& out, std::string* error,
                  Addr stop_at = ~Addr{0});
-
-// Inserts every entry into `as` as a VMA: flags from VmFlags, the file (one
-// open file per distinct device, inode and path), the special mappings by
-// name, an anon_vma where the VMA has anonymous pages. The engine cannot see
-// which open file a mapping came through nor anon_vma identity across VMAs:
-// imported layouts are exact for what smaps shows, approximate for merges
-// that depend on those. `forked_child`: the process was forked and has not
-// exec'd since, so each anon_vma it has chains to its parent's (the kernel
-// then refuses some merges, as vmseal difftest found for brk).
-void import_layout(const std::vector<SmapsEntry>& entries, AddressSpace& as,
-                   bool forked_child = false);
 
 }  // namespace vmseal::kernel
