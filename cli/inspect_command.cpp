@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -403,24 +404,25 @@ std::string xml_escape(const std::string& s) {
   return out;
 }
 
-// One row per object (its mappings to scale within its span), then one row
-// per other mapping kind (each mapping an equal-width cell, since their sizes
-// differ by orders of magnitude). Green sealed, red a loader would have sealed
-// it, grey left alone on purpose.
-std::string render_svg(const ProcessReport& r) {
-  const int label_w = 260;
-  const int bar_w = 900;
-  const int row_h = 26;
-  struct Row {
-    std::string label;
-    std::vector<const InspectedMapping*> maps;
-    Addr start = 0;
-    Addr end = 0;
-    bool scaled = true;
-  };
-  std::vector<Row> rows;
+// One row per object, then one per other kind of mapping. Sizes differ by
+// orders of magnitude (a 4 KiB vvar, a 6 MiB program, a 1 GiB heap), so a
+// row's length is on a log scale of its bytes, the same scale for every row,
+// and says its size in text; within a row the mappings are to scale (an
+// object's by address, gaps included; a kind's side by side). Green sealed,
+// red a loader would have sealed it, grey left alone.
+struct SvgRow {
+  std::string label;
+  std::vector<const InspectedMapping*> maps;
+  Addr start = 0;
+  Addr end = 0;
+  bool by_address = true;
+  std::uint64_t bytes = 0;
+};
+
+std::vector<SvgRow> svg_rows(const ProcessReport& r) {
+  std::vector<SvgRow> rows;
   for (std::size_t i = 0; i < r.objects.size(); ++i) {
-    Row row;
+    SvgRow row;
     row.label = std::string(sealing::file_name_of(r.objects[i].path));
     row.start = r.objects[i].start;
     row.end = r.objects[i].end;
@@ -429,22 +431,40 @@ std::string render_svg(const ProcessReport& r) {
         row.maps.push_back(&m);
         row.start = std::min(row.start, m.start);
         row.end = std::max(row.end, m.end);
+        row.bytes += m.end - m.start;
       }
     rows.push_back(std::move(row));
   }
-  std::map<std::string, Row> others;
+  std::map<std::string, SvgRow> others;
   for (const InspectedMapping& m : r.mappings) {
     if (m.object >= 0) continue;
-    Row& row = others[std::string(sealing::mapping_kind_name(m.kind))];
+    SvgRow& row = others[std::string(sealing::mapping_kind_name(m.kind))];
     row.label = std::string(sealing::mapping_kind_name(m.kind));
-    row.scaled = false;
+    row.by_address = false;
     row.maps.push_back(&m);
+    row.bytes += m.end - m.start;
   }
   for (auto& [k, row] : others) rows.push_back(std::move(row));
-  const int height = 60 + static_cast<int>(rows.size()) * row_h + 40;
+  return rows;
+}
+
+std::string render_svg(const ProcessReport& r) {
+  const int label_w = 260;
+  const int size_w = 70;
+  const int bar_w = 860;
+  const int row_h = 26;
+  const std::vector<SvgRow> rows = svg_rows(r);
+  std::uint64_t most = 4096;
+  for (const SvgRow& row : rows) most = std::max(most, row.bytes);
+  // log2 of the size in pages, +1 so a single page still shows.
+  const auto length_of = [&](std::uint64_t bytes) {
+    const double scale = std::log2(static_cast<double>(most) / 4096.0 + 1.0);
+    return std::max(4.0, bar_w * std::log2(static_cast<double>(bytes) / 4096.0 + 1.0) / scale);
+  };
+  const int height = 90 + static_cast<int>(rows.size()) * row_h + 20;
   std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
-                    std::to_string(label_w + bar_w + 20) + "\" height=\"" + std::to_string(height) +
-                    "\" font-family=\"monospace\" font-size=\"12\">\n";
+                    std::to_string(label_w + size_w + bar_w + 20) + "\" height=\"" +
+                    std::to_string(height) + "\" font-family=\"monospace\" font-size=\"12\">\n";
   char b[512];
   std::snprintf(b, sizeof b,
                 "<text x=\"10\" y=\"20\" font-size=\"14\">process %d (%s): %" PRIu64 " of %" PRIu64
@@ -453,37 +473,48 @@ std::string render_svg(const ProcessReport& r) {
                 r.total.mappings, human_size(r.total.bytes_sealed).c_str(),
                 human_size(r.total.bytes).c_str());
   out += b;
+  // The legend: a swatch for each colour, and what the lengths mean.
+  const std::pair<const char*, const char*> legend[] = {
+      {"#2e7d32", "sealed"}, {"#c62828", "a loader would seal it"}, {"#bdbdbd", "left alone"}};
+  int x = 10;
+  for (const auto& [fill, text] : legend) {
+    std::snprintf(b, sizeof b,
+                  "<rect x=\"%d\" y=\"32\" width=\"12\" height=\"12\" fill=\"%s\"/><text x=\"%d\" "
+                  "y=\"43\">%s</text>\n",
+                  x, fill, x + 16, text);
+    out += b;
+    x += 16 + static_cast<int>(std::strlen(text)) * 8 + 20;
+  }
   out +=
-      "<text x=\"10\" y=\"40\" fill=\"#2e7d32\">sealed</text><text x=\"80\" y=\"40\" "
-      "fill=\"#c62828\">a loader "
-      "would seal it</text><text x=\"250\" y=\"40\" fill=\"#757575\">left alone</text>\n";
-  int y = 55;
-  for (const Row& row : rows) {
+      "<text x=\"10\" y=\"64\" fill=\"#555555\">row length: log scale of the row's bytes (the same "
+      "for every "
+      "row); within a row, mappings to scale</text>\n";
+  int y = 80;
+  for (const SvgRow& row : rows) {
     out += "<text x=\"10\" y=\"" + std::to_string(y + 16) + "\">" + xml_escape(fit(row.label, 34)) +
            "</text>\n";
-    const double span =
-        row.scaled && row.end > row.start ? static_cast<double>(row.end - row.start) : 1.0;
-    for (std::size_t i = 0; i < row.maps.size(); ++i) {
-      const InspectedMapping& m = *row.maps[i];
-      double x = 0;
-      double w = 0;
-      if (row.scaled) {
-        x = static_cast<double>(m.start - row.start) / span * bar_w;
-        w = std::max(1.0, static_cast<double>(m.end - m.start) / span * bar_w);
-      } else {
-        w = static_cast<double>(bar_w) / static_cast<double>(row.maps.size());
-        x = w * static_cast<double>(i);
-      }
-      const char* fill = m.sealed ? "#2e7d32" : m.should_seal ? "#c62828" : "#bdbdbd";
+    out += "<text x=\"" + std::to_string(label_w + size_w - 8) + "\" y=\"" +
+           std::to_string(y + 16) + "\" text-anchor=\"end\">" + human_size(row.bytes) + "</text>\n";
+    const double length = length_of(row.bytes);
+    const double span = row.by_address && row.end > row.start
+                            ? static_cast<double>(row.end - row.start)
+                            : static_cast<double>(std::max<std::uint64_t>(row.bytes, 1));
+    double next = 0;  // side by side, for a kind's row
+    for (const InspectedMapping* m : row.maps) {
+      const double size = static_cast<double>(m->end - m->start);
+      const double at = row.by_address ? static_cast<double>(m->start - row.start) : next;
+      next += size;
+      const double w = std::max(1.0, size / span * length);
+      const char* fill = m->sealed ? "#2e7d32" : m->should_seal ? "#c62828" : "#bdbdbd";
       std::snprintf(
           b, sizeof b,
           "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"20\" fill=\"%s\" stroke=\"#ffffff\" "
           "stroke-width=\"0.5\"><title>",
-          label_w + x, y, w, fill);
+          label_w + size_w + at / span * length, y, w, fill);
       out += b;
-      out += xml_escape(hex(m.start) + "-" + hex(m.end) + " " + m.perms + " " + what_of(r, m) +
-                        " " + human_size(m.end - m.start) + (m.sealed ? " sealed" : "") +
-                        (m.note.empty() ? "" : ": " + std::string(m.note)));
+      out += xml_escape(hex(m->start) + "-" + hex(m->end) + " " + m->perms + " " + what_of(r, *m) +
+                        " " + human_size(m->end - m->start) + (m->sealed ? " sealed" : "") +
+                        (m->note.empty() ? "" : ": " + std::string(m->note)));
       out += "</title></rect>\n";
     }
     y += row_h;

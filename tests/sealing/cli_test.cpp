@@ -6,9 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -91,6 +93,62 @@ TEST(CheckCli, SeccompFilterThatDeniesMseal) {
   EXPECT_NE(r.out.find("objects:"), std::string::npos);
   r = under_filter(EPERM, "inspect self");
   EXPECT_EQ(r.code, 0) << r.err;
+}
+
+// The rows of an `inspect --svg` picture: label and drawn length (the sum
+// of its rects' widths), read back from the SVG text.
+std::map<std::string, double> svg_row_lengths(const std::string& svg) {
+  std::map<int, std::string> label_at;  // row y -> label
+  std::map<int, double> length_at;
+  std::istringstream in(svg);
+  for (std::string line; std::getline(in, line);) {
+    int y = 0;
+    double w = 0;
+    char label[256] = {};
+    if (std::sscanf(line.c_str(), "<text x=\"10\" y=\"%d\">%255[^<]</text>", &y, label) == 2)
+      label_at[y - 16] = label;
+    float fx = 0;
+    if (std::sscanf(line.c_str(), "<rect x=\"%f\" y=\"%d\" width=\"%lf\" height=\"20\"", &fx, &y,
+                    &w) == 3)
+      length_at[y] += w;
+  }
+  std::map<std::string, double> out;
+  for (const auto& [y, label] : label_at)
+    if (length_at.count(y) != 0) out[label] = length_at[y];
+  return out;
+}
+
+TEST(InspectCli, SvgRowsAreToOneScaleWithSizesAndALegend) {
+  const std::string svg = vmseal::test::temp_path("scale.svg");
+  const CliRun r = vmseal("inspect self --svg " + svg);
+  ASSERT_EQ(r.code, have_mseal() ? 0 : 5) << r.err;
+  const std::string picture = slurp(svg);
+  const CliRun j = vmseal("inspect self --json");
+  const auto report = nlohmann::json::parse(j.out);
+  // Each object's bytes against its drawn length: a bigger object is never
+  // drawn shorter (the old picture drew every object at full width).
+  const auto lengths = svg_row_lengths(picture);
+  std::vector<std::pair<double, double>> bytes_and_length;
+  for (const auto& o : report["objects"]) {
+    const std::string path = o["path"];
+    const std::string name = path.substr(path.rfind('/') + 1);
+    if (lengths.count(name) != 0)
+      bytes_and_length.emplace_back(o["coverage"]["bytes"].get<double>(), lengths.at(name));
+  }
+  ASSERT_GE(bytes_and_length.size(), 3U) << picture.substr(0, 2000);
+  std::sort(bytes_and_length.begin(), bytes_and_length.end());
+  EXPECT_LT(bytes_and_length.front().second, bytes_and_length.back().second * 0.95)
+      << "the smallest and the largest object drawn alike";
+  for (std::size_t i = 1; i < bytes_and_length.size(); ++i)
+    EXPECT_LE(bytes_and_length[i - 1].second, bytes_and_length[i].second + 0.5);
+  EXPECT_NE(picture.find("log scale"), std::string::npos) << "the scale is labelled";
+  std::size_t swatches = 0;
+  for (std::size_t at = picture.find("width=\"12\" height=\"12\""); at != std::string::npos;
+       at = picture.find("width=\"12\" height=\"12\"", at + 1))
+    ++swatches;
+  EXPECT_EQ(swatches, 3U) << "a swatch for each colour";
+  EXPECT_NE(picture.find("text-anchor=\"end\">"), std::string::npos)
+      << "sizes as text, not only on hover";
 }
 
 TEST(InspectCli, SelfAsTableJsonAndSvg) {
