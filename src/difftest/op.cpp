@@ -78,6 +78,55 @@ std::string result_text(OpKind k, const SysResult& r) {
   }
 }
 
+std::optional<Syscall> as_syscall(const Op& op) noexcept {
+  SyscallKind k = SyscallKind::Munmap;
+  switch (op.kind) {
+    case OpKind::Mmap:
+      k = SyscallKind::Mmap;
+      break;
+    case OpKind::Munmap:
+      k = SyscallKind::Munmap;
+      break;
+    case OpKind::Mprotect:
+      k = SyscallKind::Mprotect;
+      break;
+    case OpKind::PkeyMprotect:
+      k = SyscallKind::PkeyMprotect;
+      break;
+    case OpKind::Mremap:
+      k = SyscallKind::Mremap;
+      break;
+    case OpKind::Madvise:
+      k = SyscallKind::Madvise;
+      break;
+    case OpKind::Mlock:
+      k = SyscallKind::Mlock;
+      break;
+    case OpKind::Mlock2:
+      k = SyscallKind::Mlock2;
+      break;
+    case OpKind::Munlock:
+      k = SyscallKind::Munlock;
+      break;
+    case OpKind::Mlockall:
+      k = SyscallKind::Mlockall;
+      break;
+    case OpKind::Munlockall:
+      k = SyscallKind::Munlockall;
+      break;
+    case OpKind::Brk:
+      k = SyscallKind::Brk;
+      break;
+    case OpKind::Mseal:
+      k = SyscallKind::Mseal;
+      break;
+    case OpKind::WriteFault:
+    case OpKind::Fork:
+      return std::nullopt;
+  }
+  return Syscall{k, op.a};
+}
+
 std::string_view op_name(OpKind k) noexcept { return kNames[static_cast<std::size_t>(k)]; }
 
 bool op_from_name(std::string_view name, OpKind& out) noexcept {

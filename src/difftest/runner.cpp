@@ -187,58 +187,27 @@ void install_files(AddressSpace& as, const Fds& f) {
 // put it (`placed`).
 SysResult apply_engine(AddressSpace& as, const Op& op, const SysResult& native, const Window& w,
                        bool& placed) {
-  const auto& a = op.a;
   placed = false;
+  if (const std::optional<Syscall> call = as_syscall(op)) {
+    // Where the engine's own choice lies outside the window it cannot be
+    // exact (the rest of the process is the kernel's business): a call that
+    // chooses its address follows the kernel there, with its own limits.
+    std::optional<RecordedPlacement> recorded;
+    if (native.is_ok()) recorded = RecordedPlacement{native.value(), w.base, w.end()};
+    const Applied done = apply(as, *call, recorded);
+    placed = done.placed;
+    return done.result;
+  }
   switch (op.kind) {
-    case OpKind::Mmap: {
-      const bool fixed = (a[3] & (abi::MAP_FIXED | abi::MAP_FIXED_NOREPLACE)) != 0;
-      if (!fixed && native.is_ok()) as.set_recorded_placement({native.value(), w.base, w.end()});
-      const SysResult r = as.mmap(a[0], a[1], a[2], a[3], static_cast<int>(a[4]), a[5]);
-      placed = as.recorded_placement_used();
-      as.clear_recorded_placement();
-      return r;
-    }
-    case OpKind::Munmap:
-      return as.munmap(a[0], a[1]);
-    case OpKind::Mprotect:
-      return as.mprotect(a[0], a[1], a[2]);
-    case OpKind::PkeyMprotect:
-      return as.pkey_mprotect(a[0], a[1], a[2], static_cast<int>(a[3]));
-    case OpKind::Mremap: {
-      // Where the engine's own choice lies outside the window it cannot be
-      // exact (the rest of the process is the kernel's business): the move
-      // follows the kernel there, as a non-fixed move with its own limits.
-      const bool may_place = (a[3] & abi::MREMAP_MAYMOVE) != 0 && (a[3] & abi::MREMAP_FIXED) == 0;
-      if (may_place && native.is_ok()) as.set_recorded_placement({native.value(), w.base, w.end()});
-      const SysResult r = as.mremap(a[0], a[1], a[2], a[3], a[4]);
-      placed = as.recorded_placement_used();
-      as.clear_recorded_placement();
-      return r;
-    }
-    case OpKind::Madvise:
-      return as.madvise(a[0], a[1], static_cast<int>(a[2]));
-    case OpKind::Mlock:
-      return as.mlock(a[0], a[1]);
-    case OpKind::Mlock2:
-      return as.mlock2(a[0], a[1], a[2]);
-    case OpKind::Munlock:
-      return as.munlock(a[0], a[1]);
-    case OpKind::Mlockall:
-      return as.mlockall(a[0]);
-    case OpKind::Munlockall:
-      return as.munlockall();
-    case OpKind::Brk:
-      return as.brk(a[0]);
-    case OpKind::Mseal:
-      return as.mseal(a[0], a[1], a[2]);
     case OpKind::WriteFault:
-      return as.fault(a[0], Access::Write) == FaultResult::Ok ? SysResult::ok(0)
-                                                              : SysResult(Errno::FAULT);
+      return as.fault(op.a[0], Access::Write) == FaultResult::Ok ? SysResult::ok(0)
+                                                                 : SysResult(Errno::FAULT);
     case OpKind::Fork:
       if (native.is_ok()) as = as.fork();
       return native;
+    default:
+      return SysResult(Errno::NOSYS);
   }
-  return SysResult(Errno::NOSYS);
 }
 
 }  // namespace

@@ -4,10 +4,12 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "vmseal/engine/syscall.hpp"
 #include "vmseal/engine/types.hpp"
 
 namespace vmseal::difftest {
@@ -42,6 +44,10 @@ struct Op {
 
 // How many of the six arguments the call takes.
 std::size_t arg_count(OpKind k) noexcept;
+
+// The engine's typed call for an op that is a system call (syscall.hpp);
+// nullopt for the process events (a write fault, fork).
+std::optional<Syscall> as_syscall(const Op& op) noexcept;
 
 // The file descriptors a difftest child has open, by role; the same numbers in
 // the engine. Both memfds are large enough that no mapping reaches their end.

@@ -1,0 +1,68 @@
+// The engine's system call table: every modelled memory-management call as a
+// typed value (its kind and six register values), and the one function that
+// applies a call to an address space, as the kernel's syscall table sends each
+// number to its do_* function. Everything above the engine (sim, compare,
+// predict, difftest) decodes its input into a Syscall and comes here.
+//
+// A call that chooses its own address (mmap without MAP_FIXED, mremap with
+// MREMAP_MAYMOVE and no MREMAP_FIXED, shmat at 0) may be given the address a
+// log says the kernel chose (RecordedPlacement, address_space.hpp): the engine
+// cannot see ASLR nor what was mapped before the log began.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "vmseal/engine/address_space.hpp"
+
+namespace vmseal {
+
+enum class SyscallKind : std::uint8_t {
+  Mmap,          // addr, len, prot, flags, fd, offset
+  Munmap,        // addr, len
+  Mprotect,      // addr, len, prot
+  PkeyMprotect,  // addr, len, prot, pkey
+  Mremap,        // old_addr, old_len, new_len, flags, new_addr
+  Madvise,       // addr, len, advice
+  Mlock,         // addr, len
+  Mlock2,        // addr, len, flags
+  Munlock,       // addr, len
+  Mlockall,      // flags
+  Munlockall,    //
+  Brk,           // addr
+  Mseal,         // addr, len, flags
+  MsealTyped,    // addr, len, types, flags (the typed-seal RFC's four arguments)
+  Msync,         // addr, len, flags
+  Shmat,         // segment (the engine's FileId of it), addr, shmflg
+  Shmdt,         // addr
+};
+inline constexpr std::size_t kSyscallKinds = 17;
+
+// The name strace prints ("mseal" for MsealTyped too).
+std::string_view syscall_name(SyscallKind k) noexcept;
+// How many register arguments the call reads.
+std::size_t syscall_arg_count(SyscallKind k) noexcept;
+
+struct Syscall {
+  SyscallKind kind = SyscallKind::Munmap;
+  std::array<std::uint64_t, 6> a{};
+  friend bool operator==(const Syscall&, const Syscall&) = default;
+};
+
+// Whether the call picks its own address (and so may follow a recorded one).
+bool chooses_its_address(const Syscall& call) noexcept;
+
+struct Applied {
+  SysResult result;
+  bool placed = false;  // the recorded placement was taken
+};
+
+// The call on `as`. `recorded`: where a log says the kernel put a call that
+// chooses its own address (ignored for the others).
+Applied apply(AddressSpace& as, const Syscall& call,
+              const std::optional<RecordedPlacement>& recorded = std::nullopt);
+
+}  // namespace vmseal
