@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "vmseal/engine/syscall.hpp"
 #include "vmseal/kernel/abi.hpp"
 
 namespace vmseal::trace {
@@ -448,234 +449,211 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
   return apply_mm_call(ev.pid, ev, error);
 }
 
+// ---- memory calls: decode, the ranges that decide them, the engine, the verdict --
+
+// A trace call decoded into what the engine runs: a typed system call
+// (engine/syscall.hpp), or a read(2) from /dev/zero into memory, which the
+// engine sees as a write fault on each page of the buffer.
+struct Simulator::MmCall {
+  Syscall call;
+  bool user_write = false;  // read(2): call.a[0] the buffer, call.a[1] its length
+  FdArg fd;                 // mmap's file, as strace's -y printed it
+  std::uint64_t shmid = 0;  // shmat's segment, until bind_call finds its file
+};
+
+// Whether the trace made every range the outcome depends on.
+struct Simulator::Judgement {
+  bool verifiable = true;
+  std::string why;
+  void unknown(std::string reason) {
+    verifiable = false;
+    why = std::move(reason);
+  }
+};
+
 std::optional<SimRecord> Simulator::apply_mm_call(int pid, const TraceEvent& ev,
                                                   std::string* error) {
-  const TraceCall& c = ev.call;
-  const std::string& n = c.name;
-  auto mm = mm_of(pid);
-  AddressSpace& as = mm->as;
+  MmCall call;
+  if (!decode_mm_call(ev.call, call, error)) return std::nullopt;
+  Mm& mm = *mm_of(pid);
   SimRecord rec;
   rec.line = ev.line;
   rec.pid = pid;
-  rec.call = join_args(c);
-  if (c.outcome == Outcome::Value) {
+  rec.call = join_args(ev.call);
+  if (ev.call.outcome == Outcome::Value) {
     rec.has_recorded = true;
-    rec.recorded = SysResult::ok(c.value);
-  } else if (c.outcome == Outcome::Error && c.err != Errno::OK) {
+    rec.recorded = SysResult::ok(ev.call.value);
+  } else if (ev.call.outcome == Outcome::Error && ev.call.err != Errno::OK) {
     rec.has_recorded = true;
-    rec.recorded = SysResult(c.err);
+    rec.recorded = SysResult(ev.call.err);
   }
-  const bool check = options_.check && rec.has_recorded;
-  const bool recorded_ok = rec.has_recorded && rec.recorded.is_ok();
+  Judgement j;
+  bool placed = false;
+  if (call.call.kind == SyscallKind::Brk && !mm.brk_known && rec.has_recorded &&
+      rec.recorded.is_ok()) {
+    // The first brk of a process image tells where its heap starts.
+    mm.as.set_brk(rec.recorded.value(), rec.recorded.value());
+    mm.brk_known = true;
+  }
+  const Addr brk_before = mm.as.brk_value();
+  if (bind_call(call, mm, j)) {
+    need_known_ranges(call, mm, j, rec);
+    placed = run_call(call, mm, rec);
+    learn_known_ranges(call, mm, rec, brk_before);
+  } else {
+    rec.engine = SysResult(Errno::INVAL);  // a segment the trace never made
+  }
+  return judge(std::move(rec), j, placed);
+}
 
-  Args a(c);
-  // The ranges whose state decides the outcome, and whether the trace knows them.
-  bool verifiable = true;
-  std::string why;
-  auto need_known = [&](Addr s, Addr e) {
-    // A range that wraps past 2^64 is refused on its arguments alone.
-    if (e == kWrapped) return;
+// What the registers name but the engine must be told: a file opened before
+// the trace began, the file of a System V segment. False when the call
+// cannot run at all.
+bool Simulator::bind_call(MmCall& c, Mm& mm, Judgement& j) {
+  AddressSpace& as = mm.as;
+  if (c.call.kind == SyscallKind::Mmap) {
+    const int fd = static_cast<int>(c.call.a[4]);
+    if ((c.call.a[3] & abi::MAP_ANONYMOUS) == 0 && fd >= 0 && as.fds().lookup(fd) == 0) {
+      // A file opened before the trace began: described from the -y path.
+      FileInfo fi;
+      fi.path = c.fd.has_path ? c.fd.path + (c.fd.deleted ? " (deleted)" : "") : std::string();
+      fi.kind = kind_of_path(c.fd.path);
+      fi.readable = true;
+      fi.writable = true;
+      as.fds().install_at(fd, as.files().add(fi));
+      j.unknown("fd " + std::to_string(fd) + " was opened before the trace began");
+    }
+  }
+  if (c.call.kind == SyscallKind::Shmat) {
+    const auto seg = shm_segments_.find(c.shmid);
+    if (seg == shm_segments_.end()) {
+      j.unknown("shm segment " + std::to_string(c.shmid) + " was not created by the trace");
+      return false;
+    }
+    c.call.a[0] = seg->second.first;
+  }
+  return true;
+}
+
+// The ranges whose state decides the outcome, and whether the trace made them.
+void Simulator::need_known_ranges(const MmCall& c, Mm& mm, Judgement& j, SimRecord& rec) {
+  auto need = [&](Addr s, Addr e) {
+    if (e == kWrapped) return;  // refused on its arguments alone
     if (page_align_down(s) < e) rec.ranges.emplace_back(page_align_down(s), e);
-    if (!mm->known.contains(page_align_down(s), e)) {
-      verifiable = false;
+    if (!mm.known.contains(page_align_down(s), e)) {
       char buf[96];
       std::snprintf(buf, sizeof buf, "%#" PRIx64 "-%#" PRIx64 " was not created by the trace",
                     page_align_down(s), e);
-      why = buf;
+      j.unknown(buf);
     }
   };
-  bool placed = false;
-  // A non-fixed placement goes where the kernel put it: the engine cannot see
-  // ASLR nor what was mapped before the trace began (RecordedPlacement).
-  auto follow_kernel_placement = [&] {
-    if (check && recorded_ok) as.set_recorded_placement({rec.recorded.value(), 0, 0});
-  };
-  auto placement_followed = [&] {
-    const bool used = as.recorded_placement_used();
-    as.clear_recorded_placement();
-    return used;
-  };
+  const auto& a = c.call.a;
+  if (c.user_write) return need(a[0], range_end(a[0], a[1]));
+  switch (c.call.kind) {
+    case SyscallKind::Mmap:
+      if (!chooses_its_address(c.call)) need(a[0], range_end(a[0], a[1]));
+      return;
+    case SyscallKind::Mremap:
+      need(a[0], range_end(a[0], std::max(a[1], a[2])));
+      if ((a[3] & abi::MREMAP_FIXED) != 0) need(a[4], range_end(a[4], a[2]));
+      return;
+    case SyscallKind::Brk: {
+      const Addr old = mm.as.brk_value();
+      if (a[0] > old) need(page_align_up(old), page_align_up(a[0]));
+      return;
+    }
+    case SyscallKind::Shmat:
+      if (a[1] != 0) need(a[1], range_end(a[1], mm.as.files().get(static_cast<FileId>(a[0])).size));
+      return;
+    case SyscallKind::Shmdt: {
+      const Vma* v = mm.as.vmas().find(a[0]);
+      need(a[0], v != nullptr ? v->end : a[0] + kPageSize);
+      return;
+    }
+    case SyscallKind::Mlockall:
+    case SyscallKind::Munlockall:
+      return;
+    default:
+      need(a[0], range_end(a[0], a[1]));  // the calls on [addr, addr + len)
+  }
+}
 
-  if (n == "mmap") {
-    if (!a.count(6)) goto bad;
-    Addr addr = a.u(0);
-    const std::uint64_t len = a.u(1);
-    const std::uint64_t prot = a.flags(2, FlagSet::Prot);
-    std::uint64_t flags = a.flags(3, FlagSet::Map);
-    const FdArg fd = a.fd(4);
-    const std::uint64_t off = a.u(5);
-    if (!a.ok()) goto bad;
-    if ((flags & abi::MAP_ANONYMOUS) == 0 && as.fds().lookup(fd.fd) == 0 && fd.fd >= 0) {
-      // A file opened before the trace began: describe it from the -y path.
-      FileInfo fi;
-      fi.path = fd.has_path ? fd.path + (fd.deleted ? " (deleted)" : "") : std::string();
-      fi.kind = kind_of_path(fd.path);
-      fi.readable = true;
-      fi.writable = true;
-      as.fds().install_at(fd.fd, as.files().add(fi));
-      verifiable = false;
-      why = "fd " + std::to_string(fd.fd) + " was opened before the trace began";
-    }
-    const bool fixed = (flags & (abi::MAP_FIXED | abi::MAP_FIXED_NOREPLACE)) != 0;
-    if (fixed) need_known(addr, range_end(addr, len));
-    follow_kernel_placement();
-    rec.engine = as.mmap(addr, len, prot, flags, fd.fd, off);
-    placed = placement_followed();
-    const SysResult& done = check ? rec.recorded : rec.engine;
-    if (done.is_ok()) mm->known.add(done.value(), range_end(done.value(), len));
-    if (!fixed && rec.engine.is_ok() && range_end(rec.engine.value(), len) != kWrapped)
-      rec.ranges.emplace_back(rec.engine.value(), range_end(rec.engine.value(), len));
-  } else if (n == "munmap") {
-    if (!a.count(2)) goto bad;
-    const Addr addr = a.u(0);
-    const std::uint64_t len = a.u(1);
-    if (!a.ok()) goto bad;
-    need_known(addr, range_end(addr, len));
-    rec.engine = as.munmap(addr, len);
-    if ((check ? rec.recorded : rec.engine).is_ok()) mm->known.add(addr, range_end(addr, len));
-  } else if (n == "mprotect" || n == "pkey_mprotect") {
-    if (!a.count(n == "mprotect" ? 3 : 4)) goto bad;
-    const Addr addr = a.u(0);
-    const std::uint64_t len = a.u(1);
-    const std::uint64_t prot = a.flags(2, FlagSet::Prot);
-    const std::int64_t pkey = n == "mprotect" ? -1 : static_cast<std::int64_t>(a.u(3));
-    if (!a.ok()) goto bad;
-    need_known(addr, range_end(addr, len));
-    rec.engine = n == "mprotect" ? as.mprotect(addr, len, prot)
-                                 : as.pkey_mprotect(addr, len, prot, static_cast<int>(pkey));
-  } else if (n == "madvise") {
-    if (!a.count(3)) goto bad;
-    const Addr addr = a.u(0);
-    const std::uint64_t len = a.u(1);
-    const std::uint64_t adv = a.flags(2, FlagSet::Madvise);
-    if (!a.ok()) goto bad;
-    need_known(addr, range_end(addr, len));
-    rec.engine = as.madvise(addr, len, static_cast<int>(adv));
-  } else if (n == "mlock" || n == "munlock" || n == "mlock2") {
-    if (!a.count(n == "mlock2" ? 3 : 2)) goto bad;
-    const Addr addr = a.u(0);
-    const std::uint64_t len = a.u(1);
-    const std::uint64_t fl = n == "mlock2" ? a.flags(2, FlagSet::Mlock2) : 0;
-    if (!a.ok()) goto bad;
-    need_known(addr, range_end(addr, len));
-    rec.engine = n == "mlock"    ? as.mlock(addr, len)
-                 : n == "mlock2" ? as.mlock2(addr, len, fl)
-                                 : as.munlock(addr, len);
-  } else if (n == "msync") {
-    if (!a.count(3)) goto bad;
-    const Addr addr = a.u(0);
-    const std::uint64_t len = a.u(1);
-    const std::uint64_t fl = a.flags(2, FlagSet::Msync);
-    if (!a.ok()) goto bad;
-    need_known(addr, range_end(addr, len));
-    rec.engine = as.msync(addr, len, fl);
-  } else if (n == "mlockall") {
-    if (!a.count(1)) goto bad;
-    const std::uint64_t fl = a.flags(0, FlagSet::Mlockall);
-    if (!a.ok()) goto bad;
-    rec.engine = as.mlockall(fl);
-  } else if (n == "munlockall") {
-    rec.engine = as.munlockall();
-  } else if (n == "mseal") {
-    if (!a.count(3)) goto bad;
-    const Addr addr = a.u(0);
-    const std::uint64_t len = a.u(1);
-    const std::uint64_t fl = a.u(2);
-    // Four arguments: the typed-seal RFC's mseal(addr, len, types, flags) (a
-    // script's); strace prints the kernel's three.
-    const bool typed = c.args.size() == 4;
-    const std::uint64_t fl2 = typed ? a.u(3) : 0;
-    if (!a.ok()) goto bad;
-    need_known(addr, range_end(addr, len));
-    rec.engine = typed ? as.mseal_typed(addr, len, fl, fl2) : as.mseal(addr, len, fl);
-  } else if (n == "mremap") {
-    if (!a.count(4)) goto bad;
-    const Addr addr = a.u(0);
-    const std::uint64_t old_len = a.u(1);
-    const std::uint64_t new_len = a.u(2);
-    std::uint64_t fl = a.flags(3, FlagSet::Mremap);
-    Addr new_addr = c.args.size() >= 5 ? a.u(4) : 0;
-    if (!a.ok()) goto bad;
-    need_known(addr, range_end(addr, std::max(old_len, new_len)));
-    if ((fl & abi::MREMAP_FIXED) != 0) need_known(new_addr, range_end(new_addr, new_len));
-    follow_kernel_placement();
-    rec.engine = as.mremap(addr, old_len, new_len, fl, new_addr);
-    placed = placement_followed();
-    const SysResult& done = check ? rec.recorded : rec.engine;
-    if (done.is_ok()) {
-      mm->known.add(addr, range_end(addr, old_len));
-      mm->known.add(done.value(), range_end(done.value(), new_len));
-    }
-    if (rec.engine.is_ok() && rec.engine.value() != addr && (fl & abi::MREMAP_FIXED) == 0 &&
-        range_end(rec.engine.value(), new_len) != kWrapped)
-      rec.ranges.emplace_back(rec.engine.value(), range_end(rec.engine.value(), new_len));
-  } else if (n == "brk") {
-    if (!a.count(1)) goto bad;
-    const Addr want = a.u(0);
-    if (!a.ok()) goto bad;
-    if (!mm->brk_known && recorded_ok) {
-      // The first brk of a process image tells where its heap starts.
-      const Addr cur = rec.recorded.value();
-      as.set_brk(cur, cur);
-      mm->brk_known = true;
-    }
-    const Addr old = as.brk_value();
-    if (want > old) need_known(page_align_up(old), page_align_up(want));
-    rec.engine = as.brk(want);
-    const SysResult& done = check ? rec.recorded : rec.engine;
-    if (done.is_ok() && done.value() != old)
-      mm->known.add(page_align_up(std::min(old, done.value())),
-                    page_align_up(std::max(old, done.value())));
-  } else if (n == "shmat") {
-    if (!a.count(3)) goto bad;
-    const std::uint64_t id = a.u(0);
-    Addr addr = a.u(1);
-    const std::uint64_t fl = a.flags(2, FlagSet::Shmat);
-    if (!a.ok()) goto bad;
-    auto seg = shm_segments_.find(id);
-    if (seg == shm_segments_.end()) {
-      verifiable = false;
-      why = "shm segment " + std::to_string(id) + " was not created by the trace";
-      rec.engine = SysResult(Errno::INVAL);
-    } else {
-      if (addr != 0) need_known(addr, range_end(addr, seg->second.second));
-      follow_kernel_placement();
-      rec.engine = as.shmat(seg->second.first, addr, fl);
-      placed = placement_followed();
-      const SysResult& done = check ? rec.recorded : rec.engine;
-      if (done.is_ok()) mm->known.add(done.value(), range_end(done.value(), seg->second.second));
-    }
-  } else if (n == "read") {
-    const Addr addr = a.u(1);
-    const std::uint64_t len = a.u(2);
-    if (!a.ok()) goto bad;
-    need_known(addr, range_end(addr, len));
+// The engine runs the call; a call that chooses its address goes where the
+// kernel put it when the trace says (the engine cannot see ASLR, nor what
+// was mapped before the trace began). True when it did.
+bool Simulator::run_call(const MmCall& c, Mm& mm, SimRecord& rec) {
+  if (c.user_write) {
     // Bytes written before the first page the kernel could not fault in.
+    const Addr addr = c.call.a[0];
+    const std::uint64_t len = c.call.a[1];
     std::uint64_t done = 0;
     while (done < len) {
       const Addr at = addr + done;
-      if (as.fault(at, Access::Write) != FaultResult::Ok) break;
+      if (mm.as.fault(at, Access::Write) != FaultResult::Ok) break;
       done += std::min<std::uint64_t>(len - done, kPageSize - (at & (kPageSize - 1)));
     }
     rec.engine = done == 0 && len != 0 ? SysResult(Errno::FAULT) : SysResult::ok(done);
-  } else if (n == "shmdt") {
-    if (!a.count(1)) goto bad;
-    const Addr addr = a.u(0);
-    if (!a.ok()) goto bad;
-    const Vma* v = as.vmas().find(addr);
-    need_known(addr, v != nullptr ? v->end : addr + kPageSize);
-    rec.engine = as.shmdt(addr);
+    return false;
   }
+  std::optional<RecordedPlacement> recorded;
+  if (options_.check && rec.has_recorded && rec.recorded.is_ok())
+    recorded = RecordedPlacement{rec.recorded.value(), 0, 0};
+  const Applied done = vmseal::apply(mm.as, c.call, recorded);
+  rec.engine = done.result;
+  return done.placed;
+}
 
+// What the call made known: the ranges it mapped or unmapped (as the kernel
+// did, with --check), and where a call that chose its address put it.
+void Simulator::learn_known_ranges(const MmCall& c, Mm& mm, SimRecord& rec, Addr brk_before) {
+  const SysResult& done = options_.check && rec.has_recorded ? rec.recorded : rec.engine;
+  const auto& a = c.call.a;
+  auto placed_at = [&](std::uint64_t len) {
+    if (rec.engine.is_ok() && range_end(rec.engine.value(), len) != kWrapped)
+      rec.ranges.emplace_back(rec.engine.value(), range_end(rec.engine.value(), len));
+  };
+  if (c.user_write) return;
+  switch (c.call.kind) {
+    case SyscallKind::Mmap:
+      if (done.is_ok()) mm.known.add(done.value(), range_end(done.value(), a[1]));
+      if (chooses_its_address(c.call)) placed_at(a[1]);
+      return;
+    case SyscallKind::Munmap:
+      if (done.is_ok()) mm.known.add(a[0], range_end(a[0], a[1]));
+      return;
+    case SyscallKind::Mremap:
+      if (done.is_ok()) {
+        mm.known.add(a[0], range_end(a[0], a[1]));
+        mm.known.add(done.value(), range_end(done.value(), a[2]));
+      }
+      if (rec.engine.is_ok() && rec.engine.value() != a[0] && (a[3] & abi::MREMAP_FIXED) == 0)
+        placed_at(a[2]);
+      return;
+    case SyscallKind::Brk:
+      if (done.is_ok() && done.value() != brk_before)
+        mm.known.add(page_align_up(std::min(brk_before, done.value())),
+                     page_align_up(std::max(brk_before, done.value())));
+      return;
+    case SyscallKind::Shmat:
+      if (done.is_ok())
+        mm.known.add(done.value(),
+                     range_end(done.value(), mm.as.files().get(static_cast<FileId>(a[0])).size));
+      return;
+    default:
+      return;
+  }
+}
+
+SimRecord Simulator::judge(SimRecord rec, const Judgement& j, bool placed) {
   ++summary_.calls;
-  rec.verifiable = verifiable;
-  if (!verifiable && rec.note.empty()) rec.note = why;
+  rec.verifiable = j.verifiable;
+  if (!j.verifiable && rec.note.empty()) rec.note = j.why;
   if (!options_.check || !rec.has_recorded) {
     rec.verdict = Verdict::NoRecord;
     ++summary_.no_record;
-  } else if (!verifiable) {
+  } else if (!j.verifiable) {
     rec.verdict = Verdict::Unverifiable;
-    rec.note = why;
+    rec.note = j.why;
     ++summary_.unverifiable;
   } else if (rec.engine == rec.recorded) {
     rec.verdict = placed ? Verdict::Placed : Verdict::Match;
@@ -685,10 +663,64 @@ std::optional<SimRecord> Simulator::apply_mm_call(int pid, const TraceEvent& ev,
     ++summary_.mismatched;
   }
   return rec;
+}
 
-bad:
-  if (error != nullptr) *error = a.error();
-  return std::nullopt;
+// The one decoder of memory calls from strace's text: names, flag symbols and
+// -y paths become the registers the kernel would have seen.
+bool Simulator::decode_mm_call(const TraceCall& c, MmCall& out, std::string* error) {
+  Args a(c);
+  const std::string& n = c.name;
+  auto call = [&](SyscallKind k, std::array<std::uint64_t, 6> v) {
+    out.call = Syscall{k, v};
+    return true;
+  };
+  auto decoded = [&]() -> bool {
+    if (n == "mmap" && a.count(6)) {
+      const std::uint64_t addr = a.u(0), len = a.u(1), prot = a.flags(2, FlagSet::Prot);
+      const std::uint64_t flags = a.flags(3, FlagSet::Map);
+      out.fd = a.fd(4);
+      return call(SyscallKind::Mmap,
+                  {addr, len, prot, flags, static_cast<std::uint64_t>(out.fd.fd), a.u(5)});
+    }
+    if (n == "munmap" && a.count(2)) return call(SyscallKind::Munmap, {a.u(0), a.u(1)});
+    if (n == "mprotect" && a.count(3))
+      return call(SyscallKind::Mprotect, {a.u(0), a.u(1), a.flags(2, FlagSet::Prot)});
+    if (n == "pkey_mprotect" && a.count(4))
+      return call(SyscallKind::PkeyMprotect, {a.u(0), a.u(1), a.flags(2, FlagSet::Prot), a.u(3)});
+    if (n == "madvise" && a.count(3))
+      return call(SyscallKind::Madvise, {a.u(0), a.u(1), a.flags(2, FlagSet::Madvise)});
+    if (n == "mlock" && a.count(2)) return call(SyscallKind::Mlock, {a.u(0), a.u(1)});
+    if (n == "munlock" && a.count(2)) return call(SyscallKind::Munlock, {a.u(0), a.u(1)});
+    if (n == "mlock2" && a.count(3))
+      return call(SyscallKind::Mlock2, {a.u(0), a.u(1), a.flags(2, FlagSet::Mlock2)});
+    if (n == "msync" && a.count(3))
+      return call(SyscallKind::Msync, {a.u(0), a.u(1), a.flags(2, FlagSet::Msync)});
+    if (n == "mlockall" && a.count(1))
+      return call(SyscallKind::Mlockall, {a.flags(0, FlagSet::Mlockall)});
+    if (n == "munlockall") return call(SyscallKind::Munlockall, {});
+    // Four arguments: the typed-seal RFC's mseal(addr, len, types, flags) (a
+    // script's); strace prints the kernel's three.
+    if (n == "mseal" && a.count(3))
+      return c.args.size() == 4 ? call(SyscallKind::MsealTyped, {a.u(0), a.u(1), a.u(2), a.u(3)})
+                                : call(SyscallKind::Mseal, {a.u(0), a.u(1), a.u(2)});
+    if (n == "mremap" && a.count(4))
+      return call(SyscallKind::Mremap, {a.u(0), a.u(1), a.u(2), a.flags(3, FlagSet::Mremap),
+                                        c.args.size() >= 5 ? a.u(4) : 0});
+    if (n == "brk" && a.count(1)) return call(SyscallKind::Brk, {a.u(0)});
+    if (n == "shmat" && a.count(3)) {
+      out.shmid = a.u(0);
+      return call(SyscallKind::Shmat, {0, a.u(1), a.flags(2, FlagSet::Shmat)});
+    }
+    if (n == "shmdt" && a.count(1)) return call(SyscallKind::Shmdt, {a.u(0)});
+    if (n == "read") {  // from /dev/zero into memory (the caller checked)
+      out.user_write = true;
+      return call(SyscallKind::Munmap, {a.u(1), a.u(2)});
+    }
+    return false;
+  };
+  if (decoded() && a.ok()) return true;
+  if (error != nullptr) *error = a.ok() ? c.name + ": not a memory call" : a.error();
+  return false;
 }
 
 }  // namespace vmseal::trace

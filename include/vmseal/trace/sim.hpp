@@ -121,7 +121,16 @@ class Simulator {
   std::shared_ptr<Mm> mm_of(int pid);
   void set_proc(int pid, std::shared_ptr<Mm> mm);
   void keep_exited(int pid, std::shared_ptr<Mm> mm);
+  // A memory call: decode, the ranges that decide it, the engine, the verdict.
+  struct MmCall;
+  struct Judgement;
   std::optional<SimRecord> apply_mm_call(int pid, const TraceEvent& ev, std::string* error);
+  static bool decode_mm_call(const TraceCall& c, MmCall& out, std::string* error);
+  bool bind_call(MmCall& call, Mm& mm, Judgement& j);
+  void need_known_ranges(const MmCall& call, Mm& mm, Judgement& j, SimRecord& rec);
+  bool run_call(const MmCall& call, Mm& mm, SimRecord& rec);
+  void learn_known_ranges(const MmCall& call, Mm& mm, SimRecord& rec, Addr brk_before);
+  SimRecord judge(SimRecord rec, const Judgement& j, bool placed);
   void track_files(int pid, const TraceCall& call);
 
   SimOptions options_;
