@@ -408,17 +408,7 @@ struct PolicyComparison::Impl {
 
   // One event, possibly different per policy (script arguments), compared.
   // ---- seal points of a recorded trace (vmseal predict --record) ----
-  struct SealRange {
-    Addr start = 0;
-    Addr end = 0;
-    std::string what;  // "/usr/bin/node text", "[stack]"
-  };
-  struct PendingSeal {
-    std::size_t line = 0;
-    std::string object;
-    std::vector<SealRange> ranges;
-  };
-  std::map<int, PendingSeal> pending;
+  SealPointAssembler assembler;
 
   // A "vmseal-predict" marker (a write to fd -1): true when `ev` is one.
   bool marker(const TraceEvent& ev, const Report& report) {
@@ -429,67 +419,68 @@ struct PolicyComparison::Impl {
       bad_line(ev.line, err);
       return true;
     }
-    if (m.kind == SealPointMarker::Kind::Begin) {
-      PendingSeal p;
-      p.line = ev.line;
-      pending[ev.pid] = p;
+    std::string problem;
+    const SealPointAssembler::Step step = assembler.feed(ev.pid, ev.line, m, &problem);
+    if (!problem.empty()) bad_line(ev.line, problem);
+    if (step == SealPointAssembler::Step::Begun) {
       ++summary.seal_points;
-      // A process adopts the layout of its first seal point only: at a later
-      // one (a dlopen) its mm already holds the seals made since, which a
-      // snapshot of the unsealed (dry) run cannot show.
-      if (runs.front().sim->layout_adopted(ev.pid)) return true;
-      std::optional<std::string> text;
-      if (m.snapshot != "-" && options.snapshots) text = options.snapshots(m.snapshot);
-      if (!text) {
-        ++summary.seal_points_without_layout;
-        problem("line " + std::to_string(ev.line) + ": no layout snapshot " + m.snapshot +
-                " for this seal point: calls on mappings the trace did not make stay unverifiable");
-        return true;
-      }
-      for (std::size_t i = 0; i < runs.size(); ++i) {
-        Config cfg = options.config;
-        cfg.seal = options.policies[i];
-        AddressSpace layout(cfg);
-        if (!layout_from_snapshot(*text, cfg, runs[i].sim->address_space(ev.pid), layout, &err)) {
-          bad_line(ev.line, "the layout snapshot " + m.snapshot + " is malformed: " + err);
-          return true;
-        }
-        runs[i].sim->adopt_layout(ev.pid, std::move(layout));
-      }
-      return true;
-    }
-    auto it = pending.find(ev.pid);
-    if (it == pending.end()) {
-      bad_line(ev.line, "a vmseal-predict marker outside a seal point: " + m.text);
-      return true;
-    }
-    PendingSeal& p = it->second;
-    if (m.kind == SealPointMarker::Kind::Object) {
-      p.object = m.path;
-    } else if (m.kind == SealPointMarker::Kind::Range || m.kind == SealPointMarker::Kind::Kernel) {
-      p.ranges.push_back(
-          {m.start, m.end,
-           m.kind == SealPointMarker::Kind::Range ? p.object + " " + m.range_kind : m.range_kind});
-    } else if (m.kind == SealPointMarker::Kind::End) {
-      // Each policy seals each range with its own mseal, at this line.
-      for (const SealRange& r : p.ranges) {
-        TraceEvent seal;
-        seal.kind = EventKind::Call;
-        seal.line = ev.line;
-        seal.pid = ev.pid;
-        seal.call.name = seal.call.raw_name = "mseal";
-        char buf[2][32];
-        std::snprintf(buf[0], sizeof buf[0], "%#" PRIx64, r.start);
-        std::snprintf(buf[1], sizeof buf[1], "%#" PRIx64, r.end - r.start);
-        seal.call.args = {buf[0], buf[1], "0"};
-        seal.call.outcome = Outcome::Unknown;
-        std::vector<std::optional<TraceEvent>> events(runs.size(), seal);
-        compare(events, nullptr, {}, report,
-                "the seal of " + r.what + " (seal point of line " + std::to_string(p.line) + ")");
-      }
-      pending.erase(it);
+      adopt_seal_point_layout(ev, m.snapshot);
+    } else if (step == SealPointAssembler::Step::Completed) {
+      apply_seal_point(ev, assembler.take(ev.pid), report);
     }
     return true;
+  }
+
+  // A process adopts the layout of its first seal point only: at a later one
+  // (a dlopen) its mm already holds the seals made since, which a snapshot of
+  // the unsealed (dry) run cannot show.
+  void adopt_seal_point_layout(const TraceEvent& ev, const std::string& snapshot) {
+    if (runs.front().sim->layout_adopted(ev.pid)) return;
+    std::optional<std::string> text;
+    if (snapshot != "-" && options.snapshots) text = options.snapshots(snapshot);
+    if (!text) {
+      ++summary.seal_points_without_layout;
+      problem("line " + std::to_string(ev.line) + ": no layout snapshot " +
+              snapshot.substr(0, 100) +
+              " for this seal point: calls on mappings the trace did not make stay unverifiable");
+      return;
+    }
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      Config cfg = options.config;
+      cfg.seal = options.policies[i];
+      AddressSpace layout(cfg);
+      std::string err;
+      if (!layout_from_snapshot(*text, cfg, runs[i].sim->address_space(ev.pid), layout, &err)) {
+        bad_line(ev.line,
+                 "the layout snapshot " + snapshot.substr(0, 100) + " is malformed: " + err);
+        return;
+      }
+      runs[i].sim->adopt_layout(ev.pid, std::move(layout));
+    }
+  }
+
+  // Each design seals each range with its own mseal, at the 'end' marker's
+  // line (SealGranularity::PerRange: one comparison a range; the preload's
+  // runs of ranges seal the same bytes).
+  void apply_seal_point(const TraceEvent& ev, const AssembledSealPoint& p, const Report& report) {
+    for (const SealCall& call : seal_calls(p, SealGranularity::PerRange)) {
+      const std::string what = call.object != nullptr
+                                   ? call.object->path + " " + call.ranges.front().kind
+                                   : call.ranges.front().kind;
+      TraceEvent seal;
+      seal.kind = EventKind::Call;
+      seal.line = ev.line;
+      seal.pid = ev.pid;
+      seal.call.name = seal.call.raw_name = "mseal";
+      char buf[2][32];
+      std::snprintf(buf[0], sizeof buf[0], "%#" PRIx64, call.start);
+      std::snprintf(buf[1], sizeof buf[1], "%#" PRIx64, call.end - call.start);
+      seal.call.args = {buf[0], buf[1], "0"};
+      seal.call.outcome = Outcome::Unknown;
+      std::vector<std::optional<TraceEvent>> events(runs.size(), seal);
+      compare(events, nullptr, {}, report,
+              "the seal of " + what + " (seal point of line " + std::to_string(p.line) + ")");
+    }
   }
 
   void compare(std::vector<std::optional<TraceEvent>>& events, const ScriptCall* script,

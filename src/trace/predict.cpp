@@ -140,17 +140,25 @@ struct SealState {
   Addr cache_start = 0, cache_end = 0;
 };
 
-struct PendingObject {
-  std::string role, verdict, path;
-  std::vector<SealedRange> ranges;
-};
-
-struct PendingSeal {
-  std::string kind;
-  std::size_t line = 0;
-  std::vector<PendingObject> objects;
-  std::vector<SealedRange> kernel;
-};
+// A range of a seal point as predict reports it (SealedRange), from the
+// assembler's: the object's path and role, or a kernel mapping's name.
+SealedRange sealed_range(const SealCall& call, const SealPointRange& r) {
+  SealedRange s;
+  s.start = r.start;
+  s.end = r.end;
+  s.line = r.line;
+  s.copy = r.copy;
+  if (call.object != nullptr) {
+    s.kind = r.kind;
+    s.object = call.object->path;
+    s.role = call.object->role;
+  } else {
+    s.object = r.kind;  // "[vdso]"
+    s.kind = r.kind.size() > 2 ? r.kind.substr(1, r.kind.size() - 2) : r.kind;
+    s.role = "kernel";
+  }
+  return s;
+}
 
 struct Predictor::Impl {
   PredictOptions opt;
@@ -166,7 +174,7 @@ struct Predictor::Impl {
   std::size_t last_parser_line = 0;
   bool keep_stack = false;
   std::map<int, std::shared_ptr<SealState>> states;
-  std::map<int, PendingSeal> pending;
+  SealPointAssembler assembler;
   std::set<int> known_pids, unknown_pids, running;
   int first_pid = -1;
   std::map<DiagnosticKind, std::size_t> diag_counts;
@@ -246,7 +254,7 @@ struct Predictor::Impl {
     if (cut)
       diag(DiagnosticKind::Truncated, file_lines, 0,
            "the last line has no newline: the trace was cut");
-    for (const auto& [pid, p] : pending)
+    for (const auto& [pid, p] : assembler.open())
       diag(DiagnosticKind::Truncated, p.line, pid,
            "the trace ends inside the seal point that began here: its seals were not applied");
     for (int pid : running)
@@ -288,7 +296,7 @@ struct Predictor::Impl {
         control.apply(ev, nullptr);
         sealed.apply(ev, nullptr);
         running.erase(ev.pid);
-        pending.erase(ev.pid);
+        assembler.drop(ev.pid);
         return;
       case EventKind::Detached:
         running.erase(ev.pid);
@@ -372,7 +380,7 @@ struct Predictor::Impl {
     if ((c.name == "execve" || c.name == "execveat") && c.outcome == Outcome::Value &&
         c.value == 0) {
       states[ev.pid] = std::make_shared<SealState>();
-      pending.erase(ev.pid);
+      assembler.drop(ev.pid);
     }
   }
 
@@ -385,66 +393,14 @@ struct Predictor::Impl {
       diag(DiagnosticKind::BadMarker, ev.line, ev.pid, why);
       return;
     }
-    if (m.kind == SealPointMarker::Kind::Begin) {
-      if (pending.count(ev.pid) != 0)
-        diag(DiagnosticKind::BadMarker, ev.line, ev.pid,
-             "marker '" + m.text +
-                 "': a seal point begins inside another one; the first is dropped");
-      PendingSeal p;
-      p.kind = m.point;
-      p.line = ev.line;
-      pending[ev.pid] = p;
+    std::string problem;
+    const SealPointAssembler::Step step = assembler.feed(ev.pid, ev.line, m, &problem);
+    if (!problem.empty()) diag(DiagnosticKind::BadMarker, ev.line, ev.pid, problem);
+    if (step == SealPointAssembler::Step::Begun) {
       auto& st = state(ev.pid);
       if (!st->sealed && !st->layout) adopt(ev, m.snapshot);
-      return;
-    }
-    auto it = pending.find(ev.pid);
-    if (it == pending.end()) {
-      diag(DiagnosticKind::BadMarker, ev.line, ev.pid,
-           "marker '" + m.text + "': outside a seal point (no 'begin' from pid " +
-               std::to_string(ev.pid) + ")");
-      return;
-    }
-    PendingSeal& p = it->second;
-    switch (m.kind) {
-      case SealPointMarker::Kind::Object:
-        if (m.truncated)
-          diag(DiagnosticKind::BadMarker, ev.line, ev.pid,
-               "an object's path was truncated by strace: " + m.path);
-        p.objects.push_back(PendingObject{m.role, m.verdict, m.path, {}});
-        break;
-      case SealPointMarker::Kind::Range:
-      case SealPointMarker::Kind::Kernel: {
-        SealedRange r;
-        r.start = m.start;
-        r.end = m.end;
-        r.line = ev.line;
-        if (m.kind == SealPointMarker::Kind::Range) {
-          if (p.objects.empty()) {
-            diag(DiagnosticKind::BadMarker, ev.line, ev.pid,
-                 "marker '" + m.text + "': a range before any object");
-            return;
-          }
-          r.kind = m.range_kind;
-          r.copy = m.copy;
-          r.object = p.objects.back().path;
-          r.role = p.objects.back().role;
-          p.objects.back().ranges.push_back(r);
-        } else {
-          const std::string& name = m.range_kind;  // "[vdso]"
-          r.object = name;
-          r.kind = name.size() > 2 ? name.substr(1, name.size() - 2) : name;
-          r.role = "kernel";
-          p.kernel.push_back(r);
-        }
-        break;
-      }
-      case SealPointMarker::Kind::End:
-        apply_seal_point(ev, p);
-        pending.erase(it);
-        break;
-      case SealPointMarker::Kind::Begin:
-        break;
+    } else if (step == SealPointAssembler::Step::Completed) {
+      apply_seal_point(ev, assembler.take(ev.pid));
     }
   }
 
@@ -494,11 +450,11 @@ struct Predictor::Impl {
   // Seals as ImageSealer does: one mseal per run of adjacent ranges of an
   // object, each gap alone (an unmapped gap fails with ENOMEM and is no
   // failure); each kernel mapping alone.
-  void apply_seal_point(const TraceEvent& ev, const PendingSeal& p) {
+  void apply_seal_point(const TraceEvent& ev, const AssembledSealPoint& p) {
     auto& st = state(ev.pid);
     AddressSpace* as = sealed.mutable_address_space(ev.pid);
     const bool layout = st->layout && as != nullptr;
-    SealPoint sp{ev.line, ev.pid, p.kind, 0, layout};
+    SealPoint sp{ev.line, ev.pid, p.point, 0, layout};
     auto seal_run = [&](const std::vector<SealedRange>& rs, bool gap) {
       const Addr start = rs.front().start;
       const Addr end = rs.back().end;
@@ -524,20 +480,11 @@ struct Predictor::Impl {
         ++sp.ranges;
       }
     };
-    for (const PendingObject& o : p.objects) {
-      for (std::size_t i = 0; i < o.ranges.size();) {
-        const bool gap = o.ranges[i].kind == "gap";
-        std::size_t j = i + 1;
-        while (!gap && j < o.ranges.size() && o.ranges[j].kind != "gap" &&
-               o.ranges[j].start == o.ranges[j - 1].end)
-          ++j;
-        seal_run(std::vector<SealedRange>(o.ranges.begin() + static_cast<std::ptrdiff_t>(i),
-                                          o.ranges.begin() + static_cast<std::ptrdiff_t>(j)),
-                 gap);
-        i = j;
-      }
+    for (const SealCall& call : seal_calls(p, SealGranularity::PerRun)) {
+      std::vector<SealedRange> rs;
+      for (const SealPointRange& r : call.ranges) rs.push_back(sealed_range(call, r));
+      seal_run(rs, call.gap);
     }
-    for (const SealedRange& k : p.kernel) seal_run({k}, false);
     st->sealed = true;
     res.seal_points.push_back(sp);
   }
@@ -594,26 +541,20 @@ struct Predictor::Impl {
   // relocated every start-up object (it unmaps /etc/ld.so.cache last).
   void plain_seal(const TraceEvent& ev) {
     auto& st = state(ev.pid);
-    PendingSeal p;
-    p.kind = "estimated";
+    AssembledSealPoint p;
+    p.point = "estimated";
     p.line = ev.line;
+    p.pid = ev.pid;
     for (const PlainObject& o : st->candidates) {
       const sealing::ElfImage* img = elf(o.path);
       if (img == nullptr) continue;
       if (sealing::matches_opt_out(opt_out_globs.c_str(), o.path.c_str())) continue;
       const Addr bias = o.base - page_align_down(img->span().start);
-      PendingObject po{"library", "planned", o.path, {}};
-      for (const sealing::PlannedRange& r : sealing::plan_object(*img, bias, opt.profile)) {
-        if (!r.seal) continue;
-        SealedRange s;
-        s.start = r.start;
-        s.end = r.end;
-        s.kind = std::string(sealing::segment_kind_name(r.kind));
-        s.object = o.path;
-        s.role = "library";
-        s.line = ev.line;
-        po.ranges.push_back(s);
-      }
+      AssembledSealPoint::Object po{"library", "planned", o.path, {}};
+      for (const sealing::PlannedRange& r : sealing::plan_object(*img, bias, opt.profile))
+        if (r.seal)
+          po.ranges.push_back(
+              {r.start, r.end, std::string(sealing::segment_kind_name(r.kind)), "", ev.line});
       p.objects.push_back(std::move(po));
     }
     // The libraries' mappings are in the trace, so the engine holds them.

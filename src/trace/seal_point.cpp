@@ -95,4 +95,82 @@ bool has_predict_markers(std::string_view text) noexcept {
   return text.find("\"vmseal-predict begin ") != std::string_view::npos;
 }
 
+SealPointAssembler::Step SealPointAssembler::feed(int pid, std::size_t line,
+                                                  const SealPointMarker& m, std::string* problem) {
+  auto say = [&](std::string text) {
+    if (problem != nullptr) *problem = std::move(text);
+  };
+  if (m.kind == SealPointMarker::Kind::Begin) {
+    if (open_.count(pid) != 0)
+      say("marker '" + m.text + "': a seal point begins inside another one; the first is dropped");
+    AssembledSealPoint p;
+    p.line = line;
+    p.pid = pid;
+    p.point = m.point;
+    p.snapshot = m.snapshot;
+    open_[pid] = std::move(p);
+    return Step::Begun;
+  }
+  const auto it = open_.find(pid);
+  if (it == open_.end()) {
+    say("marker '" + m.text + "': outside a seal point (no 'begin' from pid " +
+        std::to_string(pid) + ")");
+    return Step::Added;
+  }
+  AssembledSealPoint& p = it->second;
+  switch (m.kind) {
+    case SealPointMarker::Kind::Object:
+      if (m.truncated) say("an object's path was truncated by strace: " + m.path);
+      p.objects.push_back({m.role, m.verdict, m.path, {}});
+      return Step::Added;
+    case SealPointMarker::Kind::Range:
+      if (p.objects.empty()) {
+        say("marker '" + m.text + "': a range before any object");
+        return Step::Added;
+      }
+      p.objects.back().ranges.push_back({m.start, m.end, m.range_kind, m.copy, line});
+      return Step::Added;
+    case SealPointMarker::Kind::Kernel:
+      p.kernel.push_back({m.start, m.end, m.range_kind, "", line});
+      return Step::Added;
+    case SealPointMarker::Kind::End:
+      return Step::Completed;
+    case SealPointMarker::Kind::Begin:
+      break;
+  }
+  return Step::Added;
+}
+
+AssembledSealPoint SealPointAssembler::take(int pid) {
+  const auto it = open_.find(pid);
+  if (it == open_.end()) return {};
+  AssembledSealPoint p = std::move(it->second);
+  open_.erase(it);
+  return p;
+}
+
+std::vector<SealCall> seal_calls(const AssembledSealPoint& point, SealGranularity granularity) {
+  std::vector<SealCall> out;
+  for (const AssembledSealPoint::Object& o : point.objects) {
+    for (std::size_t i = 0; i < o.ranges.size();) {
+      const bool gap = o.ranges[i].kind == "gap";
+      std::size_t j = i + 1;
+      while (granularity == SealGranularity::PerRun && !gap && j < o.ranges.size() &&
+             o.ranges[j].kind != "gap" && o.ranges[j].start == o.ranges[j - 1].end)
+        ++j;
+      SealCall c;
+      c.start = o.ranges[i].start;
+      c.end = o.ranges[j - 1].end;
+      c.gap = gap;
+      c.object = &o;
+      c.ranges.assign(o.ranges.begin() + static_cast<std::ptrdiff_t>(i),
+                      o.ranges.begin() + static_cast<std::ptrdiff_t>(j));
+      out.push_back(std::move(c));
+      i = j;
+    }
+  }
+  for (const SealPointRange& k : point.kernel) out.push_back({k.start, k.end, false, nullptr, {k}});
+  return out;
+}
+
 }  // namespace vmseal::trace

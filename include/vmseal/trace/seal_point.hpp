@@ -16,8 +16,11 @@
 // This is the one reader of that grammar: predict and compare both use it.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vmseal/engine/types.hpp"
 #include "vmseal/trace/strace.hpp"
@@ -57,5 +60,69 @@ bool read_seal_point_marker(const TraceEvent& ev, SealPointMarker& out, std::str
 
 // Whether `text` (a trace, or a line of one) holds a seal point's begin marker.
 bool has_predict_markers(std::string_view text) noexcept;
+
+// ---- the one seal-point assembler (predict and compare) ----------------------
+
+struct SealPointRange {
+  Addr start = 0;
+  Addr end = 0;
+  std::string kind;      // text, rodata, relro, gap, data, bss; a kernel mapping's name
+  std::string copy;      // "anon", "memfd" or "" (SealPointMarker::copy)
+  std::size_t line = 0;  // its marker's line
+};
+
+// One seal point as the preload made it: the objects it sealed, each with its
+// ranges in order, and the kernel mappings it sealed alone.
+struct AssembledSealPoint {
+  std::size_t line = 0;  // the 'begin' marker's
+  int pid = 0;
+  std::string point;     // startup, dlopen
+  std::string snapshot;  // the layout snapshot's name, "-" for none
+  struct Object {
+    std::string role, verdict, path;
+    std::vector<SealPointRange> ranges;
+  };
+  std::vector<Object> objects;
+  std::vector<SealPointRange> kernel;
+};
+
+// Collects each pid's markers between 'begin' and 'end' into a seal point.
+class SealPointAssembler {
+ public:
+  enum class Step : std::uint8_t {
+    Added,      // a marker inside a seal point (or one dropped: see `problem`)
+    Begun,      // a seal point began: current(pid) has its point and snapshot
+    Completed,  // it ended: take(pid) gives it whole
+  };
+  // `problem` is set for a marker that does not fit (outside a seal point, a
+  // range before any object, a begin inside another seal point, a path strace
+  // truncated); the marker is dropped, except a truncated object.
+  Step feed(int pid, std::size_t line, const SealPointMarker& m, std::string* problem);
+  const AssembledSealPoint& current(int pid) const { return open_.at(pid); }
+  AssembledSealPoint take(int pid);
+  // An exec ends the process image a seal point in progress belonged to.
+  void drop(int pid) { open_.erase(pid); }
+  // The seal points begun and not ended, by pid.
+  const std::map<int, AssembledSealPoint>& open() const { return open_; }
+
+ private:
+  std::map<int, AssembledSealPoint> open_;
+};
+
+// The mseal calls that apply a seal point, in order. The preload (ImageSealer)
+// seals each run of adjacent ranges of an object with one call, each gap
+// alone (an unmapped gap fails with ENOMEM, which is no failure) and each
+// kernel mapping alone: PerRun, what predict replays. compare shows each
+// range's outcome under each design, so it asks for PerRange. Both seal the
+// same bytes.
+enum class SealGranularity : std::uint8_t { PerRun, PerRange };
+struct SealCall {
+  Addr start = 0;
+  Addr end = 0;
+  bool gap = false;                                    // ENOMEM is no failure
+  const AssembledSealPoint::Object* object = nullptr;  // nullptr: a kernel mapping
+  std::vector<SealPointRange> ranges;                  // what it covers
+};
+std::vector<SealCall> seal_calls(const AssembledSealPoint& point, SealGranularity granularity);
 
 }  // namespace vmseal::trace
