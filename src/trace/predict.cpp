@@ -362,25 +362,25 @@ struct Predictor::Impl {
     classify(ev, parser_start, parser_end, *rc, rs);
   }
 
+  // The seals of each task follow the process tree as task_change() reads it
+  // (the rules sim follows for the mm).
   void track_processes(const TraceEvent& ev) {
-    const TraceCall& c = ev.call;
-    if (creates_task(c.name)) {
-      if (c.outcome != Outcome::Value || c.signed_value() <= 0) return;
-      const int child = static_cast<int>(c.signed_value());
-      known_pids.insert(child);
-      std::string all;
-      for (const auto& a : c.args) all += a + ",";
-      auto& parent = state(ev.pid);
-      if (c.name == "vfork" || all.find("CLONE_VM") != std::string::npos)
-        states[child] = parent;
-      else
-        states[child] = std::make_shared<SealState>(*parent);
-      return;
-    }
-    if ((c.name == "execve" || c.name == "execveat") && c.outcome == Outcome::Value &&
-        c.value == 0) {
-      states[ev.pid] = std::make_shared<SealState>();
-      assembler.drop(ev.pid);
+    const TaskChange t = task_change(ev.call);
+    switch (t.kind) {
+      case TaskChange::Kind::None:
+        return;
+      case TaskChange::Kind::SharesMm:
+        known_pids.insert(t.child);
+        states[t.child] = state(ev.pid);
+        return;
+      case TaskChange::Kind::CopiesMm:
+        known_pids.insert(t.child);
+        states[t.child] = std::make_shared<SealState>(*state(ev.pid));
+        return;
+      case TaskChange::Kind::Exec:
+        states[ev.pid] = std::make_shared<SealState>();
+        assembler.drop(ev.pid);
+        return;
     }
   }
 

@@ -351,6 +351,37 @@ void Simulator::track_files(int pid, const TraceCall& c) {
   }
 }
 
+// The process tree as task_change() reads it: a thread or vfork child shares
+// its parent's mm, a forked one gets a copy, an exec a new one.
+std::optional<SimRecord> Simulator::change_tasks(int pid, const TaskChange& t, std::string* error) {
+  if (t.kind == TaskChange::Kind::Exec) {
+    auto old = mm_of(pid);
+    auto mm = std::make_shared<Mm>(AddressSpace(options_.config, old->as.shared_files()));
+    mm->as.fds() = old->as.fds();
+    set_proc(pid, mm);
+    return std::nullopt;
+  }
+  if (t.kind == TaskChange::Kind::None) return std::nullopt;  // a clone that made nothing
+  if (live_ >= options_.max_live_processes &&
+      (procs_.count(t.child) == 0 || procs_[t.child] == nullptr)) {
+    if (error != nullptr)
+      *error = "more than " + std::to_string(options_.max_live_processes) +
+               " processes alive at once (a documented limit)";
+    return std::nullopt;
+  }
+  auto parent = mm_of(pid);
+  if (t.kind == TaskChange::Kind::SharesMm) {
+    set_proc(t.child, parent);
+    return std::nullopt;
+  }
+  auto mm = std::make_shared<Mm>(parent->as.fork());
+  mm->known = parent->known;
+  mm->brk_known = parent->brk_known;
+  mm->adopted = parent->adopted;
+  set_proc(t.child, mm);
+  return std::nullopt;
+}
+
 std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* error) {
   switch (ev.kind) {
     case EventKind::Exit:
@@ -378,40 +409,10 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
   }
   const TraceCall& c = ev.call;
   const std::string& n = c.name;
-  if (creates_task(n)) {
+  if (const TaskChange t = task_change(c);
+      t.kind != TaskChange::Kind::None || creates_task(n) || n == "execve" || n == "execveat") {
     ++summary_.other_events;
-    if (c.outcome != Outcome::Value || c.signed_value() <= 0) return std::nullopt;
-    const int child = static_cast<int>(c.signed_value());
-    if (live_ >= options_.max_live_processes &&
-        (procs_.count(child) == 0 || procs_[child] == nullptr)) {
-      if (error != nullptr)
-        *error = "more than " + std::to_string(options_.max_live_processes) +
-                 " processes alive at once (a documented limit)";
-      return std::nullopt;
-    }
-    auto parent = mm_of(ev.pid);
-    std::string all;
-    for (const auto& a : c.args) all += a + ",";
-    if (n == "vfork" || has_word(all, "CLONE_VM")) {
-      set_proc(child, parent);  // threads and vfork children share the mm
-    } else {
-      auto mm = std::make_shared<Mm>(parent->as.fork());
-      mm->known = parent->known;
-      mm->brk_known = parent->brk_known;
-      mm->adopted = parent->adopted;
-      set_proc(child, mm);
-    }
-    return std::nullopt;
-  }
-  if (n == "execve" || n == "execveat") {
-    ++summary_.other_events;
-    if (c.outcome == Outcome::Value && c.value == 0) {
-      auto old = mm_of(ev.pid);
-      auto mm = std::make_shared<Mm>(AddressSpace(options_.config, old->as.shared_files()));
-      mm->as.fds() = old->as.fds();
-      set_proc(ev.pid, mm);
-    }
-    return std::nullopt;
+    return change_tasks(ev.pid, t, error);
   }
   if (n == "shmget") {
     ++summary_.other_events;

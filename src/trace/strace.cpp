@@ -3,6 +3,7 @@
 #include "vmseal/trace/strace.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <deque>
 #include <limits>
 #include <map>
@@ -1114,6 +1115,31 @@ std::vector<ParseItem> parse_strace_text(std::string_view text, ParserOptions op
   parser.finish();
   drain();
   return items;
+}
+
+TaskChange task_change(const TraceCall& c) noexcept {
+  TaskChange t;
+  if (creates_task(c.name)) {
+    if (c.outcome != Outcome::Value || c.signed_value() <= 0 ||
+        c.signed_value() > std::numeric_limits<int>::max())
+      return t;
+    t.child = static_cast<int>(c.signed_value());
+    // CLONE_VM as a whole flag name in any argument (clone's flags, clone3's
+    // struct): not CLONE_VMx.
+    bool shares = c.name == "vfork";
+    for (const std::string& a : c.args)
+      for (std::size_t pos = a.find("CLONE_VM"); !shares && pos != std::string::npos;
+           pos = a.find("CLONE_VM", pos + 1)) {
+        const std::size_t after = pos + 8;
+        shares = after >= a.size() ||
+                 !(std::isalnum(static_cast<unsigned char>(a[after])) != 0 || a[after] == '_');
+      }
+    t.kind = shares ? TaskChange::Kind::SharesMm : TaskChange::Kind::CopiesMm;
+    return t;
+  }
+  if ((c.name == "execve" || c.name == "execveat") && c.outcome == Outcome::Value && c.value == 0)
+    t.kind = TaskChange::Kind::Exec;
+  return t;
 }
 
 }  // namespace vmseal::trace

@@ -126,3 +126,41 @@ TEST(SealPointConsumers, PredictAndCompareSealTheSameBytes) {
 
 }  // namespace
 }  // namespace vmseal::trace
+
+namespace vmseal::trace {
+namespace {
+
+TaskChange change_of(const std::string& line) {
+  const auto items = parse_strace_text(line);
+  EXPECT_EQ(items.size(), 1U) << line;
+  return task_change(std::get<TraceEvent>(items.at(0)).call);
+}
+
+// The one set of process-tree rules sim and predict follow (task_change).
+TEST(TaskChange, ThreadsAndVforkShareForksCopyExecsReplace) {
+  using K = TaskChange::Kind;
+  TaskChange t = change_of(
+      "100 clone(child_stack=0x7f00, flags=CLONE_VM|CLONE_FS|CLONE_THREAD|CLONE_SYSVSEM) = 101");
+  EXPECT_EQ(t.kind, K::SharesMm);
+  EXPECT_EQ(t.child, 101);
+  EXPECT_EQ(change_of("100 clone3({flags=CLONE_VM|CLONE_THREAD, exit_signal=0}, 88) = 102").kind,
+            K::SharesMm);
+  EXPECT_EQ(change_of("100 vfork() = 103").kind, K::SharesMm);
+  EXPECT_EQ(change_of("100 fork() = 104").kind, K::CopiesMm);
+  EXPECT_EQ(change_of("100 clone(child_stack=NULL, flags=CLONE_CHILD_SETTID|SIGCHLD) = 105").kind,
+            K::CopiesMm);
+  // A flag that only begins with CLONE_VM is not CLONE_VM.
+  EXPECT_EQ(change_of("100 clone(child_stack=NULL, flags=CLONE_VMX|SIGCHLD) = 106").kind,
+            K::CopiesMm);
+  EXPECT_EQ(change_of("100 fork() = -1 EAGAIN (Resource temporarily unavailable)").kind, K::None);
+  EXPECT_EQ(change_of("100 execve(\"/bin/true\", [\"true\"], 0x7ffc /* 3 vars */) = 0").kind,
+            K::Exec);
+  EXPECT_EQ(
+      change_of("100 execve(\"/x\", [\"x\"], 0x7ffc /* 3 vars */) = -1 ENOENT (No such file or "
+                "directory)")
+          .kind,
+      K::None);
+}
+
+}  // namespace
+}  // namespace vmseal::trace

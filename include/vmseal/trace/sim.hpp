@@ -119,6 +119,7 @@ class Simulator {
   struct Mm;
   struct Proc;
   std::shared_ptr<Mm> mm_of(int pid);
+  std::optional<SimRecord> change_tasks(int pid, const TaskChange& t, std::string* error);
   void set_proc(int pid, std::shared_ptr<Mm> mm);
   void keep_exited(int pid, std::shared_ptr<Mm> mm);
   // A memory call: decode, the ranges that decide it, the engine, the verdict.

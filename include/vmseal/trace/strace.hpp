@@ -293,4 +293,16 @@ bool errno_number(std::string_view name, int& out) noexcept;
 // The name strace prints for a number ("" when none).
 std::string_view errno_symbol(int number) noexcept;
 
+// What a call does to the process tree: the one set of rules sim (the mm of
+// each task), compare (through sim) and predict (the seals of each task)
+// follow. A clone, clone3, fork or vfork that returned a child makes a task
+// that shares its parent's mm (CLONE_VM, vfork) or gets a copy of it; a
+// successful execve or execveat gives the caller a new one.
+struct TaskChange {
+  enum class Kind : std::uint8_t { None, SharesMm, CopiesMm, Exec };
+  Kind kind = Kind::None;
+  int child = 0;  // SharesMm, CopiesMm: the new task's pid
+};
+TaskChange task_change(const TraceCall& call) noexcept;
+
 }  // namespace vmseal::trace
