@@ -4,14 +4,15 @@
 
 namespace vmseal::trace {
 
-LineReader::LineReader(std::istream& in, std::size_t max_bytes) : in_(in), buf_(max_bytes + 1) {}
+LineReader::LineReader(std::istream& in, std::size_t max_bytes)
+    : in_(in), buf_(new char[max_bytes + 1]), capacity_(max_bytes + 1) {}
 
 LineReader::Result LineReader::next() {
   size_ = 0;
   if (!in_.good()) return Result::End;
   // istream::getline stores at most max_bytes and sets failbit when the line
   // goes on; it consumes the newline of a line that fits.
-  in_.getline(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+  in_.getline(buf_.get(), static_cast<std::streamsize>(capacity_));
   const auto got = static_cast<std::size_t>(in_.gcount());
   if (got == 0 && in_.eof()) return Result::End;
   ++lines_;

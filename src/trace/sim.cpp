@@ -409,10 +409,9 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
   }
   const TraceCall& c = ev.call;
   const std::string& n = c.name;
-  if (const TaskChange t = task_change(c);
-      t.kind != TaskChange::Kind::None || creates_task(n) || n == "execve" || n == "execveat") {
+  if (creates_task(n) || n == "execve" || n == "execveat") {
     ++summary_.other_events;
-    return change_tasks(ev.pid, t, error);
+    return change_tasks(ev.pid, task_change(c), error);
   }
   if (n == "shmget") {
     ++summary_.other_events;
@@ -504,7 +503,8 @@ std::optional<SimRecord> Simulator::apply_mm_call(int pid, const TraceEvent& ev,
   } else {
     rec.engine = SysResult(Errno::INVAL);  // a segment the trace never made
   }
-  return judge(std::move(rec), j, placed);
+  judge(rec, j, placed);
+  return rec;
 }
 
 // What the registers name but the engine must be told: a file opened before
@@ -645,7 +645,7 @@ void Simulator::learn_known_ranges(const MmCall& c, Mm& mm, SimRecord& rec, Addr
   }
 }
 
-SimRecord Simulator::judge(SimRecord rec, const Judgement& j, bool placed) {
+void Simulator::judge(SimRecord& rec, const Judgement& j, bool placed) {
   ++summary_.calls;
   rec.verifiable = j.verifiable;
   if (!j.verifiable && rec.note.empty()) rec.note = j.why;
@@ -663,7 +663,6 @@ SimRecord Simulator::judge(SimRecord rec, const Judgement& j, bool placed) {
     rec.verdict = Verdict::Mismatch;
     ++summary_.mismatched;
   }
-  return rec;
 }
 
 // The one decoder of memory calls from strace's text: names, flag symbols and

@@ -6,8 +6,8 @@
 
 #include <cstddef>
 #include <istream>
+#include <memory>
 #include <string_view>
-#include <vector>
 
 namespace vmseal::trace {
 
@@ -25,14 +25,15 @@ class LineReader {
   };
   explicit LineReader(std::istream& in, std::size_t max_bytes = kMaxLineBytes);
   Result next();
-  std::string_view line() const { return {buf_.data(), size_}; }
+  std::string_view line() const { return {buf_.get(), size_}; }
   std::size_t line_number() const { return lines_; }
   // The last line read had no newline after it (a cut recording).
   bool unterminated() const { return unterminated_; }
 
  private:
   std::istream& in_;
-  std::vector<char> buf_;
+  std::unique_ptr<char[]> buf_;  // not zeroed: 1 MiB of memset a run saved
+  std::size_t capacity_ = 0;
   std::size_t size_ = 0;
   std::size_t lines_ = 0;
   bool unterminated_ = false;

@@ -131,7 +131,7 @@ class Simulator {
   void need_known_ranges(const MmCall& call, Mm& mm, Judgement& j, SimRecord& rec);
   bool run_call(const MmCall& call, Mm& mm, SimRecord& rec);
   void learn_known_ranges(const MmCall& call, Mm& mm, SimRecord& rec, Addr brk_before);
-  SimRecord judge(SimRecord rec, const Judgement& j, bool placed);
+  void judge(SimRecord& rec, const Judgement& j, bool placed);
   void track_files(int pid, const TraceCall& call);
 
   SimOptions options_;
