@@ -27,6 +27,7 @@
 #include "vmseal/sealing/preload_env.hpp"
 #include "vmseal/trace/line_reader.hpp"
 #include "vmseal/trace/predict.hpp"
+#include "vmseal/trace/recording.hpp"
 #include "vmseal/version.hpp"
 
 extern char** environ;
@@ -214,261 +215,227 @@ CLI::App* add_predict(CLI::App& app, PredictOptions& opts) {
   return cmd;
 }
 
-int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) {
-  o.command.insert(o.command.end(), after_dashes.begin(), after_dashes.end());
-  if (o.trace.empty() == o.command.empty()) {
-    warn(o.command.empty() ? "give a program (-- PROGRAM ARGS...) or --trace FILE"
-                           : "give either a program or --trace FILE, not both");
-    return kUsage;
-  }
+namespace {
+
+// The usage errors of the options alone ("" when there is none).
+std::string usage_error(const PredictOptions& o) {
+  if (o.trace.empty() == o.command.empty())
+    return o.command.empty() ? "give a program (-- PROGRAM ARGS...) or --trace FILE"
+                             : "give either a program or --trace FILE, not both";
   for (const std::string& g : o.opt_out)
-    if (g.find(':') != std::string::npos) {
-      warn("an opt-out glob cannot contain ':' (" + g + ")");
-      return kUsage;
-    }
-  if (!o.trace.empty() && !o.record.empty()) {
-    warn("--record keeps a trace it makes; with --trace there is none to make");
-    return kUsage;
-  }
+    if (g.find(':') != std::string::npos) return "an opt-out glob cannot contain ':' (" + g + ")";
+  if (!o.trace.empty() && !o.record.empty())
+    return "--record keeps a trace it makes; with --trace there is none to make";
+  return "";
+}
 
-  std::string trace_path = o.trace;
-  std::map<std::string, std::string> snapshots;  // file name -> smaps text
-  std::string tmpdir;
+// A recording to replay: the trace file and its snapshots, from --trace or
+// made here by running the program.
+struct Source {
+  std::string trace_path;
+  trace::Recording recording;
+  std::string tmpdir;  // removed when done
   int program_status = -1;
-  nlohmann::json sidecar_in;
-  auto cleanup = [&]() {
-    if (!tmpdir.empty()) {
-      std::error_code ec;
-      fs::remove_all(tmpdir, ec);
-    }
-  };
-  const bool tty = isatty(STDERR_FILENO) != 0 && !o.no_progress;
-
-  if (!o.trace.empty()) {
-    // A recorded trace's sidecar holds the layout snapshots and the options.
-    const std::string side = o.trace + ".json";
-    if (access(o.trace.c_str(), R_OK) != 0) {
-      warn("cannot read " + o.trace + ": " + std::strerror(errno));
-      return kIoError;
-    }
-    if (access(side.c_str(), F_OK) == 0) {
-      bool ok = false;
-      const std::string text = read_file(side, &ok);
-      try {
-        sidecar_in = nlohmann::json::parse(text);
-        for (const auto& [name, smaps] : sidecar_in.at("snapshots").items())
-          snapshots[name] = smaps.get<std::string>();
-        const std::string recorded_profile = sidecar_in.value("profile", o.profile);
-        if (recorded_profile != o.profile && o.profile != "default")
-          warn("the trace was recorded for --profile " + recorded_profile +
-               "; its seal points follow that profile (record again for another)");
-        o.profile = recorded_profile;
-        if (o.opt_out.empty() && sidecar_in.contains("opt_out"))
-          o.opt_out = sidecar_in["opt_out"].get<std::vector<std::string>>();
-      } catch (const std::exception& e) {
-        warn(side + " is not a vmseal predict sidecar: " + e.what());
-        return kBadInput;
-      }
-    }
-  } else {
-    const std::string strace = resolve_program(o.strace);
-    if (strace.empty() || access(strace.c_str(), X_OK) != 0) {
-      warn("strace not found (" + o.strace +
-           "); install it (Debian: apt-get install strace) or give --strace");
-      return kNoStrace;
-    }
-    const std::string program = resolve_program(o.command[0]);
-    if (program.empty() || access(program.c_str(), F_OK) != 0) {
-      warn(o.command[0] + ": command not found");
-      return kNotFound;
-    }
-    if (access(program.c_str(), X_OK) != 0) {
-      warn(program + ": not executable");
-      return kNotExecutable;
-    }
-    if (const std::string why = why_preload_cannot_run(program); !why.empty()) {
-      warn(why + "; `vmseal run` would run it unsealed, so nothing can break");
-      return kCannotSeal;
-    }
-    const std::string preload = find_preload(o.preload);
-    if (preload.empty() || access(preload.c_str(), R_OK) != 0) {
-      warn("cannot find the preload library libvmseal_preload.so; give it with --preload");
-      return kIoError;
-    }
-    char dir_template[] = "/tmp/vmseal-predict-XXXXXX";
-    if (mkdtemp(dir_template) == nullptr) {
-      warn(std::string("cannot make a temporary directory: ") + std::strerror(errno));
-      return kIoError;
-    }
-    tmpdir = dir_template;
-    trace_path = tmpdir + "/trace";
-    const bool stacks = o.stacks && strace_can_unwind(strace);
-    if (o.stacks && !stacks)
-      warn("this strace cannot print stacks (-k); using -i instruction pointers");
-    std::vector<std::string> argv = {strace, "-f", "-y",       "-s",
-                                     "1024", "-o", trace_path, stacks ? "-k" : "-i"};
-    // The preload's environment (sealing::preload_environment), through
-    // strace's -E: inherited VMSEAL_* variables removed (-E NAME), the
-    // settings' set (-E NAME=VALUE), as vmseal run does it.
-    sealing::PreloadSettings settings;
-    settings.profile = o.profile;
-    settings.opt_out = o.opt_out;
-    settings.follow_exec = o.follow_exec;
-    settings.predict_dir = tmpdir;
-    for (char** e = environ; *e != nullptr; ++e)
-      if (std::strncmp(*e, sealing::env::kPrefix, sizeof sealing::env::kPrefix - 1) == 0)
-        argv.insert(argv.end(), {"-E", std::string(*e, std::strcspn(*e, "="))});
-    for (const auto& [name, value] :
-         sealing::preload_environment(preload, settings, std::getenv("LD_PRELOAD")))
-      argv.insert(argv.end(), {"-E", name + "=" + value});
-    argv.push_back("--");
-    argv.push_back(program);
-    argv.insert(argv.end(), o.command.begin() + 1, o.command.end());
-    std::fflush(stdout);
-    program_status = run_and_wait(argv, o.json ? STDERR_FILENO : -1, tty, trace_path);
-    struct stat st {};
-    if (program_status < 0 || stat(trace_path.c_str(), &st) != 0 || st.st_size == 0) {
-      warn("strace could not trace " + program + " (ptrace denied? see kernel.yama.ptrace_scope)");
-      cleanup();
-      return kNoStrace;
-    }
-    for (const auto& entry : fs::directory_iterator(tmpdir)) {
-      const std::string name = entry.path().filename().string();
-      if (!name.starts_with("smaps-")) continue;
-      bool ok = false;
-      snapshots[name] = read_file(entry.path().string(), &ok);
-    }
-    if (!o.record.empty()) {
-      std::error_code ec;
-      fs::copy_file(trace_path, o.record, fs::copy_options::overwrite_existing, ec);
-      nlohmann::json side = {{"vmseal", kVersion},
-                             {"format", "vmseal-predict-1"},
-                             {"profile", o.profile},
-                             {"opt_out", o.opt_out},
-                             {"follow_exec", o.follow_exec},
-                             {"command", o.command},
-                             {"program", program},
-                             {"strace_flags", stacks ? "-f -y -s 1024 -k" : "-f -y -s 1024 -i"},
-                             {"exit_status", program_status},
-                             {"snapshots", snapshots}};
-      std::ofstream out(o.record + ".json");
-      out << side.dump(1) << "\n";
-      if (ec || !out) {
-        warn("cannot write " + o.record + " or " + o.record + ".json");
-        cleanup();
-        return kIoError;
-      }
-    }
+  ~Source() {
+    if (tmpdir.empty()) return;
+    std::error_code ec;
+    fs::remove_all(tmpdir, ec);
   }
+};
 
-  // ---- the replay ----
-  std::ifstream in(trace_path, std::ios::binary);
-  if (!in) {
-    warn("cannot read " + trace_path);
-    cleanup();
+// --trace FILE: the file and its sidecar; the recorded profile and opt-outs
+// are the ones its seal points follow.
+int read_source(PredictOptions& o, Source& src) {
+  if (access(o.trace.c_str(), R_OK) != 0) {
+    warn("cannot read " + o.trace + ": " + std::strerror(errno));
     return kIoError;
   }
-  bool markers = false;
-  {
-    trace::LineReader lines(in);
-    while (!markers && lines.next() != trace::LineReader::Result::End)
-      markers = trace::has_predict_markers(lines.line());
-    in.clear();
-    in.seekg(0);
+  src.trace_path = o.trace;
+  std::string error;
+  if (!trace::read_sidecar(o.trace, src.recording, &error)) {
+    warn(error);
+    return kBadInput;
   }
-  trace::PredictOptions po;
-  po.config.privileged = o.privileged;
-  sealing::profile_from_name(o.profile, po.profile);
-  po.opt_out = o.opt_out;
-  po.plain = !markers;
-  // A trace is untrusted: a seal-point marker may only name a snapshot of
-  // its own recording (the sidecar's, or this run's), never a file to open
-  // (a marker naming /dev/zero or /etc/shadow once ran or leaked).
-  trace::Predictor predictor(po, [&](const std::string& name) -> std::optional<std::string> {
-    const std::string base = fs::path(name).filename().string();
-    if (auto it = snapshots.find(base); it != snapshots.end()) return it->second;
-    return std::nullopt;
-  });
-  trace::LineReader lines(in);
-  bool cut = false;
-  std::size_t n = 0;
-  while (lines.next() != trace::LineReader::Result::End) {
-    cut = lines.unterminated();  // the last line had no newline
-    predictor.feed(lines.line());
-    if (++n % 100000 == 0 && tty) std::fprintf(stderr, "\rvmseal predict: %zu lines", n);
+  const trace::Recording& r = src.recording;
+  if (!r.profile.empty()) {
+    if (r.profile != o.profile && o.profile != "default")
+      warn("the trace was recorded for --profile " + r.profile +
+           "; its seal points follow that profile (record again for another)");
+    o.profile = r.profile;
   }
-  if (tty && n >= 100000) std::fprintf(stderr, "\r\033[K");
-  predictor.finish(cut);
-  cleanup();
-  const trace::PredictResult& r = predictor.result();
+  if (o.opt_out.empty()) o.opt_out = r.opt_out;
+  return kOk;
+}
 
-  int code = kOk;
-  if (n == 0) warn("the trace is empty");
-  if (r.summary.malformed != 0 || n == 0)
-    code = kBadInput;
-  else if (!r.failures.empty() || !r.seal_failures.empty())
-    code = kMismatch;
-  else if (!r.unverifiable.empty() ||
-           std::any_of(r.diagnostics.begin(), r.diagnostics.end(),
-                       [&r](const trace::Diagnostic& d) {
-                         return d.kind == trace::DiagnosticKind::Truncated ||
-                                d.kind == trace::DiagnosticKind::NoLayout ||
-                                (d.kind == trace::DiagnosticKind::NoSealPoint && r.plain) ||
-                                d.kind == trace::DiagnosticKind::UnknownPid ||
-                                d.kind == trace::DiagnosticKind::Unmodelled ||
-                                d.kind == trace::DiagnosticKind::UnknownSyscall;
-                       }))
-    code = kIncomplete;
-  if (!markers && o.trace.empty()) {
-    warn("the trace has no seal point marker: was the preload loaded?");
-  }
+// strace's command line for the program under the preload: its environment
+// (sealing::preload_environment) through -E, inherited VMSEAL_* removed, as
+// vmseal run does it.
+std::vector<std::string> strace_argv(const PredictOptions& o, const std::string& strace,
+                                     const std::string& program, const std::string& preload,
+                                     const Source& src, bool stacks) {
+  std::vector<std::string> argv = {strace, "-f", "-y",           "-s",
+                                   "1024", "-o", src.trace_path, stacks ? "-k" : "-i"};
+  sealing::PreloadSettings settings;
+  settings.profile = o.profile;
+  settings.opt_out = o.opt_out;
+  settings.follow_exec = o.follow_exec;
+  settings.predict_dir = src.tmpdir;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, sealing::env::kPrefix, sizeof sealing::env::kPrefix - 1) == 0)
+      argv.insert(argv.end(), {"-E", std::string(*e, std::strcspn(*e, "="))});
+  for (const auto& [name, value] :
+       sealing::preload_environment(preload, settings, std::getenv("LD_PRELOAD")))
+    argv.insert(argv.end(), {"-E", name + "=" + value});
+  argv.push_back("--");
+  argv.push_back(program);
+  argv.insert(argv.end(), o.command.begin() + 1, o.command.end());
+  return argv;
+}
 
-  const std::string target = !o.command.empty() ? o.command[0] : o.trace;
-  if (o.json) {
-    nlohmann::json j;
-    j["vmseal"] = kVersion;
-    j["target"] = target;
-    j["profile"] = o.profile;
-    j["opt_out"] = o.opt_out;
-    j["trace"] = r.plain ? "plain" : "recorded";
-    if (program_status >= 0) j["program_exit_status"] = program_status;
-    j["failures"] = nlohmann::json::array();
-    for (const auto& c : r.failures) j["failures"].push_back(call_json(c));
-    j["unverifiable"] = nlohmann::json::array();
-    for (const auto& c : r.unverifiable) j["unverifiable"].push_back(call_json(c));
-    j["seal_failures"] = nlohmann::json::array();
-    for (const auto& f : r.seal_failures)
-      j["seal_failures"].push_back({{"line", f.line},
-                                    {"pid", f.pid},
-                                    {"range", range_json(f.range)},
-                                    {"error", std::string(errno_name(f.error))}});
-    j["seal_points"] = nlohmann::json::array();
-    for (const auto& s : r.seal_points)
-      j["seal_points"].push_back({{"line", s.line},
-                                  {"pid", s.pid},
-                                  {"kind", s.kind},
-                                  {"ranges", s.ranges},
-                                  {"layout", s.layout}});
-    j["diagnostics"] = nlohmann::json::array();
-    for (const auto& d : r.diagnostics)
-      j["diagnostics"].push_back({{"kind", std::string(trace::diagnostic_kind_name(d.kind))},
-                                  {"line", d.line},
-                                  {"pid", d.pid},
-                                  {"message", d.message}});
-    const auto& s = r.summary;
-    j["summary"] = {{"lines", s.lines},
-                    {"calls", s.calls},
-                    {"before_seal", s.before_seal},
-                    {"unaffected", s.unaffected},
-                    {"would_fail", s.would_fail},
-                    {"unverifiable", s.unverifiable},
-                    {"seal_failures", s.seal_failures},
-                    {"malformed", s.malformed}};
-    j["exit_code"] = code;
-    std::printf("%s\n", j.dump(2).c_str());
-    return code;
+// What must hold before the program runs under strace: "" and kOk, or why not.
+int check_live(const PredictOptions& o, std::string& strace, std::string& program,
+               std::string& preload) {
+  strace = resolve_program(o.strace);
+  if (strace.empty() || access(strace.c_str(), X_OK) != 0) {
+    warn("strace not found (" + o.strace +
+         "); install it (Debian: apt-get install strace) or give --strace");
+    return kNoStrace;
   }
+  program = resolve_program(o.command[0]);
+  if (program.empty() || access(program.c_str(), F_OK) != 0) {
+    warn(o.command[0] + ": command not found");
+    return kNotFound;
+  }
+  if (access(program.c_str(), X_OK) != 0) {
+    warn(program + ": not executable");
+    return kNotExecutable;
+  }
+  if (const std::string why = why_preload_cannot_run(program); !why.empty()) {
+    warn(why + "; `vmseal run` would run it unsealed, so nothing can break");
+    return kCannotSeal;
+  }
+  preload = find_preload(o.preload);
+  if (preload.empty() || access(preload.c_str(), R_OK) != 0) {
+    warn("cannot find the preload library libvmseal_preload.so; give it with --preload");
+    return kIoError;
+  }
+  return kOk;
+}
 
+// Runs the program under strace with the preload in its predict mode, and
+// keeps the trace (--record) with its snapshots.
+int record_source(const PredictOptions& o, Source& src, bool tty) {
+  std::string strace, program, preload;
+  if (const int rc = check_live(o, strace, program, preload); rc != kOk) return rc;
+  char dir_template[] = "/tmp/vmseal-predict-XXXXXX";
+  if (mkdtemp(dir_template) == nullptr) {
+    warn(std::string("cannot make a temporary directory: ") + std::strerror(errno));
+    return kIoError;
+  }
+  src.tmpdir = dir_template;
+  src.trace_path = src.tmpdir + "/trace";
+  const bool stacks = o.stacks && strace_can_unwind(strace);
+  if (o.stacks && !stacks)
+    warn("this strace cannot print stacks (-k); using -i instruction pointers");
+  std::fflush(stdout);
+  src.program_status = run_and_wait(strace_argv(o, strace, program, preload, src, stacks),
+                                    o.json ? STDERR_FILENO : -1, tty, src.trace_path);
+  struct stat st {};
+  if (src.program_status < 0 || stat(src.trace_path.c_str(), &st) != 0 || st.st_size == 0) {
+    warn("strace could not trace " + program + " (ptrace denied? see kernel.yama.ptrace_scope)");
+    return kNoStrace;
+  }
+  trace::Recording& r = src.recording;
+  for (const auto& entry : fs::directory_iterator(src.tmpdir)) {
+    const std::string name = entry.path().filename().string();
+    bool ok = false;
+    if (name.starts_with("smaps-")) r.snapshots[name] = read_file(entry.path().string(), &ok);
+  }
+  r.profile = o.profile;
+  r.opt_out = o.opt_out;
+  r.follow_exec = o.follow_exec;
+  r.command = o.command;
+  r.program = program;
+  r.strace_flags = stacks ? "-f -y -s 1024 -k" : "-f -y -s 1024 -i";
+  r.exit_status = src.program_status;
+  std::string error;
+  if (!o.record.empty() && !trace::write_recording(src.trace_path, r, o.record, &error)) {
+    warn(error);
+    return kIoError;
+  }
+  return kOk;
+}
+
+// The exit status a replay means (vmseal-predict(1)).
+int exit_code_of(const trace::Replay& rp) {
+  const trace::PredictResult& r = rp.result;
+  if (r.summary.malformed != 0 || rp.lines == 0) return kBadInput;
+  if (!r.failures.empty() || !r.seal_failures.empty()) return kMismatch;
+  const bool incomplete =
+      !r.unverifiable.empty() ||
+      std::any_of(r.diagnostics.begin(), r.diagnostics.end(), [&r](const trace::Diagnostic& d) {
+        return d.kind == trace::DiagnosticKind::Truncated ||
+               d.kind == trace::DiagnosticKind::NoLayout ||
+               (d.kind == trace::DiagnosticKind::NoSealPoint && r.plain) ||
+               d.kind == trace::DiagnosticKind::UnknownPid ||
+               d.kind == trace::DiagnosticKind::Unmodelled ||
+               d.kind == trace::DiagnosticKind::UnknownSyscall;
+      });
+  return incomplete ? kIncomplete : kOk;
+}
+
+nlohmann::json result_json(const trace::PredictResult& r) {
+  nlohmann::json j;
+  j["failures"] = nlohmann::json::array();
+  for (const auto& c : r.failures) j["failures"].push_back(call_json(c));
+  j["unverifiable"] = nlohmann::json::array();
+  for (const auto& c : r.unverifiable) j["unverifiable"].push_back(call_json(c));
+  j["seal_failures"] = nlohmann::json::array();
+  for (const auto& f : r.seal_failures)
+    j["seal_failures"].push_back({{"line", f.line},
+                                  {"pid", f.pid},
+                                  {"range", range_json(f.range)},
+                                  {"error", std::string(errno_name(f.error))}});
+  j["seal_points"] = nlohmann::json::array();
+  for (const auto& s : r.seal_points)
+    j["seal_points"].push_back({{"line", s.line},
+                                {"pid", s.pid},
+                                {"kind", s.kind},
+                                {"ranges", s.ranges},
+                                {"layout", s.layout}});
+  j["diagnostics"] = nlohmann::json::array();
+  for (const auto& d : r.diagnostics)
+    j["diagnostics"].push_back({{"kind", std::string(trace::diagnostic_kind_name(d.kind))},
+                                {"line", d.line},
+                                {"pid", d.pid},
+                                {"message", d.message}});
+  const auto& s = r.summary;
+  j["summary"] = {{"lines", s.lines},
+                  {"calls", s.calls},
+                  {"before_seal", s.before_seal},
+                  {"unaffected", s.unaffected},
+                  {"would_fail", s.would_fail},
+                  {"unverifiable", s.unverifiable},
+                  {"seal_failures", s.seal_failures},
+                  {"malformed", s.malformed}};
+  return j;
+}
+
+void print_json(const PredictOptions& o, const std::string& target, const trace::PredictResult& r,
+                int program_status, int code) {
+  nlohmann::json j;
+  j["vmseal"] = kVersion;
+  j["target"] = target;
+  j["profile"] = o.profile;
+  j["opt_out"] = o.opt_out;
+  j["trace"] = r.plain ? "plain" : "recorded";
+  if (program_status >= 0) j["program_exit_status"] = program_status;
+  j.update(result_json(r));
+  j["exit_code"] = code;
+  std::printf("%s\n", j.dump(2).c_str());
+}
+
+void print_text(const PredictOptions& o, const std::string& target, const trace::PredictResult& r) {
   std::printf("vmseal predict: %s under --profile %s%s: %zu call%s would fail\n", target.c_str(),
               o.profile.c_str(), r.plain ? " (plain trace)" : "", r.failures.size(),
               r.failures.size() == 1 ? "" : "s");
@@ -510,6 +477,42 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
       s.lines, r.seal_points.size(), r.seal_points.size() == 1 ? "" : "s", s.calls, s.before_seal,
       s.unaffected, s.would_fail, s.unverifiable,
       s.malformed != 0 ? (", " + std::to_string(s.malformed) + " malformed lines").c_str() : "");
+}
+
+}  // namespace
+
+int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) {
+  o.command.insert(o.command.end(), after_dashes.begin(), after_dashes.end());
+  if (const std::string why = usage_error(o); !why.empty()) {
+    warn(why);
+    return kUsage;
+  }
+  const bool tty = isatty(STDERR_FILENO) != 0 && !o.no_progress;
+  Source src;
+  if (const int rc = o.trace.empty() ? record_source(o, src, tty) : read_source(o, src); rc != kOk)
+    return rc;
+  trace::PredictOptions po;
+  po.config.privileged = o.privileged;
+  sealing::profile_from_name(o.profile, po.profile);
+  po.opt_out = o.opt_out;
+  trace::Replay rp;
+  std::string error;
+  if (!trace::replay(src.trace_path, src.recording.snapshots, po, rp, &error, [tty](std::size_t n) {
+        if (tty) std::fprintf(stderr, "\rvmseal predict: %zu lines", n);
+      })) {
+    warn(error);
+    return kIoError;
+  }
+  if (tty && rp.lines >= 100000) std::fprintf(stderr, "\r\033[K");
+  if (rp.lines == 0) warn("the trace is empty");
+  if (!rp.markers && o.trace.empty())
+    warn("the trace has no seal point marker: was the preload loaded?");
+  const int code = exit_code_of(rp);
+  const std::string target = !o.command.empty() ? o.command[0] : o.trace;
+  if (o.json)
+    print_json(o, target, rp.result, src.program_status, code);
+  else
+    print_text(o, target, rp.result);
   return code;
 }
 
