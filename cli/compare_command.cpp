@@ -19,6 +19,7 @@
 #include "vmseal/engine/seal_policy.hpp"
 #include "vmseal/trace/compare.hpp"
 #include "vmseal/trace/line_reader.hpp"
+#include "vmseal/trace/recording.hpp"
 #include "vmseal/trace/sim.hpp"
 
 namespace vmseal::cli {
@@ -66,92 +67,61 @@ CLI::App* add_compare(CLI::App& app, CompareOptions& opts) {
   return cmd;
 }
 
-int run_compare(const CompareOptions& opts) {
-  trace::CompareOptions co;
-  std::string spec = opts.policies.empty() ? all_policy_names() : opts.policies;
+namespace {
+
+// --policies: a comma-separated list; false with the message printed.
+bool policies_from(const std::string& spec, std::vector<SealPolicy>& out) {
   std::size_t pos = 0;
   while (pos <= spec.size()) {
     const std::size_t comma = std::min(spec.find(',', pos), spec.size());
-    const std::string one = spec.substr(pos, comma - pos);
     SealPolicy p;
     std::string error;
-    if (!seal_policy::parse(one, p, &error)) {
+    if (!seal_policy::parse(spec.substr(pos, comma - pos), p, &error)) {
       std::fprintf(stderr, "vmseal compare: --policies: %s\n", error.c_str());
-      return kUsage;
+      return false;
     }
-    co.policies.push_back(p);
+    out.push_back(p);
     pos = comma + 1;
   }
-  co.config.privileged = opts.privileged;
-  co.all_calls = opts.all_calls;
-  co.stop_on_bad_line = !opts.keep_going;
+  return true;
+}
 
-  InputFile input;
-  if (!input.open(opts.input, "compare")) return kIoError;
-  std::istream* in = &input.stream();
-
-  // A trace kept by `vmseal predict --record FILE` has FILE.json beside it,
-  // with the layout snapshots of its seal points.
-  std::map<std::string, std::string> snapshots;
-  if (opts.input != "-") {
-    std::ifstream sidecar(opts.input + ".json");
-    if (sidecar) {
-      try {
-        const nlohmann::json j = nlohmann::json::parse(sidecar);
-        if (j.contains("snapshots"))
-          for (const auto& [name, smaps] : j.at("snapshots").items())
-            snapshots[name] = smaps.get<std::string>();
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "vmseal compare: %s.json is not a predict recording's sidecar: %s\n",
-                     opts.input.c_str(), e.what());
-        return kBadInput;
-      }
-    }
-  }
-  co.snapshots = [&snapshots](const std::string& name) -> std::optional<std::string> {
-    // Markers name the file the preload wrote; the sidecar keys it by base name.
-    const std::string base = name.substr(name.find_last_of('/') + 1);
-    if (auto it = snapshots.find(base); it != snapshots.end()) return it->second;
-    if (auto it = snapshots.find(name); it != snapshots.end()) return it->second;
-    return std::nullopt;
-  };
-
-  std::size_t width = 6;
-  for (const SealPolicy& p : co.policies) width = std::max(width, p.spec().size());
-  const auto pad = [width](const std::string& s) {
-    return s + std::string(width > s.size() ? width - s.size() : 0, ' ');
-  };
-
+// One compared call, as text (or gathered as JSON).
+struct CallPrinter {
+  const CompareOptions& opts;
+  const std::vector<SealPolicy>& policies;
+  std::size_t width;
   nlohmann::json calls = nlohmann::json::array();
-  trace::PolicyComparison cmp(co);
-  const auto report = [&](const trace::CallComparison& cc) {
-    if (opts.json) {
-      nlohmann::json j = {{"line", cc.line},
-                          {"pid", cc.pid},
-                          {"call", cc.call},
-                          {"result_differs", cc.result_differs},
-                          {"layout_differs", cc.layout_differs},
-                          {"verifiable", cc.verifiable},
-                          {"unfinished", cc.unfinished}};
-      if (cc.has_recorded) j["trace"] = result_json(cc.recorded);
-      if (!cc.note.empty()) j["note"] = cc.note;
-      nlohmann::json per = nlohmann::json::object();
-      for (std::size_t i = 0; i < cc.outcomes.size(); ++i) {
-        const trace::PolicyOutcome& o = cc.outcomes[i];
-        nlohmann::json x = {{"ran", o.ran}};
-        if (o.ran) {
-          x["result"] = result_json(o.result);
-          x["layout"] = o.layout;
-        } else {
-          x["note"] = o.note;
-        }
-        per[co.policies[i].spec()] = x;
+
+  std::string pad(const std::string& s) const {
+    return s + std::string(width > s.size() ? width - s.size() : 0, ' ');
+  }
+  void json(const trace::CallComparison& cc) {
+    nlohmann::json j = {{"line", cc.line},
+                        {"pid", cc.pid},
+                        {"call", cc.call},
+                        {"result_differs", cc.result_differs},
+                        {"layout_differs", cc.layout_differs},
+                        {"verifiable", cc.verifiable},
+                        {"unfinished", cc.unfinished}};
+    if (cc.has_recorded) j["trace"] = result_json(cc.recorded);
+    if (!cc.note.empty()) j["note"] = cc.note;
+    nlohmann::json per = nlohmann::json::object();
+    for (std::size_t i = 0; i < cc.outcomes.size(); ++i) {
+      const trace::PolicyOutcome& o = cc.outcomes[i];
+      nlohmann::json x = {{"ran", o.ran}};
+      if (o.ran) {
+        x["result"] = result_json(o.result);
+        x["layout"] = o.layout;
+      } else {
+        x["note"] = o.note;
       }
-      j["policies"] = per;
-      calls.push_back(std::move(j));
-      return;
+      per[policies[i].spec()] = x;
     }
-    if (opts.quiet) return;
+    j["policies"] = per;
+    calls.push_back(std::move(j));
+  }
+  void text(const trace::CallComparison& cc) const {
     const std::string name = call_name(cc.call);
     std::printf("\nline %zu%s: %s\n", cc.line,
                 cc.pid != 0 ? (", pid " + std::to_string(cc.pid)).c_str() : "", cc.call.c_str());
@@ -162,10 +132,10 @@ int run_compare(const CompareOptions& opts) {
     for (std::size_t i = 0; i < cc.outcomes.size(); ++i) {
       const trace::PolicyOutcome& o = cc.outcomes[i];
       if (!o.ran) {
-        std::printf("  %s (%s)\n", pad(co.policies[i].spec()).c_str(), o.note.c_str());
+        std::printf("  %s (%s)\n", pad(policies[i].spec()).c_str(), o.note.c_str());
         continue;
       }
-      std::printf("  %s %-40s %s\n", pad(co.policies[i].spec()).c_str(),
+      std::printf("  %s %-40s %s\n", pad(policies[i].spec()).c_str(),
                   trace::format_sys_result(name, o.result).c_str(),
                   o.layout.empty() ? "(nothing mapped there)" : o.layout.c_str());
     }
@@ -173,24 +143,151 @@ int run_compare(const CompareOptions& opts) {
       std::printf("  unverifiable: %s\n", cc.note.c_str());
     else if (cc.unfinished)
       std::printf("  note: %s\n", cc.note.c_str());
-  };
+  }
+  void operator()(const trace::CallComparison& cc) {
+    if (opts.json)
+      json(cc);
+    else if (!opts.quiet)
+      text(cc);
+  }
+};
 
-  const bool tty = isatty(STDERR_FILENO) != 0 && !opts.json;
-  trace::LineReader lines(*in);
-  std::size_t n = 0;
+nlohmann::json summary_json(const trace::CompareSummary& s,
+                            const std::vector<SealPolicy>& policies) {
+  nlohmann::json pols = nlohmann::json::array();
+  for (std::size_t i = 0; i < s.policies.size(); ++i) {
+    const trace::PolicySummary& p = s.policies[i];
+    pols.push_back({{"policy", p.spec},
+                    {"title", std::string(policies[i].title)},
+                    {"calls", p.calls},
+                    {"failed", p.failed},
+                    {"refused", p.refused},
+                    {"refused_errno", std::string(errno_name(policies[i].refused))},
+                    {"result_differs", p.result_differs},
+                    {"layout_differs", p.layout_differs},
+                    {"not_run", p.not_run},
+                    {"trace_mismatches", p.trace_mismatches}});
+  }
+  return {{"lines", s.lines},
+          {"calls", s.calls},
+          {"differing", s.differing},
+          {"differing_unverifiable", s.differing_unverifiable},
+          {"unverifiable", s.unverifiable},
+          {"unfinished", s.unfinished},
+          {"malformed_lines", s.malformed_lines},
+          {"unmodelled", s.unmodelled},
+          {"unmodelled_by_name", s.unmodelled_by_name},
+          {"problems", s.problems},
+          {"policies", pols}};
+}
+
+void print_summary(const trace::CompareSummary& s, const CallPrinter& printer) {
+  std::printf("\n%s  %7s %7s %8s %11s %11s %8s %8s\n", printer.pad("policy").c_str(), "calls",
+              "failed", "refused", "result!=base", "layout!=base", "!=trace", "not run");
+  for (const trace::PolicySummary& p : s.policies)
+    std::printf("%s  %7zu %7zu %8zu %11zu %11zu %8zu %8zu\n", printer.pad(p.spec).c_str(), p.calls,
+                p.failed, p.refused, p.result_differs, p.layout_differs, p.trace_mismatches,
+                p.not_run);
+  std::printf("\n%zu memory-management calls, %zu differ between the policies", s.calls,
+              s.differing);
+  if (s.differing_unverifiable != 0)
+    std::printf(" (%zu of them on mappings the input never made)", s.differing_unverifiable);
+  std::printf(".\n");
+  if (s.unverifiable != 0)
+    std::printf(
+        "%zu calls act on mappings the input never made: their results are the engine's "
+        "guess, not a fact of the trace.\n",
+        s.unverifiable);
+  if (s.unfinished != 0)
+    std::printf("%zu calls have no result in the input (cut short): replayed as if they ran.\n",
+                s.unfinished);
+  if (s.unmodelled != 0) {
+    std::printf("%zu successful calls change an address space in ways the engine does not model:",
+                s.unmodelled);
+    for (const auto& [name, count] : s.unmodelled_by_name)
+      std::printf(" %s x%zu", name.c_str(), count);
+    std::printf("; the layouts after them may be wrong.\n");
+  }
+  if (s.malformed_lines != 0) std::printf("%zu lines could not be read.\n", s.malformed_lines);
+  for (const std::string& p : s.problems) std::fprintf(stderr, "vmseal compare: %s\n", p.c_str());
+}
+
+// The final layouts (--layouts), per design and pid.
+nlohmann::json layouts_json(const trace::PolicyComparison& cmp,
+                            const std::vector<SealPolicy>& policies) {
+  nlohmann::json layouts = nlohmann::json::object();
+  for (std::size_t i = 0; i < policies.size(); ++i) {
+    nlohmann::json per = nlohmann::json::object();
+    for (int pid : cmp.pids())
+      if (const AddressSpace* as = cmp.address_space(i, pid))
+        per[std::to_string(pid)] = render_maps(*as);
+    layouts[policies[i].spec()] = per;
+  }
+  return layouts;
+}
+
+void print_layouts(const trace::PolicyComparison& cmp, const std::vector<SealPolicy>& policies) {
+  for (std::size_t i = 0; i < policies.size(); ++i)
+    for (int pid : cmp.pids())
+      if (const AddressSpace* as = cmp.address_space(i, pid))
+        std::printf("\n# final layout of pid %d under %s (%zu mappings)\n%s", pid,
+                    policies[i].spec().c_str(), as->map_count(), render_maps(*as).c_str());
+}
+
+// Every line of the input through the comparison; the lines read, or -1 on a read error.
+long long feed_all(std::istream& in, trace::PolicyComparison& cmp, CallPrinter& printer, bool tty) {
+  const trace::PolicyComparison::Report report = [&printer](const trace::CallComparison& cc) {
+    printer(cc);
+  };
+  trace::LineReader lines(in);
+  long long n = 0;
   bool ok = true;
   while (ok && lines.next() != trace::LineReader::Result::End) {
     ok = cmp.feed(lines.line(), report);
     ++n;
-    if (tty && n % 100000 == 0) std::fprintf(stderr, "\rvmseal compare: %zu lines", n);
+    if (tty && n % 100000 == 0) std::fprintf(stderr, "\rvmseal compare: %lld lines", n);
   }
   if (tty && n >= 100000) std::fprintf(stderr, "\n");
-  if (in->bad()) {
+  if (in.bad()) return -1;
+  cmp.finish(report);
+  return n;
+}
+
+}  // namespace
+
+int run_compare(const CompareOptions& opts) {
+  trace::CompareOptions co;
+  if (!policies_from(opts.policies.empty() ? all_policy_names() : opts.policies, co.policies))
+    return kUsage;
+  co.config.privileged = opts.privileged;
+  co.all_calls = opts.all_calls;
+  co.stop_on_bad_line = !opts.keep_going;
+  InputFile input;
+  if (!input.open(opts.input, "compare")) return kIoError;
+  // A trace kept by `vmseal predict --record FILE`: FILE.json holds the
+  // layout snapshots of its seal points (trace/recording.hpp).
+  trace::Recording recording;
+  std::string error;
+  if (opts.input != "-" && !trace::read_sidecar(opts.input, recording, &error)) {
+    std::fprintf(stderr, "vmseal compare: %s\n", error.c_str());
+    return kBadInput;
+  }
+  co.snapshots = [&recording](const std::string& name) -> std::optional<std::string> {
+    const std::string base = name.substr(name.find_last_of('/') + 1);
+    if (auto it = recording.snapshots.find(base); it != recording.snapshots.end())
+      return it->second;
+    return std::nullopt;
+  };
+  std::size_t width = 6;
+  for (const SealPolicy& p : co.policies) width = std::max(width, p.spec().size());
+  CallPrinter printer{opts, co.policies, width};
+  trace::PolicyComparison cmp(co);
+  const long long n =
+      feed_all(input.stream(), cmp, printer, isatty(STDERR_FILENO) != 0 && !opts.json);
+  if (n < 0) {
     std::fprintf(stderr, "vmseal compare: error reading %s\n", opts.input.c_str());
     return kIoError;
   }
-  cmp.finish(report);
-
   if (n == 0) {
     std::fprintf(stderr, "vmseal compare: %s is empty: no trace or script to read\n",
                  opts.input.c_str());
@@ -198,84 +295,13 @@ int run_compare(const CompareOptions& opts) {
   }
   const trace::CompareSummary& s = cmp.summary();
   if (opts.json) {
-    nlohmann::json out;
-    out["input"] = opts.input;
-    nlohmann::json pols = nlohmann::json::array();
-    for (std::size_t i = 0; i < s.policies.size(); ++i) {
-      const trace::PolicySummary& p = s.policies[i];
-      pols.push_back({{"policy", p.spec},
-                      {"title", std::string(co.policies[i].title)},
-                      {"calls", p.calls},
-                      {"failed", p.failed},
-                      {"refused", p.refused},
-                      {"refused_errno", std::string(errno_name(co.policies[i].refused))},
-                      {"result_differs", p.result_differs},
-                      {"layout_differs", p.layout_differs},
-                      {"not_run", p.not_run},
-                      {"trace_mismatches", p.trace_mismatches}});
-    }
-    out["calls"] = calls;
-    out["summary"] = {{"lines", s.lines},
-                      {"calls", s.calls},
-                      {"differing", s.differing},
-                      {"differing_unverifiable", s.differing_unverifiable},
-                      {"unverifiable", s.unverifiable},
-                      {"unfinished", s.unfinished},
-                      {"malformed_lines", s.malformed_lines},
-                      {"unmodelled", s.unmodelled},
-                      {"unmodelled_by_name", s.unmodelled_by_name},
-                      {"problems", s.problems},
-                      {"policies", pols}};
-    if (opts.layouts) {
-      nlohmann::json layouts = nlohmann::json::object();
-      for (std::size_t i = 0; i < co.policies.size(); ++i) {
-        nlohmann::json per = nlohmann::json::object();
-        for (int pid : cmp.pids())
-          if (const AddressSpace* as = cmp.address_space(i, pid))
-            per[std::to_string(pid)] = render_maps(*as);
-        layouts[co.policies[i].spec()] = per;
-      }
-      out["layouts"] = layouts;
-    }
+    nlohmann::json out{
+        {"input", opts.input}, {"calls", printer.calls}, {"summary", summary_json(s, co.policies)}};
+    if (opts.layouts) out["layouts"] = layouts_json(cmp, co.policies);
     std::printf("%s\n", out.dump(2).c_str());
   } else {
-    if (opts.layouts) {
-      for (std::size_t i = 0; i < co.policies.size(); ++i)
-        for (int pid : cmp.pids())
-          if (const AddressSpace* as = cmp.address_space(i, pid))
-            std::printf("\n# final layout of pid %d under %s (%zu mappings)\n%s", pid,
-                        co.policies[i].spec().c_str(), as->map_count(), render_maps(*as).c_str());
-    }
-    std::printf("\n%s  %7s %7s %8s %11s %11s %8s %8s\n", pad("policy").c_str(), "calls", "failed",
-                "refused", "result!=base", "layout!=base", "!=trace", "not run");
-    for (std::size_t i = 0; i < s.policies.size(); ++i) {
-      const trace::PolicySummary& p = s.policies[i];
-      std::printf("%s  %7zu %7zu %8zu %11zu %11zu %8zu %8zu\n", pad(p.spec).c_str(), p.calls,
-                  p.failed, p.refused, p.result_differs, p.layout_differs, p.trace_mismatches,
-                  p.not_run);
-    }
-    std::printf("\n%zu memory-management calls, %zu differ between the policies", s.calls,
-                s.differing);
-    if (s.differing_unverifiable != 0)
-      std::printf(" (%zu of them on mappings the input never made)", s.differing_unverifiable);
-    std::printf(".\n");
-    if (s.unverifiable != 0)
-      std::printf(
-          "%zu calls act on mappings the input never made: their results are the engine's "
-          "guess, not a fact of the trace.\n",
-          s.unverifiable);
-    if (s.unfinished != 0)
-      std::printf("%zu calls have no result in the input (cut short): replayed as if they ran.\n",
-                  s.unfinished);
-    if (s.unmodelled != 0) {
-      std::printf("%zu successful calls change an address space in ways the engine does not model:",
-                  s.unmodelled);
-      for (const auto& [name, count] : s.unmodelled_by_name)
-        std::printf(" %s x%zu", name.c_str(), count);
-      std::printf("; the layouts after them may be wrong.\n");
-    }
-    if (s.malformed_lines != 0) std::printf("%zu lines could not be read.\n", s.malformed_lines);
-    for (const std::string& p : s.problems) std::fprintf(stderr, "vmseal compare: %s\n", p.c_str());
+    if (opts.layouts) print_layouts(cmp, co.policies);
+    print_summary(s, printer);
   }
   if (s.malformed_lines != 0) return kBadInput;
   return s.differing != 0 ? kMismatch : kOk;
