@@ -44,118 +44,102 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
   return cmd;
 }
 
+namespace {
+
+nlohmann::json record_json(const trace::SimRecord& rec) {
+  return {
+      {"line", rec.line},
+      {"pid", rec.pid},
+      {"call", rec.call},
+      {"engine", rec.engine.is_error() ? nlohmann::json(std::string(errno_name(rec.engine.error())))
+                                       : nlohmann::json(rec.engine.value())},
+      {"verdict", std::string(trace::verdict_name(rec.verdict))},
+      {"note", rec.note}};
+}
+
+void print_json(const SimOptions& opts, const trace::Simulator& sim, const trace::SimStream& run,
+                nlohmann::json records) {
+  const trace::SimSummary& s = sim.summary();
+  nlohmann::json out;
+  out["records"] = std::move(records);
+  out["summary"] = {{"calls", s.calls},
+                    {"matched", s.matched},
+                    {"mismatched", s.mismatched},
+                    {"unverifiable", s.unverifiable},
+                    {"placed", s.placed},
+                    {"no_record", s.no_record},
+                    {"malformed_lines", run.bad_lines},
+                    {"exited_layouts_dropped", s.exited_layouts_dropped}};
+  nlohmann::json layouts = nlohmann::json::object();
+  for (int pid : sim.pids())
+    if (const AddressSpace* as = sim.address_space(pid))
+      layouts[std::to_string(pid)] = opts.smaps ? render_smaps_vmflags(*as) : render_maps(*as);
+  out["layouts"] = layouts;
+  std::printf("%s\n", out.dump(2).c_str());
+}
+
+void print_text(const SimOptions& opts, const trace::Simulator& sim, const trace::SimStream& run) {
+  for (int pid : sim.pids()) {
+    const AddressSpace* as = sim.address_space(pid);
+    if (as == nullptr) continue;
+    std::printf("\n# final layout of pid %d (%zu mappings)\n%s", pid, as->map_count(),
+                (opts.smaps ? render_smaps_vmflags(*as) : render_maps(*as)).c_str());
+  }
+  const trace::SimSummary& s = sim.summary();
+  std::fprintf(stderr,
+               "vmseal sim: %zu calls: %zu matched, %zu mismatched, %zu unverifiable, "
+               "%zu placed as recorded, %zu without a recorded result%s\n",
+               s.calls, s.matched, s.mismatched, s.unverifiable, s.placed, s.no_record,
+               run.bad_lines != 0
+                   ? (", " + std::to_string(run.bad_lines) + " malformed lines").c_str()
+                   : "");
+  if (s.exited_layouts_dropped != 0)
+    std::fprintf(stderr,
+                 "vmseal sim: the final layouts of %zu exited processes are not shown (the last "
+                 "4096 are)\n",
+                 s.exited_layouts_dropped);
+}
+
+}  // namespace
+
 int run_sim(const SimOptions& opts) {
   InputFile input;
   if (!input.open(opts.input, "sim")) return kIoError;
-  std::istream* in = &input.stream();
   trace::SimOptions so;
   so.check = opts.check;
   so.config.privileged = opts.privileged;
   so.config.read_fault_zero_page = !opts.read_fault_allocates;
-  if (!opts.policy.empty()) {
-    std::string error;
-    if (!seal_policy::parse(opts.policy, so.config.seal, &error)) {
-      std::fprintf(stderr, "vmseal sim: --policy: %s\n", error.c_str());
-      return kUsage;
-    }
+  std::string error;
+  if (!opts.policy.empty() && !seal_policy::parse(opts.policy, so.config.seal, &error)) {
+    std::fprintf(stderr, "vmseal sim: --policy: %s\n", error.c_str());
+    return kUsage;
   }
   trace::Simulator sim(so);
-  trace::StraceParser parser;
   nlohmann::json records = nlohmann::json::array();
   const bool tty = isatty(STDERR_FILENO) != 0;
-  std::size_t bad_lines = 0;
-  bool stop = false;
-
-  auto drain = [&]() {
-    while (auto item = parser.next()) {
-      if (const auto* err = std::get_if<trace::ParseError>(&*item)) {
-        std::fprintf(stderr, "vmseal sim: %s\n", err->to_string().c_str());
-        ++bad_lines;
-        if (!opts.keep_going) stop = true;
-        continue;
-      }
-      const auto& ev = std::get<trace::TraceEvent>(*item);
-      std::string error;
-      auto rec = sim.apply(ev, &error);
-      if (!error.empty()) {
-        std::fprintf(stderr, "vmseal sim: line %zu: %s\n", ev.line, error.c_str());
-        ++bad_lines;
-        if (!opts.keep_going) stop = true;
-        continue;
-      }
-      if (!rec) continue;
-      if (opts.json) {
-        records.push_back({{"line", rec->line},
-                           {"pid", rec->pid},
-                           {"call", rec->call},
-                           {"engine", rec->engine.is_error() ? nlohmann::json(std::string(
-                                                                   errno_name(rec->engine.error())))
-                                                             : nlohmann::json(rec->engine.value())},
-                           {"verdict", std::string(trace::verdict_name(rec->verdict))},
-                           {"note", rec->note}});
-      } else if (!opts.quiet || rec->verdict == trace::Verdict::Mismatch) {
-        std::printf("%s\n", rec->render().c_str());
-      }
-    }
-  };
-
-  trace::LineReader lines(*in);
-  while (!stop && lines.next() != trace::LineReader::Result::End) {
-    parser.feed(lines.line());
-    drain();
-    if (tty && parser.lines_read() % 100000 == 0)
-      std::fprintf(stderr, "\rvmseal sim: %zu lines", parser.lines_read());
-  }
-  if (tty && parser.lines_read() >= 100000) std::fprintf(stderr, "\n");
-  if (!stop) {
-    parser.finish();
-    drain();
-  }
-
-  if (parser.lines_read() == 0) {
+  const trace::SimStream run = trace::simulate(
+      input.stream(), sim, opts.keep_going,
+      [&](const trace::SimRecord& rec) {
+        if (opts.json)
+          records.push_back(record_json(rec));
+        else if (!opts.quiet || rec.verdict == trace::Verdict::Mismatch)
+          std::printf("%s\n", rec.render().c_str());
+      },
+      [](const std::string& message) { std::fprintf(stderr, "vmseal sim: %s\n", message.c_str()); },
+      [tty](std::size_t lines) {
+        if (tty) std::fprintf(stderr, "\rvmseal sim: %zu lines", lines);
+      });
+  if (tty && run.lines >= 100000) std::fprintf(stderr, "\n");
+  if (run.lines == 0) {
     std::fprintf(stderr, "vmseal sim: %s is empty: no trace to read\n", opts.input.c_str());
     return kBadInput;
   }
-  const trace::SimSummary& s = sim.summary();
-  if (opts.json) {
-    nlohmann::json out;
-    out["records"] = records;
-    out["summary"] = {{"calls", s.calls},
-                      {"matched", s.matched},
-                      {"mismatched", s.mismatched},
-                      {"unverifiable", s.unverifiable},
-                      {"placed", s.placed},
-                      {"no_record", s.no_record},
-                      {"malformed_lines", bad_lines},
-                      {"exited_layouts_dropped", s.exited_layouts_dropped}};
-    nlohmann::json layouts = nlohmann::json::object();
-    for (int pid : sim.pids())
-      if (const AddressSpace* as = sim.address_space(pid))
-        layouts[std::to_string(pid)] = opts.smaps ? render_smaps_vmflags(*as) : render_maps(*as);
-    out["layouts"] = layouts;
-    std::printf("%s\n", out.dump(2).c_str());
-  } else {
-    for (int pid : sim.pids()) {
-      const AddressSpace* as = sim.address_space(pid);
-      if (as == nullptr) continue;
-      std::printf("\n# final layout of pid %d (%zu mappings)\n%s", pid, as->map_count(),
-                  (opts.smaps ? render_smaps_vmflags(*as) : render_maps(*as)).c_str());
-    }
-    std::fprintf(
-        stderr,
-        "vmseal sim: %zu calls: %zu matched, %zu mismatched, %zu unverifiable, "
-        "%zu placed as recorded, %zu without a recorded result%s\n",
-        s.calls, s.matched, s.mismatched, s.unverifiable, s.placed, s.no_record,
-        bad_lines != 0 ? (", " + std::to_string(bad_lines) + " malformed lines").c_str() : "");
-    if (s.exited_layouts_dropped != 0)
-      std::fprintf(stderr,
-                   "vmseal sim: the final layouts of %zu exited processes are not shown (the last "
-                   "4096 are)\n",
-                   s.exited_layouts_dropped);
-  }
-  if (bad_lines != 0) return kBadInput;
-  if (opts.check && s.mismatched != 0) return kMismatch;
-  return kOk;
+  if (opts.json)
+    print_json(opts, sim, run, std::move(records));
+  else
+    print_text(opts, sim, run);
+  if (run.bad_lines != 0) return kBadInput;
+  return opts.check && sim.summary().mismatched != 0 ? kMismatch : kOk;
 }
 
 }  // namespace vmseal::cli

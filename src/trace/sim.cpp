@@ -7,6 +7,7 @@
 
 #include "vmseal/engine/syscall.hpp"
 #include "vmseal/kernel/abi.hpp"
+#include "vmseal/trace/line_reader.hpp"
 
 namespace vmseal::trace {
 
@@ -721,6 +722,46 @@ bool Simulator::decode_mm_call(const TraceCall& c, MmCall& out, std::string* err
   if (decoded() && a.ok()) return true;
   if (error != nullptr) *error = a.ok() ? c.name + ": not a memory call" : a.error();
   return false;
+}
+
+SimStream simulate(std::istream& in, Simulator& sim, bool keep_going,
+                   const std::function<void(const SimRecord&)>& record,
+                   const std::function<void(const std::string&)>& problem,
+                   const std::function<void(std::size_t)>& progress) {
+  SimStream out;
+  StraceParser parser;
+  auto bad = [&](const std::string& message) {
+    problem(message);
+    ++out.bad_lines;
+    if (!keep_going) out.stopped = true;
+  };
+  auto drain = [&] {
+    while (auto item = parser.next()) {
+      if (const auto* err = std::get_if<ParseError>(&*item)) {
+        bad(err->to_string());
+        continue;
+      }
+      const auto& ev = std::get<TraceEvent>(*item);
+      std::string error;
+      const std::optional<SimRecord> rec = sim.apply(ev, &error);
+      if (!error.empty())
+        bad("line " + std::to_string(ev.line) + ": " + error);
+      else if (rec)
+        record(*rec);
+    }
+  };
+  LineReader lines(in);
+  while (!out.stopped && lines.next() != LineReader::Result::End) {
+    parser.feed(lines.line());
+    drain();
+    if (progress && parser.lines_read() % 100000 == 0) progress(parser.lines_read());
+  }
+  if (!out.stopped) {
+    parser.finish();
+    drain();
+  }
+  out.lines = parser.lines_read();
+  return out;
 }
 
 }  // namespace vmseal::trace

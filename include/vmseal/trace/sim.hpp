@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <istream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -145,5 +147,19 @@ class Simulator {
   std::vector<int> order_;
   std::map<std::uint64_t, std::pair<FileId, std::uint64_t>> shm_segments_;  // shmid -> (file, size)
 };
+
+// A whole trace through a Simulator: lines read with the documented limits
+// (LineReader), parse errors and calls the simulator refuses reported through
+// `problem` (and the run stopped at the first unless `keep_going`), each
+// simulated call given to `record`, `progress(lines)` every 100,000 lines.
+struct SimStream {
+  std::size_t lines = 0;
+  std::size_t bad_lines = 0;
+  bool stopped = false;  // at a bad line, without keep_going
+};
+SimStream simulate(std::istream& in, Simulator& sim, bool keep_going,
+                   const std::function<void(const SimRecord&)>& record,
+                   const std::function<void(const std::string&)>& problem,
+                   const std::function<void(std::size_t)>& progress = {});
 
 }  // namespace vmseal::trace
