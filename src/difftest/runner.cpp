@@ -1,5 +1,8 @@
 #include "vmseal/difftest/runner.hpp"
 
+#include <filesystem>
+#include <fstream>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -666,6 +669,22 @@ Summary run(const Options& options, Progress& progress) {
   for (auto& t : threads) t.join();
   sum.seconds = elapsed();
   return sum;
+}
+
+std::vector<std::string> write_reproductions(const Summary& summary, std::uint64_t seed,
+                                             const std::string& dir) {
+  std::vector<std::string> written;
+  if (summary.divergences.empty()) return written;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  for (const auto& d : summary.divergences) {
+    const std::string base =
+        dir + "/seed" + std::to_string(seed) + "-seq" + std::to_string(d.sequence);
+    std::ofstream(base + ".strace") << d.sim_input;
+    std::ofstream(base + ".c") << d.c_program;
+    written.push_back(base);
+  }
+  return written;
 }
 
 }  // namespace vmseal::difftest

@@ -114,4 +114,10 @@ class Job {
   std::size_t reservation_len_ = 0;
 };
 
+// Writes each divergence's reproductions into `dir` (created when missing):
+// DIR/seedS-seqN.strace (the input for vmseal sim --check) and .c (a C
+// program that replays it on the kernel). Returns the base paths, in order.
+std::vector<std::string> write_reproductions(const Summary& summary, std::uint64_t seed,
+                                             const std::string& dir);
+
 }  // namespace vmseal::difftest
