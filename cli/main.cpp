@@ -35,6 +35,75 @@ int main(int argc, char** argv) {
 
 namespace {
 
+// `vmseal run|predict [OPTIONS] -- PROGRAM ARGS...`: the program's part is
+// cut off before parsing, so none of its arguments is taken for an option.
+std::vector<std::string> cut_program(int& argc, char** argv) {
+  std::vector<std::string> program;
+  if (argc > 1 && (std::string(argv[1]) == "run" || std::string(argv[1]) == "predict")) {
+    for (int i = 2; i < argc; ++i)
+      if (std::string(argv[i]) == "--") {
+        program.assign(argv + i + 1, argv + argc);
+        argc = i;
+        break;
+      }
+  }
+  return program;
+}
+
+// `vmseal bogus`: CLI11 would say "the following argument was not expected".
+bool unknown_command(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return false;
+  const std::string_view name = argv[1];
+  const auto& commands = app.get_subcommands({});
+  if (std::any_of(commands.begin(), commands.end(),
+                  [&](const CLI::App* c) { return c->get_name() == name; }))
+    return false;
+  std::string list;
+  for (const CLI::App* c : commands) list += (list.empty() ? "" : ", ") + c->get_name();
+  std::fprintf(stderr, "vmseal: '%s' is not a command; the commands are %s (vmseal --help)\n",
+               argv[1], list.c_str());
+  return true;
+}
+
+// --help and --version exit 0; every command-line error is kUsage (CLI11
+// would use its own codes, 105 for a failed validator), 125 for run.
+int parse_error_status(CLI::App& app, const CLI::ParseError& e, int argc, char** argv,
+                       const std::vector<std::string>& program) {
+  int rc = app.exit(e) == 0 ? 0 : vmseal::cli::kUsage;
+  const std::string command = argc > 1 ? argv[1] : "";
+  if (rc != 0 && command == "run") rc = vmseal::cli::kRunFailed;
+  // `vmseal run ls -l`: the program's options were read as vmseal's.
+  if (rc != 0 && program.empty() && (command == "run" || command == "predict") &&
+      dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr)
+    std::fprintf(stderr,
+                 "hint: put -- before the program, so that its options are not read as vmseal's:\n"
+                 "  vmseal %s [OPTIONS] -- PROGRAM [ARGS...]\n",
+                 argv[1]);
+  return rc;
+}
+
+// The hidden options the build uses: --man COMMAND, --completion SHELL.
+int print_manual_or_completion(CLI::App& app, const std::string& man,
+                               const std::string& completion) {
+  if (!man.empty()) {
+    const auto& known = vmseal::cli::manual_commands();
+    if (std::find(known.begin(), known.end(), man) == known.end()) {
+      std::fprintf(stderr, "vmseal: no manual page for '%s'\n", man.c_str());
+      return vmseal::cli::kUsage;
+    }
+    std::fputs(vmseal::cli::man_page(app, man).c_str(), stdout);
+    return 0;
+  }
+  const std::string script = vmseal::cli::completion_script(app, completion);
+  if (script.empty()) {
+    std::fprintf(stderr, "vmseal: no completion for '%s' (bash, zsh or fish)\n",
+                 completion.c_str());
+    return vmseal::cli::kUsage;
+  }
+  std::fputs(script.c_str(), stdout);
+  return 0;
+}
+
 int dispatch(int argc, char** argv) {
   CLI::App app{"vmseal: Linux memory sealing (mseal) modelled, applied and analysed"};
   app.set_version_flag("--version", std::string("vmseal ") + vmseal::kVersion);
@@ -70,68 +139,14 @@ int dispatch(int argc, char** argv) {
   add(vmseal::cli::add_run, run, true);
   vmseal::cli::PredictOptions predict;
   CLI::App* predict_cmd = add(vmseal::cli::add_predict, predict);
-  // `vmseal run [OPTIONS] -- PROGRAM ARGS...`: the program's part is cut off
-  // before parsing, so none of its arguments is taken for an option.
-  std::vector<std::string> program;
-  if (argc > 1 && (std::string(argv[1]) == "run" || std::string(argv[1]) == "predict")) {
-    for (int i = 2; i < argc; ++i)
-      if (std::string(argv[i]) == "--") {
-        program.assign(argv + i + 1, argv + argc);
-        argc = i;
-        break;
-      }
-  }
-  // `vmseal bogus`: CLI11 would say "the following argument was not expected".
-  if (argc > 1 && argv[1][0] != '-') {
-    const std::string_view name = argv[1];
-    const auto& commands = app.get_subcommands({});
-    if (std::none_of(commands.begin(), commands.end(),
-                     [&](const CLI::App* c) { return c->get_name() == name; })) {
-      std::string list;
-      for (const CLI::App* c : commands) list += (list.empty() ? "" : ", ") + c->get_name();
-      std::fprintf(stderr, "vmseal: '%s' is not a command; the commands are %s (vmseal --help)\n",
-                   argv[1], list.c_str());
-      return vmseal::cli::kUsage;
-    }
-  }
+  const std::vector<std::string> program = cut_program(argc, argv);
+  if (unknown_command(app, argc, argv)) return vmseal::cli::kUsage;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // --help and --version exit 0; every command-line error is kUsage (CLI11
-    // would use its own codes, 105 for a failed validator).
-    int rc = app.exit(e) == 0 ? 0 : vmseal::cli::kUsage;
-    // `vmseal run` keeps the launcher convention: its own failures are 125.
-    if (rc != 0 && argc > 1 && std::string(argv[1]) == "run") rc = vmseal::cli::kRunFailed;
-    // `vmseal run ls -l`: the program's options were read as vmseal's.
-    const std::string command = argc > 1 ? argv[1] : "";
-    if (rc != 0 && program.empty() && (command == "run" || command == "predict") &&
-        dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr)
-      std::fprintf(
-          stderr,
-          "hint: put -- before the program, so that its options are not read as vmseal's:\n"
-          "  vmseal %s [OPTIONS] -- PROGRAM [ARGS...]\n",
-          argv[1]);
-    return rc;
+    return parse_error_status(app, e, argc, argv, program);
   }
-  if (!man.empty()) {
-    const auto& known = vmseal::cli::manual_commands();
-    if (std::find(known.begin(), known.end(), man) == known.end()) {
-      std::fprintf(stderr, "vmseal: no manual page for '%s'\n", man.c_str());
-      return vmseal::cli::kUsage;
-    }
-    std::fputs(vmseal::cli::man_page(app, man).c_str(), stdout);
-    return 0;
-  }
-  if (!completion.empty()) {
-    const std::string script = vmseal::cli::completion_script(app, completion);
-    if (script.empty()) {
-      std::fprintf(stderr, "vmseal: no completion for '%s' (bash, zsh or fish)\n",
-                   completion.c_str());
-      return vmseal::cli::kUsage;
-    }
-    std::fputs(script.c_str(), stdout);
-    return 0;
-  }
+  if (!man.empty() || !completion.empty()) return print_manual_or_completion(app, man, completion);
   if (app.get_subcommands().empty()) {
     std::fputs(app.help().c_str(), stderr);
     return vmseal::cli::kUsage;
