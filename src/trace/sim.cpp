@@ -59,45 +59,6 @@ bool RangeSet::contains(Addr start, Addr end) const {
 
 namespace {
 
-std::string_view errno_message(Errno e) {
-  switch (e) {
-    case Errno::PERM:
-      return "Operation not permitted";
-    case Errno::NOENT:
-      return "No such file or directory";
-    case Errno::INTR:
-      return "Interrupted system call";
-    case Errno::BADF:
-      return "Bad file descriptor";
-    case Errno::AGAIN:
-      return "Resource temporarily unavailable";
-    case Errno::NOMEM:
-      return "Cannot allocate memory";
-    case Errno::ACCES:
-      return "Permission denied";
-    case Errno::FAULT:
-      return "Bad address";
-    case Errno::BUSY:
-      return "Device or resource busy";
-    case Errno::EXIST:
-      return "File exists";
-    case Errno::NODEV:
-      return "No such device";
-    case Errno::INVAL:
-      return "Invalid argument";
-    case Errno::NOSPC:
-      return "No space left on device";
-    case Errno::NOSYS:
-      return "Function not implemented";
-    case Errno::OVERFLOW:
-      return "Value too large for defined data type";
-    case Errno::OPNOTSUPP:
-      return "Operation not supported";
-    default:
-      return "";
-  }
-}
-
 bool returns_address(std::string_view name) {
   return name == "mmap" || name == "mremap" || name == "shmat" || name == "brk";
 }

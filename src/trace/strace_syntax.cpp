@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "strace_detail.hpp"
+#include "vmseal/kernel/abi.hpp"
 
 namespace vmseal::trace {
 namespace detail {
@@ -550,38 +551,39 @@ bool parse_int_arg(std::string_view text, std::int64_t& out, std::string* error)
 
 namespace {
 
-constexpr unsigned kHugeShift = 26;  // MAP_HUGE_SHIFT, SHM_HUGE_SHIFT
+constexpr unsigned kHugeShift = abi::MAP_HUGE_SHIFT;  // the same as SHM_HUGE_SHIFT
 constexpr std::uint64_t huge(unsigned log2) { return std::uint64_t{log2} << kHugeShift; }
 
 constexpr FlagSymbol kProt[] = {
-    {"PROT_NONE", 0x0},           {"PROT_READ", 0x1}, {"PROT_WRITE", 0x2},
-    {"PROT_EXEC", 0x4},           {"PROT_SEM", 0x8},  {"PROT_GROWSDOWN", 0x01000000},
-    {"PROT_GROWSUP", 0x02000000},
+    {"PROT_NONE", abi::PROT_NONE},       {"PROT_READ", abi::PROT_READ},
+    {"PROT_WRITE", abi::PROT_WRITE},     {"PROT_EXEC", abi::PROT_EXEC},
+    {"PROT_SEM", abi::PROT_SEM},         {"PROT_GROWSDOWN", abi::PROT_GROWSDOWN},
+    {"PROT_GROWSUP", abi::PROT_GROWSUP},
 };
 
 constexpr FlagSymbol kMap[] = {
-    {"MAP_FILE", 0x0},
-    {"MAP_SHARED", 0x01},
-    {"MAP_PRIVATE", 0x02},
-    {"MAP_SHARED_VALIDATE", 0x03},
-    {"MAP_DROPPABLE", 0x08},
-    {"MAP_FIXED", 0x10},
-    {"MAP_ANONYMOUS", 0x20},
-    {"MAP_ANON", 0x20},
-    {"MAP_32BIT", 0x40},
-    {"MAP_ABOVE4G", 0x80},
-    {"MAP_GROWSDOWN", 0x0100},
-    {"MAP_DENYWRITE", 0x0800},
-    {"MAP_EXECUTABLE", 0x1000},
-    {"MAP_LOCKED", 0x2000},
-    {"MAP_NORESERVE", 0x4000},
-    {"MAP_POPULATE", 0x8000},
-    {"MAP_NONBLOCK", 0x10000},
-    {"MAP_STACK", 0x20000},
-    {"MAP_HUGETLB", 0x40000},
-    {"MAP_SYNC", 0x80000},
-    {"MAP_FIXED_NOREPLACE", 0x100000},
-    {"MAP_UNINITIALIZED", 0x4000000},
+    {"MAP_FILE", abi::MAP_FILE},
+    {"MAP_SHARED", abi::MAP_SHARED},
+    {"MAP_PRIVATE", abi::MAP_PRIVATE},
+    {"MAP_SHARED_VALIDATE", abi::MAP_SHARED_VALIDATE},
+    {"MAP_DROPPABLE", abi::MAP_DROPPABLE},
+    {"MAP_FIXED", abi::MAP_FIXED},
+    {"MAP_ANONYMOUS", abi::MAP_ANONYMOUS},
+    {"MAP_ANON", abi::MAP_ANON},
+    {"MAP_32BIT", abi::MAP_32BIT},
+    {"MAP_ABOVE4G", abi::MAP_ABOVE4G},
+    {"MAP_GROWSDOWN", abi::MAP_GROWSDOWN},
+    {"MAP_DENYWRITE", abi::MAP_DENYWRITE},
+    {"MAP_EXECUTABLE", abi::MAP_EXECUTABLE},
+    {"MAP_LOCKED", abi::MAP_LOCKED},
+    {"MAP_NORESERVE", abi::MAP_NORESERVE},
+    {"MAP_POPULATE", abi::MAP_POPULATE},
+    {"MAP_NONBLOCK", abi::MAP_NONBLOCK},
+    {"MAP_STACK", abi::MAP_STACK},
+    {"MAP_HUGETLB", abi::MAP_HUGETLB},
+    {"MAP_SYNC", abi::MAP_SYNC},
+    {"MAP_FIXED_NOREPLACE", abi::MAP_FIXED_NOREPLACE},
+    {"MAP_UNINITIALIZED", abi::MAP_UNINITIALIZED},
     {"MAP_HUGE_16KB", huge(14)},
     {"MAP_HUGE_64KB", huge(16)},
     {"MAP_HUGE_512KB", huge(19)},
@@ -598,64 +600,84 @@ constexpr FlagSymbol kMap[] = {
 };
 
 constexpr FlagSymbol kMremap[] = {
-    {"MREMAP_MAYMOVE", 1},
-    {"MREMAP_FIXED", 2},
-    {"MREMAP_DONTUNMAP", 4},
+    {"MREMAP_MAYMOVE", abi::MREMAP_MAYMOVE},
+    {"MREMAP_FIXED", abi::MREMAP_FIXED},
+    {"MREMAP_DONTUNMAP", abi::MREMAP_DONTUNMAP},
 };
 
 constexpr FlagSymbol kMadvise[] = {
-    {"MADV_NORMAL", 0},           {"MADV_RANDOM", 1},          {"MADV_SEQUENTIAL", 2},
-    {"MADV_WILLNEED", 3},         {"MADV_DONTNEED", 4},        {"MADV_FREE", 8},
-    {"MADV_REMOVE", 9},           {"MADV_DONTFORK", 10},       {"MADV_DOFORK", 11},
-    {"MADV_MERGEABLE", 12},       {"MADV_UNMERGEABLE", 13},    {"MADV_HUGEPAGE", 14},
-    {"MADV_NOHUGEPAGE", 15},      {"MADV_DONTDUMP", 16},       {"MADV_DODUMP", 17},
-    {"MADV_WIPEONFORK", 18},      {"MADV_KEEPONFORK", 19},     {"MADV_COLD", 20},
-    {"MADV_PAGEOUT", 21},         {"MADV_POPULATE_READ", 22},  {"MADV_POPULATE_WRITE", 23},
-    {"MADV_DONTNEED_LOCKED", 24}, {"MADV_COLLAPSE", 25},       {"MADV_HWPOISON", 100},
-    {"MADV_SOFT_OFFLINE", 101},   {"MADV_GUARD_INSTALL", 102}, {"MADV_GUARD_REMOVE", 103},
+    {"MADV_NORMAL", abi::MADV_NORMAL},
+    {"MADV_RANDOM", abi::MADV_RANDOM},
+    {"MADV_SEQUENTIAL", abi::MADV_SEQUENTIAL},
+    {"MADV_WILLNEED", abi::MADV_WILLNEED},
+    {"MADV_DONTNEED", abi::MADV_DONTNEED},
+    {"MADV_FREE", abi::MADV_FREE},
+    {"MADV_REMOVE", abi::MADV_REMOVE},
+    {"MADV_DONTFORK", abi::MADV_DONTFORK},
+    {"MADV_DOFORK", abi::MADV_DOFORK},
+    {"MADV_MERGEABLE", abi::MADV_MERGEABLE},
+    {"MADV_UNMERGEABLE", abi::MADV_UNMERGEABLE},
+    {"MADV_HUGEPAGE", abi::MADV_HUGEPAGE},
+    {"MADV_NOHUGEPAGE", abi::MADV_NOHUGEPAGE},
+    {"MADV_DONTDUMP", abi::MADV_DONTDUMP},
+    {"MADV_DODUMP", abi::MADV_DODUMP},
+    {"MADV_WIPEONFORK", abi::MADV_WIPEONFORK},
+    {"MADV_KEEPONFORK", abi::MADV_KEEPONFORK},
+    {"MADV_COLD", abi::MADV_COLD},
+    {"MADV_PAGEOUT", abi::MADV_PAGEOUT},
+    {"MADV_POPULATE_READ", abi::MADV_POPULATE_READ},
+    {"MADV_POPULATE_WRITE", abi::MADV_POPULATE_WRITE},
+    {"MADV_DONTNEED_LOCKED", abi::MADV_DONTNEED_LOCKED},
+    {"MADV_COLLAPSE", abi::MADV_COLLAPSE},
+    {"MADV_HWPOISON", abi::MADV_HWPOISON},
+    {"MADV_SOFT_OFFLINE", abi::MADV_SOFT_OFFLINE},
+    {"MADV_GUARD_INSTALL", abi::MADV_GUARD_INSTALL},
+    {"MADV_GUARD_REMOVE", abi::MADV_GUARD_REMOVE},
 };
 
 constexpr FlagSymbol kMlockall[] = {
-    {"MCL_CURRENT", 1},
-    {"MCL_FUTURE", 2},
-    {"MCL_ONFAULT", 4},
+    {"MCL_CURRENT", abi::MCL_CURRENT},
+    {"MCL_FUTURE", abi::MCL_FUTURE},
+    {"MCL_ONFAULT", abi::MCL_ONFAULT},
 };
 
 constexpr FlagSymbol kMlock2[] = {
-    {"MLOCK_ONFAULT", 1},
+    {"MLOCK_ONFAULT", abi::MLOCK_ONFAULT},
 };
 
 constexpr FlagSymbol kMsync[] = {
-    {"MS_ASYNC", 1},
-    {"MS_INVALIDATE", 2},
-    {"MS_SYNC", 4},
+    {"MS_ASYNC", abi::MS_ASYNC},
+    {"MS_INVALIDATE", abi::MS_INVALIDATE},
+    {"MS_SYNC", abi::MS_SYNC},
 };
 
 constexpr FlagSymbol kShmat[] = {
-    {"SHM_RDONLY", 010000},
-    {"SHM_RND", 020000},
-    {"SHM_REMAP", 040000},
-    {"SHM_EXEC", 0100000},
+    {"SHM_RDONLY", abi::SHM_RDONLY},
+    {"SHM_RND", abi::SHM_RND},
+    {"SHM_REMAP", abi::SHM_REMAP},
+    {"SHM_EXEC", abi::SHM_EXEC},
 };
 
 constexpr FlagSymbol kShmget[] = {
-    {"IPC_CREAT", 01000},         {"IPC_EXCL", 02000},         {"SHM_HUGETLB", 04000},
-    {"SHM_NORESERVE", 010000},    {"SHM_HUGE_64KB", huge(16)}, {"SHM_HUGE_512KB", huge(19)},
-    {"SHM_HUGE_1MB", huge(20)},   {"SHM_HUGE_2MB", huge(21)},  {"SHM_HUGE_8MB", huge(23)},
-    {"SHM_HUGE_16MB", huge(24)},  {"SHM_HUGE_32MB", huge(25)}, {"SHM_HUGE_256MB", huge(28)},
-    {"SHM_HUGE_512MB", huge(29)}, {"SHM_HUGE_1GB", huge(30)},  {"SHM_HUGE_2GB", huge(31)},
-    {"SHM_HUGE_16GB", huge(34)},
+    {"IPC_CREAT", abi::IPC_CREAT},     {"IPC_EXCL", abi::IPC_EXCL},
+    {"SHM_HUGETLB", abi::SHM_HUGETLB}, {"SHM_NORESERVE", abi::SHM_NORESERVE},
+    {"SHM_HUGE_64KB", huge(16)},       {"SHM_HUGE_512KB", huge(19)},
+    {"SHM_HUGE_1MB", huge(20)},        {"SHM_HUGE_2MB", huge(21)},
+    {"SHM_HUGE_8MB", huge(23)},        {"SHM_HUGE_16MB", huge(24)},
+    {"SHM_HUGE_32MB", huge(25)},       {"SHM_HUGE_256MB", huge(28)},
+    {"SHM_HUGE_512MB", huge(29)},      {"SHM_HUGE_1GB", huge(30)},
+    {"SHM_HUGE_2GB", huge(31)},        {"SHM_HUGE_16GB", huge(34)},
 };
 
 constexpr FlagSymbol kPkey[] = {
-    {"PKEY_UNRESTRICTED", 0},
-    {"PKEY_DISABLE_ACCESS", 1},
-    {"PKEY_DISABLE_WRITE", 2},
-    {"PKEY_DISABLE_EXECUTE", 4},  // printed by strace on every architecture
+    {"PKEY_UNRESTRICTED", abi::PKEY_UNRESTRICTED},
+    {"PKEY_DISABLE_ACCESS", abi::PKEY_DISABLE_ACCESS},
+    {"PKEY_DISABLE_WRITE", abi::PKEY_DISABLE_WRITE},
+    {"PKEY_DISABLE_EXECUTE", abi::PKEY_DISABLE_EXECUTE},  // printed by strace on every architecture
 };
 
-constexpr FlagSymbol kMapShifts[] = {{"MAP_HUGE_SHIFT", kHugeShift}};
-constexpr FlagSymbol kShmShifts[] = {{"SHM_HUGE_SHIFT", kHugeShift}};
+constexpr FlagSymbol kMapShifts[] = {{"MAP_HUGE_SHIFT", abi::MAP_HUGE_SHIFT}};
+constexpr FlagSymbol kShmShifts[] = {{"SHM_HUGE_SHIFT", abi::SHM_HUGE_SHIFT}};
 
 std::span<const FlagSymbol> shift_symbols(FlagSet set) noexcept {
   switch (set) {
@@ -864,191 +886,12 @@ bool parse_string_arg(std::string_view text, StringArg& out, std::string* error)
   return true;
 }
 
-// ---- errno names ------------------------------------------------------------------------
-
-namespace {
-
-struct ErrnoEntry {
-  std::string_view name;
-  int number;
-};
-
-// include/uapi/asm-generic/errno-base.h, errno.h and include/linux/errno.h (the
-// kernel-internal codes strace names); primary names first, aliases at the end.
-constexpr ErrnoEntry kErrnos[] = {
-    {"EPERM", 1},
-    {"ENOENT", 2},
-    {"ESRCH", 3},
-    {"EINTR", 4},
-    {"EIO", 5},
-    {"ENXIO", 6},
-    {"E2BIG", 7},
-    {"ENOEXEC", 8},
-    {"EBADF", 9},
-    {"ECHILD", 10},
-    {"EAGAIN", 11},
-    {"ENOMEM", 12},
-    {"EACCES", 13},
-    {"EFAULT", 14},
-    {"ENOTBLK", 15},
-    {"EBUSY", 16},
-    {"EEXIST", 17},
-    {"EXDEV", 18},
-    {"ENODEV", 19},
-    {"ENOTDIR", 20},
-    {"EISDIR", 21},
-    {"EINVAL", 22},
-    {"ENFILE", 23},
-    {"EMFILE", 24},
-    {"ENOTTY", 25},
-    {"ETXTBSY", 26},
-    {"EFBIG", 27},
-    {"ENOSPC", 28},
-    {"ESPIPE", 29},
-    {"EROFS", 30},
-    {"EMLINK", 31},
-    {"EPIPE", 32},
-    {"EDOM", 33},
-    {"ERANGE", 34},
-    {"EDEADLK", 35},
-    {"ENAMETOOLONG", 36},
-    {"ENOLCK", 37},
-    {"ENOSYS", 38},
-    {"ENOTEMPTY", 39},
-    {"ELOOP", 40},
-    {"ENOMSG", 42},
-    {"EIDRM", 43},
-    {"ECHRNG", 44},
-    {"EL2NSYNC", 45},
-    {"EL3HLT", 46},
-    {"EL3RST", 47},
-    {"ELNRNG", 48},
-    {"EUNATCH", 49},
-    {"ENOCSI", 50},
-    {"EL2HLT", 51},
-    {"EBADE", 52},
-    {"EBADR", 53},
-    {"EXFULL", 54},
-    {"ENOANO", 55},
-    {"EBADRQC", 56},
-    {"EBADSLT", 57},
-    {"EBFONT", 59},
-    {"ENOSTR", 60},
-    {"ENODATA", 61},
-    {"ETIME", 62},
-    {"ENOSR", 63},
-    {"ENONET", 64},
-    {"ENOPKG", 65},
-    {"EREMOTE", 66},
-    {"ENOLINK", 67},
-    {"EADV", 68},
-    {"ESRMNT", 69},
-    {"ECOMM", 70},
-    {"EPROTO", 71},
-    {"EMULTIHOP", 72},
-    {"EDOTDOT", 73},
-    {"EBADMSG", 74},
-    {"EOVERFLOW", 75},
-    {"ENOTUNIQ", 76},
-    {"EBADFD", 77},
-    {"EREMCHG", 78},
-    {"ELIBACC", 79},
-    {"ELIBBAD", 80},
-    {"ELIBSCN", 81},
-    {"ELIBMAX", 82},
-    {"ELIBEXEC", 83},
-    {"EILSEQ", 84},
-    {"ERESTART", 85},
-    {"ESTRPIPE", 86},
-    {"EUSERS", 87},
-    {"ENOTSOCK", 88},
-    {"EDESTADDRREQ", 89},
-    {"EMSGSIZE", 90},
-    {"EPROTOTYPE", 91},
-    {"ENOPROTOOPT", 92},
-    {"EPROTONOSUPPORT", 93},
-    {"ESOCKTNOSUPPORT", 94},
-    {"EOPNOTSUPP", 95},
-    {"EPFNOSUPPORT", 96},
-    {"EAFNOSUPPORT", 97},
-    {"EADDRINUSE", 98},
-    {"EADDRNOTAVAIL", 99},
-    {"ENETDOWN", 100},
-    {"ENETUNREACH", 101},
-    {"ENETRESET", 102},
-    {"ECONNABORTED", 103},
-    {"ECONNRESET", 104},
-    {"ENOBUFS", 105},
-    {"EISCONN", 106},
-    {"ENOTCONN", 107},
-    {"ESHUTDOWN", 108},
-    {"ETOOMANYREFS", 109},
-    {"ETIMEDOUT", 110},
-    {"ECONNREFUSED", 111},
-    {"EHOSTDOWN", 112},
-    {"EHOSTUNREACH", 113},
-    {"EALREADY", 114},
-    {"EINPROGRESS", 115},
-    {"ESTALE", 116},
-    {"EUCLEAN", 117},
-    {"ENOTNAM", 118},
-    {"ENAVAIL", 119},
-    {"EISNAM", 120},
-    {"EREMOTEIO", 121},
-    {"EDQUOT", 122},
-    {"ENOMEDIUM", 123},
-    {"EMEDIUMTYPE", 124},
-    {"ECANCELED", 125},
-    {"ENOKEY", 126},
-    {"EKEYEXPIRED", 127},
-    {"EKEYREVOKED", 128},
-    {"EKEYREJECTED", 129},
-    {"EOWNERDEAD", 130},
-    {"ENOTRECOVERABLE", 131},
-    {"ERFKILL", 132},
-    {"EHWPOISON", 133},
-    {"ERESTARTSYS", 512},
-    {"ERESTARTNOINTR", 513},
-    {"ERESTARTNOHAND", 514},
-    {"ENOIOCTLCMD", 515},
-    {"ERESTART_RESTARTBLOCK", 516},
-    {"EPROBE_DEFER", 517},
-    {"EOPENSTALE", 518},
-    {"ENOPARAM", 519},
-    {"EBADHANDLE", 521},
-    {"ENOTSYNC", 522},
-    {"EBADCOOKIE", 523},
-    {"ENOTSUPP", 524},
-    {"ETOOSMALL", 525},
-    {"ESERVERFAULT", 526},
-    {"EBADTYPE", 527},
-    {"EJUKEBOX", 528},
-    {"EIOCBQUEUED", 529},
-    {"ERECALLCONFLICT", 530},
-    {"ENOGRACE", 531},
-    // aliases
-    {"EWOULDBLOCK", 11},
-    {"EDEADLOCK", 35},
-    {"ENOTSUP", 95},
-};
-
-}  // namespace
+// ---- errno names: the engine's one table (engine/types.hpp) -----------------------------
 
 bool errno_number(std::string_view name, int& out) noexcept {
-  for (const ErrnoEntry& e : kErrnos) {
-    if (e.name == name) {
-      out = e.number;
-      return true;
-    }
-  }
-  return false;
+  return vmseal::errno_number(name, out);
 }
 
-std::string_view errno_symbol(int number) noexcept {
-  for (const ErrnoEntry& e : kErrnos) {
-    if (e.number == number) return e.name;
-  }
-  return {};
-}
+std::string_view errno_symbol(int number) noexcept { return vmseal::errno_symbol(number); }
 
 }  // namespace vmseal::trace

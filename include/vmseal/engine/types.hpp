@@ -44,8 +44,13 @@ enum class Errno : int {
 };
 
 std::string_view errno_name(Errno e) noexcept;
-// Parses "EPERM" etc.; returns false for an unknown name.
+// Parses "EPERM" etc.; returns false for a name that is not one of Errno's.
 bool errno_from_name(std::string_view name, Errno& out) noexcept;
+// strerror's text for the engine's errnos ("" for others).
+std::string_view errno_message(Errno e) noexcept;
+// Every errno name the kernel has (strace prints them): its number, and back.
+bool errno_number(std::string_view name, int& out) noexcept;
+std::string_view errno_symbol(int number) noexcept;
 
 // What a system call returns: a non-negative value, or an errno.
 class SysResult {

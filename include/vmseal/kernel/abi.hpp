@@ -94,6 +94,22 @@ inline constexpr std::uint64_t SHM_RDONLY = 010000;
 inline constexpr std::uint64_t SHM_RND = 020000;
 inline constexpr std::uint64_t SHM_REMAP = 040000;
 inline constexpr std::uint64_t SHM_EXEC = 0100000;
+// shmget(2) flags (include/uapi/linux/ipc.h, linux/shm.h).
+inline constexpr std::uint64_t IPC_CREAT = 01000;
+inline constexpr std::uint64_t IPC_EXCL = 02000;
+inline constexpr std::uint64_t SHM_HUGETLB = 04000;
+inline constexpr std::uint64_t SHM_NORESERVE = 010000;
+// The log2 page size of MAP_HUGETLB / SHM_HUGETLB sits at bit 26.
+inline constexpr unsigned MAP_HUGE_SHIFT = 26;
+inline constexpr unsigned SHM_HUGE_SHIFT = 26;
+// pkey_alloc(2) access rights (include/uapi/asm-generic/mman-common.h).
+inline constexpr std::uint64_t PKEY_UNRESTRICTED = 0;
+inline constexpr std::uint64_t PKEY_DISABLE_ACCESS = 1;
+inline constexpr std::uint64_t PKEY_DISABLE_WRITE = 2;
+inline constexpr std::uint64_t PKEY_DISABLE_EXECUTE = 4;
+// Names strace also prints: MAP_FILE (0, historical) and MAP_ANON.
+inline constexpr std::uint64_t MAP_FILE = 0;
+inline constexpr std::uint64_t MAP_ANON = 0x20;
 inline constexpr std::uint64_t SHMLBA = 4096;
 
 // x86-64 system call numbers the engine knows about.
