@@ -424,8 +424,10 @@ std::vector<SvgRow> svg_rows(const ProcessReport& r) {
   for (std::size_t i = 0; i < r.objects.size(); ++i) {
     SvgRow row;
     row.label = std::string(sealing::file_name_of(r.objects[i].path));
-    row.start = r.objects[i].start;
-    row.end = r.objects[i].end;
+    // The span of its mappings (the ELF's span may reach past them: a bss
+    // reserved larger than what is mapped), so the row is as long as its scale says.
+    row.start = ~Addr{0};
+    row.end = 0;
     for (const InspectedMapping& m : r.mappings)
       if (m.object == static_cast<int>(i)) {
         row.maps.push_back(&m);

@@ -95,11 +95,12 @@ TEST(CheckCli, SeccompFilterThatDeniesMseal) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
-// The rows of an `inspect --svg` picture: label and drawn length (the sum
-// of its rects' widths), read back from the SVG text.
+// The rows of an `inspect --svg` picture: label and drawn length (from the
+// first rect's left edge to the last one's right edge), read back from the
+// SVG text.
 std::map<std::string, double> svg_row_lengths(const std::string& svg) {
-  std::map<int, std::string> label_at;  // row y -> label
-  std::map<int, double> length_at;
+  std::map<int, std::string> label_at;                 // row y -> label
+  std::map<int, std::pair<double, double>> extent_at;  // row y -> [left, right)
   std::istringstream in(svg);
   for (std::string line; std::getline(in, line);) {
     int y = 0;
@@ -107,14 +108,20 @@ std::map<std::string, double> svg_row_lengths(const std::string& svg) {
     char label[256] = {};
     if (std::sscanf(line.c_str(), "<text x=\"10\" y=\"%d\">%255[^<]</text>", &y, label) == 2)
       label_at[y - 16] = label;
-    float fx = 0;
-    if (std::sscanf(line.c_str(), "<rect x=\"%f\" y=\"%d\" width=\"%lf\" height=\"20\"", &fx, &y,
-                    &w) == 3)
-      length_at[y] += w;
+    double x = 0;
+    if (std::sscanf(line.c_str(), "<rect x=\"%lf\" y=\"%d\" width=\"%lf\" height=\"20\"", &x, &y,
+                    &w) == 3) {
+      auto [it, fresh] = extent_at.try_emplace(y, x, x + w);
+      if (!fresh) {
+        it->second.first = std::min(it->second.first, x);
+        it->second.second = std::max(it->second.second, x + w);
+      }
+    }
   }
   std::map<std::string, double> out;
   for (const auto& [y, label] : label_at)
-    if (length_at.count(y) != 0) out[label] = length_at[y];
+    if (const auto it = extent_at.find(y); it != extent_at.end())
+      out[label] = it->second.second - it->second.first;
   return out;
 }
 
