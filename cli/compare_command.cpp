@@ -272,12 +272,7 @@ int run_compare(const CompareOptions& opts) {
     std::fprintf(stderr, "vmseal compare: %s\n", error.c_str());
     return kBadInput;
   }
-  co.snapshots = [&recording](const std::string& name) -> std::optional<std::string> {
-    const std::string base = name.substr(name.find_last_of('/') + 1);
-    if (auto it = recording.snapshots.find(base); it != recording.snapshots.end())
-      return it->second;
-    return std::nullopt;
-  };
+  co.snapshots = [&recording](const std::string& name) { return recording.snapshot(name); };
   std::size_t width = 6;
   for (const SealPolicy& p : co.policies) width = std::max(width, p.spec().size());
   CallPrinter printer{opts, co.policies, width};

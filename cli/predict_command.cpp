@@ -280,9 +280,8 @@ std::vector<std::string> strace_argv(const PredictOptions& o, const std::string&
   settings.opt_out = o.opt_out;
   settings.follow_exec = o.follow_exec;
   settings.predict_dir = src.tmpdir;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, sealing::env::kPrefix, sizeof sealing::env::kPrefix - 1) == 0)
-      argv.insert(argv.end(), {"-E", std::string(*e, std::strcspn(*e, "="))});
+  for (const std::string& name : sealing::inherited_contract_variables(environ))
+    argv.insert(argv.end(), {"-E", name});
   for (const auto& [name, value] :
        sealing::preload_environment(preload, settings, std::getenv("LD_PRELOAD")))
     argv.insert(argv.end(), {"-E", name + "=" + value});
@@ -497,7 +496,7 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
   po.opt_out = o.opt_out;
   trace::Replay rp;
   std::string error;
-  if (!trace::replay(src.trace_path, src.recording.snapshots, po, rp, &error, [tty](std::size_t n) {
+  if (!trace::replay(src.trace_path, src.recording, po, rp, &error, [tty](std::size_t n) {
         if (tty) std::fprintf(stderr, "\rvmseal predict: %zu lines", n);
       })) {
     warn(error);

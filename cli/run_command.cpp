@@ -179,11 +179,8 @@ Env preload_environment(const RunOptions& o, const std::string& preload) {
 // from the caller (VMSEAL_OPT_OUT='*', VMSEAL_PREDICT, ...) must never change
 // what is sealed, so every one is dropped before the options' are set.
 void drop_inherited_environment() {
-  std::vector<std::string> inherited;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, sealing::env::kPrefix, sizeof sealing::env::kPrefix - 1) == 0)
-      inherited.emplace_back(*e, std::strcspn(*e, "="));
-  for (const std::string& name : inherited) unsetenv(name.c_str());
+  for (const std::string& name : sealing::inherited_contract_variables(environ))
+    unsetenv(name.c_str());
 }
 
 void own_environment(const Env& env) {

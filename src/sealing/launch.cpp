@@ -239,4 +239,12 @@ std::vector<std::pair<std::string, std::string>> preload_environment(
   return out;
 }
 
+std::vector<std::string> inherited_contract_variables(char** envp) {
+  std::vector<std::string> names;
+  for (char** e = envp; e != nullptr && *e != nullptr; ++e)
+    if (std::strncmp(*e, env::kPrefix, sizeof env::kPrefix - 1) == 0)
+      names.emplace_back(*e, std::strcspn(*e, "="));
+  return names;
+}
+
 }  // namespace vmseal::sealing

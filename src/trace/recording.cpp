@@ -62,9 +62,14 @@ bool write_recording(const std::string& trace_path, const Recording& rec,
   return true;
 }
 
-bool replay(const std::string& trace_path, const std::map<std::string, std::string>& snapshots,
-            PredictOptions options, Replay& out, std::string* error,
-            const std::function<void(std::size_t)>& progress) {
+std::optional<std::string> Recording::snapshot(const std::string& marker_name) const {
+  const auto it = snapshots.find(fs::path(marker_name).filename().string());
+  if (it == snapshots.end()) return std::nullopt;
+  return it->second;
+}
+
+bool replay(const std::string& trace_path, const Recording& recording, PredictOptions options,
+            Replay& out, std::string* error, const std::function<void(std::size_t)>& progress) {
   std::ifstream in(trace_path, std::ios::binary);
   if (!in) {
     if (error != nullptr) *error = "cannot read " + trace_path;
@@ -78,11 +83,8 @@ bool replay(const std::string& trace_path, const std::map<std::string, std::stri
     in.seekg(0);
   }
   options.plain = !out.markers;
-  Predictor predictor(options, [&snapshots](const std::string& name) -> std::optional<std::string> {
-    const std::string base = fs::path(name).filename().string();
-    if (auto it = snapshots.find(base); it != snapshots.end()) return it->second;
-    return std::nullopt;
-  });
+  Predictor predictor(options,
+                      [&recording](const std::string& name) { return recording.snapshot(name); });
   LineReader lines(in);
   bool cut = false;
   while (lines.next() != LineReader::Result::End) {

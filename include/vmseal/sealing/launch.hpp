@@ -74,6 +74,10 @@ struct PreloadSettings {
 // after the preload), then only the variables the settings need. A launcher
 // drops every other inherited VMSEAL_* variable: the settings alone decide
 // what is sealed.
+// The names of the VMSEAL_* variables in `envp` (the caller's environment):
+// what a launcher removes before it sets the settings' own.
+std::vector<std::string> inherited_contract_variables(char** envp);
+
 std::vector<std::pair<std::string, std::string>> preload_environment(
     const std::string& preload, const PreloadSettings& settings, const char* inherited_ld_preload);
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ namespace vmseal::trace {
 
 struct Recording {
   std::map<std::string, std::string> snapshots;  // file name -> smaps text
+  // The snapshot a seal-point marker names, by its file name: a trace is
+  // untrusted, so it names only the recording's own, never a file to open.
+  std::optional<std::string> snapshot(const std::string& marker_name) const;
   // The run's options ("" / empty when the sidecar does not say).
   std::string profile;
   std::vector<std::string> opt_out;
@@ -44,12 +48,10 @@ struct Replay {
 };
 
 // Replays the trace at `trace_path` through the Predictor. `options.plain` is
-// set from the trace itself. A seal-point marker may name only a snapshot of
-// `snapshots` (by file name): a trace is untrusted and never makes vmseal open
-// a file. `progress(lines)` every 100,000 lines when given. False with a
+// set from the trace itself. Snapshots come from `recording` only
+// (Recording::snapshot). `progress(lines)` every 100,000 lines when given. False with a
 // message when the file cannot be read.
-bool replay(const std::string& trace_path, const std::map<std::string, std::string>& snapshots,
-            PredictOptions options, Replay& out, std::string* error,
-            const std::function<void(std::size_t)>& progress = {});
+bool replay(const std::string& trace_path, const Recording& recording, PredictOptions options,
+            Replay& out, std::string* error, const std::function<void(std::size_t)>& progress = {});
 
 }  // namespace vmseal::trace
