@@ -3,7 +3,7 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "vmseal/trace/strace.hpp"
+#include "vmseal/trace/memory_call.hpp"
 
 namespace vmseal::difftest {
 
@@ -19,46 +19,20 @@ std::string hex(std::uint64_t v) {
   return b;
 }
 
-// A flag set as strace prints it: names joined by '|', the rest in hex.
-std::string flags(trace::FlagSet set, std::uint64_t v, bool is_enum, std::string_view zero) {
-  const auto syms = trace::flag_symbols(set);
-  if (is_enum) {
-    for (const auto& s : syms)
-      if (s.value == v) return std::string(s.name);
-    return hex(v);
-  }
-  if (v == 0) return std::string(zero);
-  std::string out;
-  std::uint64_t rest = v;
-  if (set == trace::FlagSet::Map && (v & 0x0f) == 0x03) {
-    out = "MAP_SHARED_VALIDATE";
-    rest &= ~std::uint64_t{0x0f};
-  }
-  for (const auto& s : syms) {
-    if (s.value == 0 || (rest & s.value) != s.value) continue;
-    // MAP_SHARED_VALIDATE (3) prints by itself, never as SHARED|PRIVATE.
-    if (!out.empty()) out += '|';
-    out += s.name;
-    rest &= ~s.value;
-  }
-  if (rest != 0) {
-    if (!out.empty()) out += '|';
-    out += hex(rest);
-  }
-  return out;
-}
-
-std::string fd_text(int fd, const Fds& fds) {
-  if (fd < 0) return std::to_string(fd);
-  std::string path;
+// The -y annotation strace would print for `fd`.
+trace::FdArg fd_arg(int fd, const Fds& fds) {
+  trace::FdArg f;
+  f.fd = fd;
+  if (fd < 0) return f;
   if (fd == fds.memfd_a || fd == fds.memfd_a2 || fd == fds.memfd_a_ro)
-    path = "/memfd:vmseal-a (deleted)";
+    f.path = "/memfd:vmseal-a";
   else if (fd == fds.memfd_b)
-    path = "/memfd:vmseal-b (deleted)";
+    f.path = "/memfd:vmseal-b";
   else if (fd == fds.dev_zero)
-    path = "/dev/zero";
-  if (path.empty()) return std::to_string(fd);
-  return std::to_string(fd) + "<" + path + ">";
+    f.path = "/dev/zero";
+  f.deleted = f.path.starts_with("/memfd:");
+  f.has_path = !f.path.empty();
+  return f;
 }
 
 }  // namespace
@@ -167,72 +141,24 @@ std::size_t arg_count(OpKind k) noexcept {
   return 0;
 }
 
+// The call through the one encoder (trace/memory_call.hpp); a write fault
+// as the read(2) of one byte of /dev/zero that makes it (vmseal sim treats it
+// as a write fault); fork as itself.
 std::string strace_line(const Op& op, const SysResult& result, const Fds& fds) {
-  using trace::FlagSet;
-  const auto& a = op.a;
-  std::string call;
-  switch (op.kind) {
-    case OpKind::Mmap:
-      call = "mmap(" + (a[0] == 0 ? std::string("NULL") : hex(a[0])) + ", " + std::to_string(a[1]) +
-             ", " + flags(FlagSet::Prot, a[2], false, "PROT_NONE") + ", " +
-             flags(FlagSet::Map, a[3], false, "0") + ", " +
-             fd_text(static_cast<int>(static_cast<std::int64_t>(a[4])), fds) + ", " + hex(a[5]) +
-             ")";
-      break;
-    case OpKind::Munmap:
-      call = "munmap(" + hex(a[0]) + ", " + std::to_string(a[1]) + ")";
-      break;
-    case OpKind::Mprotect:
-      call = "mprotect(" + hex(a[0]) + ", " + std::to_string(a[1]) + ", " +
-             flags(FlagSet::Prot, a[2], false, "PROT_NONE") + ")";
-      break;
-    case OpKind::PkeyMprotect:
-      call = "pkey_mprotect(" + hex(a[0]) + ", " + std::to_string(a[1]) + ", " +
-             flags(FlagSet::Prot, a[2], false, "PROT_NONE") + ", " +
-             std::to_string(static_cast<std::int32_t>(a[3])) + ")";
-      break;
-    case OpKind::Mremap:
-      call = "mremap(" + hex(a[0]) + ", " + std::to_string(a[1]) + ", " + std::to_string(a[2]) +
-             ", " + flags(FlagSet::Mremap, a[3], false, "0");
-      if ((a[3] & 2) != 0) call += ", " + hex(a[4]);  // MREMAP_FIXED
-      call += ")";
-      break;
-    case OpKind::Madvise:
-      call = "madvise(" + hex(a[0]) + ", " + std::to_string(a[1]) + ", " +
-             flags(FlagSet::Madvise, a[2], true, "") + ")";
-      break;
-    case OpKind::Mlock:
-      call = "mlock(" + hex(a[0]) + ", " + std::to_string(a[1]) + ")";
-      break;
-    case OpKind::Mlock2:
-      call = "mlock2(" + hex(a[0]) + ", " + std::to_string(a[1]) + ", " +
-             flags(FlagSet::Mlock2, a[2], false, "0") + ")";
-      break;
-    case OpKind::Munlock:
-      call = "munlock(" + hex(a[0]) + ", " + std::to_string(a[1]) + ")";
-      break;
-    case OpKind::Mlockall:
-      call = "mlockall(" + flags(FlagSet::Mlockall, a[0], false, "0") + ")";
-      break;
-    case OpKind::Munlockall:
-      call = "munlockall()";
-      break;
-    case OpKind::Brk:
-      call = "brk(" + (a[0] == 0 ? std::string("NULL") : hex(a[0])) + ")";
-      break;
-    case OpKind::Mseal:
-      call = "mseal(" + hex(a[0]) + ", " + std::to_string(a[1]) + ", " + std::to_string(a[2]) + ")";
-      break;
-    case OpKind::WriteFault:
-      // The fault is made by the kernel writing into the page: read(2) of one
-      // byte of /dev/zero. vmseal sim treats it as a write fault.
-      call = "read(" + fd_text(fds.dev_zero, fds) + ", " + hex(a[0]) + ", 1)";
-      return call + " = " + (result.is_error() ? result_text(op.kind, result) : std::string("1"));
-    case OpKind::Fork:
-      call = "fork()";
-      break;
+  trace::MemoryCall call;
+  if (const std::optional<Syscall> sys = as_syscall(op)) {
+    call.call = *sys;
+    if (op.kind == OpKind::Mmap) call.fd = fd_arg(static_cast<int>(sys->a[4]), fds);
+  } else if (op.kind == OpKind::WriteFault) {
+    call.form = trace::MemoryCall::Form::ZeroFill;
+    call.call.a = {static_cast<std::uint64_t>(fds.dev_zero), op.a[0], 1};
+    call.fd = fd_arg(fds.dev_zero, fds);
+    return trace::encode_memory_call(call) + " = " +
+           (result.is_error() ? result_text(op.kind, result) : std::string("1"));
+  } else {
+    return "fork() = " + result_text(op.kind, result);
   }
-  return call + " = " + result_text(op.kind, result);
+  return trace::encode_memory_call(call) + " = " + result_text(op.kind, result);
 }
 
 }  // namespace vmseal::difftest

@@ -217,49 +217,6 @@ std::string join_args(const TraceCall& c) {
   return s;
 }
 
-// Argument decoding with one error message for the whole call.
-class Args {
- public:
-  explicit Args(const TraceCall& c) : c_(c) {}
-  bool count(std::size_t min) {
-    if (c_.args.size() >= min) return true;
-    fail("expected at least " + std::to_string(min) + " arguments");
-    return false;
-  }
-  std::uint64_t u(std::size_t i) {
-    std::uint64_t v = 0;
-    std::string err;
-    if (ok_ && !parse_int_arg(c_.args[i], v, &err))
-      fail("argument " + std::to_string(i + 1) + ": " + err);
-    return v;
-  }
-  std::uint64_t flags(std::size_t i, FlagSet set) {
-    std::uint64_t v = 0;
-    std::string err;
-    if (ok_ && !parse_flags(c_.args[i], set, v, &err))
-      fail("argument " + std::to_string(i + 1) + ": " + err);
-    return v;
-  }
-  FdArg fd(std::size_t i) {
-    FdArg f;
-    std::string err;
-    if (ok_ && !parse_fd_arg(c_.args[i], f, &err))
-      fail("argument " + std::to_string(i + 1) + ": " + err);
-    return f;
-  }
-  bool ok() const { return ok_; }
-  const std::string& error() const { return error_; }
-
- private:
-  void fail(std::string m) {
-    if (ok_) error_ = c_.name + ": " + m;
-    ok_ = false;
-  }
-  const TraceCall& c_;
-  bool ok_ = true;
-  std::string error_;
-};
-
 // The end of [start, start+len) rounded to a page, or kWrapped when it passes 2^64.
 constexpr Addr kWrapped = ~Addr{0};
 Addr range_end(Addr start, std::uint64_t len) {
@@ -395,33 +352,15 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
     }
     return std::nullopt;
   }
-  static const char* const kMm[] = {
-      "mmap",    "munmap",   "mprotect",   "pkey_mprotect", "mremap", "madvise", "mlock", "mlock2",
-      "munlock", "mlockall", "munlockall", "brk",           "mseal",  "shmat",   "shmdt", "msync"};
-  // A read(2) from /dev/zero whose buffer is printed as an address (strace
-  // does that when the read fails; vmseal difftest writes it so) is a write
-  // fault on each page of the buffer.
-  const bool zero_fill = n == "read" && c.args.size() == 3 && !c.args[1].empty() &&
-                         c.args[1][0] != '"' && c.args[0].find("</dev/zero>") != std::string::npos;
-  if (!zero_fill && std::find(std::begin(kMm), std::end(kMm), n) == std::end(kMm)) {
+  if (!is_memory_call(c)) {
     track_files(ev.pid, c);
     ++summary_.other_events;
     return std::nullopt;
   }
-  return apply_mm_call(ev.pid, ev, error);
+  return apply_traced_call(ev.pid, ev, error);
 }
 
 // ---- memory calls: decode, the ranges that decide them, the engine, the verdict --
-
-// A trace call decoded into what the engine runs: a typed system call
-// (engine/syscall.hpp), or a read(2) from /dev/zero into memory, which the
-// engine sees as a write fault on each page of the buffer.
-struct Simulator::MmCall {
-  Syscall call;
-  bool user_write = false;  // read(2): call.a[0] the buffer, call.a[1] its length
-  FdArg fd;                 // mmap's file, as strace's -y printed it
-  std::uint64_t shmid = 0;  // shmat's segment, until bind_call finds its file
-};
 
 // Whether the trace made every range the outcome depends on.
 struct Simulator::Judgement {
@@ -433,26 +372,31 @@ struct Simulator::Judgement {
   }
 };
 
-std::optional<SimRecord> Simulator::apply_mm_call(int pid, const TraceEvent& ev,
-                                                  std::string* error) {
-  MmCall call;
-  if (!decode_mm_call(ev.call, call, error)) return std::nullopt;
+std::optional<SimRecord> Simulator::apply_traced_call(int pid, const TraceEvent& ev,
+                                                      std::string* error) {
+  MemoryCall call;
+  if (!decode_memory_call(ev.call, call, error)) return std::nullopt;
+  std::optional<SysResult> recorded;
+  if (ev.call.outcome == Outcome::Value)
+    recorded = SysResult::ok(ev.call.value);
+  else if (ev.call.outcome == Outcome::Error && ev.call.err != Errno::OK)
+    recorded = SysResult(ev.call.err);
+  return apply_call(pid, ev.line, std::move(call), join_args(ev.call), recorded);
+}
+
+SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std::string shown,
+                                const std::optional<SysResult>& recorded) {
   Mm& mm = *mm_of(pid);
   SimRecord rec;
-  rec.line = ev.line;
+  rec.line = line;
   rec.pid = pid;
-  rec.call = join_args(ev.call);
-  if (ev.call.outcome == Outcome::Value) {
-    rec.has_recorded = true;
-    rec.recorded = SysResult::ok(ev.call.value);
-  } else if (ev.call.outcome == Outcome::Error && ev.call.err != Errno::OK) {
-    rec.has_recorded = true;
-    rec.recorded = SysResult(ev.call.err);
-  }
+  rec.call = std::move(shown);
+  rec.has_recorded = recorded.has_value();
+  if (recorded) rec.recorded = *recorded;
   Judgement j;
   bool placed = false;
-  if (call.call.kind == SyscallKind::Brk && !mm.brk_known && rec.has_recorded &&
-      rec.recorded.is_ok()) {
+  if (call.call.kind == SyscallKind::Brk && call.form == MemoryCall::Form::Syscall &&
+      !mm.brk_known && rec.has_recorded && rec.recorded.is_ok()) {
     // The first brk of a process image tells where its heap starts.
     mm.as.set_brk(rec.recorded.value(), rec.recorded.value());
     mm.brk_known = true;
@@ -472,7 +416,8 @@ std::optional<SimRecord> Simulator::apply_mm_call(int pid, const TraceEvent& ev,
 // What the registers name but the engine must be told: a file opened before
 // the trace began, the file of a System V segment. False when the call
 // cannot run at all.
-bool Simulator::bind_call(MmCall& c, Mm& mm, Judgement& j) {
+bool Simulator::bind_call(MemoryCall& c, Mm& mm, Judgement& j) {
+  if (c.form != MemoryCall::Form::Syscall) return true;
   AddressSpace& as = mm.as;
   if (c.call.kind == SyscallKind::Mmap) {
     const int fd = static_cast<int>(c.call.a[4]);
@@ -488,9 +433,10 @@ bool Simulator::bind_call(MmCall& c, Mm& mm, Judgement& j) {
     }
   }
   if (c.call.kind == SyscallKind::Shmat) {
-    const auto seg = shm_segments_.find(c.shmid);
+    const std::uint64_t shmid = c.call.a[0];
+    const auto seg = shm_segments_.find(shmid);
     if (seg == shm_segments_.end()) {
-      j.unknown("shm segment " + std::to_string(c.shmid) + " was not created by the trace");
+      j.unknown("shm segment " + std::to_string(shmid) + " was not created by the trace");
       return false;
     }
     c.call.a[0] = seg->second.first;
@@ -499,7 +445,7 @@ bool Simulator::bind_call(MmCall& c, Mm& mm, Judgement& j) {
 }
 
 // The ranges whose state decides the outcome, and whether the trace made them.
-void Simulator::need_known_ranges(const MmCall& c, Mm& mm, Judgement& j, SimRecord& rec) {
+void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, SimRecord& rec) {
   auto need = [&](Addr s, Addr e) {
     if (e == kWrapped) return;  // refused on its arguments alone
     if (page_align_down(s) < e) rec.ranges.emplace_back(page_align_down(s), e);
@@ -511,7 +457,7 @@ void Simulator::need_known_ranges(const MmCall& c, Mm& mm, Judgement& j, SimReco
     }
   };
   const auto& a = c.call.a;
-  if (c.user_write) return need(a[0], range_end(a[0], a[1]));
+  if (c.form == MemoryCall::Form::ZeroFill) return need(a[1], range_end(a[1], a[2]));
   switch (c.call.kind) {
     case SyscallKind::Mmap:
       if (!chooses_its_address(c.call)) need(a[0], range_end(a[0], a[1]));
@@ -544,11 +490,11 @@ void Simulator::need_known_ranges(const MmCall& c, Mm& mm, Judgement& j, SimReco
 // The engine runs the call; a call that chooses its address goes where the
 // kernel put it when the trace says (the engine cannot see ASLR, nor what
 // was mapped before the trace began). True when it did.
-bool Simulator::run_call(const MmCall& c, Mm& mm, SimRecord& rec) {
-  if (c.user_write) {
+bool Simulator::run_call(const MemoryCall& c, Mm& mm, SimRecord& rec) {
+  if (c.form == MemoryCall::Form::ZeroFill) {
     // Bytes written before the first page the kernel could not fault in.
-    const Addr addr = c.call.a[0];
-    const std::uint64_t len = c.call.a[1];
+    const Addr addr = c.call.a[1];
+    const std::uint64_t len = c.call.a[2];
     std::uint64_t done = 0;
     while (done < len) {
       const Addr at = addr + done;
@@ -568,14 +514,14 @@ bool Simulator::run_call(const MmCall& c, Mm& mm, SimRecord& rec) {
 
 // What the call made known: the ranges it mapped or unmapped (as the kernel
 // did, with --check), and where a call that chose its address put it.
-void Simulator::learn_known_ranges(const MmCall& c, Mm& mm, SimRecord& rec, Addr brk_before) {
+void Simulator::learn_known_ranges(const MemoryCall& c, Mm& mm, SimRecord& rec, Addr brk_before) {
   const SysResult& done = options_.check && rec.has_recorded ? rec.recorded : rec.engine;
   const auto& a = c.call.a;
   auto placed_at = [&](std::uint64_t len) {
     if (rec.engine.is_ok() && range_end(rec.engine.value(), len) != kWrapped)
       rec.ranges.emplace_back(rec.engine.value(), range_end(rec.engine.value(), len));
   };
-  if (c.user_write) return;
+  if (c.form == MemoryCall::Form::ZeroFill) return;
   switch (c.call.kind) {
     case SyscallKind::Mmap:
       if (done.is_ok()) mm.known.add(done.value(), range_end(done.value(), a[1]));
@@ -625,64 +571,6 @@ void Simulator::judge(SimRecord& rec, const Judgement& j, bool placed) {
     rec.verdict = Verdict::Mismatch;
     ++summary_.mismatched;
   }
-}
-
-// The one decoder of memory calls from strace's text: names, flag symbols and
-// -y paths become the registers the kernel would have seen.
-bool Simulator::decode_mm_call(const TraceCall& c, MmCall& out, std::string* error) {
-  Args a(c);
-  const std::string& n = c.name;
-  auto call = [&](SyscallKind k, std::array<std::uint64_t, 6> v) {
-    out.call = Syscall{k, v};
-    return true;
-  };
-  auto decoded = [&]() -> bool {
-    if (n == "mmap" && a.count(6)) {
-      const std::uint64_t addr = a.u(0), len = a.u(1), prot = a.flags(2, FlagSet::Prot);
-      const std::uint64_t flags = a.flags(3, FlagSet::Map);
-      out.fd = a.fd(4);
-      return call(SyscallKind::Mmap,
-                  {addr, len, prot, flags, static_cast<std::uint64_t>(out.fd.fd), a.u(5)});
-    }
-    if (n == "munmap" && a.count(2)) return call(SyscallKind::Munmap, {a.u(0), a.u(1)});
-    if (n == "mprotect" && a.count(3))
-      return call(SyscallKind::Mprotect, {a.u(0), a.u(1), a.flags(2, FlagSet::Prot)});
-    if (n == "pkey_mprotect" && a.count(4))
-      return call(SyscallKind::PkeyMprotect, {a.u(0), a.u(1), a.flags(2, FlagSet::Prot), a.u(3)});
-    if (n == "madvise" && a.count(3))
-      return call(SyscallKind::Madvise, {a.u(0), a.u(1), a.flags(2, FlagSet::Madvise)});
-    if (n == "mlock" && a.count(2)) return call(SyscallKind::Mlock, {a.u(0), a.u(1)});
-    if (n == "munlock" && a.count(2)) return call(SyscallKind::Munlock, {a.u(0), a.u(1)});
-    if (n == "mlock2" && a.count(3))
-      return call(SyscallKind::Mlock2, {a.u(0), a.u(1), a.flags(2, FlagSet::Mlock2)});
-    if (n == "msync" && a.count(3))
-      return call(SyscallKind::Msync, {a.u(0), a.u(1), a.flags(2, FlagSet::Msync)});
-    if (n == "mlockall" && a.count(1))
-      return call(SyscallKind::Mlockall, {a.flags(0, FlagSet::Mlockall)});
-    if (n == "munlockall") return call(SyscallKind::Munlockall, {});
-    // Four arguments: the typed-seal RFC's mseal(addr, len, types, flags) (a
-    // script's); strace prints the kernel's three.
-    if (n == "mseal" && a.count(3))
-      return c.args.size() == 4 ? call(SyscallKind::MsealTyped, {a.u(0), a.u(1), a.u(2), a.u(3)})
-                                : call(SyscallKind::Mseal, {a.u(0), a.u(1), a.u(2)});
-    if (n == "mremap" && a.count(4))
-      return call(SyscallKind::Mremap, {a.u(0), a.u(1), a.u(2), a.flags(3, FlagSet::Mremap),
-                                        c.args.size() >= 5 ? a.u(4) : 0});
-    if (n == "brk" && a.count(1)) return call(SyscallKind::Brk, {a.u(0)});
-    if (n == "shmat" && a.count(3)) {
-      out.shmid = a.u(0);
-      return call(SyscallKind::Shmat, {0, a.u(1), a.flags(2, FlagSet::Shmat)});
-    }
-    if (n == "shmdt" && a.count(1)) return call(SyscallKind::Shmdt, {a.u(0)});
-    if (n == "read") {  // from /dev/zero into memory (the caller checked)
-      out.user_write = true;
-      return call(SyscallKind::Munmap, {a.u(1), a.u(2)});
-    }
-    return false;
-  };
-  if (decoded() && a.ok()) return true;
-  if (error != nullptr) *error = a.ok() ? c.name + ": not a memory call" : a.error();
-  return false;
 }
 
 SimStream simulate(std::istream& in, Simulator& sim, bool keep_going,

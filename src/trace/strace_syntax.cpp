@@ -561,6 +561,7 @@ constexpr FlagSymbol kProt[] = {
     {"PROT_GROWSUP", abi::PROT_GROWSUP},
 };
 
+// In strace's order for x86-64 (src/xlat/mmap_flags.in): flags print in it.
 constexpr FlagSymbol kMap[] = {
     {"MAP_FILE", abi::MAP_FILE},
     {"MAP_SHARED", abi::MAP_SHARED},
@@ -572,18 +573,18 @@ constexpr FlagSymbol kMap[] = {
     {"MAP_ANON", abi::MAP_ANON},
     {"MAP_32BIT", abi::MAP_32BIT},
     {"MAP_ABOVE4G", abi::MAP_ABOVE4G},
+    {"MAP_NORESERVE", abi::MAP_NORESERVE},
+    {"MAP_POPULATE", abi::MAP_POPULATE},
+    {"MAP_NONBLOCK", abi::MAP_NONBLOCK},
     {"MAP_GROWSDOWN", abi::MAP_GROWSDOWN},
     {"MAP_DENYWRITE", abi::MAP_DENYWRITE},
     {"MAP_EXECUTABLE", abi::MAP_EXECUTABLE},
     {"MAP_LOCKED", abi::MAP_LOCKED},
-    {"MAP_NORESERVE", abi::MAP_NORESERVE},
-    {"MAP_POPULATE", abi::MAP_POPULATE},
-    {"MAP_NONBLOCK", abi::MAP_NONBLOCK},
     {"MAP_STACK", abi::MAP_STACK},
     {"MAP_HUGETLB", abi::MAP_HUGETLB},
     {"MAP_SYNC", abi::MAP_SYNC},
-    {"MAP_FIXED_NOREPLACE", abi::MAP_FIXED_NOREPLACE},
     {"MAP_UNINITIALIZED", abi::MAP_UNINITIALIZED},
+    {"MAP_FIXED_NOREPLACE", abi::MAP_FIXED_NOREPLACE},
     {"MAP_HUGE_16KB", huge(14)},
     {"MAP_HUGE_64KB", huge(16)},
     {"MAP_HUGE_512KB", huge(19)},

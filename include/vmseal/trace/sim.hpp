@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "vmseal/engine/address_space.hpp"
+#include "vmseal/trace/memory_call.hpp"
 #include "vmseal/trace/strace.hpp"
 
 namespace vmseal::trace {
@@ -96,6 +97,11 @@ class Simulator {
   // be decoded gives a record with Verdict::Mismatch and a note when check mode
   // is on, or an error through `error` (set, and nullopt returned).
   std::optional<SimRecord> apply(const TraceEvent& ev, std::string* error);
+  // A memory call already typed (a script line, a seal a tool makes at a seal
+  // point), run as apply() runs a decoded trace call: `shown` is its text in
+  // the record, `recorded` what a log says the kernel returned, if anything.
+  SimRecord apply_call(int pid, std::size_t line, MemoryCall call, std::string shown,
+                       const std::optional<SysResult>& recorded = std::nullopt);
 
   const SimSummary& summary() const noexcept { return summary_; }
   // The pids seen, in first-seen order, and their address spaces (the last one for
@@ -124,15 +130,14 @@ class Simulator {
   std::optional<SimRecord> change_tasks(int pid, const TaskChange& t, std::string* error);
   void set_proc(int pid, std::shared_ptr<Mm> mm);
   void keep_exited(int pid, std::shared_ptr<Mm> mm);
-  // A memory call: decode, the ranges that decide it, the engine, the verdict.
-  struct MmCall;
+  // A memory call: decoded (memory_call.hpp), the ranges that decide it, the
+  // engine, the verdict.
   struct Judgement;
-  std::optional<SimRecord> apply_mm_call(int pid, const TraceEvent& ev, std::string* error);
-  static bool decode_mm_call(const TraceCall& c, MmCall& out, std::string* error);
-  bool bind_call(MmCall& call, Mm& mm, Judgement& j);
-  void need_known_ranges(const MmCall& call, Mm& mm, Judgement& j, SimRecord& rec);
-  bool run_call(const MmCall& call, Mm& mm, SimRecord& rec);
-  void learn_known_ranges(const MmCall& call, Mm& mm, SimRecord& rec, Addr brk_before);
+  std::optional<SimRecord> apply_traced_call(int pid, const TraceEvent& ev, std::string* error);
+  bool bind_call(MemoryCall& call, Mm& mm, Judgement& j);
+  void need_known_ranges(const MemoryCall& call, Mm& mm, Judgement& j, SimRecord& rec);
+  bool run_call(const MemoryCall& call, Mm& mm, SimRecord& rec);
+  void learn_known_ranges(const MemoryCall& call, Mm& mm, SimRecord& rec, Addr brk_before);
   void judge(SimRecord& rec, const Judgement& j, bool placed);
   void track_files(int pid, const TraceCall& call);
 
