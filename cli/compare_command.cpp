@@ -15,9 +15,9 @@
 #include "commands.hpp"
 #include "input.hpp"
 #include "manual.hpp"
+#include "vmseal/compare/compare.hpp"
 #include "vmseal/engine/proc_maps.hpp"
 #include "vmseal/engine/seal_policy.hpp"
-#include "vmseal/trace/compare.hpp"
 #include "vmseal/trace/line_reader.hpp"
 #include "vmseal/trace/recording.hpp"
 #include "vmseal/trace/sim.hpp"
@@ -96,7 +96,7 @@ struct CallPrinter {
   std::string pad(const std::string& s) const {
     return s + std::string(width > s.size() ? width - s.size() : 0, ' ');
   }
-  void json(const trace::CallComparison& cc) {
+  void json(const compare::CallComparison& cc) {
     nlohmann::json j = {{"line", cc.line},
                         {"pid", cc.pid},
                         {"call", cc.call},
@@ -108,7 +108,7 @@ struct CallPrinter {
     if (!cc.note.empty()) j["note"] = cc.note;
     nlohmann::json per = nlohmann::json::object();
     for (std::size_t i = 0; i < cc.outcomes.size(); ++i) {
-      const trace::PolicyOutcome& o = cc.outcomes[i];
+      const compare::PolicyOutcome& o = cc.outcomes[i];
       nlohmann::json x = {{"ran", o.ran}};
       if (o.ran) {
         x["result"] = result_json(o.result);
@@ -121,7 +121,7 @@ struct CallPrinter {
     j["policies"] = per;
     calls.push_back(std::move(j));
   }
-  void text(const trace::CallComparison& cc) const {
+  void text(const compare::CallComparison& cc) const {
     const std::string name = call_name(cc.call);
     std::printf("\nline %zu%s: %s\n", cc.line,
                 cc.pid != 0 ? (", pid " + std::to_string(cc.pid)).c_str() : "", cc.call.c_str());
@@ -130,7 +130,7 @@ struct CallPrinter {
                   trace::format_sys_result(name, cc.recorded).c_str(),
                   cc.unfinished ? "  (unfinished)" : "");
     for (std::size_t i = 0; i < cc.outcomes.size(); ++i) {
-      const trace::PolicyOutcome& o = cc.outcomes[i];
+      const compare::PolicyOutcome& o = cc.outcomes[i];
       if (!o.ran) {
         std::printf("  %s (%s)\n", pad(policies[i].spec()).c_str(), o.note.c_str());
         continue;
@@ -144,7 +144,7 @@ struct CallPrinter {
     else if (cc.unfinished)
       std::printf("  note: %s\n", cc.note.c_str());
   }
-  void operator()(const trace::CallComparison& cc) {
+  void operator()(const compare::CallComparison& cc) {
     if (opts.json)
       json(cc);
     else if (!opts.quiet)
@@ -152,11 +152,11 @@ struct CallPrinter {
   }
 };
 
-nlohmann::json summary_json(const trace::CompareSummary& s,
+nlohmann::json summary_json(const compare::CompareSummary& s,
                             const std::vector<SealPolicy>& policies) {
   nlohmann::json pols = nlohmann::json::array();
   for (std::size_t i = 0; i < s.policies.size(); ++i) {
-    const trace::PolicySummary& p = s.policies[i];
+    const compare::PolicySummary& p = s.policies[i];
     pols.push_back({{"policy", p.spec},
                     {"title", std::string(policies[i].title)},
                     {"calls", p.calls},
@@ -181,10 +181,10 @@ nlohmann::json summary_json(const trace::CompareSummary& s,
           {"policies", pols}};
 }
 
-void print_summary(const trace::CompareSummary& s, const CallPrinter& printer) {
+void print_summary(const compare::CompareSummary& s, const CallPrinter& printer) {
   std::printf("\n%s  %7s %7s %8s %11s %11s %8s %8s\n", printer.pad("policy").c_str(), "calls",
               "failed", "refused", "result!=base", "layout!=base", "!=trace", "not run");
-  for (const trace::PolicySummary& p : s.policies)
+  for (const compare::PolicySummary& p : s.policies)
     std::printf("%s  %7zu %7zu %8zu %11zu %11zu %8zu %8zu\n", printer.pad(p.spec).c_str(), p.calls,
                 p.failed, p.refused, p.result_differs, p.layout_differs, p.trace_mismatches,
                 p.not_run);
@@ -213,7 +213,7 @@ void print_summary(const trace::CompareSummary& s, const CallPrinter& printer) {
 }
 
 // The final layouts (--layouts), per design and pid.
-nlohmann::json layouts_json(const trace::PolicyComparison& cmp,
+nlohmann::json layouts_json(const compare::PolicyComparison& cmp,
                             const std::vector<SealPolicy>& policies) {
   nlohmann::json layouts = nlohmann::json::object();
   for (std::size_t i = 0; i < policies.size(); ++i) {
@@ -226,7 +226,7 @@ nlohmann::json layouts_json(const trace::PolicyComparison& cmp,
   return layouts;
 }
 
-void print_layouts(const trace::PolicyComparison& cmp, const std::vector<SealPolicy>& policies) {
+void print_layouts(const compare::PolicyComparison& cmp, const std::vector<SealPolicy>& policies) {
   for (std::size_t i = 0; i < policies.size(); ++i)
     for (int pid : cmp.pids())
       if (const AddressSpace* as = cmp.address_space(i, pid))
@@ -235,8 +235,9 @@ void print_layouts(const trace::PolicyComparison& cmp, const std::vector<SealPol
 }
 
 // Every line of the input through the comparison; the lines read, or -1 on a read error.
-long long feed_all(std::istream& in, trace::PolicyComparison& cmp, CallPrinter& printer, bool tty) {
-  const trace::PolicyComparison::Report report = [&printer](const trace::CallComparison& cc) {
+long long feed_all(std::istream& in, compare::PolicyComparison& cmp, CallPrinter& printer,
+                   bool tty) {
+  const compare::PolicyComparison::Report report = [&printer](const compare::CallComparison& cc) {
     printer(cc);
   };
   trace::LineReader lines(in);
@@ -256,7 +257,7 @@ long long feed_all(std::istream& in, trace::PolicyComparison& cmp, CallPrinter& 
 }  // namespace
 
 int run_compare(const CompareOptions& opts) {
-  trace::CompareOptions co;
+  compare::CompareOptions co;
   if (!policies_from(opts.policies.empty() ? all_policy_names() : opts.policies, co.policies))
     return kUsage;
   co.config.privileged = opts.privileged;
@@ -276,7 +277,7 @@ int run_compare(const CompareOptions& opts) {
   std::size_t width = 6;
   for (const SealPolicy& p : co.policies) width = std::max(width, p.spec().size());
   CallPrinter printer{opts, co.policies, width};
-  trace::PolicyComparison cmp(co);
+  compare::PolicyComparison cmp(co);
   const long long n =
       feed_all(input.stream(), cmp, printer, isatty(STDERR_FILENO) != 0 && !opts.json);
   if (n < 0) {
@@ -288,7 +289,7 @@ int run_compare(const CompareOptions& opts) {
                  opts.input.c_str());
     return kBadInput;
   }
-  const trace::CompareSummary& s = cmp.summary();
+  const compare::CompareSummary& s = cmp.summary();
   if (opts.json) {
     nlohmann::json out{
         {"input", opts.input}, {"calls", printer.calls}, {"summary", summary_json(s, co.policies)}};

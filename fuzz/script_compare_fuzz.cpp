@@ -2,16 +2,16 @@
 // every built-in seal design replaying what it reads. Seeds:
 // examples/designs/*.vms, examples/sealing.strace.
 #include "fuzz_lines.hpp"
+#include "vmseal/compare/compare.hpp"
 #include "vmseal/engine/seal_policy.hpp"
-#include "vmseal/trace/compare.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace vmseal;
-  trace::CompareOptions options;
+  compare::CompareOptions options;
   for (const SealPolicy& p : seal_policy::all()) options.policies.push_back(p);
   options.stop_on_bad_line = false;
-  trace::PolicyComparison cmp(options);
-  const trace::PolicyComparison::Report ignore = [](const trace::CallComparison&) {};
+  compare::PolicyComparison cmp(options);
+  const compare::PolicyComparison::Report ignore = [](const compare::CallComparison&) {};
   fuzz::for_each_line(fuzz::as_text(data, size),
                       [&](std::string_view line) { (void)cmp.feed(line, ignore); });
   cmp.finish(ignore);

@@ -1,6 +1,6 @@
 // vmseal predict: the replay (include/vmseal/trace/predict.hpp, docs/predict.md).
 #include "vmseal/trace/predict.hpp"
-#include "vmseal/trace/snapshot.hpp"
+#include "vmseal/kernel/smaps_import.hpp"
 
 #include <algorithm>
 #include <cinttypes>
@@ -417,7 +417,7 @@ struct Predictor::Impl {
     for (Simulator* sim : {&control, &sealed}) {
       AddressSpace as(opt.config);
       std::string err;
-      if (!layout_from_snapshot(*text, opt.config, sim->address_space(ev.pid), as, &err)) {
+      if (!kernel::layout_from_snapshot(*text, opt.config, sim->address_space(ev.pid), as, &err)) {
         diag(DiagnosticKind::NoLayout, ev.line, ev.pid,
              "the layout snapshot " + snapshot + " is malformed: " + err);
         return;

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "vmseal/compare/compare.hpp"
 #include "vmseal/engine/seal_policy.hpp"
-#include "vmseal/trace/compare.hpp"
 #include "vmseal/trace/predict.hpp"
 #include "vmseal/trace/seal_point.hpp"
 
@@ -102,15 +102,15 @@ TEST(SealPointConsumers, PredictAndCompareSealTheSameBytes) {
   std::set<std::size_t> predict_fails;
   for (const PredictedCall& c : predictor.result().failures) predict_fails.insert(c.line);
   // compare under Linux 6.18 only: the probes that fail there.
-  CompareOptions co;
+  compare::CompareOptions co;
   SealPolicy linux_618;
   ASSERT_TRUE(seal_policy::parse("linux-6.18", linux_618));
   co.policies = {linux_618};
   co.all_calls = true;
   co.snapshots = snapshots;
-  PolicyComparison cmp(co);
+  compare::PolicyComparison cmp(co);
   std::set<std::size_t> compare_fails;
-  const auto report = [&](const CallComparison& cc) {
+  const auto report = [&](const compare::CallComparison& cc) {
     if (cc.call.rfind("mprotect", 0) == 0 && cc.outcomes[0].result.is_error())
       compare_fails.insert(cc.line);
   };

@@ -4,19 +4,9 @@
 // (`strace -f -y`), a vmseal script (calls written by hand, see below), or a
 // mix of both, line by line.
 //
-// A vmseal script line is a call in strace syntax without a result, which may
-// name its result for later lines:
-//     a = mmap(NULL, 4*PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
-//     mseal(a + PAGE, 2*PAGE, 0)
-//     mprotect(a, 4*PAGE, PROT_READ)
-// An argument is either a flag expression (passed on as written:
-// "PROT_READ|PROT_WRITE", "MADV_DONTNEED", "3</etc/passwd>") or arithmetic:
-// numbers (decimal, 0x hex), names bound earlier, PAGE (4096), + - * and
-// parentheses. Names are bound per policy: if `a = mmap(...)` fails under one
-// policy, lines using `a` are not run under it and say so. "#" starts a
-// comment. Lines that carry a result ("... = 3") are read as strace output,
-// so a script can open files for its mappings: `openat(AT_FDCWD,
-// "/etc/passwd", O_RDONLY) = 3</etc/passwd>`.
+// A vmseal script (script/script.hpp) is memory calls written by hand in
+// strace's syntax, without results, which may name their results for later
+// lines; lines that carry a result are read as strace output.
 //
 // What the comparison reports, and never counts as agreement:
 //   - calls that depend on mappings the input never made (a trace that starts
@@ -42,7 +32,7 @@
 #include "vmseal/engine/seal_policy.hpp"
 #include "vmseal/trace/strace.hpp"
 
-namespace vmseal::trace {
+namespace vmseal::compare {
 
 struct CompareOptions {
   std::vector<SealPolicy> policies;  // at least one; the first is the baseline
@@ -141,10 +131,4 @@ class PolicyComparison {
   std::unique_ptr<Impl> impl_;
 };
 
-// Script arguments: evaluates `text` with the names in `vars`. Flag
-// expressions and fd annotations come back unchanged; arithmetic comes back as
-// "0x..." text. False with a message for a syntax error or an unbound name.
-bool eval_script_arg(std::string_view text, const std::map<std::string, std::uint64_t>& vars,
-                     std::string& out, std::string* error);
-
-}  // namespace vmseal::trace
+}  // namespace vmseal::compare

@@ -1,7 +1,7 @@
 // vmseal compare: one stream of calls replayed under several seal policies.
-// The library (PolicyComparison), the script arithmetic, bad input, and the
+// The library (PolicyComparison), bad input, and the
 // command's exit codes and JSON.
-#include "vmseal/trace/compare.hpp"
+#include "vmseal/compare/compare.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,8 +13,9 @@
 
 #include "support/cli_run.hpp"
 
-namespace vmseal::trace {
+namespace vmseal::compare {
 namespace {
+using namespace vmseal::trace;
 
 std::vector<SealPolicy> policies(const std::vector<std::string>& specs) {
   std::vector<SealPolicy> out;
@@ -61,34 +62,6 @@ const CallComparison* at_line(const Outcome& r, std::size_t line) {
 
 std::string ret(const SysResult& r) {
   return r.is_error() ? std::string(errno_name(r.error())) : std::to_string(r.value());
-}
-
-// ---- scripts --------------------------------------------------------------------
-
-TEST(CompareScript, ArgumentsEvaluate) {
-  const std::map<std::string, std::uint64_t> vars{{"a", 0x10000}};
-  std::string out;
-  std::string error;
-  ASSERT_TRUE(eval_script_arg("a + 2*PAGE", vars, out, &error)) << error;
-  EXPECT_EQ(out, "0x12000");
-  ASSERT_TRUE(eval_script_arg("(a - PAGE) * 2", vars, out, &error)) << error;
-  EXPECT_EQ(out, "0x1e000");
-  ASSERT_TRUE(eval_script_arg("MM_SEAL_BASE|MM_SEAL_SEAL", vars, out, &error)) << error;
-  EXPECT_EQ(out, "0x3");
-  // Literals and flag expressions are passed on as written.
-  ASSERT_TRUE(eval_script_arg("-1", vars, out, &error));
-  EXPECT_EQ(out, "-1");
-  ASSERT_TRUE(eval_script_arg("PROT_READ|PROT_WRITE", vars, out, &error));
-  EXPECT_EQ(out, "PROT_READ|PROT_WRITE");
-  ASSERT_TRUE(eval_script_arg("3</etc/passwd>", vars, out, &error));
-  EXPECT_EQ(out, "3</etc/passwd>");
-
-  EXPECT_FALSE(eval_script_arg("b + PAGE", vars, out, &error));
-  EXPECT_NE(error.find("\"b\" is not bound"), std::string::npos) << error;
-  EXPECT_FALSE(eval_script_arg("a +", vars, out, &error));
-  EXPECT_FALSE(eval_script_arg("(a", vars, out, &error));
-  EXPECT_NE(error.find("missing ')'"), std::string::npos) << error;
-  EXPECT_FALSE(eval_script_arg("", vars, out, &error));
 }
 
 constexpr const char* kPartial = R"(# up-front versus partial failure
@@ -344,10 +317,11 @@ TEST(CompareCli, ABinaryFileIsReportedEscaped) {
 }
 
 }  // namespace
-}  // namespace vmseal::trace
+}  // namespace vmseal::compare
 
-namespace vmseal::trace {
+namespace vmseal::compare {
 namespace {
+using namespace vmseal::trace;
 
 // The scripts docs/designs.md quotes: they run without a bad line, and each
 // shows the differences the document describes.
@@ -380,10 +354,11 @@ TEST(CompareExamples, ScriptsRunAndShowTheirDifferences) {
 }
 
 }  // namespace
-}  // namespace vmseal::trace
+}  // namespace vmseal::compare
 
-namespace vmseal::trace {
+namespace vmseal::compare {
 namespace {
+using namespace vmseal::trace;
 
 // A trace kept by `vmseal predict --record`: the preload's seal point markers
 // and a layout snapshot. Each policy adopts the snapshot and seals the planned
@@ -502,4 +477,4 @@ TEST(Compare, PredictRecordingsWithoutTheirSnapshotsStayUnverifiable) {
 }
 
 }  // namespace
-}  // namespace vmseal::trace
+}  // namespace vmseal::compare
