@@ -55,12 +55,10 @@ Addr AddressSpace::vm_start_gap(const Vma& v) const noexcept {
 // moves along. With check_limit, fails with ENOMEM at max_map_count. Then
 // vm_ops->may_split(): special_mapping_split() refuses every split of [vdso],
 // [vvar] and [vvar_vclock] with EINVAL (so does a shrink of [vdso], probe V4).
-Errno AddressSpace::split(Vma* vma, Addr at, bool check_limit, Vma** upper) {
+Expected<Vma*> AddressSpace::split(Vma* vma, Addr at, bool check_limit) {
   if (check_limit && tree_.size() >= cfg_.max_map_count) return Errno::NOMEM;
   if (vma->special != SpecialKind::None) return Errno::INVAL;
-  Vma& u = tree_.split(*vma, at);
-  if (upper != nullptr) *upper = &u;
-  return Errno::OK;
+  return &tree_.split(*vma, at);
 }
 
 // vma_merge_new_range() + vma_expand(): try to place [start, end) with the given
@@ -117,9 +115,8 @@ Vma* AddressSpace::merge_new_range(Vma* prev, Vma* next, Addr start, Addr end, V
 // the caller's new flags are set (vm_flags_reset()). `prev` is the VMA before
 // `vma`, or `vma` itself when start lies inside it. On error, splits already
 // made stay made, as in the kernel.
-Vma* AddressSpace::modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFlags new_flags,
-                                Errno& err) {
-  err = Errno::OK;
+Expected<Vma*> AddressSpace::modify_range(Vma* prev, Vma* vma, Addr start, Addr end,
+                                          VmFlags new_flags) {
   const Vma mid = *vma;
   const bool left_side = start == mid.start;
   const bool right_side = end == mid.end;
@@ -188,14 +185,14 @@ Vma* AddressSpace::modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFla
   // No merge: split off the parts outside [start, end).
   Vma* v = vma;
   if (mid.start < start) {
-    err = split(v, start, true, &v);  // v: the part from start on
-    if (err != Errno::OK) return nullptr;
+    const Expected<Vma*> upper = split(v, start, true);
+    if (!upper) return upper;
+    v = *upper;  // the part from start on
   }
   if (mid.end > end) {
-    Vma* above = nullptr;
-    err = split(v, end, true, &above);
-    if (err != Errno::OK) return nullptr;
-    v = tree_.prev_of(*above);  // the part [start, end)
+    const Expected<Vma*> above = split(v, end, true);
+    if (!above) return above;
+    v = tree_.prev_of(**above);  // the part [start, end)
   }
   v->flags = new_flags;
   return v;
@@ -225,7 +222,9 @@ Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* ac
   if (start > v->start) {
     if (end < v->end && tree_.size() >= cfg_.max_map_count) return Errno::NOMEM;
     if ((v->flags & seal) != 0) return cfg_.seal.refused;  // don't split what cannot be unmapped
-    if (Errno e = split(v, start, false, &v); e != Errno::OK) return e;  // v: from start on
+    const Expected<Vma*> upper = split(v, start, false);
+    if (!upper) return upper.error();
+    v = *upper;  // from start on
   }
   std::uint64_t acct = 0;
   for (; v != nullptr && v->start < end; v = tree_.next_of(*v)) {
@@ -235,9 +234,9 @@ Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* ac
       // The split may move VMAs between tree nodes: v is stale after it
       // (found by vmseal difftest: a stale pointer here read another VMA's
       // size into the accounting, and MAP_FIXED failed ENOMEM).
-      Vma* above = nullptr;
-      if (Errno e = split(v, end, false, &above); e != Errno::OK) return e;
-      v = tree_.prev_of(*above);
+      const Expected<Vma*> above = split(v, end, false);
+      if (!above) return above.error();
+      v = tree_.prev_of(**above);
     }
     if ((v->flags & vm::ACCOUNT) != 0) acct += v->page_count();
   }

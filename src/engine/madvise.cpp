@@ -258,10 +258,9 @@ Errno AddressSpace::madvise_vma(Vma*& prev, Vma*& vma, Addr start, Addr end, int
   }
   // madvise_update_vma(): merge or split; a split failure is EAGAIN here.
   if (nf == f) return Errno::OK;
-  Errno err = Errno::OK;
-  Vma* r = modify_range(prev, vma, start, end, nf, err);
-  if (r == nullptr) return err == Errno::NOMEM ? Errno::AGAIN : err;
-  vma = r;
+  const Expected<Vma*> r = modify_range(prev, vma, start, end, nf);
+  if (!r) return r.error() == Errno::NOMEM ? Errno::AGAIN : r.error();
+  vma = *r;
   return Errno::OK;
 }
 

@@ -17,15 +17,14 @@ Errno AddressSpace::mlock_fixup(Vma*& prev, Vma* vma, Addr start, Addr end, VmFl
     prev = vma;
     return Errno::OK;
   }
-  Errno err = Errno::OK;
-  Vma* r = modify_range(prev, vma, start, end, new_flags, err);
-  if (r == nullptr) return err;
+  const Expected<Vma*> r = modify_range(prev, vma, start, end, new_flags);
+  if (!r) return r.error();
   const std::uint64_t n = pages(end - start);
   if ((new_flags & vm::LOCKED) == 0)
     counters_.locked_vm -= std::min(counters_.locked_vm, n);
   else if ((old & vm::LOCKED) == 0)
     counters_.locked_vm += n;
-  prev = r;
+  prev = *r;
   return Errno::OK;
 }
 

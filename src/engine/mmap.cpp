@@ -114,14 +114,10 @@ Addr AddressSpace::follow_recorded_placement(Addr own, std::uint64_t len) const 
 }
 
 // __get_unmapped_area() including the THP alignment of __thp_get_unmapped_area().
-std::optional<Addr> AddressSpace::get_unmapped_area(FileId file, Addr addr, std::uint64_t len,
-                                                    std::uint64_t pgoff, std::uint64_t flags,
-                                                    VmFlags vm_flags, Errno& err) const {
-  err = Errno::OK;
-  if (len > cfg_.task_size) {
-    err = Errno::NOMEM;
-    return std::nullopt;
-  }
+Expected<Addr> AddressSpace::get_unmapped_area(FileId file, Addr addr, std::uint64_t len,
+                                               std::uint64_t pgoff, std::uint64_t flags,
+                                               VmFlags vm_flags) const {
+  if (len > cfg_.task_size) return Errno::NOMEM;
   bool thp_area = false;
   if (file != 0) {
     const FileKind kind = files_->get(file).kind;
@@ -154,31 +150,16 @@ std::optional<Addr> AddressSpace::get_unmapped_area(FileId file, Addr addr, std:
     }
   }
   if (!result) result = arch_get_unmapped_area_topdown(addr, len, flags, vm_flags);
-  if (!result) {
-    err = Errno::NOMEM;
-    return std::nullopt;
-  }
+  if (!result) return Errno::NOMEM;
   if (placement_ && (flags & abi::MAP_FIXED) == 0) result = follow_recorded_placement(*result, len);
   // IS_ERR_VALUE(): a MAP_FIXED address in the last 4095 bytes below 2^64 reads
   // as an error code, so the kernel returns -(2^64 - addr) as the errno (probed).
-  if (*result > ~Addr{0} - 4095) {
-    err = static_cast<Errno>(static_cast<int>(0 - *result));
-    return std::nullopt;
-  }
-  if (*result > cfg_.task_size - len) {
-    err = Errno::NOMEM;
-    return std::nullopt;
-  }
-  if (!page_aligned(*result)) {
-    err = Errno::INVAL;
-    return std::nullopt;
-  }
+  if (*result > ~Addr{0} - 4095) return static_cast<Errno>(static_cast<int>(0 - *result));
+  if (*result > cfg_.task_size - len) return Errno::NOMEM;
+  if (!page_aligned(*result)) return Errno::INVAL;
   // security_mmap_addr() -> cap_mmap_addr(): below mmap_min_addr needs CAP_SYS_RAWIO.
-  if (*result < cfg_.dac_mmap_min_addr && !cfg_.privileged) {
-    err = Errno::PERM;
-    return std::nullopt;
-  }
-  return result;
+  if (*result < cfg_.dac_mmap_min_addr && !cfg_.privileged) return Errno::PERM;
+  return *result;
 }
 
 // ---- mmap --------------------------------------------------------------------
@@ -230,9 +211,8 @@ SysResult AddressSpace::do_mmap(FileId file, Addr addr, std::uint64_t len, std::
   if ((flags & abi::MAP_STACK) != 0) vm_flags |= vm::NOHUGEPAGE;
   vm_flags |= def_flags_ | vm::MAYREAD | vm::MAYWRITE | vm::MAYEXEC;
 
-  Errno err = Errno::OK;
-  const auto placed = get_unmapped_area(file, addr, len, pgoff, flags, vm_flags, err);
-  if (!placed) return err;
+  const Expected<Addr> placed = get_unmapped_area(file, addr, len, pgoff, flags, vm_flags);
+  if (!placed) return placed.error();
   addr = *placed;
 
   if ((flags & abi::MAP_FIXED_NOREPLACE) != 0) {

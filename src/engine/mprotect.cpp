@@ -94,8 +94,12 @@ SysResult AddressSpace::do_mprotect_pkey(Addr start, std::uint64_t len, std::uin
       } else if ((oldflags & vm::ACCOUNT) != 0 && is_anonymous(*vma) && vma->anon_vma == 0) {
         newflags &= ~vm::ACCOUNT;
       }
-      result = modify_range(prev, vma, nstart, tmp, newflags, error);
-      if (result == nullptr) break;
+      const Expected<Vma*> modified = modify_range(prev, vma, nstart, tmp, newflags);
+      if (!modified) {
+        error = modified.error();
+        break;
+      }
+      result = *modified;
       // A private VM_LOCKED VMA becoming writable is populated (COW broken now).
       if ((oldflags & (vm::WRITE | vm::SHARED | vm::LOCKED)) == vm::LOCKED &&
           (newflags & vm::WRITE) != 0) {

@@ -174,9 +174,9 @@ Errno AddressSpace::set_new_addr(Remap& r) {
   if ((r.flags & abi::MREMAP_FIXED) != 0) map_flags |= abi::MAP_FIXED;
   if ((v->flags & vm::MAYSHARE) != 0) map_flags |= abi::MAP_SHARED;
   const Addr hint = r.implies_new_addr() ? r.new_addr : 0;
-  Errno err = Errno::OK;
-  auto a = get_unmapped_area(v->file, hint, r.new_len, v->pgoff_at(r.addr), map_flags, 0, err);
-  if (!a) return err;
+  const Expected<Addr> a =
+      get_unmapped_area(v->file, hint, r.new_len, v->pgoff_at(r.addr), map_flags, 0);
+  if (!a) return a.error();
   r.new_addr = *a;
   return Errno::OK;
 }

@@ -60,9 +60,9 @@ SysResult AddressSpace::seal_apply(Vma* first, Addr start, Addr end, VmFlags add
     if ((add & ~vma->flags) != 0) {
       const Addr curr_start = std::max(vma->start, start);
       const Addr curr_end = std::min(vma->end, end);
-      Errno err = Errno::OK;
-      vma = modify_range(prev, vma, curr_start, curr_end, vma->flags | add, err);
-      if (vma == nullptr) return err;
+      const Expected<Vma*> sealed = modify_range(prev, vma, curr_start, curr_end, vma->flags | add);
+      if (!sealed) return sealed.error();
+      vma = *sealed;
     }
     prev = vma;
     vma = tree_.next_of(*vma);

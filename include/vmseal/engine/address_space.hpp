@@ -204,13 +204,13 @@ class AddressSpace {
   Errno gather_unmap(Addr start, Addr end);
   Errno gather_unmap_prepare(Addr start, Addr end, std::uint64_t* accounted);
   void remove_range(Addr start, Addr end);
-  Vma* modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFlags new_flags, Errno& err);
+  Expected<Vma*> modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFlags new_flags);
   Vma* merge_new_range(Vma* prev, Vma* next, Addr start, Addr end, VmFlags flags,
                        std::uint64_t pgoff, FileId file, AnonVmaId anon, bool anon_shared,
                        bool just_expand);
-  // __split_vma(): the checks, then the tree's split. `upper`, if given,
-  // receives the new upper part ([at, end)); other pointers are invalidated.
-  Errno split(Vma* vma, Addr at, bool check_limit, Vma** upper = nullptr);
+  // __split_vma(): the checks, then the tree's split. Gives the new upper
+  // part ([at, end)); other pointers are invalidated.
+  Expected<Vma*> split(Vma* vma, Addr at, bool check_limit);
   Errno populate(Addr start, Addr end, bool ignore_errors);
   Errno populate_vma(Vma& vma, Addr start, Addr end);
   Addr first_unfaultable(const Vma& vma, Addr start, Addr end) const;
@@ -221,9 +221,8 @@ class AddressSpace {
   bool fault_assigns_anon_vma(const Vma& v, bool write) const noexcept;
   bool can_remove_by_merge(const Vma& v) const noexcept;
   bool vm_enough_memory(std::uint64_t pages) const noexcept;
-  std::optional<Addr> get_unmapped_area(FileId file, Addr addr, std::uint64_t len,
-                                        std::uint64_t pgoff, std::uint64_t flags, VmFlags vm_flags,
-                                        Errno& err) const;
+  Expected<Addr> get_unmapped_area(FileId file, Addr addr, std::uint64_t len, std::uint64_t pgoff,
+                                   std::uint64_t flags, VmFlags vm_flags) const;
   Addr follow_recorded_placement(Addr own, std::uint64_t len) const;
   std::optional<Addr> unmapped_area_topdown(Addr low, Addr high, std::uint64_t len,
                                             Addr start_gap) const;

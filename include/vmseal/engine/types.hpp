@@ -73,4 +73,23 @@ class SysResult {
   Errno err_ = Errno::OK;
 };
 
+// What a fallible engine primitive gives back: a value, or the errno its
+// call fails with (the kernel's ERR_PTR() and IS_ERR(), typed). Trivially
+// copyable and small, so it comes back in registers like the pointer and
+// out-parameter it replaces.
+template <class T>
+class [[nodiscard]] Expected {
+ public:
+  constexpr Expected(T value) noexcept : value_(value) {}  // NOLINT: implicit by design
+  constexpr Expected(Errno e) noexcept : err_(e) {}        // NOLINT: e is not Errno::OK
+  constexpr bool ok() const noexcept { return err_ == Errno::OK; }
+  constexpr explicit operator bool() const noexcept { return ok(); }
+  constexpr Errno error() const noexcept { return err_; }
+  constexpr const T& operator*() const noexcept { return value_; }
+
+ private:
+  T value_{};
+  Errno err_ = Errno::OK;
+};
+
 }  // namespace vmseal
