@@ -280,6 +280,67 @@ Op Generator::make_mremap(const AddressSpace& as) {
   return op;
 }
 
+Op Generator::make_mprotect(OpKind k, const AddressSpace& as) {
+  Op op;
+  op.kind = k;
+  const Addr a = pick_addr(as);
+  std::uint64_t prot = pick_prot();
+  if (chance(3)) prot |= chance(50) ? abi::PROT_GROWSDOWN : abi::PROT_GROWSUP;
+  std::uint64_t pkey = ~std::uint64_t{0};
+  if (k == OpKind::PkeyMprotect) {
+    static constexpr std::int64_t kKeys[] = {-1, -1, 0, 1, 15, 16, -2};
+    pkey = static_cast<std::uint64_t>(kKeys[below(7)]);
+  }
+  op.a = {a, pick_len(as, a), prot, pkey, 0, 0};
+  return op;
+}
+
+Op Generator::make_madvise(const AddressSpace& as) {
+  Op op;
+  op.kind = OpKind::Madvise;
+  // Every advice but MADV_HWPOISON and MADV_SOFT_OFFLINE, which would
+  // really poison or offline pages where the kernel supports them; and
+  // advice values that do not exist.
+  static constexpr std::uint64_t kAdvice[] = {0,   1,  2,  3,  4,  8,  9,  10, 11, 12, 13, 14,
+                                              15,  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 102,
+                                              103, 4,  4,  8,  10, 16, 18, 5,  26, 99, 104};
+  const Addr a = pick_addr(as);
+  op.a = {a, pick_len(as, a), kAdvice[below(sizeof kAdvice / sizeof kAdvice[0])], 0, 0, 0};
+  return op;
+}
+
+Op Generator::make_mlockall() {
+  Op op;
+  op.kind = OpKind::Mlockall;
+  static constexpr std::uint64_t kFlags[] = {1, 2, 3, 5, 6, 7, 4, 0, 8};
+  std::uint64_t f = kFlags[below(9)];
+  if (ctx_.no_populating_mlockall && (f & 1) != 0) f |= 4;
+  op.a = {f, 0, 0, 0, 0, 0};
+  return op;
+}
+
+Op Generator::make_brk() {
+  Op op;
+  op.kind = OpKind::Brk;
+  Addr target = 0;
+  switch (below(8)) {
+    case 0:
+      target = 0;
+      break;
+    case 1:
+      target = ctx_.start_brk > P ? ctx_.start_brk - P : 0;
+      break;  // below the start
+    case 2:
+      target = std::uint64_t{1} << 62;
+      break;  // huge
+    default:
+      target = ctx_.initial_brk + below(48) * P + (chance(30) ? below(P) : 0);
+      break;
+  }
+  op.a = {target, 0, 0, 0, 0, 0};
+  return op;
+}
+
 Op Generator::make(OpKind k, const AddressSpace& as) {
   Op op;
   op.kind = k;
@@ -296,64 +357,23 @@ Op Generator::make(OpKind k, const AddressSpace& as) {
       return op;
     }
     case OpKind::Mprotect:
-    case OpKind::PkeyMprotect: {
-      const Addr a = pick_addr(as);
-      std::uint64_t prot = pick_prot();
-      if (chance(3)) prot |= chance(50) ? abi::PROT_GROWSDOWN : abi::PROT_GROWSUP;
-      std::uint64_t pkey = ~std::uint64_t{0};
-      if (k == OpKind::PkeyMprotect) {
-        static constexpr std::int64_t kKeys[] = {-1, -1, 0, 1, 15, 16, -2};
-        pkey = static_cast<std::uint64_t>(kKeys[below(7)]);
-      }
-      op.a = {a, pick_len(as, a), prot, pkey, 0, 0};
-      return op;
-    }
-    case OpKind::Madvise: {
-      // Every advice but MADV_HWPOISON and MADV_SOFT_OFFLINE, which would
-      // really poison or offline pages where the kernel supports them; and
-      // advice values that do not exist.
-      static constexpr std::uint64_t kAdvice[] = {0,   1,  2,  3,  4,  8,  9,  10, 11, 12, 13, 14,
-                                                  15,  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 102,
-                                                  103, 4,  4,  8,  10, 16, 18, 5,  26, 99, 104};
-      const Addr a = pick_addr(as);
-      op.a = {a, pick_len(as, a), kAdvice[below(sizeof kAdvice / sizeof kAdvice[0])], 0, 0, 0};
-      return op;
-    }
+    case OpKind::PkeyMprotect:
+      return make_mprotect(k, as);
+    case OpKind::Madvise:
+      return make_madvise(as);
     case OpKind::Mlock2: {
       const Addr a = pick_addr(as);
       static constexpr std::uint64_t kFlags[] = {0, 1, 1, 2};  // MLOCK_ONFAULT; 2 is invalid
       op.a = {a, pick_len(as, a), kFlags[below(4)], 0, 0, 0};
       return op;
     }
-    case OpKind::Mlockall: {
-      static constexpr std::uint64_t kFlags[] = {1, 2, 3, 5, 6, 7, 4, 0, 8};
-      std::uint64_t f = kFlags[below(9)];
-      if (ctx_.no_populating_mlockall && (f & 1) != 0) f |= 4;
-      op.a = {f, 0, 0, 0, 0, 0};
-      return op;
-    }
+    case OpKind::Mlockall:
+      return make_mlockall();
     case OpKind::Munlockall:
     case OpKind::Fork:
       return op;
-    case OpKind::Brk: {
-      Addr target = 0;
-      switch (below(8)) {
-        case 0:
-          target = 0;
-          break;
-        case 1:
-          target = ctx_.start_brk > P ? ctx_.start_brk - P : 0;
-          break;  // below the start
-        case 2:
-          target = std::uint64_t{1} << 62;
-          break;  // huge
-        default:
-          target = ctx_.initial_brk + below(48) * P + (chance(30) ? below(P) : 0);
-          break;
-      }
-      op.a = {target, 0, 0, 0, 0, 0};
-      return op;
-    }
+    case OpKind::Brk:
+      return make_brk();
     case OpKind::Mseal: {
       const Addr a = pick_addr(as);
       op.a = {a, pick_len(as, a), chance(2) ? 1U : 0U, 0, 0, 0};

@@ -52,6 +52,10 @@ class Generator {
   std::uint64_t pick_prot();
   Op make_mmap(const AddressSpace& as);
   Op make_mremap(const AddressSpace& as);
+  Op make_mprotect(OpKind k, const AddressSpace& as);  // mprotect or pkey_mprotect
+  Op make_madvise(const AddressSpace& as);
+  Op make_mlockall();
+  Op make_brk();
   bool chance(unsigned percent) {
     return std::uniform_int_distribution<unsigned>(0, 99)(rng_) < percent;
   }
