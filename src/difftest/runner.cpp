@@ -213,6 +213,124 @@ SysResult apply_engine(AddressSpace& as, const Op& op, const SysResult& native, 
   }
 }
 
+// Starts the child and reads its layout; near the limit, first fills the
+// filler range until only a few VMAs are left under vm.max_map_count.
+bool start_child(NativeProcess& np, const GenContext& ctx, std::uint64_t max_map_count,
+                 bool near_limit, std::vector<kernel::SmapsEntry>& entries, std::string& err) {
+  const Window& w = ctx.window;
+  if (!np.start(w, ctx.fds, &err)) return false;
+  if (near_limit) {
+    if (!np.read_layout(entries, &err)) return false;
+    // Leave a few VMAs of headroom (the seed decides how many).
+    const std::uint64_t slack = 3;
+    const std::uint64_t have = entries.size() + 1;  // the filler split adds one at its end
+    if (max_map_count > have + slack + 2 && max_map_count - have - slack < w.filler_pages) {
+      if (!np.make_filler(w.filler, max_map_count - have - slack, &err)) return false;
+    }
+  }
+  return np.read_layout(entries, &err);
+}
+
+// The generator's next call; a brk target near the initial break is stored
+// relative to it (a replay's child may start with its break elsewhere).
+Op generated(Generator& g, const AddressSpace& as, Addr initial_brk) {
+  Op next = g.next(as);
+  if (next.kind == OpKind::Brk && next.a[0] >= initial_brk && next.a[0] <= initial_brk + 64 * P) {
+    next.a[0] -= initial_brk;
+    next.a[1] = 1;
+  }
+  return next;
+}
+
+void diverge(Job::Result& res, std::size_t index, std::string what) {
+  res.diverged = true;
+  res.index = index;
+  res.what = std::move(what);
+}
+
+// A call whose result differs: both results, and the engine's counters.
+std::string result_difference(const Op& op, const SysResult& native, const SysResult& engine,
+                              const AddressSpace& as, const Fds& fds) {
+  return strace_line(op, native, fds) + "\n  kernel: " + result_text(op.kind, native) +
+         "\n  engine: " + result_text(op.kind, engine) +
+         " (engine: " + std::to_string(as.map_count()) + " VMAs, total_vm " +
+         std::to_string(as.counters().total_vm) + " pages, locked_vm " +
+         std::to_string(as.counters().locked_vm) + " pages)";
+}
+
+// What a replay compares after each call (the window and the heap), and what
+// it keeps from one comparison to the next.
+struct Comparison {
+  const Window& w;
+  Addr heap_lo = 0;
+  Addr heap_hi = 0;
+  bool guards = false;                        // compare the guard markers too
+  std::vector<kernel::SmapsEntry> entries{};  // the child's layout, as last read
+  std::set<FileId> learned{};                 // shmem files given the kernel's inode
+};
+
+std::string kernel_layout(const Comparison& c) {
+  std::string text;
+  for (const auto& e : c.entries) {
+    if (!overlaps(e.start, e.end, c.w.base, c.w.end()) &&
+        !overlaps(e.start, e.end, c.heap_lo, c.heap_hi))
+      continue;
+    text += e.header + "\nVmFlags: " + e.vmflags_text + "\n";
+  }
+  return text;
+}
+
+void render_engine_layout(AddressSpace& as, Comparison& c, Addr lo, Addr hi, std::string& text) {
+  for (const Vma* v = as.vmas().lower(lo); v != nullptr && v->start < hi;
+       v = as.vmas().next_of(*v)) {
+    if (v->end <= lo) continue;
+    if (v->file != 0 && c.learned.count(v->file) == 0 &&
+        as.files().get(v->file).path == "/dev/zero (deleted)") {
+      // The kernel numbers the shmem file of a shared anonymous mapping.
+      for (const auto& e : c.entries)
+        if (e.start == v->start && e.name == "/dev/zero (deleted)") {
+          as.files().get(v->file).inode = e.inode;
+          c.learned.insert(v->file);
+        }
+    }
+    text += maps_line(as, *v) + "\nVmFlags: " + smaps_vmflags(v->flags) + "\n";
+  }
+}
+
+std::string engine_layout(AddressSpace& as, Comparison& c) {
+  std::string text;
+  if (c.heap_hi <= c.w.base) render_engine_layout(as, c, c.heap_lo, c.heap_hi, text);
+  render_engine_layout(as, c, c.w.base, c.w.end(), text);
+  return text;
+}
+
+// The child's layout and guard pages against the engine's after a call.
+// False when the child could not be read; `difference` says what differs,
+// "" when nothing does.
+bool compare_state(NativeProcess& np, AddressSpace& as, Comparison& c, std::string& difference,
+                   std::string& err) {
+  if (!np.read_layout(c.entries, &err, c.w.end())) return false;
+  const std::string kernel_text = kernel_layout(c);
+  const std::string engine_text = engine_layout(as, c);
+  if (kernel_text != engine_text) {
+    difference =
+        "\n  the layouts differ after it.\n  kernel:\n" + kernel_text + "  engine:\n" + engine_text;
+    return true;
+  }
+  // The guard markers (page-table state the layout does not show).
+  if (!c.guards) return true;
+  GuardPages kernel_guards;
+  if (!np.read_guards(c.w.base, c.w.end(), kernel_guards, &err) ||
+      !np.read_guards(c.heap_lo, c.heap_hi, kernel_guards, &err))
+    return false;
+  const GuardPages engine_guards =
+      guards_within(as.guard_pages(), {{c.w.base, c.w.end()}, {c.heap_lo, c.heap_hi}});
+  if (!(kernel_guards == engine_guards))
+    difference = "\n  the guard pages differ after it.\n  kernel: " + guards_text(kernel_guards) +
+                 "\n  engine: " + guards_text(engine_guards);
+  return true;
+}
+
 }  // namespace
 
 Job::Result Job::replay(std::vector<Op>& ops, bool near_limit,
@@ -221,33 +339,13 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit,
   NativeProcess np;
   std::string err;
   const Window& w = ctx_.window;
-  if (!np.start(w, ctx_.fds, &err)) {
-    res.error = err;
-    return res;
-  }
-  std::vector<kernel::SmapsEntry> entries;
-  if (near_limit) {
-    if (!np.read_layout(entries, &err)) {
-      res.error = err;
-      return res;
-    }
-    // Leave a few VMAs of headroom (the seed decides how many).
-    const std::uint64_t slack = 3;
-    const std::uint64_t have = entries.size() + 1;  // the filler split adds one at its end
-    if (config_.max_map_count > have + slack + 2 &&
-        config_.max_map_count - have - slack < w.filler_pages) {
-      if (!np.make_filler(w.filler, config_.max_map_count - have - slack, &err)) {
-        res.error = err;
-        return res;
-      }
-    }
-  }
-  if (!np.read_layout(entries, &err)) {
+  Comparison cmp{.w = w, .guards = compare_guards_};
+  if (!start_child(np, ctx_, config_.max_map_count, near_limit, cmp.entries, err)) {
     res.error = err;
     return res;
   }
   AddressSpace as(config_);
-  kernel::import_layout(entries, as, /*forked_child=*/true);
+  kernel::import_layout(cmp.entries, as, /*forked_child=*/true);
   install_files(as, ctx_.fds);
   Addr start_brk = 0;
   Addr brk = 0;
@@ -259,33 +357,21 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit,
   GenContext ctx = ctx_;
   ctx.start_brk = start_brk;
   ctx.initial_brk = brk;
-  const Addr heap_lo = start_brk & kPageMask;
-  const Addr heap_hi = page_align_up(brk) + 80 * P;
+  cmp.heap_lo = start_brk & kPageMask;
+  cmp.heap_hi = page_align_up(brk) + 80 * P;
   std::optional<Generator> local;
   if (generate_seed) local.emplace(ctx, options_.mix, *generate_seed);
 
-  std::set<FileId> learned;
   const std::size_t total = generate_seed ? options_.ops_per_sequence : ops.size();
   for (std::size_t i = 0; i < total; ++i) {
-    if (i >= ops.size()) {
-      Op next = local->next(as);
-      if (next.kind == OpKind::Brk && next.a[0] >= ctx.initial_brk &&
-          next.a[0] <= ctx.initial_brk + 64 * P) {
-        next.a[0] -= ctx.initial_brk;  // stored relative to the break
-        next.a[1] = 1;
-      }
-      ops.push_back(next);
-    }
+    if (i >= ops.size()) ops.push_back(generated(*local, as, ctx.initial_brk));
     const Op op = resolve(ops[i], brk);
     if (!is_confined(op, ctx)) continue;  // a replayed op that would leave the window here
     SysResult native;
     if (!np.call(op, native, &err)) {
-      res.error =
-          "call " + std::to_string(i) + " (" + strace_line(op, SysResult(), ctx_.fds) + "): " + err;
-      res.diverged = true;
-      res.index = i;
-      res.what = res.error;
-      res.error.clear();
+      diverge(res, i,
+              "call " + std::to_string(i) + " (" + strace_line(op, SysResult(), ctx_.fds) +
+                  "): " + err);
       return res;
     }
     bool placed = false;
@@ -295,13 +381,7 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit,
     if (placed) ++res.placed;
     const bool same = op.kind == OpKind::Fork ? native.is_ok() == engine.is_ok() : native == engine;
     if (!same) {
-      res.diverged = true;
-      res.index = i;
-      res.what = strace_line(op, native, ctx_.fds) + "\n  kernel: " + result_text(op.kind, native) +
-                 "\n  engine: " + result_text(op.kind, engine) +
-                 " (engine: " + std::to_string(as.map_count()) + " VMAs, total_vm " +
-                 std::to_string(as.counters().total_vm) + " pages, locked_vm " +
-                 std::to_string(as.counters().locked_vm) + " pages)";
+      diverge(res, i, result_difference(op, native, engine, as, ctx_.fds));
       return res;
     }
     if (const auto cleanup = outside_window_cleanup(op, native, w)) {
@@ -312,66 +392,14 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit,
       }
       as.munmap(cleanup->a[0], cleanup->a[1]);
     }
-    // The layouts.
-    if (!np.read_layout(entries, &err, w.end())) {
+    std::string difference;
+    if (!compare_state(np, as, cmp, difference, err)) {
       res.error = err;
       return res;
     }
-    std::string kernel_text;
-    for (const auto& e : entries) {
-      if (!overlaps(e.start, e.end, w.base, w.end()) && !overlaps(e.start, e.end, heap_lo, heap_hi))
-        continue;
-      kernel_text += e.header + "\nVmFlags: " + e.vmflags_text + "\n";
-    }
-    std::string engine_text;
-    auto render = [&](Addr lo, Addr hi) {
-      for (const Vma* v = as.vmas().lower(lo); v != nullptr && v->start < hi;
-           v = as.vmas().next_of(*v)) {
-        if (v->end <= lo) continue;
-        if (v->file != 0 && learned.count(v->file) == 0 &&
-            as.files().get(v->file).path == "/dev/zero (deleted)") {
-          // The kernel numbers the shmem file of a shared anonymous mapping.
-          for (const auto& e : entries)
-            if (e.start == v->start && e.name == "/dev/zero (deleted)") {
-              as.files().get(v->file).inode = e.inode;
-              learned.insert(v->file);
-            }
-        }
-        engine_text += maps_line(as, *v) + "\nVmFlags: " + smaps_vmflags(v->flags) + "\n";
-      }
-    };
-    if (heap_hi <= w.base) {
-      render(heap_lo, heap_hi);
-      render(w.base, w.end());
-    } else {
-      render(w.base, w.end());
-    }
-    if (kernel_text != engine_text) {
-      res.diverged = true;
-      res.index = i;
-      res.what = strace_line(op, native, ctx_.fds) +
-                 "\n  the layouts differ after it.\n  kernel:\n" + kernel_text + "  engine:\n" +
-                 engine_text;
+    if (!difference.empty()) {
+      diverge(res, i, strace_line(op, native, ctx_.fds) + difference);
       return res;
-    }
-    // The guard markers (page-table state the layout does not show).
-    if (compare_guards_) {
-      GuardPages kernel_guards;
-      if (!np.read_guards(w.base, w.end(), kernel_guards, &err) ||
-          !np.read_guards(heap_lo, heap_hi, kernel_guards, &err)) {
-        res.error = err;
-        return res;
-      }
-      const GuardPages engine_guards =
-          guards_within(as.guard_pages(), {{w.base, w.end()}, {heap_lo, heap_hi}});
-      if (!(kernel_guards == engine_guards)) {
-        res.diverged = true;
-        res.index = i;
-        res.what = strace_line(op, native, ctx_.fds) +
-                   "\n  the guard pages differ after it.\n  kernel: " + guards_text(kernel_guards) +
-                   "\n  engine: " + guards_text(engine_guards);
-        return res;
-      }
     }
   }
   return res;
@@ -466,64 +494,63 @@ std::string Job::sim_input(const std::vector<Op>& ops, const std::string& what) 
   return out;
 }
 
-std::string Job::c_program(const std::vector<Op>& ops, const std::string& what) const {
-  const Window& w = ctx_.window;
-  const Addr lo = w.reservation_start();
-  const Addr hi = w.end() + kGuardPages * P;
-  auto addr = [&](Addr a) {
-    char b[64];
-    if (a >= lo && a < hi)
-      std::snprintf(b, sizeof b, "W + 0x%" PRIx64 "UL", a - lo);
-    else
-      std::snprintf(b, sizeof b, "0x%" PRIx64 "UL", a);
-    return std::string(b);
-  };
-  std::string out =
-      "/* A vmseal difftest divergence: what the kernel does. Build: cc -o repro repro.c\n";
+namespace {
+
+// `what` as comment lines, each after `prefix`.
+void append_comment(std::string& out, const char* prefix, const std::string& what) {
   for (std::size_t pos = 0; pos < what.size();) {
     const std::size_t nl = what.find('\n', pos);
-    out += " * " + what.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos) + "\n";
+    out += prefix + what.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos) + "\n";
     if (nl == std::string::npos) break;
     pos = nl + 1;
   }
-  out +=
-      " */\n#define _GNU_SOURCE\n#include <errno.h>\n#include <fcntl.h>\n#include <stdio.h>\n"
-      "#include <stdlib.h>\n#include <string.h>\n#include <sys/mman.h>\n#include <sys/syscall.h>\n"
-      "#include <sys/wait.h>\n#include <unistd.h>\n\n"
-      "static unsigned long W; /* the window's reservation, as in the run */\n"
-      "static unsigned long B; /* the program break at the start */\n\n"
-      "static void show(const char *call, long r) {\n"
-      "  if (r == -1) printf(\"%s = -1 %s\\n\", call, strerrorname_np(errno));\n"
-      "  else printf(\"%s = %#lx\\n\", call, (unsigned long)r);\n}\n\n"
-      "static void layout(void) {\n"
-      "  FILE *f = fopen(\"/proc/self/smaps\", \"r\");\n  char line[512];\n  int in = 0;\n"
-      "  while (f && fgets(line, sizeof line, f)) {\n    unsigned long s, e;\n"
-      "    if (sscanf(line, \"%lx-%lx \", &s, &e) == 2) { in = s >= W && e <= W + " +
-      std::to_string((hi - lo)) +
-      "UL; if (in) fputs(line, stdout); }\n"
-      "    else if (in && strncmp(line, \"VmFlags:\", 8) == 0) fputs(line, stdout);\n  }\n"
-      "  if (f) fclose(f);\n"
-      "  /* Guard markers (MADV_GUARD_INSTALL): /proc/self/pagemap bit 58, Linux 6.14+. */\n"
-      "  int pm = open(\"/proc/self/pagemap\", O_RDONLY);\n"
-      "  unsigned long long e;\n  int any = 0;\n"
-      "  for (unsigned long a = W; pm >= 0 && a < W + " +
-      std::to_string(hi - lo) +
-      "UL; a += 4096)\n"
-      "    if (pread(pm, &e, 8, (off_t)(a / 4096 * 8)) == 8 && (e >> 58 & 1)) {\n"
-      "      printf(\"%s%#lx\", any ? \" \" : \"guard pages: \", a);\n      any = 1;\n    }\n"
-      "  if (any) putchar('\\n');\n  if (pm >= 0) close(pm);\n}\n\n"
-      "static void dupto(int fd, int want) { if (fd != want) { dup2(fd, want); close(fd); } }\n\n"
-      "int main(void) {\n";
+}
+
+// The C program's includes and helpers, up to main's opening brace. `span`:
+// the bytes of the window's reservation, its guards included.
+std::string c_prelude(std::uint64_t span) {
+  return " */\n#define _GNU_SOURCE\n#include <errno.h>\n#include <fcntl.h>\n#include <stdio.h>\n"
+         "#include <stdlib.h>\n#include <string.h>\n#include <sys/mman.h>\n"
+         "#include <sys/syscall.h>\n#include <sys/wait.h>\n#include <unistd.h>\n\n"
+         "static unsigned long W; /* the window's reservation, as in the run */\n"
+         "static unsigned long B; /* the program break at the start */\n\n"
+         "static void show(const char *call, long r) {\n"
+         "  if (r == -1) printf(\"%s = -1 %s\\n\", call, strerrorname_np(errno));\n"
+         "  else printf(\"%s = %#lx\\n\", call, (unsigned long)r);\n}\n\n"
+         "static void layout(void) {\n"
+         "  FILE *f = fopen(\"/proc/self/smaps\", \"r\");\n  char line[512];\n  int in = 0;\n"
+         "  while (f && fgets(line, sizeof line, f)) {\n    unsigned long s, e;\n"
+         "    if (sscanf(line, \"%lx-%lx \", &s, &e) == 2) { in = s >= W && e <= W + " +
+         std::to_string(span) +
+         "UL; if (in) fputs(line, stdout); }\n"
+         "    else if (in && strncmp(line, \"VmFlags:\", 8) == 0) fputs(line, stdout);\n  }\n"
+         "  if (f) fclose(f);\n"
+         "  /* Guard markers (MADV_GUARD_INSTALL): /proc/self/pagemap bit 58, Linux 6.14+. */\n"
+         "  int pm = open(\"/proc/self/pagemap\", O_RDONLY);\n"
+         "  unsigned long long e;\n  int any = 0;\n"
+         "  for (unsigned long a = W; pm >= 0 && a < W + " +
+         std::to_string(span) +
+         "UL; a += 4096)\n"
+         "    if (pread(pm, &e, 8, (off_t)(a / 4096 * 8)) == 8 && (e >> 58 & 1)) {\n"
+         "      printf(\"%s%#lx\", any ? \" \" : \"guard pages: \", a);\n      any = 1;\n    }\n"
+         "  if (any) putchar('\\n');\n  if (pm >= 0) close(pm);\n}\n\n"
+         "static void dupto(int fd, int want) {"
+         " if (fd != want) { dup2(fd, want); close(fd); } }\n\n"
+         "int main(void) {\n";
+}
+
+// main's first steps: the reservation again (W), then the job's files at the
+// numbers they had in the run.
+std::string c_setup(Addr lo, std::uint64_t span, const Fds& f, std::uint64_t size) {
+  std::string out;
   char b[512];
   std::snprintf(b, sizeof b,
                 "  void *r = mmap((void *)0x%" PRIx64 "UL, %" PRIu64
                 ", PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);\n"
                 "  if (r == MAP_FAILED) return 1;\n  W = (unsigned long)r;\n  munmap(r, %" PRIu64
                 ");\n",
-                lo, hi - lo, hi - lo);
+                lo, span, span);
   out += b;
-  const Fds& f = ctx_.fds;
-  const std::uint64_t size = (w.pages * 2 + 64) * P;
   out += "  int a = memfd_create(\"vmseal-a\", 0), bb = memfd_create(\"vmseal-b\", 0);\n";
   out += "  ftruncate(a, " + std::to_string(size) + "); ftruncate(bb, " + std::to_string(size) +
          ");\n";
@@ -537,58 +564,91 @@ std::string Job::c_program(const std::vector<Op>& ops, const std::string& what) 
          "); dupto(103, " + std::to_string(f.memfd_a_ro) + "); dupto(104, " +
          std::to_string(f.dev_zero) + ");\n";
   out += "  B = syscall(SYS_brk, 0);\n  long v;\n";
-  for (const Op& o : ops) {
-    const Op& op = o;
-    std::string call;
-    std::string text = strace_line(resolve(op, 0), SysResult::ok(0), f);
-    text = text.substr(0, text.rfind(" = "));
-    for (char& c : text)
-      if (c == '"') c = '\'';
-    const auto& a = op.a;
-    switch (op.kind) {
-      case OpKind::Mmap:
-        call = "syscall(SYS_mmap, " + addr(a[0]) + ", " + std::to_string(a[1]) + "UL, " +
-               std::to_string(a[2]) + "UL, " + std::to_string(a[3]) + "UL, " +
-               std::to_string(static_cast<std::int64_t>(a[4])) + "L, " + std::to_string(a[5]) +
-               "UL)";
-        break;
-      case OpKind::Mremap:
-        call = "syscall(SYS_mremap, " + addr(a[0]) + ", " + std::to_string(a[1]) + "UL, " +
-               std::to_string(a[2]) + "UL, " + std::to_string(a[3]) + "UL, " + addr(a[4]) + ")";
-        break;
-      case OpKind::WriteFault:
-        call = "read(" + std::to_string(f.dev_zero) + ", (void *)(" + addr(a[0]) + "), 1)";
-        break;
-      case OpKind::Fork:
-        call = "fork()";
-        out +=
-            "  v = fork();\n  if (v > 0) { waitpid(v, 0, 0); return 0; }\n  show(\"fork()\", v == "
-            "0 ? 0 : v);\n";
-        continue;
-      case OpKind::Brk:
-        call = a[1] == 1 ? "syscall(SYS_brk, B + " + std::to_string(a[0]) + "UL)"
-                         : "syscall(SYS_brk, " + addr(a[0]) + ")";
-        break;
-      case OpKind::Munlockall:
-        call = "syscall(SYS_munlockall)";
-        break;
-      case OpKind::Mlockall:
-        call = "syscall(SYS_mlockall, " + std::to_string(a[0]) + "UL)";
-        break;
-      default: {
-        static constexpr const char* kNr[] = {
-            "",          "SYS_munmap", "SYS_mprotect", "SYS_pkey_mprotect", "", "SYS_madvise",
-            "SYS_mlock", "SYS_mlock2", "SYS_munlock"};
-        const std::size_t k = static_cast<std::size_t>(op.kind);
-        const std::string nr = op.kind == OpKind::Mseal ? "462" : kNr[k];
-        call = "syscall(" + nr + ", " + addr(a[0]);
-        for (std::size_t i = 1; i < arg_count(op.kind); ++i)
-          call += ", " + std::to_string(a[i]) + "UL";
-        call += ")";
-      }
+  return out;
+}
+
+// An address in the C program: relative to W when it lies in the
+// reservation, which may be elsewhere when the program runs.
+std::string c_address(Addr a, Addr lo, Addr hi) {
+  char b[64];
+  if (a >= lo && a < hi)
+    std::snprintf(b, sizeof b, "W + 0x%" PRIx64 "UL", a - lo);
+  else
+    std::snprintf(b, sizeof b, "0x%" PRIx64 "UL", a);
+  return std::string(b);
+}
+
+// The C expression that makes `op`'s system call (fork aside).
+std::string c_call(const Op& op, const Fds& f, Addr lo, Addr hi) {
+  auto addr = [&](Addr a) { return c_address(a, lo, hi); };
+  std::string call;
+  const auto& a = op.a;
+  switch (op.kind) {
+    case OpKind::Mmap:
+      call = "syscall(SYS_mmap, " + addr(a[0]) + ", " + std::to_string(a[1]) + "UL, " +
+             std::to_string(a[2]) + "UL, " + std::to_string(a[3]) + "UL, " +
+             std::to_string(static_cast<std::int64_t>(a[4])) + "L, " + std::to_string(a[5]) + "UL)";
+      break;
+    case OpKind::Mremap:
+      call = "syscall(SYS_mremap, " + addr(a[0]) + ", " + std::to_string(a[1]) + "UL, " +
+             std::to_string(a[2]) + "UL, " + std::to_string(a[3]) + "UL, " + addr(a[4]) + ")";
+      break;
+    case OpKind::WriteFault:
+      call = "read(" + std::to_string(f.dev_zero) + ", (void *)(" + addr(a[0]) + "), 1)";
+      break;
+    case OpKind::Fork:  // c_statement() writes its own lines
+      call = "fork()";
+      break;
+    case OpKind::Brk:
+      call = a[1] == 1 ? "syscall(SYS_brk, B + " + std::to_string(a[0]) + "UL)"
+                       : "syscall(SYS_brk, " + addr(a[0]) + ")";
+      break;
+    case OpKind::Munlockall:
+      call = "syscall(SYS_munlockall)";
+      break;
+    case OpKind::Mlockall:
+      call = "syscall(SYS_mlockall, " + std::to_string(a[0]) + "UL)";
+      break;
+    default: {
+      static constexpr const char* kNr[] = {
+          "",          "SYS_munmap", "SYS_mprotect", "SYS_pkey_mprotect", "", "SYS_madvise",
+          "SYS_mlock", "SYS_mlock2", "SYS_munlock"};
+      const std::size_t k = static_cast<std::size_t>(op.kind);
+      const std::string nr = op.kind == OpKind::Mseal ? "462" : kNr[k];
+      call = "syscall(" + nr + ", " + addr(a[0]);
+      for (std::size_t i = 1; i < arg_count(op.kind); ++i)
+        call += ", " + std::to_string(a[i]) + "UL";
+      call += ")";
     }
-    out += "  v = " + call + ";\n  show(\"" + text + "\", v);\n";
   }
+  return call;
+}
+
+// The C statements for `op`: the call, then its result shown as the strace
+// line would show it.
+std::string c_statement(const Op& op, const Fds& f, Addr lo, Addr hi) {
+  if (op.kind == OpKind::Fork)
+    return "  v = fork();\n  if (v > 0) { waitpid(v, 0, 0); return 0; }\n"
+           "  show(\"fork()\", v == 0 ? 0 : v);\n";
+  std::string text = strace_line(resolve(op, 0), SysResult::ok(0), f);
+  text = text.substr(0, text.rfind(" = "));
+  for (char& c : text)
+    if (c == '"') c = '\'';
+  return "  v = " + c_call(op, f, lo, hi) + ";\n  show(\"" + text + "\", v);\n";
+}
+
+}  // namespace
+
+std::string Job::c_program(const std::vector<Op>& ops, const std::string& what) const {
+  const Window& w = ctx_.window;
+  const Addr lo = w.reservation_start();
+  const Addr hi = w.end() + kGuardPages * P;
+  std::string out =
+      "/* A vmseal difftest divergence: what the kernel does. Build: cc -o repro repro.c\n";
+  append_comment(out, " * ", what);
+  out += c_prelude(hi - lo);
+  out += c_setup(lo, hi - lo, ctx_.fds, (w.pages * 2 + 64) * P);
+  for (const Op& op : ops) out += c_statement(op, ctx_.fds, lo, hi);
   out += "  layout();\n  return 0;\n}\n";
   return out;
 }
