@@ -261,43 +261,79 @@ const char* copy_marker(vs::SegmentKind k) {
   return m == vs::RelroMode::Anonymous ? " anon" : m == vs::RelroMode::Memfd ? " memfd" : "";
 }
 
-void record_object_untimed(const vs::ObjectResult& r) {
+// The predict markers of one object: its verdict, then each range it seals.
+void predict_object(const vs::ObjectResult& r) {
   const vs::LoadedObject& o = *r.object;
-  g_record.add(r);
-  if (g_config.predict) {
-    // Each run of ranges the sealer gives one mseal: "range START END KIND",
-    // after "object ROLE VERDICT PATH" (the path last: it may hold blanks).
-    predict_marker("object %s %s %s", vs::object_role_name(o.role),
-                   vs::object_verdict_name(r.verdict), *r.path != '\0' ? r.path : "?");
-    for (std::size_t i = 0; i < r.n_ranges; ++i) {
-      const vs::PlannedRange& p = r.ranges[i];
-      if (!p.seal) continue;
-      predict_marker("range %llx %llx %.*s%s", static_cast<unsigned long long>(p.start),
-                     static_cast<unsigned long long>(p.end),
-                     static_cast<int>(vs::segment_kind_name(p.kind).size()),
-                     vs::segment_kind_name(p.kind).data(), copy_marker(p.kind));
-    }
+  // Each run of ranges the sealer gives one mseal: "range START END KIND",
+  // after "object ROLE VERDICT PATH" (the path last: it may hold blanks).
+  predict_marker("object %s %s %s", vs::object_role_name(o.role),
+                 vs::object_verdict_name(r.verdict), *r.path != '\0' ? r.path : "?");
+  for (std::size_t i = 0; i < r.n_ranges; ++i) {
+    const vs::PlannedRange& p = r.ranges[i];
+    if (!p.seal) continue;
+    predict_marker("range %llx %llx %.*s%s", static_cast<unsigned long long>(p.start),
+                   static_cast<unsigned long long>(p.end),
+                   static_cast<int>(vs::segment_kind_name(p.kind).size()),
+                   vs::segment_kind_name(p.kind).data(), copy_marker(p.kind));
   }
-  if (g_config.sealer.dry_run && !g_config.predict) {
-    say("vmseal: dry run: %s (%s%s): %s%s%s\n", *r.path != '\0' ? r.path : "?",
-        vs::object_role_name(o.role), r.at_startup ? "" : ", opened later",
-        vs::object_verdict_name(r.verdict), *r.why != '\0' ? ": " : "", r.why);
-    for (std::size_t i = 0; i < r.n_ranges; ++i) {
-      const vs::PlannedRange& p = r.ranges[i];
-      const bool copy =
-          p.seal &&
-          ((p.kind == vs::SegmentKind::Relro && g_config.sealer.relro != vs::RelroMode::File) ||
-           ((p.kind == vs::SegmentKind::Text || p.kind == vs::SegmentKind::Rodata) &&
-            g_config.sealer.text != vs::RelroMode::File));
-      say("vmseal:   %012llx-%012llx %-7.*s %s%.*s%s%s\n", static_cast<unsigned long long>(p.start),
-          static_cast<unsigned long long>(p.end),
-          static_cast<int>(vs::segment_kind_name(p.kind).size()),
-          vs::segment_kind_name(p.kind).data(),
-          p.seal ? "seal" : "leave: ", static_cast<int>(p.why_not.size()), p.why_not.data(),
-          copy ? " (after a copy: " : "", copy ? relro_copy_word(p.kind) : "");
-    }
+}
+
+// --dry-run's lines on stderr for one object and its ranges.
+void say_dry_run_object(const vs::ObjectResult& r) {
+  const vs::LoadedObject& o = *r.object;
+  say("vmseal: dry run: %s (%s%s): %s%s%s\n", *r.path != '\0' ? r.path : "?",
+      vs::object_role_name(o.role), r.at_startup ? "" : ", opened later",
+      vs::object_verdict_name(r.verdict), *r.why != '\0' ? ": " : "", r.why);
+  for (std::size_t i = 0; i < r.n_ranges; ++i) {
+    const vs::PlannedRange& p = r.ranges[i];
+    const bool copy =
+        p.seal &&
+        ((p.kind == vs::SegmentKind::Relro && g_config.sealer.relro != vs::RelroMode::File) ||
+         ((p.kind == vs::SegmentKind::Text || p.kind == vs::SegmentKind::Rodata) &&
+          g_config.sealer.text != vs::RelroMode::File));
+    say("vmseal:   %012llx-%012llx %-7.*s %s%.*s%s%s\n", static_cast<unsigned long long>(p.start),
+        static_cast<unsigned long long>(p.end),
+        static_cast<int>(vs::segment_kind_name(p.kind).size()),
+        vs::segment_kind_name(p.kind).data(),
+        p.seal ? "seal" : "leave: ", static_cast<int>(p.why_not.size()), p.why_not.data(),
+        copy ? " (after a copy: " : "", copy ? relro_copy_word(p.kind) : "");
   }
-  if (!g_config.report) return;
+}
+
+// Range `i` of an object as a report entry.
+void report_range(Text& t, const vs::ObjectResult& r, std::size_t i) {
+  const vs::PlannedRange& range = r.ranges[i];
+  const int error = r.errors[i];
+  const bool sealed = range.seal && error == 0 && !g_config.sealer.dry_run;
+  const bool unmapped = error == vs::kNotMapped;
+  t.printf(
+      "%s\n      {\"start\": \"0x%llx\", \"end\": \"0x%llx\", \"kind\": \"%.*s\", \"planned\": "
+      "%s, \"sealed\": %s",
+      i == 0 ? "" : ",", static_cast<unsigned long long>(range.start),
+      static_cast<unsigned long long>(range.end),
+      static_cast<int>(vs::segment_kind_name(range.kind).size()),
+      vs::segment_kind_name(range.kind).data(), range.seal ? "true" : "false",
+      sealed ? "true" : "false");
+  if (unmapped)
+    t.puts(", \"mapped\": false");
+  else if (error != 0)
+    t.printf(", \"error\": \"%s\"", errno_name(error));
+  if (r.relro != nullptr && r.relro[i] != vs::RelroOutcome::NotRelro) {
+    t.puts(", \"backing\": ");
+    t.json_string(vs::relro_outcome_name(r.relro[i]));
+    if (r.relro_errors[i] != 0)
+      t.printf(", \"backing_error\": \"%s\"", errno_name(r.relro_errors[i]));
+  }
+  if (!range.seal) {
+    t.puts(", \"why_not\": ");
+    t.json_string(range.why_not.data(), range.why_not.size());
+  }
+  t.puts("}");
+}
+
+// One object's entry in the report's "objects".
+void report_object(const vs::ObjectResult& r) {
+  const vs::LoadedObject& o = *r.object;
   Text& t = g_objects;
   if (t.size > 0) t.puts(",\n");
   t.puts("    {\"path\": ");
@@ -312,36 +348,15 @@ void record_object_untimed(const vs::ObjectResult& r) {
   t.json_string(r.why);
   t.printf(", \"sealed_bytes\": %llu, \"ranges\": [",
            static_cast<unsigned long long>(r.sealed_bytes));
-  for (std::size_t i = 0; i < r.n_ranges; ++i) {
-    const vs::PlannedRange& range = r.ranges[i];
-    const int error = r.errors[i];
-    const bool sealed = range.seal && error == 0 && !g_config.sealer.dry_run;
-    const bool unmapped = error == vs::kNotMapped;
-    t.printf(
-        "%s\n      {\"start\": \"0x%llx\", \"end\": \"0x%llx\", \"kind\": \"%.*s\", \"planned\": "
-        "%s, \"sealed\": %s",
-        i == 0 ? "" : ",", static_cast<unsigned long long>(range.start),
-        static_cast<unsigned long long>(range.end),
-        static_cast<int>(vs::segment_kind_name(range.kind).size()),
-        vs::segment_kind_name(range.kind).data(), range.seal ? "true" : "false",
-        sealed ? "true" : "false");
-    if (unmapped)
-      t.puts(", \"mapped\": false");
-    else if (error != 0)
-      t.printf(", \"error\": \"%s\"", errno_name(error));
-    if (r.relro != nullptr && r.relro[i] != vs::RelroOutcome::NotRelro) {
-      t.puts(", \"backing\": ");
-      t.json_string(vs::relro_outcome_name(r.relro[i]));
-      if (r.relro_errors[i] != 0)
-        t.printf(", \"backing_error\": \"%s\"", errno_name(r.relro_errors[i]));
-    }
-    if (!range.seal) {
-      t.puts(", \"why_not\": ");
-      t.json_string(range.why_not.data(), range.why_not.size());
-    }
-    t.puts("}");
-  }
+  for (std::size_t i = 0; i < r.n_ranges; ++i) report_range(t, r, i);
   t.puts("]}");
+}
+
+void record_object_untimed(const vs::ObjectResult& r) {
+  g_record.add(r);
+  if (g_config.predict) predict_object(r);
+  if (g_config.sealer.dry_run && !g_config.predict) say_dry_run_object(r);
+  if (g_config.report) report_object(r);
 }
 
 std::uint64_t g_record_ns = 0;  // time spent recording, left out of seal_ns
