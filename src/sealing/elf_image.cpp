@@ -110,6 +110,64 @@ void read_dynamic(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
   }
 }
 
+void read_interp(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
+  Elf_Data* d = elf_getdata_rawchunk(elf, static_cast<off_t>(ph.p_offset), ph.p_filesz, ELF_T_BYTE);
+  if (d != nullptr && d->d_size > 0)
+    out.interp = std::string(static_cast<const char*>(d->d_buf),
+                             strnlen(static_cast<const char*>(d->d_buf), d->d_size));
+}
+
+// One program header. PT_DYNAMIC and the notes go to `deferred`: reading
+// them needs every PT_LOAD first.
+void read_program_header(Elf* elf, const GElf_Phdr& ph, ElfImage& out,
+                         std::vector<GElf_Phdr>& deferred) {
+  switch (ph.p_type) {
+    case PT_LOAD:
+      out.loads.push_back(load_segment_of(ph));
+      break;
+    case PT_GNU_RELRO:
+      out.relro = VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz};
+      break;
+    case kPtGnuMutable:
+    case kPtOpenbsdMutable:
+      out.mutable_ranges.push_back({VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz}, ph.p_type});
+      break;
+    case PT_INTERP:
+      read_interp(elf, ph, out);
+      break;
+    case PT_GNU_STACK:
+      out.stack_executable = (ph.p_flags & PF_X) != 0;
+      break;
+    case PT_DYNAMIC:
+      out.dynamic = true;
+      deferred.push_back(ph);
+      break;
+    case PT_NOTE:
+    case PT_GNU_PROPERTY:
+      deferred.push_back(ph);
+      break;
+    default:
+      break;
+  }
+}
+
+// The RELRO bytes as the file holds them (their initial values): where in
+// them the loader writes (loader_writable_range).
+void read_loader_writable(Elf* elf, ElfImage& out) {
+  for (const LoadSegment& l : out.loads) {
+    if (out.relro->start < l.vaddr || out.relro->end > l.vaddr + l.filesz) continue;
+    const std::uint64_t len = out.relro->end - out.relro->start;
+    if (len > (std::uint64_t{1} << 20)) return;
+    Elf_Data* d = elf_getdata_rawchunk(
+        elf, static_cast<off_t>(l.offset + (out.relro->start - l.vaddr)), len, ELF_T_BYTE);
+    if (d == nullptr || d->d_size != len) return;
+    const VRange r = loader_writable_range(static_cast<const unsigned char*>(d->d_buf), len,
+                                           out.relro->start, *out.relro);
+    if (r.end > r.start) out.loader_writable = r;
+    return;
+  }
+}
+
 }  // namespace
 
 VRange ElfImage::span() const noexcept {
@@ -166,39 +224,7 @@ bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, 
     GElf_Phdr ph;
     if (gelf_getphdr(elf, static_cast<int>(i), &ph) == nullptr)
       return fail(std::string("bad program header: ") + elf_errmsg(-1));
-    switch (ph.p_type) {
-      case PT_LOAD:
-        out.loads.push_back(load_segment_of(ph));
-        break;
-      case PT_GNU_RELRO:
-        out.relro = VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz};
-        break;
-      case kPtGnuMutable:
-      case kPtOpenbsdMutable:
-        out.mutable_ranges.push_back({VRange{ph.p_vaddr, ph.p_vaddr + ph.p_memsz}, ph.p_type});
-        break;
-      case PT_INTERP: {
-        Elf_Data* d =
-            elf_getdata_rawchunk(elf, static_cast<off_t>(ph.p_offset), ph.p_filesz, ELF_T_BYTE);
-        if (d != nullptr && d->d_size > 0)
-          out.interp = std::string(static_cast<const char*>(d->d_buf),
-                                   strnlen(static_cast<const char*>(d->d_buf), d->d_size));
-        break;
-      }
-      case PT_GNU_STACK:
-        out.stack_executable = (ph.p_flags & PF_X) != 0;
-        break;
-      case PT_DYNAMIC:
-        out.dynamic = true;
-        deferred.push_back(ph);
-        break;
-      case PT_NOTE:
-      case PT_GNU_PROPERTY:
-        deferred.push_back(ph);
-        break;
-      default:
-        break;
-    }
+    read_program_header(elf, ph, out, deferred);
   }
   for (const GElf_Phdr& ph : deferred) {
     if (ph.p_type == PT_DYNAMIC)
@@ -207,21 +233,7 @@ bool read_elf_image(const std::string& path, ElfImage& out, std::string* error, 
       read_notes(elf, ph, out);
   }
   if (out.loads.empty()) return fail("no loadable segments");
-  if (out.relro && out.soname.rfind("ld-linux", 0) == 0) {
-    // The RELRO bytes as the file holds them (their initial values).
-    for (const LoadSegment& l : out.loads) {
-      if (out.relro->start < l.vaddr || out.relro->end > l.vaddr + l.filesz) continue;
-      const std::uint64_t len = out.relro->end - out.relro->start;
-      if (len > (std::uint64_t{1} << 20)) break;
-      Elf_Data* d = elf_getdata_rawchunk(
-          elf, static_cast<off_t>(l.offset + (out.relro->start - l.vaddr)), len, ELF_T_BYTE);
-      if (d == nullptr || d->d_size != len) break;
-      const VRange r = loader_writable_range(static_cast<const unsigned char*>(d->d_buf), len,
-                                             out.relro->start, *out.relro);
-      if (r.end > r.start) out.loader_writable = r;
-      break;
-    }
-  }
+  if (out.relro && out.soname.rfind("ld-linux", 0) == 0) read_loader_writable(elf, out);
   return true;
 }
 
