@@ -651,6 +651,43 @@ struct Predictor::Impl {
     return s;
   }
 
+  // What a call's ranges touch of the seals in its mm.
+  struct Touched {
+    std::vector<SealedRange> hits;
+    bool uncertain = false;  // an object dlopen loaded (a plain trace)
+    bool unapplied = false;  // a sealed range whose layout the engine does not hold
+  };
+  static Touched touched(const SealState& st, const std::vector<std::pair<Addr, Addr>>& ranges) {
+    Touched t;
+    for (const auto& [s, e] : ranges) {
+      auto it = st.ranges.upper_bound(s);
+      if (it != st.ranges.begin()) --it;
+      for (; it != st.ranges.end() && it->second.start < e; ++it)
+        if (it->second.end > s) {
+          t.hits.push_back(it->second);
+          if (!it->second.applied) t.unapplied = true;
+        }
+      for (const auto& [us, ue] : st.uncertain_list)
+        if (us < e && ue > s) t.uncertain = true;
+    }
+    return t;
+  }
+
+  // The options that leave every hit range unsealed, each once.
+  static std::vector<std::string> options_avoiding_all(const std::vector<SealedRange>& hits,
+                                                       sealing::Profile profile) {
+    std::vector<std::string> avoid;
+    for (const SealedRange& h : hits)
+      for (std::string& a : avoiding_options(h, profile))
+        if (std::find(avoid.begin(), avoid.end(), a) == avoid.end()) avoid.push_back(std::move(a));
+    return avoid;
+  }
+
+  // A result as the diagnostics show it: the errno's name, or the value.
+  static std::string result_text(const SysResult& r) {
+    return r.is_error() ? std::string(errno_name(r.error())) : hex(r.value());
+  }
+
   void classify(const TraceEvent& ev, std::size_t parser_start, std::size_t parser_end,
                 const SimRecord& rc, const std::optional<SimRecord>& rs) {
     auto& st = state(ev.pid);
@@ -669,20 +706,8 @@ struct Predictor::Impl {
     Addr addr = 0;
     std::uint64_t len = 0;
     call_ranges(ev.pid, ev.call, ranges, addr, len);
-    std::vector<SealedRange> hits;
-    bool uncertain = false;
-    bool unapplied = false;
-    for (const auto& [s, e] : ranges) {
-      auto it = st->ranges.upper_bound(s);
-      if (it != st->ranges.begin()) --it;
-      for (; it != st->ranges.end() && it->second.start < e; ++it)
-        if (it->second.end > s) {
-          hits.push_back(it->second);
-          if (!it->second.applied) unapplied = true;
-        }
-      for (const auto& [us, ue] : st->uncertain_list)
-        if (us < e && ue > s) uncertain = true;
-    }
+    const Touched t = touched(*st, ranges);
+    const std::vector<SealedRange>& hits = t.hits;
     PredictedCall p = base_record(ev, &rc);
     p.addr = addr;
     p.len = len;
@@ -690,10 +715,7 @@ struct Predictor::Impl {
     p.sealed = rs ? rs->engine : rc.engine;
     p.estimated = st->estimated;
     p.after_failure = st->failed;
-    for (const SealedRange& h : hits)
-      for (std::string& a : avoiding_options(h, opt.profile))
-        if (std::find(p.avoid.begin(), p.avoid.end(), a) == p.avoid.end())
-          p.avoid.push_back(std::move(a));
+    p.avoid = options_avoiding_all(hits, opt.profile);
     auto unverifiable = [&](std::string why) {
       p.note = std::move(why);
       p.site = site_of(parser_start, parser_end, ev.pid);
@@ -706,20 +728,16 @@ struct Predictor::Impl {
       return unverifiable(
           "the trace has no result for this call (unfinished or interrupted: truncated trace?)");
     if (rc.verdict == Verdict::Unverifiable) return unverifiable(rc.note);
-    if (unapplied)
+    if (t.unapplied)
       return unverifiable("it touches a range the plan seals, but the layout there is unknown");
-    if (uncertain)
+    if (t.uncertain)
       return unverifiable(
           "it touches an object dlopen loaded: sealed if it is NODELETE or was opened with "
           "RTLD_NODELETE, which a plain trace does not show");
     if (rc.verdict == Verdict::Mismatch) {
       diag(DiagnosticKind::EngineMismatch, ev.line, ev.pid,
-           rc.call + ": the kernel returned " +
-               (rc.recorded.is_error() ? std::string(errno_name(rc.recorded.error()))
-                                       : hex(rc.recorded.value())) +
-               ", the engine " +
-               (rc.engine.is_error() ? std::string(errno_name(rc.engine.error()))
-                                     : hex(rc.engine.value())));
+           rc.call + ": the kernel returned " + result_text(rc.recorded) + ", the engine " +
+               result_text(rc.engine));
       if (!hits.empty() || (rs && rs->engine != rc.engine))
         return unverifiable("the engine does not reproduce the unsealed result of this call");
       ++res.summary.unaffected;
