@@ -303,6 +303,98 @@ void set_errno(TraceCall& c, std::string_view name) {
   c.err = errno_number(name, number) ? static_cast<Errno>(number) : Errno::OK;
 }
 
+// "?" for a result strace did not see, then an errno when it was interrupted.
+void parse_unknown_result(std::string_view r, std::size_t& i, TraceCall& c) {
+  ++i;
+  c.outcome = Outcome::Unknown;
+  while (i < r.size() && is_space(r[i])) ++i;
+  if (const std::size_t k = errno_token(r, i); k > 0) {
+    c.outcome = Outcome::Interrupted;
+    set_errno(c, r.substr(i, k));
+    i += k;
+  }
+}
+
+// The "<path>" -y adds after a returned file descriptor, at r[i].
+bool parse_result_path(std::string_view r, std::size_t& i, TraceCall& c, std::string& error) {
+  const std::size_t end = find_annotation_end(r, i);
+  if (end == npos) {
+    error = "unterminated '<' after the return value";
+    return false;
+  }
+  Annotation a = decode_annotation(r.substr(i + 1, end - i - 1), r.substr(end + 1));
+  c.has_result_path = true;
+  c.result_path = std::move(a.path);
+  c.result_deleted = a.deleted;
+  i = end + 1 + a.consumed_after;
+  return true;
+}
+
+// The errno after a returned value, if any: "ENOMEM" or "(errno N)".
+bool parse_result_errno(std::string_view r, std::size_t& i, TraceCall& c, std::string& error) {
+  if (const std::size_t e = errno_token(r, i); e > 0) {
+    c.outcome = Outcome::Error;
+    set_errno(c, r.substr(i, e));
+    i += e;
+  } else if (starts_with(r.substr(i), "(errno ")) {
+    const std::size_t close = r.find(')', i);
+    std::int64_t code = 0;
+    if (close == npos || !parse_int_arg(r.substr(i + 7, close - i - 7), code, nullptr) ||
+        code < 0 || code > std::numeric_limits<int>::max()) {
+      error = "malformed '(errno N)'";
+      return false;
+    }
+    c.outcome = Outcome::Error;
+    c.err = static_cast<Errno>(static_cast<int>(code));
+    c.err_name.assign(errno_symbol(static_cast<int>(code)));
+    i = close + 1;
+  }
+  return true;
+}
+
+// A returned value at r[i], its path, and its errno.
+bool parse_value_result(std::string_view r, std::size_t& i, TraceCall& c, std::string& error) {
+  std::size_t k = i;
+  if (r[k] == '-') ++k;
+  while (k < r.size() && (is_hex_digit(r[k]) || r[k] == 'x' || r[k] == 'X')) ++k;
+  const std::string_view number = r.substr(i, k - i);
+  std::string err;
+  if (!parse_int_arg(number, c.value, &err)) {
+    error =
+        fmt::format("bad return value '{}'", r.substr(i, std::min<std::size_t>(r.size() - i, 24)));
+    return false;
+  }
+  c.outcome = Outcome::Value;
+  i = k;
+  if (i < r.size() && r[i] == '<') {
+    if (!parse_result_path(r, i, c, error)) return false;
+  } else if (i < r.size() && !is_space(r[i])) {
+    error = fmt::format("bad return value '{}'", r.substr(i - number.size(), 24));
+    return false;
+  }
+  while (i < r.size() && is_space(r[i])) ++i;
+  return parse_result_errno(r, i, c, error);
+}
+
+// What follows the result: -T's "<0.000012>" at the very end, and the note
+// before it.
+void parse_result_note(std::string_view rest, TraceCall& c) {
+  if (!rest.empty() && rest.back() == '>') {
+    const std::size_t open = rest.rfind('<');
+    if (open != npos) {
+      const std::string_view d = rest.substr(open + 1, rest.size() - open - 2);
+      const bool numeric =
+          !d.empty() && is_digit(d.front()) && is_digit(d.back()) &&
+          std::all_of(d.begin(), d.end(), [](char ch) { return is_digit(ch) || ch == '.'; });
+      if (numeric) {
+        c.duration = std::string(d);
+        rest = trim(rest.substr(0, open));
+      }
+    }
+  }
+  c.result_note = std::string(rest);
+}
+
 // The text after the ')' that closes a call: " = result [note] [<duration>]".
 bool parse_result(std::string_view r, TraceCall& c, std::string& error) {
   std::size_t i = 0;
@@ -321,78 +413,11 @@ bool parse_result(std::string_view r, TraceCall& c, std::string& error) {
     error = "missing value after '='";
     return false;
   }
-  if (r[i] == '?') {
-    ++i;
-    c.outcome = Outcome::Unknown;
-    while (i < r.size() && is_space(r[i])) ++i;
-    if (const std::size_t k = errno_token(r, i); k > 0) {
-      c.outcome = Outcome::Interrupted;
-      set_errno(c, r.substr(i, k));
-      i += k;
-    }
-  } else {
-    std::size_t k = i;
-    if (r[k] == '-') ++k;
-    while (k < r.size() && (is_hex_digit(r[k]) || r[k] == 'x' || r[k] == 'X')) ++k;
-    const std::string_view number = r.substr(i, k - i);
-    std::string err;
-    if (!parse_int_arg(number, c.value, &err)) {
-      error = fmt::format("bad return value '{}'",
-                          r.substr(i, std::min<std::size_t>(r.size() - i, 24)));
-      return false;
-    }
-    c.outcome = Outcome::Value;
-    i = k;
-    if (i < r.size() && r[i] == '<') {
-      const std::size_t end = find_annotation_end(r, i);
-      if (end == npos) {
-        error = "unterminated '<' after the return value";
-        return false;
-      }
-      Annotation a = decode_annotation(r.substr(i + 1, end - i - 1), r.substr(end + 1));
-      c.has_result_path = true;
-      c.result_path = std::move(a.path);
-      c.result_deleted = a.deleted;
-      i = end + 1 + a.consumed_after;
-    } else if (i < r.size() && !is_space(r[i])) {
-      error = fmt::format("bad return value '{}'", r.substr(i - number.size(), 24));
-      return false;
-    }
-    while (i < r.size() && is_space(r[i])) ++i;
-    if (const std::size_t e = errno_token(r, i); e > 0) {
-      c.outcome = Outcome::Error;
-      set_errno(c, r.substr(i, e));
-      i += e;
-    } else if (starts_with(r.substr(i), "(errno ")) {
-      const std::size_t close = r.find(')', i);
-      std::int64_t code = 0;
-      if (close == npos || !parse_int_arg(r.substr(i + 7, close - i - 7), code, nullptr) ||
-          code < 0 || code > std::numeric_limits<int>::max()) {
-        error = "malformed '(errno N)'";
-        return false;
-      }
-      c.outcome = Outcome::Error;
-      c.err = static_cast<Errno>(static_cast<int>(code));
-      c.err_name.assign(errno_symbol(static_cast<int>(code)));
-      i = close + 1;
-    }
-  }
-  std::string_view rest = trim(r.substr(std::min(i, r.size())));
-  // -T: "<0.000012>" at the very end.
-  if (!rest.empty() && rest.back() == '>') {
-    const std::size_t open = rest.rfind('<');
-    if (open != npos) {
-      const std::string_view d = rest.substr(open + 1, rest.size() - open - 2);
-      const bool numeric =
-          !d.empty() && is_digit(d.front()) && is_digit(d.back()) &&
-          std::all_of(d.begin(), d.end(), [](char ch) { return is_digit(ch) || ch == '.'; });
-      if (numeric) {
-        c.duration = std::string(d);
-        rest = trim(rest.substr(0, open));
-      }
-    }
-  }
-  c.result_note = std::string(rest);
+  if (r[i] == '?')
+    parse_unknown_result(r, i, c);
+  else if (!parse_value_result(r, i, c, error))
+    return false;
+  parse_result_note(trim(r.substr(std::min(i, r.size()))), c);
   return true;
 }
 
