@@ -233,155 +233,213 @@ char closer_for(char open) noexcept {
   }
 }
 
+// One scan_arguments() pass: the brackets open at i_, and the argument being
+// collected (strace's markers left out), which continues from copy_from_.
+class ArgScanner {
+ public:
+  ArgScanner(std::string_view s, std::size_t pos, ScanMode mode, bool allow_trailing_empty,
+             ArgScan& out, std::string& error)
+      : s_(s),
+        mode_(mode),
+        allow_trailing_empty_(allow_trailing_empty),
+        out_(out),
+        error_(error),
+        copy_from_(pos),
+        i_(pos) {}
+
+  bool run() {
+    while (i_ < s_.size()) {
+      const char c = s_[i_];
+      Step step = Step::Next;
+      if (c == '"')
+        step = skip_string_literal();
+      else if (c == '/' && i_ + 1 < s_.size() && s_[i_ + 1] == '*')
+        step = skip_comment();
+      else if (c == '(' || c == '[' || c == '{')
+        open_bracket(c);
+      else if (c == ')' || c == ']' || c == '}')
+        step = close_bracket(c);
+      else if (c == '<')
+        skip_angle();
+      else if (c == ',' && stack_.empty())
+        step = comma();
+      else
+        ++i_;
+      if (step != Step::Next) return step == Step::Closed;
+    }
+    return finish_text();
+  }
+
+ private:
+  // Closed: the call's ')' ended the scan.
+  enum class Step { Next, Closed, Failed };
+
+  bool finish_arg(std::size_t end, bool last) {
+    cur_.append(s_.substr(copy_from_, end - copy_from_));
+    const std::string_view t = trim(cur_);
+    if (t.empty()) {
+      if (last && !after_comma_) {
+        cur_.clear();
+        return true;  // "()" or nothing at all: no argument
+      }
+      if (last && allow_trailing_empty_) {
+        out_.dropped_trailing_empty = true;
+        cur_.clear();
+        return true;
+      }
+      error_ = fmt::format("empty argument {} (at {})", out_.args.size() + 1, column_text(end));
+      return false;
+    }
+    if (out_.args.size() == kMaxCallArgs) {
+      // No system call has more than 6 (a struct or an array is one): more
+      // is not strace's, and one line once carried 16 million.
+      error_ = fmt::format("more than {} arguments (a documented limit)", kMaxCallArgs);
+      return false;
+    }
+    out_.args.emplace_back(t);
+    cur_.clear();
+    return true;
+  }
+
+  Step skip_string_literal() {
+    const std::size_t j = skip_string(s_, i_);
+    if (j == npos) {
+      error_ = fmt::format("unterminated string (opened at {})", column_text(i_));
+      return Step::Failed;
+    }
+    i_ = j;
+    return Step::Next;
+  }
+
+  Step skip_comment() {
+    const std::size_t e = s_.find("*/", i_ + 2);
+    if (e == npos) {
+      error_ = fmt::format("unterminated comment (opened at {})", column_text(i_));
+      return Step::Failed;
+    }
+    i_ = e + 2;
+    return Step::Next;
+  }
+
+  void open_bracket(char c) {
+    stack_.push_back(c);
+    stack_pos_.push_back(i_);
+    ++i_;
+  }
+
+  Step close_bracket(char c) {
+    if (stack_.empty()) {
+      if (c == ')' && mode_ == ScanMode::Call) {
+        if (!finish_arg(i_, true)) return Step::Failed;
+        out_.close = i_;
+        return Step::Closed;
+      }
+      error_ = fmt::format("unbalanced '{}' at {}", c, column_text(i_));
+      return Step::Failed;
+    }
+    if (closer_for(stack_.back()) != c) {
+      error_ = fmt::format("'{}' at {} does not match '{}' opened at {}", c, column_text(i_),
+                           stack_.back(), column_text(stack_pos_.back()));
+      return Step::Failed;
+    }
+    stack_.pop_back();
+    stack_pos_.pop_back();
+    ++i_;
+    return Step::Next;
+  }
+
+  // A marker of `len` bytes at i_: left out of the argument.
+  void take_marker(std::size_t len) {
+    cur_.append(s_.substr(copy_from_, i_ - copy_from_));
+    if (out_.first_marker == npos) out_.first_marker = i_;
+    i_ += len;
+    copy_from_ = i_;
+    out_.marker_end = i_;
+  }
+
+  // A thread's execve whose pid changes to the leader's (strace's threaded_execve).
+  bool take_pid_changed(std::string_view rest) {
+    constexpr std::string_view kPidChanged = "<pid changed to ";
+    if (rest.substr(0, kPidChanged.size()) != kPidChanged) return false;
+    std::size_t k = kPidChanged.size();
+    int pid = 0;
+    while (k < rest.size() && is_digit(rest[k]) && pid < 100000000)
+      pid = pid * 10 + (rest[k++] - '0');
+    constexpr std::string_view kEnd = " ...>";
+    if (k <= kPidChanged.size() || rest.substr(k, kEnd.size()) != kEnd) return false;
+    take_marker(k + kEnd.size());
+    out_.unfinished = true;
+    out_.pid_changed_to = pid;
+    return true;
+  }
+
+  // '<': a marker, a -y annotation, or a plain character.
+  void skip_angle() {
+    const std::string_view rest = s_.substr(i_);
+    if (rest.substr(0, kUnfinishedMarker.size()) == kUnfinishedMarker) {
+      take_marker(kUnfinishedMarker.size());
+      out_.unfinished = true;
+      return;
+    }
+    if (rest.substr(0, kDetachedMarker.size()) == kDetachedMarker) {
+      take_marker(kDetachedMarker.size());
+      out_.detached = true;
+      return;
+    }
+    if (take_pid_changed(rest)) return;
+    if (annotations_possible_ && opens_annotation(s_, i_)) {
+      const std::size_t e = find_annotation_end(s_, i_);
+      if (e != npos) {
+        i_ = e + 1;
+        return;
+      }
+      annotations_possible_ = false;  // keeps the scan linear on hostile text
+    }
+    ++i_;
+  }
+
+  Step comma() {
+    if (!finish_arg(i_, false)) return Step::Failed;
+    after_comma_ = true;
+    ++i_;
+    copy_from_ = i_;
+    return Step::Next;
+  }
+
+  // The end of the text, with no call's ')' seen.
+  bool finish_text() {
+    if (!stack_.empty()) {
+      out_.open_bracket = stack_.back();
+      out_.open_column = stack_pos_.back();
+      if (mode_ == ScanMode::Whole) {
+        error_ = fmt::format("unclosed '{}' (opened at {})", stack_.back(),
+                             column_text(stack_pos_.back()));
+        return false;
+      }
+    }
+    return finish_arg(s_.size(), true);
+  }
+
+  const std::string_view s_;
+  const ScanMode mode_;
+  const bool allow_trailing_empty_;
+  ArgScan& out_;
+  std::string& error_;
+  std::string stack_;                   // open brackets
+  std::vector<std::size_t> stack_pos_;  // where they opened
+  std::string cur_;                     // the argument being collected, markers removed
+  std::size_t copy_from_;
+  std::size_t i_;
+  bool after_comma_ = false;
+  bool annotations_possible_ = true;  // false once one failed to close on this text
+};
+
 }  // namespace
 
 bool scan_arguments(std::string_view s, std::size_t pos, ScanMode mode, bool allow_trailing_empty,
                     ArgScan& out, std::string& error) {
   out = ArgScan{};
-  std::string stack;                   // open brackets
-  std::vector<std::size_t> stack_pos;  // where they opened
-  std::string cur;                     // the argument being collected, markers removed
-  std::size_t copy_from = pos;
-  bool after_comma = false;
-  bool annotations_possible = true;  // false once one failed to close on this text
-
-  auto finish_arg = [&](std::size_t end, bool last) -> bool {
-    cur.append(s.substr(copy_from, end - copy_from));
-    const std::string_view t = trim(cur);
-    if (t.empty()) {
-      if (last && !after_comma) {
-        cur.clear();
-        return true;  // "()" or nothing at all: no argument
-      }
-      if (last && allow_trailing_empty) {
-        out.dropped_trailing_empty = true;
-        cur.clear();
-        return true;
-      }
-      error = fmt::format("empty argument {} (at {})", out.args.size() + 1, column_text(end));
-      return false;
-    }
-    if (out.args.size() == kMaxCallArgs) {
-      // No system call has more than 6 (a struct or an array is one): more
-      // is not strace's, and one line once carried 16 million.
-      error = fmt::format("more than {} arguments (a documented limit)", kMaxCallArgs);
-      return false;
-    }
-    out.args.emplace_back(t);
-    cur.clear();
-    return true;
-  };
-
-  std::size_t i = pos;
-  while (i < s.size()) {
-    const char c = s[i];
-    if (c == '"') {
-      const std::size_t j = skip_string(s, i);
-      if (j == npos) {
-        error = fmt::format("unterminated string (opened at {})", column_text(i));
-        return false;
-      }
-      i = j;
-      continue;
-    }
-    if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
-      const std::size_t e = s.find("*/", i + 2);
-      if (e == npos) {
-        error = fmt::format("unterminated comment (opened at {})", column_text(i));
-        return false;
-      }
-      i = e + 2;
-      continue;
-    }
-    if (c == '(' || c == '[' || c == '{') {
-      stack.push_back(c);
-      stack_pos.push_back(i);
-      ++i;
-      continue;
-    }
-    if (c == ')' || c == ']' || c == '}') {
-      if (stack.empty()) {
-        if (c == ')' && mode == ScanMode::Call) {
-          if (!finish_arg(i, true)) return false;
-          out.close = i;
-          return true;
-        }
-        error = fmt::format("unbalanced '{}' at {}", c, column_text(i));
-        return false;
-      }
-      if (closer_for(stack.back()) != c) {
-        error = fmt::format("'{}' at {} does not match '{}' opened at {}", c, column_text(i),
-                            stack.back(), column_text(stack_pos.back()));
-        return false;
-      }
-      stack.pop_back();
-      stack_pos.pop_back();
-      ++i;
-      continue;
-    }
-    if (c == '<') {
-      const std::string_view rest = s.substr(i);
-      const bool unfinished = rest.substr(0, kUnfinishedMarker.size()) == kUnfinishedMarker;
-      const bool detached =
-          !unfinished && rest.substr(0, kDetachedMarker.size()) == kDetachedMarker;
-      if (unfinished || detached) {
-        cur.append(s.substr(copy_from, i - copy_from));
-        if (out.first_marker == npos) out.first_marker = i;
-        i += unfinished ? kUnfinishedMarker.size() : kDetachedMarker.size();
-        copy_from = i;
-        out.marker_end = i;
-        (unfinished ? out.unfinished : out.detached) = true;
-        continue;
-      }
-      // A thread's execve whose pid changes to the leader's (strace's threaded_execve).
-      constexpr std::string_view kPidChanged = "<pid changed to ";
-      if (rest.substr(0, kPidChanged.size()) == kPidChanged) {
-        std::size_t k = kPidChanged.size();
-        int pid = 0;
-        while (k < rest.size() && is_digit(rest[k]) && pid < 100000000)
-          pid = pid * 10 + (rest[k++] - '0');
-        constexpr std::string_view kEnd = " ...>";
-        if (k > kPidChanged.size() && rest.substr(k, kEnd.size()) == kEnd) {
-          cur.append(s.substr(copy_from, i - copy_from));
-          if (out.first_marker == npos) out.first_marker = i;
-          i += k + kEnd.size();
-          copy_from = i;
-          out.marker_end = i;
-          out.unfinished = true;
-          out.pid_changed_to = pid;
-          continue;
-        }
-      }
-      if (annotations_possible && opens_annotation(s, i)) {
-        const std::size_t e = find_annotation_end(s, i);
-        if (e != npos) {
-          i = e + 1;
-          continue;
-        }
-        annotations_possible = false;  // keeps the scan linear on hostile text
-      }
-      ++i;
-      continue;
-    }
-    if (c == ',' && stack.empty()) {
-      if (!finish_arg(i, false)) return false;
-      after_comma = true;
-      ++i;
-      copy_from = i;
-      continue;
-    }
-    ++i;
-  }
-  if (!stack.empty()) {
-    out.open_bracket = stack.back();
-    out.open_column = stack_pos.back();
-    if (mode == ScanMode::Whole) {
-      error =
-          fmt::format("unclosed '{}' (opened at {})", stack.back(), column_text(stack_pos.back()));
-      return false;
-    }
-  }
-  return finish_arg(s.size(), true);
+  return ArgScanner(s, pos, mode, allow_trailing_empty, out, error).run();
 }
 
 // ---- system calls strace 6.1 does not know -----------------------------------------
