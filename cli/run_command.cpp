@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -212,15 +213,80 @@ void describe_launch(const sealing::LaunchPlan& plan) {
        plan.loaded + ", and that is what the preload seals");
 }
 
+// The preload's variables are ':'-separated: a glob cannot hold one.
+bool opt_out_globs_valid(const RunOptions& o) {
+  for (const std::string& g : o.opt_out)
+    if (g.find(':') != std::string::npos) {
+      warn("an opt-out glob cannot contain ':' (" + g + ")");
+      return false;
+    }
+  return true;
+}
+
+// Replaces this process with the program; returns only when execv fails.
+int exec_program(const std::string& program, const std::vector<std::string>& command) {
+  std::vector<char*> argv;
+  for (const std::string& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(program.c_str(), argv.data());
+  const int e = errno;
+  warn(program + ": " + std::strerror(e));
+  return e == ENOENT ? kNotFound : kNotExecutable;
+}
+
+// Nothing to preload into, or no mseal: the program runs unchanged with
+// one warning, unless --enforce, which exits with `enforce_code`.
+int cannot_seal(const RunOptions& o, const std::string& program, const std::string& why,
+                int enforce_code) {
+  if (o.enforce) {
+    warn(why + "; not running the program (--enforce)");
+    return enforce_code;
+  }
+  warn(why + "; running the program unsealed");
+  write_unsealed_report(o, why);
+  drop_inherited_environment();
+  return exec_program(program, o.command);
+}
+
+// What the options and the launch plan deserve a word about before the run.
+void warn_about_launch(const RunOptions& o, const sealing::LaunchPlan& plan) {
+  if (o.dry_run) describe_launch(plan);
+  if (plan.execs_another && !o.follow_exec)
+    warn(plan.program + " starts through " + plan.loaded +
+         ", which execs the real interpreter: without "
+         "--follow-exec only " +
+         plan.loaded + " is sealed");
+}
+
+// What the plan's obstacle makes of the run: its exit status, or nothing
+// when the program is to run with the preload.
+std::optional<int> obstacle_status(const RunOptions& o, const std::string& program,
+                                   const sealing::LaunchPlan& plan) {
+  switch (plan.obstacle) {
+    case sealing::LaunchObstacle::None:
+      return std::nullopt;
+    case sealing::LaunchObstacle::NotElf:
+      // Not an ELF file vmseal can read: the kernel decides (a malformed
+      // header it ignores, binfmt_misc), so --enforce cannot promise a seal.
+      if (o.enforce)
+        return cannot_seal(o, program, plan.why + ": what the kernel will run cannot be checked",
+                           kRunFailed);
+      return std::nullopt;
+    case sealing::LaunchObstacle::Unreadable:
+      // The loader may still preload into it: best effort tries, --enforce cannot promise.
+      if (o.enforce) return cannot_seal(o, program, plan.why, kRunFailed);
+      warn(plan.why + "; trying anyway");
+      return std::nullopt;
+    default:
+      return cannot_seal(o, program, plan.why, kRunFailed);
+  }
+}
+
 }  // namespace
 
 int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
   o.command.insert(o.command.end(), after_dashes.begin(), after_dashes.end());
-  for (const std::string& g : o.opt_out)
-    if (g.find(':') != std::string::npos) {
-      warn("an opt-out glob cannot contain ':' (" + g + ")");
-      return kRunFailed;
-    }
+  if (!opt_out_globs_valid(o)) return kRunFailed;
   const std::string preload = find_preload(o.preload);
   if (const int rc = check_preload(preload); rc != kOk) return rc;
   Env env = preload_environment(o, preload);
@@ -237,27 +303,6 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
     warn(o.command[0] + ": command not found");
     return kNotFound;
   }
-  std::vector<char*> argv;
-  for (const std::string& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  auto exec_program = [&]() {
-    execv(program.c_str(), argv.data());
-    const int e = errno;
-    warn(program + ": " + std::strerror(e));
-    return e == ENOENT ? kNotFound : kNotExecutable;
-  };
-  // Nothing to preload into, or no mseal: the program runs unchanged with
-  // one warning, unless --enforce, which exits with `enforce_code`.
-  auto cannot_seal = [&](const std::string& why, int enforce_code) -> int {
-    if (o.enforce) {
-      warn(why + "; not running the program (--enforce)");
-      return enforce_code;
-    }
-    warn(why + "; running the program unsealed");
-    write_unsealed_report(o, why);
-    drop_inherited_environment();
-    return exec_program();
-  };
   if (o.relro == "memfd")
     warn(
         "--relro memfd: on this kernel userfaultfd can fill a discarded page of a memfd copy with "
@@ -265,38 +310,17 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
         "and MADV_DONTFORK still leaves a hole in a child (docs/attacks.md); --relro anon refuses "
         "both");
   const sealing::LaunchPlan plan = sealing::plan_launch(program);
-  if (o.dry_run) describe_launch(plan);
-  if (plan.execs_another && !o.follow_exec)
-    warn(plan.program + " starts through " + plan.loaded +
-         ", which execs the real interpreter: without "
-         "--follow-exec only " +
-         plan.loaded + " is sealed");
-  switch (plan.obstacle) {
-    case sealing::LaunchObstacle::None:
-      break;
-    case sealing::LaunchObstacle::NotElf:
-      // Not an ELF file vmseal can read: the kernel decides (a malformed
-      // header it ignores, binfmt_misc), so --enforce cannot promise a seal.
-      if (o.enforce)
-        return cannot_seal(plan.why + ": what the kernel will run cannot be checked", kRunFailed);
-      break;
-    case sealing::LaunchObstacle::Unreadable:
-      // The loader may still preload into it: best effort tries, --enforce cannot promise.
-      if (o.enforce) return cannot_seal(plan.why, kRunFailed);
-      warn(plan.why + "; trying anyway");
-      break;
-    default:
-      return cannot_seal(plan.why, kRunFailed);
-  }
+  warn_about_launch(o, plan);
+  if (const std::optional<int> status = obstacle_status(o, program, plan)) return *status;
   // In a child: a seccomp filter that kills mseal's caller, or fakes it, is
   // found here, not in the program.
   if (const kernel::MsealProbe probe = kernel::probe_mseal_before_exec();
       probe.support != kernel::MsealSupport::Available)
-    return cannot_seal(std::string(kernel::describe(probe)), kRunFailed);
+    return cannot_seal(o, program, std::string(kernel::describe(probe)), kRunFailed);
   if (!plan.interpreters.empty())
     env.emplace_back(sealing::env::kScript, fs::absolute(program).string());
   own_environment(env);
-  return exec_program();
+  return exec_program(program, o.command);
 }
 
 }  // namespace vmseal::cli
