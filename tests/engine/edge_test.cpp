@@ -22,10 +22,12 @@
 //
 // First, before any standard header (types.hpp's Errno vs <cerrno>).
 #include "vmseal/engine/address_space.hpp"
+#include "vmseal/engine/syscall.hpp"
 #include "vmseal/kernel/abi.hpp"
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <climits>
 #include <cstdint>
 #include <memory>
@@ -107,73 +109,24 @@ void process_layout(AddressSpace& as) {
   map(as, STACK, TS - STACK, RW, FX | a::MAP_GROWSDOWN);
 }
 
-// A system call as data (rows compile much faster than one lambda per row).
-// Arguments are raw 64-bit values; int parameters (fd, pkey, advice) take
-// the low 32 bits, as the syscall ABI does.
-enum class Sys {
-  Mmap,
-  Munmap,
-  Mprotect,
-  PkeyMprotect,
-  Mremap,
-  Madvise,
-  Mlock,
-  Mlock2,
-  Munlock,
-  Mlockall,
-  Munlockall,
-  Brk,
-  Mseal,
-  Shmdt
-};
+// A system call as data (rows compile much faster than one lambda per row),
+// made through the engine's one system call table (vmseal::apply), as sim,
+// predict and difftest make theirs. Arguments are raw 64-bit values; int
+// parameters (fd, pkey, advice) take the low 32 bits, as the syscall ABI does.
+using Sys = SyscallKind;  // short, for the rows
 constexpr std::uint64_t u(std::int64_t v) { return static_cast<std::uint64_t>(v); }
-int low_int(std::uint64_t v) { return static_cast<int>(static_cast<std::uint32_t>(v)); }
-
-SysResult invoke(AddressSpace& as, Sys sys, const std::uint64_t (&x)[6]) {
-  switch (sys) {
-    case Sys::Mmap:
-      return as.mmap(x[0], x[1], x[2], x[3], low_int(x[4]), x[5]);
-    case Sys::Munmap:
-      return as.munmap(x[0], x[1]);
-    case Sys::Mprotect:
-      return as.mprotect(x[0], x[1], x[2]);
-    case Sys::PkeyMprotect:
-      return as.pkey_mprotect(x[0], x[1], x[2], low_int(x[3]));
-    case Sys::Mremap:
-      return as.mremap(x[0], x[1], x[2], x[3], x[4]);
-    case Sys::Madvise:
-      return as.madvise(x[0], x[1], low_int(x[2]));
-    case Sys::Mlock:
-      return as.mlock(x[0], x[1]);
-    case Sys::Mlock2:
-      return as.mlock2(x[0], x[1], x[2]);
-    case Sys::Munlock:
-      return as.munlock(x[0], x[1]);
-    case Sys::Mlockall:
-      return as.mlockall(x[0]);
-    case Sys::Munlockall:
-      return as.munlockall();
-    case Sys::Brk:
-      return as.brk(x[0]);
-    case Sys::Mseal:
-      return as.mseal(x[0], x[1], x[2]);
-    case Sys::Shmdt:
-      return as.shmdt(x[0]);
-  }
-  return Errno::NOSYS;
-}
 
 struct Row {
   const char* what;  // the call, and the evidence
   Sys sys;
-  std::uint64_t args[6];
+  std::array<std::uint64_t, 6> args;
   const char* want;
 };
 
 void run_rows(const std::vector<Row>& rows, bool privileged = false) {
   for (const Row& row : rows) {
     AddressSpace as(cfg(privileged));
-    const std::string got = show(invoke(as, row.sys, row.args));
+    const std::string got = show(apply(as, Syscall{row.sys, row.args}).result);
     EXPECT_EQ(got, row.want) << row.what;
     EXPECT_TRUE(as.vmas().check_invariants()) << row.what;
   }
@@ -1230,12 +1183,12 @@ TEST(EdgeSweep, RangeCalls) {
       for (std::uint64_t len : kLens) {
         for (const Variant& v : variants) {
           AddressSpace as = base.as;
-          std::uint64_t x[6] = {addr, len, v.extra, 0, 0, 0};
+          Syscall call{v.sys, {addr, len, v.extra, 0, 0, 0}};
           if (v.sys == Sys::PkeyMprotect) {
-            x[2] = R;
-            x[3] = v.extra;
+            call.a[2] = R;
+            call.a[3] = v.extra;
           }
-          const SysResult r = invoke(as, v.sys, x);
+          const SysResult r = apply(as, call).result;
           auto what = [&] {
             return args("call", {static_cast<std::uint64_t>(v.sys), addr, len, v.extra}) +
                    (root ? " root" : "");
