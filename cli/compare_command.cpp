@@ -18,8 +18,8 @@
 #include "vmseal/compare/compare.hpp"
 #include "vmseal/engine/proc_maps.hpp"
 #include "vmseal/engine/seal_policy.hpp"
+#include "vmseal/predict/recording.hpp"
 #include "vmseal/trace/line_reader.hpp"
-#include "vmseal/trace/recording.hpp"
 #include "vmseal/trace/sim.hpp"
 
 namespace vmseal::cli {
@@ -267,9 +267,9 @@ int run_compare(const CompareOptions& opts) {
   if (!input.open(opts.input, "compare")) return kIoError;
   // A trace kept by `vmseal predict --record FILE`: FILE.json holds the
   // layout snapshots of its seal points (trace/recording.hpp).
-  trace::Recording recording;
+  predict::Recording recording;
   std::string error;
-  if (opts.input != "-" && !trace::read_sidecar(opts.input, recording, &error)) {
+  if (opts.input != "-" && !predict::read_sidecar(opts.input, recording, &error)) {
     std::fprintf(stderr, "vmseal compare: %s\n", error.c_str());
     return kBadInput;
   }

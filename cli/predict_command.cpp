@@ -23,11 +23,11 @@
 
 #include "commands.hpp"
 #include "manual.hpp"
+#include "vmseal/predict/predict.hpp"
+#include "vmseal/predict/recording.hpp"
 #include "vmseal/sealing/launch.hpp"
 #include "vmseal/sealing/preload_env.hpp"
 #include "vmseal/trace/line_reader.hpp"
-#include "vmseal/trace/predict.hpp"
-#include "vmseal/trace/recording.hpp"
 #include "vmseal/version.hpp"
 
 extern char** environ;
@@ -112,18 +112,18 @@ bool strace_can_unwind(const std::string& strace) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-nlohmann::json range_json(const trace::SealedRange& r) {
+nlohmann::json range_json(const predict::SealedRange& r) {
   return {{"start", hex(r.start)}, {"end", hex(r.end)}, {"kind", r.kind},
           {"object", r.object},    {"role", r.role},    {"sealed_at_line", r.line},
           {"applied", r.applied}};
 }
 
-nlohmann::json call_json(const trace::PredictedCall& c) {
+nlohmann::json call_json(const predict::PredictedCall& c) {
   nlohmann::json hits = nlohmann::json::array();
   nlohmann::json keys = nlohmann::json::array();
   for (const auto& h : c.hits) {
     hits.push_back(range_json(h));
-    keys.push_back(trace::failure_key(c.name, h, c.addr, c.len));
+    keys.push_back(predict::failure_key(c.name, h, c.addr, c.len));
   }
   nlohmann::json j = {{"line", c.line},
                       {"pid", c.pid},
@@ -145,7 +145,7 @@ nlohmann::json call_json(const trace::PredictedCall& c) {
   return j;
 }
 
-void print_call(const trace::PredictedCall& c, bool failure) {
+void print_call(const predict::PredictedCall& c, bool failure) {
   std::printf("  line %zu, pid %d: %s = %s", c.line, c.pid, c.call.c_str(),
               c.has_recorded ? result_text(c.recorded).c_str() : "?");
   if (failure) std::printf("; sealed: %s", result_text(c.sealed).c_str());
@@ -233,7 +233,7 @@ std::string usage_error(const PredictOptions& o) {
 // made here by running the program.
 struct Source {
   std::string trace_path;
-  trace::Recording recording;
+  predict::Recording recording;
   std::string tmpdir;  // removed when done
   int program_status = -1;
   ~Source() {
@@ -252,11 +252,11 @@ int read_source(PredictOptions& o, Source& src) {
   }
   src.trace_path = o.trace;
   std::string error;
-  if (!trace::read_sidecar(o.trace, src.recording, &error)) {
+  if (!predict::read_sidecar(o.trace, src.recording, &error)) {
     warn(error);
     return kBadInput;
   }
-  const trace::Recording& r = src.recording;
+  const predict::Recording& r = src.recording;
   if (!r.profile.empty()) {
     if (r.profile != o.profile && o.profile != "default")
       warn("the trace was recorded for --profile " + r.profile +
@@ -344,7 +344,7 @@ int record_source(const PredictOptions& o, Source& src, bool tty) {
     warn("strace could not trace " + program + " (ptrace denied? see kernel.yama.ptrace_scope)");
     return kNoStrace;
   }
-  trace::Recording& r = src.recording;
+  predict::Recording& r = src.recording;
   for (const auto& entry : fs::directory_iterator(src.tmpdir)) {
     const std::string name = entry.path().filename().string();
     bool ok = false;
@@ -358,7 +358,7 @@ int record_source(const PredictOptions& o, Source& src, bool tty) {
   r.strace_flags = stacks ? "-f -y -s 1024 -k" : "-f -y -s 1024 -i";
   r.exit_status = src.program_status;
   std::string error;
-  if (!o.record.empty() && !trace::write_recording(src.trace_path, r, o.record, &error)) {
+  if (!o.record.empty() && !predict::write_recording(src.trace_path, r, o.record, &error)) {
     warn(error);
     return kIoError;
   }
@@ -366,24 +366,24 @@ int record_source(const PredictOptions& o, Source& src, bool tty) {
 }
 
 // The exit status a replay means (vmseal-predict(1)).
-int exit_code_of(const trace::Replay& rp) {
-  const trace::PredictResult& r = rp.result;
+int exit_code_of(const predict::Replay& rp) {
+  const predict::PredictResult& r = rp.result;
   if (r.summary.malformed != 0 || rp.lines == 0) return kBadInput;
   if (!r.failures.empty() || !r.seal_failures.empty()) return kMismatch;
   const bool incomplete =
       !r.unverifiable.empty() ||
-      std::any_of(r.diagnostics.begin(), r.diagnostics.end(), [&r](const trace::Diagnostic& d) {
-        return d.kind == trace::DiagnosticKind::Truncated ||
-               d.kind == trace::DiagnosticKind::NoLayout ||
-               (d.kind == trace::DiagnosticKind::NoSealPoint && r.plain) ||
-               d.kind == trace::DiagnosticKind::UnknownPid ||
-               d.kind == trace::DiagnosticKind::Unmodelled ||
-               d.kind == trace::DiagnosticKind::UnknownSyscall;
+      std::any_of(r.diagnostics.begin(), r.diagnostics.end(), [&r](const predict::Diagnostic& d) {
+        return d.kind == predict::DiagnosticKind::Truncated ||
+               d.kind == predict::DiagnosticKind::NoLayout ||
+               (d.kind == predict::DiagnosticKind::NoSealPoint && r.plain) ||
+               d.kind == predict::DiagnosticKind::UnknownPid ||
+               d.kind == predict::DiagnosticKind::Unmodelled ||
+               d.kind == predict::DiagnosticKind::UnknownSyscall;
       });
   return incomplete ? kIncomplete : kOk;
 }
 
-nlohmann::json result_json(const trace::PredictResult& r) {
+nlohmann::json result_json(const predict::PredictResult& r) {
   nlohmann::json j;
   j["failures"] = nlohmann::json::array();
   for (const auto& c : r.failures) j["failures"].push_back(call_json(c));
@@ -404,7 +404,7 @@ nlohmann::json result_json(const trace::PredictResult& r) {
                                 {"layout", s.layout}});
   j["diagnostics"] = nlohmann::json::array();
   for (const auto& d : r.diagnostics)
-    j["diagnostics"].push_back({{"kind", std::string(trace::diagnostic_kind_name(d.kind))},
+    j["diagnostics"].push_back({{"kind", std::string(predict::diagnostic_kind_name(d.kind))},
                                 {"line", d.line},
                                 {"pid", d.pid},
                                 {"message", d.message}});
@@ -420,7 +420,7 @@ nlohmann::json result_json(const trace::PredictResult& r) {
   return j;
 }
 
-void print_json(const PredictOptions& o, const std::string& target, const trace::PredictResult& r,
+void print_json(const PredictOptions& o, const std::string& target, const predict::PredictResult& r,
                 int program_status, int code) {
   nlohmann::json j;
   j["vmseal"] = kVersion;
@@ -434,7 +434,8 @@ void print_json(const PredictOptions& o, const std::string& target, const trace:
   std::printf("%s\n", j.dump(2).c_str());
 }
 
-void print_text(const PredictOptions& o, const std::string& target, const trace::PredictResult& r) {
+void print_text(const PredictOptions& o, const std::string& target,
+                const predict::PredictResult& r) {
   std::printf("vmseal predict: %s under --profile %s%s: %zu call%s would fail\n", target.c_str(),
               o.profile.c_str(), r.plain ? " (plain trace)" : "", r.failures.size(),
               r.failures.size() == 1 ? "" : "s");
@@ -463,7 +464,7 @@ void print_text(const PredictOptions& o, const std::string& target, const trace:
   if (!r.diagnostics.empty()) {
     std::printf("\ndiagnostics:\n");
     for (const auto& d : r.diagnostics)
-      std::printf("  %s%s%s: %s\n", std::string(trace::diagnostic_kind_name(d.kind)).c_str(),
+      std::printf("  %s%s%s: %s\n", std::string(predict::diagnostic_kind_name(d.kind)).c_str(),
                   d.line != 0 ? (", line " + std::to_string(d.line)).c_str() : "",
                   d.pid != 0 ? (", pid " + std::to_string(d.pid)).c_str() : "", d.message.c_str());
   }
@@ -490,13 +491,13 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
   Source src;
   if (const int rc = o.trace.empty() ? record_source(o, src, tty) : read_source(o, src); rc != kOk)
     return rc;
-  trace::PredictOptions po;
+  predict::PredictOptions po;
   po.config.privileged = o.privileged;
   sealing::profile_from_name(o.profile, po.profile);
   po.opt_out = o.opt_out;
-  trace::Replay rp;
+  predict::Replay rp;
   std::string error;
-  if (!trace::replay(src.trace_path, src.recording, po, rp, &error, [tty](std::size_t n) {
+  if (!predict::replay(src.trace_path, src.recording, po, rp, &error, [tty](std::size_t n) {
         if (tty) std::fprintf(stderr, "\rvmseal predict: %zu lines", n);
       })) {
     warn(error);

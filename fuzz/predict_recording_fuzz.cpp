@@ -6,7 +6,7 @@
 #include <string>
 
 #include "fuzz_lines.hpp"
-#include "vmseal/trace/predict.hpp"
+#include "vmseal/predict/predict.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace vmseal;
@@ -16,8 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     snapshot = std::string(text.substr(0, cut));
     text.remove_prefix(cut + 6);
   }
-  trace::PredictOptions options;
-  trace::Predictor predictor(
+  predict::PredictOptions options;
+  predict::Predictor predictor(
       options, [&](const std::string&) -> std::optional<std::string> { return snapshot; });
   fuzz::for_each_line(text, [&](std::string_view line) { predictor.feed(line); });
   predictor.finish(false);

@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 command -v clang-format >/dev/null || { echo "SKIP: clang-format is missing (scripts/setup.sh installs it)"; exit 77; }
-command -v git >/dev/null && [ -d .git ] || { echo "SKIP: not a git checkout"; exit 77; }
+command -v git >/dev/null && git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "SKIP: not a git checkout"; exit 77; }
 mapfile -t files < <(git ls-files | grep -E '\.(cpp|hpp|c|h)$' | grep -v '^tests/data/')
 bad=$(clang-format --dry-run "${files[@]}" 2>&1 | sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: warning: code should be clang-formatted.*/\1/p' | sort -u)
 if [ -n "$bad" ]; then

@@ -18,8 +18,9 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
   systemd
   # the libFuzzer targets (fuzz/, scripts/fuzz.sh): clang and its fuzzer runtime
   clang libclang-rt-14-dev
-  # the format check (ctest format): the .clang-format is clang-format 14's
-  clang-format)
+  # the format check (ctest format): the .clang-format is clang-format 14's;
+  # the function-size check (ctest function-size)
+  clang-format clang-tidy)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()

@@ -115,6 +115,7 @@ Vma* AddressSpace::merge_new_range(Vma* prev, Vma* next, Addr start, Addr end, V
 // the caller's new flags are set (vm_flags_reset()). `prev` is the VMA before
 // `vma`, or `vma` itself when start lies inside it. On error, splits already
 // made stay made, as in the kernel.
+// NOLINTNEXTLINE(readability-function-size): mirrors vma_modify(), mm/vma.c
 Expected<Vma*> AddressSpace::modify_range(Vma* prev, Vma* vma, Addr start, Addr end,
                                           VmFlags new_flags) {
   const Vma mid = *vma;

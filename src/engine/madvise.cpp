@@ -152,6 +152,7 @@ SysResult AddressSpace::madvise(Addr start, std::uint64_t len_in, int advice) {
 }
 
 // madvise_vma_behavior() for [start, end) inside `vma`.
+// NOLINTNEXTLINE(readability-function-size): mirrors madvise_vma_behavior(), mm/madvise.c
 Errno AddressSpace::madvise_vma(Vma*& prev, Vma*& vma, Addr start, Addr end, int advice,
                                 bool& relookup) {
   const VmFlags f = vma->flags;

@@ -187,6 +187,7 @@ SysResult AddressSpace::mmap(Addr addr, std::uint64_t len, std::uint64_t prot, s
 }
 
 // do_mmap(): validation in kernel order, then placement, then mmap_region().
+// NOLINTNEXTLINE(readability-function-size): mirrors do_mmap(), mm/mmap.c
 SysResult AddressSpace::do_mmap(FileId file, Addr addr, std::uint64_t len, std::uint64_t prot,
                                 std::uint64_t flags, VmFlags vm_flags, std::uint64_t pgoff) {
   if (len == 0) return Errno::INVAL;

@@ -20,6 +20,7 @@ SysResult AddressSpace::pkey_mprotect(Addr addr, std::uint64_t len, std::uint64_
 
 // do_mprotect_pkey(): argument checks, then a walk that changes each VMA in
 // turn. An error stops the walk; VMAs already changed stay changed.
+// NOLINTNEXTLINE(readability-function-size): mirrors do_mprotect_pkey(), mm/mprotect.c
 SysResult AddressSpace::do_mprotect_pkey(Addr start, std::uint64_t len, std::uint64_t prot,
                                          int pkey) {
   const std::uint64_t grows = prot & (abi::PROT_GROWSDOWN | abi::PROT_GROWSUP);

@@ -11,11 +11,12 @@
 
 #include "vmseal/compare/compare.hpp"
 #include "vmseal/engine/seal_policy.hpp"
-#include "vmseal/trace/predict.hpp"
+#include "vmseal/predict/predict.hpp"
 #include "vmseal/trace/seal_point.hpp"
 
 namespace vmseal::trace {
 namespace {
+using namespace vmseal::predict;
 
 std::string marker(const std::string& text) {
   return "100  write(-1, \"vmseal-predict " + text + "\", " + std::to_string(15 + text.size()) +

@@ -1,4 +1,4 @@
-#include "vmseal/trace/recording.hpp"
+#include "vmseal/predict/recording.hpp"
 
 #include <unistd.h>
 
@@ -11,7 +11,9 @@
 #include "vmseal/trace/seal_point.hpp"
 #include "vmseal/version.hpp"
 
-namespace vmseal::trace {
+namespace vmseal::predict {
+
+using namespace vmseal::trace;  // the simulator, the seal points, the events
 
 namespace fs = std::filesystem;
 
@@ -97,4 +99,4 @@ bool replay(const std::string& trace_path, const Recording& recording, PredictOp
   return true;
 }
 
-}  // namespace vmseal::trace
+}  // namespace vmseal::predict

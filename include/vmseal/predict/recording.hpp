@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "vmseal/trace/predict.hpp"
+#include "vmseal/predict/predict.hpp"
 
-namespace vmseal::trace {
+namespace vmseal::predict {
 
 struct Recording {
   std::map<std::string, std::string> snapshots;  // file name -> smaps text
@@ -54,4 +54,4 @@ struct Replay {
 bool replay(const std::string& trace_path, const Recording& recording, PredictOptions options,
             Replay& out, std::string* error, const std::function<void(std::size_t)>& progress = {});
 
-}  // namespace vmseal::trace
+}  // namespace vmseal::predict

@@ -26,7 +26,7 @@
 #include "vmseal/trace/sim.hpp"
 #include "vmseal/trace/strace.hpp"
 
-namespace vmseal::trace {
+namespace vmseal::predict {
 
 // A range the plan seals, and what it belongs to.
 struct SealedRange {
@@ -165,4 +165,4 @@ std::vector<std::string> avoiding_options(const SealedRange& hit, sealing::Profi
 std::string failure_key(std::string_view name, const SealedRange& hit, Addr addr,
                         std::uint64_t len);
 
-}  // namespace vmseal::trace
+}  // namespace vmseal::predict

@@ -1,6 +1,7 @@
-// vmseal predict: the replay (include/vmseal/trace/predict.hpp, docs/predict.md).
-#include "vmseal/trace/predict.hpp"
+// vmseal predict: the replay (include/vmseal/predict/predict.hpp, docs/predict.md).
+#include "vmseal/predict/predict.hpp"
 #include "vmseal/kernel/smaps_import.hpp"
+#include "vmseal/trace/memory_call.hpp"
 
 #include <algorithm>
 #include <cinttypes>
@@ -12,7 +13,9 @@
 #include "vmseal/sealing/elf_image.hpp"
 #include "vmseal/sealing/image_sealer.hpp"
 
-namespace vmseal::trace {
+namespace vmseal::predict {
+
+using namespace vmseal::trace;  // the simulator, the seal points, the events
 
 std::string_view diagnostic_kind_name(DiagnosticKind k) noexcept {
   switch (k) {
@@ -505,13 +508,13 @@ struct Predictor::Impl {
   void plain_after(const TraceEvent& ev, const std::optional<SimRecord>& rc) {
     const TraceCall& c = ev.call;
     auto& st = state(ev.pid);
-    if (c.name == "mmap" && c.outcome == Outcome::Value && c.args.size() >= 6) {
-      FdArg fd;
-      std::uint64_t off = 1, len = 0, flags = 0;
-      if (!parse_fd_arg(c.args[4], fd) || !fd.has_path || !parse_int_arg(c.args[5], off) ||
-          !parse_int_arg(c.args[1], len) || !parse_flags(c.args[3], FlagSet::Map, flags))
+    MemoryCall m;
+    if (c.name == "mmap" && c.outcome == Outcome::Value && decode_memory_call(c, m)) {
+      const FdArg& fd = m.fd;
+      const std::uint64_t len = m.call.a[1];
+      if (!fd.has_path) return;
+      if ((m.call.a[3] & (abi::MAP_FIXED | abi::MAP_FIXED_NOREPLACE)) != 0 || m.call.a[5] != 0)
         return;
-      if ((flags & (abi::MAP_FIXED | abi::MAP_FIXED_NOREPLACE)) != 0 || off != 0) return;
       if (fd.path == "/etc/ld.so.cache") {
         if (!st->sealed) {
           st->cache_start = c.value;
@@ -532,8 +535,7 @@ struct Predictor::Impl {
     }
     if (c.name == "munmap" && !st->sealed && st->cache_end != 0 && c.outcome == Outcome::Value &&
         rc) {
-      Addr a = 0;
-      if (!c.args.empty() && parse_int_arg(c.args[0], a) && a == st->cache_start) plain_seal(ev);
+      if (decode_memory_call(c, m) && m.call.a[0] == st->cache_start) plain_seal(ev);
     }
   }
 
@@ -565,48 +567,52 @@ struct Predictor::Impl {
 
   // ---- classification ---------------------------------------------------------------
 
-  // The ranges a call works on, and its address and length for the report.
+  // The ranges a call works on, and its address and length for the report,
+  // from the call as the one decoder reads it (trace/memory_call.hpp).
   void call_ranges(int pid, const TraceCall& c, std::vector<std::pair<Addr, Addr>>& out, Addr& addr,
                    std::uint64_t& len) const {
-    auto u = [&](std::size_t i) {
-      std::uint64_t v = 0;
-      if (i < c.args.size()) parse_int_arg(c.args[i], v);
-      return v;
-    };
+    MemoryCall m;
+    if (!decode_memory_call(c, m)) return;
+    const auto& a = m.call.a;
     auto add = [&](Addr s, std::uint64_t l) {
       const Addr e = s + l;
       if (l == 0) return;
       out.emplace_back(page_align_down(s), e < s ? ~Addr{0} : page_align_up(e));
     };
-    const std::string& n = c.name;
-    if (n == "mlockall" || n == "munlockall" || n == "brk") return;
-    addr = u(0);
-    if (n == "mmap") {
-      len = u(1);
-      std::uint64_t flags = 0;
-      if (c.args.size() >= 4) parse_flags(c.args[3], FlagSet::Map, flags);
-      if ((flags & (abi::MAP_FIXED | abi::MAP_FIXED_NOREPLACE)) != 0) add(addr, len);
-      return;
+    if (m.form == MemoryCall::Form::ZeroFill) {  // read(2) into [buffer, buffer + length)
+      addr = a[1];
+      len = a[2];
+      return add(addr, len);
     }
-    if (n == "mremap") {
-      len = u(1);
-      add(addr, std::max(u(1), u(2)));
-      std::uint64_t flags = 0;
-      if (c.args.size() >= 4) parse_flags(c.args[3], FlagSet::Mremap, flags);
-      if ((flags & abi::MREMAP_FIXED) != 0) add(u(4), u(2));
-      return;
+    switch (m.call.kind) {
+      case SyscallKind::Mlockall:
+      case SyscallKind::Munlockall:
+      case SyscallKind::Brk:
+        return;
+      case SyscallKind::Mmap:
+        addr = a[0];
+        len = a[1];
+        if ((a[3] & (abi::MAP_FIXED | abi::MAP_FIXED_NOREPLACE)) != 0) add(addr, len);
+        return;
+      case SyscallKind::Mremap:
+        addr = a[0];
+        len = a[1];
+        add(addr, std::max(a[1], a[2]));
+        if ((a[3] & abi::MREMAP_FIXED) != 0) add(a[4], a[2]);
+        return;
+      case SyscallKind::Shmat:
+        addr = a[1];
+        return;
+      case SyscallKind::Shmdt:
+        addr = a[0];
+        if (const AddressSpace* as = control.address_space(pid))
+          if (const Vma* v = as->vmas().find(addr)) out.emplace_back(v->start, v->end);
+        return;
+      default:
+        addr = a[0];
+        len = a[1];
+        add(addr, len);
     }
-    if (n == "shmat") {
-      addr = u(1);
-      return;
-    }
-    if (n == "shmdt") {
-      if (const AddressSpace* as = control.address_space(pid))
-        if (const Vma* v = as->vmas().find(addr)) out.emplace_back(v->start, v->end);
-      return;
-    }
-    len = u(1);
-    add(addr, len);
   }
 
   PredictedCall base_record(const TraceEvent& ev, const SimRecord* rc) {
@@ -780,4 +786,4 @@ void Predictor::finish(bool cut) {
 
 const PredictResult& Predictor::result() const noexcept { return impl_->res; }
 
-}  // namespace vmseal::trace
+}  // namespace vmseal::predict

@@ -17,7 +17,7 @@
 
 #include "support/cli_run.hpp"
 #include "vmseal/kernel/abi.hpp"
-#include "vmseal/trace/predict.hpp"
+#include "vmseal/predict/predict.hpp"
 #include "vmseal/trace/strace.hpp"
 
 namespace {
@@ -27,6 +27,7 @@ using vmseal::Addr;
 using vmseal::test::CliRun;
 using vmseal::test::run_cli;
 using namespace vmseal::trace;
+using namespace vmseal::predict;
 
 const std::string kPredictHelper = VMSEAL_PREDICT_HELPER;
 
