@@ -42,6 +42,7 @@ extern char** environ;
 #include <cstring>
 #include <ctime>
 
+#include "vmseal/kernel/abi.hpp"
 #include "vmseal/sealing/image_sealer.hpp"
 #include "vmseal/sealing/preload_env.hpp"
 #include "vmseal/sealing/record.hpp"
@@ -232,19 +233,13 @@ const char* errno_name(int e) {
     case vs::kChangedWhileSealing:
       return "another thread changed a protection while the preload sealed: a range is sealed "
              "writable or executable";
-    case EPERM:
-      return "EPERM";
-    case ENOMEM:
-      return "ENOMEM";
-    case EINVAL:
-      return "EINVAL";
-    case ENOSYS:
-      return "ENOSYS";
-    case EACCES:
-      return "EACCES";
     default:
-      return strerror(e);
+      break;
   }
+  // The one errno table (kernel/abi.hpp): "EFAULT", as everything else names it.
+  for (const vmseal::abi::ErrnoName& n : vmseal::abi::kErrnoNames)
+    if (n.number == e) return n.name.data();  // a literal: NUL-terminated
+  return strerror(e);
 }
 
 const char* relro_copy_word(vs::SegmentKind k) {
