@@ -10,8 +10,9 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
   # the compatibility suite (tests/compat): the programs it runs
   sqlite3 openssl perl libpython3.11-testsuite chromium nodejs jq bc tcl file
   xz-utils bzip2 zstd
-  # the benchmarks' scaling plot (bench/plot_scaling.sh; it uses jq too)
-  gnuplot-nox
+  # the benchmarks' scaling plot (bench/plot_scaling.sh; it uses jq too) and
+  # instructions per call (bench/callgrind_per_call.py)
+  gnuplot-nox valgrind
   # the fleet view's test: Prometheus' own parsers read the exposition
   python3-prometheus-client
   # systemd-analyze verifies the fleet view's service and timer
