@@ -1,6 +1,6 @@
 // vmseal predict: which memory-management calls of a program would fail under
 // `vmseal run`, from an strace log of an unsealed run with the preload marking
-// its seal points (docs/predict.md). The replay is src/trace/predict.cpp.
+// its seal points (docs/predict.md). The replay is src/predict/predict.cpp.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>

@@ -1,4 +1,4 @@
-/* vmseal predict's test program (tests/trace/predict_test.cpp): memory calls
+/* vmseal predict's test program (tests/predict/predict_test.cpp): memory calls
  * on its own image that sealing stops, made whatever each result is, so an
  * unsealed run and a sealed one make the same calls. Each argument is one
  * action:
