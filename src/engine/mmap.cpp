@@ -289,6 +289,9 @@ SysResult AddressSpace::do_mmap(FileId file, Addr addr, std::uint64_t len, std::
 // insert a new VMA.
 SysResult AddressSpace::mmap_region(FileId file, Addr addr, std::uint64_t len, VmFlags vm_flags,
                                     std::uint64_t pgoff) {
+  // MDWE before anything is unmapped (probes m2, m5: MAP_FIXED write+exec
+  // over a mapping, sealed or not, is EACCES and changes nothing).
+  if (map_deny_write_exec(vm_flags, vm_flags)) return Errno::ACCES;
   const Addr end = addr + len;
   std::uint64_t nr_accounted = 0;
   bool overlaps = false;

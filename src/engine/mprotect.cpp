@@ -72,6 +72,11 @@ SysResult AddressSpace::do_mprotect_pkey(Addr start, std::uint64_t len, std::uin
       error = Errno::ACCES;
       break;
     }
+    // MDWE, VMA by VMA and before the seal (probes m4, m5).
+    if (map_deny_write_exec(vma->flags, newflags)) {
+      error = Errno::ACCES;
+      break;
+    }
     tmp = std::min(vma->end, end);
 
     // mprotect_fixup()

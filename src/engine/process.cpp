@@ -114,6 +114,7 @@ AddressSpace AddressSpace::fork() const {
   child.brk_ = brk_;
   child.start_stack_ = start_stack_;
   child.def_flags_ = def_flags_ & vm::NOHUGEPAGE;
+  child.mdwe_ = inherited_mdwe();
   child.next_anon_vma_ = 1;
   tree_.for_each([&](const Vma& v) {
     if ((v.flags & vm::DONTCOPY) != 0) return;
@@ -145,6 +146,7 @@ void AddressSpace::exec(const ExecImage& image) {
   guards_.clear();
   counters_ = {};
   def_flags_ = 0;
+  mdwe_ = inherited_mdwe();
   next_anon_vma_ = 1;
   for (const ExecMapping& m : image.mappings) {
     Vma v;
@@ -158,6 +160,13 @@ void AddressSpace::exec(const ExecImage& image) {
   }
   start_brk_ = brk_ = image.start_brk;
   start_stack_ = image.start_stack;
+}
+
+AddressSpace AddressSpace::successor_for_exec() const {
+  AddressSpace next(cfg_, files_);
+  next.fds_ = fds_;
+  next.mdwe_ = inherited_mdwe();
+  return next;
 }
 
 // exit_mmap(): everything goes, sealed or not.

@@ -30,6 +30,7 @@ constexpr std::array<KindInfo, kSyscallKinds> kKinds{{
     {"msync", 3},
     {"shmat", 3},
     {"shmdt", 1},
+    {"prctl", 5},
 }};
 
 }  // namespace
@@ -93,6 +94,8 @@ SysResult dispatch(AddressSpace& as, const Syscall& c) {
       return as.shmat(static_cast<FileId>(a[0]), a[1], a[2]);
     case SyscallKind::Shmdt:
       return as.shmdt(a[0]);
+    case SyscallKind::Prctl:
+      return as.prctl(a[0], a[1], a[2], a[3], a[4]);
   }
   return SysResult(Errno::NOSYS);
 }

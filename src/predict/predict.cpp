@@ -588,6 +588,7 @@ struct Predictor::Impl {
       case SyscallKind::Mlockall:
       case SyscallKind::Munlockall:
       case SyscallKind::Brk:
+      case SyscallKind::Prctl:
         return;
       case SyscallKind::Mmap:
         addr = a[0];

@@ -12,7 +12,7 @@ namespace {
 
 using S = ArgSyntax;
 
-constexpr ArgSyntax kMmap[] = {S::Pointer, S::Size, S::Prot, S::Map, S::Fd, S::Offset};
+constexpr ArgSyntax kMmap[] = {S::Pointer, S::Size, S::Prot, S::Map, S::Fd, S::Hex};
 constexpr ArgSyntax kRange[] = {S::Pointer, S::Size};
 constexpr ArgSyntax kMprotect[] = {S::Pointer, S::Size, S::Prot};
 constexpr ArgSyntax kPkeyMprotect[] = {S::Pointer, S::Size, S::Prot, S::Int32};
@@ -26,6 +26,7 @@ constexpr ArgSyntax kMseal[] = {S::Pointer, S::Size, S::Int};
 constexpr ArgSyntax kMsealTyped[] = {S::Pointer, S::Size, S::Int, S::Int};
 constexpr ArgSyntax kShmat[] = {S::Id, S::Pointer, S::Shmat};
 constexpr ArgSyntax kRead[] = {S::Fd, S::Pointer, S::Size};
+constexpr ArgSyntax kPrctl[] = {S::PrctlOption, S::Mdwe, S::Hex, S::Hex, S::Hex};
 
 // Every modelled call as strace prints it (man 2 of each; strace 6.1).
 constexpr CallSyntax kCalls[] = {
@@ -47,6 +48,8 @@ constexpr CallSyntax kCalls[] = {
     {"msync", SyscallKind::Msync, kMsync, 3},
     {"shmat", SyscallKind::Shmat, kShmat, 3},
     {"shmdt", SyscallKind::Shmdt, kBrk, 1},
+    // strace 6.1 prints all five: "prctl(0x41 /* PR_??? */, 0x1, 0, 0, 0)".
+    {"prctl", SyscallKind::Prctl, kPrctl, 1},
 };
 
 // read(fd, buf, count) from /dev/zero: a ZeroFill.
@@ -76,6 +79,10 @@ std::optional<FlagSet> flag_set_of(ArgSyntax s) noexcept {
       return FlagSet::Msync;
     case S::Shmat:
       return FlagSet::Shmat;
+    case S::PrctlOption:
+      return FlagSet::Prctl;
+    case S::Mdwe:
+      return FlagSet::Mdwe;
     default:
       return std::nullopt;
   }
@@ -147,7 +154,7 @@ std::string format_flags(FlagSet set, std::uint64_t value) {
   if (set == FlagSet::Map) return format_map_flags(value);
   const std::string_view name = symbol_of(set, value);
   if (!name.empty()) return std::string(name);              // PROT_NONE, MADV_DONTNEED, MS_ASYNC
-  if (set == FlagSet::Madvise) return unnamed(set, value);  // one value, not a set
+  if (set == FlagSet::Madvise || set == FlagSet::Prctl) return unnamed(set, value);  // one value
   if (value == 0) return "0";
   std::string out = join_symbols(set, value, {}, nullptr);
   return out.starts_with("0x") ? unnamed(set, value) : out;  // no symbol at all
@@ -169,6 +176,11 @@ bool is_memory_call(const TraceCall& c) noexcept {
   if (c.name == "read")
     return c.args.size() == 3 && !c.args[1].empty() && c.args[1][0] != '"' &&
            c.args[0].find("</dev/zero>") != std::string::npos;
+  if (c.name == "prctl") {
+    std::uint64_t option = 0;
+    return !c.args.empty() && parse_flags(c.args[0], FlagSet::Prctl, option) &&
+           (option == abi::PR_SET_MDWE || option == abi::PR_GET_MDWE);
+  }
   return memory_call_syntax(c.name, c.args.size()) != nullptr;
 }
 
@@ -189,7 +201,7 @@ std::string encode_argument(ArgSyntax syntax, std::uint64_t value, const FdArg* 
   switch (syntax) {
     case S::Pointer:
       return value == 0 ? "NULL" : hex(value);
-    case S::Offset:
+    case S::Hex:
       return hex(value);
     case S::Size:
     case S::Id:
@@ -213,7 +225,7 @@ std::string encode_argument(ArgSyntax syntax, std::uint64_t value, const FdArg* 
 bool decode_memory_call(const TraceCall& c, MemoryCall& out, std::string* error) {
   const bool zero_fill = c.name == "read";
   const CallSyntax* syntax = zero_fill ? &kZeroFill : memory_call_syntax(c.name, c.args.size());
-  if (syntax == nullptr || (zero_fill && !is_memory_call(c)))
+  if (syntax == nullptr || ((zero_fill || c.name == "prctl") && !is_memory_call(c)))
     return syntax_error(error, c.name, "not a memory call");
   if (c.args.size() < syntax->required)
     return syntax_error(error, c.name,

@@ -274,9 +274,8 @@ void Simulator::track_files(int pid, const TraceCall& c) {
 // its parent's mm, a forked one gets a copy, an exec a new one.
 std::optional<SimRecord> Simulator::change_tasks(int pid, const TaskChange& t, std::string* error) {
   if (t.kind == TaskChange::Kind::Exec) {
-    auto old = mm_of(pid);
-    auto mm = std::make_shared<Mm>(AddressSpace(options_.config, old->as.shared_files()));
-    mm->as.fds() = old->as.fds();
+    // A new mm with what it inherits from the old one (MDWE).
+    auto mm = std::make_shared<Mm>(mm_of(pid)->as.successor_for_exec());
     set_proc(pid, mm);
     return std::nullopt;
   }
@@ -481,6 +480,7 @@ void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, Sim
     }
     case SyscallKind::Mlockall:
     case SyscallKind::Munlockall:
+    case SyscallKind::Prctl:  // process state: no range
       return;
     default:
       need(a[0], range_end(a[0], a[1]));  // the calls on [addr, addr + len)

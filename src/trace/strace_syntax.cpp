@@ -735,6 +735,17 @@ constexpr FlagSymbol kPkey[] = {
     {"PKEY_DISABLE_EXECUTE", abi::PKEY_DISABLE_EXECUTE},  // printed by strace on every architecture
 };
 
+// strace 6.1 knows neither: "prctl(0x41 /* PR_??? */, 0x1, 0, 0, 0)".
+constexpr FlagSymbol kPrctl[] = {
+    {"PR_SET_MDWE", abi::PR_SET_MDWE},
+    {"PR_GET_MDWE", abi::PR_GET_MDWE},
+};
+
+constexpr FlagSymbol kMdwe[] = {
+    {"PR_MDWE_REFUSE_EXEC_GAIN", abi::PR_MDWE_REFUSE_EXEC_GAIN},
+    {"PR_MDWE_NO_INHERIT", abi::PR_MDWE_NO_INHERIT},
+};
+
 constexpr FlagSymbol kMapShifts[] = {{"MAP_HUGE_SHIFT", abi::MAP_HUGE_SHIFT}};
 constexpr FlagSymbol kShmShifts[] = {{"SHM_HUGE_SHIFT", abi::SHM_HUGE_SHIFT}};
 
@@ -787,6 +798,10 @@ std::span<const FlagSymbol> flag_symbols(FlagSet set) noexcept {
       return kShmget;
     case FlagSet::Pkey:
       return kPkey;
+    case FlagSet::Prctl:
+      return kPrctl;
+    case FlagSet::Mdwe:
+      return kMdwe;
   }
   return {};
 }
@@ -813,6 +828,10 @@ std::string_view flag_set_name(FlagSet set) noexcept {
       return "IPC_/SHM_";
     case FlagSet::Pkey:
       return "PKEY_";
+    case FlagSet::Prctl:
+      return "PR_";
+    case FlagSet::Mdwe:
+      return "PR_MDWE_";
   }
   return "?";
 }
@@ -866,8 +885,9 @@ bool parse_flags(std::string_view text, FlagSet set, std::uint64_t& out, std::st
     if (bar == npos) break;
     rest = rest.substr(bar + 1);
   }
-  if (set == FlagSet::Madvise && terms > 1) {
-    if (error) *error = fmt::format("MADV_ advice is a single value, not flags: '{}'", clean);
+  if ((set == FlagSet::Madvise || set == FlagSet::Prctl) && terms > 1) {
+    if (error)
+      *error = fmt::format("{} is a single value, not flags: '{}'", flag_set_name(set), clean);
     return false;
   }
   out = value;

@@ -59,6 +59,12 @@ TEST(MemoryCall, DecodesWhatStracePrints) {
             (Syscall{SyscallKind::Mremap, {0x1000, 4096, 8192, 1, 0}}));
   EXPECT_EQ(decoded("shmat(65538, NULL, SHM_RDONLY)").call.a[0], 65538u);  // the segment id
 
+  // strace 6.1 prints PR_SET_MDWE by number; newer ones by name.
+  EXPECT_EQ(decoded("prctl(0x41 /* PR_??? */, 0x1, 0, 0, 0)").call,
+            (Syscall{SyscallKind::Prctl, {65, 1, 0, 0, 0}}));
+  EXPECT_EQ(decoded("prctl(PR_GET_MDWE, 0, 0, 0, 0)").call,
+            (Syscall{SyscallKind::Prctl, {66, 0, 0, 0, 0}}));
+
   const MemoryCall fill = decoded("read(5</dev/zero>, 0x7f0000001000, 4096)");
   EXPECT_EQ(fill.form, MemoryCall::Form::ZeroFill);
   EXPECT_EQ(fill.call.a[1], 0x7f0000001000u);
@@ -75,6 +81,10 @@ TEST(MemoryCall, RefusesWithTheArgumentThatDoesNotRead) {
   EXPECT_EQ(error, "munmap: expected at least 2 arguments");
   EXPECT_FALSE(decode_memory_call(parse_call("close(3)"), out, &error));
   EXPECT_EQ(error, "close: not a memory call");
+  // Only the prctl options that decide memory calls are memory calls.
+  EXPECT_FALSE(is_memory_call(parse_call("prctl(PR_SET_NAME, \"x\")")));
+  EXPECT_FALSE(is_memory_call(parse_call("prctl(0x53564d41 /* PR_??? */, 0, 0x7f00, 4096, 0)")));
+  EXPECT_FALSE(decode_memory_call(parse_call("prctl(PR_SET_NAME, \"x\")"), out, &error));
   // A read into a string buffer copied bytes out: not a fault strace shows.
   EXPECT_FALSE(is_memory_call(parse_call("read(5</dev/zero>, \"\\0\\0\", 2)")));
   EXPECT_FALSE(is_memory_call(parse_call("read(5</etc/passwd>, 0x7f0000001000, 2)")));
@@ -98,6 +108,8 @@ TEST(MemoryCall, EncodesAsStracePrints) {
             "pkey_mprotect(0x1000, 4096, PROT_READ, -1)");
   EXPECT_EQ(encode_memory_call(syscall(SyscallKind::Munlockall, {})), "munlockall()");
   EXPECT_EQ(encode_memory_call(syscall(SyscallKind::Brk, {})), "brk(NULL)");
+  EXPECT_EQ(encode_memory_call(syscall(SyscallKind::Prctl, {65, 3, 0, 0, 0})),
+            "prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN|PR_MDWE_NO_INHERIT, 0, 0, 0)");
   MemoryCall fill;
   fill.form = MemoryCall::Form::ZeroFill;
   fill.call.a = {4, 0x7f0000001000, 1};
@@ -123,7 +135,7 @@ std::uint64_t value_for(ArgSyntax s) {
   switch (s) {
     case ArgSyntax::Pointer:
     case ArgSyntax::Size:
-    case ArgSyntax::Offset:
+    case ArgSyntax::Hex:
     case ArgSyntax::Int:
       return pick == 0 ? 0 : (pick == 1 ? small : any);
     case ArgSyntax::Id:
@@ -150,6 +162,10 @@ std::uint64_t value_for(ArgSyntax s) {
       return symbols(FlagSet::Msync);
     case ArgSyntax::Shmat:
       return symbols(FlagSet::Shmat);
+    case ArgSyntax::PrctlOption:  // the options that make prctl a memory call
+      return pick < 2 ? abi::PR_SET_MDWE : abi::PR_GET_MDWE;
+    case ArgSyntax::Mdwe:
+      return symbols(FlagSet::Mdwe);
   }
   return 0;
 }

@@ -125,6 +125,10 @@ class AddressSpace {
   // size set). Returns the attach address.
   SysResult shmat(FileId segment, Addr addr, std::uint64_t shmflg);
   SysResult shmdt(Addr addr);
+  // prctl(2), the options that decide memory calls: PR_SET_MDWE and
+  // PR_GET_MDWE (memory-deny-write-execute). Any other option: EINVAL.
+  SysResult prctl(std::uint64_t option, std::uint64_t arg2, std::uint64_t arg3, std::uint64_t arg4,
+                  std::uint64_t arg5);
 
   // The placement the next calls' non-fixed searches should follow (the
   // caller clears it after the call it was meant for), and whether a search
@@ -146,8 +150,12 @@ class AddressSpace {
   // fork(): the child's address space (seals inherited, VM_DONTCOPY dropped,
   // locks cleared, anon_vmas shared with the parent's).
   AddressSpace fork() const;
-  // execve(): a new mm. Nothing survives, seals included.
+  // execve(): a new mm. Nothing survives, seals included; MDWE does unless
+  // it was set with PR_MDWE_NO_INHERIT (mmf_init_flags()).
   void exec(const ExecImage& image);
+  // mm_alloc() at execve: a new, empty mm on the same file table and fds,
+  // with what an mm inherits from the one it replaces (as exec() keeps it).
+  AddressSpace successor_for_exec() const;
   // exit: the mm is torn down; seals do not stop it.
   void exit();
 
@@ -170,6 +178,8 @@ class AddressSpace {
   Addr brk_value() const noexcept { return brk_; }
   Addr start_stack() const noexcept { return start_stack_; }
   VmFlags def_flags() const noexcept { return def_flags_; }
+  // MDWE: PR_MDWE_REFUSE_EXEC_GAIN, PR_MDWE_NO_INHERIT (what PR_GET_MDWE returns).
+  std::uint64_t mdwe() const noexcept { return mdwe_; }
   // Sets the program break without a system call (an initial layout).
   void set_brk(Addr start_brk, Addr brk) noexcept {
     start_brk_ = start_brk;
@@ -198,6 +208,10 @@ class AddressSpace {
   }
   // The discard rule: would `advice` be refused on this VMA?
   bool discard_refused(const Vma& v, int advice) const noexcept;
+  // map_deny_write_exec(): MDWE refuses a VMA going from `old` to `neu`.
+  bool map_deny_write_exec(VmFlags old, VmFlags neu) const noexcept;
+  // mmf_init_flags(): the MDWE bits a new mm (fork, exec) inherits.
+  std::uint64_t inherited_mdwe() const noexcept;
   SysResult mseal_linux(Addr start, std::uint64_t len, std::uint64_t flags);
   SysResult seal_apply(Vma* first, Addr start, Addr end, VmFlags add);
   SysResult mimmutable(Addr start, std::uint64_t len, std::uint64_t flags);
@@ -263,6 +277,7 @@ class AddressSpace {
   Addr brk_ = 0;
   Addr start_stack_ = 0;
   VmFlags def_flags_ = 0;
+  std::uint64_t mdwe_ = 0;  // MMF_HAS_MDWE, MMF_HAS_MDWE_NO_INHERIT as PR_MDWE_* bits
   AnonVmaId next_anon_vma_ = 1;
   std::optional<RecordedPlacement> placement_;
   mutable bool placement_used_ = false;

@@ -38,8 +38,9 @@ enum class SyscallKind : std::uint8_t {
   Msync,         // addr, len, flags
   Shmat,         // segment (the engine's FileId of it), addr, shmflg
   Shmdt,         // addr
+  Prctl,         // option, arg2..arg5: the options that decide memory calls (PR_SET/GET_MDWE)
 };
-inline constexpr std::size_t kSyscallKinds = 17;
+inline constexpr std::size_t kSyscallKinds = 18;
 
 // The name strace prints ("mseal" for MsealTyped too).
 std::string_view syscall_name(SyscallKind k) noexcept;

@@ -116,6 +116,12 @@ inline constexpr std::uint64_t SHMLBA = 4096;
 // x86-64 system call numbers the engine knows about.
 inline constexpr long NR_mseal = 462;
 
+// prctl(2) options that decide memory calls (include/uapi/linux/prctl.h).
+inline constexpr std::uint64_t PR_SET_MDWE = 65;
+inline constexpr std::uint64_t PR_GET_MDWE = 66;
+inline constexpr std::uint64_t PR_MDWE_REFUSE_EXEC_GAIN = 1;
+inline constexpr std::uint64_t PR_MDWE_NO_INHERIT = 2;
+
 struct ErrnoName {
   std::string_view name;
   int number;

@@ -28,7 +28,7 @@ enum class ArgSyntax : std::uint8_t {
   Size,     // decimal: a length
   Int,      // signed decimal: mseal's flags, the typed-seal RFC's types
   Int32,    // a C int in decimal: pkey_mprotect's pkey
-  Offset,   // hex: mmap's file offset
+  Hex,      // hex: mmap's file offset, prctl's other arguments
   Fd,       // "3</path>", "-1": the -y annotation is kept (MemoryCall::fd)
   Id,       // decimal: a System V segment id
   Prot,     // a flag expression of FlagSet::Prot; likewise the rest
@@ -39,6 +39,8 @@ enum class ArgSyntax : std::uint8_t {
   Mlock2,
   Msync,
   Shmat,
+  PrctlOption,  // FlagSet::Prctl: one value (PR_SET_MDWE), not a set
+  Mdwe,         // FlagSet::Mdwe: PR_MDWE_*
 };
 
 // The shape of one memory call: its name, the engine's kind, how each
@@ -68,13 +70,15 @@ struct MemoryCall {
 
 // The syntax of the memory call `name` with `arg_count` arguments (mseal with
 // four is the typed-seal RFC's), or nullptr when it is none. read(2) is not
-// here: whether it is a ZeroFill depends on its arguments (is_memory_call).
+// here, and prctl(2) is a memory call only for the options that decide memory
+// calls: both depend on their arguments (is_memory_call).
 const CallSyntax* memory_call_syntax(std::string_view name, std::size_t arg_count) noexcept;
 // Every memory call's syntax (both forms of mseal).
 std::span<const CallSyntax> memory_call_syntaxes() noexcept;
 
-// Whether the engine runs `call`: a memory call by name, or a read(2) from
-// /dev/zero whose buffer strace printed as an address.
+// Whether the engine runs `call`: a memory call by name, a prctl(2) of
+// PR_SET_MDWE or PR_GET_MDWE, or a read(2) from /dev/zero whose buffer strace
+// printed as an address.
 bool is_memory_call(const TraceCall& call) noexcept;
 
 // One argument as strace prints it (`text`), read as `syntax` says. An Fd

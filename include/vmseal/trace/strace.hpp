@@ -249,6 +249,8 @@ enum class FlagSet : std::uint8_t {
   Shmat,     // SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC
   Shmget,    // IPC_CREAT, IPC_EXCL, SHM_HUGETLB, SHM_NORESERVE, SHM_HUGE_<size>; mode bits
   Pkey,      // PKEY_DISABLE_*: pkey_alloc access rights
+  Prctl,     // PR_SET_MDWE, PR_GET_MDWE: the prctl options that decide memory calls (one value)
+  Mdwe,      // PR_MDWE_*
 };
 struct FlagSymbol {
   std::string_view name;

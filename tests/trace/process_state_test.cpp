@@ -1,0 +1,82 @@
+// Process state that decides memory calls, replayed from real traces
+// (tests/data/process_state/README.md): every verifiable call must match the
+// kernel, and a log that lies about a refusal must fail.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "vmseal/trace/sim.hpp"
+
+namespace vmseal::trace {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+struct Replayed {
+  SimSummary summary;
+  std::size_t prctl_matched = 0;
+  std::size_t refused_matched = 0;  // EACCES results the engine gave too
+  std::string first_mismatch;
+};
+
+Replayed replay(const std::string& text, bool privileged) {
+  SimOptions o;
+  o.check = true;
+  o.config.privileged = privileged;
+  Simulator sim(o);
+  Replayed out;
+  for (const ParseItem& item : parse_strace_text(text)) {
+    const auto* ev = std::get_if<TraceEvent>(&item);
+    if (ev == nullptr) continue;
+    std::string error;
+    const std::optional<SimRecord> rec = sim.apply(*ev, &error);
+    EXPECT_EQ(error, "") << "line " << ev->line;
+    if (!rec) continue;
+    if (rec->verdict == Verdict::Mismatch && out.first_mismatch.empty())
+      out.first_mismatch = rec->render();
+    if (rec->verdict != Verdict::Match) continue;
+    if (rec->call.starts_with("prctl(")) ++out.prctl_matched;
+    if (rec->engine == SysResult(Errno::ACCES)) ++out.refused_matched;
+  }
+  out.summary = sim.summary();
+  return out;
+}
+
+// tests/kernel/mdwe.c under strace, as root and as nobody: the prctl calls
+// (by number, as strace 6.1 prints them), the mmap and mprotect calls MDWE
+// refuses, in forked children and after execve.
+TEST(ProcessState, MdweTracesReplayWithoutMismatch) {
+  for (const char* who : {"root", "user"}) {
+    const std::string text =
+        read_file(std::string(VMSEAL_TEST_DATA_DIR "/process_state/mdwe.") + who + ".strace");
+    ASSERT_FALSE(text.empty()) << who;
+    const Replayed r = replay(text, std::string(who) == "root");
+    EXPECT_EQ(r.summary.mismatched, 0u) << who << ": " << r.first_mismatch;
+    EXPECT_GE(r.prctl_matched, 20u) << who;
+    EXPECT_GE(r.refused_matched, 12u) << who;
+    EXPECT_LE(r.summary.unverifiable, 6u) << who;  // ld.so's RELRO mprotects, made before exec
+  }
+}
+
+TEST(ProcessState, AWrongMdweResultIsAMismatch) {
+  std::string text = read_file(VMSEAL_TEST_DATA_DIR "/process_state/mdwe.root.strace");
+  // The first refused mmap (m2's read-write-exec) claimed to succeed.
+  const std::size_t call = text.find("PROT_READ|PROT_WRITE|PROT_EXEC, MAP_PRIVATE|MAP_FIXED");
+  ASSERT_NE(call, std::string::npos);
+  const std::size_t eol = text.find('\n', call);
+  const std::size_t res = text.rfind(" = -1 EACCES", eol);
+  ASSERT_TRUE(res != std::string::npos && res > call);
+  const std::size_t addr = text.find("mmap(", text.rfind('\n', call)) + 5;
+  text.replace(res, eol - res, " = " + text.substr(addr, text.find(',', addr) - addr));
+  EXPECT_EQ(replay(text, true).summary.mismatched, 1u);
+}
+
+}  // namespace
+}  // namespace vmseal::trace
