@@ -42,6 +42,7 @@ Mix Mix::defaults() {
   set(OpKind::Mseal, 10);
   set(OpKind::WriteFault, 8);
   set(OpKind::Fork, 1);
+  set(OpKind::Prctl, 1);
   return m;
 }
 
@@ -319,6 +320,30 @@ Op Generator::make_mlockall() {
   return op;
 }
 
+// prctl(PR_SET_MDWE) mostly valid (then the rest of the sequence runs under
+// MDWE, in forked children too), sometimes with NO_INHERIT, invalid bits or
+// arguments, or an attempt to clear it; PR_GET_MDWE to compare the state.
+Op Generator::make_prctl() {
+  Op op;
+  op.kind = OpKind::Prctl;
+  constexpr std::uint64_t kSet = abi::PR_SET_MDWE;
+  constexpr std::uint64_t kGet = abi::PR_GET_MDWE;
+  static constexpr std::array<std::array<std::uint64_t, 3>, 9> kCalls{{
+      {kSet, 1, 0},  // REFUSE_EXEC_GAIN
+      {kSet, 1, 0},
+      {kSet, 3, 0},  // with NO_INHERIT
+      {kSet, 0, 0},  // clear: EPERM once set
+      {kSet, 2, 0},  // NO_INHERIT alone: EINVAL
+      {kSet, 5, 0},  // unknown bit: EINVAL
+      {kSet, 1, 1},  // arg3: EINVAL
+      {kGet, 0, 0},
+      {kGet, 1, 0},  // arg2: EINVAL
+  }};
+  const auto& c = kCalls[below(kCalls.size())];
+  op.a = {c[0], c[1], c[2], 0, 0, 0};
+  return op;
+}
+
 Op Generator::make_brk() {
   Op op;
   op.kind = OpKind::Brk;
@@ -374,6 +399,8 @@ Op Generator::make(OpKind k, const AddressSpace& as) {
       return op;
     case OpKind::Brk:
       return make_brk();
+    case OpKind::Prctl:
+      return make_prctl();
     case OpKind::Mseal: {
       const Addr a = pick_addr(as);
       op.a = {a, pick_len(as, a), chance(2) ? 1U : 0U, 0, 0, 0};
@@ -454,6 +481,7 @@ bool is_confined(const Op& op, const GenContext& ctx) {
       return !ctx.no_populating_mlockall || (a[0] & 1) == 0 || (a[0] & 4) != 0;
     case OpKind::Munlockall:
     case OpKind::Fork:
+    case OpKind::Prctl:
       return true;
   }
   return false;

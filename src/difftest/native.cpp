@@ -166,6 +166,8 @@ long syscall_number(OpKind k) noexcept {
       return SYS_brk;
     case OpKind::Mseal:
       return kernel::kNrMseal;
+    case OpKind::Prctl:
+      return SYS_prctl;
     case OpKind::WriteFault:
     case OpKind::Fork:
       return -1;

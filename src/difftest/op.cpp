@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::array<std::string_view, kOpKinds> kNames{
     "mmap",    "munmap",   "mprotect",   "pkey_mprotect", "mremap", "madvise", "mlock", "mlock2",
-    "munlock", "mlockall", "munlockall", "brk",           "mseal",  "fault",   "fork"};
+    "munlock", "mlockall", "munlockall", "brk",           "mseal",  "fault",   "fork",  "prctl"};
 
 std::string hex(std::uint64_t v) {
   char b[24];
@@ -94,6 +94,9 @@ std::optional<Syscall> as_syscall(const Op& op) noexcept {
     case OpKind::Mseal:
       k = SyscallKind::Mseal;
       break;
+    case OpKind::Prctl:
+      k = SyscallKind::Prctl;
+      break;
     case OpKind::WriteFault:
     case OpKind::Fork:
       return std::nullopt;
@@ -117,6 +120,8 @@ std::size_t arg_count(OpKind k) noexcept {
   switch (k) {
     case OpKind::Mmap:
       return 6;
+    case OpKind::Prctl:
+      return 5;
     case OpKind::Mremap:
       return 5;
     case OpKind::PkeyMprotect:

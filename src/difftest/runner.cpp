@@ -609,7 +609,11 @@ std::string c_call(const Op& op, const Fds& f, Addr lo, Addr hi) {
     case OpKind::Mlockall:
       call = "syscall(SYS_mlockall, " + std::to_string(a[0]) + "UL)";
       break;
-    default: {
+    case OpKind::Prctl:
+      call = "syscall(SYS_prctl, " + std::to_string(a[0]) + "UL, " + std::to_string(a[1]) + "UL, " +
+             std::to_string(a[2]) + "UL, 0UL, 0UL)";
+      break;
+    default: {  // the calls on [addr, addr + len) and their flags
       static constexpr const char* kNr[] = {
           "",          "SYS_munmap", "SYS_mprotect", "SYS_pkey_mprotect", "", "SYS_madvise",
           "SYS_mlock", "SYS_mlock2", "SYS_munlock"};

@@ -153,7 +153,7 @@ bool operator==(const MemoryCall& x, const MemoryCall& y) {
 std::string format_flags(FlagSet set, std::uint64_t value) {
   if (set == FlagSet::Map) return format_map_flags(value);
   const std::string_view name = symbol_of(set, value);
-  if (!name.empty()) return std::string(name);              // PROT_NONE, MADV_DONTNEED, MS_ASYNC
+  if (!name.empty()) return std::string(name);  // PROT_NONE, MADV_DONTNEED, MS_ASYNC
   if (set == FlagSet::Madvise || set == FlagSet::Prctl) return unnamed(set, value);  // one value
   if (value == 0) return "0";
   std::string out = join_symbols(set, value, {}, nullptr);

@@ -56,6 +56,7 @@ class Generator {
   Op make_madvise(const AddressSpace& as);
   Op make_mlockall();
   Op make_brk();
+  Op make_prctl();
   bool chance(unsigned percent) {
     return std::uniform_int_distribution<unsigned>(0, 99)(rng_) < percent;
   }

@@ -30,8 +30,9 @@ enum class OpKind : std::uint8_t {
   Mseal,
   WriteFault,  // a[0]: the address; made with read(2) from /dev/zero into it
   Fork,        // the process forks; the sequence goes on in the child
+  Prctl,       // prctl(PR_SET_MDWE / PR_GET_MDWE, ...): process state that decides calls
 };
-inline constexpr std::size_t kOpKinds = 15;
+inline constexpr std::size_t kOpKinds = 16;
 
 std::string_view op_name(OpKind k) noexcept;
 bool op_from_name(std::string_view name, OpKind& out) noexcept;
