@@ -76,6 +76,7 @@
 // First, before any standard header (types.hpp's Errno vs <cerrno>).
 #include "vmseal/engine/address_space.hpp"
 #include "vmseal/kernel/abi.hpp"
+#include "vmseal/kernel/process_state.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 
 #include "thread_clock.hpp"
@@ -503,8 +504,7 @@ World* world(std::size_t n, std::string& err) {
   w->rng.seed(0x5ea1 + n);
   Config& c = w->as.config();
   c.max_map_count = std::uint64_t{1} << 24;
-  const auto caps = kernel::read_mm_capabilities();
-  c.privileged = caps.ipc_lock && caps.sys_rawio;
+  c.caps = kernel::read_capabilities();
   c.overcommit_never = kernel::read_vm_sysctl("overcommit_memory", 0) == 2;
   if (!build(*w, err)) return nullptr;  // ~World unmaps what was built
   g_world = std::move(w);

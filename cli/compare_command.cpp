@@ -260,7 +260,7 @@ int run_compare(const CompareOptions& opts) {
   compare::CompareOptions co;
   if (!policies_from(opts.policies.empty() ? all_policy_names() : opts.policies, co.policies))
     return kUsage;
-  co.config.privileged = opts.privileged;
+  co.config.set_privileged(opts.privileged);
   co.all_calls = opts.all_calls;
   co.stop_on_bad_line = !opts.keep_going;
   InputFile input;

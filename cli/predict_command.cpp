@@ -492,7 +492,7 @@ int run_predict(PredictOptions o, const std::vector<std::string>& after_dashes) 
   if (const int rc = o.trace.empty() ? record_source(o, src, tty) : read_source(o, src); rc != kOk)
     return rc;
   predict::PredictOptions po;
-  po.config.privileged = o.privileged;
+  po.config.set_privileged(o.privileged);
   sealing::profile_from_name(o.profile, po.profile);
   po.opt_out = o.opt_out;
   predict::Replay rp;

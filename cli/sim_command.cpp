@@ -107,7 +107,7 @@ int run_sim(const SimOptions& opts) {
   if (!input.open(opts.input, "sim")) return kIoError;
   trace::SimOptions so;
   so.check = opts.check;
-  so.config.privileged = opts.privileged;
+  so.config.set_privileged(opts.privileged);
   so.config.read_fault_zero_page = !opts.read_fault_allocates;
   std::string error;
   if (!opts.policy.empty() && !seal_policy::parse(opts.policy, so.config.seal, &error)) {

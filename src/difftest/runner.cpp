@@ -23,6 +23,7 @@
 #include "vmseal/engine/proc_maps.hpp"
 #include "vmseal/kernel/abi.hpp"
 #include "vmseal/kernel/smaps_import.hpp"
+#include "vmseal/kernel/process_state.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 
 namespace vmseal::difftest {
@@ -92,8 +93,9 @@ std::uint64_t sequence_seed(std::uint64_t seed, std::uint64_t index) noexcept {
 }
 
 Job::Job(unsigned index, const Options& options) : options_(options) {
-  const auto caps = kernel::read_mm_capabilities();
-  config_.privileged = caps.ipc_lock && caps.sys_rawio;
+  // The child's capabilities and limits are this process's (fork keeps them).
+  config_.caps = kernel::read_capabilities();
+  kernel::read_rlimits(config_);
   config_.max_map_count = kernel::read_vm_sysctl("max_map_count", 65530);
   config_.dac_mmap_min_addr = kernel::read_vm_sysctl("mmap_min_addr", 4096);
   config_.mmap_min_addr = std::max<Addr>(config_.dac_mmap_min_addr, 0x10000);
@@ -449,7 +451,7 @@ std::string Job::sim_input(const std::vector<Op>& ops, const std::string& what) 
   NativeProcess np;
   std::string err;
   std::string out = "# vmseal difftest divergence; run: vmseal sim --check";
-  out += config_.privileged ? " --privileged" : "";
+  out += config_.privileged() ? " --privileged" : "";
   out += config_.read_fault_zero_page ? "" : " --read-fault-allocates";
   out += " THIS_FILE\n";
   for (std::size_t pos = 0; pos < what.size();) {

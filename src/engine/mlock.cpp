@@ -55,12 +55,12 @@ Errno AddressSpace::apply_vma_lock_flags(Addr start, std::uint64_t len, VmFlags 
 // address is fine), RLIMIT_MEMLOCK is checked, then the range is locked and
 // populated.
 SysResult AddressSpace::do_mlock(Addr start, std::uint64_t len, VmFlags flags) {
-  if (cfg_.rlimit_memlock == 0 && !cfg_.privileged) return Errno::PERM;
+  if (cfg_.rlimit_memlock == 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK)) return Errno::PERM;
   len = page_align_up(len + (start & (kPageSize - 1)));
   start = page_align_down(start);
   const std::uint64_t limit = cfg_.rlimit_memlock >> kPageShift;
   std::uint64_t locked = pages(len) + counters_.locked_vm;
-  if (locked > limit && !cfg_.privileged) {
+  if (locked > limit && !cfg_.caps.has(abi::CAP_IPC_LOCK)) {
     // count_mm_mlocked_page_nr(): pages in the range that are already locked.
     std::uint64_t already = 0;
     for (const Vma* v = tree_.lower(start); v != nullptr && v->start < start + len;
@@ -70,7 +70,7 @@ SysResult AddressSpace::do_mlock(Addr start, std::uint64_t len, VmFlags flags) {
     }
     locked -= std::min(locked, already);
   }
-  if (locked > limit && !cfg_.privileged) return Errno::NOMEM;
+  if (locked > limit && !cfg_.caps.has(abi::CAP_IPC_LOCK)) return Errno::NOMEM;
   if (Errno e = apply_vma_lock_flags(start, len, flags); e != Errno::OK) return e;
   // __mm_populate() errors are returned (as ENOMEM); the VMAs stay locked.
   if (populate(start, start + len, false) != Errno::OK) return Errno::NOMEM;
@@ -120,8 +120,8 @@ SysResult AddressSpace::mlockall(std::uint64_t flags) {
   if (flags == 0 || (flags & ~(abi::MCL_CURRENT | abi::MCL_FUTURE | abi::MCL_ONFAULT)) != 0 ||
       flags == abi::MCL_ONFAULT)
     return Errno::INVAL;
-  if (cfg_.rlimit_memlock == 0 && !cfg_.privileged) return Errno::PERM;
-  if ((flags & abi::MCL_CURRENT) != 0 && !cfg_.privileged &&
+  if (cfg_.rlimit_memlock == 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK)) return Errno::PERM;
+  if ((flags & abi::MCL_CURRENT) != 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK) &&
       counters_.total_vm > (cfg_.rlimit_memlock >> kPageShift))
     return Errno::NOMEM;
   relock_all_with(flags);

@@ -158,7 +158,7 @@ Expected<Addr> AddressSpace::get_unmapped_area(FileId file, Addr addr, std::uint
   if (*result > cfg_.task_size - len) return Errno::NOMEM;
   if (!page_aligned(*result)) return Errno::INVAL;
   // security_mmap_addr() -> cap_mmap_addr(): below mmap_min_addr needs CAP_SYS_RAWIO.
-  if (*result < cfg_.dac_mmap_min_addr && !cfg_.privileged) return Errno::PERM;
+  if (*result < cfg_.dac_mmap_min_addr && !cfg_.caps.has(abi::CAP_SYS_RAWIO)) return Errno::PERM;
   return *result;
 }
 
@@ -225,9 +225,9 @@ SysResult AddressSpace::do_mmap(FileId file, Addr addr, std::uint64_t len, std::
       range_has_seal(addr, addr + len, cfg_.seal.base_seal))
     return cfg_.seal.refused;
   // can_do_mlock() and mlock_future_ok()
-  if ((flags & abi::MAP_LOCKED) != 0 && cfg_.rlimit_memlock == 0 && !cfg_.privileged)
+  if ((flags & abi::MAP_LOCKED) != 0 && cfg_.rlimit_memlock == 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK))
     return Errno::PERM;
-  if ((vm_flags & vm::LOCKED) != 0 && !cfg_.privileged &&
+  if ((vm_flags & vm::LOCKED) != 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK) &&
       pages(len) + counters_.locked_vm > (cfg_.rlimit_memlock >> kPageShift))
     return Errno::AGAIN;
 

@@ -101,7 +101,7 @@ SysResult AddressSpace::check_prep_vma(Remap& r) {
   const std::uint64_t pgoff = v->pgoff_at(r.addr);
   if (pgoff + pages(r.new_len) < pgoff) return Errno::INVAL;
   if ((v->flags & (vm::DONTEXPAND | vm::PFNMAP)) != 0) return Errno::FAULT;
-  if ((v->flags & vm::LOCKED) != 0 && !cfg_.privileged &&
+  if ((v->flags & vm::LOCKED) != 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK) &&
       counters_.locked_vm + pages(r.delta) > (cfg_.rlimit_memlock >> kPageShift))
     return Errno::AGAIN;
   return SysResult::ok(0);
@@ -129,7 +129,7 @@ SysResult AddressSpace::mremap_at(Remap& r) {
     if (next != nullptr && next->start < grown_end) in_place = false;
     const std::uint64_t span = grown_end - v->start;
     if (span > cfg_.task_size || v->start > cfg_.task_size - span ||
-        (v->start < cfg_.dac_mmap_min_addr && !cfg_.privileged))
+        (v->start < cfg_.dac_mmap_min_addr && !cfg_.caps.has(abi::CAP_SYS_RAWIO)))
       in_place = false;
   }
   if (in_place) {

@@ -4,6 +4,7 @@
 
 #include "merge_rules.hpp"
 #include "vmseal/engine/address_space.hpp"
+#include "vmseal/kernel/abi.hpp"
 
 namespace vmseal {
 
@@ -30,10 +31,10 @@ SysResult AddressSpace::brk(Addr brk) {
   // check_brk_limits(): get_unmapped_area(MAP_FIXED) and mlock_future_ok().
   const std::uint64_t len = newbrk - oldbrk;
   if (len > cfg_.task_size || oldbrk > cfg_.task_size - len) return SysResult::ok(origbrk);
-  if (oldbrk < cfg_.dac_mmap_min_addr && !cfg_.privileged) return SysResult::ok(origbrk);
+  if (oldbrk < cfg_.dac_mmap_min_addr && !cfg_.caps.has(abi::CAP_SYS_RAWIO)) return SysResult::ok(origbrk);
   const VmFlags flags =
       vm::READ | vm::WRITE | vm::MAYREAD | vm::MAYWRITE | vm::MAYEXEC | vm::ACCOUNT | def_flags_;
-  if ((flags & vm::LOCKED) != 0 && !cfg_.privileged &&
+  if ((flags & vm::LOCKED) != 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK) &&
       counters_.locked_vm + pages(len) > (cfg_.rlimit_memlock >> kPageShift))
     return SysResult::ok(origbrk);
   // Keep a page (and the stack guard gap below a stack) free above the heap.
@@ -147,6 +148,7 @@ void AddressSpace::exec(const ExecImage& image) {
   counters_ = {};
   def_flags_ = 0;
   mdwe_ = inherited_mdwe();
+  cfg_.caps = caps_after_exec(cfg_.caps);
   next_anon_vma_ = 1;
   for (const ExecMapping& m : image.mappings) {
     Vma v;
@@ -163,7 +165,9 @@ void AddressSpace::exec(const ExecImage& image) {
 }
 
 AddressSpace AddressSpace::successor_for_exec() const {
-  AddressSpace next(cfg_, files_);
+  Config cfg = cfg_;
+  cfg.caps = caps_after_exec(cfg_.caps);
+  AddressSpace next(cfg, files_);
   next.fds_ = fds_;
   next.mdwe_ = inherited_mdwe();
   return next;

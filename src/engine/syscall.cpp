@@ -31,6 +31,9 @@ constexpr std::array<KindInfo, kSyscallKinds> kKinds{{
     {"shmat", 3},
     {"shmdt", 1},
     {"prctl", 5},
+    {"setrlimit", 3},
+    {"prlimit64", 4},
+    {"capset", 3},
 }};
 
 }  // namespace
@@ -96,6 +99,12 @@ SysResult dispatch(AddressSpace& as, const Syscall& c) {
       return as.shmdt(a[0]);
     case SyscallKind::Prctl:
       return as.prctl(a[0], a[1], a[2], a[3], a[4]);
+    case SyscallKind::Setrlimit:
+      return as.setrlimit(static_cast<int>(a[0]), a[1], a[2], as.config().caps);
+    case SyscallKind::Prlimit:  // on this process; a caller that knows the pids routes it
+      return as.setrlimit(static_cast<int>(a[1]), a[2], a[3], as.config().caps);
+    case SyscallKind::Capset:
+      return as.capset(a[0], a[1], a[2]);
   }
   return SysResult(Errno::NOSYS);
 }

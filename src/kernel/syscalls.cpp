@@ -127,22 +127,6 @@ std::string_view describe(const MsealProbe& probe) noexcept {
   return "unknown";
 }
 
-MmCapabilities read_mm_capabilities() noexcept {
-  MmCapabilities caps;
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return caps;
-  char line[256];
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    unsigned long long eff = 0;
-    if (std::sscanf(line, "CapEff: %llx", &eff) == 1) {
-      caps.ipc_lock = (eff >> 14) & 1;   // CAP_IPC_LOCK
-      caps.sys_rawio = (eff >> 17) & 1;  // CAP_SYS_RAWIO
-      break;
-    }
-  }
-  std::fclose(f);
-  return caps;
-}
 
 std::uint64_t read_vm_sysctl(std::string_view name, std::uint64_t fallback) noexcept {
   const std::string path = "/proc/sys/vm/" + std::string(name);

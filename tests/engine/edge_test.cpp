@@ -79,7 +79,7 @@ std::string hex(Addr v) {
 
 Config cfg(bool privileged = false) {
   Config c;
-  c.privileged = privileged;
+  c.set_privileged(privileged);
   return c;
 }
 
@@ -1128,7 +1128,7 @@ void check_world(const AddressSpace& as, const std::vector<Addr>& sealed, const 
   as.vmas().for_each([&](const Vma& v) {
     total += v.page_count();
     if (v.end > TS || v.start >= v.end) in_range = false;
-    if (!as.config().privileged && v.start < as.config().dac_mmap_min_addr) in_range = false;
+    if (!as.config().privileged() && v.start < as.config().dac_mmap_min_addr) in_range = false;
   });
   EXPECT_TRUE(in_range) << what();
   EXPECT_EQ(total, as.counters().total_vm) << what();

@@ -81,7 +81,7 @@ TEST(ProcMaps, MatchesTheKernelByteForByte) {
   auto P = [&](Addr page) { return base + page * 4096; };
 
   AddressSpace as;
-  as.config().privileged = geteuid() == 0;
+  as.config().set_privileged(geteuid() == 0);
   struct stat st {};
   ASSERT_EQ(fstat(memfd, &st), 0);
   FileInfo mf;

@@ -127,7 +127,7 @@ void PrintTo(const Row& row, std::ostream* os) { *os << row.rule; }
 void run_row(const Row& row) {
   SCOPED_TRACE(std::string("rule ") + row.rule);
   Config cfg;
-  cfg.privileged = true;
+  cfg.set_privileged(true);
   cfg.read_fault_zero_page = !row.read_fault_allocates;
   Env e(cfg);
   test::install_probe_files(e.parent);
@@ -321,7 +321,7 @@ const Row kMremap[] = {
      }},
     {"2.16 m4 L1 growth of a locked VMA over RLIMIT_MEMLOCK: EAGAIN", "[0-4 rw-p lo ac]",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        return e.at(e.as().mremap(e.P(0), 4 * PS, 8 * MiB + PS, kMove, 0));
      },
      "EAGAIN", "[0-4 rw-p lo ac]"},
@@ -391,7 +391,7 @@ const Row kMremap[] = {
     {"2.22 DONTUNMAP leaves the source's pages in locked_vm (RLIMIT_MEMLOCK 8 pages)",
      "[0-4 rw-p lo ac][14-15 rw-p ac]",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        e.as().config().rlimit_memlock = 8 * PS;
        e.as().mremap(e.P(0), 4 * PS, 4 * PS, kDontunmap, e.P(8));  // locked_vm 4 -> 8
        return e.ret(e.as().mlock(e.P(14), PS));
@@ -661,34 +661,34 @@ const Row kMlock[] = {
      "[0-1 rw-p lo ac][1-4 rw-p ac]"},
     {"4.3 U8 no CAP_IPC_LOCK and RLIMIT_MEMLOCK 0", "[0-4 rw-p ac]",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        e.as().config().rlimit_memlock = 0;
        return e.ret(e.as().mlock(e.P(0), 4 * PS));
      },
      "EPERM", "[0-4 rw-p ac]"},
     {"4.3 U12 EPERM before the unmapped range", "",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        e.as().config().rlimit_memlock = 0;
        return e.ret(e.as().mlock(e.P(0), 4 * PS));
      },
      "EPERM", ""},
     {"4.3 U10 munlock never EPERM", "[0-4 rw-p ac]",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        e.as().config().rlimit_memlock = 0;
        return e.ret(e.as().munlock(e.P(0), 4 * PS));
      },
      "0", "[0-4 rw-p ac]"},
     {"4.4 U2 over RLIMIT_MEMLOCK: ENOMEM", "[0-2400 rw-p ac]",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        return e.ret(e.as().mlock(e.P(0), 9 * MiB));
      },
      "ENOMEM", "[0-2400 rw-p ac]", 2400},
     {"4.4 U3 mlock2 ONFAULT over the limit", "[0-2400 rw-p ac]",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        return e.ret(e.as().mlock2(e.P(0), 9 * MiB, a::MLOCK_ONFAULT));
      },
      "ENOMEM", "[0-2400 rw-p ac]", 2400},
@@ -730,7 +730,7 @@ const Row kMlock[] = {
      "0", "[0-4 rw-p nr wf dd dp]"},
     {"4.4 U4 mlockall(MCL_CURRENT) over the limit", "[0-4 rw-p ac]",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        e.as().config().rlimit_memlock = 4 * PS;
        return e.ret(e.as().mlockall(a::MCL_CURRENT));
      },
@@ -740,7 +740,7 @@ const Row kMlock[] = {
     {"4.9 K16 mlockall(unknown bit)", "", RET(as.mlockall(8)), "EINVAL", ""},
     {"4.9 U9 mlockall(MCL_FUTURE) without the right", "",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        e.as().config().rlimit_memlock = 0;
        return e.ret(e.as().mlockall(a::MCL_FUTURE));
      },
@@ -762,7 +762,7 @@ const Row kMlock[] = {
     {"4.9 U6 MCL_FUTURE then an unprivileged mmap over the limit", "",
      [](Env& e) {
        e.as().mlockall(a::MCL_FUTURE);
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        return e.at(e.as().mmap(e.P(0), 9 * MiB, kRW, kAnonFixed, -1, 0));
      },
      "EAGAIN", "", 2400},
@@ -900,7 +900,7 @@ const Row kBrk[] = {
     {"4.9 U7 MCL_FUTURE: unprivileged brk over the limit fails silently", "",
      [](Env& e) {
        e.as().mlockall(a::MCL_FUTURE);
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        return brk_steps(e, {2304});
      },
      "@0", "", 2400},
@@ -999,7 +999,7 @@ const Row kMmap[] = {
     {"0.3 N8 root may MAP_FIXED at 0", "", RET(as.mmap(0, PS, kR, kAnonFixed, -1, 0)), "0", ""},
     {"0.3 L1 unprivileged MAP_FIXED at 0", "",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        return e.ret(e.as().mmap(0, PS, kR, kAnonFixed, -1, 0));
      },
      "EPERM", ""},
@@ -1017,7 +1017,7 @@ const Row kMmap[] = {
      "[2-4 r--p][4-6 rw-p ac]"},
     {"1.11 L3b NOREPLACE overlap: EEXIST before MAP_LOCKED EPERM", "[2-4 r--p]",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        e.as().config().rlimit_memlock = 0;
        return e.at(e.as().mmap(e.P(3), PS, kR,
                                kAnon | a::MAP_FIXED_NOREPLACE | a::MAP_LOCKED, -1, 0));
@@ -1025,14 +1025,14 @@ const Row kMmap[] = {
      "EEXIST", "[2-4 r--p]"},
     {"1.12 L3 MAP_LOCKED with RLIMIT_MEMLOCK 0", "",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        e.as().config().rlimit_memlock = 0;
        return e.at(e.as().mmap(e.P(0), PS, kR, kAnonFixed | a::MAP_LOCKED, -1, 0));
      },
      "EPERM", ""},
     {"1.12 L2 MAP_LOCKED over the limit", "",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        return e.at(e.as().mmap(e.P(0), 16 * MiB, kR, kAnonFixed | a::MAP_LOCKED, -1, 0));
      },
      "EAGAIN", "", 4100},
@@ -1061,7 +1061,7 @@ const Row kMmap[] = {
      "[0-4 rw-p ac]"},
     {"1.12 L4 MAP_LOCKED EPERM before the file's EACCES", "",
      [](Env& e) {
-       e.as().config().privileged = false;
+       e.as().config().set_privileged(false);
        e.as().config().rlimit_memlock = 0;
        return e.at(e.as().mmap(e.P(0), PS, kR, a::MAP_PRIVATE | a::MAP_FIXED | a::MAP_LOCKED,
                                kFdWronly, 0));
@@ -1541,7 +1541,7 @@ constexpr Addr kPmd = 2 * MiB;
 
 AddressSpace root_space() {
   Config cfg;
-  cfg.privileged = true;
+  cfg.set_privileged(true);
   return AddressSpace(cfg);
 }
 

@@ -73,7 +73,7 @@ void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
 void run_cell(const Row& row, const Cell& cell) {
   SCOPED_TRACE(std::string(row.name) + " under " + cell.policy);
   Config cfg;
-  cfg.privileged = true;
+  cfg.set_privileged(true);
   std::string error;
   ASSERT_TRUE(seal_policy::parse(cell.policy, cfg.seal, &error)) << error;
   AddressSpace as(cfg);

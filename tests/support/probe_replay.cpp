@@ -11,7 +11,7 @@ namespace vmseal::test {
 
 Config probe_config() {
   Config cfg;
-  cfg.privileged = true;  // the probes ran as root
+  cfg.set_privileged(true);  // the probes ran as root
   return cfg;
 }
 

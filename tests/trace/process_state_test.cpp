@@ -29,7 +29,7 @@ struct Replayed {
 Replayed replay(const std::string& text, bool privileged) {
   SimOptions o;
   o.check = true;
-  o.config.privileged = privileged;
+  o.config.set_privileged(privileged);
   Simulator sim(o);
   Replayed out;
   for (const ParseItem& item : parse_strace_text(text)) {

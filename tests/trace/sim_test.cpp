@@ -31,7 +31,7 @@ struct SimRun {
 SimRun simulate(std::string_view text, bool check = true) {
   SimOptions opts;
   opts.check = check;
-  opts.config.privileged = true;  // the exercise ran as root
+  opts.config.set_privileged(true);  // the exercise ran as root
   Simulator sim(opts);
   SimRun run;
   for (const ParseItem& item : parse_strace_text(text)) {

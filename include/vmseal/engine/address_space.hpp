@@ -28,6 +28,23 @@
 
 namespace vmseal {
 
+// A process's capability sets (bit n is capability n), as capget(2) shows
+// them; mm checks CAP_IPC_LOCK, CAP_SYS_RAWIO and CAP_SYS_RESOURCE in the
+// effective set. Capabilities are per thread in Linux; the engine keeps one
+// set per address space (docs/engine.md).
+struct Capabilities {
+  std::uint64_t effective = 0;
+  std::uint64_t permitted = 0;
+  std::uint64_t inheritable = 0;
+  std::uint64_t bounding = ~std::uint64_t{0};  // every capability
+  // euid 0: execve gives back the bounding set (no file capabilities,
+  // securebits or ambient set are modelled).
+  bool is_root = false;
+  bool has(int cap) const noexcept { return ((effective >> cap) & 1) != 0; }
+  static Capabilities root() noexcept;
+  friend bool operator==(const Capabilities&, const Capabilities&) = default;
+};
+
 // Machine and process parameters that decide the outcome of calls.
 struct Config {
   Addr task_size = 0x7ffffffff000ULL;  // TASK_SIZE with 4-level paging
@@ -43,9 +60,17 @@ struct Config {
   bool overcommit_never = false;        // vm.overcommit_memory == 2
   // Heuristic overcommit refuses a single commit larger than RAM + swap.
   std::uint64_t commit_limit_pages = (24ULL << 30) >> kPageShift;
-  std::uint64_t rlimit_memlock = 8ULL << 20;  // bytes; ignored when privileged
+  // Resource limits (soft and hard), bytes. RLIMIT_MEMLOCK does not bind
+  // CAP_IPC_LOCK; RLIMIT_STACK bounds stack growth.
+  std::uint64_t rlimit_memlock = 8ULL << 20;
+  std::uint64_t rlimit_memlock_max = 8ULL << 20;
   std::uint64_t rlimit_stack = 8ULL << 20;
-  bool privileged = false;  // CAP_IPC_LOCK and CAP_SYS_RAWIO (root)
+  std::uint64_t rlimit_stack_max = ~0ULL;
+  Capabilities caps;  // a user with none; set_privileged() for root
+  // Root with every capability, or a user with none (vmseal sim --privileged).
+  void set_privileged(bool root) noexcept { caps = root ? Capabilities::root() : Capabilities{}; }
+  // CAP_IPC_LOCK and CAP_SYS_RAWIO both.
+  bool privileged() const noexcept;
   bool pku = false;         // the CPU has protection keys
   bool thp = true;          // CONFIG_TRANSPARENT_HUGEPAGE (2 MiB alignment of large anon maps)
   // A read fault on private anonymous memory maps the shared zero page and
@@ -96,6 +121,9 @@ struct RecordedPlacement {
   Addr trust_hi = 0;
 };
 
+// The capability sets after execve of a file without capabilities.
+Capabilities caps_after_exec(const Capabilities& before) noexcept;
+
 class AddressSpace {
  public:
   explicit AddressSpace(Config cfg = {}, std::shared_ptr<FileTable> files = nullptr);
@@ -129,6 +157,14 @@ class AddressSpace {
   // PR_GET_MDWE (memory-deny-write-execute). Any other option: EINVAL.
   SysResult prctl(std::uint64_t option, std::uint64_t arg2, std::uint64_t arg3, std::uint64_t arg4,
                   std::uint64_t arg5);
+  // setrlimit(2) / prlimit64(2) of this process: the limits mm reads
+  // (RLIMIT_MEMLOCK, RLIMIT_STACK); other resources are EINVAL here.
+  // `raiser`: the capabilities of the process that asks (itself, or the
+  // caller of prlimit64 on another pid).
+  SysResult setrlimit(int resource, std::uint64_t cur, std::uint64_t max,
+                      const Capabilities& raiser);
+  // capset(2) of this process (header pid 0): the new sets, as cap_capset() allows.
+  SysResult capset(std::uint64_t effective, std::uint64_t permitted, std::uint64_t inheritable);
 
   // The placement the next calls' non-fixed searches should follow (the
   // caller clears it after the call it was meant for), and whether a search

@@ -39,8 +39,11 @@ enum class SyscallKind : std::uint8_t {
   Shmat,         // segment (the engine's FileId of it), addr, shmflg
   Shmdt,         // addr
   Prctl,         // option, arg2..arg5: the options that decide memory calls (PR_SET/GET_MDWE)
+  Setrlimit,     // resource, rlim_cur, rlim_max (the struct's fields)
+  Prlimit,       // pid, resource, rlim_cur, rlim_max: prlimit64 with a new limit
+  Capset,        // effective, permitted, inheritable (header pid 0: this process)
 };
-inline constexpr std::size_t kSyscallKinds = 18;
+inline constexpr std::size_t kSyscallKinds = 21;
 
 // The name strace prints ("mseal" for MsealTyped too).
 std::string_view syscall_name(SyscallKind k) noexcept;

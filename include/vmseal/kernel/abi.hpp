@@ -116,6 +116,21 @@ inline constexpr std::uint64_t SHMLBA = 4096;
 // x86-64 system call numbers the engine knows about.
 inline constexpr long NR_mseal = 462;
 
+// Resource limits (include/uapi/asm-generic/resource.h) and the
+// capabilities mm checks (include/uapi/linux/capability.h).
+inline constexpr int RLIMIT_DATA = 2;
+inline constexpr int RLIMIT_STACK = 3;
+inline constexpr int RLIMIT_MEMLOCK = 8;
+inline constexpr int RLIMIT_AS = 9;
+inline constexpr int RLIM_NLIMITS = 16;
+inline constexpr std::uint64_t RLIM64_INFINITY = ~std::uint64_t{0};
+inline constexpr int CAP_SETPCAP = 8;
+inline constexpr int CAP_IPC_LOCK = 14;
+inline constexpr int CAP_SYS_RAWIO = 17;
+inline constexpr int CAP_SYS_RESOURCE = 24;
+inline constexpr int CAP_LAST_CAP = 40;  // CAP_CHECKPOINT_RESTORE (6.18)
+inline constexpr std::uint64_t CAP_FULL_SET = (std::uint64_t{1} << (CAP_LAST_CAP + 1)) - 1;
+
 // prctl(2) options that decide memory calls (include/uapi/linux/prctl.h).
 inline constexpr std::uint64_t PR_SET_MDWE = 65;
 inline constexpr std::uint64_t PR_GET_MDWE = 66;

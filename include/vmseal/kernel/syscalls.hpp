@@ -41,12 +41,6 @@ MsealProbe probe_mseal_isolated() noexcept;
 MsealProbe probe_mseal_before_exec() noexcept;
 std::string_view describe(const MsealProbe& probe) noexcept;
 
-// The calling process's effective capabilities that decide mm outcomes.
-struct MmCapabilities {
-  bool ipc_lock = false;   // CAP_IPC_LOCK: no RLIMIT_MEMLOCK, mlock without limit
-  bool sys_rawio = false;  // CAP_SYS_RAWIO: MAP_FIXED below vm.mmap_min_addr
-};
-MmCapabilities read_mm_capabilities() noexcept;
 
 // A sysctl under /proc/sys/vm read as an integer; `fallback` when unreadable.
 std::uint64_t read_vm_sysctl(std::string_view name, std::uint64_t fallback) noexcept;
