@@ -22,8 +22,8 @@
 
 #include "vmseal/engine/proc_maps.hpp"
 #include "vmseal/kernel/abi.hpp"
-#include "vmseal/kernel/smaps_import.hpp"
 #include "vmseal/kernel/process_state.hpp"
+#include "vmseal/kernel/smaps_import.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 
 namespace vmseal::difftest {

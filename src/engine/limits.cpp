@@ -72,8 +72,7 @@ SysResult AddressSpace::capset(std::uint64_t effective, std::uint64_t permitted,
 // (probe l6).
 Capabilities caps_after_exec(const Capabilities& before) noexcept {
   Capabilities c = before;
-  c.permitted =
-      before.is_root ? ((before.bounding & abi::CAP_FULL_SET) | before.inheritable) : 0;
+  c.permitted = before.is_root ? ((before.bounding & abi::CAP_FULL_SET) | before.inheritable) : 0;
   c.effective = c.permitted;
   return c;
 }

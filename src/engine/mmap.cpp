@@ -225,7 +225,8 @@ SysResult AddressSpace::do_mmap(FileId file, Addr addr, std::uint64_t len, std::
       range_has_seal(addr, addr + len, cfg_.seal.base_seal))
     return cfg_.seal.refused;
   // can_do_mlock() and mlock_future_ok()
-  if ((flags & abi::MAP_LOCKED) != 0 && cfg_.rlimit_memlock == 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK))
+  if ((flags & abi::MAP_LOCKED) != 0 && cfg_.rlimit_memlock == 0 &&
+      !cfg_.caps.has(abi::CAP_IPC_LOCK))
     return Errno::PERM;
   if ((vm_flags & vm::LOCKED) != 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK) &&
       pages(len) + counters_.locked_vm > (cfg_.rlimit_memlock >> kPageShift))

@@ -31,7 +31,8 @@ SysResult AddressSpace::brk(Addr brk) {
   // check_brk_limits(): get_unmapped_area(MAP_FIXED) and mlock_future_ok().
   const std::uint64_t len = newbrk - oldbrk;
   if (len > cfg_.task_size || oldbrk > cfg_.task_size - len) return SysResult::ok(origbrk);
-  if (oldbrk < cfg_.dac_mmap_min_addr && !cfg_.caps.has(abi::CAP_SYS_RAWIO)) return SysResult::ok(origbrk);
+  if (oldbrk < cfg_.dac_mmap_min_addr && !cfg_.caps.has(abi::CAP_SYS_RAWIO))
+    return SysResult::ok(origbrk);
   const VmFlags flags =
       vm::READ | vm::WRITE | vm::MAYREAD | vm::MAYWRITE | vm::MAYEXEC | vm::ACCOUNT | def_flags_;
   if ((flags & vm::LOCKED) != 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK) &&

@@ -13,26 +13,10 @@ struct KindInfo {
   std::size_t args;
 };
 constexpr std::array<KindInfo, kSyscallKinds> kKinds{{
-    {"mmap", 6},
-    {"munmap", 2},
-    {"mprotect", 3},
-    {"pkey_mprotect", 4},
-    {"mremap", 5},
-    {"madvise", 3},
-    {"mlock", 2},
-    {"mlock2", 3},
-    {"munlock", 2},
-    {"mlockall", 1},
-    {"munlockall", 0},
-    {"brk", 1},
-    {"mseal", 3},
-    {"mseal", 4},
-    {"msync", 3},
-    {"shmat", 3},
-    {"shmdt", 1},
-    {"prctl", 5},
-    {"setrlimit", 3},
-    {"prlimit64", 4},
+    {"mmap", 6},       {"munmap", 2}, {"mprotect", 3}, {"pkey_mprotect", 4}, {"mremap", 5},
+    {"madvise", 3},    {"mlock", 2},  {"mlock2", 3},   {"munlock", 2},       {"mlockall", 1},
+    {"munlockall", 0}, {"brk", 1},    {"mseal", 3},    {"mseal", 4},         {"msync", 3},
+    {"shmat", 3},      {"shmdt", 1},  {"prctl", 5},    {"setrlimit", 3},     {"prlimit64", 4},
     {"capset", 3},
 }};
 

@@ -127,7 +127,6 @@ std::string_view describe(const MsealProbe& probe) noexcept {
   return "unknown";
 }
 
-
 std::uint64_t read_vm_sysctl(std::string_view name, std::uint64_t fallback) noexcept {
   const std::string path = "/proc/sys/vm/" + std::string(name);
   std::FILE* f = std::fopen(path.c_str(), "r");

@@ -589,6 +589,9 @@ struct Predictor::Impl {
       case SyscallKind::Munlockall:
       case SyscallKind::Brk:
       case SyscallKind::Prctl:
+      case SyscallKind::Setrlimit:
+      case SyscallKind::Prlimit:
+      case SyscallKind::Capset:
         return;
       case SyscallKind::Mmap:
         addr = a[0];

@@ -269,6 +269,11 @@ LineForm read_line(std::string_view line, Call& out, std::string& error) {
             "\"openat(...) = 3</path>\", is read as strace output)";
     return form;
   }
+  for (const trace::ArgSyntax a : out.syntax->args) {
+    if (trace::arg_width(a) == 1) continue;
+    error = out.name + " takes a structure: write the line with its result, as strace prints it";
+    return form;
+  }
   if (args.size() < out.syntax->required || args.size() > out.syntax->args.size()) {
     error = out.name + ": expected " + std::to_string(out.syntax->required) +
             (out.syntax->required == out.syntax->args.size()

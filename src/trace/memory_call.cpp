@@ -3,6 +3,7 @@
 #include <array>
 #include <cinttypes>
 #include <cstdio>
+#include <vector>
 
 #include "vmseal/kernel/abi.hpp"
 
@@ -27,6 +28,9 @@ constexpr ArgSyntax kMsealTyped[] = {S::Pointer, S::Size, S::Int, S::Int};
 constexpr ArgSyntax kShmat[] = {S::Id, S::Pointer, S::Shmat};
 constexpr ArgSyntax kRead[] = {S::Fd, S::Pointer, S::Size};
 constexpr ArgSyntax kPrctl[] = {S::PrctlOption, S::Mdwe, S::Hex, S::Hex, S::Hex};
+constexpr ArgSyntax kSetrlimit[] = {S::Resource, S::Rlimit};
+constexpr ArgSyntax kPrlimit[] = {S::Int, S::Resource, S::Rlimit, S::Ignored};
+constexpr ArgSyntax kCapset[] = {S::CapHeader, S::CapData};
 
 // Every modelled call as strace prints it (man 2 of each; strace 6.1).
 constexpr CallSyntax kCalls[] = {
@@ -50,6 +54,9 @@ constexpr CallSyntax kCalls[] = {
     {"shmdt", SyscallKind::Shmdt, kBrk, 1},
     // strace 6.1 prints all five: "prctl(0x41 /* PR_??? */, 0x1, 0, 0, 0)".
     {"prctl", SyscallKind::Prctl, kPrctl, 1},
+    {"setrlimit", SyscallKind::Setrlimit, kSetrlimit, 2},
+    {"prlimit64", SyscallKind::Prlimit, kPrlimit, 4},
+    {"capset", SyscallKind::Capset, kCapset, 2},
 };
 
 // read(fd, buf, count) from /dev/zero: a ZeroFill.
@@ -83,6 +90,8 @@ std::optional<FlagSet> flag_set_of(ArgSyntax s) noexcept {
       return FlagSet::Prctl;
     case S::Mdwe:
       return FlagSet::Mdwe;
+    case S::Resource:
+      return FlagSet::Rlimit;
     default:
       return std::nullopt;
   }
@@ -138,12 +147,141 @@ std::string format_map_flags(std::uint64_t v) {
   return out;
 }
 
+// A capability set as strace prints it: "1<<CAP_IPC_LOCK|1<<CAP_SYS_RAWIO",
+// "0"; a bit without a name as "1<<41".
+std::string format_capabilities(std::uint64_t v) {
+  if (v == 0) return "0";
+  const auto names = shift_symbols(FlagSet::Capability);
+  std::string out;
+  for (unsigned bit = 0; bit < 64; ++bit) {
+    if (((v >> bit) & 1) == 0) continue;
+    if (!out.empty()) out += '|';
+    out += "1<<" + (bit < names.size() ? std::string(names[bit].name) : std::to_string(bit));
+  }
+  return out;
+}
+
+// A limit as strace prints it: RLIM64_INFINITY, "8192*1024" for a nonzero
+// multiple of 1024, else decimal.
+std::string format_limit(std::uint64_t v) {
+  if (v == abi::RLIM64_INFINITY) return "RLIM64_INFINITY";
+  if (v != 0 && v % 1024 == 0) return std::to_string(v / 1024) + "*1024";
+  return std::to_string(v);
+}
+
+bool parse_limit(std::string_view text, std::uint64_t& out, std::string* error) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  if (text == "RLIM64_INFINITY" || text == "RLIM_INFINITY") {
+    out = abi::RLIM64_INFINITY;
+    return true;
+  }
+  const std::size_t star = text.find('*');
+  if (star == std::string_view::npos) return parse_int_arg(text, out, error);
+  std::uint64_t n = 0;
+  std::uint64_t unit = 0;
+  if (!parse_int_arg(text.substr(0, star), n, error) ||
+      !parse_int_arg(text.substr(star + 1), unit, error))
+    return false;
+  if (unit != 0 && n > ~std::uint64_t{0} / unit) {
+    if (error != nullptr) *error = "limit out of range: " + std::string(text.substr(0, 64));
+    return false;
+  }
+  out = n * unit;
+  return true;
+}
+
+// "{a=1, b=2}": the values of `fields`, in order, each read by `read`.
+template <class Read>
+bool parse_struct(std::string_view text, std::span<const std::string_view> fields,
+                  std::uint64_t* out, std::string* error, Read read) {
+  std::vector<std::string> items;
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}' ||
+      !split_arguments(text.substr(1, text.size() - 2), items, error) ||
+      items.size() != fields.size()) {
+    if (error != nullptr && (error->empty() || items.size() != fields.size()))
+      *error = "expected {" + std::string(fields.front()) + "=..., ...}";
+    return false;
+  }
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const std::string& item = items[i];
+    const std::size_t eq = item.find('=');
+    if (eq == std::string::npos || item.substr(0, eq) != fields[i]) {
+      if (error != nullptr) *error = "expected " + std::string(fields[i]) + "=";
+      return false;
+    }
+    if (!read(std::string_view(item).substr(eq + 1), out[i], error)) return false;
+  }
+  return true;
+}
+
+constexpr std::string_view kRlimitFields[] = {"rlim_cur", "rlim_max"};
+constexpr std::string_view kCapHeaderFields[] = {"version", "pid"};
+constexpr std::string_view kCapDataFields[] = {"effective", "permitted", "inheritable"};
+
+bool read_capabilities(std::string_view text, std::uint64_t& out, std::string* error) {
+  return parse_flags(text, FlagSet::Capability, out, error);
+}
+
+// A structure argument into its registers (arg_width() of them).
+bool decode_struct(ArgSyntax syntax, std::string_view text, std::uint64_t* regs,
+                   std::string* error) {
+  switch (syntax) {
+    case S::Rlimit:
+      return parse_struct(text, kRlimitFields, regs, error, parse_limit);
+    case S::CapData:
+      return parse_struct(text, kCapDataFields, regs, error, read_capabilities);
+    case S::CapHeader: {  // the caller's own sets only
+      const auto version_or_pid = [](std::string_view v, std::uint64_t& out, std::string* e) {
+        out = 0;
+        return v.starts_with("_LINUX_CAPABILITY_VERSION_") || parse_int_arg(v, out, e);
+      };
+      std::uint64_t header[2] = {};
+      if (!parse_struct(text, kCapHeaderFields, header, error, version_or_pid)) return false;
+      if (header[1] == 0) return true;
+      if (error != nullptr) *error = "the capability sets of another process (pid not 0)";
+      return false;
+    }
+    default:  // S::Ignored
+      return true;
+  }
+}
+
+std::string encode_struct(ArgSyntax syntax, const std::uint64_t* regs) {
+  switch (syntax) {
+    case S::Rlimit:
+      return "{rlim_cur=" + format_limit(regs[0]) + ", rlim_max=" + format_limit(regs[1]) + "}";
+    case S::CapData:
+      return "{effective=" + format_capabilities(regs[0]) +
+             ", permitted=" + format_capabilities(regs[1]) +
+             ", inheritable=" + format_capabilities(regs[2]) + "}";
+    case S::CapHeader:
+      return "{version=_LINUX_CAPABILITY_VERSION_3, pid=0}";
+    default:  // S::Ignored
+      return "NULL";
+  }
+}
+
 bool syntax_error(std::string* error, const std::string& name, std::string message) {
   if (error != nullptr) *error = name + ": " + std::move(message);
   return false;
 }
 
 }  // namespace
+
+std::size_t arg_width(ArgSyntax syntax) noexcept {
+  switch (syntax) {
+    case S::Rlimit:
+      return 2;
+    case S::CapData:
+      return 3;
+    case S::CapHeader:
+    case S::Ignored:
+      return 0;
+    default:
+      return 1;
+  }
+}
 
 bool operator==(const MemoryCall& x, const MemoryCall& y) {
   return x.form == y.form && x.call == y.call && x.fd.fd == y.fd.fd &&
@@ -154,7 +292,9 @@ std::string format_flags(FlagSet set, std::uint64_t value) {
   if (set == FlagSet::Map) return format_map_flags(value);
   const std::string_view name = symbol_of(set, value);
   if (!name.empty()) return std::string(name);  // PROT_NONE, MADV_DONTNEED, MS_ASYNC
-  if (set == FlagSet::Madvise || set == FlagSet::Prctl) return unnamed(set, value);  // one value
+  if (set == FlagSet::Capability) return format_capabilities(value);
+  if (set == FlagSet::Madvise || set == FlagSet::Prctl || set == FlagSet::Rlimit)
+    return unnamed(set, value);  // one value
   if (value == 0) return "0";
   std::string out = join_symbols(set, value, {}, nullptr);
   return out.starts_with("0x") ? unnamed(set, value) : out;  // no symbol at all
@@ -180,6 +320,18 @@ bool is_memory_call(const TraceCall& c) noexcept {
     std::uint64_t option = 0;
     return !c.args.empty() && parse_flags(c.args[0], FlagSet::Prctl, option) &&
            (option == abi::PR_SET_MDWE || option == abi::PR_GET_MDWE);
+  }
+  if (c.name == "setrlimit" || c.name == "prlimit64") {
+    // A new limit the engine keeps; a query (NULL) changes nothing.
+    const std::size_t at = c.name == "setrlimit" ? 0 : 1;
+    std::uint64_t resource = 0;
+    return c.args.size() > at + 1 && c.args[at + 1] != "NULL" &&
+           parse_flags(c.args[at], FlagSet::Rlimit, resource) &&
+           (resource == abi::RLIMIT_MEMLOCK || resource == abi::RLIMIT_STACK);
+  }
+  if (c.name == "capset") {
+    std::uint64_t none = 0;
+    return c.args.size() == 2 && decode_struct(S::CapHeader, c.args[0], &none, nullptr);
   }
   return memory_call_syntax(c.name, c.args.size()) != nullptr;
 }
@@ -222,10 +374,16 @@ std::string encode_argument(ArgSyntax syntax, std::uint64_t value, const FdArg* 
   }
 }
 
+bool decode_capability_sets(std::string_view text, std::uint64_t (&sets)[3], std::string* error) {
+  return decode_struct(S::CapData, text, sets, error);
+}
+
 bool decode_memory_call(const TraceCall& c, MemoryCall& out, std::string* error) {
   const bool zero_fill = c.name == "read";
   const CallSyntax* syntax = zero_fill ? &kZeroFill : memory_call_syntax(c.name, c.args.size());
-  if (syntax == nullptr || ((zero_fill || c.name == "prctl") && !is_memory_call(c)))
+  const bool by_arguments = zero_fill || c.name == "prctl" || c.name == "setrlimit" ||
+                            c.name == "prlimit64" || c.name == "capset";
+  if (syntax == nullptr || (by_arguments && !is_memory_call(c)))
     return syntax_error(error, c.name, "not a memory call");
   if (c.args.size() < syntax->required)
     return syntax_error(error, c.name,
@@ -234,10 +392,15 @@ bool decode_memory_call(const TraceCall& c, MemoryCall& out, std::string* error)
   out.form = zero_fill ? MemoryCall::Form::ZeroFill : MemoryCall::Form::Syscall;
   out.call.kind = syntax->kind;
   const std::size_t n = std::min(c.args.size(), syntax->args.size());
+  std::size_t reg = 0;  // structures fill several registers
   for (std::size_t i = 0; i < n; ++i) {
+    const ArgSyntax as = syntax->args[i];
     std::string err;
-    if (!decode_argument(syntax->args[i], c.args[i], out.call.a[i], &out.fd, &err))
-      return syntax_error(error, c.name, "argument " + std::to_string(i + 1) + ": " + err);
+    const bool ok = arg_width(as) == 1
+                        ? decode_argument(as, c.args[i], out.call.a[reg], &out.fd, &err)
+                        : decode_struct(as, c.args[i], &out.call.a[reg], &err);
+    if (!ok) return syntax_error(error, c.name, "argument " + std::to_string(i + 1) + ": " + err);
+    reg += arg_width(as);
   }
   return true;
 }
@@ -253,9 +416,13 @@ std::string encode_memory_call(const MemoryCall& c) {
   if (c.call.kind == SyscallKind::Mremap && !zero_fill && (c.call.a[3] & kMovesTo) != kMovesTo)
     n = syntax->required;  // strace prints new_address only with both
   std::string out = std::string(syntax->name) + "(";
+  std::size_t reg = 0;
   for (std::size_t i = 0; i < n; ++i) {
+    const ArgSyntax as = syntax->args[i];
     if (i != 0) out += ", ";
-    out += encode_argument(syntax->args[i], c.call.a[i], &c.fd);
+    out += arg_width(as) == 1 ? encode_argument(as, c.call.a[reg], &c.fd)
+                              : encode_struct(as, &c.call.a[reg]);
+    reg += arg_width(as);
   }
   return out + ")";
 }

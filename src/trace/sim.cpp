@@ -270,6 +270,19 @@ void Simulator::track_files(int pid, const TraceCall& c) {
   }
 }
 
+// capget(2) shows the caller's capability sets: from then on the engine
+// has them, whatever the simulator was started with (--privileged or not).
+void Simulator::learn_capabilities(int pid, const TraceCall& c) {
+  if (c.name != "capget" || c.outcome != Outcome::Value || c.args.size() != 2) return;
+  if (!c.args[0].ends_with("pid=0}")) return;  // another process's
+  std::uint64_t sets[3] = {};
+  if (!decode_capability_sets(c.args[1], sets)) return;
+  Capabilities& caps = mm_of(pid)->as.config().caps;
+  caps.effective = sets[0];
+  caps.permitted = sets[1];
+  caps.inheritable = sets[2];
+}
+
 // The process tree as task_change() reads it: a thread or vfork child shares
 // its parent's mm, a forked one gets a copy, an exec a new one.
 std::optional<SimRecord> Simulator::change_tasks(int pid, const TaskChange& t, std::string* error) {
@@ -353,6 +366,7 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
   }
   if (!is_memory_call(c)) {
     track_files(ev.pid, c);
+    learn_capabilities(ev.pid, c);
     ++summary_.other_events;
     return std::nullopt;
   }
@@ -401,7 +415,13 @@ SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std:
     mm.brk_known = true;
   }
   const Addr brk_before = mm.as.brk_value();
-  if (bind_call(call, mm, j)) {
+  if (call.call.kind == SyscallKind::Prlimit && call.call.a[0] != 0 &&
+      call.call.a[0] != static_cast<std::uint64_t>(pid)) {
+    // prlimit64 on another process: its limits, this one's capabilities.
+    const auto& a = call.call.a;
+    rec.engine = mm_of(static_cast<int>(a[0]))
+                     ->as.setrlimit(static_cast<int>(a[1]), a[2], a[3], mm.as.config().caps);
+  } else if (bind_call(call, mm, j)) {
     need_known_ranges(call, mm, j, rec);
     placed = run_call(call, mm, rec);
     learn_known_ranges(call, mm, rec, brk_before);
@@ -481,6 +501,9 @@ void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, Sim
     case SyscallKind::Mlockall:
     case SyscallKind::Munlockall:
     case SyscallKind::Prctl:  // process state: no range
+    case SyscallKind::Setrlimit:
+    case SyscallKind::Prlimit:
+    case SyscallKind::Capset:
       return;
     default:
       need(a[0], range_end(a[0], a[1]));  // the calls on [addr, addr + len)

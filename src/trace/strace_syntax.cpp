@@ -746,11 +746,69 @@ constexpr FlagSymbol kMdwe[] = {
     {"PR_MDWE_NO_INHERIT", abi::PR_MDWE_NO_INHERIT},
 };
 
+// The resources of setrlimit and prlimit64 (include/uapi/asm-generic/resource.h).
+constexpr FlagSymbol kRlimit[] = {
+    {"RLIMIT_CPU", 0},       {"RLIMIT_FSIZE", 1}, {"RLIMIT_DATA", 2},    {"RLIMIT_STACK", 3},
+    {"RLIMIT_CORE", 4},      {"RLIMIT_RSS", 5},   {"RLIMIT_NPROC", 6},   {"RLIMIT_NOFILE", 7},
+    {"RLIMIT_MEMLOCK", 8},   {"RLIMIT_AS", 9},    {"RLIMIT_LOCKS", 10},  {"RLIMIT_SIGPENDING", 11},
+    {"RLIMIT_MSGQUEUE", 12}, {"RLIMIT_NICE", 13}, {"RLIMIT_RTPRIO", 14}, {"RLIMIT_RTTIME", 15},
+};
+
+// Capability sets print as "1<<CAP_IPC_LOCK|1<<CAP_SYS_RAWIO": each name is
+// a shift (include/uapi/linux/capability.h, up to CAP_LAST_CAP of 6.18).
+constexpr FlagSymbol kCapShifts[] = {
+    {"CAP_CHOWN", 0},
+    {"CAP_DAC_OVERRIDE", 1},
+    {"CAP_DAC_READ_SEARCH", 2},
+    {"CAP_FOWNER", 3},
+    {"CAP_FSETID", 4},
+    {"CAP_KILL", 5},
+    {"CAP_SETGID", 6},
+    {"CAP_SETUID", 7},
+    {"CAP_SETPCAP", 8},
+    {"CAP_LINUX_IMMUTABLE", 9},
+    {"CAP_NET_BIND_SERVICE", 10},
+    {"CAP_NET_BROADCAST", 11},
+    {"CAP_NET_ADMIN", 12},
+    {"CAP_NET_RAW", 13},
+    {"CAP_IPC_LOCK", 14},
+    {"CAP_IPC_OWNER", 15},
+    {"CAP_SYS_MODULE", 16},
+    {"CAP_SYS_RAWIO", 17},
+    {"CAP_SYS_CHROOT", 18},
+    {"CAP_SYS_PTRACE", 19},
+    {"CAP_SYS_PACCT", 20},
+    {"CAP_SYS_ADMIN", 21},
+    {"CAP_SYS_BOOT", 22},
+    {"CAP_SYS_NICE", 23},
+    {"CAP_SYS_RESOURCE", 24},
+    {"CAP_SYS_TIME", 25},
+    {"CAP_SYS_TTY_CONFIG", 26},
+    {"CAP_MKNOD", 27},
+    {"CAP_LEASE", 28},
+    {"CAP_AUDIT_WRITE", 29},
+    {"CAP_AUDIT_CONTROL", 30},
+    {"CAP_SETFCAP", 31},
+    {"CAP_MAC_OVERRIDE", 32},
+    {"CAP_MAC_ADMIN", 33},
+    {"CAP_SYSLOG", 34},
+    {"CAP_WAKE_ALARM", 35},
+    {"CAP_BLOCK_SUSPEND", 36},
+    {"CAP_AUDIT_READ", 37},
+    {"CAP_PERFMON", 38},
+    {"CAP_BPF", 39},
+    {"CAP_CHECKPOINT_RESTORE", 40},
+};
+
 constexpr FlagSymbol kMapShifts[] = {{"MAP_HUGE_SHIFT", abi::MAP_HUGE_SHIFT}};
 constexpr FlagSymbol kShmShifts[] = {{"SHM_HUGE_SHIFT", abi::SHM_HUGE_SHIFT}};
 
+}  // namespace
+
 std::span<const FlagSymbol> shift_symbols(FlagSet set) noexcept {
   switch (set) {
+    case FlagSet::Capability:
+      return kCapShifts;
     case FlagSet::Map:
       return kMapShifts;
     case FlagSet::Shmget:
@@ -759,6 +817,8 @@ std::span<const FlagSymbol> shift_symbols(FlagSet set) noexcept {
       return {};
   }
 }
+
+namespace {
 
 bool lookup(std::span<const FlagSymbol> table, std::string_view name, std::uint64_t& out) {
   for (const FlagSymbol& f : table) {
@@ -800,6 +860,10 @@ std::span<const FlagSymbol> flag_symbols(FlagSet set) noexcept {
       return kPkey;
     case FlagSet::Prctl:
       return kPrctl;
+    case FlagSet::Rlimit:
+      return kRlimit;
+    case FlagSet::Capability:
+      return {};
     case FlagSet::Mdwe:
       return kMdwe;
   }
@@ -830,6 +894,10 @@ std::string_view flag_set_name(FlagSet set) noexcept {
       return "PKEY_";
     case FlagSet::Prctl:
       return "PR_";
+    case FlagSet::Rlimit:
+      return "RLIMIT_";
+    case FlagSet::Capability:
+      return "CAP_";
     case FlagSet::Mdwe:
       return "PR_MDWE_";
   }
@@ -885,7 +953,7 @@ bool parse_flags(std::string_view text, FlagSet set, std::uint64_t& out, std::st
     if (bar == npos) break;
     rest = rest.substr(bar + 1);
   }
-  if ((set == FlagSet::Madvise || set == FlagSet::Prctl) && terms > 1) {
+  if ((set == FlagSet::Madvise || set == FlagSet::Prctl || set == FlagSet::Rlimit) && terms > 1) {
     if (error)
       *error = fmt::format("{} is a single value, not flags: '{}'", flag_set_name(set), clean);
     return false;

@@ -116,8 +116,7 @@ TEST(Limits, L6ExecKeepsTheLimitAndRootsCapabilities) {
     c.ok(drop_cap(c, a::CAP_IPC_LOCK), "capset");
     AddressSpace image = c.as().successor_for_exec();
     c.switch_to(image);
-    const SysResult p =
-        image.mmap(0, 4 * PS, kRW, a::MAP_PRIVATE | a::MAP_ANONYMOUS, -1, 0);
+    const SysResult p = image.mmap(0, 4 * PS, kRW, a::MAP_PRIVATE | a::MAP_ANONYMOUS, -1, 0);
     ASSERT_TRUE(p.is_ok());
     c.obs_ret(image.mlock(p.value(), 4 * PS));
   });

@@ -65,6 +65,19 @@ TEST(MemoryCall, DecodesWhatStracePrints) {
   EXPECT_EQ(decoded("prctl(PR_GET_MDWE, 0, 0, 0, 0)").call,
             (Syscall{SyscallKind::Prctl, {66, 0, 0, 0, 0}}));
 
+  // Limits and capabilities: structures fill several registers.
+  EXPECT_EQ(decoded("prlimit64(0, RLIMIT_MEMLOCK, {rlim_cur=8*1024, rlim_max=RLIM64_INFINITY}, "
+                    "NULL)")
+                .call,
+            (Syscall{SyscallKind::Prlimit, {0, 8, 8192, ~std::uint64_t{0}}}));
+  EXPECT_EQ(decoded("setrlimit(RLIMIT_STACK, {rlim_cur=1024*1024, rlim_max=1024*1024})").call,
+            (Syscall{SyscallKind::Setrlimit, {3, 1 << 20, 1 << 20}}));
+  EXPECT_EQ(decoded("capset({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, "
+                    "{effective=1<<CAP_IPC_LOCK, permitted=1<<CAP_IPC_LOCK|1<<CAP_SYS_RAWIO, "
+                    "inheritable=0})")
+                .call,
+            (Syscall{SyscallKind::Capset, {1 << 14, (1 << 14) | (1 << 17), 0}}));
+
   const MemoryCall fill = decoded("read(5</dev/zero>, 0x7f0000001000, 4096)");
   EXPECT_EQ(fill.form, MemoryCall::Form::ZeroFill);
   EXPECT_EQ(fill.call.a[1], 0x7f0000001000u);
@@ -85,6 +98,14 @@ TEST(MemoryCall, RefusesWithTheArgumentThatDoesNotRead) {
   EXPECT_FALSE(is_memory_call(parse_call("prctl(PR_SET_NAME, \"x\")")));
   EXPECT_FALSE(is_memory_call(parse_call("prctl(0x53564d41 /* PR_??? */, 0, 0x7f00, 4096, 0)")));
   EXPECT_FALSE(decode_memory_call(parse_call("prctl(PR_SET_NAME, \"x\")"), out, &error));
+  // A query, a limit the engine does not keep, another process's capabilities.
+  EXPECT_FALSE(is_memory_call(parse_call(
+      "prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY})")));
+  EXPECT_FALSE(is_memory_call(parse_call(
+      "prlimit64(0, RLIMIT_AS, {rlim_cur=RLIM64_INFINITY, rlim_max=RLIM64_INFINITY}, NULL)")));
+  EXPECT_FALSE(is_memory_call(
+      parse_call("capset({version=_LINUX_CAPABILITY_VERSION_3, pid=42}, {effective=0, permitted=0, "
+                 "inheritable=0})")));
   // A read into a string buffer copied bytes out: not a fault strace shows.
   EXPECT_FALSE(is_memory_call(parse_call("read(5</dev/zero>, \"\\0\\0\", 2)")));
   EXPECT_FALSE(is_memory_call(parse_call("read(5</etc/passwd>, 0x7f0000001000, 2)")));
@@ -110,6 +131,11 @@ TEST(MemoryCall, EncodesAsStracePrints) {
   EXPECT_EQ(encode_memory_call(syscall(SyscallKind::Brk, {})), "brk(NULL)");
   EXPECT_EQ(encode_memory_call(syscall(SyscallKind::Prctl, {65, 3, 0, 0, 0})),
             "prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN|PR_MDWE_NO_INHERIT, 0, 0, 0)");
+  EXPECT_EQ(encode_memory_call(syscall(SyscallKind::Prlimit, {0, 8, 8192, 8ULL << 20})),
+            "prlimit64(0, RLIMIT_MEMLOCK, {rlim_cur=8*1024, rlim_max=8192*1024}, NULL)");
+  EXPECT_EQ(encode_memory_call(syscall(SyscallKind::Capset, {0, 1ULL << 14 | 1ULL << 41, 0})),
+            "capset({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, {effective=0, "
+            "permitted=1<<CAP_IPC_LOCK|1<<41, inheritable=0})");
   MemoryCall fill;
   fill.form = MemoryCall::Form::ZeroFill;
   fill.call.a = {4, 0x7f0000001000, 1};
@@ -166,8 +192,25 @@ std::uint64_t value_for(ArgSyntax s) {
       return pick < 2 ? abi::PR_SET_MDWE : abi::PR_GET_MDWE;
     case ArgSyntax::Mdwe:
       return symbols(FlagSet::Mdwe);
+    case ArgSyntax::Resource:  // the limits that make setrlimit a memory call
+      return pick < 2 ? abi::RLIMIT_MEMLOCK : abi::RLIMIT_STACK;
+    case ArgSyntax::Rlimit:  // one field of it: a multiple of 1024, infinity, anything
+      return pick == 0 ? small * 1024 : (pick == 1 ? abi::RLIM64_INFINITY : any);
+    case ArgSyntax::CapData:  // one set: named capabilities and bits beyond the last
+      return pick == 0 ? 0 : any;
+    case ArgSyntax::CapHeader:
+    case ArgSyntax::Ignored:
+      return 0;
   }
   return 0;
+}
+
+// The registers of a call of `syntax`: each argument's, a structure's fields
+// one register each.
+void fill_registers(std::span<const ArgSyntax> args, std::array<std::uint64_t, 6>& a) {
+  std::size_t reg = 0;
+  for (const ArgSyntax s : args)
+    for (std::size_t k = 0; k < arg_width(s); ++k) a[reg++] = value_for(s);
 }
 
 FdArg fd_annotation(int fd) {
@@ -194,7 +237,7 @@ RC_GTEST_PROP(MemoryCall, DecodeOfEncodeIsTheCall, ()) {
   } else {
     c.call.kind = syntaxes[which].kind;
     args = syntaxes[which].args;
-    for (std::size_t i = 0; i < args.size(); ++i) c.call.a[i] = value_for(args[i]);
+    fill_registers(args, c.call.a);
     constexpr std::uint64_t kMovesTo = abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED;
     if (c.call.kind == SyscallKind::Mremap && (c.call.a[3] & kMovesTo) != kMovesTo)
       c.call.a[4] = 0;  // not printed, so not read back

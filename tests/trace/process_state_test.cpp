@@ -65,6 +65,31 @@ TEST(ProcessState, MdweTracesReplayWithoutMismatch) {
   }
 }
 
+// tests/kernel/limits.c as root (replayed as root) and limits_user.c as
+// nobody: RLIMIT_MEMLOCK lowered by the process and by its parent
+// (prlimit64 on the child's pid), capabilities dropped with capset.
+TEST(ProcessState, LimitsAndCapabilityTracesReplayWithoutMismatch) {
+  for (const char* who : {"root", "user"}) {
+    const std::string text =
+        read_file(std::string(VMSEAL_TEST_DATA_DIR "/process_state/limits.") + who + ".strace");
+    ASSERT_FALSE(text.empty()) << who;
+    const Replayed r = replay(text, std::string(who) == "root");
+    EXPECT_EQ(r.summary.mismatched, 0u) << who << ": " << r.first_mismatch;
+    EXPECT_GE(r.summary.matched, std::string(who) == "root" ? 80u : 20u) << who;
+    EXPECT_LE(r.summary.unverifiable, 5u) << who;
+  }
+}
+
+TEST(ProcessState, AWrongLimitResultIsAMismatch) {
+  std::string text = read_file(VMSEAL_TEST_DATA_DIR "/process_state/limits.user.strace");
+  // The mlock over the lowered limit claimed to succeed.
+  const std::string refused = "= -1 ENOMEM (Cannot allocate memory)";
+  const std::size_t pos = text.find(refused, text.find("mlock("));
+  ASSERT_NE(pos, std::string::npos);
+  text.replace(pos, refused.size(), "= 0");
+  EXPECT_EQ(replay(text, false).summary.mismatched, 1u);
+}
+
 TEST(ProcessState, AWrongMdweResultIsAMismatch) {
   std::string text = read_file(VMSEAL_TEST_DATA_DIR "/process_state/mdwe.root.strace");
   // The first refused mmap (m2's read-write-exec) claimed to succeed.

@@ -71,8 +71,8 @@ struct Config {
   void set_privileged(bool root) noexcept { caps = root ? Capabilities::root() : Capabilities{}; }
   // CAP_IPC_LOCK and CAP_SYS_RAWIO both.
   bool privileged() const noexcept;
-  bool pku = false;         // the CPU has protection keys
-  bool thp = true;          // CONFIG_TRANSPARENT_HUGEPAGE (2 MiB alignment of large anon maps)
+  bool pku = false;  // the CPU has protection keys
+  bool thp = true;   // CONFIG_TRANSPARENT_HUGEPAGE (2 MiB alignment of large anon maps)
   // A read fault on private anonymous memory maps the shared zero page and
   // gives the VMA no anon_vma (upstream do_anonymous_page()). Some kernel
   // builds allocate a real page instead (docs/kernel-rules.md 0.1);

@@ -41,7 +41,6 @@ MsealProbe probe_mseal_isolated() noexcept;
 MsealProbe probe_mseal_before_exec() noexcept;
 std::string_view describe(const MsealProbe& probe) noexcept;
 
-
 // A sysctl under /proc/sys/vm read as an integer; `fallback` when unreadable.
 std::uint64_t read_vm_sysctl(std::string_view name, std::uint64_t fallback) noexcept;
 

@@ -41,7 +41,16 @@ enum class ArgSyntax : std::uint8_t {
   Shmat,
   PrctlOption,  // FlagSet::Prctl: one value (PR_SET_MDWE), not a set
   Mdwe,         // FlagSet::Mdwe: PR_MDWE_*
+  Resource,     // FlagSet::Rlimit: RLIMIT_* (one value)
+  // Structures, which fill more than one register (arg_width()):
+  Rlimit,     // "{rlim_cur=8*1024, rlim_max=RLIM64_INFINITY}": two registers
+  CapHeader,  // "{version=_LINUX_CAPABILITY_VERSION_3, pid=0}": none (pid 0 only)
+  CapData,    // "{effective=1<<CAP_IPC_LOCK, permitted=..., inheritable=0}": three registers
+  Ignored,    // an output argument (prlimit64's old limit): none, printed as NULL
 };
+// How many registers of the typed call an argument fills: 1, or for a
+// structure its fields (0 for one the engine does not need).
+std::size_t arg_width(ArgSyntax syntax) noexcept;
 
 // The shape of one memory call: its name, the engine's kind, how each
 // argument is printed. `required` of them must be present; mremap prints its
@@ -76,18 +85,26 @@ const CallSyntax* memory_call_syntax(std::string_view name, std::size_t arg_coun
 // Every memory call's syntax (both forms of mseal).
 std::span<const CallSyntax> memory_call_syntaxes() noexcept;
 
-// Whether the engine runs `call`: a memory call by name, a prctl(2) of
-// PR_SET_MDWE or PR_GET_MDWE, or a read(2) from /dev/zero whose buffer strace
+// Whether the engine runs `call`: a memory call by name; a prctl(2) of
+// PR_SET_MDWE or PR_GET_MDWE; a setrlimit(2) or prlimit64(2) that sets a
+// limit the engine keeps (RLIMIT_MEMLOCK, RLIMIT_STACK); a capset(2) of the
+// caller (header pid 0); or a read(2) from /dev/zero whose buffer strace
 // printed as an address.
 bool is_memory_call(const TraceCall& call) noexcept;
 
-// One argument as strace prints it (`text`), read as `syntax` says. An Fd
-// fills `fd` (when given) with the -y annotation. False with a message.
+// One argument as strace prints it (`text`), read as `syntax` says, for a
+// syntax one register wide. An Fd fills `fd` (when given) with the -y
+// annotation. False with a message.
 bool decode_argument(ArgSyntax syntax, std::string_view text, std::uint64_t& value,
                      FdArg* fd = nullptr, std::string* error = nullptr);
 // One argument as strace prints it; an Fd with `fd`'s -y annotation when it
 // names the same descriptor.
 std::string encode_argument(ArgSyntax syntax, std::uint64_t value, const FdArg* fd = nullptr);
+
+// capget(2)'s answer, "{effective=..., permitted=..., inheritable=...}": the
+// three sets, which a trace shows and the simulator then knows.
+bool decode_capability_sets(std::string_view text, std::uint64_t (&sets)[3],
+                            std::string* error = nullptr);
 
 // The decoder: a parsed trace call as the engine runs it. False with a
 // message ("mmap: argument 3: unknown symbol ...") when it is not a memory

@@ -140,6 +140,7 @@ class Simulator {
   void learn_known_ranges(const MemoryCall& call, Mm& mm, SimRecord& rec, Addr brk_before);
   void judge(SimRecord& rec, const Judgement& j, bool placed);
   void track_files(int pid, const TraceCall& call);
+  void learn_capabilities(int pid, const TraceCall& call);
 
   SimOptions options_;
   SimSummary summary_;
