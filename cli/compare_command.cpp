@@ -62,7 +62,8 @@ CLI::App* add_compare(CLI::App& app, CompareOptions& opts) {
   cmd->add_flag("--json", opts.json, "print the calls and the summary as JSON");
   cmd->add_flag("--layouts", opts.layouts, "print each policy's final /proc/PID/maps too");
   cmd->add_flag("--privileged", opts.privileged,
-                "model a process with CAP_IPC_LOCK and CAP_SYS_RAWIO (root)");
+                "model processes that start as root with every capability (default: a user with\n"
+                "none); capset, capget and execve in the trace change them");
   cmd->add_flag("--keep-going", opts.keep_going, "report unreadable lines and continue");
   return cmd;
 }

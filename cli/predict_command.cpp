@@ -204,7 +204,8 @@ CLI::App* add_predict(CLI::App& app, PredictOptions& opts) {
                 "against the layout");
   cmd->add_flag("--no-progress", opts.no_progress, "no progress line, even on a terminal");
   cmd->add_flag("--privileged", opts.privileged,
-                "model a process with CAP_IPC_LOCK and CAP_SYS_RAWIO (root)");
+                "model processes that start as root with every capability (default: a user with\n"
+                "none); capset, capget and execve in the trace change them");
   cmd->add_option("--preload", opts.preload,
                   "the preload library (default: the one installed with vmseal)");
   cmd->add_option("--strace", opts.strace, "the strace to run (default: strace on PATH)");

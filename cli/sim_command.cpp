@@ -33,7 +33,8 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
   cmd->add_flag("-q,--quiet", opts.quiet, "do not print each call, only layouts and the summary");
   cmd->add_flag("--json", opts.json, "print the records and summary as JSON instead");
   cmd->add_flag("--privileged", opts.privileged,
-                "model a process with CAP_IPC_LOCK and CAP_SYS_RAWIO (root)");
+                "model processes that start as root with every capability (default: a user with\n"
+                "none); capset, capget and execve in the trace change them");
   cmd->add_flag("--read-fault-allocates", opts.read_fault_allocates,
                 "model a kernel whose read faults on private anonymous memory allocate a page\n"
                 "and an anon_vma instead of mapping the zero page (see `vmseal check`)");
