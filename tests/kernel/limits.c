@@ -59,9 +59,9 @@ static void read_caps(void) {
 
 static long set_caps(unsigned long long eff, unsigned long long prm, unsigned long long inh) {
   struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct d[2] = {{(unsigned)eff, (unsigned)prm, (unsigned)inh},
-                                        {(unsigned)(eff >> 32), (unsigned)(prm >> 32),
-                                         (unsigned)(inh >> 32)}};
+  struct __user_cap_data_struct d[2] = {
+      {(unsigned)eff, (unsigned)prm, (unsigned)inh},
+      {(unsigned)(eff >> 32), (unsigned)(prm >> 32), (unsigned)(inh >> 32)}};
   return sc_ret(syscall(SYS_capset, &h, d));
 }
 

@@ -190,7 +190,7 @@ static void m7n(void) {
 }
 
 static const struct tcase cases[] = {
-    {"m1", m1}, {"m2", m2}, {"m3", m3},   {"m4", m4},   {"m5", m5},
+    {"m1", m1}, {"m2", m2},   {"m3", m3}, {"m4", m4},   {"m5", m5},
     {"m6", m6}, {"m6n", m6n}, {"m7", m7}, {"m7n", m7n},
 };
 

@@ -259,8 +259,9 @@ TEST(InspectCli, AllProcesses) {
   // other vmseal processes (a test running beside this one) may be listed.
   const std::string pidfile = vmseal::test::temp_path("scanner.pid");
   const std::string out = vmseal::test::temp_path("all.json");
-  const std::string cmd = "sh -c 'echo $$ >" + pidfile + "; exec " VMSEAL_CLI_PATH
-                          " inspect --all --json' >" + out + " 2>/dev/null </dev/null";
+  const std::string cmd = "sh -c 'echo $$ >" + pidfile +
+                          "; exec " VMSEAL_CLI_PATH " inspect --all --json' >" + out +
+                          " 2>/dev/null </dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), have_mseal() ? 0 : 5 << 8);
   const int scanner = std::stoi(vmseal::test::slurp(pidfile));
   const auto all = nlohmann::json::parse(vmseal::test::slurp(out));
