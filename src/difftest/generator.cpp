@@ -43,6 +43,8 @@ Mix Mix::defaults() {
   set(OpKind::WriteFault, 8);
   set(OpKind::Fork, 1);
   set(OpKind::Prctl, 1);
+  set(OpKind::Setrlimit, 1);
+  set(OpKind::Capset, 1);
   return m;
 }
 
@@ -344,6 +346,66 @@ Op Generator::make_prctl() {
   return op;
 }
 
+// The child lowers (sometimes tries to raise) its RLIMIT_MEMLOCK, from none
+// to more than the window; RLIMIT_STACK only down to 1 MiB, which its stack
+// never reaches. Soft above hard, and raising the hard limit without
+// CAP_SYS_RESOURCE, are refused.
+Op Generator::make_setrlimit(const AddressSpace& as) {
+  Op op;
+  op.kind = OpKind::Setrlimit;
+  const Config& c = as.config();
+  static constexpr std::uint64_t kPages[] = {0, 1, 2, 4, 8, 16, 64};
+  const std::uint64_t soft = kPages[below(7)] * P;
+  switch (below(6)) {
+    case 0:  // RLIMIT_STACK, within what the child needs
+      op.a = {abi::RLIMIT_STACK, (1 + below(8)) << 20, c.rlimit_stack_max, 0, 0, 0};
+      break;
+    case 1:  // soft above hard: EINVAL
+      op.a = {abi::RLIMIT_MEMLOCK, soft + P, soft, 0, 0, 0};
+      break;
+    case 2:  // raise the hard limit
+      op.a = {abi::RLIMIT_MEMLOCK, soft, c.rlimit_memlock_max + 64 * P, 0, 0, 0};
+      break;
+    default:  // the soft limit within the hard one, or both down
+      op.a = {
+          abi::RLIMIT_MEMLOCK,
+          std::min(soft, c.rlimit_memlock_max),
+          chance(2) ? c.rlimit_memlock_max : std::max(soft, std::min(soft, c.rlimit_memlock_max)),
+          0,
+          0,
+          0};
+  }
+  return op;
+}
+
+// The child drops a capability mm checks, drops or raises its effective
+// set within the permitted one, or tries to grow the permitted set (EPERM).
+Op Generator::make_capset(const AddressSpace& as) {
+  Op op;
+  op.kind = OpKind::Capset;
+  const Capabilities& k = as.config().caps;
+  static constexpr int kCaps[] = {abi::CAP_IPC_LOCK, abi::CAP_SYS_RAWIO, abi::CAP_SYS_RESOURCE,
+                                  abi::CAP_SETPCAP};
+  const std::uint64_t bit = std::uint64_t{1} << kCaps[below(4)];
+  switch (below(5)) {
+    case 0:  // effective back to permitted
+      op.a = {k.permitted, k.permitted, k.inheritable, 0, 0, 0};
+      break;
+    case 1:  // effective off
+      op.a = {0, k.permitted, k.inheritable, 0, 0, 0};
+      break;
+    case 2:  // grow the permitted set: EPERM unless it is there already
+      op.a = {k.effective | bit, k.permitted | bit, k.inheritable, 0, 0, 0};
+      break;
+    case 3:  // an inheritable capability
+      op.a = {k.effective, k.permitted, k.inheritable | bit, 0, 0, 0};
+      break;
+    default:  // drop one for good
+      op.a = {k.effective & ~bit, k.permitted & ~bit, k.inheritable, 0, 0, 0};
+  }
+  return op;
+}
+
 Op Generator::make_brk() {
   Op op;
   op.kind = OpKind::Brk;
@@ -401,6 +463,10 @@ Op Generator::make(OpKind k, const AddressSpace& as) {
       return make_brk();
     case OpKind::Prctl:
       return make_prctl();
+    case OpKind::Setrlimit:
+      return make_setrlimit(as);
+    case OpKind::Capset:
+      return make_capset(as);
     case OpKind::Mseal: {
       const Addr a = pick_addr(as);
       op.a = {a, pick_len(as, a), chance(2) ? 1U : 0U, 0, 0, 0};
@@ -482,7 +548,10 @@ bool is_confined(const Op& op, const GenContext& ctx) {
     case OpKind::Munlockall:
     case OpKind::Fork:
     case OpKind::Prctl:
+    case OpKind::Capset:
       return true;
+    case OpKind::Setrlimit:  // the child's stack must still grow as it needs
+      return a[0] != abi::RLIMIT_STACK || a[1] >= (std::uint64_t{1} << 20);
   }
   return false;
 }

@@ -1,9 +1,11 @@
 #include "vmseal/difftest/native.hpp"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,7 +24,7 @@ namespace {
 
 constexpr int kCallTimeoutMs = 20000;
 
-enum class ReqKind : std::int32_t { Syscall, Fault, Fork, Filler, Exit };
+enum class ReqKind : std::int32_t { Syscall, Fault, Fork, Filler, Exit, Rlimit, Capset };
 
 struct Request {
   ReqKind kind = ReqKind::Syscall;
@@ -129,6 +131,22 @@ void close_all_but(int* keep, int n) noexcept {
         }
         break;
       }
+      case ReqKind::Rlimit: {  // q.a: resource, soft, hard (the child's own)
+        const rlimit lim{q.a[1], q.a[2]};
+        v = syscall(SYS_prlimit64, 0, q.a[0], &lim, nullptr);
+        break;
+      }
+      case ReqKind::Capset: {  // q.a: effective, permitted, inheritable
+        __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
+        __user_cap_data_struct d[2] = {};
+        for (int word = 0; word < 2; ++word) {
+          d[word].effective = static_cast<std::uint32_t>(q.a[0] >> (32 * word));
+          d[word].permitted = static_cast<std::uint32_t>(q.a[1] >> (32 * word));
+          d[word].inheritable = static_cast<std::uint32_t>(q.a[2] >> (32 * word));
+        }
+        v = syscall(SYS_capset, &h, d);
+        break;
+      }
       case ReqKind::Exit:
         _exit(0);
     }
@@ -168,6 +186,9 @@ long syscall_number(OpKind k) noexcept {
       return kernel::kNrMseal;
     case OpKind::Prctl:
       return SYS_prctl;
+    case OpKind::Setrlimit:
+    case OpKind::Capset:
+      return -1;  // structures: ReqKind::Rlimit, ReqKind::Capset
     case OpKind::WriteFault:
     case OpKind::Fork:
       return -1;
@@ -292,6 +313,9 @@ bool NativeProcess::call(const Op& op, SysResult& result, std::string* error) {
   if (op.kind == OpKind::WriteFault) {
     q.kind = ReqKind::Fault;
     q.a[0] = op.a[0];
+  } else if (op.kind == OpKind::Setrlimit || op.kind == OpKind::Capset) {
+    q.kind = op.kind == OpKind::Setrlimit ? ReqKind::Rlimit : ReqKind::Capset;
+    for (std::size_t i = 0; i < 3; ++i) q.a[i] = op.a[i];
   } else {
     q.kind = ReqKind::Syscall;
     q.nr = syscall_number(op.kind);

@@ -10,8 +10,9 @@ namespace vmseal::difftest {
 namespace {
 
 constexpr std::array<std::string_view, kOpKinds> kNames{
-    "mmap",    "munmap",   "mprotect",   "pkey_mprotect", "mremap", "madvise", "mlock", "mlock2",
-    "munlock", "mlockall", "munlockall", "brk",           "mseal",  "fault",   "fork",  "prctl"};
+    "mmap",  "munmap", "mprotect", "pkey_mprotect", "mremap",     "madvise",
+    "mlock", "mlock2", "munlock",  "mlockall",      "munlockall", "brk",
+    "mseal", "fault",  "fork",     "prctl",         "setrlimit",  "capset"};
 
 std::string hex(std::uint64_t v) {
   char b[24];
@@ -97,6 +98,12 @@ std::optional<Syscall> as_syscall(const Op& op) noexcept {
     case OpKind::Prctl:
       k = SyscallKind::Prctl;
       break;
+    case OpKind::Setrlimit:
+      k = SyscallKind::Setrlimit;
+      break;
+    case OpKind::Capset:
+      k = SyscallKind::Capset;
+      break;
     case OpKind::WriteFault:
     case OpKind::Fork:
       return std::nullopt;
@@ -122,6 +129,9 @@ std::size_t arg_count(OpKind k) noexcept {
       return 6;
     case OpKind::Prctl:
       return 5;
+    case OpKind::Setrlimit:
+    case OpKind::Capset:
+      return 3;
     case OpKind::Mremap:
       return 5;
     case OpKind::PkeyMprotect:

@@ -513,7 +513,8 @@ void append_comment(std::string& out, const char* prefix, const std::string& wha
 std::string c_prelude(std::uint64_t span) {
   return " */\n#define _GNU_SOURCE\n#include <errno.h>\n#include <fcntl.h>\n#include <stdio.h>\n"
          "#include <stdlib.h>\n#include <string.h>\n#include <sys/mman.h>\n"
-         "#include <sys/syscall.h>\n#include <sys/wait.h>\n#include <unistd.h>\n\n"
+         "#include <sys/syscall.h>\n#include <sys/wait.h>\n#include <unistd.h>\n"
+         "#include <sys/resource.h>\n#include <linux/capability.h>\n\n"
          "static unsigned long W; /* the window's reservation, as in the run */\n"
          "static unsigned long B; /* the program break at the start */\n\n"
          "static void show(const char *call, long r) {\n"
@@ -614,6 +615,19 @@ std::string c_call(const Op& op, const Fds& f, Addr lo, Addr hi) {
     case OpKind::Prctl:
       call = "syscall(SYS_prctl, " + std::to_string(a[0]) + "UL, " + std::to_string(a[1]) + "UL, " +
              std::to_string(a[2]) + "UL, 0UL, 0UL)";
+      break;
+    case OpKind::Setrlimit:  // a GNU statement expression: the structure, then the call
+      call = "({ struct rlimit r = {" + std::to_string(a[1]) + "UL, " + std::to_string(a[2]) +
+             "UL}; syscall(SYS_prlimit64, 0, " + std::to_string(a[0]) + ", &r, NULL); })";
+      break;
+    case OpKind::Capset:
+      call =
+          "({ struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0}; "
+          "struct __user_cap_data_struct d[2] = {{" +
+          std::to_string(a[0] & 0xffffffffU) + "U, " + std::to_string(a[1] & 0xffffffffU) + "U, " +
+          std::to_string(a[2] & 0xffffffffU) + "U}, {" + std::to_string(a[0] >> 32) + "U, " +
+          std::to_string(a[1] >> 32) + "U, " + std::to_string(a[2] >> 32) +
+          "U}}; syscall(SYS_capset, &h, d); })";
       break;
     default: {  // the calls on [addr, addr + len) and their flags
       static constexpr const char* kNr[] = {

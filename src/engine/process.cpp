@@ -71,7 +71,8 @@ SysResult AddressSpace::brk(Addr brk) {
 
 // A page fault. Below a VM_GROWSDOWN VMA the stack grows (seals do not stop
 // it: the grown part is simply part of the sealed VMA), keeping stack_guard_gap
-// to an accessible VMA below and staying within RLIMIT_STACK.
+// to an accessible VMA below and staying within RLIMIT_STACK and, when it is
+// locked, RLIMIT_MEMLOCK.
 FaultResult AddressSpace::fault(Addr addr, Access access) {
   Vma* v = tree_.lower(addr);
   if (v == nullptr) return FaultResult::Segv;
@@ -83,8 +84,14 @@ FaultResult AddressSpace::fault(Addr addr, Access access) {
         prev != nullptr && (prev->flags & vm::GROWSDOWN) == 0 &&
         (prev->flags & vm::ACCESS_FLAGS) != 0 && a - prev->end < cfg_.stack_guard_gap)
       return FaultResult::Segv;
+    // acct_stack_growth(): RLIMIT_STACK, then mlock_future_ok() for a locked
+    // stack without CAP_IPC_LOCK (found by vmseal difftest once capset could
+    // drop the capability: mlockall, capset, a fault below the stack).
     const std::uint64_t grow = pages(v->start - a);
     if (grow > v->pgoff || v->end - a > cfg_.rlimit_stack) return FaultResult::Segv;
+    if ((v->flags & vm::LOCKED) != 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK) &&
+        counters_.locked_vm + grow > (cfg_.rlimit_memlock >> kPageShift))
+      return FaultResult::Segv;
     const Addr vs = v->start;
     anon_vma_prepare(vs);
     Vma& g = tree_.set_bounds(vs, a, tree_.find(vs)->end);

@@ -107,5 +107,31 @@ TEST(DifftestRegression, RecordedPlacementTrustsTheEngineInsideItsRange) {
   as.clear_recorded_placement();
 }
 
+// A locked stack grows only as far as RLIMIT_MEMLOCK allows once the process
+// has no CAP_IPC_LOCK (acct_stack_growth() -> mlock_future_ok()). Found by
+// vmseal difftest (seed 11, setrlimit=10,capset=10,...): mlockall(MCL_CURRENT|
+// MCL_ONFAULT) locked a GROWSDOWN mapping, capset dropped the capability, a
+// write fault below it got EFAULT from the kernel and grew the engine's stack.
+TEST(DifftestRegression, ALockedStackGrowsOnlyWithinTheMemlockLimit) {
+  Config cfg;
+  cfg.set_privileged(true);
+  AddressSpace as(cfg);
+  const Addr stack = kBase + 64 * P;
+  ASSERT_TRUE(as.mmap(stack, 4 * P, abi::PROT_READ | abi::PROT_WRITE,
+                      abi::MAP_PRIVATE | abi::MAP_ANONYMOUS | abi::MAP_FIXED | abi::MAP_GROWSDOWN,
+                      -1, 0)
+                  .is_ok());
+  ASSERT_TRUE(as.setrlimit(abi::RLIMIT_MEMLOCK, 4 * P, 4 * P, as.config().caps).is_ok());
+  ASSERT_TRUE(as.mlockall(abi::MCL_CURRENT | abi::MCL_ONFAULT).is_ok());
+  // With CAP_IPC_LOCK the stack grows past the limit.
+  EXPECT_EQ(as.fault(stack - P, Access::Write), FaultResult::Ok);
+  const Capabilities& k = as.config().caps;
+  const std::uint64_t lock = std::uint64_t{1} << abi::CAP_IPC_LOCK;
+  ASSERT_TRUE(as.capset(k.effective & ~lock, k.permitted & ~lock, k.inheritable).is_ok());
+  // 5 pages locked, limit 4: no more growth, and the VMA keeps its start.
+  EXPECT_EQ(as.fault(stack - 2 * P, Access::Write), FaultResult::Segv);
+  EXPECT_EQ(as.vmas().find(stack)->start, stack - P);
+}
+
 }  // namespace
 }  // namespace vmseal

@@ -57,6 +57,8 @@ class Generator {
   Op make_mlockall();
   Op make_brk();
   Op make_prctl();
+  Op make_setrlimit(const AddressSpace& as);
+  Op make_capset(const AddressSpace& as);
   bool chance(unsigned percent) {
     return std::uniform_int_distribution<unsigned>(0, 99)(rng_) < percent;
   }

@@ -31,8 +31,10 @@ enum class OpKind : std::uint8_t {
   WriteFault,  // a[0]: the address; made with read(2) from /dev/zero into it
   Fork,        // the process forks; the sequence goes on in the child
   Prctl,       // prctl(PR_SET_MDWE / PR_GET_MDWE, ...): process state that decides calls
+  Setrlimit,   // a[0] resource, a[1] soft, a[2] hard: prlimit64 of the child itself
+  Capset,      // a[0] effective, a[1] permitted, a[2] inheritable: the child's own sets
 };
-inline constexpr std::size_t kOpKinds = 16;
+inline constexpr std::size_t kOpKinds = 18;
 
 std::string_view op_name(OpKind k) noexcept;
 bool op_from_name(std::string_view name, OpKind& out) noexcept;
