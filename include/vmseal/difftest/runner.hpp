@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -104,6 +105,11 @@ class Job {
   std::string c_program(const std::vector<Op>& ops, const std::string& what) const;
 
  private:
+  struct Template;  // a zygote and what its children start with (runner.cpp)
+  bool start_zygote(Template& t, bool near_limit, std::string& err);
+  bool start_child(Template& t, bool near_limit, NativeProcess& np,
+                   std::vector<kernel::SmapsEntry>& entries, std::string& err);
+
   const Options& options_;
   Config config_;
   GenContext ctx_;
@@ -112,6 +118,9 @@ class Job {
   std::string error_;
   void* reservation_ = nullptr;
   std::size_t reservation_len_ = 0;
+  // The children of ordinary sequences and of those near vm.max_map_count.
+  std::unique_ptr<Template> plain_;
+  std::unique_ptr<Template> near_;
 };
 
 // Writes each divergence's reproductions into `dir` (created when missing):
