@@ -8,8 +8,8 @@
 // vm.max_map_count; Difftest_CompareDefaultMix has them, one in 50 as
 // `vmseal difftest` does by default.
 //
-// Each job lives in a thread of its own for the whole process, as a job of
-// `vmseal difftest` does for its whole run: its zygotes are kept from one
+// Each job lives in a thread of its own for the whole process, pinned to a
+// CPU, as a job of `vmseal difftest` does for its whole run: its zygotes are kept from one
 // benchmark run to the next (the first sequence near the limit, in the first
 // run, pays for the 65,000 VMAs and their import; the next ones fork them),
 // and its allocations stay out of the main thread's [heap], which the
@@ -58,6 +58,7 @@ class Worker {
     bool near;
   };
   void loop() {
+    vmseal::difftest::pin_job(index_);  // as run() does (Options::pin_jobs)
     Job job(index_, options_);
     std::string err;
     const bool ready = job.ready(&err);

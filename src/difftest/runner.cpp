@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -742,6 +743,20 @@ std::string Job::c_program(const std::vector<Op>& ops, const std::string& what) 
   return out;
 }
 
+void pin_job(unsigned job) noexcept {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < 2) return;
+  unsigned skip = job % static_cast<unsigned>(CPU_COUNT(&allowed));
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed) || skip-- != 0) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    sched_setaffinity(0, sizeof one, &one);
+    return;
+  }
+}
+
 Summary run(const Options& options, Progress& progress) {
   Summary sum;
   become_subreaper();
@@ -756,6 +771,7 @@ Summary run(const Options& options, Progress& progress) {
   std::vector<std::thread> threads;
   for (unsigned j = 0; j < jobs; ++j) {
     threads.emplace_back([&, j] {
+      if (options.pin_jobs) pin_job(j);
       Job job(j, options);
       std::string err;
       if (!job.ready(&err)) {

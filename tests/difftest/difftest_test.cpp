@@ -6,12 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <rapidcheck/gtest.h>
+#include <sched.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "vmseal/kernel/pagemap.hpp"
 #include "vmseal/kernel/syscalls.hpp"
@@ -267,6 +269,34 @@ TEST(DifftestRun, ShrinksADivergenceNearTheLimit) {
   EXPECT_EQ(small.back().kind, OpKind::Mmap);
   EXPECT_LE(small.size(), ops.size());
   EXPECT_NE(what.find("ENOMEM"), std::string::npos) << what;
+}
+
+// Each job's thread ends up on one CPU of those it may use, a different one
+// for consecutive jobs; with a single CPU allowed nothing changes.
+TEST(DifftestRun, PinJobSpreadsJobsOverTheAllowedCpus) {
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  const int n = CPU_COUNT(&allowed);
+  std::vector<int> cpus;
+  for (unsigned job = 0; job < 2; ++job) {
+    std::thread([&] {
+      pin_job(job);
+      cpu_set_t now;
+      ASSERT_EQ(sched_getaffinity(0, sizeof now, &now), 0);
+      if (n < 2) {
+        EXPECT_TRUE(CPU_EQUAL(&now, &allowed));
+        return;
+      }
+      ASSERT_EQ(CPU_COUNT(&now), 1);
+      for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &now)) cpus.push_back(c);
+    }).join();
+  }
+  if (n >= 2) {
+    ASSERT_EQ(cpus.size(), 2U);
+    EXPECT_NE(cpus[0], cpus[1]);
+    EXPECT_TRUE(CPU_ISSET(cpus[0], &allowed) && CPU_ISSET(cpus[1], &allowed));
+  }
 }
 
 // Regressions: divergences the difftest found in the harness and the engine.
