@@ -96,11 +96,10 @@ class NativeProcess {
 
 // A job's template child: forked once, it clears the window (and near the
 // limit splits the filler area), then forks a child for each sequence. Fork
-// copies every VMA, so each child starts with the zygote's layout, which does
-// not change: the job reads and imports it once instead of once a sequence,
-// and a zygote with 65,000 VMAs forks faster than a fresh child splits them.
-// The zygote dies with the thread that started it (PR_SET_PDEATHSIG), as its
-// children do.
+// copies its VMAs (all but VM_DONTCOPY ones), so each child starts with the
+// same layout, for the zygote's does not change: the job reads and imports it once instead of once
+// a sequence, and a zygote with 65,000 VMAs forks faster than a fresh child splits them. The zygote
+// dies with the thread that started it (PR_SET_PDEATHSIG), as its children do.
 class Zygote {
  public:
   Zygote() = default;

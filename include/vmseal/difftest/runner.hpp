@@ -82,7 +82,8 @@ Summary run(const Options& options, Progress& progress);
 // of those it may run on: the job-th, round robin. Each call of a job is a
 // round trip between its thread and its child. On one CPU each wakeup is a
 // context switch; across CPUs it often waits 0.2 to 0.3 ms for an idle vCPU
-// here, and the scheduler does not keep the pairs of two jobs apart.
+// here, and the scheduler does not reliably keep each job's pair on a CPU of
+// its own.
 void pin_job(unsigned job) noexcept;
 
 // One job's fixed environment: its window, its open files, the machine.
