@@ -65,6 +65,7 @@ struct DifftestOptions {
   unsigned long long window_pages = 256;
   unsigned long long near_limit_every = 50;
   bool no_shrink = false;
+  bool no_pin = false;
   unsigned long long max_divergences = 1;
   std::string out_dir = "difftest-divergences";
   bool json = false;

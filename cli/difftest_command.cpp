@@ -43,6 +43,9 @@ CLI::App* add_difftest(CLI::App& app, DifftestOptions& o) {
                   "every Nth sequence runs a few VMAs short of vm.max_map_count (0: never)")
       ->default_val(50);
   cmd->add_flag("--no-shrink", o.no_shrink, "report divergences as found, without shrinking them");
+  cmd->add_flag("--no-pin", o.no_pin,
+                "let each job's processes move between CPUs (by default a job and its children "
+                "stay on one)");
   cmd->add_option("--max-divergences", o.max_divergences,
                   "stop after this many divergences (0: never)")
       ->default_val(1);
@@ -78,6 +81,7 @@ bool options_from(const DifftestOptions& o, difftest::Options& opt) {
   opt.window_pages = o.window_pages;
   opt.near_limit_every = o.near_limit_every;
   opt.shrink = !o.no_shrink;
+  opt.pin_jobs = !o.no_pin;
   opt.max_divergences = o.max_divergences;
   std::string err;
   if (!o.mix.empty() && !opt.mix.parse(o.mix, &err)) {

@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +19,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "vmseal/kernel/proc.hpp"
 #include "vmseal/kernel/syscalls.hpp"
 
 namespace vmseal::difftest {
@@ -24,7 +28,7 @@ namespace {
 
 constexpr int kCallTimeoutMs = 20000;
 
-enum class ReqKind : std::int32_t { Syscall, Fault, Fork, Filler, Exit, Rlimit, Capset };
+enum class ReqKind : std::int32_t { Syscall, Fault, Fork, Exit, Rlimit, Capset };
 
 struct Request {
   ReqKind kind = ReqKind::Syscall;
@@ -79,22 +83,13 @@ void close_all_but(int* keep, int n) noexcept {
   syscall(SYS_close_range, lo, ~0U, 0);
 }
 
-[[noreturn]] void child_main(int req_fd, int resp_fd, const Window& w, const Fds& fds) noexcept {
-  // Die with the parent.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  // Hold no other descriptor (another job's pipe held open here would hide
-  // its child's death from it). Keep stderr for sanitizer reports.
-  int keep[] = {2,           req_fd,      resp_fd, fds.memfd_a, fds.memfd_a2, fds.memfd_a_ro,
-                fds.memfd_b, fds.dev_zero};
-  close_all_but(keep, static_cast<int>(sizeof keep / sizeof keep[0]));
-  const int zero_fd = fds.dev_zero;
-  // The window and its guard holes start empty; the filler area stays reserved.
-  const long cleared = syscall(SYS_munmap, w.reservation_start(), w.filler - w.reservation_start());
-  // Ready: the parent reads the layout only after this.
-  Response ready;
-  ready.ret = cleared;
-  ready.err = cleared == -1 ? errno : 0;
-  if (!write_full(resp_fd, &ready, sizeof ready)) _exit(0);
+// The window and its guard holes start empty; the filler area stays reserved.
+long clear_window(const Window& w) noexcept {
+  return syscall(SYS_munmap, w.reservation_start(), w.filler - w.reservation_start());
+}
+
+// The calls, one request at a time, until the pipe closes.
+[[noreturn]] void serve(int req_fd, int resp_fd, int zero_fd) noexcept {
   for (;;) {
     Request q;
     if (!read_full(req_fd, &q, sizeof q)) _exit(0);
@@ -118,18 +113,6 @@ void close_all_but(int* keep, int n) noexcept {
         write_full(resp_fd, &r, sizeof r);
         if (v > 0) _exit(0);
         continue;
-      }
-      case ReqKind::Filler: {
-        // q.a[0]: filler start, q.a[1]: number of single pages to re-protect
-        // (every other page, so each becomes a VMA of its own).
-        v = 0;
-        for (std::uint64_t i = 0; i < q.a[1]; ++i) {
-          if (syscall(SYS_mprotect, q.a[0] + (2 * i + 1) * 4096, 4096, 1) != 0) {
-            v = -1;
-            break;
-          }
-        }
-        break;
       }
       case ReqKind::Rlimit: {  // q.a: resource, soft, hard (the child's own)
         const rlimit lim{q.a[1], q.a[2]};
@@ -155,6 +138,156 @@ void close_all_but(int* keep, int n) noexcept {
     if (!write_full(resp_fd, &r, sizeof r)) _exit(0);
   }
 }
+
+[[noreturn]] void child_main(int req_fd, int resp_fd, const Window& w, const Fds& fds) noexcept {
+  // Die with the parent.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Hold no other descriptor (another job's pipe held open here would hide
+  // its child's death from it). Keep stderr for sanitizer reports.
+  int keep[] = {2,           req_fd,      resp_fd, fds.memfd_a, fds.memfd_a2, fds.memfd_a_ro,
+                fds.memfd_b, fds.dev_zero};
+  close_all_but(keep, static_cast<int>(sizeof keep / sizeof keep[0]));
+  const long cleared = clear_window(w);
+  // Ready: the parent reads the layout only after this.
+  Response ready;
+  ready.ret = cleared;
+  ready.err = cleared == -1 ? errno : 0;
+  if (!write_full(resp_fd, &ready, sizeof ready)) _exit(0);
+  serve(req_fd, resp_fd, fds.dev_zero);
+}
+
+// ---- the zygote's side --------------------------------------------------------
+
+// Requests on the zygote's socket (SOCK_SEQPACKET: one message each).
+enum class ZygoteReq : std::int32_t { Filler, Spawn };
+struct ZygoteRequest {
+  ZygoteReq kind = ZygoteReq::Spawn;
+  std::int32_t pad = 0;
+  std::uint64_t a[2] = {};
+};
+
+// One request and the descriptors it carries (Spawn: the new child's ends
+// of its two pipes, as SCM_RIGHTS). False when the socket closed.
+bool receive(int fd, ZygoteRequest& q, int (&got)[2]) noexcept {
+  got[0] = got[1] = -1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof got)];
+  iovec iov{&q, sizeof q};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = control;
+  m.msg_controllen = sizeof control;
+  ssize_t n = 0;
+  do n = recvmsg(fd, &m, 0);
+  while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof q)) return false;
+  const cmsghdr* c = CMSG_FIRSTHDR(&m);
+  if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+      c->cmsg_len == CMSG_LEN(sizeof got)) {
+    const auto* data = reinterpret_cast<const int*>(CMSG_DATA(c));
+    got[0] = data[0];
+    got[1] = data[1];
+  }
+  return true;
+}
+
+// Splits the filler area: `pages` single pages from `at` re-protected, every
+// other one, so that each becomes a VMA of its own.
+Response split_filler(Addr at, std::uint64_t pages) noexcept {
+  Response r;
+  for (std::uint64_t i = 0; i < pages; ++i) {
+    if (syscall(SYS_mprotect, at + (2 * i + 1) * 4096, 4096, 1) != 0) {
+      r.ret = -1;
+      r.err = errno;
+      break;
+    }
+  }
+  return r;
+}
+
+// A fork of the zygote that serves calls on the pipes in `got`. CLONE_PARENT
+// makes it the job's own child, like start()'s: the job waits for it, and
+// the subreaper takes its forks. The zygote keeps nothing of it.
+Response spawn_child(int ctl_fd, const int (&got)[2], int zero_fd, long parent) noexcept {
+  Response r;
+  if (got[0] < 0 || got[1] < 0) {
+    r.ret = -1;
+    r.err = EBADF;
+    return r;
+  }
+  const long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+  if (pid == 0) {
+    // copy_process() clears pdeath_signal: die with the job again, and not
+    // at all if it died before this line.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (syscall(SYS_getppid) != parent) _exit(0);
+    ::close(ctl_fd);
+    Response ready;
+    if (!write_full(got[1], &ready, sizeof ready)) _exit(0);
+    serve(got[0], got[1], zero_fd);
+  }
+  r.ret = pid;
+  r.err = pid == -1 ? errno : 0;
+  return r;
+}
+
+[[noreturn]] void zygote_main(int ctl_fd, const Window& w, const Fds& fds, long parent) noexcept {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (syscall(SYS_getppid) != parent) _exit(0);
+  int keep[] = {2, ctl_fd, fds.memfd_a, fds.memfd_a2, fds.memfd_a_ro, fds.memfd_b, fds.dev_zero};
+  close_all_but(keep, static_cast<int>(sizeof keep / sizeof keep[0]));
+  const long cleared = clear_window(w);
+  Response ready;
+  ready.ret = cleared;
+  ready.err = cleared == -1 ? errno : 0;
+  if (!write_full(ctl_fd, &ready, sizeof ready)) _exit(0);
+  for (;;) {
+    ZygoteRequest q;
+    int got[2];
+    if (!receive(ctl_fd, q, got)) _exit(0);
+    const Response r = q.kind == ZygoteReq::Filler ? split_filler(q.a[0], q.a[1])
+                                                   : spawn_child(ctl_fd, got, fds.dev_zero, parent);
+    for (int fd : got)
+      if (fd >= 0) ::close(fd);
+    if (!write_full(ctl_fd, &r, sizeof r)) _exit(0);
+  }
+}
+
+// The answer on `fd` within the call timeout. False with a message.
+bool await_answer(int fd, Response& r, const char* who, std::string* error) {
+  pollfd p{fd, POLLIN, 0};
+  int n = 0;
+  do n = poll(&p, 1, kCallTimeoutMs);
+  while (n < 0 && errno == EINTR);
+  if (n > 0 && read_full(fd, &r, sizeof r)) return true;
+  if (error)
+    *error = std::string(who) +
+             (n == 0 ? " did not answer within " + std::to_string(kCallTimeoutMs / 1000) + " s"
+                     : " stopped answering");
+  return false;
+}
+
+// PROCMAP_QUERY (<linux/fs.h> of Linux 6.11; older headers lack it).
+struct ProcmapQuery {
+  std::uint64_t size = sizeof(ProcmapQuery);
+  std::uint64_t query_flags = 0;
+  std::uint64_t query_addr = 0;
+  std::uint64_t vma_start = 0;
+  std::uint64_t vma_end = 0;
+  std::uint64_t vma_flags = 0;
+  std::uint64_t vma_page_size = 0;
+  std::uint64_t vma_offset = 0;
+  std::uint64_t inode = 0;
+  std::uint32_t dev_major = 0;
+  std::uint32_t dev_minor = 0;
+  std::uint32_t vma_name_size = 0;
+  std::uint32_t build_id_size = 0;
+  std::uint64_t vma_name_addr = 0;
+  std::uint64_t build_id_addr = 0;
+};
+static_assert(sizeof(ProcmapQuery) == 104);
+constexpr unsigned long kProcmapQuery = _IOWR('f', 17, ProcmapQuery);
+constexpr std::uint64_t kCoveringOrNextVma = 0x10;
 
 long syscall_number(OpKind k) noexcept {
   switch (k) {
@@ -228,6 +361,18 @@ bool NativeProcess::start(const Window& w, const Fds& fds, std::string* error) {
   pid_ = pid;
   req_fd_ = req[1];
   resp_fd_ = resp[0];
+  return await_ready(error);
+}
+
+bool NativeProcess::adopt(pid_t pid, int req_fd, int resp_fd, std::string* error) {
+  stop();
+  pid_ = pid;
+  req_fd_ = req_fd;
+  resp_fd_ = resp_fd;
+  return open_proc_files(error);
+}
+
+bool NativeProcess::await_ready(std::string* error) {
   Response ready;
   if (!read_full(resp_fd_, &ready, sizeof ready) || ready.ret != 0) {
     if (error) *error = "the native child could not clear its window";
@@ -238,12 +383,16 @@ bool NativeProcess::start(const Window& w, const Fds& fds, std::string* error) {
 }
 
 bool NativeProcess::open_proc_files(std::string* error) {
+  if (maps_fd_ >= 0) ::close(maps_fd_);
+  maps_fd_ = -1;
   return smaps_.open(pid_, error) && pagemap_.open(pid_, error);
 }
 
 void NativeProcess::stop() noexcept {
   smaps_.close();
   pagemap_.close();
+  if (maps_fd_ >= 0) ::close(maps_fd_);
+  maps_fd_ = -1;
   if (req_fd_ >= 0) ::close(req_fd_);
   if (resp_fd_ >= 0) ::close(resp_fd_);
   req_fd_ = resp_fd_ = -1;
@@ -328,20 +477,6 @@ bool NativeProcess::call(const Op& op, SysResult& result, std::string* error) {
   return true;
 }
 
-bool NativeProcess::make_filler(Addr at, std::uint64_t vmas, std::string* error) {
-  Request q;
-  q.kind = ReqKind::Filler;
-  q.a[0] = at;
-  q.a[1] = vmas / 2;
-  std::int64_t ret = 0;
-  std::int64_t err = 0;
-  if (!roundtrip(&q, ret, err, error)) return false;
-  if (ret != 0 && error)
-    *error =
-        "could not split the filler area: " + std::string(std::strerror(static_cast<int>(err)));
-  return ret == 0;
-}
-
 bool NativeProcess::current_brk(Addr& out, std::string* error) {
   Request q;
   q.kind = ReqKind::Syscall;
@@ -381,6 +516,165 @@ bool NativeProcess::read_guards(Addr start, Addr end, GuardPages& out, std::stri
 bool NativeProcess::read_layout(std::vector<kernel::SmapsEntry>& out, std::string* error,
                                 Addr stop_at) {
   return smaps_.read(out, error, stop_at);
+}
+
+bool NativeProcess::query_vma(Addr at, VmaBrief& out, bool& found, std::string* error) {
+  if (maps_fd_ < 0) {
+    maps_fd_ = kernel::open_proc_file(pid_, "maps", error);
+    if (maps_fd_ < 0) return false;
+  }
+  ProcmapQuery q;
+  q.query_flags = kCoveringOrNextVma;
+  q.query_addr = at;
+  found = ioctl(maps_fd_, kProcmapQuery, &q) == 0;
+  if (!found && errno != ENOENT) {
+    if (error) *error = std::string("PROCMAP_QUERY: ") + std::strerror(errno);
+    return false;
+  }
+  out = VmaBrief{q.vma_start, q.vma_end,   q.vma_flags, q.vma_offset,
+                 q.inode,     q.dev_major, q.dev_minor};
+  return true;
+}
+
+// ---- Zygote -------------------------------------------------------------------
+
+Zygote::~Zygote() { stop(); }
+
+bool Zygote::start(const Window& w, const Fds& fds, std::string* error) {
+  stop();
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    if (error) *error = std::string("socketpair: ") + std::strerror(errno);
+    return false;
+  }
+  const long parent = syscall(SYS_getpid);
+  const pid_t pid = static_cast<pid_t>(syscall(SYS_fork));
+  if (pid < 0) {
+    if (error) *error = std::string("fork: ") + std::strerror(errno);
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return false;
+  }
+  if (pid == 0) zygote_main(sv[1], w, fds, parent);
+  ::close(sv[1]);
+  pid_ = pid;
+  ctl_fd_ = sv[0];
+  Response ready;
+  if (!await_answer(ctl_fd_, ready, "the zygote", error)) {
+    stop();
+    return false;
+  }
+  if (ready.ret != 0) {
+    if (error) *error = "the zygote could not clear its window";
+    stop();
+    return false;
+  }
+  return true;
+}
+
+void Zygote::stop() noexcept {
+  if (ctl_fd_ >= 0) ::close(ctl_fd_);
+  ctl_fd_ = -1;
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  pid_ = -1;
+}
+
+bool Zygote::send(const void* q, const int* fds, std::string* error) {
+  if (pid_ <= 0) {
+    if (error) *error = "the zygote is not running";
+    return false;
+  }
+  iovec iov{const_cast<void*>(q), sizeof(ZygoteRequest)};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+  if (fds != nullptr) {
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(2 * sizeof(int));
+    std::memcpy(CMSG_DATA(c), fds, 2 * sizeof(int));
+  }
+  ssize_t n = 0;
+  do n = sendmsg(ctl_fd_, &m, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof(ZygoteRequest))) return true;
+  if (error) *error = std::string("the zygote: ") + std::strerror(errno);
+  stop();
+  return false;
+}
+
+bool Zygote::answer(std::int64_t& ret, std::int64_t& err, std::string* error) {
+  Response r;
+  if (!await_answer(ctl_fd_, r, "the zygote", error)) {
+    stop();
+    return false;
+  }
+  ret = r.ret;
+  err = r.err;
+  return true;
+}
+
+bool Zygote::make_filler(Addr at, std::uint64_t vmas, std::string* error) {
+  ZygoteRequest q;
+  q.kind = ZygoteReq::Filler;
+  q.a[0] = at;
+  q.a[1] = vmas / 2;
+  std::int64_t ret = 0;
+  std::int64_t err = 0;
+  if (!send(&q, nullptr, error) || !answer(ret, err, error)) return false;
+  if (ret != 0 && error)
+    *error =
+        "could not split the filler area: " + std::string(std::strerror(static_cast<int>(err)));
+  return ret == 0;
+}
+
+bool Zygote::spawn(NativeProcess& np, std::string* error) {
+  np.stop();
+  int req[2];
+  int resp[2];
+  if (pipe2(req, O_CLOEXEC) != 0) {
+    if (error) *error = std::string("pipe: ") + std::strerror(errno);
+    return false;
+  }
+  if (pipe2(resp, O_CLOEXEC) != 0) {
+    if (error) *error = std::string("pipe: ") + std::strerror(errno);
+    ::close(req[0]);
+    ::close(req[1]);
+    return false;
+  }
+  ZygoteRequest q;
+  q.kind = ZygoteReq::Spawn;
+  const int theirs[2] = {req[0], resp[1]};
+  const bool sent = send(&q, theirs, error);
+  // The child has its own copies now (or none: it does not exist).
+  ::close(req[0]);
+  ::close(resp[1]);
+  // The child's ready, then the zygote's answer (its pid or why it has none).
+  Response ready;
+  const bool child_ready = sent && await_answer(resp[0], ready, "the native child", nullptr);
+  std::int64_t ret = 0;
+  std::int64_t err = 0;
+  if (!sent || !answer(ret, err, error) || ret < 0 || !child_ready) {
+    if (sent && error && ret < 0)
+      *error = std::string("the zygote's fork: ") + std::strerror(static_cast<int>(err));
+    else if (sent && error && !child_ready)
+      *error = "the native child did not start";
+    if (ret > 0) {  // a child that never got ready: it is ours to reap
+      kill(static_cast<pid_t>(ret), SIGKILL);
+      waitpid(static_cast<pid_t>(ret), nullptr, 0);
+    }
+    ::close(req[1]);
+    ::close(resp[0]);
+    return false;
+  }
+  return np.adopt(static_cast<pid_t>(ret), req[1], resp[0], error);
 }
 
 }  // namespace vmseal::difftest

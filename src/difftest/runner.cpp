@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -92,7 +93,23 @@ std::uint64_t sequence_seed(std::uint64_t seed, std::uint64_t index) noexcept {
   return z ^ (z >> 31);
 }
 
-Job::Job(unsigned index, const Options& options) : options_(options) {
+// A zygote (native.hpp) and what each of its children starts with: read and
+// imported from the first child, copied for the next ones once their layout
+// is shown to be the same.
+struct Job::Template {
+  Zygote zygote;
+  bool known = false;                     // base holds the children's layout
+  AddressSpace base;                      // imported, the job's files installed, the break set
+  FileTable files;                        // base's file table as imported
+  AddressSpace as;                        // the running sequence's (assignment reuses its nodes)
+  std::vector<kernel::SmapsEntry> below;  // the children's smaps below the filler area
+  std::vector<VmaBrief> above;            // their VMAs from the filler area up (vmas_above())
+  Addr start_brk = 0;
+  Addr brk = 0;
+};
+
+Job::Job(unsigned index, const Options& options)
+    : options_(options), plain_(std::make_unique<Template>()), near_(std::make_unique<Template>()) {
   // The child's capabilities and limits are this process's (fork keeps them).
   config_.caps = kernel::read_capabilities();
   kernel::read_rlimits(config_);
@@ -215,23 +232,98 @@ SysResult apply_engine(AddressSpace& as, const Op& op, const SysResult& native, 
   }
 }
 
-// Starts the child and reads its layout; near the limit, first fills the
-// filler range until only a few VMAs are left under vm.max_map_count.
-bool start_child(NativeProcess& np, const GenContext& ctx, std::uint64_t max_map_count,
-                 bool near_limit, std::vector<kernel::SmapsEntry>& entries, std::string& err) {
-  const Window& w = ctx.window;
-  if (!np.start(w, ctx.fds, &err)) return false;
-  if (near_limit) {
-    if (!np.read_layout(entries, &err)) return false;
-    // Leave a few VMAs of headroom (the seed decides how many).
-    const std::uint64_t slack = 3;
-    const std::uint64_t have = entries.size() + 1;  // the filler split adds one at its end
-    if (max_map_count > have + slack + 2 && max_map_count - have - slack < w.filler_pages) {
-      if (!np.make_filler(w.filler, max_map_count - have - slack, &err)) return false;
-    }
+// The VMAs of the child that PROCMAP_QUERY shows without a walk of the
+// filler area: its first, then every one from its last page up (thread
+// stacks, libraries, other jobs' reservations, [stack]).
+bool vmas_above(NativeProcess& np, const Window& w, std::vector<VmaBrief>& out, std::string& err) {
+  out.clear();
+  VmaBrief v;
+  bool found = false;
+  if (!np.query_vma(w.filler, v, found, &err)) return false;
+  if (found) out.push_back(v);
+  for (Addr at = w.reservation_end() - P;; at = v.end) {
+    if (!np.query_vma(at, v, found, &err)) return false;
+    if (!found) return true;
+    out.push_back(v);
   }
-  return np.read_layout(entries, &err);
 }
+
+// Entries that import_layout() makes the same VMAs of: the same maps line,
+// VmFlags, and anonymous pages or none.
+bool same_entries(const std::vector<kernel::SmapsEntry>& a,
+                  const std::vector<kernel::SmapsEntry>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.header == y.header && x.vmflags_text == y.vmflags_text &&
+           (x.anonymous_kb == 0) == (y.anonymous_kb == 0);
+  });
+}
+
+}  // namespace
+
+// Starts the zygote; near the limit, it then fills the filler range until
+// only a few VMAs are left under vm.max_map_count.
+bool Job::start_zygote(Template& t, bool near_limit, std::string& err) {
+  t.known = false;
+  const Window& w = ctx_.window;
+  if (!t.zygote.start(w, ctx_.fds, &err) || !near_limit) return t.zygote.running();
+  // Its children have its VMAs (dup_mmap() copies all but VM_DONTCOPY ones,
+  // which would only leave them more headroom), so its count is theirs.
+  std::vector<kernel::SmapsEntry> entries;
+  kernel::SmapsReader smaps;
+  smaps.set_lean(true);
+  if (!smaps.open(t.zygote.pid(), &err) || !smaps.read(entries, &err)) return false;
+  // Leave a few VMAs of headroom.
+  const std::uint64_t slack = 3;
+  const std::uint64_t have = entries.size() + 1;  // the filler split adds one at its end
+  const std::uint64_t max = config_.max_map_count;
+  if (max > have + slack + 2 && max - have - slack < w.filler_pages)
+    return t.zygote.make_filler(w.filler, max - have - slack, &err);
+  return true;
+}
+
+// Forks the sequence's child from the zygote and gives t.as its layout. The
+// first child's is read whole and imported. A later child's is checked
+// where it is cheap to read: smaps below the filler area (the heap and the
+// window included), the program break, and the VMAs above it. When all are
+// the same, t.as is a copy of the first import: with 65,000 filler VMAs
+// that saves reading 47 MB of smaps and importing it.
+bool Job::start_child(Template& t, bool near_limit, NativeProcess& np,
+                      std::vector<kernel::SmapsEntry>& entries, std::string& err) {
+  const Window& w = ctx_.window;
+  // A zygote that is not running (first use, or it died) is started again.
+  if (!t.zygote.spawn(np, &err) && (!start_zygote(t, near_limit, err) || !t.zygote.spawn(np, &err)))
+    return false;
+  Addr start_brk = 0;
+  Addr brk = 0;
+  std::vector<VmaBrief> above;
+  if (!np.start_brk(start_brk, &err) || !np.current_brk(brk, &err) ||
+      !np.read_layout(entries, &err, w.filler))
+    return false;
+  // Without PROCMAP_QUERY (before Linux 6.11) each child is read whole.
+  const bool queried = vmas_above(np, w, above, err);
+  if (t.known && queried && start_brk == t.start_brk && brk == t.brk &&
+      same_entries(entries, t.below) && above == t.above) {
+    t.base.files() = t.files;  // what the last sequence's mappings added is not this one's
+    t.as = t.base;
+    return true;
+  }
+  t.below = entries;
+  if (!np.read_layout(entries, &err)) return false;
+  AddressSpace fresh(config_);
+  kernel::import_layout(entries, fresh, /*forked_child=*/true);
+  install_files(fresh, ctx_.fds);
+  fresh.set_brk(start_brk, brk);
+  t.files = fresh.files();
+  t.base = std::move(fresh);
+  t.as = t.base;
+  t.above = std::move(above);
+  t.start_brk = start_brk;
+  t.brk = brk;
+  t.known = queried;
+  return true;
+}
+
+namespace {
 
 // The generator's next call; a brk target near the initial break is stored
 // relative to it (a replay's child may start with its break elsewhere).
@@ -342,20 +434,14 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit,
   std::string err;
   const Window& w = ctx_.window;
   Comparison cmp{.w = w, .guards = compare_guards_};
-  if (!start_child(np, ctx_, config_.max_map_count, near_limit, cmp.entries, err)) {
+  Template& t = near_limit ? *near_ : *plain_;
+  if (!start_child(t, near_limit, np, cmp.entries, err)) {
     res.error = err;
     return res;
   }
-  AddressSpace as(config_);
-  kernel::import_layout(cmp.entries, as, /*forked_child=*/true);
-  install_files(as, ctx_.fds);
-  Addr start_brk = 0;
-  Addr brk = 0;
-  if (!np.start_brk(start_brk, &err) || !np.current_brk(brk, &err)) {
-    res.error = err;
-    return res;
-  }
-  as.set_brk(start_brk, brk);
+  AddressSpace& as = t.as;
+  const Addr start_brk = t.start_brk;
+  const Addr brk = t.brk;
   GenContext ctx = ctx_;
   ctx.start_brk = start_brk;
   ctx.initial_brk = brk;
@@ -673,6 +759,20 @@ std::string Job::c_program(const std::vector<Op>& ops, const std::string& what) 
   return out;
 }
 
+void pin_job(unsigned job) noexcept {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < 2) return;
+  unsigned skip = job % static_cast<unsigned>(CPU_COUNT(&allowed));
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed) || skip-- != 0) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    sched_setaffinity(0, sizeof one, &one);
+    return;
+  }
+}
+
 Summary run(const Options& options, Progress& progress) {
   Summary sum;
   become_subreaper();
@@ -687,6 +787,7 @@ Summary run(const Options& options, Progress& progress) {
   std::vector<std::thread> threads;
   for (unsigned j = 0; j < jobs; ++j) {
     threads.emplace_back([&, j] {
+      if (options.pin_jobs) pin_job(j);
       Job job(j, options);
       std::string err;
       if (!job.ready(&err)) {

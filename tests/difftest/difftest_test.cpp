@@ -6,10 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <rapidcheck/gtest.h>
+#include <sched.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "vmseal/kernel/pagemap.hpp"
 #include "vmseal/kernel/syscalls.hpp"
@@ -188,6 +192,111 @@ TEST(DifftestRun, CProgramCompilesAndShowsTheKernelsSide) {
     EXPECT_NE(out.find(guard), std::string::npos) << out;
   }
   EXPECT_NE(out.find("= -1 EFAULT"), std::string::npos) << out;  // the write into the guard page
+}
+
+// This process's children, every thread's, as /proc lists them ("" for none).
+std::string children_of_self() {
+  std::string all;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream f(task.path() / "children");
+    all.append(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  return all;
+}
+
+// `n` anonymous single pages, each a VMA of its own, from the window's base.
+std::vector<Op> separate_pages(Addr base, int n) {
+  std::vector<Op> ops;
+  for (int i = 0; i < n; ++i)
+    ops.push_back(
+        {OpKind::Mmap, {base + 2 * P * static_cast<Addr>(i), P, 1, 0x32, ~std::uint64_t{0}, 0}});
+  return ops;
+}
+
+// Near vm.max_map_count, each sequence's child is forked from a zygote that
+// holds the filler VMAs, and the engine starts from a copy of the layout it
+// imported from the first child. Mappings past the limit fail alike on both
+// sides, in the first replay (imported) and the next (copied): the engine's
+// VMA count is the kernel's to the last VMA.
+TEST(DifftestRun, NearTheLimitEveryChildStartsFromTheSameLayout) {
+  if (kernel::probe_mseal().support != kernel::MsealSupport::Available)
+    GTEST_SKIP() << kernel::describe(kernel::probe_mseal());
+  Options o;
+  o.window_pages = 64;
+  {
+    Job job(9, o);
+    ASSERT_TRUE(job.ready(nullptr));
+    std::vector<Op> ops = separate_pages(job.context().window.base, 12);
+    for (int round = 0; round < 3; ++round) {
+      const auto r = job.replay(ops, true, std::nullopt, nullptr);
+      EXPECT_TRUE(r.error.empty()) << r.error;
+      EXPECT_FALSE(r.diverged) << "round " << round << ": " << r.what;
+      EXPECT_EQ(r.compared, ops.size());
+    }
+    // An ordinary sequence in between comes from the other zygote.
+    const auto plain = job.replay(ops, false, std::nullopt, nullptr);
+    EXPECT_FALSE(plain.diverged) << plain.what;
+    const auto after = job.replay(ops, true, std::nullopt, nullptr);
+    EXPECT_FALSE(after.diverged) << after.what;
+  }
+  // The job's zygotes and children went with it.
+  EXPECT_EQ(children_of_self(), "");
+}
+
+// Given a limit 2 VMAs below the kernel's, the engine refuses a mapping the
+// kernel makes: the same call diverges the same way in every replay near
+// the limit, and the shrinker (replaying near the limit) keeps it.
+TEST(DifftestRun, ShrinksADivergenceNearTheLimit) {
+  if (kernel::probe_mseal().support != kernel::MsealSupport::Available)
+    GTEST_SKIP() << kernel::describe(kernel::probe_mseal());
+  Options o;
+  o.window_pages = 64;
+  o.adjust_engine_config = [](Config& c) { c.max_map_count -= 2; };
+  Job job(10, o);
+  ASSERT_TRUE(job.ready(nullptr));
+  std::vector<Op> ops = separate_pages(job.context().window.base, 12);
+  const auto first = job.replay(ops, true, std::nullopt, nullptr);
+  ASSERT_TRUE(first.diverged) << first.error;
+  EXPECT_NE(first.what.find("ENOMEM"), std::string::npos) << first.what;
+  const auto again = job.replay(ops, true, std::nullopt, nullptr);
+  ASSERT_TRUE(again.diverged) << again.error;
+  EXPECT_EQ(again.index, first.index);
+  EXPECT_EQ(again.what, first.what);
+  ops.resize(first.index + 1);
+  std::string what = first.what;
+  const auto small = job.shrink(ops, true, what);
+  ASSERT_FALSE(small.empty());
+  EXPECT_EQ(small.back().kind, OpKind::Mmap);
+  EXPECT_LE(small.size(), ops.size());
+  EXPECT_NE(what.find("ENOMEM"), std::string::npos) << what;
+}
+
+// Each job's thread ends up on one CPU of those it may use, a different one
+// for consecutive jobs; with a single CPU allowed nothing changes.
+TEST(DifftestRun, PinJobSpreadsJobsOverTheAllowedCpus) {
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  const int n = CPU_COUNT(&allowed);
+  std::vector<int> cpus;
+  for (unsigned job = 0; job < 2; ++job) {
+    std::thread([&] {
+      pin_job(job);
+      cpu_set_t now;
+      ASSERT_EQ(sched_getaffinity(0, sizeof now, &now), 0);
+      if (n < 2) {
+        EXPECT_TRUE(CPU_EQUAL(&now, &allowed));
+        return;
+      }
+      ASSERT_EQ(CPU_COUNT(&now), 1);
+      for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &now)) cpus.push_back(c);
+    }).join();
+  }
+  if (n >= 2) {
+    ASSERT_EQ(cpus.size(), 2U);
+    EXPECT_NE(cpus[0], cpus[1]);
+    EXPECT_TRUE(CPU_ISSET(cpus[0], &allowed) && CPU_ISSET(cpus[1], &allowed));
+  }
 }
 
 // Regressions: divergences the difftest found in the harness and the engine.

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,8 @@ struct Options {
   // vm.max_map_count (0: never).
   std::uint64_t near_limit_every = 50;
   bool shrink = true;
+  // Keep each job, its zygotes and children on one CPU (pin_job()).
+  bool pin_jobs = true;
   std::uint64_t max_divergences = 1;  // stop after this many (0: never stop)
   // Changes the engine's view of the machine after it has been read from the
   // kernel. For testing the harness itself: a wrong view makes the engine
@@ -75,6 +78,14 @@ std::uint64_t sequence_seed(std::uint64_t seed, std::uint64_t index) noexcept;
 // Runs the difftest. `progress` is updated as it goes (for a progress bar).
 Summary run(const Options& options, Progress& progress);
 
+// Binds the calling thread, and so every process it forks later, to one CPU
+// of those it may run on: the job-th, round robin. Each call of a job is a
+// round trip between its thread and its child. On one CPU each wakeup is a
+// context switch; across CPUs it often waits 0.2 to 0.3 ms for an idle vCPU
+// here, and the scheduler does not reliably keep each job's pair on a CPU of
+// its own.
+void pin_job(unsigned job) noexcept;
+
 // One job's fixed environment: its window, its open files, the machine.
 class Job {
  public:
@@ -104,6 +115,11 @@ class Job {
   std::string c_program(const std::vector<Op>& ops, const std::string& what) const;
 
  private:
+  struct Template;  // a zygote and what its children start with (runner.cpp)
+  bool start_zygote(Template& t, bool near_limit, std::string& err);
+  bool start_child(Template& t, bool near_limit, NativeProcess& np,
+                   std::vector<kernel::SmapsEntry>& entries, std::string& err);
+
   const Options& options_;
   Config config_;
   GenContext ctx_;
@@ -112,6 +128,9 @@ class Job {
   std::string error_;
   void* reservation_ = nullptr;
   std::size_t reservation_len_ = 0;
+  // The children of ordinary sequences and of those near vm.max_map_count.
+  std::unique_ptr<Template> plain_;
+  std::unique_ptr<Template> near_;
 };
 
 // Writes each divergence's reproductions into `dir` (created when missing):
