@@ -333,22 +333,30 @@ long syscall_number(OpKind k) noexcept {
 
 void become_subreaper() noexcept { prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
+namespace {
+
+// A child's request and response pipes (close-on-exec); none on failure.
+bool open_pipes(int (&req)[2], int (&resp)[2], std::string* error) {
+  if (pipe2(req, O_CLOEXEC) != 0) {
+    if (error) *error = std::string("pipe: ") + std::strerror(errno);
+    return false;
+  }
+  if (pipe2(resp, O_CLOEXEC) == 0) return true;
+  if (error) *error = std::string("pipe: ") + std::strerror(errno);
+  ::close(req[0]);
+  ::close(req[1]);
+  return false;
+}
+
+}  // namespace
+
 NativeProcess::~NativeProcess() { stop(); }
 
 bool NativeProcess::start(const Window& w, const Fds& fds, std::string* error) {
   stop();
   int req[2];
   int resp[2];
-  if (pipe2(req, O_CLOEXEC) != 0) {
-    if (error) *error = std::string("pipe: ") + std::strerror(errno);
-    return false;
-  }
-  if (pipe2(resp, O_CLOEXEC) != 0) {
-    if (error) *error = std::string("pipe: ") + std::strerror(errno);
-    ::close(req[0]);
-    ::close(req[1]);
-    return false;
-  }
+  if (!open_pipes(req, resp, error)) return false;
   const pid_t pid = static_cast<pid_t>(syscall(SYS_fork));
   if (pid < 0) {
     if (error) *error = std::string("fork: ") + std::strerror(errno);
@@ -639,16 +647,7 @@ bool Zygote::spawn(NativeProcess& np, std::string* error) {
   np.stop();
   int req[2];
   int resp[2];
-  if (pipe2(req, O_CLOEXEC) != 0) {
-    if (error) *error = std::string("pipe: ") + std::strerror(errno);
-    return false;
-  }
-  if (pipe2(resp, O_CLOEXEC) != 0) {
-    if (error) *error = std::string("pipe: ") + std::strerror(errno);
-    ::close(req[0]);
-    ::close(req[1]);
-    return false;
-  }
+  if (!open_pipes(req, resp, error)) return false;
   ZygoteRequest q;
   q.kind = ZygoteReq::Spawn;
   const int theirs[2] = {req[0], resp[1]};

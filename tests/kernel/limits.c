@@ -155,20 +155,7 @@ static void l6(void) {
   region(2);
   OK(set_limit(RLIMIT_MEMLOCK, 2 * PS, 2 * PS));
   OK(drop_cap(CAP_IPC_LOCK));
-  long pid = syscall(SYS_fork);
-  CHECK(pid, pid >= 0);
-  if (pid == 0) {
-    char stepbuf[16];
-    snprintf(stepbuf, sizeof stepbuf, "%d", step);
-    char* argv[] = {(char*)self_exe, "--exec-mlock", (char*)cur_case, stepbuf, NULL};
-    char* envp[] = {NULL};
-    syscall(SYS_execve, "/proc/self/exe", argv, envp);
-    _exit(3);
-  }
-  int st = 0;
-  syscall(SYS_wait4, pid, &st, 0, NULL);
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-    outf("%s: exec'd child failed (status 0x%x)\n", cur_case, st);
+  exec_self(self_exe, "--exec-mlock");
 }
 
 /* The parent sets the child's RLIMIT_MEMLOCK to 0 with prlimit64 while the
@@ -202,9 +189,7 @@ static const struct tcase cases[] = {
 
 int main(int argc, char** argv) {
   self_exe = argv[0];
-  if (argc == 4 && strcmp(argv[1], "--exec-mlock") == 0) {
-    cur_case = argv[2];
-    step = atoi(argv[3]);
+  if (exec_self_run(argc, argv, "--exec-mlock")) {
     long p = x_mmap(0, 4 * PS, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p < 0) fail(__LINE__, "mmap", p);
     obs_ret(x_mlock((uintptr_t)p, 4 * PS)); /* no window here: an empty layout */

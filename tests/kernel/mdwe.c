@@ -157,25 +157,8 @@ static void m6n(void) {
 
 static const char* self_exe;
 
-/* Runs this program again as "mdwe --exec-get CASE STEP": it prints one
- * observation, GET's result, as step STEP+1 of CASE. */
-static void exec_and_get(void) {
-  long pid = syscall(SYS_fork);
-  CHECK(pid, pid >= 0);
-  if (pid == 0) {
-    char stepbuf[16];
-    snprintf(stepbuf, sizeof stepbuf, "%d", step);
-    char* argv[] = {(char*)self_exe, "--exec-get", (char*)cur_case, stepbuf, NULL};
-    char* envp[] = {NULL};
-    syscall(SYS_execve, "/proc/self/exe", argv, envp);
-    _exit(3);
-  }
-  int st = 0;
-  syscall(SYS_wait4, pid, &st, 0, NULL);
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-    outf("%s: exec'd child failed (status 0x%x)\n", cur_case, st);
-  step++;
-}
+/* In the exec'd image: one observation, GET's result (exec_self()). */
+static void exec_and_get(void) { exec_self(self_exe, "--exec-get"); }
 
 static void m7(void) {
   region(2);
@@ -206,9 +189,7 @@ static int probe_mdwe(void) {
 
 int main(int argc, char** argv) {
   self_exe = argv[0];
-  if (argc == 4 && strcmp(argv[1], "--exec-get") == 0) {
-    cur_case = argv[2];
-    step = atoi(argv[3]);
+  if (exec_self_run(argc, argv, "--exec-get")) {
     obs_ret(get_mdwe()); /* no window here: an empty layout */
     return 0;
   }

@@ -24,6 +24,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
@@ -304,6 +305,37 @@ struct tcase {
   const char* id;
   void (*fn)(void);
 };
+
+/*
+ * execve in a case: this program runs again as "SELF FLAG CASE STEP" in a
+ * forked child, and the new image prints its observations as CASE from step
+ * STEP + 1 (see exec_self_run()). Waits for it.
+ */
+static void exec_self(const char* self, const char* flag) {
+  long pid = syscall(SYS_fork);
+  if (pid < 0) fail(__LINE__, "fork", -errno);
+  if (pid == 0) {
+    char stepbuf[16];
+    snprintf(stepbuf, sizeof stepbuf, "%d", step);
+    char* argv[] = {(char*)self, (char*)flag, (char*)cur_case, stepbuf, NULL};
+    char* envp[] = {NULL};
+    syscall(SYS_execve, "/proc/self/exe", argv, envp);
+    _exit(3);
+  }
+  int st = 0;
+  syscall(SYS_wait4, pid, &st, 0, NULL);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    outf("%s: exec'd child failed (status 0x%x)\n", cur_case, st);
+}
+
+/* In main(): 1 when this run is exec_self()'s with `flag` (cur_case and step
+ * are set then), else 0. */
+static int exec_self_run(int argc, char** argv, const char* flag) {
+  if (argc != 4 || strcmp(argv[1], flag) != 0) return 0;
+  cur_case = argv[2];
+  step = atoi(argv[3]);
+  return 1;
+}
 
 /* 0 if mseal works, else prints SKIP and returns 77. */
 static int probe_mseal(void) {
