@@ -351,7 +351,7 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
       std::uint64_t size = 0;
       parse_int_arg(c.args[0], key);
       parse_int_arg(c.args[1], size);
-      auto mm = mm_of(ev.pid);
+      mm_of(ev.pid);  // the creator is a process of the trace
       FileInfo fi;
       char path[64];
       std::snprintf(path, sizeof path, "/SYSV%08" PRIx64 " (deleted)",
@@ -360,7 +360,7 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
       fi.kind = FileKind::SysvShm;
       fi.readable = fi.writable = true;
       fi.size = size;
-      shm_segments_[c.value] = {mm->as.files().add(fi), size};
+      shm_segments_[c.value] = fi;
     }
     return std::nullopt;
   }
@@ -458,7 +458,9 @@ bool Simulator::bind_call(MemoryCall& c, Mm& mm, Judgement& j) {
       j.unknown("shm segment " + std::to_string(shmid) + " was not created by the trace");
       return false;
     }
-    c.call.a[0] = seg->second.first;
+    // Found by vmseal's fuzzer: a FileId from the creator's table used in
+    // an unrelated process's read past that table's end.
+    c.call.a[0] = mm.as.files().add(seg->second);
   }
   return true;
 }

@@ -85,6 +85,22 @@ TEST(SimExercise, AWrongRecordedResultIsAMismatch) {
   EXPECT_EQ(run.summary.mismatched, 1U);
 }
 
+// A System V segment made by one process and attached by another that
+// shares no file table with it (found by vmseal's fuzzer: the attach looked
+// the creator's file up in its own table, past its end, and threw).
+TEST(Sim, ASegmentAttachedByAnUnrelatedProcess) {
+  const SimRun run = simulate(
+      "100 openat(AT_FDCWD, \"/etc/hostname\", O_RDONLY) = 3</etc/hostname>\n"
+      "100 openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY) = 4</etc/passwd>\n"
+      "100 shmget(IPC_PRIVATE, 8192, IPC_CREAT|0600) = 11\n"
+      "200 shmat(11, NULL, SHM_RDONLY) = 0x7f0000000000\n"
+      "200 shmdt(0x7f0000000000) = 0\n");
+  ASSERT_TRUE(run.errors.empty()) << run.errors.front();
+  ASSERT_EQ(run.records.size(), 2U);
+  EXPECT_EQ(run.records[0].engine, SysResult::ok(0x7f0000000000));
+  EXPECT_EQ(run.records[1].verdict, Verdict::Match);
+}
+
 TEST(Sim, CallsOnMappingsTheTraceNeverMadeAreUnverifiable) {
   const SimRun run = simulate(
       "100 mprotect(0x555555559000, 4096, PROT_READ) = 0\n"

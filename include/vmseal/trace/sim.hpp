@@ -151,7 +151,9 @@ class Simulator {
   // Documented limit (docs/limits.md): a trace is untrusted input.
   static constexpr std::size_t kMaxExitedLayouts = 4096;
   std::vector<int> order_;
-  std::map<std::uint64_t, std::pair<FileId, std::uint64_t>> shm_segments_;  // shmid -> (file, size)
+  // shmid -> the segment's file, added to the file table of whichever
+  // process attaches it (processes that share no ancestor share no table).
+  std::map<std::uint64_t, FileInfo> shm_segments_;
 };
 
 // A whole trace through a Simulator: lines read with the documented limits
