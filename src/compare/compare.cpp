@@ -97,13 +97,6 @@ std::string unmodelled(const TraceCall& c) {
       (args_mention(c, "UFFDIO_REGISTER") || args_mention(c, "UFFDIO_UNREGISTER")))
     return "ioctl(UFFDIO_*REGISTER)";
   if (c.name == "prctl" && args_mention(c, "PR_SET_VMA")) return "prctl(PR_SET_VMA)";
-  // Limits the engine does not keep (docs/engine.md): later results may differ.
-  if (c.name == "setrlimit" || c.name == "prlimit64") {
-    const std::size_t at = c.name == "setrlimit" ? 0 : 1;  // the resource; a new limit follows
-    if (c.args.size() > at + 1 && c.args[at + 1] != "NULL" &&
-        (c.args[at] == "RLIMIT_AS" || c.args[at] == "RLIMIT_DATA"))
-      return c.name + "(" + c.args[at] + ")";
-  }
   if (c.name == "arch_prctl" && args_mention(c, "ARCH_MAP_VDSO"))
     return "arch_prctl(ARCH_MAP_VDSO_*)";
   if (c.name == "shmctl" && args_mention(c, "IPC_RMID")) return "";  // no layout change

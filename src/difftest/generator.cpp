@@ -348,18 +348,31 @@ Op Generator::make_prctl() {
 
 // The child lowers (sometimes tries to raise) its RLIMIT_MEMLOCK, from none
 // to more than the window; RLIMIT_STACK only down to 1 MiB, which its stack
-// never reaches. Soft above hard, and raising the hard limit without
-// CAP_SYS_RESOURCE, are refused.
+// never reaches; RLIMIT_AS and RLIMIT_DATA to a few pages around what it has
+// mapped (total_vm, data_vm) or back to unlimited. Soft above hard, and raising the hard limit
+// without CAP_SYS_RESOURCE, are refused.
 Op Generator::make_setrlimit(const AddressSpace& as) {
   Op op;
   op.kind = OpKind::Setrlimit;
   const Config& c = as.config();
   static constexpr std::uint64_t kPages[] = {0, 1, 2, 4, 8, 16, 64};
   const std::uint64_t soft = kPages[below(7)] * P;
-  switch (below(6)) {
+  switch (below(8)) {
     case 0:  // RLIMIT_STACK, within what the child needs
       op.a = {abi::RLIMIT_STACK, (1 + below(8)) << 20, c.rlimit_stack_max, 0, 0, 0};
       break;
+    case 6:    // RLIMIT_AS a few pages above total_vm (or below it), or unlimited again
+    case 7: {  // RLIMIT_DATA likewise, above data_vm
+      const bool as_limit = below(2) == 0;
+      const std::uint64_t used = as_limit ? as.counters().total_vm : as.counters().data_vm;
+      const std::uint64_t hard = as_limit ? c.rlimit_as_max : c.rlimit_data_max;
+      std::uint64_t want = chance(6) ? ~0ULL : (used + kPages[below(7)] - below(3)) * P;
+      if (chance(8)) want = 0;  // RLIMIT_DATA 0: data may still grow to the hard limit
+      const auto resource =
+          static_cast<std::uint64_t>(as_limit ? abi::RLIMIT_AS : abi::RLIMIT_DATA);
+      op.a = {resource, std::min(want, hard), hard, 0, 0, 0};
+      break;
+    }
     case 1:  // soft above hard: EINVAL
       op.a = {abi::RLIMIT_MEMLOCK, soft + P, soft, 0, 0, 0};
       break;

@@ -16,7 +16,7 @@ AddressSpace::AddressSpace(Config cfg, std::shared_ptr<FileTable> files)
 
 void AddressSpace::insert_vma(const Vma& vma) {
   tree_.insert(vma);
-  counters_.total_vm += vma.page_count();
+  vm_stat_account(vma.flags, static_cast<std::int64_t>(vma.page_count()));
   if ((vma.flags & vm::LOCKED) != 0) counters_.locked_vm += vma.page_count();
 }
 
@@ -38,6 +38,47 @@ bool AddressSpace::can_remove_by_merge(const Vma& v) const noexcept {
 // RAM + swap fails; strict overcommit is not modelled beyond that.
 bool AddressSpace::vm_enough_memory(std::uint64_t pages) const noexcept {
   return pages <= cfg_.commit_limit_pages;
+}
+
+namespace {
+
+// mm/internal.h's classes of pages (VM_STACK is VM_GROWSDOWN on x86-64).
+constexpr bool is_exec_mapping(VmFlags f) {
+  return (f & (vm::EXEC | vm::WRITE | vm::GROWSDOWN)) == vm::EXEC;
+}
+constexpr bool is_stack_mapping(VmFlags f) { return (f & vm::GROWSDOWN) != 0; }
+constexpr bool is_data_mapping(VmFlags f) {
+  return (f & (vm::WRITE | vm::SHARED | vm::GROWSDOWN)) == vm::WRITE;
+}
+
+}  // namespace
+
+// may_expand_vm(): RLIMIT_AS on every page, RLIMIT_DATA on data pages. A soft
+// RLIMIT_DATA of 0 lets data grow to the hard limit (the kernel's "Valgrind
+// workaround"; probes a1-a6, tests/kernel/address_limits.c).
+bool AddressSpace::may_expand_vm(VmFlags flags, std::uint64_t npages) const noexcept {
+  if (counters_.total_vm + npages > (cfg_.rlimit_as >> kPageShift)) return false;
+  if (is_data_mapping(flags) && counters_.data_vm + npages > (cfg_.rlimit_data >> kPageShift))
+    return cfg_.rlimit_data == 0 &&
+           counters_.data_vm + npages <= (cfg_.rlimit_data_max >> kPageShift);
+  return true;
+}
+
+// vm_stat_account(): total_vm, and exec_vm, stack_vm or data_vm by the flags.
+void AddressSpace::vm_stat_account(VmFlags flags, std::int64_t npages) noexcept {
+  const auto n = static_cast<std::uint64_t>(npages);  // modular: a negative count subtracts
+  counters_.total_vm += n;
+  if (is_exec_mapping(flags))
+    counters_.exec_vm += n;
+  else if (is_stack_mapping(flags))
+    counters_.stack_vm += n;
+  else if (is_data_mapping(flags))
+    counters_.data_vm += n;
+}
+
+void AddressSpace::account_unseen(std::int64_t total_pages, std::int64_t data_pages) noexcept {
+  counters_.total_vm += static_cast<std::uint64_t>(total_pages);
+  counters_.data_vm += static_cast<std::uint64_t>(data_pages);
 }
 
 // vm_start_gap(): the start of a VMA including its stack guard gap.
@@ -215,7 +256,7 @@ bool AddressSpace::range_has_seal(Addr start, Addr end, VmFlags seal) const noex
 // An up-front policy (linux-6.10, openbsd, rfc-v3) checks the whole range
 // first, as can_modify_mm() in do_vmi_munmap() did: a refusal changes nothing
 // and comes before the max_map_count ENOMEM.
-Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* accounted) {
+Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, Gathered* gathered) {
   const VmFlags seal = cfg_.seal.base_seal;
   if (Errno e = check_seal_up_front(start, end, seal); e != Errno::OK) return e;
   Vma* v = tree_.lower(start);
@@ -227,7 +268,7 @@ Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* ac
     if (!upper) return upper.error();
     v = *upper;  // from start on
   }
-  std::uint64_t acct = 0;
+  Gathered count;
   for (; v != nullptr && v->start < end; v = tree_.next_of(*v)) {
     if ((v->flags & seal) != 0) return cfg_.seal.refused;
     // A failed end split (may_split) fails the unmap; the start split stays.
@@ -239,9 +280,10 @@ Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* ac
       if (!above) return above.error();
       v = tree_.prev_of(**above);
     }
-    if ((v->flags & vm::ACCOUNT) != 0) acct += v->page_count();
+    count.pages += v->page_count();
+    if ((v->flags & vm::ACCOUNT) != 0) count.accounted += v->page_count();
   }
-  if (accounted != nullptr) *accounted = acct;
+  if (gathered != nullptr) *gathered = count;
   return Errno::OK;
 }
 
@@ -253,7 +295,7 @@ void AddressSpace::remove_range(Addr start, Addr end) {
   // Erasing invalidates pointers, so look the next one up again: the finger
   // search finds it in the same or the next leaf, with no allocation.
   for (Vma* v = tree_.lower(start); v != nullptr && v->start < end; v = tree_.lower(start)) {
-    counters_.total_vm -= v->page_count();
+    vm_stat_account(v->flags, -static_cast<std::int64_t>(v->page_count()));
     if ((v->flags & vm::LOCKED) != 0) counters_.locked_vm -= v->page_count();
     tree_.erase(v->start);
   }

@@ -39,6 +39,12 @@ SysResult AddressSpace::setrlimit(int resource, std::uint64_t cur, std::uint64_t
   } else if (resource == abi::RLIMIT_STACK) {
     soft = &cfg_.rlimit_stack;
     hard = &cfg_.rlimit_stack_max;
+  } else if (resource == abi::RLIMIT_AS) {
+    soft = &cfg_.rlimit_as;
+    hard = &cfg_.rlimit_as_max;
+  } else if (resource == abi::RLIMIT_DATA) {
+    soft = &cfg_.rlimit_data;
+    hard = &cfg_.rlimit_data_max;
   } else {
     return Errno::INVAL;  // not a limit the engine keeps (docs/engine.md)
   }

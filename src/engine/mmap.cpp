@@ -294,17 +294,20 @@ SysResult AddressSpace::mmap_region(FileId file, Addr addr, std::uint64_t len, V
   // over a mapping, sealed or not, is EACCES and changes nothing).
   if (map_deny_write_exec(vm_flags, vm_flags)) return Errno::ACCES;
   const Addr end = addr + len;
-  std::uint64_t nr_accounted = 0;
+  Gathered gathered;
   bool overlaps = false;
   Vma* next = tree_.lower(addr);  // the first VMA above the range, once it is free
   if (next != nullptr && next->start < end) {
     overlaps = true;
     // vms_gather_munmap_vmas(): checks and splits; nothing is removed yet.
-    if (Errno e = gather_unmap_prepare(addr, end, &nr_accounted); e != Errno::OK) return e;
+    if (Errno e = gather_unmap_prepare(addr, end, &gathered); e != Errno::OK) return e;
   }
+  // The new pages only: a MAP_FIXED over mapped pages is charged the rest
+  // (probe a1; a refusal leaves the gather's splits, a1.6).
+  if (!may_expand_vm(vm_flags, pages(len) - gathered.pages)) return Errno::NOMEM;
   // accountable_mapping(): private writable mappings are charged.
   if ((vm_flags & (vm::NORESERVE | vm::SHARED | vm::WRITE)) == vm::WRITE) {
-    const std::uint64_t charged = pages(len) - nr_accounted;
+    const std::uint64_t charged = pages(len) - gathered.accounted;
     if (charged != 0 && !vm_enough_memory(charged)) return Errno::NOMEM;
     vm_flags |= vm::ACCOUNT;
   }
@@ -345,7 +348,7 @@ SysResult AddressSpace::mmap_region(FileId file, Addr addr, std::uint64_t len, V
     v.file = vma_file;
     placed = &tree_.insert(v);
   }
-  counters_.total_vm += pages(len);
+  vm_stat_account(vm_flags, static_cast<std::int64_t>(pages(len)));
   if ((vm_flags & vm::LOCKED) != 0) {
     if ((placed->flags & vm::SPECIAL) != 0)
       placed->flags &= ~vm::LOCKED_MASK;

@@ -89,6 +89,11 @@ SysResult AddressSpace::do_mprotect_pkey(Addr start, std::uint64_t len, std::uin
       const VmFlags oldflags = vma->flags;
       const std::uint64_t nrpages = pages(tmp - nstart);
       if ((newflags & vm::WRITE) != 0) {
+        // Memory turning into data must fit RLIMIT_DATA (probes a4.6-a4.10).
+        if (!may_expand_vm(newflags, nrpages) && may_expand_vm(oldflags, nrpages)) {
+          error = Errno::NOMEM;
+          break;
+        }
         if ((oldflags & (vm::ACCOUNT | vm::WRITE | vm::HUGETLB | vm::SHARED | vm::NORESERVE)) ==
             0) {
           if (!vm_enough_memory(nrpages)) {
@@ -106,6 +111,8 @@ SysResult AddressSpace::do_mprotect_pkey(Addr start, std::uint64_t len, std::uin
         break;
       }
       result = *modified;
+      vm_stat_account(oldflags, -static_cast<std::int64_t>(nrpages));
+      vm_stat_account(newflags, static_cast<std::int64_t>(nrpages));
       // A private VM_LOCKED VMA becoming writable is populated (COW broken now).
       if ((oldflags & (vm::WRITE | vm::SHARED | vm::LOCKED)) == vm::LOCKED &&
           (newflags & vm::WRITE) != 0) {

@@ -104,6 +104,7 @@ SysResult AddressSpace::check_prep_vma(Remap& r) {
   if ((v->flags & vm::LOCKED) != 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK) &&
       counters_.locked_vm + pages(r.delta) > (cfg_.rlimit_memlock >> kPageShift))
     return Errno::AGAIN;
+  if (!may_expand_vm(v->flags, pages(r.delta))) return Errno::NOMEM;  // probes a2.2, a2.5
   return SysResult::ok(0);
 }
 
@@ -139,7 +140,7 @@ SysResult AddressSpace::mremap_at(Remap& r) {
     Vma* merged = merge_new_range(v, next, v->end, grown_end, v->flags, v->pgoff_at(v->end),
                                   v->file, v->anon_vma, false, false);
     if (merged == nullptr) return Errno::NOMEM;
-    counters_.total_vm += pages(r.delta);
+    vm_stat_account(merged->flags, static_cast<std::int64_t>(pages(r.delta)));
     if ((merged->flags & vm::LOCKED) != 0) counters_.locked_vm += pages(r.delta);
     return SysResult::ok(r.addr);
   }
@@ -162,6 +163,11 @@ SysResult AddressSpace::mremap_to(Remap& r) {
     if (Errno e = shrink_vma(r); e != Errno::OK) return e;
     r.old_len = r.new_len;
   }
+  // DONTUNMAP keeps the source: the copy is all new pages (probe a2.4),
+  // checked after the target's unmap.
+  if ((r.flags & abi::MREMAP_DONTUNMAP) != 0 &&
+      !may_expand_vm(tree_.find(r.addr)->flags, pages(r.old_len)))
+    return Errno::NOMEM;
   if (Errno e = set_new_addr(r); e != Errno::OK) return e;
   return move_vma(r);
 }
@@ -209,7 +215,7 @@ SysResult AddressSpace::move_vma(Remap& r) {
     v.set_pgoff(pgoff);
     tree_.insert(v);
   }
-  counters_.total_vm += pages(r.new_len);
+  vm_stat_account(src.flags, static_cast<std::int64_t>(pages(r.new_len)));
   if ((src.flags & vm::LOCKED) != 0) counters_.locked_vm += pages(r.new_len);
   // move_page_tables(): guard markers travel with the page tables; the source
   // (unmapped next, or kept empty with DONTUNMAP) has none left.

@@ -15,6 +15,11 @@ SysResult AddressSpace::brk(Addr brk) {
   const Addr origbrk = brk_;
   const Addr min_brk = start_brk_;
   if (brk < min_brk) return SysResult::ok(origbrk);
+  // check_data_rlimit(): the heap and the data segment against RLIMIT_DATA,
+  // before a shrink too (probe a5.4).
+  if (cfg_.rlimit_data != ~0ULL &&
+      (brk - start_brk_) + (end_data_ - start_data_) > cfg_.rlimit_data)
+    return SysResult::ok(origbrk);
   const Addr newbrk = page_align_up(brk);
   const Addr oldbrk = page_align_up(brk_);
   if (oldbrk == newbrk) {
@@ -44,6 +49,7 @@ SysResult AddressSpace::brk(Addr brk) {
       newbrk + kPageSize > vm_start_gap(*next))
     return SysResult::ok(origbrk);
   // do_brk_flags()
+  if (!may_expand_vm(flags, pages(len))) return SysResult::ok(origbrk);
   if (tree_.size() > cfg_.max_map_count) return SysResult::ok(origbrk);
   if (!vm_enough_memory(pages(len))) return SysResult::ok(origbrk);
   Vma* brkvma = tree_.before(oldbrk);
@@ -60,7 +66,7 @@ SysResult AddressSpace::brk(Addr brk) {
     v.set_pgoff(oldbrk >> kPageShift);
     tree_.insert(v);
   }
-  counters_.total_vm += pages(len);
+  vm_stat_account(flags, static_cast<std::int64_t>(pages(len)));
   if ((flags & vm::LOCKED) != 0) {
     counters_.locked_vm += pages(len);
     populate(oldbrk, newbrk, true);
@@ -84,11 +90,13 @@ FaultResult AddressSpace::fault(Addr addr, Access access) {
         prev != nullptr && (prev->flags & vm::GROWSDOWN) == 0 &&
         (prev->flags & vm::ACCESS_FLAGS) != 0 && a - prev->end < cfg_.stack_guard_gap)
       return FaultResult::Segv;
-    // acct_stack_growth(): RLIMIT_STACK, then mlock_future_ok() for a locked
-    // stack without CAP_IPC_LOCK (found by vmseal difftest once capset could
-    // drop the capability: mlockall, capset, a fault below the stack).
+    // acct_stack_growth(): RLIMIT_AS (probe a3), RLIMIT_STACK, then
+    // mlock_future_ok() for a locked stack without CAP_IPC_LOCK (found by
+    // vmseal difftest once capset could drop the capability: mlockall,
+    // capset, a fault below the stack).
     const std::uint64_t grow = pages(v->start - a);
-    if (grow > v->pgoff || v->end - a > cfg_.rlimit_stack) return FaultResult::Segv;
+    if (grow > v->pgoff || !may_expand_vm(v->flags, grow) || v->end - a > cfg_.rlimit_stack)
+      return FaultResult::Segv;
     if ((v->flags & vm::LOCKED) != 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK) &&
         counters_.locked_vm + grow > (cfg_.rlimit_memlock >> kPageShift))
       return FaultResult::Segv;
@@ -96,7 +104,7 @@ FaultResult AddressSpace::fault(Addr addr, Access access) {
     anon_vma_prepare(vs);
     Vma& g = tree_.set_bounds(vs, a, tree_.find(vs)->end);
     g.set_pgoff(g.pgoff - grow);
-    counters_.total_vm += grow;
+    vm_stat_account(g.flags, static_cast<std::int64_t>(grow));
     if ((g.flags & vm::LOCKED) != 0) counters_.locked_vm += grow;
     v = &g;
   }
@@ -122,6 +130,8 @@ AddressSpace AddressSpace::fork() const {
   child.start_brk_ = start_brk_;
   child.brk_ = brk_;
   child.start_stack_ = start_stack_;
+  child.start_data_ = start_data_;
+  child.end_data_ = end_data_;
   child.def_flags_ = def_flags_ & vm::NOHUGEPAGE;
   child.mdwe_ = inherited_mdwe();
   child.next_anon_vma_ = 1;
@@ -170,6 +180,8 @@ void AddressSpace::exec(const ExecImage& image) {
   }
   start_brk_ = brk_ = image.start_brk;
   start_stack_ = image.start_stack;
+  start_data_ = image.start_data;
+  end_data_ = image.end_data;
 }
 
 AddressSpace AddressSpace::successor_for_exec() const {

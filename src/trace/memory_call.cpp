@@ -327,7 +327,8 @@ bool is_memory_call(const TraceCall& c) noexcept {
     std::uint64_t resource = 0;
     return c.args.size() > at + 1 && c.args[at + 1] != "NULL" &&
            parse_flags(c.args[at], FlagSet::Rlimit, resource) &&
-           (resource == abi::RLIMIT_MEMLOCK || resource == abi::RLIMIT_STACK);
+           (resource == abi::RLIMIT_MEMLOCK || resource == abi::RLIMIT_STACK ||
+            resource == abi::RLIMIT_AS || resource == abi::RLIMIT_DATA);
   }
   if (c.name == "capset") {
     std::uint64_t none = 0;

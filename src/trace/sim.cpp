@@ -118,6 +118,12 @@ struct Simulator::Mm {
   RangeSet known;
   bool brk_known = false;
   bool adopted = false;  // adopt_layout() gave it a whole layout
+  // RLIMIT_AS and RLIMIT_DATA count the pages mapped before the trace began,
+  // which the engine does not hold. Without an adopted layout their number is
+  // unknown, at most what a call the limit let through has shown
+  // (judge_unseen_pages()); nullopt: no bound yet.
+  std::optional<std::uint64_t> unseen_total_max;
+  std::optional<std::uint64_t> unseen_data_max;
   explicit Mm(AddressSpace a) : as(std::move(a)) {}
 };
 
@@ -309,6 +315,8 @@ std::optional<SimRecord> Simulator::change_tasks(int pid, const TaskChange& t, s
   mm->known = parent->known;
   mm->brk_known = parent->brk_known;
   mm->adopted = parent->adopted;
+  mm->unseen_total_max = parent->unseen_total_max;
+  mm->unseen_data_max = parent->unseen_data_max;
   set_proc(t.child, mm);
   return std::nullopt;
 }
@@ -423,7 +431,10 @@ SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std:
                      ->as.setrlimit(static_cast<int>(a[1]), a[2], a[3], mm.as.config().caps);
   } else if (bind_call(call, mm, j)) {
     need_known_ranges(call, mm, j, rec);
+    std::optional<AddressSpace> worst = with_unseen_pages(call, mm, j);
+    const MmCounters before = mm.as.counters();
     placed = run_call(call, mm, rec);
+    if (worst) judge_unseen_pages(call, mm, std::move(*worst), before, j, rec);
     learn_known_ranges(call, mm, rec, brk_before);
   } else {
     rec.engine = SysResult(Errno::INVAL);  // a segment the trace never made
@@ -529,12 +540,106 @@ bool Simulator::run_call(const MemoryCall& c, Mm& mm, SimRecord& rec) {
     rec.engine = done == 0 && len != 0 ? SysResult(Errno::FAULT) : SysResult::ok(done);
     return false;
   }
+  const Applied done = run_on(c, mm.as, rec);
+  rec.engine = done.result;
+  return done.placed;
+}
+
+Applied Simulator::run_on(const MemoryCall& c, AddressSpace& as, const SimRecord& rec) const {
   std::optional<RecordedPlacement> recorded;
   if (options_.check && rec.has_recorded && rec.recorded.is_ok())
     recorded = RecordedPlacement{rec.recorded.value(), 0, 0};
-  const Applied done = vmseal::apply(mm.as, c.call, recorded);
-  rec.engine = done.result;
-  return done.placed;
+  return vmseal::apply(as, c.call, recorded);
+}
+
+// ---- pages mapped before the trace began, against RLIMIT_AS and RLIMIT_DATA --
+
+namespace {
+
+// More pages than any finite limit of this many bytes allows.
+constexpr std::uint64_t kUnbounded = std::uint64_t{1} << 44;
+// A copy of an address space this big per call would make a hostile trace slow.
+constexpr std::size_t kMaxWorstCaseVmas = 4096;
+
+bool charges_pages(SyscallKind k) {
+  switch (k) {
+    case SyscallKind::Mmap:
+    case SyscallKind::Mremap:
+    case SyscallKind::Brk:
+    case SyscallKind::Mprotect:
+    case SyscallKind::PkeyMprotect:
+    case SyscallKind::Shmat:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The unseen pages of total_vm: the last bound, plus what the stack may have
+// grown since, unseen (at most RLIMIT_STACK in all).
+std::uint64_t unseen_total(const std::optional<std::uint64_t>& bound, const Config& cfg) {
+  if (!bound || cfg.rlimit_stack == ~0ULL) return kUnbounded;
+  return *bound + (cfg.rlimit_stack >> kPageShift);
+}
+
+}  // namespace
+
+// When RLIMIT_AS or RLIMIT_DATA is finite and the process has pages the
+// engine cannot see, the call also runs on a copy that holds as many of them
+// as there can be: if both runs agree, the unseen pages cannot change the
+// result (more pages only make may_expand_vm() refuse more).
+std::optional<AddressSpace> Simulator::with_unseen_pages(const MemoryCall& c, const Mm& mm,
+                                                         Judgement& j) const {
+  const Config& cfg = mm.as.config();
+  if (mm.adopted || c.form != MemoryCall::Form::Syscall || !charges_pages(c.call.kind) ||
+      (cfg.rlimit_as == ~0ULL && cfg.rlimit_data == ~0ULL))
+    return std::nullopt;
+  if (mm.as.map_count() > kMaxWorstCaseVmas) {
+    j.unknown("RLIMIT_AS or RLIMIT_DATA counts pages mapped before the trace began");
+    return std::nullopt;
+  }
+  AddressSpace worst = mm.as;
+  const std::uint64_t data = mm.unseen_data_max.value_or(kUnbounded);
+  worst.account_unseen(static_cast<std::int64_t>(unseen_total(mm.unseen_total_max, cfg)),
+                       static_cast<std::int64_t>(data));
+  if (worst.start_data() == worst.end_data()) worst.set_data_segment(0, data << kPageShift);
+  return worst;
+}
+
+void Simulator::judge_unseen_pages(const MemoryCall& c, Mm& mm, AddressSpace worst,
+                                   const MmCounters& before, Judgement& j, SimRecord& rec) {
+  const Config& cfg = mm.as.config();
+  const SysResult at_worst = run_on(c, worst, rec).result;
+  if (at_worst != rec.engine) {
+    j.unknown("RLIMIT_AS or RLIMIT_DATA counts pages mapped before the trace began");
+    if (rec.has_recorded && rec.recorded == at_worst) {
+      // The kernel refused: go on with its state, the unseen pages taken out.
+      const Addr sd = mm.as.start_data();
+      const Addr ed = mm.as.end_data();
+      worst.account_unseen(-static_cast<std::int64_t>(unseen_total(mm.unseen_total_max, cfg)),
+                           -static_cast<std::int64_t>(mm.unseen_data_max.value_or(kUnbounded)));
+      worst.set_data_segment(sd, ed);
+      mm.as = std::move(worst);
+      rec.engine = at_worst;
+      return;
+    }
+  }
+  if (!rec.has_recorded || rec.recorded != rec.engine) return;
+  // A call the limits let through bounds the unseen pages.
+  const MmCounters& now = mm.as.counters();
+  if (now.total_vm > before.total_vm && cfg.rlimit_as != ~0ULL &&
+      (cfg.rlimit_as >> kPageShift) >= now.total_vm) {
+    const std::uint64_t bound = (cfg.rlimit_as >> kPageShift) - now.total_vm;
+    // The stack grows by at most RLIMIT_STACK over any stretch of the trace,
+    // so the smallest bound ever shown, plus that, holds from then on.
+    mm.unseen_total_max = std::min(mm.unseen_total_max.value_or(kUnbounded), bound);
+  }
+  const std::uint64_t data_limit = cfg.rlimit_data == 0 ? cfg.rlimit_data_max : cfg.rlimit_data;
+  if (now.data_vm > before.data_vm && data_limit != ~0ULL &&
+      (data_limit >> kPageShift) >= now.data_vm) {
+    const std::uint64_t bound = (data_limit >> kPageShift) - now.data_vm;
+    mm.unseen_data_max = std::min(mm.unseen_data_max.value_or(kUnbounded), bound);
+  }
 }
 
 // What the call made known: the ranges it mapped or unmapped (as the kernel

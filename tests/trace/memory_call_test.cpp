@@ -101,8 +101,11 @@ TEST(MemoryCall, RefusesWithTheArgumentThatDoesNotRead) {
   // A query, a limit the engine does not keep, another process's capabilities.
   EXPECT_FALSE(is_memory_call(parse_call(
       "prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY})")));
-  EXPECT_FALSE(is_memory_call(parse_call(
+  EXPECT_FALSE(is_memory_call(
+      parse_call("prlimit64(0, RLIMIT_NOFILE, {rlim_cur=1024, rlim_max=4096}, NULL)")));
+  EXPECT_TRUE(is_memory_call(parse_call(
       "prlimit64(0, RLIMIT_AS, {rlim_cur=RLIM64_INFINITY, rlim_max=RLIM64_INFINITY}, NULL)")));
+  EXPECT_TRUE(is_memory_call(parse_call("setrlimit(RLIMIT_DATA, {rlim_cur=0, rlim_max=0})")));
   EXPECT_FALSE(is_memory_call(
       parse_call("capset({version=_LINUX_CAPABILITY_VERSION_3, pid=42}, {effective=0, permitted=0, "
                  "inheritable=0})")));

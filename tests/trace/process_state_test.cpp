@@ -23,6 +23,8 @@ struct Replayed {
   SimSummary summary;
   std::size_t prctl_matched = 0;
   std::size_t refused_matched = 0;  // EACCES results the engine gave too
+  std::size_t nomem_matched = 0;    // ENOMEM results the engine gave too
+  std::size_t limit_unverifiable = 0;
   std::string first_mismatch;
 };
 
@@ -41,9 +43,12 @@ Replayed replay(const std::string& text, bool privileged) {
     if (!rec) continue;
     if (rec->verdict == Verdict::Mismatch && out.first_mismatch.empty())
       out.first_mismatch = rec->render();
+    if (rec->verdict == Verdict::Unverifiable && rec->note.find("RLIMIT_AS") != std::string::npos)
+      ++out.limit_unverifiable;
     if (rec->verdict != Verdict::Match) continue;
     if (rec->call.starts_with("prctl(")) ++out.prctl_matched;
     if (rec->engine == SysResult(Errno::ACCES)) ++out.refused_matched;
+    if (rec->engine == SysResult(Errno::NOMEM)) ++out.nomem_matched;
   }
   out.summary = sim.summary();
   return out;
@@ -78,6 +83,33 @@ TEST(ProcessState, LimitsAndCapabilityTracesReplayWithoutMismatch) {
     EXPECT_GE(r.summary.matched, std::string(who) == "root" ? 80u : 20u) << who;
     EXPECT_LE(r.summary.unverifiable, 5u) << who;
   }
+}
+
+// address_limits.c as root and as nobody: RLIMIT_AS and RLIMIT_DATA a little
+// above what the process has mapped. The trace does not show the pages
+// mapped before it began; the first call each limit lets through bounds them
+// (unverifiable), the refusals and the calls within that bound are verified.
+TEST(ProcessState, AddressLimitTracesReplayWithoutMismatch) {
+  for (const char* who : {"root", "user"}) {
+    const std::string text = read_file(
+        std::string(VMSEAL_TEST_DATA_DIR "/process_state/address_limits.") + who + ".strace");
+    ASSERT_FALSE(text.empty()) << who;
+    const Replayed r = replay(text, std::string(who) == "root");
+    EXPECT_EQ(r.summary.mismatched, 0u) << who << ": " << r.first_mismatch;
+    EXPECT_EQ(r.nomem_matched, 4u) << who;       // 1 GiB twice (parent, child), 64 MiB, mprotect
+    EXPECT_EQ(r.limit_unverifiable, 2u) << who;  // the first 32 MiB and 8 MiB mmaps
+    EXPECT_GE(r.summary.placed, 7u) << who;      // the mmaps and mremap within the bounds
+  }
+}
+
+TEST(ProcessState, AWrongAddressLimitResultIsAMismatch) {
+  std::string text = read_file(VMSEAL_TEST_DATA_DIR "/process_state/address_limits.user.strace");
+  // The mprotect that would make 64 MiB data claimed to succeed.
+  const std::string refused = "PROT_READ|PROT_WRITE) = -1 ENOMEM (Cannot allocate memory)";
+  const std::size_t pos = text.find(refused, text.find("mprotect(0x7f"));
+  ASSERT_NE(pos, std::string::npos);
+  text.replace(pos, refused.size(), "PROT_READ|PROT_WRITE) = 0");
+  EXPECT_EQ(replay(text, false).summary.mismatched, 1u);
 }
 
 TEST(ProcessState, AWrongLimitResultIsAMismatch) {

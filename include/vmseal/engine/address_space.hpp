@@ -66,6 +66,12 @@ struct Config {
   std::uint64_t rlimit_memlock_max = 8ULL << 20;
   std::uint64_t rlimit_stack = 8ULL << 20;
   std::uint64_t rlimit_stack_max = ~0ULL;
+  // RLIMIT_AS bounds total_vm, RLIMIT_DATA data_vm (may_expand_vm()) and the
+  // heap plus data segment (brk's check_data_rlimit()); unlimited by default.
+  std::uint64_t rlimit_as = ~0ULL;
+  std::uint64_t rlimit_as_max = ~0ULL;
+  std::uint64_t rlimit_data = ~0ULL;
+  std::uint64_t rlimit_data_max = ~0ULL;
   Capabilities caps;  // a user with none; set_privileged() for root
   // Root with every capability, or a user with none (vmseal sim --privileged).
   void set_privileged(bool root) noexcept { caps = root ? Capabilities::root() : Capabilities{}; }
@@ -83,10 +89,16 @@ struct Config {
   SealPolicy seal = seal_policy::linux_6_18();
 };
 
-// Counters the kernel keeps in mm_struct.
+// Counters the kernel keeps in mm_struct, in pages. vm_stat_account() sorts a
+// VMA's pages by its flags: exec (VM_EXEC without VM_WRITE), else stack
+// (VM_GROWSDOWN), else data (private and writable); RLIMIT_AS bounds total_vm
+// and RLIMIT_DATA data_vm.
 struct MmCounters {
-  std::uint64_t total_vm = 0;   // pages
-  std::uint64_t locked_vm = 0;  // pages
+  std::uint64_t total_vm = 0;
+  std::uint64_t locked_vm = 0;
+  std::uint64_t data_vm = 0;
+  std::uint64_t exec_vm = 0;
+  std::uint64_t stack_vm = 0;
 };
 
 enum class Access : std::uint8_t { Read, Write, Exec };
@@ -105,6 +117,10 @@ struct ExecImage {
   std::vector<ExecMapping> mappings;
   Addr start_brk = 0;    // the initial program break (no heap VMA until it grows)
   Addr start_stack = 0;  // an address inside [stack]
+  // mm->start_data and mm->end_data (binfmt_elf: the highest PT_LOAD's start
+  // and the end of its file contents): brk's RLIMIT_DATA check counts them.
+  Addr start_data = 0;
+  Addr end_data = 0;
 };
 
 // Where the kernel put a non-fixed mapping (mmap without MAP_FIXED, mremap
@@ -217,6 +233,17 @@ class AddressSpace {
   // MDWE: PR_MDWE_REFUSE_EXEC_GAIN, PR_MDWE_NO_INHERIT (what PR_GET_MDWE returns).
   std::uint64_t mdwe() const noexcept { return mdwe_; }
   // Sets the program break without a system call (an initial layout).
+  Addr start_data() const noexcept { return start_data_; }
+  Addr end_data() const noexcept { return end_data_; }
+  void set_data_segment(Addr start_data, Addr end_data) noexcept {
+    start_data_ = start_data;
+    end_data_ = end_data;
+  }
+  // Pages the process has mapped that are not among the engine's VMAs (the
+  // mappings made before a trace began): counted against RLIMIT_AS and
+  // RLIMIT_DATA as the kernel counts them, never unmapped.
+  // Negative counts take them back.
+  void account_unseen(std::int64_t total_pages, std::int64_t data_pages) noexcept;
   void set_brk(Addr start_brk, Addr brk) noexcept {
     start_brk_ = start_brk;
     brk_ = brk;
@@ -252,7 +279,12 @@ class AddressSpace {
   SysResult seal_apply(Vma* first, Addr start, Addr end, VmFlags add);
   SysResult mimmutable(Addr start, std::uint64_t len, std::uint64_t flags);
   Errno gather_unmap(Addr start, Addr end);
-  Errno gather_unmap_prepare(Addr start, Addr end, std::uint64_t* accounted);
+  // What vms_gather_munmap_vmas() counts of the range it gathered.
+  struct Gathered {
+    std::uint64_t pages = 0;      // vms->nr_pages
+    std::uint64_t accounted = 0;  // vms->nr_accounted (VM_ACCOUNT pages)
+  };
+  Errno gather_unmap_prepare(Addr start, Addr end, Gathered* gathered);
   void remove_range(Addr start, Addr end);
   Expected<Vma*> modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFlags new_flags);
   Vma* merge_new_range(Vma* prev, Vma* next, Addr start, Addr end, VmFlags flags,
@@ -271,6 +303,8 @@ class AddressSpace {
   bool fault_assigns_anon_vma(const Vma& v, bool write) const noexcept;
   bool can_remove_by_merge(const Vma& v) const noexcept;
   bool vm_enough_memory(std::uint64_t pages) const noexcept;
+  bool may_expand_vm(VmFlags flags, std::uint64_t npages) const noexcept;
+  void vm_stat_account(VmFlags flags, std::int64_t npages) noexcept;
   Expected<Addr> get_unmapped_area(FileId file, Addr addr, std::uint64_t len, std::uint64_t pgoff,
                                    std::uint64_t flags, VmFlags vm_flags) const;
   Addr follow_recorded_placement(Addr own, std::uint64_t len) const;
@@ -312,6 +346,8 @@ class AddressSpace {
   Addr start_brk_ = 0;
   Addr brk_ = 0;
   Addr start_stack_ = 0;
+  Addr start_data_ = 0;
+  Addr end_data_ = 0;
   VmFlags def_flags_ = 0;
   std::uint64_t mdwe_ = 0;  // MMF_HAS_MDWE, MMF_HAS_MDWE_NO_INHERIT as PR_MDWE_* bits
   AnonVmaId next_anon_vma_ = 1;

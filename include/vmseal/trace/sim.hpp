@@ -137,6 +137,11 @@ class Simulator {
   bool bind_call(MemoryCall& call, Mm& mm, Judgement& j);
   void need_known_ranges(const MemoryCall& call, Mm& mm, Judgement& j, SimRecord& rec);
   bool run_call(const MemoryCall& call, Mm& mm, SimRecord& rec);
+  Applied run_on(const MemoryCall& call, AddressSpace& as, const SimRecord& rec) const;
+  std::optional<AddressSpace> with_unseen_pages(const MemoryCall& call, const Mm& mm,
+                                                Judgement& j) const;
+  void judge_unseen_pages(const MemoryCall& call, Mm& mm, AddressSpace worst,
+                          const MmCounters& before, Judgement& j, SimRecord& rec);
   void learn_known_ranges(const MemoryCall& call, Mm& mm, SimRecord& rec, Addr brk_before);
   void judge(SimRecord& rec, const Judgement& j, bool placed);
   void track_files(int pid, const TraceCall& call);
