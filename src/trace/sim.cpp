@@ -7,6 +7,7 @@
 
 #include "vmseal/engine/syscall.hpp"
 #include "vmseal/kernel/abi.hpp"
+#include "vmseal/trace/exec_layout.hpp"
 #include "vmseal/trace/line_reader.hpp"
 
 namespace vmseal::trace {
@@ -53,6 +54,40 @@ bool RangeSet::contains(Addr start, Addr end) const {
   if (it == ranges_.begin()) return false;
   --it;
   return it->first <= start && it->second >= end;
+}
+
+void RangeSet::remove(Addr start, Addr end) {
+  if (start >= end) return;
+  auto it = ranges_.upper_bound(start);
+  if (it != ranges_.begin()) --it;
+  while (it != ranges_.end() && it->first < end) {
+    const Addr s = it->first;
+    const Addr e = it->second;
+    if (e <= start) {
+      ++it;
+      continue;
+    }
+    it = ranges_.erase(it);
+    if (s < start) ranges_[s] = start;
+    if (e > end) {
+      ranges_[end] = e;
+      break;
+    }
+  }
+}
+
+bool RangeSet::disjoint(Addr start, Addr end) const {
+  if (start >= end) return true;
+  auto it = ranges_.upper_bound(start);
+  if (it != ranges_.begin() && std::prev(it)->second > start) return false;
+  return it == ranges_.end() || it->first >= end;
+}
+
+Addr RangeSet::covered_until(Addr at) const {
+  auto it = ranges_.upper_bound(at);
+  if (it == ranges_.begin()) return at;
+  --it;
+  return it->second > at ? it->second : at;
 }
 
 // ---- rendering -----------------------------------------------------------------
@@ -104,6 +139,7 @@ std::string SimRecord::render() const {
       break;
     case Verdict::Placed:
       out += "  # placed as recorded";
+      if (!note.empty()) out += ": " + note;
       break;
     default:
       break;
@@ -118,6 +154,8 @@ struct Simulator::Mm {
   RangeSet known;
   bool brk_known = false;
   bool adopted = false;  // adopt_layout() gave it a whole layout
+  // What execve mapped, inferred from the files (SimOptions::exec_files).
+  std::optional<ExecInference> exec;
   explicit Mm(AddressSpace a) : as(std::move(a)) {}
 };
 
@@ -309,6 +347,7 @@ std::optional<SimRecord> Simulator::change_tasks(int pid, const TaskChange& t, s
   mm->known = parent->known;
   mm->brk_known = parent->brk_known;
   mm->adopted = parent->adopted;
+  mm->exec = parent->exec;
   set_proc(t.child, mm);
   return std::nullopt;
 }
@@ -342,7 +381,14 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
   const std::string& n = c.name;
   if (creates_task(n) || n == "execve" || n == "execveat") {
     ++summary_.other_events;
-    return change_tasks(ev.pid, task_change(c), error);
+    const TaskChange t = task_change(c);
+    std::string old_exe;
+    if (const auto it = procs_.find(ev.pid); it != procs_.end() && it->second && it->second->exec)
+      old_exe = it->second->exec->exe();
+    auto rec = change_tasks(ev.pid, t, error);
+    if (t.kind == TaskChange::Kind::Exec && options_.exec_files != nullptr)
+      start_exec_layout(ev, old_exe);
+    return rec;
   }
   if (n == "shmget") {
     ++summary_.other_events;
@@ -365,6 +411,10 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
     return std::nullopt;
   }
   if (!is_memory_call(c)) {
+    if (std::string what; maps_behind_the_trace(c, &what)) {
+      auto mm = mm_of(ev.pid);
+      if (mm->exec) mm->exec->lose(what + " (line " + std::to_string(ev.line) + ")");
+    }
     track_files(ev.pid, c);
     learn_capabilities(ev.pid, c);
     ++summary_.other_events;
@@ -378,6 +428,7 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
 // Whether the trace made every range the outcome depends on.
 struct Simulator::Judgement {
   bool verifiable = true;
+  bool deferred = false;  // an exec layout's call, made again later (exec_layout_step)
   std::string why;
   void unknown(std::string reason) {
     verifiable = false;
@@ -414,6 +465,7 @@ SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std:
     mm.as.set_brk(rec.recorded.value(), rec.recorded.value());
     mm.brk_known = true;
   }
+  const bool revealed = mm.exec && exec_layout_step(call, mm, rec, j);
   const Addr brk_before = mm.as.brk_value();
   if (call.call.kind == SyscallKind::Prlimit && call.call.a[0] != 0 &&
       call.call.a[0] != static_cast<std::uint64_t>(pid)) {
@@ -428,7 +480,9 @@ SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std:
   } else {
     rec.engine = SysResult(Errno::INVAL);  // a segment the trace never made
   }
-  judge(rec, j, placed);
+  judge(rec, j, placed || revealed);
+  if (mm.exec && !rec.verifiable && !j.deferred)
+    for (const auto& [s, e] : rec.ranges) mm.exec->blind(s, e);
   return rec;
 }
 
@@ -470,11 +524,11 @@ void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, Sim
   auto need = [&](Addr s, Addr e) {
     if (e == kWrapped) return;  // refused on its arguments alone
     if (page_align_down(s) < e) rec.ranges.emplace_back(page_align_down(s), e);
-    if (!mm.known.contains(page_align_down(s), e)) {
+    if (!known_range(mm, page_align_down(s), e)) {
       char buf[96];
       std::snprintf(buf, sizeof buf, "%#" PRIx64 "-%#" PRIx64 " was not created by the trace",
                     page_align_down(s), e);
-      j.unknown(buf);
+      j.unknown(mm.exec ? buf + ("; " + mm.exec->why_unknown()) : std::string(buf));
     }
   };
   const auto& a = c.call.a;
@@ -576,6 +630,74 @@ void Simulator::learn_known_ranges(const MemoryCall& c, Mm& mm, SimRecord& rec, 
     default:
       return;
   }
+}
+
+// Whether the trace, or the exec layout inferred from the files, made all of
+// [start, end).
+bool Simulator::known_range(const Mm& mm, Addr start, Addr end) {
+  if (!mm.exec) return mm.known.contains(start, end);
+  for (Addr at = start; at < end;) {
+    const Addr next = std::max(mm.known.covered_until(at), mm.exec->covered_until(at));
+    if (next == at) return false;
+    at = next;
+  }
+  return true;
+}
+
+// ---- the exec layout (SimOptions::exec_files, exec_layout.hpp) -----------------
+
+// A successful execve: the layout of the files it ran, pending until calls
+// show where it is. "/proc/self/exe" is the file the process ran before.
+void Simulator::start_exec_layout(const TraceEvent& ev, const std::string& old_exe) {
+  ++summary_.execs;
+  std::string path = exec_path(ev.call);
+  if (path == "/proc/self/exe") path = old_exe;
+  auto mm = mm_of(ev.pid);
+  mm->exec = ExecInference::start(*options_.exec_files, path);
+  if (!mm->exec->problem().empty())
+    note_exec(ev.line, ev.pid, "the exec layout is not inferred: " + mm->exec->problem());
+}
+
+void Simulator::note_exec(std::size_t line, int pid, std::string text) {
+  if (exec_notes_.size() >= kMaxExecNotes) return;
+  exec_notes_.push_back("line " + std::to_string(line) + ", pid " + std::to_string(pid) + ": " +
+                        std::move(text));
+}
+
+// Before a memory call: whether it shows where an image of the exec layout is
+// (then the image is mapped and the call is judged on it, "placed"), and
+// whether the kernel put a mapping where the layout says an image lies (then
+// the layout is wrong: it is dropped and the call is unverifiable).
+bool Simulator::exec_layout_step(const MemoryCall& c, Mm& mm, SimRecord& rec, Judgement& j) {
+  if (c.form != MemoryCall::Form::Syscall || !rec.has_recorded) return false;
+  ExecInference& ex = *mm.exec;
+  const auto& a = c.call.a;
+  if (options_.check && chooses_its_address(c.call) && rec.recorded.is_ok()) {
+    const std::uint64_t len = c.call.kind == SyscallKind::Mremap ? a[2] : a[1];
+    const Addr at = rec.recorded.value();
+    const Addr end = range_end(at, len);
+    if (end != kWrapped && (c.call.kind == SyscallKind::Mremap || a[0] == 0)) ex.saw_placement(end);
+    if (end != kWrapped && ex.collides(mm.as, at, end)) {
+      ex.lose("the kernel put a mapping at " + std::to_string(at) +
+              " where the layout has an image: the files differ from the traced ones");
+      j.unknown("the inferred exec layout was wrong here");
+      note_exec(rec.line, rec.pid, ex.problem());
+    }
+    return false;
+  }
+  const bool was_complete = ex.complete();
+  const auto shown = ex.reveal(c.call, rec.recorded, mm.as, mm.brk_known ? mm.as.start_brk() : 0);
+  if (!was_complete && ex.complete()) ++summary_.exec_layouts_placed;
+  if (shown == ExecInference::Reveal::Deferred) {
+    // Unverifiable, but not a blind spot: the engine makes it again once it
+    // knows which image it was of.
+    j.unknown("the RELRO of either image of the exec; kept until a later call tells which");
+    j.deferred = true;
+    return false;
+  }
+  if (shown != ExecInference::Reveal::Placed) return false;
+  rec.note = "the call shows where the kernel mapped an image of the exec";
+  return true;
 }
 
 void Simulator::judge(SimRecord& rec, const Judgement& j, bool placed) {
