@@ -164,6 +164,8 @@ class Simulator {
   void learn_known_ranges(const MemoryCall& call, Mm& mm, SimRecord& rec, Addr brk_before);
   void judge(SimRecord& rec, const Judgement& j, bool placed);
   static bool known_range(const Mm& mm, Addr start, Addr end);
+  bool out_of_order(const MemoryCall& call, Mm& mm, SimRecord& rec, Judgement& j);
+  static constexpr std::size_t kMaxEarlyUnmaps = 64;
   void start_exec_layout(const TraceEvent& ev, const std::string& old_exe);
   bool exec_layout_step(const MemoryCall& call, Mm& mm, SimRecord& rec, Judgement& j);
   void note_exec(std::size_t line, int pid, std::string text);
