@@ -43,7 +43,7 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
   cmd->add_flag("--exec-files", opts.exec_files,
                 "read the files each execve ran (the program, its #! and PT_INTERP interpreters)\n"
                 "from this machine and infer what the kernel mapped, so that calls on it can be\n"
-                "verified; off by default: the trace names the files (see vmseal-sim(1))");
+                "verified; off by default: the trace names the files (docs/engine.md)");
   cmd->add_option("--exec-root", opts.exec_root,
                   "with --exec-files, read them under DIR instead of / (names and symlinks are\n"
                   "resolved inside DIR)")
