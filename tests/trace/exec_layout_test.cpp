@@ -271,3 +271,100 @@ TEST(ExecLayoutLive, TheInferredLayoutIsWhatTheKernelShows) {
 
 }  // namespace
 }  // namespace vmseal::trace
+
+namespace vmseal::trace {
+namespace {
+
+std::vector<SimRecord> replay_text(const std::string& text, SimSummary* summary = nullptr) {
+  SimOptions opts;
+  opts.check = true;
+  Simulator sim(opts);
+  std::vector<SimRecord> out;
+  for (const ParseItem& item : parse_strace_text(text)) {
+    std::string error;
+    if (const auto* ev = std::get_if<TraceEvent>(&item))
+      if (auto rec = sim.apply(*ev, &error)) out.push_back(*rec);
+  }
+  if (summary != nullptr) *summary = sim.summary();
+  return out;
+}
+
+TEST(ExecPath, WhatTheCallNamed) {
+  auto path = [](const std::string& line) {
+    for (const ParseItem& item : parse_strace_text(line + "\n"))
+      if (const auto* ev = std::get_if<TraceEvent>(&item)) return exec_path(ev->call);
+    return std::string("?");
+  };
+  EXPECT_EQ(path("1 execve(\"/usr/bin/gcc\", [\"gcc\"], 0x7ffc /* 3 vars */) = 0"), "/usr/bin/gcc");
+  EXPECT_EQ(path("1 execve(\"./a.out\", [\"a\"], 0x7ffc /* 3 vars */) = 0"), "");
+  EXPECT_EQ(path("1 execve(\"/usr/bin/very\"..., [\"a\"], 0x7ffc /* 3 vars */) = 0"), "");
+  EXPECT_EQ(path("1 execveat(3</usr/bin>, \"ls\", [\"ls\"], 0x7ffc /* 3 vars */, 0) = 0"),
+            "/usr/bin/ls");
+  EXPECT_EQ(
+      path("1 execveat(3</usr/bin/ls>, \"\", [\"ls\"], 0x7ffc /* 3 vars */, AT_EMPTY_PATH) = 0"),
+      "/usr/bin/ls");
+  EXPECT_EQ(path("1 execveat(AT_FDCWD, \"ls\", [\"ls\"], 0x7ffc /* 3 vars */, 0) = 0"), "");
+}
+
+TEST(ExecPath, MappingsNoMemoryCallShows) {
+  auto hidden = [](const std::string& line) {
+    for (const ParseItem& item : parse_strace_text(line + "\n"))
+      if (const auto* ev = std::get_if<TraceEvent>(&item))
+        return maps_behind_the_trace(ev->call, nullptr);
+    return false;
+  };
+  EXPECT_TRUE(hidden("1 io_setup(128, [0x7f0000000000]) = 0"));
+  EXPECT_FALSE(hidden("1 io_setup(128, 0x7ffc) = -1 EINVAL (Invalid argument)"));
+  EXPECT_TRUE(hidden("1 arch_prctl(0x5001 /* ARCH_??? */, 0x1) = 0"));
+  EXPECT_TRUE(hidden("1 arch_prctl(ARCH_MAP_VDSO_64, 0x7f0000000000) = 4096"));
+  EXPECT_FALSE(hidden("1 arch_prctl(ARCH_SET_FS, 0x7f0000000000) = 0"));
+}
+
+// A descriptor the trace never opened is described by fcntl(F_GETFL):
+// without it the mmap is unverifiable; with the wrong access mode it fails.
+TEST(SimDescriptors, FGetflTellsHowAReceivedFileWasOpened) {
+  const std::string map =
+      "100 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, 5</memfd:x>(deleted), 0) = "
+      "0x7f0000000000\n";
+  auto verdict = [&](const std::string& before) {
+    const auto recs = replay_text(before + map);
+    return recs.empty() ? Verdict::NoRecord : recs.back().verdict;
+  };
+  EXPECT_EQ(verdict(""), Verdict::Unverifiable);
+  const Verdict rw =
+      verdict("100 fcntl(5</memfd:x>(deleted), F_GETFL) = 0x8002 (flags O_RDWR|O_LARGEFILE)\n");
+  EXPECT_TRUE(rw == Verdict::Placed || rw == Verdict::Match);
+  EXPECT_EQ(verdict("100 fcntl(5</memfd:x>(deleted), F_GETFL) = 0x8000 (flags "
+                    "O_RDONLY|O_LARGEFILE)\n"),
+            Verdict::Mismatch);
+}
+
+// strace may print a thread's munmap after another thread's mmap that got
+// the range it freed: unverifiable in a shared mm, a mismatch in a lone process.
+TEST(SimThreads, AnMmapPrintedBeforeTheMunmapThatFreedItsRange) {
+  const std::string first =
+      "100 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = "
+      "0x7f0000000000\n";
+  const std::string thread =
+      "100 clone(child_stack=0x7f0000100000, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|"
+      "CLONE_THREAD|CLONE_SYSVSEM) = 101\n";
+  const std::string rest =
+      "101 mmap(NULL, 65536, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+      "100 munmap(0x7f0000000000, 65536) = 0\n"
+      "101 mprotect(0x7f0000000000, 65536, PROT_READ|PROT_WRITE) = 0\n";
+  SimSummary threads;
+  const auto recs = replay_text(first + thread + rest, &threads);
+  EXPECT_EQ(threads.mismatched, 0U);
+  EXPECT_EQ(threads.unverifiable, 2U);
+  ASSERT_EQ(recs.size(), 4U);
+  EXPECT_EQ(recs[3].verdict, Verdict::Match);  // the engine holds the kernel's layout
+  SimSummary alone;
+  std::string lone = first + rest;
+  for (std::size_t at = lone.find("101 "); at != std::string::npos; at = lone.find("101 "))
+    lone.replace(at, 4, "100 ");
+  replay_text(lone, &alone);
+  EXPECT_GE(alone.mismatched, 1U);
+}
+
+}  // namespace
+}  // namespace vmseal::trace
