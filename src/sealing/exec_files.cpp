@@ -123,6 +123,8 @@ bool RootExecFiles::read(const std::string& path, trace::ExecFile& out, std::str
   if (!img.is_64 || img.machine != 62 /* EM_X86_64 */) return fail("not an x86-64 ELF file");
   if (img.type != 2 /* ET_EXEC */ && img.type != 3 /* ET_DYN */)
     return fail("neither ET_EXEC nor ET_DYN");
+  // load_elf_phdrs(): at most 64 KiB of program headers.
+  if (img.loads.size() > 65536 / 56) return fail("more program headers than binfmt_elf reads");
   out.et_dyn = img.type == 3;
   for (const LoadSegment& l : img.loads) {
     if (l.filesz > l.memsz || (l.offset & 4095) != (l.vaddr & 4095) ||

@@ -741,7 +741,9 @@ bool Simulator::exec_layout_step(const MemoryCall& c, Mm& mm, SimRecord& rec, Ju
     const Addr end = range_end(at, len);
     if (end != kWrapped && (c.call.kind == SyscallKind::Mremap || a[0] == 0)) ex.saw_placement(end);
     if (end != kWrapped && ex.collides(mm.as, at, end)) {
-      ex.lose("the kernel put a mapping at " + std::to_string(at) +
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%#" PRIx64, at);
+      ex.lose(std::string("the kernel put a mapping at ") + buf +
               " where the layout has an image: the files differ from the traced ones");
       j.unknown("the inferred exec layout was wrong here");
       note_exec(rec.line, rec.pid, ex.problem());
