@@ -37,7 +37,9 @@ struct SimOptions {
   bool read_fault_allocates = false;
   bool json = false;
   bool keep_going = false;
-  std::string policy;  // seal_policy::parse() spec; empty = linux-6.18
+  std::string policy;       // seal_policy::parse() spec; empty = linux-6.18
+  bool exec_files = false;  // read the files execve ran (under exec_root)
+  std::string exec_root;    // empty: "/"
 };
 CLI::App* add_sim(CLI::App& app, SimOptions& opts);
 int run_sim(const SimOptions& opts);

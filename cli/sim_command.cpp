@@ -12,6 +12,7 @@
 #include "input.hpp"
 #include "manual.hpp"
 #include "vmseal/engine/proc_maps.hpp"
+#include "vmseal/sealing/exec_files.hpp"
 #include "vmseal/trace/line_reader.hpp"
 #include "vmseal/trace/sim.hpp"
 #include "vmseal/trace/strace.hpp"
@@ -39,6 +40,14 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
                 "model a kernel whose read faults on private anonymous memory allocate a page\n"
                 "and an anon_vma instead of mapping the zero page (see `vmseal check`)");
   cmd->add_flag("--keep-going", opts.keep_going, "report malformed lines and continue");
+  cmd->add_flag("--exec-files", opts.exec_files,
+                "read the files each execve ran (the program, its #! and PT_INTERP interpreters)\n"
+                "from this machine and infer what the kernel mapped, so that calls on it can be\n"
+                "verified; off by default: the trace names the files (docs/engine.md)");
+  cmd->add_option("--exec-root", opts.exec_root,
+                  "with --exec-files, read them under DIR instead of / (names and symlinks are\n"
+                  "resolved inside DIR)")
+      ->type_name("DIR");
   cmd->add_option("--policy", opts.policy,
                   "the seal design to model (default linux-6.18; see `vmseal compare`):\n"
                   "linux-6.18, linux-6.12, linux-6.11, linux-6.10, openbsd, rfc-v3[:TYPES]");
@@ -71,6 +80,11 @@ void print_json(const SimOptions& opts, const trace::Simulator& sim, const trace
                     {"no_record", s.no_record},
                     {"malformed_lines", run.bad_lines},
                     {"exited_layouts_dropped", s.exited_layouts_dropped}};
+  if (opts.exec_files || !opts.exec_root.empty()) {
+    out["summary"]["execs"] = s.execs;
+    out["summary"]["exec_layouts_placed"] = s.exec_layouts_placed;
+    out["exec_notes"] = sim.exec_notes();
+  }
   nlohmann::json layouts = nlohmann::json::object();
   for (int pid : sim.pids())
     if (const AddressSpace* as = sim.address_space(pid))
@@ -94,6 +108,12 @@ void print_text(const SimOptions& opts, const trace::Simulator& sim, const trace
                run.bad_lines != 0
                    ? (", " + std::to_string(run.bad_lines) + " malformed lines").c_str()
                    : "");
+  if (opts.exec_files || !opts.exec_root.empty()) {
+    for (const std::string& n : sim.exec_notes())
+      std::fprintf(stderr, "vmseal sim: %s\n", n.c_str());
+    std::fprintf(stderr, "vmseal sim: %zu of %zu exec layouts inferred and placed\n",
+                 s.exec_layouts_placed, s.execs);
+  }
   if (s.exited_layouts_dropped != 0)
     std::fprintf(stderr,
                  "vmseal sim: the final layouts of %zu exited processes are not shown (the last "
@@ -114,6 +134,16 @@ int run_sim(const SimOptions& opts) {
   if (!opts.policy.empty() && !seal_policy::parse(opts.policy, so.config.seal, &error)) {
     std::fprintf(stderr, "vmseal sim: --policy: %s\n", error.c_str());
     return kUsage;
+  }
+  std::unique_ptr<sealing::RootExecFiles> exec_files;
+  if (opts.exec_files || !opts.exec_root.empty()) {
+    exec_files =
+        sealing::RootExecFiles::open(opts.exec_root.empty() ? "/" : opts.exec_root, &error);
+    if (!exec_files) {
+      std::fprintf(stderr, "vmseal sim: --exec-root: %s\n", error.c_str());
+      return kIoError;
+    }
+    so.exec_files = exec_files.get();
   }
   trace::Simulator sim(so);
   nlohmann::json records = nlohmann::json::array();

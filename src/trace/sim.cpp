@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <set>
 #include <utility>
 
 #include "vmseal/engine/syscall.hpp"
 #include "vmseal/kernel/abi.hpp"
+#include "vmseal/trace/exec_layout.hpp"
 #include "vmseal/trace/line_reader.hpp"
 
 namespace vmseal::trace {
@@ -53,6 +55,40 @@ bool RangeSet::contains(Addr start, Addr end) const {
   if (it == ranges_.begin()) return false;
   --it;
   return it->first <= start && it->second >= end;
+}
+
+void RangeSet::remove(Addr start, Addr end) {
+  if (start >= end) return;
+  auto it = ranges_.upper_bound(start);
+  if (it != ranges_.begin()) --it;
+  while (it != ranges_.end() && it->first < end) {
+    const Addr s = it->first;
+    const Addr e = it->second;
+    if (e <= start) {
+      ++it;
+      continue;
+    }
+    it = ranges_.erase(it);
+    if (s < start) ranges_[s] = start;
+    if (e > end) {
+      ranges_[end] = e;
+      break;
+    }
+  }
+}
+
+bool RangeSet::disjoint(Addr start, Addr end) const {
+  if (start >= end) return true;
+  auto it = ranges_.upper_bound(start);
+  if (it != ranges_.begin() && std::prev(it)->second > start) return false;
+  return it == ranges_.end() || it->first >= end;
+}
+
+Addr RangeSet::covered_until(Addr at) const {
+  auto it = ranges_.upper_bound(at);
+  if (it == ranges_.begin()) return at;
+  --it;
+  return it->second > at ? it->second : at;
 }
 
 // ---- rendering -----------------------------------------------------------------
@@ -104,6 +140,7 @@ std::string SimRecord::render() const {
       break;
     case Verdict::Placed:
       out += "  # placed as recorded";
+      if (!note.empty()) out += ": " + note;
       break;
     default:
       break;
@@ -124,6 +161,12 @@ struct Simulator::Mm {
   // (judge_unseen_pages()); nullopt: no bound yet.
   std::optional<std::uint64_t> unseen_total_max;
   std::optional<std::uint64_t> unseen_data_max;
+  // What execve mapped, inferred from the files (SimOptions::exec_files).
+  std::optional<ExecInference> exec;
+  int tasks = 0;  // live tasks using it
+  // Ranges a call unmapped in the engine ahead of the munmap that strace
+  // printed after it (out_of_order()); at most kMaxEarlyUnmaps.
+  std::set<std::pair<Addr, Addr>> unmapped_early;
   explicit Mm(AddressSpace a) : as(std::move(a)) {}
 };
 
@@ -148,6 +191,8 @@ void Simulator::set_proc(int pid, std::shared_ptr<Mm> mm) {
   }
   if (it->second == nullptr && mm != nullptr) ++live_;
   if (it->second != nullptr && mm == nullptr) --live_;
+  if (it->second != nullptr) --it->second->tasks;
+  if (mm != nullptr) ++mm->tasks;
   it->second = std::move(mm);
 }
 
@@ -245,6 +290,21 @@ void Simulator::track_files(int pid, const TraceCall& c) {
     if (!c.args.empty() && parse_fd_arg(c.args[0], f)) fds.close(f.fd);
     return;
   }
+  if (c.name == "fcntl" && c.args.size() >= 2 && c.args[1] == "F_GETFL") {
+    // A descriptor the trace never opened (inherited, or received over a
+    // socket): F_GETFL shows how its file was opened, -y which file it is.
+    FdArg f;
+    if (!parse_fd_arg(c.args[0], f) || !f.has_path || fds.lookup(f.fd) != 0) return;
+    const std::uint64_t mode = c.value & 3;  // O_ACCMODE
+    FileInfo fi;
+    fi.path = f.path + (f.deleted ? " (deleted)" : "");
+    fi.kind = kind_of_path(f.path);
+    fi.readable = mode == 0 || mode == 2;
+    fi.writable = mode == 1 || mode == 2;
+    fi.append_only = (c.value & 02000) != 0;  // O_APPEND
+    fds.install_at(f.fd, mm->as.files().add(fi));
+    return;
+  }
   if (c.name == "dup" || c.name == "dup2" || c.name == "dup3" ||
       (c.name == "fcntl" && c.args.size() >= 2 && c.args[1].starts_with("F_DUPFD"))) {
     FdArg f;
@@ -317,6 +377,7 @@ std::optional<SimRecord> Simulator::change_tasks(int pid, const TaskChange& t, s
   mm->adopted = parent->adopted;
   mm->unseen_total_max = parent->unseen_total_max;
   mm->unseen_data_max = parent->unseen_data_max;
+  mm->exec = parent->exec;
   set_proc(t.child, mm);
   return std::nullopt;
 }
@@ -350,7 +411,14 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
   const std::string& n = c.name;
   if (creates_task(n) || n == "execve" || n == "execveat") {
     ++summary_.other_events;
-    return change_tasks(ev.pid, task_change(c), error);
+    const TaskChange t = task_change(c);
+    std::string old_exe;
+    if (const auto it = procs_.find(ev.pid); it != procs_.end() && it->second && it->second->exec)
+      old_exe = it->second->exec->exe();
+    auto rec = change_tasks(ev.pid, t, error);
+    if (t.kind == TaskChange::Kind::Exec && options_.exec_files != nullptr)
+      start_exec_layout(ev, old_exe);
+    return rec;
   }
   if (n == "shmget") {
     ++summary_.other_events;
@@ -373,6 +441,10 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
     return std::nullopt;
   }
   if (!is_memory_call(c)) {
+    if (std::string what; maps_behind_the_trace(c, &what)) {
+      auto mm = mm_of(ev.pid);
+      if (mm->exec) mm->exec->lose(what + " (line " + std::to_string(ev.line) + ")");
+    }
     track_files(ev.pid, c);
     learn_capabilities(ev.pid, c);
     ++summary_.other_events;
@@ -386,6 +458,7 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
 // Whether the trace made every range the outcome depends on.
 struct Simulator::Judgement {
   bool verifiable = true;
+  bool deferred = false;  // an exec layout's call, made again later (exec_layout_step)
   std::string why;
   void unknown(std::string reason) {
     verifiable = false;
@@ -422,6 +495,7 @@ SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std:
     mm.as.set_brk(rec.recorded.value(), rec.recorded.value());
     mm.brk_known = true;
   }
+  const bool revealed = mm.exec && exec_layout_step(call, mm, rec, j);
   const Addr brk_before = mm.as.brk_value();
   if (call.call.kind == SyscallKind::Prlimit && call.call.a[0] != 0 &&
       call.call.a[0] != static_cast<std::uint64_t>(pid)) {
@@ -429,6 +503,8 @@ SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std:
     const auto& a = call.call.a;
     rec.engine = mm_of(static_cast<int>(a[0]))
                      ->as.setrlimit(static_cast<int>(a[1]), a[2], a[3], mm.as.config().caps);
+  } else if (out_of_order(call, mm, rec, j)) {
+    rec.engine = rec.recorded;  // the engine made it already
   } else if (bind_call(call, mm, j)) {
     need_known_ranges(call, mm, j, rec);
     std::optional<AddressSpace> worst = with_unseen_pages(call, mm, j);
@@ -439,7 +515,9 @@ SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std:
   } else {
     rec.engine = SysResult(Errno::INVAL);  // a segment the trace never made
   }
-  judge(rec, j, placed);
+  judge(rec, j, placed || revealed);
+  if (mm.exec && !rec.verifiable && !j.deferred)
+    for (const auto& [s, e] : rec.ranges) mm.exec->blind(s, e);
   return rec;
 }
 
@@ -481,11 +559,11 @@ void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, Sim
   auto need = [&](Addr s, Addr e) {
     if (e == kWrapped) return;  // refused on its arguments alone
     if (page_align_down(s) < e) rec.ranges.emplace_back(page_align_down(s), e);
-    if (!mm.known.contains(page_align_down(s), e)) {
+    if (!known_range(mm, page_align_down(s), e)) {
       char buf[96];
       std::snprintf(buf, sizeof buf, "%#" PRIx64 "-%#" PRIx64 " was not created by the trace",
                     page_align_down(s), e);
-      j.unknown(buf);
+      j.unknown(mm.exec ? buf + ("; " + mm.exec->why_unknown()) : std::string(buf));
     }
   };
   const auto& a = c.call.a;
@@ -681,6 +759,115 @@ void Simulator::learn_known_ranges(const MemoryCall& c, Mm& mm, SimRecord& rec, 
     default:
       return;
   }
+}
+
+// Threads print in an order the kernel did not take: strace may print a
+// thread's munmap after another thread's mmap that got the range it freed
+// (docs/predict.md, "Bad traces"). With --check, an mmap the kernel placed
+// on whole VMAs the engine still holds, in an mm several tasks share, is
+// such a case: the engine unmaps them first, and the call is unverifiable;
+// the munmap of exactly that range printed later is not made again (true,
+// unverifiable too). Anything else that finds its range taken stays a mismatch.
+bool Simulator::out_of_order(const MemoryCall& c, Mm& mm, SimRecord& rec, Judgement& j) {
+  if (!options_.check || c.form != MemoryCall::Form::Syscall || !rec.has_recorded ||
+      !rec.recorded.is_ok() || mm.tasks < 2)
+    return false;
+  const auto& a = c.call.a;
+  if (c.call.kind == SyscallKind::Munmap) {
+    const auto it = mm.unmapped_early.find({a[0], range_end(a[0], a[1])});
+    if (it == mm.unmapped_early.end()) return false;
+    mm.unmapped_early.erase(it);
+    j.unknown("made before a call printed ahead of it (threads; strace's order)");
+    return true;
+  }
+  if (c.call.kind != SyscallKind::Mmap || !chooses_its_address(c.call) ||
+      mm.unmapped_early.size() >= kMaxEarlyUnmaps)
+    return false;
+  const Addr at = rec.recorded.value();
+  const Addr end = range_end(at, a[1]);
+  const Vma* v = mm.as.vmas().lower(at);
+  if (end == kWrapped || v == nullptr || v->start >= end) return false;
+  for (; v != nullptr && v->start < end; v = mm.as.vmas().next_of(*v))
+    if (v->start < at || v->end > end) return false;
+  if (!mm.known.contains(at, end) || mm.as.munmap(at, end - at) != SysResult::ok(0)) return false;
+  mm.unmapped_early.insert({at, end});
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "%#" PRIx64 "-%#" PRIx64
+                " was still mapped: another thread's munmap of it is printed after this call",
+                at, end);
+  j.unknown(buf);
+  return false;
+}
+
+// Whether the trace, or the exec layout inferred from the files, made all of
+// [start, end).
+bool Simulator::known_range(const Mm& mm, Addr start, Addr end) {
+  if (!mm.exec) return mm.known.contains(start, end);
+  for (Addr at = start; at < end;) {
+    const Addr next = std::max(mm.known.covered_until(at), mm.exec->covered_until(at));
+    if (next == at) return false;
+    at = next;
+  }
+  return true;
+}
+
+// ---- the exec layout (SimOptions::exec_files, exec_layout.hpp) -----------------
+
+// A successful execve: the layout of the files it ran, pending until calls
+// show where it is. "/proc/self/exe" is the file the process ran before.
+void Simulator::start_exec_layout(const TraceEvent& ev, const std::string& old_exe) {
+  ++summary_.execs;
+  std::string path = exec_path(ev.call);
+  if (path == "/proc/self/exe") path = old_exe;
+  auto mm = mm_of(ev.pid);
+  mm->exec = ExecInference::start(*options_.exec_files, path);
+  if (!mm->exec->problem().empty())
+    note_exec(ev.line, ev.pid, "the exec layout is not inferred: " + mm->exec->problem());
+}
+
+void Simulator::note_exec(std::size_t line, int pid, std::string text) {
+  if (exec_notes_.size() >= kMaxExecNotes) return;
+  exec_notes_.push_back("line " + std::to_string(line) + ", pid " + std::to_string(pid) + ": " +
+                        std::move(text));
+}
+
+// Before a memory call: whether it shows where an image of the exec layout is
+// (then the image is mapped and the call is judged on it, "placed"), and
+// whether the kernel put a mapping where the layout says an image lies (then
+// the layout is wrong: it is dropped and the call is unverifiable).
+bool Simulator::exec_layout_step(const MemoryCall& c, Mm& mm, SimRecord& rec, Judgement& j) {
+  if (c.form != MemoryCall::Form::Syscall || !rec.has_recorded) return false;
+  ExecInference& ex = *mm.exec;
+  const auto& a = c.call.a;
+  if (options_.check && chooses_its_address(c.call) && rec.recorded.is_ok()) {
+    const std::uint64_t len = c.call.kind == SyscallKind::Mremap ? a[2] : a[1];
+    const Addr at = rec.recorded.value();
+    const Addr end = range_end(at, len);
+    if (end != kWrapped && (c.call.kind == SyscallKind::Mremap || a[0] == 0)) ex.saw_placement(end);
+    if (end != kWrapped && ex.collides(mm.as, at, end)) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%#" PRIx64, at);
+      ex.lose(std::string("the kernel put a mapping at ") + buf +
+              " where the layout has an image: the files differ from the traced ones");
+      j.unknown("the inferred exec layout was wrong here");
+      note_exec(rec.line, rec.pid, ex.problem());
+    }
+    return false;
+  }
+  const bool was_complete = ex.complete();
+  const auto shown = ex.reveal(c.call, rec.recorded, mm.as, mm.brk_known ? mm.as.start_brk() : 0);
+  if (!was_complete && ex.complete()) ++summary_.exec_layouts_placed;
+  if (shown == ExecInference::Reveal::Deferred) {
+    // Unverifiable, but not a blind spot: the engine makes it again once it
+    // knows which image it was of.
+    j.unknown("the RELRO of either image of the exec; kept until a later call tells which");
+    j.deferred = true;
+    return false;
+  }
+  if (shown != ExecInference::Reveal::Placed) return false;
+  rec.note = "the call shows where the kernel mapped an image of the exec";
+  return true;
 }
 
 void Simulator::judge(SimRecord& rec, const Judgement& j, bool placed) {

@@ -1167,4 +1167,41 @@ TaskChange task_change(const TraceCall& c) noexcept {
   return t;
 }
 
+std::string exec_path(const TraceCall& c) {
+  const bool at = c.name == "execveat";
+  if (!(c.name == "execve" || at) || c.args.size() < (at ? 2U : 1U)) return {};
+  StringArg name;
+  if (!parse_string_arg(c.args[at ? 1 : 0], name) || name.truncated || name.is_null) return {};
+  if (name.bytes.find('\0') != std::string::npos) return {};
+  if (name.bytes.starts_with("/")) return name.bytes;
+  if (!at) return {};  // relative to a working directory the call does not show
+  FdArg dir;
+  if (!parse_fd_arg(c.args[0], dir) || !dir.has_path || dir.deleted || !dir.path.starts_with("/"))
+    return {};
+  if (name.bytes.empty())
+    return c.args.size() >= 5 && c.args[4].find("AT_EMPTY_PATH") != std::string::npos
+               ? dir.path
+               : std::string();
+  return dir.path + (dir.path.ends_with("/") ? "" : "/") + name.bytes;
+}
+
+bool maps_behind_the_trace(const TraceCall& c, std::string* what) {
+  if (c.outcome != Outcome::Value) return false;
+  auto say = [&](const char* w) {
+    if (what != nullptr) *what = w;
+    return true;
+  };
+  if (c.name == "io_setup") return say("io_setup mapped an AIO ring");
+  if (c.name != "arch_prctl" || c.args.empty()) return false;
+  const std::string& op = c.args[0];
+  std::uint64_t code = 0;
+  if (op.starts_with("ARCH_SHSTK_ENABLE")) code = 0x5001;
+  if (op.starts_with("ARCH_MAP_VDSO")) code = 0x2001;
+  if (code == 0 && !parse_int_arg(op.substr(0, op.find(' ')), code)) return false;
+  if (code == 0x5001 && c.args.size() >= 2)
+    return say("arch_prctl(ARCH_SHSTK_ENABLE) mapped a shadow stack");
+  if (code >= 0x2001 && code <= 0x2003) return say("arch_prctl(ARCH_MAP_VDSO_*) mapped a vDSO");
+  return false;
+}
+
 }  // namespace vmseal::trace

@@ -56,6 +56,8 @@ struct SimRecord {
   std::string render() const;
 };
 
+class ExecFileSource;
+
 struct SimOptions {
   bool check = false;  // compare with recorded results; place non-fixed mmaps as recorded
   Config config;       // the modelled machine and process
@@ -63,6 +65,10 @@ struct SimOptions {
   // alive at once, each an address space. `compare` runs one simulator per
   // design and divides the budget among them.
   std::size_t max_live_processes = std::size_t{1} << 16;
+  // vmseal sim --exec-files: where to read the files execve ran, to infer
+  // what the kernel mapped (exec_layout.hpp). nullptr: the trace alone. The
+  // source must outlive the simulator.
+  ExecFileSource* exec_files = nullptr;
 };
 
 struct SimSummary {
@@ -74,6 +80,10 @@ struct SimSummary {
   std::size_t no_record = 0;
   std::size_t other_events = 0;            // non-memory calls and process events read
   std::size_t exited_layouts_dropped = 0;  // exited processes whose last layout was not kept
+  // With SimOptions::exec_files: the successful execs seen, and those whose
+  // layout was inferred and placed completely.
+  std::size_t execs = 0;
+  std::size_t exec_layouts_placed = 0;
 };
 
 // A set of disjoint address ranges.
@@ -82,6 +92,16 @@ class RangeSet {
   void add(Addr start, Addr end);
   bool contains(Addr start, Addr end) const;
   void clear() { ranges_.clear(); }
+  // Takes [start, end) out.
+  void remove(Addr start, Addr end);
+  // Whether no range meets [start, end).
+  bool disjoint(Addr start, Addr end) const;
+  // The end of the range holding `at`, or `at` when none does.
+  Addr covered_until(Addr at) const;
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [s, e] : ranges_) f(s, e);
+  }
 
  private:
   std::map<Addr, Addr> ranges_;  // start -> end
@@ -123,6 +143,10 @@ class Simulator {
   // mm already holds what was done to it since, seals included.
   bool layout_adopted(int pid) const;
 
+  // With SimOptions::exec_files: each exec whose layout could not be
+  // inferred, and why ("line 12, pid 7: ..."), the first 256.
+  const std::vector<std::string>& exec_notes() const noexcept { return exec_notes_; }
+
  private:
   struct Mm;
   struct Proc;
@@ -144,6 +168,12 @@ class Simulator {
                           const MmCounters& before, Judgement& j, SimRecord& rec);
   void learn_known_ranges(const MemoryCall& call, Mm& mm, SimRecord& rec, Addr brk_before);
   void judge(SimRecord& rec, const Judgement& j, bool placed);
+  static bool known_range(const Mm& mm, Addr start, Addr end);
+  bool out_of_order(const MemoryCall& call, Mm& mm, SimRecord& rec, Judgement& j);
+  static constexpr std::size_t kMaxEarlyUnmaps = 64;
+  void start_exec_layout(const TraceEvent& ev, const std::string& old_exe);
+  bool exec_layout_step(const MemoryCall& call, Mm& mm, SimRecord& rec, Judgement& j);
+  void note_exec(std::size_t line, int pid, std::string text);
   void track_files(int pid, const TraceCall& call);
   void learn_capabilities(int pid, const TraceCall& call);
 
@@ -159,6 +189,10 @@ class Simulator {
   // shmid -> the segment's file, added to the file table of whichever
   // process attaches it (processes that share no ancestor share no table).
   std::map<std::uint64_t, FileInfo> shm_segments_;
+  // What the exec layouts could not do (SimOptions::exec_files), the first
+  // kMaxExecNotes of them.
+  std::vector<std::string> exec_notes_;
+  static constexpr std::size_t kMaxExecNotes = 256;
 };
 
 // A whole trace through a Simulator: lines read with the documented limits

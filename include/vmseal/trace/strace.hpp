@@ -312,4 +312,16 @@ struct TaskChange {
 };
 TaskChange task_change(const TraceCall& call) noexcept;
 
+// The file a successful execve or execveat ran, as the caller named it:
+// execve's first argument; execveat's path, joined to its directory fd's -y
+// path when relative, or the fd's path with AT_EMPTY_PATH. Empty when the
+// call does not say (a relative path with no directory, a path cut short by
+// strace's -s, no -y).
+std::string exec_path(const TraceCall& call);
+
+// Whether a successful call made the kernel map memory in the caller that
+// no memory call of the trace shows: io_setup's AIO ring, the shadow stack of
+// arch_prctl(ARCH_SHSTK_ENABLE), arch_prctl(ARCH_MAP_VDSO_*). `what` names it.
+bool maps_behind_the_trace(const TraceCall& call, std::string* what);
+
 }  // namespace vmseal::trace
