@@ -216,20 +216,24 @@ bool AddressSpace::range_has_seal(Addr start, Addr end, VmFlags seal) const noex
 // first, as can_modify_mm() in do_vmi_munmap() did: a refusal changes nothing
 // and comes before the max_map_count ENOMEM.
 Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* accounted) {
-  const VmFlags seal = cfg_.seal.base_seal;
+  return gather_unmap_prepare(start, end, accounted, cfg_.seal.base_seal);
+}
+
+Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, std::uint64_t* accounted,
+                                         VmFlags seal) {
   if (Errno e = check_seal_up_front(start, end, seal); e != Errno::OK) return e;
   Vma* v = tree_.lower(start);
   if (v == nullptr || v->start >= end) return Errno::OK;
   if (start > v->start) {
     if (end < v->end && tree_.size() >= cfg_.max_map_count) return Errno::NOMEM;
-    if ((v->flags & seal) != 0) return cfg_.seal.refused;  // don't split what cannot be unmapped
+    if (refuses_unmap(*v, seal)) return cfg_.seal.refused;  // don't split what cannot be unmapped
     const Expected<Vma*> upper = split(v, start, false);
     if (!upper) return upper.error();
     v = *upper;  // from start on
   }
   std::uint64_t acct = 0;
   for (; v != nullptr && v->start < end; v = tree_.next_of(*v)) {
-    if ((v->flags & seal) != 0) return cfg_.seal.refused;
+    if (refuses_unmap(*v, seal)) return cfg_.seal.refused;
     // A failed end split (may_split) fails the unmap; the start split stays.
     if (v->end > end) {
       // The split may move VMAs between tree nodes: v is stale after it
@@ -262,7 +266,11 @@ void AddressSpace::remove_range(Addr start, Addr end) {
 // The unmap primitive: munmap, MAP_FIXED's unmap of the old range, the mremap
 // target and source, brk shrink and shmdt all come here.
 Errno AddressSpace::gather_unmap(Addr start, Addr end) {
-  if (Errno e = gather_unmap_prepare(start, end, nullptr); e != Errno::OK) return e;
+  return gather_unmap(start, end, cfg_.seal.base_seal);
+}
+
+Errno AddressSpace::gather_unmap(Addr start, Addr end, VmFlags seal) {
+  if (Errno e = gather_unmap_prepare(start, end, nullptr, seal); e != Errno::OK) return e;
   remove_range(start, end);
   return Errno::OK;
 }

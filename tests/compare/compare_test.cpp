@@ -138,6 +138,110 @@ munmap(b, 2*PAGE)
       << none.summary.problems[0];
 }
 
+// ---- the kernel's own seal (seed 003) ----------------------------------------------------
+
+// Secret memory the kernel mapped and sealed in the process (a shared, locked
+// mapping stands for memfd_secret's VMA: tests/kernel/kernel_seal.c), the
+// process trying to take it back, and the kernel's release, under each way
+// past the seal. Line by line, before and after:
+//   s..s+8  [rw-s lo sl]            after kseal, under every design
+//   munmap  s..s+2                  refused; :flag lets the process do it
+//   kunseal s+2..s+4                only :unseal has it: [s+2..s+4 rw-s lo]
+//   mmap    s+2..s+4 MAP_FIXED      gets in only where the range is unsealed or
+//                                   the flag lets the unmap through
+//   krelease s..s+8                 refused under Linux, the range stays; under
+//                                   the three ways past it, nothing is left
+constexpr const char* kKernelSeal = R"(# the kernel's secret memory
+s = mmap(NULL, 8*PAGE, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS|MAP_LOCKED|MAP_POPULATE, -1, 0)
+kseal(s, 8*PAGE)
+munmap(s, 2*PAGE)
+kunseal(s + 2*PAGE, 2*PAGE)
+p = mmap(s + 2*PAGE, 2*PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)
+krelease(s, 8*PAGE)
+)";
+
+TEST(Compare, TheKernelsSealUnderEachRelease) {
+  const Outcome r =
+      compare(kKernelSeal, {"linux-6.18", "kernel-seal", "kernel-seal:unseal", "kernel-seal:flag"},
+              /*all=*/true);
+  EXPECT_EQ(r.summary.malformed_lines, 0U)
+      << (r.summary.problems.empty() ? "" : r.summary.problems[0]);
+  ASSERT_EQ(r.summary.calls, 6U);
+  const std::string whole = "7ffff7ff7000-7ffff7fff000 rw-s lo sl";
+  const CallComparison* seal = at_line(r, 3);
+  ASSERT_NE(seal, nullptr);
+  EXPECT_EQ(seal->call, "kseal(0x7ffff7ff7000, 0x8000)");
+  for (const PolicyOutcome& o : seal->outcomes) EXPECT_EQ(ret(o.result), "0");
+  EXPECT_EQ(seal->outcomes[0].layout, whole);
+  EXPECT_EQ(seal->outcomes[3].layout, whole + " unmappable");
+  EXPECT_TRUE(seal->layout_differs == false) << "the flag is how a design records its seal";
+
+  const CallComparison* unmap = at_line(r, 4);
+  ASSERT_NE(unmap, nullptr);
+  EXPECT_EQ(ret(unmap->outcomes[0].result), "EPERM");
+  EXPECT_EQ(ret(unmap->outcomes[1].result), "EPERM");
+  EXPECT_EQ(ret(unmap->outcomes[2].result), "EPERM");
+  EXPECT_EQ(ret(unmap->outcomes[3].result), "0");
+  EXPECT_EQ(unmap->outcomes[3].layout, "");
+
+  const CallComparison* half = at_line(r, 5);
+  ASSERT_NE(half, nullptr);
+  EXPECT_EQ(ret(half->outcomes[0].result), "ENOSYS");
+  EXPECT_EQ(ret(half->outcomes[1].result), "ENOSYS");
+  EXPECT_EQ(ret(half->outcomes[2].result), "0");
+  EXPECT_EQ(half->outcomes[1].layout, whole);
+  EXPECT_EQ(half->outcomes[2].layout, "7ffff7ff9000-7ffff7ffb000 rw-s lo");
+
+  const CallComparison* race = at_line(r, 6);
+  ASSERT_NE(race, nullptr);
+  EXPECT_EQ(ret(race->outcomes[0].result), "EPERM");
+  EXPECT_EQ(ret(race->outcomes[1].result), "EPERM");
+  EXPECT_EQ(ret(race->outcomes[2].result), std::to_string(0x7ffff7ff9000ULL));
+  EXPECT_EQ(race->outcomes[2].layout, "7ffff7ff9000-7ffff7ffb000 r--p");
+  EXPECT_EQ(ret(race->outcomes[3].result), std::to_string(0x7ffff7ff9000ULL));
+
+  const CallComparison* release = at_line(r, 7);
+  ASSERT_NE(release, nullptr);
+  EXPECT_EQ(ret(release->outcomes[0].result), "EPERM");
+  EXPECT_EQ(release->outcomes[0].layout, whole);  // it stays until exit
+  for (std::size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(ret(release->outcomes[i].result), "0") << i;
+    EXPECT_EQ(release->outcomes[i].layout, "") << i;  // under :unseal, the process's p too
+  }
+  EXPECT_EQ(r.summary.policies[0].refused, 3U);
+  EXPECT_EQ(r.summary.policies[1].refused, 2U);
+  EXPECT_EQ(r.summary.policies[2].refused, 1U);
+  EXPECT_EQ(r.summary.policies[3].refused, 0U);
+}
+
+// The release of the middle of the kernel's range at map_count = max - 1
+// (the script's one mapping, max_map_count 2): the unseal's second split
+// fails, the unmap's gather needs no checked one.
+TEST(Compare, TheKernelsReleaseOneBelowMaxMapCount) {
+  CompareOptions o;
+  o.policies = policies({"kernel-seal", "kernel-seal:unseal"});
+  o.config.max_map_count = 2;
+  o.all_calls = true;
+  PolicyComparison cmp(o);
+  std::vector<CallComparison> reported;
+  const auto report = [&reported](const CallComparison& cc) { reported.push_back(cc); };
+  for (const char* line :
+       {"s = mmap(NULL, 8*PAGE, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS|MAP_LOCKED, -1, 0)",
+        "kseal(s, 8*PAGE)", "krelease(s + 2*PAGE, 2*PAGE)", "krelease(s, 2*PAGE)"})
+    ASSERT_TRUE(cmp.feed(line, report)) << line;
+  cmp.finish(report);
+  ASSERT_EQ(reported.size(), 4U);
+  const CallComparison& middle = reported[2];
+  EXPECT_TRUE(middle.differs());
+  EXPECT_EQ(ret(middle.outcomes[0].result), "0");
+  EXPECT_EQ(middle.outcomes[0].layout, "");
+  EXPECT_EQ(ret(middle.outcomes[1].result), "ENOMEM");
+  EXPECT_EQ(middle.outcomes[1].layout, "7ffff7ff9000-7ffff7fff000 rw-s lo sl");
+  // The split it left: the head is a VMA of its own now, and goes without one.
+  EXPECT_EQ(ret(reported[3].outcomes[1].result), "0");
+  EXPECT_EQ(cmp.address_space(1, 0)->map_count(), 1U);
+}
+
 // ---- traces, and what they cannot tell ------------------------------------------------
 
 TEST(Compare, TracesCarryTheKernelsResult) {
@@ -268,6 +372,13 @@ TEST(CompareCli, ExitCodesAndJson) {
   run = test::run_cli("compare --policies linux-5.4 " + script);
   EXPECT_EQ(run.code, 2);
   EXPECT_NE(run.err.find("unknown seal policy"), std::string::npos) << run.err;
+
+  run = test::run_cli("compare --policies kernel-seal:munseal " + script);
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.err.find("unknown kernel release"), std::string::npos) << run.err;
+  run = test::run_cli("compare -q --policies linux-6.18,kernel-seal:unseal,kseal:flag " + script);
+  EXPECT_EQ(run.code, 0) << run.out << run.err;  // no kernel call: all as 6.18
+  EXPECT_NE(run.out.find("kernel-seal:flag"), std::string::npos) << run.out;
 
   run = test::run_cli("compare " + test::temp_path("missing.vms"));
   EXPECT_EQ(run.code, 4);
