@@ -167,6 +167,33 @@ TEST(KernelSealDesigns, TheUnsealMergesWithTheProcesssNeighbour) {
   EXPECT_EQ(u.w.draw(), "[0-4 rw-p ac]");
 }
 
+// What a release writes (docs/designs.md, "What a release costs"): the
+// layout after each step, the unseal's step made visible by kunseal.
+TEST(KernelSealDesigns, WhatEachStepOfAReleaseLeaves) {
+  struct Case {
+    std::int64_t from, to;
+    const char* unsealed;  // after kunseal: the splits and the flag change
+    const char* released;  // after the release, under both answers
+  };
+  const Case cases[] = {
+      {0, 8, "[0-8 rw-s lo]", ""},
+      {0, 2, "[0-2 rw-s lo][2-8 rw-s lo sl]", "[2-8 rw-s lo sl]"},
+      {2, 4, "[0-2 rw-s lo sl][2-4 rw-s lo][4-8 rw-s lo sl]", "[0-2 rw-s lo sl][4-8 rw-s lo sl]"},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(std::to_string(k.from) + "-" + std::to_string(k.to));
+    const auto len = static_cast<std::uint64_t>(k.to - k.from) * PS;
+    Drawn u("kernel-seal:unseal", "[0-8 rw-s lo sl K]");
+    EXPECT_EQ(test::ret_str(u.as.kernel_unseal(u.P(k.from), len)), "0");
+    EXPECT_EQ(u.w.draw(), k.unsealed);
+    EXPECT_EQ(u.release(k.from, k.to), "0");
+    EXPECT_EQ(u.w.draw(), k.released);
+    Drawn b("kernel-seal", "[0-8 rw-s lo sl K]");
+    EXPECT_EQ(b.release(k.from, k.to), "0");
+    EXPECT_EQ(b.w.draw(), k.released);
+  }
+}
+
 // kseal under each design: the design's own seal, whatever it records.
 TEST(KernelSealDesigns, TheKernelsSealIsTheDesignsSeal) {
   Drawn f("kernel-seal:flag", "[0-4 rw-s lo]");
