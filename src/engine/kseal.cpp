@@ -11,6 +11,12 @@
 // VM_SEALED_SYSMAP (CONFIG_MSEAL_SYSTEM_MAPPINGS, off on this kernel), seals
 // special mappings from their creation and never lifts the seal before exit:
 // kernel_release() under the Linux policies.
+//
+// The 6.18 rules these rest on are probed: a sealed secret-memory mapping and
+// the scripts' stand-in for it [k1, k2: tests/kernel/kernel_seal.c,
+// docs/kernel-rules.md 6c]; the splits of a flag change at max_map_count
+// (4.6, reference case c21) and the unmap's gather (1.21). The designs
+// themselves are models (tests/engine/kernel_seal_test.cpp).
 #include <algorithm>
 #include <optional>
 
@@ -80,7 +86,7 @@ SysResult AddressSpace::unseal_range(Addr start, std::uint64_t len) {
 
 // The kernel gives the range back to the process:
 //   None    vm_munmap(), which the seal refuses as it refuses the process;
-//           the range stays mapped until exit (Linux, OpenBSD, the RFC)
+//           the range stays mapped until exit (Linux, OpenBSD, the RFC) [k1.7]
 //   Flag    the same unmap, which the kernel's seal lets through
 //   Unseal  unseal_range(), then the ordinary unmap; a failed unseal (a hole,
 //           max_map_count) fails the release, with what it already unsealed
