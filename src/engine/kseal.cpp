@@ -51,12 +51,13 @@ SysResult AddressSpace::kernel_unseal(Addr start, std::uint64_t len) {
   return unseal_range(start, len);
 }
 
-// The RFC's do_munseal(), modelled as mseal_apply() in reverse: a hole in the
-// range is ENOMEM with nothing changed (range_contains_unmapped()); then
-// VM_SEALED leaves each VMA of the range that has it, through modify_range():
-// a split at each end of the range, a merge with neighbours whose flags now
-// agree. A split failing at max_map_count stops the walk, and the VMAs before
-// it stay unsealed. Every seal in the range goes, whoever set it: one bit
+// The RFC's unseal ("do_unseal" in Jeff Xu's reply; its code was not
+// available here), modelled as mseal_apply() in reverse: a hole in the range
+// is ENOMEM with nothing changed (range_contains_unmapped()); then VM_SEALED
+// leaves each VMA of the range that has it, through modify_range(): a split
+// at each end of the range, a merge with neighbours whose flags now agree.
+// A split failing at max_map_count stops the walk, and the VMAs before it
+// stay unsealed. Every seal in the range goes, whoever set it: one bit
 // cannot tell the kernel's seal from the process's.
 SysResult AddressSpace::unseal_range(Addr start, std::uint64_t len) {
   const std::optional<Addr> end = release_end(start, len, cfg_.task_size);

@@ -36,7 +36,7 @@
 //                 bypass (default) the kernel's unmap skips the seal check (a
 //                        flag to do_vmi_align_munmap(), Jeff's second option);
 //                 unseal a kernel-internal unseal of the range, then an
-//                        ordinary unmap (Fares's do_munseal());
+//                        ordinary unmap (the RFC's own answer);
 //                 flag   the kernel's seal carries a VMA flag that lets
 //                        unmapping through (Jeff's first option), for
 //                        userspace too.
