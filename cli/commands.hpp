@@ -53,6 +53,7 @@ struct CompareOptions {
   bool layouts = false;
   bool privileged = false;
   bool keep_going = false;
+  unsigned long long max_map_count = 0;  // 0: the engine's default (65530)
 };
 CLI::App* add_compare(CLI::App& app, CompareOptions& opts);
 int run_compare(const CompareOptions& opts);

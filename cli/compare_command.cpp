@@ -48,7 +48,8 @@ CLI::App* add_compare(CLI::App& app, CompareOptions& opts) {
       "compare",
       "Replay the memory-management calls of an strace log (strace -f -y) or a vmseal script\n"
       "under several seal designs and show every call whose result or effect on the layout\n"
-      "differs, then a summary table. See docs/designs.md.");
+      "differs, then a summary table. A script's kseal, kunseal and krelease say what the\n"
+      "kernel does to a range it sealed itself. See docs/designs.md.");
   cmd->footer(exit_status_footer("compare"));
   cmd->add_option("input", opts.input, "trace or script to read ('-' for standard input)")
       ->required();
@@ -56,7 +57,8 @@ CLI::App* add_compare(CLI::App& app, CompareOptions& opts) {
                   "comma-separated seal policies; the first is the baseline (default: all:\n" +
                       all_policy_names() +
                       "; rfc-v3:TYPES chooses the types a 3-argument\n"
-                      "mseal asks for, e.g. rfc-v3:base+prot_pkey)");
+                      "mseal asks for, e.g. rfc-v3:base+prot_pkey; kernel-seal:RELEASE how the\n"
+                      "kernel releases its own sealed range: bypass (default), unseal or flag)");
   cmd->add_flag("--all", opts.all_calls, "show every call, not only those that differ");
   cmd->add_flag("-q,--quiet", opts.quiet, "print only the summary");
   cmd->add_flag("--json", opts.json, "print the calls and the summary as JSON");
@@ -65,6 +67,10 @@ CLI::App* add_compare(CLI::App& app, CompareOptions& opts) {
                 "model processes that start as root with every capability (default: a user with\n"
                 "none); capset, capget and execve in the trace change them");
   cmd->add_flag("--keep-going", opts.keep_going, "report unreadable lines and continue");
+  cmd->add_option("--max-map-count", opts.max_map_count,
+                  "model vm.max_map_count = N (default 65530, the kernel's default), to bring\n"
+                  "a script's calls to the limit without thousands of mappings")
+      ->check(CLI::Range(1ULL, 2147483647ULL));
   return cmd;
 }
 
@@ -262,6 +268,7 @@ int run_compare(const CompareOptions& opts) {
   if (!policies_from(opts.policies.empty() ? all_policy_names() : opts.policies, co.policies))
     return kUsage;
   co.config.set_privileged(opts.privileged);
+  if (opts.max_map_count != 0) co.config.max_map_count = opts.max_map_count;
   co.all_calls = opts.all_calls;
   co.stop_on_bad_line = !opts.keep_going;
   InputFile input;

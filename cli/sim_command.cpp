@@ -50,7 +50,8 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
       ->type_name("DIR");
   cmd->add_option("--policy", opts.policy,
                   "the seal design to model (default linux-6.18; see `vmseal compare`):\n"
-                  "linux-6.18, linux-6.12, linux-6.11, linux-6.10, openbsd, rfc-v3[:TYPES]");
+                  "linux-6.18, linux-6.12, linux-6.11, linux-6.10, openbsd, rfc-v3[:TYPES],\n"
+                  "kernel-seal[:bypass|unseal|flag]");
   return cmd;
 }
 

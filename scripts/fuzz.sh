@@ -20,7 +20,7 @@ seed() {  # seed TARGET FILES...: a seed directory for TARGET
   cp "$@" "$dir/"
 }
 seed strace_sim tests/data/strace/*.txt tests/data/process_state/*.strace examples/sealing.strace
-seed script_compare examples/designs/*.vms examples/sealing.strace tests/data/process_state/*.strace
+seed script_compare examples/designs/*.vms tests/data/scripts/*.vms examples/sealing.strace tests/data/process_state/*.strace
 seed predict_recording tests/data/strace/*.txt
 status=0
 for target in strace_sim script_compare predict_recording; do

@@ -53,12 +53,14 @@ std::string render_vma(const Vma& v, bool with_types) {
   // The typed-seal RFC's types beyond MM_SEAL_BASE have no smaps mnemonic.
   if (with_types && (v.flags & (vm::SEAL_PROT_PKEY | vm::SEAL_SEAL)) != 0)
     out += " types=" + seal_types_name(seal_types_of_flags(v.flags));
+  // Nor has kernel-seal:flag's flag that lets unmapping through.
+  if (with_types && (v.flags & vm::SEALED_UNMAPPABLE) != 0) out += " unmappable";
   return out;
 }
 
 // The VMAs overlapping `ranges`. Without types, a typed policy's seal types
-// beyond MM_SEAL_BASE are left out: how a design records a seal is not a
-// difference in what the call did.
+// beyond MM_SEAL_BASE (and kernel-seal:flag's bit) are left out: how a design
+// records a seal is not a difference in what the call did.
 std::string render_ranges(const AddressSpace* as, const std::vector<std::pair<Addr, Addr>>& ranges,
                           bool with_types) {
   if (as == nullptr) return "(no address space)";

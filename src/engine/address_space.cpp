@@ -250,27 +250,30 @@ bool AddressSpace::range_has_seal(Addr start, Addr end, VmFlags seal) const noex
 // vms_gather_munmap_vmas(): the checks and splits of unmapping [start, end).
 // A sealed VMA anywhere in the range fails the call with EPERM before anything
 // is unmapped, but a split of the first VMA made before the sealed one was
-// found stays (the kernel does not undo it). `accounted` receives the number of
-// VM_ACCOUNT pages that the unmap will release.
+// found stays (the kernel does not undo it). `gathered` receives the number of
+// pages in the range and of the VM_ACCOUNT pages the unmap will release.
 //
 // An up-front policy (linux-6.10, openbsd, rfc-v3) checks the whole range
 // first, as can_modify_mm() in do_vmi_munmap() did: a refusal changes nothing
 // and comes before the max_map_count ENOMEM.
 Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, Gathered* gathered) {
-  const VmFlags seal = cfg_.seal.base_seal;
+  return gather_unmap_prepare(start, end, gathered, cfg_.seal.base_seal);
+}
+
+Errno AddressSpace::gather_unmap_prepare(Addr start, Addr end, Gathered* gathered, VmFlags seal) {
   if (Errno e = check_seal_up_front(start, end, seal); e != Errno::OK) return e;
   Vma* v = tree_.lower(start);
   if (v == nullptr || v->start >= end) return Errno::OK;
   if (start > v->start) {
     if (end < v->end && tree_.size() >= cfg_.max_map_count) return Errno::NOMEM;
-    if ((v->flags & seal) != 0) return cfg_.seal.refused;  // don't split what cannot be unmapped
+    if (refuses_unmap(*v, seal)) return cfg_.seal.refused;  // don't split what cannot be unmapped
     const Expected<Vma*> upper = split(v, start, false);
     if (!upper) return upper.error();
     v = *upper;  // from start on
   }
   Gathered count;
   for (; v != nullptr && v->start < end; v = tree_.next_of(*v)) {
-    if ((v->flags & seal) != 0) return cfg_.seal.refused;
+    if (refuses_unmap(*v, seal)) return cfg_.seal.refused;
     // A failed end split (may_split) fails the unmap; the start split stays.
     if (v->end > end) {
       // The split may move VMAs between tree nodes: v is stale after it
@@ -304,7 +307,11 @@ void AddressSpace::remove_range(Addr start, Addr end) {
 // The unmap primitive: munmap, MAP_FIXED's unmap of the old range, the mremap
 // target and source, brk shrink and shmdt all come here.
 Errno AddressSpace::gather_unmap(Addr start, Addr end) {
-  if (Errno e = gather_unmap_prepare(start, end, nullptr); e != Errno::OK) return e;
+  return gather_unmap(start, end, cfg_.seal.base_seal);
+}
+
+Errno AddressSpace::gather_unmap(Addr start, Addr end, VmFlags seal) {
+  if (Errno e = gather_unmap_prepare(start, end, nullptr, seal); e != Errno::OK) return e;
   remove_range(start, end);
   return Errno::OK;
 }

@@ -32,7 +32,8 @@ SysResult AddressSpace::mseal(Addr start, std::uint64_t len, std::uint64_t flags
 }
 
 // do_mseal(): validation, then range_contains_unmapped(), then mseal_apply().
-SysResult AddressSpace::mseal_linux(Addr start, std::uint64_t len_in, std::uint64_t flags) {
+SysResult AddressSpace::mseal_linux(Addr start, std::uint64_t len_in, std::uint64_t flags,
+                                    VmFlags add) {
   if (flags != 0) return Errno::INVAL;
   Addr end = 0;
   if (auto done = check_seal_range(start, len_in, end)) return *done;
@@ -46,7 +47,7 @@ SysResult AddressSpace::mseal_linux(Addr start, std::uint64_t len_in, std::uint6
   }
   if (covered < end) return Errno::NOMEM;
 
-  return seal_apply(first, start, end, vm::SEALED);  // nothing has changed since `first` was found
+  return seal_apply(first, start, end, add);  // nothing has changed since `first` was found
 }
 
 // mseal_apply(): `add` joins the flags of each VMA in [start, end) that lacks

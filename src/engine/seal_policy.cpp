@@ -39,8 +39,8 @@ SealPolicy make(std::string_view name, std::string_view title) {
   return p;
 }
 
-std::array<SealPolicy, 6> make_policies() {
-  std::array<SealPolicy, 6> a;
+std::array<SealPolicy, 7> make_policies() {
+  std::array<SealPolicy, 7> a;
   a[0] = make("linux-6.18", "Linux 6.18 mseal(2): checks in the walks, partial failures");
 
   a[1] = make("linux-6.12", "Linux 6.12-6.16: as 6.18, madvise rule on vm_file");
@@ -72,16 +72,20 @@ std::array<SealPolicy, 6> make_policies() {
   a[5].fixed_mmap_checked_early = true;
   a[5].typed = true;
   a[5].untyped_types = seal_type::ALL;
+
+  a[6] = make("kernel-seal",
+              "kernel-internal seal (seed 003): only the kernel releases it, past the seal");
+  a[6].kernel_release = KernelRelease::Bypass;
   return a;
 }
 
-const std::array<SealPolicy, 6> kPolicies = make_policies();
+const std::array<SealPolicy, 7> kPolicies = make_policies();
 
 struct Alias {
   std::string_view alias;
   std::string_view name;
 };
-constexpr std::array<Alias, 8> kAliases{{
+constexpr std::array<Alias, 9> kAliases{{
     {"6.18", "linux-6.18"},
     {"linux", "linux-6.18"},
     {"6.12", "linux-6.12"},
@@ -90,7 +94,37 @@ constexpr std::array<Alias, 8> kAliases{{
     {"mimmutable", "openbsd"},
     {"typed", "rfc-v3"},
     {"rfc", "rfc-v3"},
+    {"kseal", "kernel-seal"},
 }};
+
+// The kernel seal's ways past itself, as "kernel-seal:RELEASE" names them.
+struct ReleaseName {
+  KernelRelease release;
+  std::string_view name;
+};
+constexpr std::array<ReleaseName, 3> kReleaseNames{{
+    {KernelRelease::Bypass, "bypass"},
+    {KernelRelease::Unseal, "unseal"},
+    {KernelRelease::Flag, "flag"},
+}};
+
+std::string_view release_name(KernelRelease r) {
+  for (const ReleaseName& n : kReleaseNames)
+    if (n.release == r) return n.name;
+  return "none";
+}
+
+bool parse_release(std::string_view text, KernelRelease& out, std::string* error) {
+  for (const ReleaseName& n : kReleaseNames) {
+    if (text != n.name) continue;
+    out = n.release;
+    return true;
+  }
+  if (error != nullptr)
+    *error =
+        "unknown kernel release \"" + std::string(text) + "\" (choose from bypass, unseal, flag)";
+  return false;
+}
 
 bool parse_types(std::string_view text, std::uint64_t& out, std::string* error) {
   out = 0;
@@ -136,6 +170,8 @@ std::string seal_types_name(std::uint64_t types) {
 std::string SealPolicy::spec() const {
   std::string s(name);
   if (typed && untyped_types != seal_type::ALL) s += ":" + seal_types_name(untyped_types);
+  if (kernel_release != KernelRelease::None && kernel_release != KernelRelease::Bypass)
+    s += ":" + std::string(release_name(kernel_release));
   return s;
 }
 
@@ -164,10 +200,12 @@ bool parse(std::string_view spec, SealPolicy& out, std::string* error) {
     if (p.name != name) continue;
     out = p;
     if (!has_types) return true;
+    if (p.kernel_release != KernelRelease::None)
+      return parse_release(types, out.kernel_release, error);
     if (!p.typed) {
       if (error != nullptr)
-        *error =
-            "policy " + std::string(p.name) + " has no seal types (only rfc-v3 takes \":TYPES\")";
+        *error = "policy " + std::string(p.name) +
+                 " takes no \":\" choice (only rfc-v3:TYPES and kernel-seal:RELEASE)";
       return false;
     }
     return parse_types(types, out.untyped_types, error);

@@ -17,7 +17,7 @@ constexpr std::array<KindInfo, kSyscallKinds> kKinds{{
     {"madvise", 3},    {"mlock", 2},  {"mlock2", 3},   {"munlock", 2},       {"mlockall", 1},
     {"munlockall", 0}, {"brk", 1},    {"mseal", 3},    {"mseal", 4},         {"msync", 3},
     {"shmat", 3},      {"shmdt", 1},  {"prctl", 5},    {"setrlimit", 3},     {"prlimit64", 4},
-    {"capset", 3},
+    {"capset", 3},     {"kseal", 2},  {"kunseal", 2},  {"krelease", 2},
 }};
 
 }  // namespace
@@ -89,6 +89,12 @@ SysResult dispatch(AddressSpace& as, const Syscall& c) {
       return as.setrlimit(static_cast<int>(a[1]), a[2], a[3], as.config().caps);
     case SyscallKind::Capset:
       return as.capset(a[0], a[1], a[2]);
+    case SyscallKind::KernelSeal:
+      return as.kernel_seal(a[0], a[1]);
+    case SyscallKind::KernelUnseal:
+      return as.kernel_unseal(a[0], a[1]);
+    case SyscallKind::KernelRelease:
+      return as.kernel_release(a[0], a[1]);
   }
   return SysResult(Errno::NOSYS);
 }

@@ -256,13 +256,51 @@ bool read_argument(std::string_view text, trace::ArgSyntax syntax, Argument& out
   return error.empty();
 }
 
+// ---- the kernel's pseudo-calls ----------------------------------------------------
+
+// What the kernel does to a mapping it made in the process (seed 003), which
+// no system call asks for and no trace shows. Their arguments read like
+// munmap's; the names live here, not in the trace layer's table of calls.
+constexpr trace::ArgSyntax kKernelRange[] = {trace::ArgSyntax::Pointer, trace::ArgSyntax::Size};
+constexpr trace::CallSyntax kPseudoCalls[] = {
+    {"kseal", SyscallKind::KernelSeal, kKernelRange, 2},
+    {"kunseal", SyscallKind::KernelUnseal, kKernelRange, 2},
+    {"krelease", SyscallKind::KernelRelease, kKernelRange, 2},
+};
+
+const trace::CallSyntax* pseudo_call_syntax(std::string_view name) {
+  for (const trace::CallSyntax& c : kPseudoCalls)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+// No trace holds the kernel's pseudo-calls: one written with a result, or with
+// text after it, is a script line that does not read (the strace reader would
+// pass over it as a call it does not model).
+LineForm kernel_call_with_result(std::string_view line, std::string& error) {
+  const std::string_view s = trim(line);
+  for (const trace::CallSyntax& c : kPseudoCalls) {
+    if (!s.starts_with(c.name) || s.size() == c.name.size() || s[c.name.size()] != '(') continue;
+    error = std::string(c.name) +
+            " is what the kernel does, not a system call a trace shows: write it without a "
+            "result, \"" +
+            std::string(c.name) + "(addr, len)\"";
+    return LineForm::Script;
+  }
+  return LineForm::Trace;
+}
+
 }  // namespace
+
+std::span<const trace::CallSyntax> pseudo_calls() noexcept { return kPseudoCalls; }
 
 LineForm read_line(std::string_view line, Call& out, std::string& error) {
   std::vector<std::string> args;
   const LineForm form = split_line(line, out, args, error);
+  if (form == LineForm::Trace) return kernel_call_with_result(line, error);
   if (form != LineForm::Script || !error.empty()) return form;
   out.syntax = trace::memory_call_syntax(out.name, args.size());
+  if (out.syntax == nullptr) out.syntax = pseudo_call_syntax(out.name);
   if (out.syntax == nullptr) {
     error = out.name +
             " is not a memory call vmseal models (a line with a result, such as "

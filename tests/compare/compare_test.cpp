@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "support/cli_run.hpp"
+#include "vmseal/script/script.hpp"
 
 namespace vmseal::compare {
 namespace {
@@ -136,6 +137,110 @@ munmap(b, 2*PAGE)
   EXPECT_NE(none.summary.problems[0].find("line 2: not run: a is unbound, line 1"),
             std::string::npos)
       << none.summary.problems[0];
+}
+
+// ---- the kernel's own seal (seed 003) ----------------------------------------------------
+
+// Secret memory the kernel mapped and sealed in the process (a shared, locked
+// mapping stands for memfd_secret's VMA: tests/kernel/kernel_seal.c), the
+// process trying to take it back, and the kernel's release, under each way
+// past the seal. Line by line, before and after:
+//   s..s+8  [rw-s lo sl]            after kseal, under every design
+//   munmap  s..s+2                  refused; :flag lets the process do it
+//   kunseal s+2..s+4                only :unseal has it: [s+2..s+4 rw-s lo]
+//   mmap    s+2..s+4 MAP_FIXED      gets in only where the range is unsealed or
+//                                   the flag lets the unmap through
+//   krelease s..s+8                 refused under Linux, the range stays; under
+//                                   the three ways past it, nothing is left
+constexpr const char* kKernelSeal = R"(# the kernel's secret memory
+s = mmap(NULL, 8*PAGE, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS|MAP_LOCKED|MAP_POPULATE, -1, 0)
+kseal(s, 8*PAGE)
+munmap(s, 2*PAGE)
+kunseal(s + 2*PAGE, 2*PAGE)
+p = mmap(s + 2*PAGE, 2*PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)
+krelease(s, 8*PAGE)
+)";
+
+TEST(Compare, TheKernelsSealUnderEachRelease) {
+  const Outcome r =
+      compare(kKernelSeal, {"linux-6.18", "kernel-seal", "kernel-seal:unseal", "kernel-seal:flag"},
+              /*all=*/true);
+  EXPECT_EQ(r.summary.malformed_lines, 0U)
+      << (r.summary.problems.empty() ? "" : r.summary.problems[0]);
+  ASSERT_EQ(r.summary.calls, 6U);
+  const std::string whole = "7ffff7ff7000-7ffff7fff000 rw-s lo sl";
+  const CallComparison* seal = at_line(r, 3);
+  ASSERT_NE(seal, nullptr);
+  EXPECT_EQ(seal->call, "kseal(0x7ffff7ff7000, 0x8000)");
+  for (const PolicyOutcome& o : seal->outcomes) EXPECT_EQ(ret(o.result), "0");
+  EXPECT_EQ(seal->outcomes[0].layout, whole);
+  EXPECT_EQ(seal->outcomes[3].layout, whole + " unmappable");
+  EXPECT_TRUE(seal->layout_differs == false) << "the flag is how a design records its seal";
+
+  const CallComparison* unmap = at_line(r, 4);
+  ASSERT_NE(unmap, nullptr);
+  EXPECT_EQ(ret(unmap->outcomes[0].result), "EPERM");
+  EXPECT_EQ(ret(unmap->outcomes[1].result), "EPERM");
+  EXPECT_EQ(ret(unmap->outcomes[2].result), "EPERM");
+  EXPECT_EQ(ret(unmap->outcomes[3].result), "0");
+  EXPECT_EQ(unmap->outcomes[3].layout, "");
+
+  const CallComparison* half = at_line(r, 5);
+  ASSERT_NE(half, nullptr);
+  EXPECT_EQ(ret(half->outcomes[0].result), "ENOSYS");
+  EXPECT_EQ(ret(half->outcomes[1].result), "ENOSYS");
+  EXPECT_EQ(ret(half->outcomes[2].result), "0");
+  EXPECT_EQ(half->outcomes[1].layout, whole);
+  EXPECT_EQ(half->outcomes[2].layout, "7ffff7ff9000-7ffff7ffb000 rw-s lo");
+
+  const CallComparison* race = at_line(r, 6);
+  ASSERT_NE(race, nullptr);
+  EXPECT_EQ(ret(race->outcomes[0].result), "EPERM");
+  EXPECT_EQ(ret(race->outcomes[1].result), "EPERM");
+  EXPECT_EQ(ret(race->outcomes[2].result), std::to_string(0x7ffff7ff9000ULL));
+  EXPECT_EQ(race->outcomes[2].layout, "7ffff7ff9000-7ffff7ffb000 r--p");
+  EXPECT_EQ(ret(race->outcomes[3].result), std::to_string(0x7ffff7ff9000ULL));
+
+  const CallComparison* release = at_line(r, 7);
+  ASSERT_NE(release, nullptr);
+  EXPECT_EQ(ret(release->outcomes[0].result), "EPERM");
+  EXPECT_EQ(release->outcomes[0].layout, whole);  // it stays until exit
+  for (std::size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(ret(release->outcomes[i].result), "0") << i;
+    EXPECT_EQ(release->outcomes[i].layout, "") << i;  // under :unseal, the process's p too
+  }
+  EXPECT_EQ(r.summary.policies[0].refused, 3U);
+  EXPECT_EQ(r.summary.policies[1].refused, 2U);
+  EXPECT_EQ(r.summary.policies[2].refused, 1U);
+  EXPECT_EQ(r.summary.policies[3].refused, 0U);
+}
+
+// The release of the middle of the kernel's range at map_count = max - 1
+// (the script's one mapping, max_map_count 2): the unseal's second split
+// fails, the unmap's gather needs no checked one.
+TEST(Compare, TheKernelsReleaseOneBelowMaxMapCount) {
+  CompareOptions o;
+  o.policies = policies({"kernel-seal", "kernel-seal:unseal"});
+  o.config.max_map_count = 2;
+  o.all_calls = true;
+  PolicyComparison cmp(o);
+  std::vector<CallComparison> reported;
+  const auto report = [&reported](const CallComparison& cc) { reported.push_back(cc); };
+  for (const char* line :
+       {"s = mmap(NULL, 8*PAGE, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS|MAP_LOCKED, -1, 0)",
+        "kseal(s, 8*PAGE)", "krelease(s + 2*PAGE, 2*PAGE)", "krelease(s, 2*PAGE)"})
+    ASSERT_TRUE(cmp.feed(line, report)) << line;
+  cmp.finish(report);
+  ASSERT_EQ(reported.size(), 4U);
+  const CallComparison& middle = reported[2];
+  EXPECT_TRUE(middle.differs());
+  EXPECT_EQ(ret(middle.outcomes[0].result), "0");
+  EXPECT_EQ(middle.outcomes[0].layout, "");
+  EXPECT_EQ(ret(middle.outcomes[1].result), "ENOMEM");
+  EXPECT_EQ(middle.outcomes[1].layout, "7ffff7ff9000-7ffff7fff000 rw-s lo sl");
+  // The split it left: the head is a VMA of its own now, and goes without one.
+  EXPECT_EQ(ret(reported[3].outcomes[1].result), "0");
+  EXPECT_EQ(cmp.address_space(1, 0)->map_count(), 1U);
 }
 
 // ---- traces, and what they cannot tell ------------------------------------------------
@@ -269,6 +374,13 @@ TEST(CompareCli, ExitCodesAndJson) {
   EXPECT_EQ(run.code, 2);
   EXPECT_NE(run.err.find("unknown seal policy"), std::string::npos) << run.err;
 
+  run = test::run_cli("compare --policies kernel-seal:munseal " + script);
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.err.find("unknown kernel release"), std::string::npos) << run.err;
+  run = test::run_cli("compare -q --policies linux-6.18,kernel-seal:unseal,kseal:flag " + script);
+  EXPECT_EQ(run.code, 0) << run.out << run.err;  // no kernel call: all as 6.18
+  EXPECT_NE(run.out.find("kernel-seal:flag"), std::string::npos) << run.out;
+
   run = test::run_cli("compare " + test::temp_path("missing.vms"));
   EXPECT_EQ(run.code, 4);
 
@@ -280,6 +392,86 @@ TEST(CompareCli, ExitCodesAndJson) {
   run = test::run_cli("compare " + bad);
   EXPECT_EQ(run.code, 3) << run.out << run.err;
   EXPECT_NE(run.err.find("line 2"), std::string::npos) << run.err;
+}
+
+TEST(CompareCli, MaxMapCount) {
+  const std::string limit =
+      std::string(VMSEAL_SOURCE_DIR) + "/examples/designs/kernel-release-limit.vms";
+  test::CliRun run = test::run_cli(
+      "compare --json --max-map-count 5 --policies "
+      "kernel-seal,kernel-seal:unseal " +
+      limit);
+  ASSERT_EQ(run.code, 1) << run.err;
+  const auto j = nlohmann::json::parse(run.out);
+  ASSERT_GE(j["calls"].size(), 1U);
+  EXPECT_EQ(j["calls"][0]["line"], 16);
+  EXPECT_EQ(j["calls"][0]["policies"]["kernel-seal:unseal"]["result"], "ENOMEM");
+  run = test::run_cli("compare -q --policies kernel-seal,kernel-seal:unseal " + limit);
+  EXPECT_EQ(run.code, 0) << run.out << run.err;  // far from the limit they agree
+  run = test::run_cli("compare --max-map-count 0 " + limit);
+  EXPECT_EQ(run.code, 2) << run.out << run.err;
+}
+
+// tests/data/scripts/kernel-calls.vms (also a fuzz seed): four kernel calls
+// that do not read, each named with its line; the rest run.
+TEST(CompareCli, TheKernelCallsOfAHostileScript) {
+  const std::string script = std::string(VMSEAL_TEST_DATA_DIR) + "/scripts/kernel-calls.vms";
+  test::CliRun run = test::run_cli("compare " + script);
+  EXPECT_EQ(run.code, 3) << run.out << run.err;
+  EXPECT_NE(run.err.find("line 5: kseal: expected 2 arguments"), std::string::npos) << run.err;
+  run = test::run_cli(
+      "compare --keep-going --json --policies linux-6.18,kernel-seal,"
+      "kernel-seal:unseal,kernel-seal:flag " +
+      script);
+  EXPECT_EQ(run.code, 3) << run.out << run.err;
+  const auto j = nlohmann::json::parse(run.out);
+  EXPECT_EQ(j["summary"]["malformed_lines"], 4);
+  EXPECT_EQ(j["summary"]["calls"], 11);
+  std::string problems;
+  for (const auto& p : j["summary"]["problems"]) problems += p.get<std::string>() + "\n";
+  for (const char* want : {"line 6: krelease: expected 2 arguments", "line 7: kunseal: argument 2",
+                           "line 8: kseal is what the kernel does"})
+    EXPECT_NE(problems.find(want), std::string::npos) << want << "\n" << problems;
+  const auto& last = j["calls"].back();
+  EXPECT_EQ(last["line"], 19);
+  EXPECT_EQ(last["policies"]["kernel-seal"]["result"], 0);
+  EXPECT_EQ(last["policies"]["kernel-seal:unseal"]["result"],
+            "ENOMEM");  // a hole: nothing unsealed
+}
+
+// Every seal design, the kernel seal's releases and the script's pseudo-calls
+// are named wherever the designs and the language are documented: --help,
+// the man pages, the README and docs/designs.md.
+TEST(CompareCli, EveryDesignIsNamedInHelpManPageAndDocs) {
+  const auto plain = [](std::string t) {
+    for (std::size_t p; (p = t.find("\\-")) != std::string::npos;) t.replace(p, 2, "-");
+    return t;
+  };
+  const std::string root = VMSEAL_SOURCE_DIR;
+  const struct {
+    std::string where;
+    std::string text;
+  } places[] = {{"compare --help", test::run_cli("compare --help").out},
+                {"sim --help", test::run_cli("sim --help").out},
+                {"vmseal-compare(1)", plain(test::run_cli("--man compare").out)},
+                {"vmseal-sim(1)", plain(test::run_cli("--man sim").out)},
+                {"README.md", test::slurp(root + "/README.md")},
+                {"docs/designs.md", test::slurp(root + "/docs/designs.md")}};
+  std::vector<std::string> names;
+  for (const SealPolicy& p : seal_policy::all()) names.emplace_back(p.name);
+  for (const char* release : {"bypass", "unseal", "flag"}) names.emplace_back(release);
+  for (const auto& place : places) {
+    ASSERT_FALSE(place.text.empty()) << place.where;
+    for (const std::string& n : names)
+      EXPECT_NE(place.text.find(n), std::string::npos) << place.where << " does not name " << n;
+  }
+  for (const trace::CallSyntax& c : script::pseudo_calls()) {
+    for (const auto& place : places) {
+      if (place.where.find("sim") != std::string::npos) continue;  // sim reads no scripts
+      EXPECT_NE(place.text.find(std::string(c.name)), std::string::npos)
+          << place.where << " does not name " << c.name;
+    }
+  }
 }
 
 // A binary file given as a trace: a bad line, and what reaches the terminal
@@ -335,7 +527,10 @@ TEST(CompareExamples, ScriptsRunAndShowTheirDifferences) {
   const Expect expects[] = {{"partial-failure.vms", 9, 5},
                             {"madvise.vms", 17, 9},
                             {"typed.vms", 12, 11},
-                            {"loader-span.vms", 9, 2}};
+                            {"loader-span.vms", 9, 2},
+                            {"kernel-seal.vms", 11, 8},
+                            {"kernel-release-window.vms", 7, 3},
+                            {"kernel-release-limit.vms", 10, 3}};
   std::vector<std::string> all;
   for (const SealPolicy& p : seal_policy::all()) all.emplace_back(p.name);
   for (const Expect& e : expects) {
@@ -350,6 +545,69 @@ TEST(CompareExamples, ScriptsRunAndShowTheirDifferences) {
     EXPECT_EQ(r.summary.unverifiable, 0U);
     EXPECT_EQ(r.summary.calls, e.calls);
     EXPECT_EQ(r.summary.differing, e.differing);
+  }
+}
+
+// The kernel-seal scripts under the thread's answers, with the figures
+// docs/designs.md quotes ("The kernel's own seal").
+Outcome compare_example(const std::string& file, std::uint64_t max_map_count = 65530) {
+  std::ifstream f(std::string(VMSEAL_TEST_DATA_DIR) + "/../../examples/designs/" + file);
+  EXPECT_TRUE(f) << file;
+  CompareOptions o;
+  o.policies = policies({"linux-6.18", "kernel-seal", "kernel-seal:unseal", "kernel-seal:flag"});
+  o.config.max_map_count = max_map_count;
+  o.all_calls = true;
+  PolicyComparison cmp(o);
+  Outcome r;
+  const auto report = [&r](const CallComparison& cc) { r.reported.push_back(cc); };
+  for (std::string line; std::getline(f, line);) cmp.feed(line, report);
+  cmp.finish(report);
+  r.summary = cmp.summary();
+  EXPECT_EQ(r.summary.malformed_lines, 0U)
+      << (r.summary.problems.empty() ? "" : r.summary.problems[0]);
+  return r;
+}
+
+// Each policy's results of the calls on `lines`, joined: "EPERM EPERM 0 0".
+std::string results_at(const Outcome& r, std::size_t line) {
+  const CallComparison* cc = at_line(r, line);
+  if (cc == nullptr) return "(no call on line " + std::to_string(line) + ")";
+  std::string out;
+  for (const PolicyOutcome& o : cc->outcomes) {
+    if (!out.empty()) out += ' ';
+    out += !o.ran ? "-" : o.result.is_error() ? ret(o.result) : "ok";
+  }
+  return out;
+}
+
+TEST(CompareExamples, TheKernelSealScriptsGiveTheFiguresOfTheDesignsDocument) {
+  // linux-6.18, kernel-seal (bypass), kernel-seal:unseal, kernel-seal:flag
+  const Outcome seal = compare_example("kernel-seal.vms");
+  EXPECT_EQ(results_at(seal, 13), "EPERM EPERM EPERM ok");  // the process unmaps the tail
+  EXPECT_EQ(results_at(seal, 15), "EPERM EPERM EPERM ok");  // maps over a page
+  EXPECT_EQ(results_at(seal, 19), "EPERM ok ok ok");        // the kernel releases the head
+  EXPECT_EQ(results_at(seal, 23), "EEXIST ok ok ok");       // the pages are free again
+
+  const Outcome window = compare_example("kernel-release-window.vms");
+  EXPECT_EQ(results_at(window, 8), "ENOSYS ENOSYS ok ENOSYS");  // kunseal
+  EXPECT_EQ(results_at(window, 11), "EPERM EPERM ok EPERM");    // mprotect in the window
+  EXPECT_EQ(results_at(window, 12), "EPERM EPERM ok ok");       // MAP_FIXED over it
+  EXPECT_EQ(results_at(window, 13), "- - ok ok");               // the process seals its own
+  EXPECT_EQ(results_at(window, 15), "EPERM ok ok EPERM");       // the kernel's release
+  EXPECT_EQ(at_line(window, 15)->outcomes[2].layout, "");       // the process's seal, lifted
+
+  for (const std::uint64_t max : {4, 5, 6}) {
+    SCOPED_TRACE("max_map_count " + std::to_string(max));
+    const Outcome limit = compare_example("kernel-release-limit.vms", max);
+    // At max the unmap's limit check comes before the seal's, even under linux-6.18.
+    const char* middle = max == 4   ? "ENOMEM ENOMEM ENOMEM ENOMEM"
+                         : max == 5 ? "EPERM ok ENOMEM ok"
+                                    : "EPERM ok ok ok";
+    EXPECT_EQ(results_at(limit, 16), middle);
+    EXPECT_EQ(results_at(limit, 19), max == 6 ? "EPERM ok ok ok" : "EPERM ok ENOMEM ok");
+    // The unseal's partial failure leaves u unsealed: the process re-protects it.
+    EXPECT_EQ(results_at(limit, 21),
+              max == 6 ? "EPERM ENOMEM ENOMEM ENOMEM" : "EPERM ENOMEM ok ENOMEM");
   }
 }
 

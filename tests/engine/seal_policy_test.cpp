@@ -2,7 +2,8 @@
 // for each policy the result and the layout after. A row names every policy
 // it checks; the rows are the questions of the LKML debate (../shared/seeds):
 // what a failed call leaves behind (up-front versus partial failure), what
-// madvise may discard, what typed seals allow, how mimmutable treats holes.
+// madvise may discard, what typed seals allow, how mimmutable treats holes,
+// who may get past the kernel's own seal.
 //
 // Evidence. linux-6.18 cells are the kernel this project runs on: each was
 // either probed on 6.18.44 (labels from docs/kernel-rules.md: F11, D9, C-rows)
@@ -10,7 +11,8 @@
 // are models of code that cannot run here: linux-6.10/6.11 from mm/mseal.c at
 // 23c57d1f and the 6.10 series diffs (can_modify_mm() call sites), rfc-v3 from
 // the RFC v3 patches 01, 04 and 05 (../shared/seeds/002), openbsd from the
-// mimmutable(2) man page and the uvm notes in userspace-adopters.md.
+// mimmutable(2) man page and the uvm notes in userspace-adopters.md,
+// kernel-seal from seed 003 (kseal.cpp).
 #include "support/layout.hpp"
 
 #include <gtest/gtest.h>
@@ -213,6 +215,57 @@ const Row kRows[] = {
      {{"linux-6.18", "0", "[0-2 rw-p ac sl][2-4 rw-p ac wf sl]"},
       {"openbsd", "EPERM", "[0-2 rw-p ac][2-4 rw-p ac wf]"}}},
 
+    // ---- the kernel's own seal (seed 003): who may get past it -------------------
+    // "sl K" is the kernel's seal (kernel_seal()); kernel_seal_test.cpp has
+    // the windows, the limits and the probe.
+    {"the kernel releases the head of its sealed range",
+     "[0-8 rw-s lo sl K]",
+     RET(as.kernel_release(P(0), 2 * PS)),
+     {{"linux-6.18", "EPERM", "[0-8 rw-s lo sl]"},  // no way past a seal: it stays until exit
+      {"linux-6.10", "EPERM", "[0-8 rw-s lo sl]"},
+      {"openbsd", "EPERM", "[0-8 rw-s lo sl]"},
+      {"rfc-v3", "EACCES", "[0-8 rw-s lo sl]"},
+      {"kernel-seal", "0", "[2-8 rw-s lo sl]"},
+      {"kernel-seal:unseal", "0", "[2-8 rw-s lo sl]"},
+      {"kernel-seal:flag", "0", "[2-8 rw-s lo sl]"}}},
+    {"the kernel releases the middle of its sealed range",
+     "[0-8 rw-s lo sl K]",
+     RET(as.kernel_release(P(2), 2 * PS)),
+     {{"linux-6.18", "EPERM", "[0-8 rw-s lo sl]"},
+      {"kernel-seal", "0", "[0-2 rw-s lo sl][4-8 rw-s lo sl]"},
+      {"kernel-seal:unseal", "0", "[0-2 rw-s lo sl][4-8 rw-s lo sl]"},
+      {"kernel-seal:flag", "0", "[0-2 rw-s lo sl][4-8 rw-s lo sl]"}}},
+    {"the process unmaps part of the kernel's sealed range",
+     "[0-8 rw-s lo sl K]",
+     RET(as.munmap(P(2), 2 * PS)),
+     {{"linux-6.18", "EPERM", "[0-8 rw-s lo sl]"},
+      {"kernel-seal", "EPERM", "[0-8 rw-s lo sl]"},
+      {"kernel-seal:unseal", "EPERM", "[0-8 rw-s lo sl]"},
+      // Jeff Xu's first option: "this will not prevent user space from unmap the area".
+      {"kernel-seal:flag", "0", "[0-2 rw-s lo sl][4-8 rw-s lo sl]"}}},
+    {"the process maps over the kernel's sealed range",
+     "[0-8 rw-s lo sl K]",
+     AT(as.mmap(P(2), 2 * PS, kRW, kAnonFixed, -1, 0)),
+     {{"kernel-seal", "EPERM", "[0-8 rw-s lo sl]"},
+      {"kernel-seal:unseal", "EPERM", "[0-8 rw-s lo sl]"},
+      {"kernel-seal:flag", "@2", "[0-2 rw-s lo sl][2-4 rw-p ac][4-8 rw-s lo sl]"}}},
+    {"the first half of the unseal release, alone",
+     "[0-8 rw-s lo sl K]",
+     RET(as.kernel_unseal(P(2), 2 * PS)),
+     {{"linux-6.18", "ENOSYS", "[0-8 rw-s lo sl]"},  // no design but one has an unseal
+      {"kernel-seal", "ENOSYS", "[0-8 rw-s lo sl]"},
+      {"kernel-seal:unseal", "0", "[0-2 rw-s lo sl][2-4 rw-s lo][4-8 rw-s lo sl]"},
+      {"kernel-seal:flag", "ENOSYS", "[0-8 rw-s lo sl]"}}},
+    {"a release wider than the kernel's range meets the process's seal",
+     "[0-4 rw-s lo sl K][4-6 r--p sl]",
+     RET(as.kernel_release(P(0), 6 * PS)),
+     {{"linux-6.18", "EPERM", "[0-4 rw-s lo sl][4-6 r--p sl]"},
+      // Both ways past the seal take the process's sealed mapping too.
+      {"kernel-seal", "0", ""},
+      {"kernel-seal:unseal", "0", ""},
+      // The flag is the kernel's seal's only: the process's seal refuses.
+      {"kernel-seal:flag", "EPERM", "[0-4 rw-s lo sl][4-6 r--p sl]"}}},
+
     // ---- msync (probed on 6.18.44 for linux-6.18) -----------------------------
     {"msync MS_INVALIDATE of sealed memory",
      "[0-2 r--p sl]",
@@ -365,6 +418,39 @@ TEST(SealPolicies, ParseNamesAliasesAndTypes) {
   EXPECT_NE(error.find("exec"), std::string::npos) << error;
   EXPECT_FALSE(seal_policy::parse("linux-6.18:base", p, &error));
   EXPECT_NE(error.find("only rfc-v3"), std::string::npos) << error;
+}
+
+TEST(SealPolicies, TheKernelSealsReleases) {
+  SealPolicy p;
+  std::string error;
+  ASSERT_TRUE(seal_policy::parse("kernel-seal", p, &error)) << error;
+  EXPECT_EQ(p.kernel_release, KernelRelease::Bypass);
+  EXPECT_EQ(p.spec(), "kernel-seal");
+  ASSERT_TRUE(seal_policy::parse("kseal:unseal", p, &error)) << error;
+  EXPECT_EQ(p.name, "kernel-seal");
+  EXPECT_EQ(p.kernel_release, KernelRelease::Unseal);
+  EXPECT_EQ(p.spec(), "kernel-seal:unseal");
+  ASSERT_TRUE(seal_policy::parse("kernel-seal:flag", p, &error)) << error;
+  EXPECT_EQ(p.spec(), "kernel-seal:flag");
+  EXPECT_EQ(p.unmap_exempt(), vm::SEALED_UNMAPPABLE);
+  ASSERT_TRUE(seal_policy::parse("kernel-seal:bypass", p, &error)) << error;
+  EXPECT_EQ(p.spec(), "kernel-seal");
+  EXPECT_EQ(p.unmap_exempt(), 0U);
+  // Everything else is linux-6.18's.
+  EXPECT_EQ(p.timing, SealTiming::InWalk);
+  EXPECT_EQ(p.refused, Errno::PERM);
+  EXPECT_EQ(p.discard_scope, DiscardScope::AnonReadOnly);
+  for (const SealPolicy& named : seal_policy::all()) {
+    if (named.name != "kernel-seal") {
+      EXPECT_EQ(named.kernel_release, KernelRelease::None) << named.name;
+    }
+  }
+
+  EXPECT_FALSE(seal_policy::parse("kernel-seal:munseal", p, &error));
+  EXPECT_NE(error.find("choose from bypass, unseal, flag"), std::string::npos) << error;
+  EXPECT_FALSE(seal_policy::parse("kernel-seal:", p, &error));
+  EXPECT_FALSE(seal_policy::parse("linux-6.18:unseal", p, &error));
+  EXPECT_NE(error.find("kernel-seal:RELEASE"), std::string::npos) << error;
 }
 
 TEST(SealPolicies, TypedBitsAreNeverPrintedInSmaps) {

@@ -104,5 +104,73 @@ TEST(ScriptLine, ResolvesUnderEachRunsNames) {
   EXPECT_EQ(eval.unbound, "a");
 }
 
+// The kernel's pseudo-calls (seed 003): kseal, kunseal, krelease read like
+// munmap and become the engine's kernel operations; the trace layer's table
+// of calls does not know them.
+TEST(ScriptKernelCalls, ReadAndResolve) {
+  Call c;
+  std::string error;
+  const struct {
+    const char* line;
+    SyscallKind kind;
+  } calls[] = {{"kseal(s, 8*PAGE)", SyscallKind::KernelSeal},
+               {"kunseal(s + 2*PAGE, 2*PAGE)  # the first half", SyscallKind::KernelUnseal},
+               {"krelease(0x7f0000000000, 8192)", SyscallKind::KernelRelease}};
+  for (const auto& k : calls) {
+    SCOPED_TRACE(k.line);
+    error.clear();
+    ASSERT_EQ(read_line(k.line, c, error), LineForm::Script);
+    ASSERT_EQ(error, "");
+    ASSERT_NE(c.syntax, nullptr);
+    EXPECT_EQ(c.syntax->kind, k.kind);
+    EXPECT_EQ(trace::memory_call_syntax(c.name, 2), nullptr);  // not a traced call
+  }
+  trace::MemoryCall call;
+  std::string shown;
+  EvalError eval;
+  ASSERT_TRUE(resolve(c, Bindings{}, call, shown, eval)) << eval.message;
+  EXPECT_EQ(call.call, (Syscall{SyscallKind::KernelRelease, {0x7f0000000000, 8192}}));
+  EXPECT_EQ(shown, "krelease(0x7f0000000000, 8192)");
+  EXPECT_EQ(syscall_name(SyscallKind::KernelRelease), "krelease");
+  EXPECT_EQ(syscall_arg_count(SyscallKind::KernelSeal), 2U);
+  EXPECT_EQ(pseudo_calls().size(), 3U);
+
+  ASSERT_EQ(read_line("kseal(s, 8*PAGE)", c, error), LineForm::Script);
+  ASSERT_TRUE(resolve(c, Bindings{{"s", 0x10000}}, call, shown, eval)) << eval.message;
+  EXPECT_EQ(shown, "kseal(0x10000, 0x8000)");
+  EXPECT_FALSE(resolve(c, Bindings{}, call, shown, eval));
+  EXPECT_EQ(eval.unbound, "s");
+}
+
+TEST(ScriptKernelCalls, SayWhatDoesNotRead) {
+  Call c;
+  std::string error;
+  EXPECT_EQ(read_line("kseal(s)", c, error), LineForm::Script);
+  EXPECT_EQ(error, "kseal: expected 2 arguments");
+  error.clear();
+  EXPECT_EQ(read_line("krelease(s, PAGE, 0)", c, error), LineForm::Script);
+  EXPECT_EQ(error, "krelease: expected 2 arguments");
+  error.clear();
+  EXPECT_EQ(read_line("kunseal(s, PROT_READ)", c, error), LineForm::Script);
+  EXPECT_NE(error.find("kunseal: argument 2"), std::string::npos) << error;
+  error.clear();
+  // No trace shows what the kernel does: a result is an error, not strace output.
+  EXPECT_EQ(read_line("kseal(0x10000, 4096) = 0", c, error), LineForm::Script);
+  EXPECT_NE(error.find("kseal is what the kernel does"), std::string::npos) << error;
+  error.clear();
+  EXPECT_EQ(read_line("  krelease(s, PAGE) junk", c, error), LineForm::Script);
+  EXPECT_NE(error.find("krelease is what the kernel does"), std::string::npos) << error;
+  error.clear();
+  EXPECT_EQ(read_line("x = krelease(s, PAGE) = 0", c, error), LineForm::Script);
+  EXPECT_NE(error.find("unexpected text after the call"), std::string::npos) << error;
+  error.clear();
+  // Names that merely begin like one are other calls.
+  EXPECT_EQ(read_line("ksealed(s, PAGE)", c, error), LineForm::Script);
+  EXPECT_NE(error.find("ksealed is not a memory call"), std::string::npos) << error;
+  error.clear();
+  EXPECT_EQ(read_line("ksealed(1) = 0", c, error), LineForm::Trace);
+  EXPECT_EQ(error, "");
+}
+
 }  // namespace
 }  // namespace vmseal::script

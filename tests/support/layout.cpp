@@ -97,7 +97,7 @@ std::string addr_str(const SysResult& r, Addr base) {
 namespace {
 
 bool is_builder_token(std::string_view t) {
-  return t == "F" || t.rfind("fd=", 0) == 0 || t.rfind("off=", 0) == 0;
+  return t == "F" || t == "K" || t.rfind("fd=", 0) == 0 || t.rfind("off=", 0) == 0;
 }
 
 bool has(const Segment& s, std::string_view tok) {
@@ -240,7 +240,9 @@ std::string canonical(std::string_view drawing) {
         return step_failed("mlock", r);
     }
     if (has(s, "sl")) {
-      if (SysResult r = as.mseal(a, len, 0); !r.is_ok()) return step_failed("mseal", r);
+      const bool kernel = has(s, "K");
+      if (SysResult r = kernel ? as.kernel_seal(a, len) : as.mseal(a, len, 0); !r.is_ok())
+        return step_failed(kernel ? "kernel_seal" : "mseal", r);
     }
   }
   const std::string want = canonical(drawing);

@@ -88,9 +88,10 @@ std::string canonical(std::string_view drawing);
 //   3. mprotect() to the final prot if step 1 used another one;
 //   4. madvise() for dc dd wf rr sr hg nh mg gu;
 //   5. mlock() for lo (mlock2(MLOCK_ONFAULT) for lo lf);
-//   6. mseal() for sl.
+//   6. mseal() for sl; the kernel's own seal (kernel_seal()) for sl K.
 // Builder-only tokens (not part of the comparison): F (fault), fd=N (map file
-// descriptor N), off=K (file offset in pages, default 0).
+// descriptor N), off=K (file offset in pages, default 0), K (the seal is the
+// kernel's).
 // Afterwards the window must draw as canonical(drawing), else the result is a
 // failure that shows both.
 ::testing::AssertionResult build(const Window& w, std::string_view drawing);

@@ -165,6 +165,18 @@ class AddressSpace {
   // argument and `flags` is ignored, as the kernel would.
   SysResult mseal_typed(Addr addr, std::uint64_t len, std::uint64_t types, std::uint64_t flags);
   SysResult msync(Addr addr, std::uint64_t len, std::uint64_t flags);
+  // The kernel's own operations on a mapping it made in this mm (seed 003's
+  // secret memory; no system call asks for them, a script's kseal, kunseal
+  // and krelease do). kseal.cpp says what each does under each policy.
+  //   kernel_seal     the kernel seals [addr, addr + len)
+  //   kernel_unseal   the first half of kernel-seal:unseal's release alone
+  //                   (as if the mmap lock were dropped after it); ENOSYS
+  //                   under any other policy, which has no unseal
+  //   kernel_release  the kernel unmaps the range, past its seal if the
+  //                   policy has a way (SealPolicy::kernel_release)
+  SysResult kernel_seal(Addr addr, std::uint64_t len);
+  SysResult kernel_unseal(Addr addr, std::uint64_t len);
+  SysResult kernel_release(Addr addr, std::uint64_t len);
   // SysV shm: `segment` is the open file of the segment (FileKind::SysvShm,
   // size set). Returns the attach address.
   SysResult shmat(FileId segment, Addr addr, std::uint64_t shmflg);
@@ -275,7 +287,10 @@ class AddressSpace {
   bool map_deny_write_exec(VmFlags old, VmFlags neu) const noexcept;
   // mmf_init_flags(): the MDWE bits a new mm (fork, exec) inherits.
   std::uint64_t inherited_mdwe() const noexcept;
-  SysResult mseal_linux(Addr start, std::uint64_t len, std::uint64_t flags);
+  // do_mseal(): `add` is what sealing adds (VM_SEALED; the kernel-seal:flag
+  // policy's kernel seal adds vm::SEALED_UNMAPPABLE too).
+  SysResult mseal_linux(Addr start, std::uint64_t len, std::uint64_t flags,
+                        VmFlags add = vm::SEALED);
   SysResult seal_apply(Vma* first, Addr start, Addr end, VmFlags add);
   SysResult mimmutable(Addr start, std::uint64_t len, std::uint64_t flags);
   Errno gather_unmap(Addr start, Addr end);
@@ -284,7 +299,17 @@ class AddressSpace {
     std::uint64_t pages = 0;      // vms->nr_pages
     std::uint64_t accounted = 0;  // vms->nr_accounted (VM_ACCOUNT pages)
   };
+  // `seal`: the flags that refuse the unmap (the policy's base_seal; none for
+  // the kernel's release past its own seal).
+  Errno gather_unmap(Addr start, Addr end, VmFlags seal);
   Errno gather_unmap_prepare(Addr start, Addr end, Gathered* gathered);
+  Errno gather_unmap_prepare(Addr start, Addr end, Gathered* gathered, VmFlags seal);
+  // A VMA carrying `seal` refuses to be unmapped, unless the policy exempts it.
+  bool refuses_unmap(const Vma& v, VmFlags seal) const noexcept {
+    return (v.flags & seal) != 0 && (v.flags & cfg_.seal.unmap_exempt()) == 0;
+  }
+  // The kernel-internal unseal of kernel-seal:unseal (kseal.cpp).
+  SysResult unseal_range(Addr start, std::uint64_t len);
   void remove_range(Addr start, Addr end);
   Expected<Vma*> modify_range(Vma* prev, Vma* vma, Addr start, Addr end, VmFlags new_flags);
   Vma* merge_new_range(Vma* prev, Vma* next, Addr start, Addr end, VmFlags flags,

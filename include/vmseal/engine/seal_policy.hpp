@@ -27,6 +27,21 @@
 //               EACCES, no madvise rule. A 3-argument mseal from a Linux trace
 //               asks for `untyped_types` (by default all three: the nearest
 //               thing to Linux's one seal); "rfc-v3:base+prot" chooses.
+//   kernel-seal the kernel-internal seal of seed 003 (Fares Mehanna's secret
+//               memory, Jeff Xu's reply): the kernel seals a range of a
+//               mapping it made in a process (a script's kseal), userspace can
+//               never lift it, and the kernel alone releases it (krelease).
+//               Everything else is linux-6.18. How the release gets past the
+//               seal is the thread's question, chosen with ":RELEASE":
+//                 bypass (default) the kernel's unmap skips the seal check (a
+//                        flag to do_vmi_align_munmap(), Jeff's second option);
+//                 unseal a kernel-internal unseal of the range, then an
+//                        ordinary unmap (the RFC's own answer);
+//                 flag   the kernel's seal carries a VMA flag that lets
+//                        unmapping through (Jeff's first option), for
+//                        userspace too.
+//               Under every other policy the kernel has no way past a seal:
+//               its release is an ordinary unmap and is refused.
 //
 // One namespace: the seal types are VMA flags. MM_SEAL_BASE is VM_SEALED
 // itself (so "sl" still shows a sealed VMA), the other two are vmseal's own
@@ -64,6 +79,15 @@ enum class DiscardScope : std::uint8_t {
   NoFileReadOnly,  // 6.10-6.16: no vm_file, not VM_SHARED, not writable
   Any,             // OpenBSD: every immutable mapping
   None,            // RFC v3: madvise is not sealed
+};
+
+// How the kernel releases a range it sealed itself (kernel_release() in
+// address_space.hpp; docs/designs.md, seed 003).
+enum class KernelRelease : std::uint8_t {
+  None,    // no way past a seal: an ordinary unmap, refused (every design but kernel-seal)
+  Bypass,  // one unmap that skips the seal check; nothing is ever unsealed
+  Unseal,  // a kernel-internal unseal of the range, then an ordinary unmap
+  Flag,    // the kernel's seal adds vm::SEALED_UNMAPPABLE: any unmap gets through
 };
 
 // The RFC v3 seal types (uapi values of the series) and the flags that hold them.
@@ -105,9 +129,16 @@ struct SealPolicy {
   bool typed = false;
   // Under a typed policy, the types a 3-argument (Linux) mseal() asks for.
   std::uint64_t untyped_types = 0;
+  // How the kernel's release of its own sealed range gets past the seal.
+  KernelRelease kernel_release = KernelRelease::None;
 
-  // The name with the typed policy's choice of types: "rfc-v3:base+prot_pkey".
+  // The name with the typed policy's choice of types ("rfc-v3:base+prot_pkey")
+  // or the kernel seal's release ("kernel-seal:unseal"), when not the default.
   std::string spec() const;
+  // A flag that lets a sealed VMA be unmapped all the same (kernel-seal:flag).
+  VmFlags unmap_exempt() const noexcept {
+    return kernel_release == KernelRelease::Flag ? vm::SEALED_UNMAPPABLE : VmFlags{0};
+  }
   // The flags that are seals under this policy (base_seal, prot_seal and
   // the typed bits).
   VmFlags seal_mask() const noexcept;
@@ -117,9 +148,9 @@ namespace seal_policy {
 // Every named policy, the default first.
 std::span<const SealPolicy> all() noexcept;
 const SealPolicy& linux_6_18() noexcept;
-// A policy by name ("linux-6.10", "openbsd", "rfc-v3", "rfc-v3:base+seal";
-// the aliases "6.18", "mimmutable", "typed" are accepted). False with a
-// message naming the choices for anything else.
+// A policy by name ("linux-6.10", "openbsd", "rfc-v3", "rfc-v3:base+seal",
+// "kernel-seal:unseal"; the aliases "6.18", "mimmutable", "typed", "kseal"
+// are accepted). False with a message naming the choices for anything else.
 bool parse(std::string_view spec, SealPolicy& out, std::string* error = nullptr);
 }  // namespace seal_policy
 

@@ -42,10 +42,17 @@ enum class SyscallKind : std::uint8_t {
   Setrlimit,     // resource, rlim_cur, rlim_max (the struct's fields)
   Prlimit,       // pid, resource, rlim_cur, rlim_max: prlimit64 with a new limit
   Capset,        // effective, permitted, inheritable (header pid 0: this process)
+  // The kernel's own operations on a mapping it made (seed 003), which no
+  // system call asks for and no trace shows: a script's pseudo-calls
+  // kseal, kunseal and krelease (AddressSpace::kernel_seal() ...).
+  KernelSeal,     // addr, len
+  KernelUnseal,   // addr, len
+  KernelRelease,  // addr, len
 };
-inline constexpr std::size_t kSyscallKinds = 21;
+inline constexpr std::size_t kSyscallKinds = 24;
 
-// The name strace prints ("mseal" for MsealTyped too).
+// The name strace prints ("mseal" for MsealTyped too); for the kernel's
+// operations, the script's name ("kseal").
 std::string_view syscall_name(SyscallKind k) noexcept;
 // How many register arguments the call reads.
 std::size_t syscall_arg_count(SyscallKind k) noexcept;

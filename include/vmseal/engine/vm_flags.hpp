@@ -55,8 +55,12 @@ inline constexpr VmFlags SHADOW_STACK = 1ULL << 37;
 inline constexpr VmFlags DROPPABLE = 1ULL << 40;
 inline constexpr VmFlags UFFD_MINOR = 1ULL << 41;
 inline constexpr VmFlags SEALED = 1ULL << 42;
-// vmseal's own bits, for the typed-seal RFC v3 policy (seal_policy.hpp): no
-// kernel has them and smaps never prints them. MM_SEAL_BASE is SEALED itself.
+// vmseal's own bits, for the typed-seal RFC v3 and kernel-seal policies
+// (seal_policy.hpp): no kernel has them and smaps never prints them.
+// MM_SEAL_BASE is SEALED itself.
+// The kernel-seal:flag policy's bit (Jeff Xu's first option in seed 003): a
+// seal the kernel set that lets unmapping through, for anyone who asks.
+inline constexpr VmFlags SEALED_UNMAPPABLE = 1ULL << 60;
 inline constexpr VmFlags SEAL_PROT_PKEY = 1ULL << 61;  // MM_SEAL_PROT_PKEY
 inline constexpr VmFlags SEAL_SEAL = 1ULL << 62;       // MM_SEAL_SEAL
 inline constexpr VmFlags ANY_SEAL = SEALED | SEAL_PROT_PKEY | SEAL_SEAL;

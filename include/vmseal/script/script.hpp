@@ -14,6 +14,17 @@
 // script can open files for its mappings: `openat(AT_FDCWD, "/etc/passwd",
 // O_RDONLY) = 3</etc/passwd>`.
 //
+// Three pseudo-calls say what the kernel itself does to a mapping it made in
+// the process (seed 003's kernel-internal seal; seal_policy.hpp,
+// "kernel-seal"), with munmap's arguments:
+//     kseal(addr, len)      the kernel seals the range
+//     krelease(addr, len)   the kernel gives the range back: an unmap past
+//                           its own seal, as the policy allows
+//     kunseal(addr, len)    the first half of kernel-seal:unseal's release
+//                           alone, to show what the process could do before
+//                           the unmap if the kernel let go of the mmap lock
+//                           in between (ENOSYS under any other policy)
+//
 // A script is untrusted input (docs/limits.md): expressions nest at most
 // kMaxNesting deep, and a line is read only as far as the line reader allows.
 #pragma once
@@ -21,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +80,9 @@ enum class LineForm : std::uint8_t {
   Trace,   // anything else: for the strace reader
 };
 LineForm read_line(std::string_view line, Call& out, std::string& error);
+
+// The kernel's pseudo-calls (kseal, kunseal, krelease), as read_line() reads them.
+std::span<const trace::CallSyntax> pseudo_calls() noexcept;
 
 // The call under one run's bindings: the typed call the engine runs, and how
 // it is shown (each argument as written, or an expression's value in hex).
