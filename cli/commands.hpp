@@ -37,7 +37,8 @@ struct SimOptions {
   bool read_fault_allocates = false;
   bool json = false;
   bool keep_going = false;
-  std::string policy;  // seal_policy::parse() spec; empty = linux-6.18
+  bool strict = false;  // infer neither unseen faults nor another order
+  std::string policy;   // seal_policy::parse() spec; empty = linux-6.18
 };
 CLI::App* add_sim(CLI::App& app, SimOptions& opts);
 int run_sim(const SimOptions& opts);

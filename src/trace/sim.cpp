@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "sim_history.hpp"
 #include "vmseal/engine/syscall.hpp"
 #include "vmseal/kernel/abi.hpp"
 #include "vmseal/trace/line_reader.hpp"
@@ -23,6 +24,10 @@ std::string_view verdict_name(Verdict v) noexcept {
       return "placed";
     case Verdict::NoRecord:
       return "no-record";
+    case Verdict::Explained:
+      return "explained";
+    case Verdict::Reordered:
+      return "reordered";
   }
   return "?";
 }
@@ -105,7 +110,16 @@ std::string SimRecord::render() const {
     case Verdict::Placed:
       out += "  # placed as recorded";
       break;
+    case Verdict::Explained:
+    case Verdict::Reordered:
+      out += "  # ";
+      out += note;
+      break;
     default:
+      if (ran_before_line != 0 && !note.empty()) {
+        out += "  # ";
+        out += note;
+      }
       break;
   }
   return out;
@@ -113,13 +127,7 @@ std::string SimRecord::render() const {
 
 // ---- the simulator -----------------------------------------------------------
 
-struct Simulator::Mm {
-  AddressSpace as;
-  RangeSet known;
-  bool brk_known = false;
-  bool adopted = false;  // adopt_layout() gave it a whole layout
-  explicit Mm(AddressSpace a) : as(std::move(a)) {}
-};
+// Simulator::Mm: sim_history.hpp.
 
 Simulator::Simulator(SimOptions options) : options_(std::move(options)) {}
 Simulator::~Simulator() = default;
@@ -168,7 +176,10 @@ const AddressSpace* Simulator::address_space(int pid) const {
 
 AddressSpace* Simulator::mutable_address_space(int pid) {
   auto it = procs_.find(pid);
-  return it != procs_.end() && it->second ? &it->second->as : nullptr;
+  if (it == procs_.end() || !it->second) return nullptr;
+  // The caller may change it behind the history's back.
+  if (it->second->history) it->second->history->stale = true;
+  return &it->second->as;
 }
 
 void Simulator::adopt_layout(int pid, AddressSpace layout) {
@@ -179,6 +190,7 @@ void Simulator::adopt_layout(int pid, AddressSpace layout) {
   mm->known.add(0, ~Addr{0});
   mm->brk_known = mm->as.brk_value() != 0;
   mm->adopted = true;
+  mm->history.reset();
 }
 
 bool Simulator::layout_adopted(int pid) const {
@@ -277,10 +289,12 @@ void Simulator::learn_capabilities(int pid, const TraceCall& c) {
   if (!c.args[0].ends_with("pid=0}")) return;  // another process's
   std::uint64_t sets[3] = {};
   if (!decode_capability_sets(c.args[1], sets)) return;
-  Capabilities& caps = mm_of(pid)->as.config().caps;
+  Mm& mm = *mm_of(pid);
+  Capabilities& caps = mm.as.config().caps;
   caps.effective = sets[0];
   caps.permitted = sets[1];
   caps.inheritable = sets[2];
+  remember_config(mm);
 }
 
 // The process tree as task_change() reads it: a thread or vfork child shares
@@ -318,8 +332,13 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
     case EventKind::Exit:
     case EventKind::Killed:
       // Keep the layout the process died with, for the final report.
-      if (auto it = procs_.find(ev.pid); it != procs_.end() && it->second)
-        keep_exited(ev.pid, it->second);
+      if (auto it = procs_.find(ev.pid); it != procs_.end() && it->second) {
+        std::shared_ptr<Mm> mm = it->second;
+        keep_exited(ev.pid, mm);
+        set_proc(ev.pid, nullptr);
+        // No thread left to make calls on it: its history is of no use.
+        if (mm.use_count() <= 2) mm->history.reset();
+      }
       set_proc(ev.pid, nullptr);
       ++summary_.other_events;
       return std::nullopt;
@@ -394,41 +413,64 @@ std::optional<SimRecord> Simulator::apply_traced_call(int pid, const TraceEvent&
     recorded = SysResult::ok(ev.call.value);
   else if (ev.call.outcome == Outcome::Error && ev.call.err != Errno::OK)
     recorded = SysResult(ev.call.err);
-  return apply_call(pid, ev.line, std::move(call), join_args(ev.call), recorded);
+  CallTiming timing;
+  timing.line = ev.line;
+  timing.end_line = ev.call.end_line != 0 ? ev.call.end_line : ev.line;
+  timing.start = detail::parse_time(ev.timestamp);
+  const double duration = detail::parse_duration(ev.call.duration);
+  if (timing.start >= 0 && duration >= 0) timing.end = timing.start + duration;
+  return apply_call_timed(pid, ev.line, std::move(call), join_args(ev.call), recorded, timing);
 }
 
 SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std::string shown,
                                 const std::optional<SysResult>& recorded) {
+  CallTiming timing;
+  timing.line = timing.end_line = line;
+  return apply_call_timed(pid, line, std::move(call), std::move(shown), recorded, timing);
+}
+
+SimRecord Simulator::apply_call_timed(int pid, std::size_t line, MemoryCall call, std::string shown,
+                                      const std::optional<SysResult>& recorded,
+                                      const CallTiming& timing) {
   Mm& mm = *mm_of(pid);
+  prepare_history(mm);
   SimRecord rec;
   rec.line = line;
+  rec.end_line = timing.end_line;
   rec.pid = pid;
   rec.call = std::move(shown);
   rec.has_recorded = recorded.has_value();
   if (recorded) rec.recorded = *recorded;
   Judgement j;
   bool placed = false;
+  bool brk_init = false;
   if (call.call.kind == SyscallKind::Brk && call.form == MemoryCall::Form::Syscall &&
       !mm.brk_known && rec.has_recorded && rec.recorded.is_ok()) {
     // The first brk of a process image tells where its heap starts.
     mm.as.set_brk(rec.recorded.value(), rec.recorded.value());
     mm.brk_known = true;
+    brk_init = true;
   }
   const Addr brk_before = mm.as.brk_value();
   if (call.call.kind == SyscallKind::Prlimit && call.call.a[0] != 0 &&
       call.call.a[0] != static_cast<std::uint64_t>(pid)) {
     // prlimit64 on another process: its limits, this one's capabilities.
     const auto& a = call.call.a;
-    rec.engine = mm_of(static_cast<int>(a[0]))
-                     ->as.setrlimit(static_cast<int>(a[1]), a[2], a[3], mm.as.config().caps);
+    Mm& target = *mm_of(static_cast<int>(a[0]));
+    rec.engine = target.as.setrlimit(static_cast<int>(a[1]), a[2], a[3], mm.as.config().caps);
+    remember_config(target);
   } else if (bind_call(call, mm, j)) {
     need_known_ranges(call, mm, j, rec);
     placed = run_call(call, mm, rec);
+    remember_call(mm, call, rec, timing, brk_init,
+                  options_.check && rec.has_recorded && j.verifiable);
+    if (j.verifiable) explain(mm, rec);
     learn_known_ranges(call, mm, rec, brk_before);
   } else {
     rec.engine = SysResult(Errno::INVAL);  // a segment the trace never made
   }
   judge(rec, j, placed);
+  keep_record(mm, rec);
   return rec;
 }
 
@@ -516,23 +558,11 @@ void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, Sim
 // kernel put it when the trace says (the engine cannot see ASLR, nor what
 // was mapped before the trace began). True when it did.
 bool Simulator::run_call(const MemoryCall& c, Mm& mm, SimRecord& rec) {
-  if (c.form == MemoryCall::Form::ZeroFill) {
-    // Bytes written before the first page the kernel could not fault in.
-    const Addr addr = c.call.a[1];
-    const std::uint64_t len = c.call.a[2];
-    std::uint64_t done = 0;
-    while (done < len) {
-      const Addr at = addr + done;
-      if (mm.as.fault(at, Access::Write) != FaultResult::Ok) break;
-      done += std::min<std::uint64_t>(len - done, kPageSize - (at & (kPageSize - 1)));
-    }
-    rec.engine = done == 0 && len != 0 ? SysResult(Errno::FAULT) : SysResult::ok(done);
-    return false;
-  }
   std::optional<RecordedPlacement> recorded;
-  if (options_.check && rec.has_recorded && rec.recorded.is_ok())
+  if (options_.check && rec.has_recorded && rec.recorded.is_ok() &&
+      c.form == MemoryCall::Form::Syscall)
     recorded = RecordedPlacement{rec.recorded.value(), 0, 0};
-  const Applied done = vmseal::apply(mm.as, c.call, recorded);
+  const Applied done = detail::run_memory_call(mm.as, c, recorded);
   rec.engine = done.result;
   return done.placed;
 }
@@ -589,6 +619,10 @@ void Simulator::judge(SimRecord& rec, const Judgement& j, bool placed) {
     rec.verdict = Verdict::Unverifiable;
     rec.note = j.why;
     ++summary_.unverifiable;
+  } else if (rec.engine == rec.recorded && rec.verdict == Verdict::Explained) {
+    ++summary_.explained;
+  } else if (rec.engine == rec.recorded && rec.verdict == Verdict::Reordered) {
+    ++summary_.reordered;
   } else if (rec.engine == rec.recorded) {
     rec.verdict = placed ? Verdict::Placed : Verdict::Match;
     ++(placed ? summary_.placed : summary_.matched);
@@ -598,12 +632,45 @@ void Simulator::judge(SimRecord& rec, const Judgement& j, bool placed) {
   }
 }
 
+namespace {
+// Documented limits (docs/limits.md): records held for a revision.
+constexpr std::size_t kMaxHeldRecords = 4096;
+constexpr std::size_t kHeldTimedRecords = 64;
+}  // namespace
+
 SimStream simulate(std::istream& in, Simulator& sim, bool keep_going,
                    const std::function<void(const SimRecord&)>& record,
                    const std::function<void(const std::string&)>& problem,
                    const std::function<void(std::size_t)>& progress) {
   SimStream out;
   StraceParser parser;
+  // Records wait while a call that started before them has not ended: if the
+  // kernel ran it first, it may explain them (Simulator::take_revisions), and
+  // the caller gets each record once, final. In a trace with -T times, calls
+  // may overlap without "<unfinished ...>": a few records always wait.
+  std::deque<SimRecord> held;
+  bool timed = false;
+  auto flush = [&](bool all) {
+    const std::size_t keep = all                           ? 0
+                             : parser.pending_calls() != 0 ? kMaxHeldRecords
+                             : timed                       ? kHeldTimedRecords
+                                                           : 0;
+    while (held.size() > keep) {
+      record(held.front());
+      held.pop_front();
+    }
+  };
+  auto revise = [&] {
+    for (SimRecord& r : sim.take_revisions()) {
+      auto it = std::find_if(held.begin(), held.end(), [&](const SimRecord& h) {
+        return h.line == r.line && h.pid == r.pid;
+      });
+      if (it != held.end())
+        *it = std::move(r);
+      else
+        record(r);  // given before: given again, revised
+    }
+  };
   auto bad = [&](const std::string& message) {
     problem(message);
     ++out.bad_lines;
@@ -616,13 +683,16 @@ SimStream simulate(std::istream& in, Simulator& sim, bool keep_going,
         continue;
       }
       const auto& ev = std::get<TraceEvent>(*item);
+      timed = timed || !ev.call.duration.empty();
       std::string error;
-      const std::optional<SimRecord> rec = sim.apply(ev, &error);
+      std::optional<SimRecord> rec = sim.apply(ev, &error);
       if (!error.empty())
         bad("line " + std::to_string(ev.line) + ": " + error);
       else if (rec)
-        record(*rec);
+        held.push_back(std::move(*rec));
+      revise();
     }
+    flush(false);
   };
   LineReader lines(in);
   while (!out.stopped && lines.next() != LineReader::Result::End) {
@@ -634,6 +704,7 @@ SimStream simulate(std::istream& in, Simulator& sim, bool keep_going,
     parser.finish();
     drain();
   }
+  flush(true);
   out.lines = parser.lines_read();
   return out;
 }
