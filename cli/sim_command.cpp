@@ -36,7 +36,9 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
                 "with --check, infer neither unseen faults nor another order of concurrent\n"
                 "calls: every result the engine disagrees with is a mismatch");
   cmd->add_flag("--smaps", opts.smaps, "print the smaps VmFlags line under each mapping");
-  cmd->add_flag("-q,--quiet", opts.quiet, "do not print each call, only layouts and the summary");
+  cmd->add_flag(
+      "-q,--quiet", opts.quiet,
+      "print only the calls that disagree or were explained, the layouts and the summary");
   cmd->add_flag("--json", opts.json, "print the records and summary as JSON instead");
   cmd->add_flag("--privileged", opts.privileged,
                 "model processes that start as root with every capability (default: a user with\n"

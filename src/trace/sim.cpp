@@ -109,6 +109,7 @@ std::string SimRecord::render() const {
       break;
     case Verdict::Placed:
       out += "  # placed as recorded";
+      if (ran_before_line != 0 && !note.empty()) out += "; " + note;
       break;
     case Verdict::Explained:
     case Verdict::Reordered:

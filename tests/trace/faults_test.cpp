@@ -299,6 +299,20 @@ TEST(ConcurrentOrder, OverlappingTimesAllowEitherOrder) {
              "101 1700000000.001000 munmap(0x10000000, 65536) = 0 <0.000100>\n"
              "100 1700000000.001200 mprotect(0x10000000, 65536, PROT_READ) = 0 <0.000020>\n");
   EXPECT_EQ(last(apart).verdict, Verdict::Mismatch);
+  // -tt: the time of day.
+  const Replay tt = replay(
+      "100 10:00:00.000100 mmap(0x10000000, 65536, PROT_READ|PROT_WRITE, "
+      "MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = 0x10000000 <0.000010>\n"
+      "100 10:00:00.000200 clone(child_stack=NULL, flags=CLONE_VM|CLONE_THREAD) = 101 <0.000050>\n"
+      "101 10:00:00.001000 munmap(0x10000000, 65536) = 0 <0.000100>\n"
+      "100 10:00:00.001050 mprotect(0x10000000, 65536, PROT_READ) = 0 <0.000020>\n");
+  EXPECT_EQ(last(tt).verdict, Verdict::Reordered) << last(tt).render();
+  // Without -T, how long a call took is unknown: printed order.
+  const Replay untimed =
+      replay(setup +
+             "101 1700000000.001000 munmap(0x10000000, 65536) = 0\n"
+             "100 1700000000.001050 mprotect(0x10000000, 65536, PROT_READ) = 0\n");
+  EXPECT_EQ(last(untimed).verdict, Verdict::Mismatch);
 }
 
 // A grow the kernel made in place because another thread had unmapped what
