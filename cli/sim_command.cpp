@@ -79,6 +79,8 @@ nlohmann::json record_json(const trace::SimRecord& rec) {
                         {"vma_start", f.vma_start},
                         {"vma_end", f.vma_end},
                         {"before_line", f.before_line}});
+    for (std::size_t i = 0; i < rec.faults.size(); ++i)
+      if (rec.faults[i].parent_pid != 0) faults[i]["parent_pid"] = rec.faults[i].parent_pid;
     j["inferred_faults"] = std::move(faults);
   }
   if (rec.ran_before_line != 0) j["ran_before_line"] = rec.ran_before_line;

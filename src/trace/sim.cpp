@@ -324,11 +324,18 @@ std::optional<SimRecord> Simulator::change_tasks(int pid, const TaskChange& t, s
   mm->known = parent->known;
   mm->brk_known = parent->brk_known;
   mm->adopted = parent->adopted;
+  if (options_.infer && options_.check && *histories_ < detail::kMaxHistories) {
+    // Writes the parent made before the fork are inferred in the child too.
+    mm->fork_parent = std::make_unique<detail::KeptSpace>(parent->as, histories_);
+    mm->fork_parent_pid = pid;
+    mm->fork_line = event_line_;
+  }
   set_proc(t.child, mm);
   return std::nullopt;
 }
 
 std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* error) {
+  event_line_ = ev.line;
   switch (ev.kind) {
     case EventKind::Exit:
     case EventKind::Killed:

@@ -70,9 +70,29 @@ struct Entry {
   std::unique_ptr<Config> config;
 };
 
+// A copy of an mm kept for inference: counted with the histories
+// (kMaxHistories), which bound how many are kept at once.
+struct KeptSpace {
+  AddressSpace as;
+  std::shared_ptr<std::size_t> live;
+  KeptSpace(AddressSpace a, std::shared_ptr<std::size_t> counter)
+      : as(std::move(a)), live(std::move(counter)) {
+    ++*live;
+  }
+  ~KeptSpace() { --*live; }
+  KeptSpace(const KeptSpace&) = delete;
+  KeptSpace& operator=(const KeptSpace&) = delete;
+};
+
 struct History {
   AddressSpace base;  // the mm before entries[0]
   std::vector<Entry> entries;
+  // When `base` is a fork child's mm as fork() made it: the parent's mm
+  // then. A write the parent made before forking gave the child anon_vmas
+  // chained to the parent's, which no fault in the child reproduces.
+  std::unique_ptr<KeptSpace> fork_parent;
+  int fork_parent_pid = 0;
+  std::size_t fork_line = 0;          // the line of the fork
   bool stale = false;                 // changed from outside (mutable_address_space): restart
   std::shared_ptr<std::size_t> live;  // the simulator's count of histories
   explicit History(AddressSpace b, std::shared_ptr<std::size_t> counter)
@@ -107,6 +127,11 @@ struct Found {
   bool placed = false;
   // Faults: the Fault entries, each with the index (into entries) it goes before.
   std::vector<std::pair<std::size_t, Entry>> faults;
+  // Faults the parent made before it forked (History::fork_parent), and the
+  // parent's and the child's mm with them.
+  std::vector<Entry> parent_faults;
+  std::unique_ptr<AddressSpace> new_parent;
+  std::unique_ptr<AddressSpace> new_base;
   // Order: the call moved before entries[before]; the results of it and
   // then of entries [before, n) in the new order.
   std::size_t before = 0;
@@ -135,6 +160,10 @@ struct Simulator::Mm {
   bool adopted = false;  // adopt_layout() gave it a whole layout
   // SimOptions::infer: its recent calls.
   std::unique_ptr<detail::History> history;
+  // A fork child until its first call: the parent's mm at the fork.
+  std::unique_ptr<detail::KeptSpace> fork_parent;
+  int fork_parent_pid = 0;
+  std::size_t fork_line = 0;
   explicit Mm(AddressSpace a) : as(std::move(a)) {}
 };
 

@@ -135,6 +135,7 @@ bool roll(History& h) {
     }
   }
   h.entries.erase(h.entries.begin(), h.entries.begin() + static_cast<std::ptrdiff_t>(drop));
+  h.fork_parent.reset();  // the base is no longer the fork's
   return true;
 }
 
@@ -182,6 +183,7 @@ struct Candidate {
   Addr vma_start = 0;
   Addr vma_end = 0;
   Access access = Access::Write;
+  bool parent = false;  // in the parent, before it forked this mm (point 0)
 };
 
 // The moments whose states differ around the call: just before it, and just
@@ -225,22 +227,39 @@ Addr touchable_page(const AddressSpace& as, const Vma& v) {
   return v.start;
 }
 
-std::vector<Candidate> fault_candidates(
-    const std::vector<std::pair<std::size_t, AddressSpace>>& states, const Region& region) {
-  std::vector<Candidate> out;
-  for (std::size_t k = states.size(); k-- > 0 && out.size() < kMaxCandidates;) {
-    const AddressSpace& as = states[k].second;
-    std::vector<Addr> seen;
-    for (const auto& [s, e] : region.ranges()) {
-      for (const Vma* v = as.vmas().lower(s); v != nullptr && v->start < e;
-           v = as.vmas().next_of(*v)) {
-        if (std::find(seen.begin(), seen.end(), v->start) != seen.end()) continue;
-        seen.push_back(v->start);
-        const std::optional<Access> acc = assigning_access(as, *v);
-        if (!acc || out.size() >= kMaxCandidates) continue;
-        out.push_back({states[k].first, k, touchable_page(as, *v), v->start, v->end, *acc});
-      }
+// The VMAs of `as` on `region` that a fault would give an anon_vma.
+void candidates_in(const AddressSpace& as, const Region& region, Candidate proto, std::size_t cap,
+                   std::vector<Candidate>& out) {
+  std::vector<Addr> seen;
+  for (const auto& [s, e] : region.ranges()) {
+    for (const Vma* v = as.vmas().lower(s); v != nullptr && v->start < e && out.size() < cap;
+         v = as.vmas().next_of(*v)) {
+      if (std::find(seen.begin(), seen.end(), v->start) != seen.end()) continue;
+      seen.push_back(v->start);
+      const std::optional<Access> acc = assigning_access(as, *v);
+      if (!acc) continue;
+      proto.addr = touchable_page(as, *v);
+      proto.vma_start = v->start;
+      proto.vma_end = v->end;
+      proto.access = *acc;
+      out.push_back(proto);
     }
+  }
+}
+
+// Nearest moments first; then, in a fork child's first calls, the parent's
+// VMAs before the fork (a quarter of the places are kept for them).
+std::vector<Candidate> fault_candidates(
+    const std::vector<std::pair<std::size_t, AddressSpace>>& states, const Region& region,
+    const AddressSpace* fork_parent) {
+  std::vector<Candidate> out;
+  const std::size_t own = fork_parent != nullptr ? kMaxCandidates * 3 / 4 : kMaxCandidates;
+  for (std::size_t k = states.size(); k-- > 0 && out.size() < own;)
+    candidates_in(states[k].second, region, Candidate{states[k].first, k}, own, out);
+  if (fork_parent != nullptr) {
+    Candidate proto;
+    proto.parent = true;
+    candidates_in(*fork_parent, region, proto, kMaxCandidates, out);
   }
   return out;
 }
@@ -255,17 +274,49 @@ struct FaultSearch {
   std::vector<std::pair<std::size_t, AddressSpace>> states;
   std::vector<Candidate> candidates;
 
+  // The state the replay of `set` starts from, and where: the earliest
+  // moment's, or with faults in the parent, fork()'s child of the parent
+  // with them.
+  std::optional<std::size_t> start(const std::vector<std::size_t>& set, Found& f) {
+    const Candidate& first = candidates[set.front()];
+    if (!first.parent) {
+      work += copy_cost(states[first.state].second);
+      f.state = states[first.state].second;
+      return first.point;
+    }
+    auto parent = std::make_unique<AddressSpace>(h.fork_parent->as);
+    work += 2 * copy_cost(*parent);
+    for (const std::size_t i : set) {
+      const Candidate& c = candidates[i];
+      if (!c.parent) break;
+      Entry fault;
+      fault.kind = Entry::Kind::Fault;
+      fault.addr = c.addr;
+      fault.access = c.access;
+      fault.ranges = {{c.vma_start, c.vma_end}};
+      if (!replay_fault(*parent, fault)) return std::nullopt;
+      f.parent_faults.push_back(std::move(fault));
+    }
+    f.state = parent->fork();
+    f.state.fds() = h.base.fds();
+    f.state.config() = h.base.config();
+    f.new_base = std::make_unique<AddressSpace>(f.state);
+    f.new_parent = std::move(parent);
+    return 0;
+  }
+
   // Replays from the earliest fault's moment with the faults of `set`.
   std::optional<Found> attempt(std::vector<std::size_t> set) {
-    std::sort(set.begin(), set.end(), [&](std::size_t a, std::size_t b) {
-      return candidates[a].point < candidates[b].point;
+    std::stable_sort(set.begin(), set.end(), [&](std::size_t a, std::size_t b) {
+      const Candidate& x = candidates[a];
+      const Candidate& y = candidates[b];
+      return x.parent != y.parent ? x.parent : x.point < y.point;
     });
-    const Candidate& first = candidates[set.front()];
-    work += copy_cost(states[first.state].second);
     Found f;
-    f.state = states[first.state].second;
-    std::size_t next = 0;
-    for (std::size_t i = first.point; i <= n; ++i) {
+    const std::optional<std::size_t> from = start(set, f);
+    if (!from) return std::nullopt;
+    std::size_t next = f.parent_faults.size();
+    for (std::size_t i = *from; i <= n; ++i) {
       for (; next < set.size() && candidates[set[next]].point == i; ++next) {
         const Candidate& c = candidates[set[next]];
         Entry fault;
@@ -296,7 +347,9 @@ struct FaultSearch {
   bool distinct(const std::vector<std::size_t>& set) const {
     for (std::size_t i = 0; i < set.size(); ++i)
       for (std::size_t j = i + 1; j < set.size(); ++j)
-        if (candidates[set[i]].vma_start == candidates[set[j]].vma_start) return false;
+        if (candidates[set[i]].vma_start == candidates[set[j]].vma_start &&
+            candidates[set[i]].parent == candidates[set[j]].parent)
+          return false;
     return true;
   }
 
@@ -341,7 +394,8 @@ std::optional<Found> infer_faults(const History& h, std::size_t n, std::size_t& 
     if (i < n) replay(cur, h.entries[i]);
     ++work;
   }
-  search.candidates = fault_candidates(search.states, region);
+  search.candidates =
+      fault_candidates(search.states, region, h.fork_parent ? &h.fork_parent->as : nullptr);
   for (std::size_t size = 1; size <= kMaxFaults && work < limit; ++size)
     if (auto f = search.sets_of(size)) return f;
   return std::nullopt;
@@ -448,11 +502,17 @@ std::string line_and_pid(const detail::Entry& e) {
 }  // namespace
 
 std::string InferredFault::describe() const {
-  char buf[192];
-  const int n = std::snprintf(
-      buf, sizeof buf,
-      "an unseen %s fault at %#" PRIx64 " (in %#" PRIx64 "-%#" PRIx64 ") before line %zu",
-      std::string(access_name(access)).c_str(), addr, vma_start, vma_end, before_line);
+  char buf[224];
+  const std::string a(access_name(access));
+  const int n = parent_pid != 0
+                    ? std::snprintf(buf, sizeof buf,
+                                    "an unseen %s fault at %#" PRIx64 " (in %#" PRIx64 "-%#" PRIx64
+                                    ") in pid %d before it forked this process (line %zu)",
+                                    a.c_str(), addr, vma_start, vma_end, parent_pid, before_line)
+                    : std::snprintf(buf, sizeof buf,
+                                    "an unseen %s fault at %#" PRIx64 " (in %#" PRIx64 "-%#" PRIx64
+                                    ") before line %zu",
+                                    a.c_str(), addr, vma_start, vma_end, before_line);
   return std::string(buf, static_cast<std::size_t>(std::max(n, 0)));
 }
 
@@ -464,8 +524,14 @@ void Simulator::prepare_history(Mm& mm) {
   ++seq_;
   if (!options_.infer || !options_.check) return;
   if (mm.history && (mm.history->stale || !detail::roll(*mm.history))) mm.history.reset();
-  if (!mm.history && *histories_ < detail::kMaxHistories)
+  if (!mm.history && *histories_ < detail::kMaxHistories) {
     mm.history = std::make_unique<detail::History>(mm.as, histories_);
+    // The child's first call: its mm is still the one fork() made.
+    mm.history->fork_parent = std::move(mm.fork_parent);
+    mm.history->fork_parent_pid = mm.fork_parent_pid;
+    mm.history->fork_line = mm.fork_line;
+  }
+  mm.fork_parent.reset();
 }
 
 void Simulator::remember_call(Mm& mm, const MemoryCall& call, const SimRecord& rec,
@@ -544,6 +610,22 @@ void Simulator::apply_faults(Mm& mm, SimRecord& rec, std::size_t n, detail::Foun
         break;
       }
     faults.push_back(inf);
+  }
+  detail::History& h = *mm.history;
+  std::vector<InferredFault> before_fork;
+  for (const detail::Entry& f : found.parent_faults) {
+    InferredFault inf;
+    inf.addr = f.addr;
+    inf.access = f.access;
+    std::tie(inf.vma_start, inf.vma_end) = f.ranges.front();
+    inf.before_line = h.fork_line;
+    inf.parent_pid = h.fork_parent_pid;
+    before_fork.push_back(inf);
+  }
+  faults.insert(faults.begin(), before_fork.begin(), before_fork.end());
+  if (found.new_base) {
+    h.base = std::move(*found.new_base);
+    if (h.fork_parent) h.fork_parent->as = std::move(*found.new_parent);
   }
   for (std::size_t i = found.faults.size(); i-- > 0;) {
     auto& [at, f] = found.faults[i];

@@ -195,6 +195,37 @@ TEST(UnseenFaults, AGrowInPlaceDoesNotSwallowAWrittenNeighbour) {
   EXPECT_EQ(r.layout, "[0-6 rw-][6-8 rw-][8-16 ---]");
 }
 
+// A write before fork() gives the child an anon_vma chained to the
+// parent's: it no longer merges with a VMA that has none, and no fault the
+// child could make reproduces that. The write was the parent's.
+TEST(UnseenFaults, AWriteBeforeForkIsTheParents) {
+  const std::string text =
+      "99 mmap(0x10000000, 65536, PROT_NONE, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = "
+      "0x10000000\n"
+      "99 mmap(0x10004000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, "
+      "0) = 0x10004000\n"
+      // parent [4-6 rw-]; unseen: a write to page 4
+      "99 clone(child_stack=NULL, flags=SIGCHLD) = 100\n"
+      "100 mmap(0x10006000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, "
+      "0) = 0x10006000\n"
+      // child: kernel [4-6 rw-][6-8 rw-]; without the write [4-8 rw-]
+      "100 mremap(0x10004000, 16384, 20480, 0) = -1 EFAULT (Bad address)\n";
+  const Replay r = replay(text);
+  ASSERT_EQ(last(r).verdict, Verdict::Explained) << last(r).render();
+  ASSERT_EQ(last(r).faults.size(), 1u);
+  EXPECT_EQ(last(r).faults[0].parent_pid, 99);
+  EXPECT_EQ(last(r).faults[0].before_line, 3u);
+  EXPECT_NE(last(r).note.find("in pid 99 before it forked this process (line 3)"),
+            std::string::npos)
+      << last(r).note;
+  EXPECT_EQ(r.layout, "[0-4 ---][4-6 rw-][6-8 rw-][8-16 ---]");
+  // A thread shares the mm: there is no fork to have written before.
+  std::string thread = text;
+  const std::string fork = "flags=SIGCHLD";
+  thread.replace(thread.find(fork), fork.size(), "flags=CLONE_VM|CLONE_THREAD");
+  EXPECT_EQ(last(replay(thread)).verdict, Verdict::Mismatch);
+}
+
 // The faults must have happened within the calls the simulator keeps
 // (64 to 128 of the mm's): with 200 unrelated calls between the writes and
 // the result they decide, the merge is history and nothing explains it.
@@ -365,25 +396,31 @@ TEST(FaultLogs, WritesBetweenMergesReplayWithoutMismatch) {
     const std::string text = log_text(std::string("merges.") + who + ".strace");
     const Logged r = replay_log(text);
     EXPECT_EQ(r.summary.mismatched, 0u) << who << ": " << r.first_mismatch;
-    // Scenarios 1 to 3 of merges.c, each by two named writes; 4 and 5 need none.
-    EXPECT_EQ(r.summary.explained, 3u) << who;
+    // Scenarios 1 to 3 of merges.c, each by two named writes; 4 and 5 need
+    // none; 6 by one write of the parent before it forked.
+    EXPECT_EQ(r.summary.explained, 4u) << who;
     std::size_t named = 0;
+    std::size_t in_parent = 0;
     for (const SimRecord& rec : r.records) {
       if (rec.verdict != Verdict::Explained) continue;
       EXPECT_TRUE(rec.call.starts_with("mremap(")) << rec.render();
       EXPECT_EQ(rec.engine, SysResult(Errno::FAULT));
-      EXPECT_EQ(rec.faults.size(), 2u) << rec.render();
+      const bool forked = rec.pid != r.records.front().pid;
+      EXPECT_EQ(rec.faults.size(), forked ? 1u : 2u) << rec.render();
       for (const InferredFault& f : rec.faults) {
         EXPECT_EQ(f.access, Access::Write);
         EXPECT_NE(rec.note.find(f.describe()), std::string::npos);
+        EXPECT_EQ(f.parent_pid, forked ? r.records.front().pid : 0) << rec.render();
+        in_parent += f.parent_pid != 0;
         ++named;
       }
     }
-    EXPECT_EQ(named, 6u) << who;
+    EXPECT_EQ(named, 7u) << who;
+    EXPECT_EQ(in_parent, 1u) << who;
     EXPECT_GE(r.summary.matched, 20u) << who;
     EXPECT_LE(r.summary.unverifiable, 2u) << who;  // ld.so's RELRO mprotects
-    // Without inference, the three are mismatches: the writes matter.
-    EXPECT_EQ(replay_log(text, false).summary.mismatched, 3u) << who;
+    // Without inference, the four are mismatches: the writes matter.
+    EXPECT_EQ(replay_log(text, false).summary.mismatched, 4u) << who;
   }
 }
 
@@ -396,7 +433,7 @@ TEST(FaultLogs, AWrongResultStillFails) {
   text.replace(pos, efault.size(), "= -1 EINVAL (Invalid argument)");
   const Logged r = replay_log(text);
   EXPECT_EQ(r.summary.mismatched, 1u);
-  EXPECT_EQ(r.summary.explained, 2u);
+  EXPECT_EQ(r.summary.explained, 3u);
 }
 
 TEST(FaultLogs, ThreadsReplayInTheKernelsOrder) {
@@ -430,19 +467,24 @@ TEST(FaultLogs, TheCliCountsExplainedLinesApart) {
   test::CliRun run = test::run_cli("sim --check -q " + merges);
   EXPECT_EQ(run.code, 0) << run.err;
   EXPECT_NE(run.err.find("0 mismatched"), std::string::npos) << run.err;
-  EXPECT_NE(run.err.find("3 explained by unseen faults"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("4 explained by unseen faults"), std::string::npos) << run.err;
   // -q still shows the explained lines, each naming its faults.
   EXPECT_NE(run.out.find("# explained by an unseen write fault at 0x"), std::string::npos);
   EXPECT_EQ(test::run_cli("sim --check --strict -q " + merges).code, 1);
   run = test::run_cli("sim --check --json " + merges);
   ASSERT_EQ(run.code, 0) << run.err;
   const nlohmann::json j = nlohmann::json::parse(run.out);
-  EXPECT_EQ(j["summary"]["explained"], 3);
+  EXPECT_EQ(j["summary"]["explained"], 4);
   EXPECT_EQ(j["summary"]["mismatched"], 0);
   std::size_t faults = 0;
-  for (const auto& rec : j["records"])
-    if (rec["verdict"] == "explained") faults += rec["inferred_faults"].size();
-  EXPECT_EQ(faults, 6u);
+  std::size_t in_parent = 0;
+  for (const auto& rec : j["records"]) {
+    if (rec["verdict"] != "explained") continue;
+    faults += rec["inferred_faults"].size();
+    for (const auto& f : rec["inferred_faults"]) in_parent += f.contains("parent_pid");
+  }
+  EXPECT_EQ(faults, 7u);
+  EXPECT_EQ(in_parent, 1u);
 
   const std::string threads = VMSEAL_TEST_DATA_DIR "/faults/threads.root.strace";
   run = test::run_cli("sim --check --json " + threads);

@@ -54,6 +54,9 @@ struct InferredFault {
   Addr vma_end = 0;
   // It happened before the call of this line (and after the one before it).
   std::size_t before_line = 0;
+  // Made by this pid before it forked this process (at before_line); 0 when
+  // made in this mm.
+  int parent_pid = 0;
   // "an unseen write fault at 0x7f0000002000 (in 0x7f0000002000-0x7f0000003000) before line 12"
   std::string describe() const;
 };
@@ -200,6 +203,7 @@ class Simulator {
   std::vector<SimRecord> revisions_;
   std::size_t inference_work_ = 0;  // engine calls replayed by inference, for its budget
   std::uint64_t seq_ = 0;           // calls applied
+  std::size_t event_line_ = 0;      // the line of the event apply() is on
   std::shared_ptr<std::size_t> histories_ = std::make_shared<std::size_t>(0);
 
   SimOptions options_;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define P 4096L
@@ -99,11 +100,29 @@ static void read_only(void) {
   mremap((char*)a, 3 * P, 4 * P, 0);
 }
 
+// 6. A written before fork(): the child's A gets an anon_vma chained to the
+//    parent's, which no longer merges with a VMA that has none. The child
+//    maps B next to A: [A][B], not [A+B], and a grow of both spans two VMAs:
+//    EFAULT. The write was the parent's, before the fork.
+static void written_before_fork(void) {
+  char* g = reserve(16);
+  char* a = map_at(g + 4 * P, 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+  a[0] = 1;
+  pid_t child = fork();
+  if (child == 0) {
+    map_at(g + 6 * P, 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+    mremap(a, 4 * P, 5 * P, 0);
+    _exit(0);
+  }
+  if (child > 0) waitpid(child, NULL, 0);
+}
+
 int main(void) {
   three_vmas();
   grow_next_to_written();
   private_file();
   written_before_split();
   read_only();
+  written_before_fork();
   return 0;
 }
