@@ -502,6 +502,23 @@ TEST(FaultLogs, TheCliCountsExplainedLinesApart) {
 
 // ---- hostile input ----------------------------------------------------------------------------
 
+// At most 1,024 mms keep what inference needs: past that, a disagreement
+// stays a mismatch.
+TEST(UnseenFaults, HistoriesAreBounded) {
+  auto with_children = [](int children) {
+    std::string text;
+    for (int i = 0; i < children; ++i)
+      text += "1 clone(child_stack=NULL, flags=SIGCHLD) = " + std::to_string(1000 + i) + "\n";
+    std::string scenario = kThreeVmas + kGrowAll + "= -1 EFAULT (Bad address)\n";
+    for (std::size_t at = 0; (at = scenario.find("100 ", at)) != std::string::npos; at += 4)
+      if (at == 0 || scenario[at - 1] == '\n')
+        scenario.replace(at, 4, std::to_string(1000 + children - 1) + " ");
+    return last(replay(text + scenario)).verdict;
+  };
+  EXPECT_EQ(with_children(10), Verdict::Explained);
+  EXPECT_EQ(with_children(1100), Verdict::Mismatch);
+}
+
 // Every call a disagreement on a layout of many VMAs: the searches are
 // bounded per call and per trace (docs/limits.md).
 TEST(UnseenFaults, SearchesAreBounded) {
