@@ -37,6 +37,7 @@ struct SimOptions {
   bool read_fault_allocates = false;
   bool json = false;
   bool keep_going = false;
+  bool strict = false;      // infer neither unseen faults nor another order
   std::string policy;       // seal_policy::parse() spec; empty = linux-6.18
   bool exec_files = false;  // read the files execve ran (under exec_root)
   std::string exec_root;    // empty: "/"

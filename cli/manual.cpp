@@ -17,7 +17,9 @@ const std::map<std::string_view, Table>& tables() {
         {"other", "the command's own (see each command)"}}},
       {"sim",
        {{"0", "ok"},
-        {"1", "mismatch: with --check, a recorded result the engine disagrees with"},
+        {"1",
+         "mismatch: with --check, a recorded result the engine disagrees with that no unseen "
+         "fault or order of concurrent calls explains (with --strict: any)"},
         {"2", "bad usage"},
         {"3", "malformed input (the message gives the line)"},
         {"4", "the file could not be read"}}},

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -29,9 +30,16 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
       ->required();
   cmd->add_flag("--check", opts.check,
                 "compare with the results recorded in the log; place non-fixed mappings where\n"
-                "the log says the kernel put them; exit 1 on any mismatch");
+                "the log says the kernel put them; exit 1 on any mismatch. A result that an\n"
+                "unseen page fault, or another order of calls threads made at once, explains\n"
+                "is not one: it is shown as explained or reordered, with what was inferred");
+  cmd->add_flag("--strict", opts.strict,
+                "with --check, infer neither unseen faults nor another order of concurrent\n"
+                "calls: every result the engine disagrees with is a mismatch");
   cmd->add_flag("--smaps", opts.smaps, "print the smaps VmFlags line under each mapping");
-  cmd->add_flag("-q,--quiet", opts.quiet, "do not print each call, only layouts and the summary");
+  cmd->add_flag(
+      "-q,--quiet", opts.quiet,
+      "print only the calls that disagree or were explained, the layouts and the summary");
   cmd->add_flag("--json", opts.json, "print the records and summary as JSON instead");
   cmd->add_flag("--privileged", opts.privileged,
                 "model processes that start as root with every capability (default: a user with\n"
@@ -57,15 +65,36 @@ CLI::App* add_sim(CLI::App& app, SimOptions& opts) {
 
 namespace {
 
+nlohmann::json result_json(const SysResult& r) {
+  return r.is_error() ? nlohmann::json(std::string(errno_name(r.error())))
+                      : nlohmann::json(r.value());
+}
+
 nlohmann::json record_json(const trace::SimRecord& rec) {
-  return {
-      {"line", rec.line},
-      {"pid", rec.pid},
-      {"call", rec.call},
-      {"engine", rec.engine.is_error() ? nlohmann::json(std::string(errno_name(rec.engine.error())))
-                                       : nlohmann::json(rec.engine.value())},
-      {"verdict", std::string(trace::verdict_name(rec.verdict))},
-      {"note", rec.note}};
+  nlohmann::json j = {{"line", rec.line},
+                      {"pid", rec.pid},
+                      {"call", rec.call},
+                      {"engine", result_json(rec.engine)},
+                      {"verdict", std::string(trace::verdict_name(rec.verdict))},
+                      {"note", rec.note}};
+  if (rec.has_recorded) j["recorded"] = result_json(rec.recorded);
+  if (rec.end_line != rec.line && rec.end_line != 0) j["end_line"] = rec.end_line;
+  if (!rec.faults.empty()) {
+    nlohmann::json faults = nlohmann::json::array();
+    for (const trace::InferredFault& f : rec.faults)
+      faults.push_back({{"addr", f.addr},
+                        {"access", f.access == Access::Write  ? "write"
+                                   : f.access == Access::Read ? "read"
+                                                              : "exec"},
+                        {"vma_start", f.vma_start},
+                        {"vma_end", f.vma_end},
+                        {"before_line", f.before_line}});
+    for (std::size_t i = 0; i < rec.faults.size(); ++i)
+      if (rec.faults[i].parent_pid != 0) faults[i]["parent_pid"] = rec.faults[i].parent_pid;
+    j["inferred_faults"] = std::move(faults);
+  }
+  if (rec.ran_before_line != 0) j["ran_before_line"] = rec.ran_before_line;
+  return j;
 }
 
 void print_json(const SimOptions& opts, const trace::Simulator& sim, const trace::SimStream& run,
@@ -79,6 +108,8 @@ void print_json(const SimOptions& opts, const trace::Simulator& sim, const trace
                     {"unverifiable", s.unverifiable},
                     {"placed", s.placed},
                     {"no_record", s.no_record},
+                    {"explained", s.explained},
+                    {"reordered", s.reordered},
                     {"malformed_lines", run.bad_lines},
                     {"exited_layouts_dropped", s.exited_layouts_dropped}};
   if (opts.exec_files || !opts.exec_root.empty()) {
@@ -102,13 +133,18 @@ void print_text(const SimOptions& opts, const trace::Simulator& sim, const trace
                 (opts.smaps ? render_smaps_vmflags(*as) : render_maps(*as)).c_str());
   }
   const trace::SimSummary& s = sim.summary();
-  std::fprintf(stderr,
-               "vmseal sim: %zu calls: %zu matched, %zu mismatched, %zu unverifiable, "
-               "%zu placed as recorded, %zu without a recorded result%s\n",
-               s.calls, s.matched, s.mismatched, s.unverifiable, s.placed, s.no_record,
-               run.bad_lines != 0
-                   ? (", " + std::to_string(run.bad_lines) + " malformed lines").c_str()
-                   : "");
+  std::string inferred;
+  if (s.explained != 0)
+    inferred += ", " + std::to_string(s.explained) + " explained by unseen faults";
+  if (s.reordered != 0)
+    inferred += ", " + std::to_string(s.reordered) + " explained by the order of concurrent calls";
+  std::fprintf(
+      stderr,
+      "vmseal sim: %zu calls: %zu matched, %zu mismatched, %zu unverifiable, "
+      "%zu placed as recorded, %zu without a recorded result%s%s\n",
+      s.calls, s.matched, s.mismatched, s.unverifiable, s.placed, s.no_record, inferred.c_str(),
+      run.bad_lines != 0 ? (", " + std::to_string(run.bad_lines) + " malformed lines").c_str()
+                         : "");
   if (opts.exec_files || !opts.exec_root.empty()) {
     for (const std::string& n : sim.exec_notes())
       std::fprintf(stderr, "vmseal sim: %s\n", n.c_str());
@@ -129,6 +165,7 @@ int run_sim(const SimOptions& opts) {
   if (!input.open(opts.input, "sim")) return kIoError;
   trace::SimOptions so;
   so.check = opts.check;
+  so.infer = !opts.strict;
   so.config.set_privileged(opts.privileged);
   so.config.read_fault_zero_page = !opts.read_fault_allocates;
   std::string error;
@@ -148,14 +185,24 @@ int run_sim(const SimOptions& opts) {
   }
   trace::Simulator sim(so);
   nlohmann::json records = nlohmann::json::array();
+  std::map<std::pair<int, std::size_t>, std::size_t> record_index;  // (pid, line) -> records[i]
   const bool tty = isatty(STDERR_FILENO) != 0;
   const trace::SimStream run = trace::simulate(
       input.stream(), sim, opts.keep_going,
       [&](const trace::SimRecord& rec) {
-        if (opts.json)
-          records.push_back(record_json(rec));
-        else if (!opts.quiet || rec.verdict == trace::Verdict::Mismatch)
+        const bool noted = rec.verdict == trace::Verdict::Mismatch ||
+                           rec.verdict == trace::Verdict::Explained ||
+                           rec.verdict == trace::Verdict::Reordered;
+        if (opts.json) {
+          // A record given again was revised by a later call: it replaces the first.
+          const auto [it, fresh] = record_index.try_emplace({rec.pid, rec.line}, records.size());
+          if (fresh)
+            records.push_back(record_json(rec));
+          else
+            records[it->second] = record_json(rec);
+        } else if (!opts.quiet || noted) {
           std::printf("%s\n", rec.render().c_str());
+        }
       },
       [](const std::string& message) { std::fprintf(stderr, "vmseal sim: %s\n", message.c_str()); },
       [tty](std::size_t lines) {

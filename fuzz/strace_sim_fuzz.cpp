@@ -11,6 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   StraceParser parser;
   SimOptions options;
   options.check = true;
+  options.infer = true;              // as `sim --check` runs: unseen faults and orders are searched
   options.max_live_processes = 256;  // the limit's path is exercised, memory stays small
   Simulator sim(options);
   auto drain = [&] {
@@ -18,6 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (const auto* ev = std::get_if<TraceEvent>(&*item)) {
         std::string error;
         (void)sim.apply(*ev, &error);
+        (void)sim.take_revisions();
       }
     }
   };

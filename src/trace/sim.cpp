@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "sim_history.hpp"
 #include "vmseal/engine/syscall.hpp"
 #include "vmseal/kernel/abi.hpp"
 #include "vmseal/trace/exec_layout.hpp"
@@ -25,6 +26,10 @@ std::string_view verdict_name(Verdict v) noexcept {
       return "placed";
     case Verdict::NoRecord:
       return "no-record";
+    case Verdict::Explained:
+      return "explained";
+    case Verdict::Reordered:
+      return "reordered";
   }
   return "?";
 }
@@ -142,7 +147,16 @@ std::string SimRecord::render() const {
       out += "  # placed as recorded";
       if (!note.empty()) out += ": " + note;
       break;
+    case Verdict::Explained:
+    case Verdict::Reordered:
+      out += "  # ";
+      out += note;
+      break;
     default:
+      if (ran_before_line != 0 && !note.empty()) {
+        out += "  # ";
+        out += note;
+      }
       break;
   }
   return out;
@@ -150,25 +164,7 @@ std::string SimRecord::render() const {
 
 // ---- the simulator -----------------------------------------------------------
 
-struct Simulator::Mm {
-  AddressSpace as;
-  RangeSet known;
-  bool brk_known = false;
-  bool adopted = false;  // adopt_layout() gave it a whole layout
-  // RLIMIT_AS and RLIMIT_DATA count the pages mapped before the trace began,
-  // which the engine does not hold. Without an adopted layout their number is
-  // unknown, at most what a call the limit let through has shown
-  // (judge_unseen_pages()); nullopt: no bound yet.
-  std::optional<std::uint64_t> unseen_total_max;
-  std::optional<std::uint64_t> unseen_data_max;
-  // What execve mapped, inferred from the files (SimOptions::exec_files).
-  std::optional<ExecInference> exec;
-  int tasks = 0;  // live tasks using it
-  // Ranges a call unmapped in the engine ahead of the munmap that strace
-  // printed after it (out_of_order()); at most kMaxEarlyUnmaps.
-  std::set<std::pair<Addr, Addr>> unmapped_early;
-  explicit Mm(AddressSpace a) : as(std::move(a)) {}
-};
+// Simulator::Mm: sim_history.hpp.
 
 Simulator::Simulator(SimOptions options) : options_(std::move(options)) {}
 Simulator::~Simulator() = default;
@@ -219,7 +215,10 @@ const AddressSpace* Simulator::address_space(int pid) const {
 
 AddressSpace* Simulator::mutable_address_space(int pid) {
   auto it = procs_.find(pid);
-  return it != procs_.end() && it->second ? &it->second->as : nullptr;
+  if (it == procs_.end() || !it->second) return nullptr;
+  // The caller may change it behind the history's back.
+  if (it->second->history) it->second->history->stale = true;
+  return &it->second->as;
 }
 
 void Simulator::adopt_layout(int pid, AddressSpace layout) {
@@ -230,6 +229,7 @@ void Simulator::adopt_layout(int pid, AddressSpace layout) {
   mm->known.add(0, ~Addr{0});
   mm->brk_known = mm->as.brk_value() != 0;
   mm->adopted = true;
+  mm->history.reset();
 }
 
 bool Simulator::layout_adopted(int pid) const {
@@ -343,10 +343,12 @@ void Simulator::learn_capabilities(int pid, const TraceCall& c) {
   if (!c.args[0].ends_with("pid=0}")) return;  // another process's
   std::uint64_t sets[3] = {};
   if (!decode_capability_sets(c.args[1], sets)) return;
-  Capabilities& caps = mm_of(pid)->as.config().caps;
+  Mm& mm = *mm_of(pid);
+  Capabilities& caps = mm.as.config().caps;
   caps.effective = sets[0];
   caps.permitted = sets[1];
   caps.inheritable = sets[2];
+  remember_config(mm);
 }
 
 // The process tree as task_change() reads it: a thread or vfork child shares
@@ -378,17 +380,29 @@ std::optional<SimRecord> Simulator::change_tasks(int pid, const TaskChange& t, s
   mm->unseen_total_max = parent->unseen_total_max;
   mm->unseen_data_max = parent->unseen_data_max;
   mm->exec = parent->exec;
+  if (options_.infer && options_.check && *histories_ < detail::kMaxHistories) {
+    // Writes the parent made before the fork are inferred in the child too.
+    mm->fork_parent = std::make_unique<detail::KeptSpace>(parent->as, histories_);
+    mm->fork_parent_pid = pid;
+    mm->fork_line = event_line_;
+  }
   set_proc(t.child, mm);
   return std::nullopt;
 }
 
 std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* error) {
+  event_line_ = ev.line;
   switch (ev.kind) {
     case EventKind::Exit:
     case EventKind::Killed:
       // Keep the layout the process died with, for the final report.
-      if (auto it = procs_.find(ev.pid); it != procs_.end() && it->second)
-        keep_exited(ev.pid, it->second);
+      if (auto it = procs_.find(ev.pid); it != procs_.end() && it->second) {
+        std::shared_ptr<Mm> mm = it->second;
+        keep_exited(ev.pid, mm);
+        set_proc(ev.pid, nullptr);
+        // No thread left to make calls on it: its history is of no use.
+        if (mm.use_count() <= 2) mm->history.reset();
+      }
       set_proc(ev.pid, nullptr);
       ++summary_.other_events;
       return std::nullopt;
@@ -475,25 +489,43 @@ std::optional<SimRecord> Simulator::apply_traced_call(int pid, const TraceEvent&
     recorded = SysResult::ok(ev.call.value);
   else if (ev.call.outcome == Outcome::Error && ev.call.err != Errno::OK)
     recorded = SysResult(ev.call.err);
-  return apply_call(pid, ev.line, std::move(call), join_args(ev.call), recorded);
+  CallTiming timing;
+  timing.line = ev.line;
+  timing.end_line = ev.call.end_line != 0 ? ev.call.end_line : ev.line;
+  timing.start = detail::parse_time(ev.timestamp);
+  const double duration = detail::parse_duration(ev.call.duration);
+  if (timing.start >= 0 && duration >= 0) timing.end = timing.start + duration;
+  return apply_call_timed(pid, ev.line, std::move(call), join_args(ev.call), recorded, timing);
 }
 
 SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std::string shown,
                                 const std::optional<SysResult>& recorded) {
+  CallTiming timing;
+  timing.line = timing.end_line = line;
+  return apply_call_timed(pid, line, std::move(call), std::move(shown), recorded, timing);
+}
+
+SimRecord Simulator::apply_call_timed(int pid, std::size_t line, MemoryCall call, std::string shown,
+                                      const std::optional<SysResult>& recorded,
+                                      const CallTiming& timing) {
   Mm& mm = *mm_of(pid);
+  prepare_history(mm);
   SimRecord rec;
   rec.line = line;
+  rec.end_line = timing.end_line;
   rec.pid = pid;
   rec.call = std::move(shown);
   rec.has_recorded = recorded.has_value();
   if (recorded) rec.recorded = *recorded;
   Judgement j;
   bool placed = false;
+  bool brk_init = false;
   if (call.call.kind == SyscallKind::Brk && call.form == MemoryCall::Form::Syscall &&
       !mm.brk_known && rec.has_recorded && rec.recorded.is_ok()) {
     // The first brk of a process image tells where its heap starts.
     mm.as.set_brk(rec.recorded.value(), rec.recorded.value());
     mm.brk_known = true;
+    brk_init = true;
   }
   const bool revealed = mm.exec && exec_layout_step(call, mm, rec, j);
   const Addr brk_before = mm.as.brk_value();
@@ -501,16 +533,18 @@ SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std:
       call.call.a[0] != static_cast<std::uint64_t>(pid)) {
     // prlimit64 on another process: its limits, this one's capabilities.
     const auto& a = call.call.a;
-    rec.engine = mm_of(static_cast<int>(a[0]))
-                     ->as.setrlimit(static_cast<int>(a[1]), a[2], a[3], mm.as.config().caps);
-  } else if (out_of_order(call, mm, rec, j)) {
-    rec.engine = rec.recorded;  // the engine made it already
+    Mm& target = *mm_of(static_cast<int>(a[0]));
+    rec.engine = target.as.setrlimit(static_cast<int>(a[1]), a[2], a[3], mm.as.config().caps);
+    remember_config(target);
   } else if (bind_call(call, mm, j)) {
     need_known_ranges(call, mm, j, rec);
     std::optional<AddressSpace> worst = with_unseen_pages(call, mm, j);
     const MmCounters before = mm.as.counters();
     placed = run_call(call, mm, rec);
     if (worst) judge_unseen_pages(call, mm, std::move(*worst), before, j, rec);
+    remember_call(mm, call, rec, timing, brk_init,
+                  options_.check && rec.has_recorded && j.verifiable);
+    if (j.verifiable) explain(mm, rec);
     learn_known_ranges(call, mm, rec, brk_before);
   } else {
     rec.engine = SysResult(Errno::INVAL);  // a segment the trace never made
@@ -518,6 +552,7 @@ SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std:
   judge(rec, j, placed || revealed);
   if (mm.exec && !rec.verifiable && !j.deferred)
     for (const auto& [s, e] : rec.ranges) mm.exec->blind(s, e);
+  keep_record(mm, rec);
   return rec;
 }
 
@@ -605,19 +640,6 @@ void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, Sim
 // kernel put it when the trace says (the engine cannot see ASLR, nor what
 // was mapped before the trace began). True when it did.
 bool Simulator::run_call(const MemoryCall& c, Mm& mm, SimRecord& rec) {
-  if (c.form == MemoryCall::Form::ZeroFill) {
-    // Bytes written before the first page the kernel could not fault in.
-    const Addr addr = c.call.a[1];
-    const std::uint64_t len = c.call.a[2];
-    std::uint64_t done = 0;
-    while (done < len) {
-      const Addr at = addr + done;
-      if (mm.as.fault(at, Access::Write) != FaultResult::Ok) break;
-      done += std::min<std::uint64_t>(len - done, kPageSize - (at & (kPageSize - 1)));
-    }
-    rec.engine = done == 0 && len != 0 ? SysResult(Errno::FAULT) : SysResult::ok(done);
-    return false;
-  }
   const Applied done = run_on(c, mm.as, rec);
   rec.engine = done.result;
   return done.placed;
@@ -625,9 +647,10 @@ bool Simulator::run_call(const MemoryCall& c, Mm& mm, SimRecord& rec) {
 
 Applied Simulator::run_on(const MemoryCall& c, AddressSpace& as, const SimRecord& rec) const {
   std::optional<RecordedPlacement> recorded;
-  if (options_.check && rec.has_recorded && rec.recorded.is_ok())
+  if (options_.check && rec.has_recorded && rec.recorded.is_ok() &&
+      c.form == MemoryCall::Form::Syscall)
     recorded = RecordedPlacement{rec.recorded.value(), 0, 0};
-  return vmseal::apply(as, c.call, recorded);
+  return detail::run_memory_call(as, c, recorded);
 }
 
 // ---- pages mapped before the trace began, against RLIMIT_AS and RLIMIT_DATA --
@@ -761,45 +784,6 @@ void Simulator::learn_known_ranges(const MemoryCall& c, Mm& mm, SimRecord& rec, 
   }
 }
 
-// Threads print in an order the kernel did not take: strace may print a
-// thread's munmap after another thread's mmap that got the range it freed
-// (docs/predict.md, "Bad traces"). With --check, an mmap the kernel placed
-// on whole VMAs the engine still holds, in an mm several tasks share, is
-// such a case: the engine unmaps them first, and the call is unverifiable;
-// the munmap of exactly that range printed later is not made again (true,
-// unverifiable too). Anything else that finds its range taken stays a mismatch.
-bool Simulator::out_of_order(const MemoryCall& c, Mm& mm, SimRecord& rec, Judgement& j) {
-  if (!options_.check || c.form != MemoryCall::Form::Syscall || !rec.has_recorded ||
-      !rec.recorded.is_ok() || mm.tasks < 2)
-    return false;
-  const auto& a = c.call.a;
-  if (c.call.kind == SyscallKind::Munmap) {
-    const auto it = mm.unmapped_early.find({a[0], range_end(a[0], a[1])});
-    if (it == mm.unmapped_early.end()) return false;
-    mm.unmapped_early.erase(it);
-    j.unknown("made before a call printed ahead of it (threads; strace's order)");
-    return true;
-  }
-  if (c.call.kind != SyscallKind::Mmap || !chooses_its_address(c.call) ||
-      mm.unmapped_early.size() >= kMaxEarlyUnmaps)
-    return false;
-  const Addr at = rec.recorded.value();
-  const Addr end = range_end(at, a[1]);
-  const Vma* v = mm.as.vmas().lower(at);
-  if (end == kWrapped || v == nullptr || v->start >= end) return false;
-  for (; v != nullptr && v->start < end; v = mm.as.vmas().next_of(*v))
-    if (v->start < at || v->end > end) return false;
-  if (!mm.known.contains(at, end) || mm.as.munmap(at, end - at) != SysResult::ok(0)) return false;
-  mm.unmapped_early.insert({at, end});
-  char buf[160];
-  std::snprintf(buf, sizeof buf,
-                "%#" PRIx64 "-%#" PRIx64
-                " was still mapped: another thread's munmap of it is printed after this call",
-                at, end);
-  j.unknown(buf);
-  return false;
-}
-
 // Whether the trace, or the exec layout inferred from the files, made all of
 // [start, end).
 bool Simulator::known_range(const Mm& mm, Addr start, Addr end) {
@@ -881,6 +865,10 @@ void Simulator::judge(SimRecord& rec, const Judgement& j, bool placed) {
     rec.verdict = Verdict::Unverifiable;
     rec.note = j.why;
     ++summary_.unverifiable;
+  } else if (rec.engine == rec.recorded && rec.verdict == Verdict::Explained) {
+    ++summary_.explained;
+  } else if (rec.engine == rec.recorded && rec.verdict == Verdict::Reordered) {
+    ++summary_.reordered;
   } else if (rec.engine == rec.recorded) {
     rec.verdict = placed ? Verdict::Placed : Verdict::Match;
     ++(placed ? summary_.placed : summary_.matched);
@@ -890,12 +878,45 @@ void Simulator::judge(SimRecord& rec, const Judgement& j, bool placed) {
   }
 }
 
+namespace {
+// Documented limits (docs/limits.md): records held for a revision.
+constexpr std::size_t kMaxHeldRecords = 4096;
+constexpr std::size_t kHeldTimedRecords = 64;
+}  // namespace
+
 SimStream simulate(std::istream& in, Simulator& sim, bool keep_going,
                    const std::function<void(const SimRecord&)>& record,
                    const std::function<void(const std::string&)>& problem,
                    const std::function<void(std::size_t)>& progress) {
   SimStream out;
   StraceParser parser;
+  // Records wait while a call that started before them has not ended: if the
+  // kernel ran it first, it may explain them (Simulator::take_revisions), and
+  // the caller gets each record once, final. In a trace with -T times, calls
+  // may overlap without "<unfinished ...>": a few records always wait.
+  std::deque<SimRecord> held;
+  bool timed = false;
+  auto flush = [&](bool all) {
+    const std::size_t keep = all                           ? 0
+                             : parser.pending_calls() != 0 ? kMaxHeldRecords
+                             : timed                       ? kHeldTimedRecords
+                                                           : 0;
+    while (held.size() > keep) {
+      record(held.front());
+      held.pop_front();
+    }
+  };
+  auto revise = [&] {
+    for (SimRecord& r : sim.take_revisions()) {
+      auto it = std::find_if(held.begin(), held.end(), [&](const SimRecord& h) {
+        return h.line == r.line && h.pid == r.pid;
+      });
+      if (it != held.end())
+        *it = std::move(r);
+      else
+        record(r);  // given before: given again, revised
+    }
+  };
   auto bad = [&](const std::string& message) {
     problem(message);
     ++out.bad_lines;
@@ -908,13 +929,16 @@ SimStream simulate(std::istream& in, Simulator& sim, bool keep_going,
         continue;
       }
       const auto& ev = std::get<TraceEvent>(*item);
+      timed = timed || !ev.call.duration.empty();
       std::string error;
-      const std::optional<SimRecord> rec = sim.apply(ev, &error);
+      std::optional<SimRecord> rec = sim.apply(ev, &error);
       if (!error.empty())
         bad("line " + std::to_string(ev.line) + ": " + error);
       else if (rec)
-        record(*rec);
+        held.push_back(std::move(*rec));
+      revise();
     }
+    flush(false);
   };
   LineReader lines(in);
   while (!out.stopped && lines.next() != LineReader::Result::End) {
@@ -926,6 +950,7 @@ SimStream simulate(std::istream& in, Simulator& sim, bool keep_going,
     parser.finish();
     drain();
   }
+  flush(true);
   out.lines = parser.lines_read();
   return out;
 }

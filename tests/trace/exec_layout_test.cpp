@@ -69,6 +69,7 @@ Replay replay(const std::string& text, ExecFileSource* files) {
   opts.check = true;
   opts.config.set_privileged(true);  // recorded as root
   opts.exec_files = files;
+  opts.infer = true;  // as vmseal sim --check: Chromium's threads print out of order
   Simulator sim(opts);
   Replay run;
   std::istringstream in(text);
@@ -340,7 +341,10 @@ TEST(SimDescriptors, FGetflTellsHowAReceivedFileWasOpened) {
 }
 
 // strace may print a thread's munmap after another thread's mmap that got
-// the range it freed: unverifiable in a shared mm, a mismatch in a lone process.
+// the range it freed. Without a sign that the two overlapped in time
+// (<unfinished ...>, or -T times) nothing says the kernel ran them in the
+// other order: a mismatch, in a shared mm as in a lone process
+// (tests/trace/faults_test.cpp has the overlapping case, taken in order).
 TEST(SimThreads, AnMmapPrintedBeforeTheMunmapThatFreedItsRange) {
   const std::string first =
       "100 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = "
@@ -353,11 +357,8 @@ TEST(SimThreads, AnMmapPrintedBeforeTheMunmapThatFreedItsRange) {
       "100 munmap(0x7f0000000000, 65536) = 0\n"
       "101 mprotect(0x7f0000000000, 65536, PROT_READ|PROT_WRITE) = 0\n";
   SimSummary threads;
-  const auto recs = replay_text(first + thread + rest, &threads);
-  EXPECT_EQ(threads.mismatched, 0U);
-  EXPECT_EQ(threads.unverifiable, 2U);
-  ASSERT_EQ(recs.size(), 4U);
-  EXPECT_EQ(recs[3].verdict, Verdict::Match);  // the engine holds the kernel's layout
+  replay_text(first + thread + rest, &threads);
+  EXPECT_GE(threads.mismatched, 1U);
   SimSummary alone;
   std::string lone = first + rest;
   for (std::size_t at = lone.find("101 "); at != std::string::npos; at = lone.find("101 "))

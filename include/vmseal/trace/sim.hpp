@@ -33,21 +33,49 @@ enum class Verdict : std::uint8_t {
   Unverifiable,  // the outcome depends on mappings the trace never created
   Placed,        // a non-fixed mmap put where the recorded result says (see check mode)
   NoRecord,      // the input has no result for the call (or check mode is off)
+  // With SimOptions::infer, a result that disagreed at first and agrees once
+  // the simulator infers what the trace cannot show:
+  Explained,  // page faults the trace never shows (SimRecord::faults)
+  Reordered,  // calls of threads that ran at once, in another order than strace printed
 };
 std::string_view verdict_name(Verdict v) noexcept;
 // A result as strace prints it for the call `name`: "0x7f12a000" for calls that
 // return addresses, "0", "-1 EPERM (Operation not permitted)".
 std::string format_sys_result(std::string_view name, const SysResult& r);
 
+// A page fault the simulator inferred: a write (or, on a kernel whose read
+// faults allocate, a read) to memory the program could touch, which gave a
+// VMA its anon_vma and so decided later merges. Faults belong to the mm, not
+// to a thread.
+struct InferredFault {
+  Addr addr = 0;
+  Access access = Access::Write;
+  Addr vma_start = 0;  // the VMA it hit, as it was then
+  Addr vma_end = 0;
+  // It happened before the call of this line (and after the one before it).
+  std::size_t before_line = 0;
+  // Made by this pid before it forked this process (at before_line); 0 when
+  // made in this mm.
+  int parent_pid = 0;
+  // "an unseen write fault at 0x7f0000002000 (in 0x7f0000002000-0x7f0000003000) before line 12"
+  std::string describe() const;
+};
+
 struct SimRecord {
   std::size_t line = 0;
+  std::size_t end_line = 0;  // where the result was read: the "<... resumed>" line, or `line`
   int pid = 0;
   std::string call;  // "mmap(NULL, 4096, PROT_READ, ...)"
   SysResult engine;  // what the engine returned
   bool has_recorded = false;
   SysResult recorded;  // what the log says the kernel returned
   Verdict verdict = Verdict::NoRecord;
-  std::string note;  // why unverifiable / what differs
+  std::string note;  // why unverifiable / what differs; what was inferred
+  // Explained: the faults that make the engine's result the kernel's.
+  std::vector<InferredFault> faults;
+  // The kernel ran this call before the call of this line, which strace
+  // printed first (the two overlapped in time); 0 when in printed order.
+  std::size_t ran_before_line = 0;
   // The address ranges the call acts on (page-aligned, half-open): the range of
   // munmap, mprotect, ...; both ranges of mremap; the mapping mmap created.
   std::vector<std::pair<Addr, Addr>> ranges;
@@ -61,6 +89,13 @@ class ExecFileSource;
 struct SimOptions {
   bool check = false;  // compare with recorded results; place non-fixed mmaps as recorded
   Config config;       // the modelled machine and process
+  // With check: when a recorded result disagrees, look for what the trace
+  // cannot show that explains it (docs/engine.md, "What a trace hides"):
+  // unseen page faults on memory the program could touch, and another order
+  // of calls that threads of one mm made at once. An explained call is
+  // Verdict::Explained or Verdict::Reordered, and the simulator goes on with
+  // the kernel's state; a result nothing explains stays a mismatch.
+  bool infer = false;
   // A trace is untrusted input (docs/limits.md): at most this many processes
   // alive at once, each an address space. `compare` runs one simulator per
   // design and divides the budget among them.
@@ -78,6 +113,8 @@ struct SimSummary {
   std::size_t unverifiable = 0;
   std::size_t placed = 0;
   std::size_t no_record = 0;
+  std::size_t explained = 0;               // by unseen faults (SimOptions::infer)
+  std::size_t reordered = 0;               // by the order of concurrent calls (SimOptions::infer)
   std::size_t other_events = 0;            // non-memory calls and process events read
   std::size_t exited_layouts_dropped = 0;  // exited processes whose last layout was not kept
   // With SimOptions::exec_files: the successful execs seen, and those whose
@@ -107,6 +144,10 @@ class RangeSet {
   std::map<Addr, Addr> ranges_;  // start -> end
 };
 
+namespace detail {
+struct Found;  // sim_history.hpp
+}
+
 class Simulator {
  public:
   explicit Simulator(SimOptions options);
@@ -124,6 +165,11 @@ class Simulator {
                        const std::optional<SysResult>& recorded = std::nullopt);
 
   const SimSummary& summary() const noexcept { return summary_; }
+  // Records returned earlier whose verdict a later call changed: a call that
+  // strace printed later but the kernel ran first explains them
+  // (Verdict::Reordered). Each is the whole record, with its line; the
+  // summary already counts it so. Taken once.
+  std::vector<SimRecord> take_revisions();
   // The pids seen, in first-seen order, and their address spaces (the last one for
   // a process that exited; nullptr for a pid that never had one).
   std::vector<int> pids() const;
@@ -169,13 +215,29 @@ class Simulator {
   void learn_known_ranges(const MemoryCall& call, Mm& mm, SimRecord& rec, Addr brk_before);
   void judge(SimRecord& rec, const Judgement& j, bool placed);
   static bool known_range(const Mm& mm, Addr start, Addr end);
-  bool out_of_order(const MemoryCall& call, Mm& mm, SimRecord& rec, Judgement& j);
-  static constexpr std::size_t kMaxEarlyUnmaps = 64;
   void start_exec_layout(const TraceEvent& ev, const std::string& old_exe);
   bool exec_layout_step(const MemoryCall& call, Mm& mm, SimRecord& rec, Judgement& j);
   void note_exec(std::size_t line, int pid, std::string text);
   void track_files(int pid, const TraceCall& call);
   void learn_capabilities(int pid, const TraceCall& call);
+  // SimOptions::infer (sim_infer.cpp): the mm's recent calls, kept so that
+  // an unseen fault or another order can be tried on them.
+  struct CallTiming;
+  SimRecord apply_call_timed(int pid, std::size_t line, MemoryCall call, std::string shown,
+                             const std::optional<SysResult>& recorded, const CallTiming& timing);
+  void remember_call(Mm& mm, const MemoryCall& call, const SimRecord& rec, const CallTiming& timing,
+                     bool brk_init, bool judged);
+  void remember_config(Mm& mm);
+  void explain(Mm& mm, SimRecord& rec);
+  void apply_faults(Mm& mm, SimRecord& rec, std::size_t n, detail::Found& found);
+  void keep_record(Mm& mm, const SimRecord& rec);
+  void prepare_history(Mm& mm);
+  void apply_order(Mm& mm, SimRecord& rec, std::size_t n, detail::Found& found);
+  std::vector<SimRecord> revisions_;
+  std::size_t inference_work_ = 0;  // engine calls replayed by inference, for its budget
+  std::uint64_t seq_ = 0;           // calls applied
+  std::size_t event_line_ = 0;      // the line of the event apply() is on
+  std::shared_ptr<std::size_t> histories_ = std::make_shared<std::size_t>(0);
 
   SimOptions options_;
   SimSummary summary_;
