@@ -157,6 +157,7 @@ void AddressSpace::exec(const ExecImage& image) {
   def_flags_ = 0;
   mdwe_ = inherited_mdwe();
   cfg_.caps = caps_after_exec(cfg_.caps);
+  fds_.close_on_exec();
   next_anon_vma_ = 1;
   for (const ExecMapping& m : image.mappings) {
     Vma v;
@@ -177,6 +178,7 @@ AddressSpace AddressSpace::successor_for_exec() const {
   cfg.caps = caps_after_exec(cfg_.caps);
   AddressSpace next(cfg, files_);
   next.fds_ = fds_;
+  next.fds_.close_on_exec();
   next.mdwe_ = inherited_mdwe();
   return next;
 }

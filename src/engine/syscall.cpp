@@ -13,11 +13,13 @@ struct KindInfo {
   std::size_t args;
 };
 constexpr std::array<KindInfo, kSyscallKinds> kKinds{{
-    {"mmap", 6},       {"munmap", 2}, {"mprotect", 3}, {"pkey_mprotect", 4}, {"mremap", 5},
-    {"madvise", 3},    {"mlock", 2},  {"mlock2", 3},   {"munlock", 2},       {"mlockall", 1},
-    {"munlockall", 0}, {"brk", 1},    {"mseal", 3},    {"mseal", 4},         {"msync", 3},
-    {"shmat", 3},      {"shmdt", 1},  {"prctl", 5},    {"setrlimit", 3},     {"prlimit64", 4},
-    {"capset", 3},
+    {"mmap", 6},      {"munmap", 2},       {"mprotect", 3},     {"pkey_mprotect", 4},
+    {"mremap", 5},    {"madvise", 3},      {"mlock", 2},        {"mlock2", 3},
+    {"munlock", 2},   {"mlockall", 1},     {"munlockall", 0},   {"brk", 1},
+    {"mseal", 3},     {"mseal", 4},        {"msync", 3},        {"shmat", 3},
+    {"shmdt", 1},     {"prctl", 5},        {"setrlimit", 3},    {"prlimit64", 4},
+    {"capset", 3},    {"memfd_create", 2}, {"memfd_secret", 1}, {"fcntl", 3},
+    {"ftruncate", 2},
 }};
 
 }  // namespace
@@ -89,6 +91,14 @@ SysResult dispatch(AddressSpace& as, const Syscall& c) {
       return as.setrlimit(static_cast<int>(a[1]), a[2], a[3], as.config().caps);
     case SyscallKind::Capset:
       return as.capset(a[0], a[1], a[2]);
+    case SyscallKind::MemfdCreate:
+      return as.memfd_create(a[1]);
+    case SyscallKind::MemfdSecret:
+      return as.memfd_secret(a[0]);
+    case SyscallKind::Fcntl:
+      return as.fcntl(static_cast<int>(a[0]), a[1], a[2]);
+    case SyscallKind::Ftruncate:
+      return as.ftruncate(static_cast<int>(a[0]), a[1]);
   }
   return SysResult(Errno::NOSYS);
 }

@@ -506,6 +506,10 @@ void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, Sim
     case SyscallKind::Setrlimit:
     case SyscallKind::Prlimit:
     case SyscallKind::Capset:
+    case SyscallKind::MemfdCreate:  // files: no range (bind_call() judges their files)
+    case SyscallKind::MemfdSecret:
+    case SyscallKind::Fcntl:
+    case SyscallKind::Ftruncate:
       return;
     default:
       need(a[0], range_end(a[0], a[1]));  // the calls on [addr, addr + len)

@@ -42,8 +42,14 @@ enum class SyscallKind : std::uint8_t {
   Setrlimit,     // resource, rlim_cur, rlim_max (the struct's fields)
   Prlimit,       // pid, resource, rlim_cur, rlim_max: prlimit64 with a new limit
   Capset,        // effective, permitted, inheritable (header pid 0: this process)
+  // The files whose state decides memory calls (memfd.cpp). A new fd is the
+  // lowest free one; a caller that knows the kernel's number moves it.
+  MemfdCreate,  // name (a pointer: the engine's file is "/memfd: (deleted)"), flags
+  MemfdSecret,  // flags
+  Fcntl,        // fd, cmd, arg: F_ADD_SEALS and F_GET_SEALS (anything else EINVAL)
+  Ftruncate,    // fd, length
 };
-inline constexpr std::size_t kSyscallKinds = 21;
+inline constexpr std::size_t kSyscallKinds = 25;
 
 // The name strace prints ("mseal" for MsealTyped too).
 std::string_view syscall_name(SyscallKind k) noexcept;
