@@ -295,6 +295,9 @@ AnonVmaId AddressSpace::anon_vma_prepare(Addr vma_start) {
 // The first page of [start, end) in `vma` that cannot be faulted in: a guard
 // page (SIGSEGV) or a page beyond the end of the file (SIGBUS); `end` if none.
 Addr AddressSpace::first_unfaultable(const Vma& vma, Addr start, Addr end) const {
+  // hugetlb with an empty pool: no page can be allocated (hugetlb_no_page()
+  // is SIGBUS), so populating fails at once (probe h1).
+  if ((vma.flags & vm::HUGETLB) != 0) return start;
   Addr bad = std::min(end, file_eof_addr(vma.file != 0 ? &files_->get(vma.file) : nullptr, vma));
   if (bad < start) bad = start;
   if (!guards_.empty())

@@ -106,6 +106,8 @@ FaultResult AddressSpace::fault(Addr addr, Access access) {
   if ((v->flags & need) == 0) return FaultResult::Segv;
   // A guard marker: SIGSEGV, before the page's file is looked at.
   if (!guards_.empty() && guards_.contains(addr)) return FaultResult::Segv;
+  // hugetlb with an empty pool: no huge page to fault in (hugetlb_no_page()).
+  if ((v->flags & vm::HUGETLB) != 0) return FaultResult::Bus;
   // A page beyond the end of its file: SIGBUS (shmem_fault()).
   if (addr >= file_eof_addr(v->file != 0 ? &files_->get(v->file) : nullptr, *v))
     return FaultResult::Bus;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 #include <string>
 
 #include "support/layout.hpp"
@@ -334,6 +335,181 @@ TEST(Memfd, H1HugetlbWithAnEmptyPool) {
     c.obs_addr(map_file(c, 2 * kHP, 1, kR, kSharedFixed, fd, 0));
   });
 }
+
+// ---- drawn rules ------------------------------------------------------------------
+// Each row: the files and layout before (made with engine calls, checked
+// against the drawing), the call, its result and the layout after. Every row
+// was run on the 6.18.44 kernel with tests/kernel/probe.h's helpers (a
+// memfd of 16 pages with MFD_ALLOW_SEALING, a memfd_secret of 16 pages, and
+// MAP_HUGETLB|MAP_NORESERVE in a 2 MiB-aligned window).
+
+struct Env {
+  AddressSpace as{test::probe_config()};
+  test::Window w;
+  int fd = -1;
+  Addr P(std::int64_t page) const { return w.P(page); }
+  std::string ret(const SysResult& r) const { return test::ret_str(r); }
+  std::string at(const SysResult& r) const { return w.at(r); }
+  SysResult map(std::int64_t page, std::int64_t n, std::uint64_t prot, std::uint64_t flags,
+                std::int64_t off_pages = 0) {
+    return as.mmap(P(page), static_cast<std::uint64_t>(n) * PS, prot, flags, fd,
+                   static_cast<std::uint64_t>(off_pages) * PS);
+  }
+  SysResult seal(std::uint64_t seals) { return as.fcntl(fd, a::ADD_SEALS, seals); }
+  void memfd() {
+    fd = static_cast<int>(as.memfd_create(a::MFD_ALLOW_SEALING, "r").value());
+    as.ftruncate(fd, 16 * PS);
+  }
+  void secret() {
+    fd = static_cast<int>(as.memfd_secret(0).value());
+    as.ftruncate(fd, 16 * PS);
+  }
+  void anon(std::int64_t from, std::int64_t to) {
+    as.mmap(P(from), static_cast<std::uint64_t>(to - from) * PS, kRW,
+            a::MAP_PRIVATE | a::MAP_ANONYMOUS | a::MAP_FIXED, -1, 0);
+  }
+  void huge(std::int64_t pages) {
+    as.mmap(P(0), static_cast<std::uint64_t>(pages) * PS, kRW,
+            a::MAP_PRIVATE | kAnonHuge | a::MAP_NORESERVE | a::MAP_FIXED, -1, 0);
+  }
+};
+
+struct Row {
+  const char* rule;
+  std::function<void(Env&)> setup;
+  const char* before;
+  std::function<std::string(Env&)> call;
+  const char* ret;
+  const char* after;
+  std::uint64_t npages = 16;
+};
+void PrintTo(const Row& row, std::ostream* os) { *os << row.rule; }
+
+class MemfdRule : public ::testing::TestWithParam<Row> {};
+
+TEST_P(MemfdRule, Row) {
+  const Row& row = GetParam();
+  Env e;
+  test::install_probe_files(e.as);
+  e.w = test::make_window(e.as, row.npages);
+  row.setup(e);
+  ASSERT_EQ(e.w.draw(), test::canonical(row.before));
+  const std::string got = row.call(e);
+  EXPECT_EQ(got, row.ret);
+  EXPECT_EQ(e.w.draw(), test::canonical(row.after)) << "returned " << got;
+}
+
+constexpr std::uint64_t kMoveFixed = a::MREMAP_MAYMOVE | a::MREMAP_FIXED;
+
+const Row kRows[] = {
+    {"F_SEAL_WRITE is EBUSY while a read-only shared mapping may write",
+     [](Env& e) {
+       e.memfd();
+       e.map(0, 4, kR, kSharedFixed);
+     },
+     "[0-4 r--s]", [](Env& e) { return e.ret(e.seal(a::SEAL_WRITE)); }, "EBUSY", "[0-4 r--s]"},
+    {"F_SEAL_WRITE: a private writable mapping does not count",
+     [](Env& e) {
+       e.memfd();
+       e.map(0, 4, kRW, kPrivateFixed);
+     },
+     "[0-4 rw-p ac]", [](Env& e) { return e.ret(e.seal(a::SEAL_WRITE)); }, "0", "[0-4 rw-p ac]"},
+    {"write-sealed: MAP_FIXED shared writable is EPERM, nothing unmapped",
+     [](Env& e) {
+       e.memfd();
+       e.seal(a::SEAL_WRITE);
+       e.anon(0, 4);
+     },
+     "[0-4 rw-p ac]", [](Env& e) { return e.at(e.map(0, 4, kRW, kSharedFixed)); }, "EPERM",
+     "[0-4 rw-p ac]"},
+    {"write-sealed: a private writable mapping over a shared one",
+     [](Env& e) {
+       e.memfd();
+       e.seal(a::SEAL_WRITE);
+       e.map(0, 4, kR, kSharedFixed);
+     },
+     "[0-4 r--s]", [](Env& e) { return e.at(e.map(2, 2, kRW, kPrivateFixed, 2)); }, "@2",
+     "[0-2 r--s][2-4 rw-p ac]"},
+    {"write-sealed: mprotect rw over private then shared: the private VMA changes, then EACCES",
+     [](Env& e) {
+       e.memfd();
+       e.seal(a::SEAL_WRITE);
+       e.map(0, 2, kR, kPrivateFixed);
+       e.map(2, 2, kR, kSharedFixed, 2);
+     },
+     "[0-2 r--p][2-4 r--s]", [](Env& e) { return e.ret(e.as.mprotect(e.P(0), 4 * PS, kRW)); },
+     "EACCES", "[0-2 rw-p ac][2-4 r--s]"},
+    {"F_SEAL_FUTURE_WRITE: the old mapping keeps VM_MAYWRITE when moved",
+     [](Env& e) {
+       e.memfd();
+       e.map(0, 4, kRW, kSharedFixed);
+       e.seal(a::SEAL_FUTURE_WRITE);
+       e.as.mprotect(e.P(0), 4 * PS, kR);
+       e.as.mremap(e.P(0), 4 * PS, 4 * PS, kMoveFixed, e.P(8));
+     },
+     "[8-12 r--s]", [](Env& e) { return e.ret(e.as.mprotect(e.P(8), 4 * PS, kRW)); }, "0",
+     "[8-12 rw-s]"},
+    {"secretmem: MAP_PRIVATE over the middle of a mapping is EINVAL and leaves a gap",
+     [](Env& e) {
+       e.secret();
+       e.anon(0, 6);
+     },
+     "[0-6 rw-p ac]", [](Env& e) { return e.at(e.map(2, 2, kRW, kPrivateFixed)); }, "EINVAL",
+     "[0-2 rw-p ac][4-6 rw-p ac]"},
+    {"secretmem: mlock over anonymous and secretmem: ENOMEM, the anonymous VMA locked",
+     [](Env& e) {
+       e.secret();
+       e.anon(0, 2);
+       e.map(2, 2, kRW, kSharedFixed);
+     },
+     "[0-2 rw-p ac][2-4 rw-s lo dd]", [](Env& e) { return e.ret(e.as.mlock(e.P(0), 4 * PS)); },
+     "ENOMEM", "[0-2 rw-p lo ac][2-4 rw-s lo dd]"},
+    {"secretmem: the next part of the file merges",
+     [](Env& e) {
+       e.secret();
+       e.map(0, 2, kRW, kSharedFixed);
+     },
+     "[0-2 rw-s lo dd]", [](Env& e) { return e.at(e.map(2, 2, kRW, kSharedFixed, 2)); }, "@2",
+     "[0-4 rw-s lo dd]"},
+    {"hugetlb: mseal of one page of a huge page is EINVAL", [](Env& e) { e.huge(kHP); },
+     "[0-512 rw-p de nr ht]", [](Env& e) { return e.ret(e.as.mseal(e.P(0), PS, 0)); }, "EINVAL",
+     "[0-512 rw-p de nr ht]", 2 * kHP},
+    {"hugetlb: mseal of the huge page", [](Env& e) { e.huge(kHP); }, "[0-512 rw-p de nr ht]",
+     [](Env& e) { return e.ret(e.as.mseal(e.P(0), kHuge, 0)); }, "0", "[0-512 rw-p de nr ht sl]",
+     2 * kHP},
+    {"hugetlb: mlock with an empty pool: ENOMEM, not locked", [](Env& e) { e.huge(kHP); },
+     "[0-512 rw-p de nr ht]", [](Env& e) { return e.ret(e.as.mlock(e.P(0), kHuge)); }, "ENOMEM",
+     "[0-512 rw-p de nr ht]", 2 * kHP},
+    {"hugetlb: MADV_POPULATE_READ with an empty pool: EFAULT", [](Env& e) { e.huge(kHP); },
+     "[0-512 rw-p de nr ht]",
+     [](Env& e) { return e.ret(e.as.madvise(e.P(0), kHuge, a::MADV_POPULATE_READ)); }, "EFAULT",
+     "[0-512 rw-p de nr ht]", 2 * kHP},
+    {"hugetlb: MADV_DONTNEED of one page", [](Env& e) { e.huge(kHP); }, "[0-512 rw-p de nr ht]",
+     [](Env& e) { return e.ret(e.as.madvise(e.P(0), PS, a::MADV_DONTNEED)); }, "0",
+     "[0-512 rw-p de nr ht]", 2 * kHP},
+    {"hugetlb: munmap of one huge page of two", [](Env& e) { e.huge(2 * kHP); },
+     "[0-1024 rw-p de nr ht]", [](Env& e) { return e.ret(e.as.munmap(e.P(kHP), kHuge)); }, "0",
+     "[0-512 rw-p de nr ht]", 2 * kHP},
+    {"hugetlb: mremap moves a huge page", [](Env& e) { e.huge(kHP); }, "[0-512 rw-p de nr ht]",
+     [](Env& e) { return e.at(e.as.mremap(e.P(0), kHuge, kHuge, kMoveFixed, e.P(kHP))); }, "@512",
+     "[512-1024 rw-p de nr ht]", 2 * kHP},
+    {"hugetlb: mremap to one page: the lengths round up, nothing changes",
+     [](Env& e) { e.huge(kHP); }, "[0-512 rw-p de nr ht]",
+     [](Env& e) { return e.at(e.as.mremap(e.P(0), kHuge, PS, 0, 0)); }, "@0",
+     "[0-512 rw-p de nr ht]", 2 * kHP},
+    {"hugetlb: mremap expansion is EINVAL", [](Env& e) { e.huge(kHP); }, "[0-512 rw-p de nr ht]",
+     [](Env& e) { return e.at(e.as.mremap(e.P(0), kHuge, 2 * kHuge, a::MREMAP_MAYMOVE, 0)); },
+     "EINVAL", "[0-512 rw-p de nr ht]", 2 * kHP},
+    {"hugetlb: an unaligned new_addr is EINVAL even without MREMAP_FIXED",
+     [](Env& e) { e.huge(kHP); }, "[0-512 rw-p de nr ht]",
+     [](Env& e) { return e.at(e.as.mremap(e.P(0), PS, PS, 0, e.P(1))); }, "EINVAL",
+     "[0-512 rw-p de nr ht]", 2 * kHP},
+};
+
+std::string row_name(const ::testing::TestParamInfo<Row>& info) {
+  return test::test_name_of(info.param.rule);
+}
+INSTANTIATE_TEST_SUITE_P(Rules, MemfdRule, ::testing::ValuesIn(kRows), row_name);
 
 }  // namespace
 }  // namespace vmseal
