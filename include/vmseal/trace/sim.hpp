@@ -140,6 +140,11 @@ class Simulator {
   void learn_known_ranges(const MemoryCall& call, Mm& mm, SimRecord& rec, Addr brk_before);
   void judge(SimRecord& rec, const Judgement& j, bool placed);
   void track_files(int pid, const TraceCall& call);
+  static void track_size_changes(AddressSpace& as, const TraceCall& call);
+  FileId reopened_file(int pid, const TraceCall& call);
+  bool bind_file(MemoryCall& call, Mm& mm, Judgement& j);
+  bool writably_mapped_elsewhere(const Mm& mm, FileId file) const;
+  void follow_recorded_fd(const MemoryCall& call, Mm& mm, SimRecord& rec);
   void learn_capabilities(int pid, const TraceCall& call);
 
   SimOptions options_;
