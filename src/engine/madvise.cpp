@@ -172,6 +172,9 @@ Errno AddressSpace::madvise_vma(Vma*& prev, Vma*& vma, Addr start, Addr end, int
           (fi.kind == FileKind::Shmem || fi.kind == FileKind::Hugetlb) &&
           (fi.seals & (abi::SEAL_WRITE | abi::SEAL_FUTURE_WRITE)) != 0)
         return Errno::PERM;
+      // secretmem has no fallocate (found by vmseal difftest: a secretmem VMA
+      // unlocked by mremap(MREMAP_DONTUNMAP); probe s3 unlocks one by fork).
+      if (files_->get(vma->file).kind == FileKind::Secretmem) return Errno::OPNOTSUPP;
       return Errno::OK;  // hole punched; the VMA is unchanged
     }
     case abi::MADV_WILLNEED:

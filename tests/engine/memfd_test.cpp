@@ -281,6 +281,7 @@ TEST(Memfd, S3SecretmemFork) {
     c.fork_and([](Recorder& child) {
       child.obs_ret(child.as().mlock(child.P(0), PS));
       child.obs_ret(child.as().mprotect(child.P(0), PS, kR));
+      child.obs_ret(child.as().madvise(child.P(1), PS, a::MADV_REMOVE));
     });
   });
 }

@@ -43,7 +43,8 @@
  *      VM_LOCKED|VM_DONTDUMP; no seals.
  *  s2  memfd_secret and the lock calls: mlock/mlock2 ENOMEM (its pages cannot
  *      be pinned), munlock/munlockall leave it locked; madvise; mremap; mseal.
- *  s3  memfd_secret and fork: the child's copy is not locked and cannot be.
+ *  s3  memfd_secret and fork: the child's copy is not locked and cannot be;
+ *      MADV_REMOVE of it is EOPNOTSUPP (secretmem has no fallocate).
  *  s4  memfd_secret counts against RLIMIT_MEMLOCK (EAGAIN without
  *      CAP_IPC_LOCK).
  *  h1  hugetlb with an empty pool: MAP_HUGETLB and hugetlbfs memfds need
@@ -382,6 +383,7 @@ static void s3(void) {
   if (pid == 0) {
     obs_ret(x_mlock(P(0), PS));
     obs_ret(x_mprotect(P(0), PS, R));
+    obs_ret(x_madvise(P(1), PS, MADV_REMOVE)); /* unlocked: secretmem has no fallocate */
     _exit(0);
   }
   int st = 0;
