@@ -84,13 +84,11 @@ SysResult AddressSpace::memfd_secret(std::uint64_t flags) {
 }
 
 bool AddressSpace::maps_inode_writably(FileId file) const noexcept {
-  bool found = false;
-  tree_.for_each([&](const Vma& v) {
-    if (!found && v.file != 0 &&
-        (v.flags & (vm::SHARED | vm::MAYWRITE)) == (vm::SHARED | vm::MAYWRITE))
-      found = files_->same_inode(v.file, file);
-  });
-  return found;
+  constexpr VmFlags kShared = vm::SHARED | vm::MAYWRITE;
+  for (const Vma* v = tree_.first(); v != nullptr; v = tree_.next_of(*v))
+    if (v->file != 0 && (v->flags & kShared) == kShared && files_->same_inode(v->file, file))
+      return true;
+  return false;
 }
 
 // do_fcntl() -> memfd_fcntl() -> memfd_add_seals() / memfd_get_seals(). The

@@ -681,9 +681,14 @@ bool Simulator::run_call(const MemoryCall& c, Mm& mm, SimRecord& rec) {
     return false;
   }
   if (c.call.kind == SyscallKind::Fcntl) {
+    // Only a seal the engine would otherwise add can be EBUSY: ask the other
+    // processes then (each walk is over their VMAs).
     const FileId file = mm.as.fds().lookup(static_cast<int>(a[0]));
-    const bool may_busy = (a[1] & 0xffffffffU) == abi::ADD_SEALS &&
-                          (a[2] & (abi::SEAL_WRITE | abi::SEAL_EXEC)) != 0 && file != 0;
+    const FileInfo* f = file != 0 ? &mm.as.files().get(file) : nullptr;
+    const bool may_busy = f != nullptr && (a[1] & 0xffffffffU) == abi::ADD_SEALS &&
+                          (a[2] & (abi::SEAL_WRITE | abi::SEAL_EXEC)) != 0 && f->writable &&
+                          (f->seals & (abi::SEAL_SEAL | abi::SEAL_WRITE)) == 0 &&
+                          (f->kind == FileKind::Shmem || f->kind == FileKind::Hugetlb);
     rec.engine = mm.as.fcntl(static_cast<int>(a[0]), a[1], a[2],
                              may_busy && writably_mapped_elsewhere(mm, file));
     return false;
