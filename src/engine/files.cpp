@@ -45,6 +45,12 @@ void FileTable::set_size(FileId id, std::uint64_t size, bool known) {
   });
 }
 
+void FileTable::set_inode(FileId id, std::uint64_t inode) {
+  if (!valid(id) || get(id).inode != 0 || inode == 0) return;
+  get(id).inode = inode;
+  by_inode_[inode_key(get(id))].push_back(id);
+}
+
 int FdTable::install(FileId file, int min_fd) {
   int fd = min_fd;
   while (fds_.count(fd) != 0) ++fd;

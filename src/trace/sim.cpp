@@ -269,9 +269,9 @@ void Simulator::track_files(int pid, const TraceCall& c) {
     fi.kind = kind_of_path(c.has_result_path ? c.result_path : std::string());
     if (const FileId same = reopened_file(pid, c); same != 0) {
       // /proc/PID/fd/N opens the inode of that fd again: the same seals and size.
-      FileInfo& src = mm->as.files().get(same);
-      if (src.inode == 0) src.inode = mm->as.files().next_shmem_inode() | (1ULL << 62);
-      fi = src;
+      FileTable& files = mm->as.files();
+      files.set_inode(same, files.next_shmem_inode() | (1ULL << 62));
+      fi = files.get(same);
     }
     if (c.name == "creat" || has_word(all, "O_WRONLY")) {
       fi.readable = false;

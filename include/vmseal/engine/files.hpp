@@ -68,6 +68,9 @@ class FileTable {
   // Seals and size are the inode's: these change every open file of it.
   void add_seals(FileId id, std::uint32_t seals);
   void set_size(FileId id, std::uint64_t size, bool known);
+  // Gives a file without an inode number one (a caller that learns that
+  // another open file shares its inode); a no-op for a file that has one.
+  void set_inode(FileId id, std::uint64_t inode);
   // A fresh inode number for an internal shmem file (MAP_SHARED|MAP_ANONYMOUS).
   std::uint64_t next_shmem_inode() noexcept { return next_shmem_inode_++; }
 

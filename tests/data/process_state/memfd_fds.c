@@ -2,8 +2,10 @@
  * memfd_fds.c: memfds and a memfd_secret file passed around as a program
  * does it, for `vmseal sim` (tests/trace/process_state_test.cpp): dup, dup3
  * and F_DUPFD_CLOEXEC of a memfd, seals added through a copy, pwrite growing
- * the file, a fork child that maps the files it inherited, and an execve
- * that closes the O_CLOEXEC ones (the new image maps the one it kept).
+ * the file, a fork child that maps the files it inherited, an execve that
+ * closes the O_CLOEXEC ones (the new image maps the one it kept), and a
+ * /dev/shm file opened again through /proc/self/fd (one inode: a size set
+ * through either open file is the other's).
  *
  * Build: gcc -O1 -Wall -o memfd_fds memfd_fds.c
  * Run:   strace -f -y -e 'trace=!read,write' -o LOG ./memfd_fds
@@ -37,6 +39,19 @@ static int after_exec(int kept) {
 
 int main(int argc, char** argv) {
   if (argc == 3 && strcmp(argv[1], "--after-exec") == 0) return after_exec(atoi(argv[2]));
+  char path[64];
+  snprintf(path, sizeof path, "/dev/shm/vmseal-memfd-fds.%d", (int)getpid());
+  int shm = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (shm < 0) return 2;
+  unlink(path);
+  snprintf(path, sizeof path, "/proc/self/fd/%d", shm);
+  int again = open(path, O_RDWR | O_CLOEXEC);
+  ftruncate(again, 2 * PS);
+  char* m = mmap(NULL, 4 * PS, PROT_READ, MAP_SHARED, shm, 0);
+  madvise(m, 4 * PS, MADV_POPULATE_READ); /* EFAULT: pages 2 and 3 are beyond the end */
+  madvise(m, 2 * PS, MADV_POPULATE_READ);
+  munmap(m, 4 * PS);
+
   int a = memfd_create("a", MFD_ALLOW_SEALING | MFD_CLOEXEC);
   int b = memfd_create("b", MFD_ALLOW_SEALING);
   int s = (int)syscall(SYS_memfd_secret, 0);
