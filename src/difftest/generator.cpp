@@ -204,8 +204,8 @@ Op Generator::make_mmap(const AddressSpace& as) {
   else if (kind < 55)
     flags |= abi::MAP_SHARED | abi::MAP_ANONYMOUS;
   else {
-    static constexpr int kWhich[] = {0, 0, 0, 1, 1, 2, 3, 3, 4};
-    switch (kWhich[below(9)]) {
+    static constexpr int kWhich[] = {0, 0, 0, 1, 1, 2, 3, 3, 4, 5, 6};
+    switch (kWhich[below(11)]) {
       case 0:
         fd = f.memfd_a;
         break;
@@ -217,6 +217,12 @@ Op Generator::make_mmap(const AddressSpace& as) {
         break;
       case 3:
         fd = f.memfd_b;
+        break;
+      case 5:  // write-sealed (docs/kernel-rules.md 6e)
+        fd = f.memfd_sealed;
+        break;
+      case 6:  // memfd_secret, where the kernel has it
+        fd = f.secret >= 0 ? f.secret : f.memfd_b;
         break;
       default:
         fd = f.dev_zero;

@@ -144,8 +144,9 @@ long clear_window(const Window& w) noexcept {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Hold no other descriptor (another job's pipe held open here would hide
   // its child's death from it). Keep stderr for sanitizer reports.
-  int keep[] = {2,           req_fd,      resp_fd, fds.memfd_a, fds.memfd_a2, fds.memfd_a_ro,
-                fds.memfd_b, fds.dev_zero};
+  int keep[] = {
+      2,           req_fd,       resp_fd,          fds.memfd_a, fds.memfd_a2, fds.memfd_a_ro,
+      fds.memfd_b, fds.dev_zero, fds.memfd_sealed, fds.secret};
   close_all_but(keep, static_cast<int>(sizeof keep / sizeof keep[0]));
   const long cleared = clear_window(w);
   // Ready: the parent reads the layout only after this.
@@ -234,7 +235,8 @@ Response spawn_child(int ctl_fd, const int (&got)[2], int zero_fd, long parent) 
 [[noreturn]] void zygote_main(int ctl_fd, const Window& w, const Fds& fds, long parent) noexcept {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (syscall(SYS_getppid) != parent) _exit(0);
-  int keep[] = {2, ctl_fd, fds.memfd_a, fds.memfd_a2, fds.memfd_a_ro, fds.memfd_b, fds.dev_zero};
+  int keep[] = {2,           ctl_fd,       fds.memfd_a,      fds.memfd_a2, fds.memfd_a_ro,
+                fds.memfd_b, fds.dev_zero, fds.memfd_sealed, fds.secret};
   close_all_but(keep, static_cast<int>(sizeof keep / sizeof keep[0]));
   const long cleared = clear_window(w);
   Response ready;

@@ -29,9 +29,13 @@ trace::FdArg fd_arg(int fd, const Fds& fds) {
     f.path = "/memfd:vmseal-a";
   else if (fd == fds.memfd_b)
     f.path = "/memfd:vmseal-b";
+  else if (fd == fds.memfd_sealed)
+    f.path = "/memfd:vmseal-s";
+  else if (fd == fds.secret)
+    f.path = "/secretmem";
   else if (fd == fds.dev_zero)
     f.path = "/dev/zero";
-  f.deleted = f.path.starts_with("/memfd:");
+  f.deleted = f.path.starts_with("/memfd:") || f.path == "/secretmem";
   f.has_path = !f.path.empty();
   return f;
 }

@@ -35,6 +35,10 @@ constexpr std::uint64_t P = kPageSize;
 constexpr std::uint64_t kGuardPages = 16;
 constexpr Addr kWindowBase = 0x600000000000ULL;
 constexpr Addr kJobStride = 0x10000000000ULL;  // 1 TiB between jobs' windows
+// The seals of Fds::memfd_sealed, and memfd_secret's number (x86-64).
+constexpr std::uint32_t kSealedWith =
+    abi::SEAL_SEAL | abi::SEAL_SHRINK | abi::SEAL_GROW | abi::SEAL_WRITE;
+constexpr long kNrMemfdSecret = 447;
 
 // Brk ops store a target relative to the child's initial break when a[1] is 1.
 Op resolve(const Op& op, Addr initial_brk) {
@@ -153,6 +157,18 @@ Job::Job(unsigned index, const Options& options)
     error_ = std::string("memfd_create: ") + std::strerror(errno);
     return;
   }
+  // The sealed memfd and the secretmem file (docs/kernel-rules.md 6e).
+  f.memfd_sealed = static_cast<int>(syscall(SYS_memfd_create, "vmseal-s", abi::MFD_ALLOW_SEALING));
+  if (f.memfd_sealed < 0 || ftruncate(f.memfd_sealed, size) != 0 ||
+      fcntl(f.memfd_sealed, static_cast<int>(abi::ADD_SEALS), kSealedWith) != 0) {
+    error_ = std::string("memfd_create (sealed): ") + std::strerror(errno);
+    return;
+  }
+  f.secret = static_cast<int>(syscall(kNrMemfdSecret, 0));
+  if (f.secret >= 0 && ftruncate(f.secret, size) != 0) {
+    close(f.secret);
+    f.secret = -1;
+  }
   const std::string self = "/proc/self/fd/" + std::to_string(f.memfd_a);
   f.memfd_a2 = open(self.c_str(), O_RDWR);
   f.memfd_a_ro = open(self.c_str(), O_RDONLY);
@@ -169,7 +185,8 @@ Job::Job(unsigned index, const Options& options)
 
 Job::~Job() {
   const Fds& f = ctx_.fds;
-  for (int fd : {f.memfd_a, f.memfd_a2, f.memfd_a_ro, f.memfd_b, f.dev_zero})
+  for (int fd :
+       {f.memfd_a, f.memfd_a2, f.memfd_a_ro, f.memfd_b, f.dev_zero, f.memfd_sealed, f.secret})
     if (fd >= 0) close(fd);
   if (reservation_ != nullptr) syscall(SYS_munmap, reservation_, reservation_len_);
 }
@@ -201,6 +218,14 @@ void install_files(AddressSpace& as, const Fds& f) {
   describe(f.memfd_a_ro, "/memfd:vmseal-a (deleted)", FileKind::Shmem, false);
   describe(f.memfd_b, "/memfd:vmseal-b (deleted)", FileKind::Shmem, true);
   describe(f.dev_zero, "/dev/zero", FileKind::DevZero, true);
+  describe(f.memfd_sealed, "/memfd:vmseal-s (deleted)", FileKind::Shmem, true);
+  as.files().get(as.fds().lookup(f.memfd_sealed)).seals = kSealedWith;
+  if (f.secret >= 0) {
+    describe(f.secret, "/secretmem (deleted)", FileKind::Secretmem, true);
+    FileInfo& s = as.files().get(as.fds().lookup(f.secret));
+    s.noexec_mount = true;
+    s.size_known = true;
+  }
 }
 
 // The engine's side of one call. Non-fixed placement is the kernel's choice
@@ -549,10 +574,22 @@ std::string Job::sim_input(const std::vector<Op>& ops, const std::string& what) 
   const Fds& f = ctx_.fds;
   int pid = 1000;
   auto line = [&](const std::string& text) { out += std::to_string(pid) + " " + text + "\n"; };
-  line("memfd_create(\"vmseal-a\", 0) = " + std::to_string(f.memfd_a) +
-       "</memfd:vmseal-a (deleted)>");
-  line("memfd_create(\"vmseal-b\", 0) = " + std::to_string(f.memfd_b) +
-       "</memfd:vmseal-b (deleted)>");
+  // The files as the job made them: their sizes and seals decide calls.
+  const std::string size = std::to_string((ctx_.window.pages * 2 + 64) * P);
+  auto memfd = [&](int fd, const char* name, const char* flags) {
+    const std::string path = std::to_string(fd) + "</memfd:" + name + ">(deleted)";
+    line("memfd_create(\"" + std::string(name) + "\", " + flags + ") = " + path);
+    line("ftruncate(" + path + ", " + size + ") = 0");
+    return path;
+  };
+  memfd(f.memfd_a, "vmseal-a", "0");
+  memfd(f.memfd_b, "vmseal-b", "0");
+  line("fcntl(" + memfd(f.memfd_sealed, "vmseal-s", "MFD_ALLOW_SEALING") +
+       ", F_ADD_SEALS, F_SEAL_SEAL|F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_WRITE) = 0");
+  if (f.secret >= 0) {
+    line("memfd_secret(0) = " + std::to_string(f.secret) + "</secretmem>(deleted)");
+    line("ftruncate(" + std::to_string(f.secret) + "</secretmem>(deleted), " + size + ") = 0");
+  }
   line("openat(AT_FDCWD, \"/proc/self/fd/" + std::to_string(f.memfd_a) +
        "\", O_RDWR) = " + std::to_string(f.memfd_a2) + "</memfd:vmseal-a (deleted)>");
   line("openat(AT_FDCWD, \"/proc/self/fd/" + std::to_string(f.memfd_a) +
@@ -647,11 +684,19 @@ std::string c_setup(Addr lo, std::uint64_t span, const Fds& f, std::uint64_t siz
   out +=
       "  int a2 = open(path, O_RDWR), ro = open(path, O_RDONLY), z = open(\"/dev/zero\", "
       "O_RDWR);\n";
+  // vmseal-s: MFD_ALLOW_SEALING, then F_ADD_SEALS (1033) of SEAL|SHRINK|GROW|WRITE;
+  // memfd_secret is system call 447.
+  out += "  int s = memfd_create(\"vmseal-s\", 2);\n  ftruncate(s, " + std::to_string(size) +
+         "); fcntl(s, 1033, " + std::to_string(kSealedWith) + ");\n";
+  out += "  int sec = (int)syscall(447, 0);\n  if (sec >= 0) ftruncate(sec, " +
+         std::to_string(size) + ");\n";
   out += "  dupto(a, 100); dupto(bb, 101); dupto(a2, 102); dupto(ro, 103); dupto(z, 104);\n";
+  out += "  dupto(s, 105); if (sec >= 0) dupto(sec, 106);\n";
   out += "  dupto(100, " + std::to_string(f.memfd_a) + "); dupto(101, " +
          std::to_string(f.memfd_b) + "); dupto(102, " + std::to_string(f.memfd_a2) +
          "); dupto(103, " + std::to_string(f.memfd_a_ro) + "); dupto(104, " +
-         std::to_string(f.dev_zero) + ");\n";
+         std::to_string(f.dev_zero) + "); dupto(105, " + std::to_string(f.memfd_sealed) + ");\n";
+  if (f.secret >= 0) out += "  dupto(106, " + std::to_string(f.secret) + ");\n";
   out += "  B = syscall(SYS_brk, 0);\n  long v;\n";
   return out;
 }

@@ -95,10 +95,13 @@ Addr AddressSpace::vm_start_gap(const Vma& v) const noexcept {
 // split_vma() / __split_vma(): [start, at) and [at, end); the upper part's pgoff
 // moves along. With check_limit, fails with ENOMEM at max_map_count. Then
 // vm_ops->may_split(): special_mapping_split() refuses every split of [vdso],
-// [vvar] and [vvar_vclock] with EINVAL (so does a shrink of [vdso], probe V4).
+// [vvar] and [vvar_vclock] with EINVAL (so does a shrink of [vdso], probe V4),
+// and hugetlb_vm_op_split() every split off a huge page boundary (probe h1).
 Expected<Vma*> AddressSpace::split(Vma* vma, Addr at, bool check_limit) {
   if (check_limit && tree_.size() >= cfg_.max_map_count) return Errno::NOMEM;
   if (vma->special != SpecialKind::None) return Errno::INVAL;
+  if (const std::uint64_t huge = huge_page_size(*vma); huge != 0 && (at & (huge - 1)) != 0)
+    return Errno::INVAL;
   return &tree_.split(*vma, at);
 }
 
@@ -341,6 +344,9 @@ AnonVmaId AddressSpace::anon_vma_prepare(Addr vma_start) {
 // The first page of [start, end) in `vma` that cannot be faulted in: a guard
 // page (SIGSEGV) or a page beyond the end of the file (SIGBUS); `end` if none.
 Addr AddressSpace::first_unfaultable(const Vma& vma, Addr start, Addr end) const {
+  // hugetlb with an empty pool: no page can be allocated (hugetlb_no_page()
+  // is SIGBUS), so populating fails at once (probe h1).
+  if ((vma.flags & vm::HUGETLB) != 0) return start;
   Addr bad = std::min(end, file_eof_addr(vma.file != 0 ? &files_->get(vma.file) : nullptr, vma));
   if (bad < start) bad = start;
   if (!guards_.empty())
@@ -366,6 +372,9 @@ bool AddressSpace::fault_assigns_anon_vma(const Vma& v, bool write) const noexce
 Errno AddressSpace::populate_vma(Vma& vma, Addr start, Addr end) {
   if ((vma.flags & (vm::IO | vm::PFNMAP)) != 0) return Errno::OK;
   if ((vma.flags & vm::LOCKONFAULT) != 0) return Errno::OK;
+  // check_vma_flags(): secretmem pages cannot be got by GUP (so mlock of
+  // secretmem is ENOMEM, probe s2).
+  if (is_secretmem(vma)) return Errno::FAULT;
   if ((vma.flags & vm::ACCESS_FLAGS) == 0) return Errno::FAULT;
   const Addr bad = first_unfaultable(vma, start, end);
   if (bad == start) return Errno::FAULT;

@@ -166,6 +166,15 @@ Errno AddressSpace::madvise_vma(Vma*& prev, Vma*& vma, Addr start, Addr end, int
       if ((f & vm::LOCKED) != 0) return Errno::INVAL;
       if (vma->file == 0) return Errno::INVAL;
       if ((f & (vm::SHARED | vm::MAYWRITE)) != (vm::SHARED | vm::MAYWRITE)) return Errno::ACCES;
+      // vfs_fallocate(FALLOC_FL_PUNCH_HOLE): shmem_fallocate() and
+      // hugetlbfs_punch_hole() refuse a write-sealed file (probe f3).
+      if (const FileInfo& fi = files_->get(vma->file);
+          (fi.kind == FileKind::Shmem || fi.kind == FileKind::Hugetlb) &&
+          (fi.seals & (abi::SEAL_WRITE | abi::SEAL_FUTURE_WRITE)) != 0)
+        return Errno::PERM;
+      // secretmem has no fallocate (found by vmseal difftest: a secretmem VMA
+      // unlocked by mremap(MREMAP_DONTUNMAP); probe s3 unlocks one by fork).
+      if (files_->get(vma->file).kind == FileKind::Secretmem) return Errno::OPNOTSUPP;
       return Errno::OK;  // hole punched; the VMA is unchanged
     }
     case abi::MADV_WILLNEED:
@@ -274,7 +283,7 @@ SysResult AddressSpace::madvise_populate(Addr start, Addr end, bool write) {
     Vma* v = tree_.find(cur);
     if (v == nullptr) return Errno::NOMEM;
     const VmFlags f = v->flags;
-    if ((f & (vm::IO | vm::PFNMAP)) != 0) return Errno::INVAL;
+    if ((f & (vm::IO | vm::PFNMAP)) != 0 || is_secretmem(*v)) return Errno::INVAL;  // probe s2
     if (write ? ((f & vm::WRITE) == 0 || (f & vm::SHADOW_STACK) != 0) : (f & vm::READ) == 0)
       return Errno::INVAL;
     const Addr vend = v->end;

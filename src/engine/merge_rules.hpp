@@ -82,10 +82,15 @@ inline bool anon_vma_compatible(const Vma& a, const Vma& b) noexcept {
 // -> VM_FAULT_SIGBUS), so GUP populate fails with EFAULT. Only files whose size
 // the engine knows exactly take part: SysV shm segments, and shmem with a size
 // (the engine's own MAP_SHARED|MAP_ANONYMOUS objects, memfds whose size the
-// caller gave). v.end when no page is beyond the end.
+// caller gave), and shmem and secretmem files whose size is known exactly
+// (size_known: memfd_create, memfd_secret, ftruncate; secretmem_fault() is
+// SIGBUS there too). v.end when no page is beyond the end.
 inline Addr file_eof_addr(const FileInfo* f, const Vma& v) noexcept {
   if (f == nullptr || v.special != SpecialKind::None) return v.end;
-  if (f->kind != FileKind::SysvShm && !(f->kind == FileKind::Shmem && f->size != 0)) return v.end;
+  const bool known = f->kind == FileKind::SysvShm ||
+                     (f->kind == FileKind::Shmem && (f->size != 0 || f->size_known)) ||
+                     (f->kind == FileKind::Secretmem && f->size_known);
+  if (!known) return v.end;
   const std::uint64_t eof_pages = (f->size + kPageSize - 1) >> kPageShift;
   if (v.pgoff >= eof_pages) return v.start;
   const std::uint64_t inside = eof_pages - v.pgoff;

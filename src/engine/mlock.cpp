@@ -9,11 +9,13 @@
 namespace vmseal {
 
 // mlock_fixup(): set the lock flags of [start, end) inside `vma`. Special,
-// hugetlb and droppable VMAs are silently left alone.
+// hugetlb, secretmem and droppable VMAs are silently left alone: a secretmem
+// VMA stays locked through munlock and munlockall, and a fork child's copy
+// (unlocked by dup_mmap()) cannot be locked again (probes s2, s3).
 Errno AddressSpace::mlock_fixup(Vma*& prev, Vma* vma, Addr start, Addr end, VmFlags new_flags) {
   const VmFlags old = vma->flags;
   if (new_flags == old || (old & vm::SPECIAL) != 0 || (old & vm::HUGETLB) != 0 ||
-      (old & vm::DROPPABLE) != 0) {
+      (old & vm::DROPPABLE) != 0 || is_secretmem(*vma)) {
     prev = vma;
     return Errno::OK;
   }

@@ -119,6 +119,17 @@ Expected<Addr> AddressSpace::get_unmapped_area(FileId file, Addr addr, std::uint
                                                VmFlags vm_flags) const {
   if (len > cfg_.task_size) return Errno::NOMEM;
   bool thp_area = false;
+  if (const std::uint64_t huge = huge_page_size_of(file); huge != 0) {
+    // hugetlb_get_unmapped_area(): a length and a MAP_FIXED address that are
+    // not huge page multiples are EINVAL; the hint is aligned up, and x86's
+    // searches align to the huge page (get_align_mask()). Probe h1.
+    const std::uint64_t mask = huge - 1;
+    if ((len & mask) != 0 || ((flags & abi::MAP_FIXED) != 0 && (addr & mask) != 0))
+      return Errno::INVAL;
+    if (addr != 0) addr = (addr + mask) & ~mask;
+    const auto placed = hugetlb_unmapped_area(addr, len, flags, mask);
+    return placed ? finish_unmapped_area(*placed, len, flags) : Expected<Addr>(Errno::NOMEM);
+  }
   if (file != 0) {
     const FileKind kind = files_->get(file).kind;
     // Disk filesystems use thp_get_unmapped_area(); /dev/zero does for private
@@ -151,15 +162,43 @@ Expected<Addr> AddressSpace::get_unmapped_area(FileId file, Addr addr, std::uint
   }
   if (!result) result = arch_get_unmapped_area_topdown(addr, len, flags, vm_flags);
   if (!result) return Errno::NOMEM;
-  if (placement_ && (flags & abi::MAP_FIXED) == 0) result = follow_recorded_placement(*result, len);
+  return finish_unmapped_area(*result, len, flags);
+}
+
+// The end of __get_unmapped_area(), whichever allocator chose `result`.
+Expected<Addr> AddressSpace::finish_unmapped_area(Addr result, std::uint64_t len,
+                                                  std::uint64_t flags) const {
+  if (placement_ && (flags & abi::MAP_FIXED) == 0) result = follow_recorded_placement(result, len);
   // IS_ERR_VALUE(): a MAP_FIXED address in the last 4095 bytes below 2^64 reads
   // as an error code, so the kernel returns -(2^64 - addr) as the errno (probed).
-  if (*result > ~Addr{0} - 4095) return static_cast<Errno>(static_cast<int>(0 - *result));
-  if (*result > cfg_.task_size - len) return Errno::NOMEM;
-  if (!page_aligned(*result)) return Errno::INVAL;
+  if (result > ~Addr{0} - 4095) return static_cast<Errno>(static_cast<int>(0 - result));
+  if (result > cfg_.task_size - len) return Errno::NOMEM;
+  if (!page_aligned(result)) return Errno::INVAL;
   // security_mmap_addr() -> cap_mmap_addr(): below mmap_min_addr needs CAP_SYS_RAWIO.
-  if (*result < cfg_.dac_mmap_min_addr && !cfg_.caps.has(abi::CAP_SYS_RAWIO)) return Errno::PERM;
-  return *result;
+  if (result < cfg_.dac_mmap_min_addr && !cfg_.caps.has(abi::CAP_SYS_RAWIO)) return Errno::PERM;
+  return result;
+}
+
+// The x86 allocators with a hugetlbfs file: the hint if it fits, else the
+// highest gap below mmap_base that holds an aligned range (unmapped_area_topdown()
+// with align_mask), else the lowest from TASK_UNMAPPED_BASE.
+std::optional<Addr> AddressSpace::hugetlb_unmapped_area(Addr addr, std::uint64_t len,
+                                                        std::uint64_t flags,
+                                                        std::uint64_t mask) const {
+  if ((flags & abi::MAP_FIXED) != 0) return addr;
+  if (len + mask < len || len > cfg_.task_size) return std::nullopt;
+  if (addr != 0 && cfg_.task_size - len >= addr) {
+    const Vma* v = tree_.lower(addr);
+    if (v == nullptr || addr + len <= vm_start_gap(*v)) return addr;
+  }
+  if ((flags & abi::MAP_32BIT) == 0) {
+    const Addr low = (flags & abi::MAP_ABOVE4G) != 0 ? (Addr{1} << 32) : kPageSize;
+    if (auto r = unmapped_area_topdown(low, cfg_.mmap_base, len + mask, 0))
+      return (*r + mask) & ~mask;
+  }
+  if (auto r = unmapped_area_bottomup(cfg_.mmap_legacy_base, cfg_.task_size, len + mask, 0))
+    return (*r + mask) & ~mask;
+  return std::nullopt;
 }
 
 // ---- mmap --------------------------------------------------------------------
@@ -172,15 +211,22 @@ SysResult AddressSpace::mmap(Addr addr, std::uint64_t len, std::uint64_t prot, s
   if ((flags & abi::MAP_ANONYMOUS) == 0) {
     file = fds_.lookup(fd);
     if (file == 0) return Errno::BADF;
-    if ((flags & abi::MAP_HUGETLB) != 0) return Errno::INVAL;  // not a hugetlbfs file
+    // A hugetlbfs file's length is aligned up to its huge page size (one that
+    // wraps to 0 is do_mmap()'s EINVAL); MAP_HUGETLB on any other file is EINVAL.
+    if (const std::uint64_t huge = huge_page_size_of(file); huge != 0)
+      len = (len + huge - 1) & ~(huge - 1);
+    else if ((flags & abi::MAP_HUGETLB) != 0)
+      return Errno::INVAL;
   } else if ((flags & abi::MAP_HUGETLB) != 0) {
-    // The length is aligned to the huge page size (2 MiB unless MAP_HUGE_* says
-    // otherwise); one that wraps to 0 is do_mmap()'s EINVAL. Otherwise the
-    // hugetlb pool, not modelled and empty, refuses the reservation.
-    const unsigned shift = static_cast<unsigned>((flags >> 26) & 0x3f);
-    const std::uint64_t huge = shift != 0 ? std::uint64_t{1} << shift : std::uint64_t{2} << 20;
-    if (((len + huge - 1) & ~(huge - 1)) == 0) return Errno::INVAL;
-    return Errno::NOMEM;
+    // hstate_sizelog() of MAP_HUGE_* (EINVAL without such an hstate), the
+    // length aligned up, and a hugetlbfs file for the mapping. Its mmap hook
+    // then needs the empty pool (file_mmap_prepare(), memfd.cpp).
+    const unsigned shift =
+        huge_shift_for(static_cast<unsigned>((flags >> abi::MAP_HUGE_SHIFT) & 0x3f));
+    if (shift == 0) return Errno::INVAL;
+    const std::uint64_t huge = std::uint64_t{1} << shift;
+    len = (len + huge - 1) & ~(huge - 1);
+    file = anon_hugetlb_file(shift, len);
   }
   SysResult r = do_mmap(file, addr, len, prot, flags, 0, off >> kPageShift);
   return r;
@@ -256,6 +302,7 @@ SysResult AddressSpace::do_mmap(FileId file, Addr addr, std::uint64_t len, std::
       vm_flags &= ~vm::MAYEXEC;
     }
     if ((vm_flags & vm::GROWSDOWN) != 0) return Errno::INVAL;
+    if (Errno e = memfd_check_seals_mmap(file, vm_flags); e != Errno::OK) return e;
   } else {
     switch (flags & abi::MAP_TYPE) {
       case abi::MAP_SHARED:
@@ -277,6 +324,8 @@ SysResult AddressSpace::do_mmap(FileId file, Addr addr, std::uint64_t len, std::
     }
   }
   if ((flags & abi::MAP_NORESERVE) != 0 && !cfg_.overcommit_never) vm_flags |= vm::NORESERVE;
+  // hugetlb applies strict overcommit unless MAP_NORESERVE.
+  if ((flags & abi::MAP_NORESERVE) != 0 && huge_page_size_of(file) != 0) vm_flags |= vm::NORESERVE;
 
   SysResult r = mmap_region(file, addr, len, vm_flags, pgoff);
   if (r.is_ok() && ((vm_flags & vm::LOCKED) != 0 ||
@@ -305,11 +354,23 @@ SysResult AddressSpace::mmap_region(FileId file, Addr addr, std::uint64_t len, V
   // The new pages only: a MAP_FIXED over mapped pages is charged the rest
   // (probe a1; a refusal leaves the gather's splits, a1.6).
   if (!may_expand_vm(vm_flags, pages(len) - gathered.pages)) return Errno::NOMEM;
-  // accountable_mapping(): private writable mappings are charged.
-  if ((vm_flags & (vm::NORESERVE | vm::SHARED | vm::WRITE)) == vm::WRITE) {
+  // accountable_mapping(): private writable mappings are charged (hugetlb
+  // has its own accounting).
+  if ((vm_flags & (vm::NORESERVE | vm::SHARED | vm::WRITE)) == vm::WRITE &&
+      huge_page_size_of(file) == 0) {
     const std::uint64_t charged = pages(len) - gathered.accounted;
     if (charged != 0 && !vm_enough_memory(charged)) return Errno::NOMEM;
     vm_flags |= vm::ACCOUNT;
+  }
+  // The file's mmap hook (call_mmap_prepare(), mmap_file()) runs once
+  // vms_clean_up_area() has cleared the old range's page tables, so when it
+  // fails vms_abort_munmap_vmas() leaves the range unmapped (probes s1.8,
+  // s4.5, h1.21).
+  if (file != 0) {
+    if (Errno e = file_mmap_prepare(file, len, vm_flags, pgoff); e != Errno::OK) {
+      if (overlaps) remove_range(addr, end);
+      return e;
+    }
   }
   if (overlaps) {
     remove_range(addr, end);

@@ -80,6 +80,14 @@ SysResult AddressSpace::check_prep_vma(Remap& r) {
   } else if ((v->flags & cfg_.seal.base_seal) != 0) {
     return cfg_.seal.refused;
   }
+  // align_hugetlb(): both lengths rounded up to the huge page; an address or
+  // new_addr (the raw argument, FIXED or not) off a huge page boundary, and
+  // any expansion, are EINVAL (probe h1).
+  if (const std::uint64_t huge = huge_page_size(*v); huge != 0) {
+    r.old_len = (r.old_len + huge - 1) & ~(huge - 1);
+    r.new_len = (r.new_len + huge - 1) & ~(huge - 1);
+    if (((r.addr | r.new_addr) & (huge - 1)) != 0 || r.new_len > r.old_len) return Errno::INVAL;
+  }
   r.delta = r.old_len > r.new_len ? r.old_len - r.new_len : r.new_len - r.old_len;
   r.type = r.delta == 0            ? Remap::Type::NoResize
            : r.old_len > r.new_len ? Remap::Type::Shrink

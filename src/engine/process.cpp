@@ -114,6 +114,8 @@ FaultResult AddressSpace::fault(Addr addr, Access access) {
   if ((v->flags & need) == 0) return FaultResult::Segv;
   // A guard marker: SIGSEGV, before the page's file is looked at.
   if (!guards_.empty() && guards_.contains(addr)) return FaultResult::Segv;
+  // hugetlb with an empty pool: no huge page to fault in (hugetlb_no_page()).
+  if ((v->flags & vm::HUGETLB) != 0) return FaultResult::Bus;
   // A page beyond the end of its file: SIGBUS (shmem_fault()).
   if (addr >= file_eof_addr(v->file != 0 ? &files_->get(v->file) : nullptr, *v))
     return FaultResult::Bus;
@@ -167,6 +169,7 @@ void AddressSpace::exec(const ExecImage& image) {
   def_flags_ = 0;
   mdwe_ = inherited_mdwe();
   cfg_.caps = caps_after_exec(cfg_.caps);
+  fds_.close_on_exec();
   next_anon_vma_ = 1;
   for (const ExecMapping& m : image.mappings) {
     Vma v;
@@ -189,6 +192,7 @@ AddressSpace AddressSpace::successor_for_exec() const {
   cfg.caps = caps_after_exec(cfg_.caps);
   AddressSpace next(cfg, files_);
   next.fds_ = fds_;
+  next.fds_.close_on_exec();
   next.mdwe_ = inherited_mdwe();
   return next;
 }

@@ -13,11 +13,12 @@ struct KindInfo {
   std::size_t args;
 };
 constexpr std::array<KindInfo, kSyscallKinds> kKinds{{
-    {"mmap", 6},       {"munmap", 2}, {"mprotect", 3}, {"pkey_mprotect", 4}, {"mremap", 5},
-    {"madvise", 3},    {"mlock", 2},  {"mlock2", 3},   {"munlock", 2},       {"mlockall", 1},
-    {"munlockall", 0}, {"brk", 1},    {"mseal", 3},    {"mseal", 4},         {"msync", 3},
-    {"shmat", 3},      {"shmdt", 1},  {"prctl", 5},    {"setrlimit", 3},     {"prlimit64", 4},
-    {"capset", 3},     {"kseal", 2},  {"kunseal", 2},  {"krelease", 2},
+    {"mmap", 6},         {"munmap", 2}, {"mprotect", 3},  {"pkey_mprotect", 4}, {"mremap", 5},
+    {"madvise", 3},      {"mlock", 2},  {"mlock2", 3},    {"munlock", 2},       {"mlockall", 1},
+    {"munlockall", 0},   {"brk", 1},    {"mseal", 3},     {"mseal", 4},         {"msync", 3},
+    {"shmat", 3},        {"shmdt", 1},  {"prctl", 5},     {"setrlimit", 3},     {"prlimit64", 4},
+    {"capset", 3},       {"kseal", 2},  {"kunseal", 2},   {"krelease", 2},      {"memfd_create", 2},
+    {"memfd_secret", 1}, {"fcntl", 3},  {"ftruncate", 2},
 }};
 
 }  // namespace
@@ -95,6 +96,14 @@ SysResult dispatch(AddressSpace& as, const Syscall& c) {
       return as.kernel_unseal(a[0], a[1]);
     case SyscallKind::KernelRelease:
       return as.kernel_release(a[0], a[1]);
+    case SyscallKind::MemfdCreate:
+      return as.memfd_create(a[1]);
+    case SyscallKind::MemfdSecret:
+      return as.memfd_secret(a[0]);
+    case SyscallKind::Fcntl:
+      return as.fcntl(static_cast<int>(a[0]), a[1], a[2]);
+    case SyscallKind::Ftruncate:
+      return as.ftruncate(static_cast<int>(a[0]), a[1]);
   }
   return SysResult(Errno::NOSYS);
 }

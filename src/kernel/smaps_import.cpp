@@ -39,6 +39,13 @@ void import_layout(const std::vector<SmapsEntry>& entries, AddressSpace& as, boo
                           e.name.starts_with("/SYSV") || e.dev_major == 0
                       ? FileKind::Shmem
                       : FileKind::Regular;
+        // The kinds whose own rules the engine has (docs/kernel-rules.md 6e).
+        if (e.name.starts_with("/secretmem")) {
+          fi.kind = FileKind::Secretmem;
+          fi.noexec_mount = true;
+        } else if ((v.flags & vm::HUGETLB) != 0) {
+          fi.kind = FileKind::Hugetlb;  // huge_shift: 2 MiB, the default hstate
+        }
         it = files.emplace(key, as.files().add(fi)).first;
       }
       v.file = it->second;

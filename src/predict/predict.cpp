@@ -592,6 +592,10 @@ struct Predictor::Impl {
       case SyscallKind::Setrlimit:
       case SyscallKind::Prlimit:
       case SyscallKind::Capset:
+      case SyscallKind::MemfdCreate:
+      case SyscallKind::MemfdSecret:
+      case SyscallKind::Fcntl:
+      case SyscallKind::Ftruncate:
         return;
       case SyscallKind::Mmap:
         addr = a[0];

@@ -31,6 +31,10 @@ constexpr ArgSyntax kPrctl[] = {S::PrctlOption, S::Mdwe, S::Hex, S::Hex, S::Hex}
 constexpr ArgSyntax kSetrlimit[] = {S::Resource, S::Rlimit};
 constexpr ArgSyntax kPrlimit[] = {S::Int, S::Resource, S::Rlimit, S::Ignored};
 constexpr ArgSyntax kCapset[] = {S::CapHeader, S::CapData};
+constexpr ArgSyntax kMemfdCreate[] = {S::String, S::Memfd};
+constexpr ArgSyntax kMemfdSecret[] = {S::MemfdSecret};
+constexpr ArgSyntax kFcntl[] = {S::Fd, S::FcntlCmd, S::Seals};
+constexpr ArgSyntax kFtruncate[] = {S::Fd, S::Size};
 
 // Every modelled call as strace prints it (man 2 of each; strace 6.1).
 constexpr CallSyntax kCalls[] = {
@@ -57,6 +61,11 @@ constexpr CallSyntax kCalls[] = {
     {"setrlimit", SyscallKind::Setrlimit, kSetrlimit, 2},
     {"prlimit64", SyscallKind::Prlimit, kPrlimit, 4},
     {"capset", SyscallKind::Capset, kCapset, 2},
+    {"memfd_create", SyscallKind::MemfdCreate, kMemfdCreate, 2},
+    {"memfd_secret", SyscallKind::MemfdSecret, kMemfdSecret, 1},
+    // F_GET_SEALS takes no third argument, and strace prints none.
+    {"fcntl", SyscallKind::Fcntl, kFcntl, 2},
+    {"ftruncate", SyscallKind::Ftruncate, kFtruncate, 2},
 };
 
 // read(fd, buf, count) from /dev/zero: a ZeroFill.
@@ -92,6 +101,14 @@ std::optional<FlagSet> flag_set_of(ArgSyntax s) noexcept {
       return FlagSet::Mdwe;
     case S::Resource:
       return FlagSet::Rlimit;
+    case S::Memfd:
+      return FlagSet::Memfd;
+    case S::MemfdSecret:
+      return FlagSet::MemfdSecret;
+    case S::FcntlCmd:
+      return FlagSet::Fcntl;
+    case S::Seals:
+      return FlagSet::Seals;
     default:
       return std::nullopt;
   }
@@ -145,6 +162,50 @@ std::string format_map_flags(std::uint64_t v) {
   if (const std::uint64_t huge = (v & kHugeMask) >> abi::MAP_HUGE_SHIFT; huge != 0)
     out += "|" + std::to_string(huge) + "<<MAP_HUGE_SHIFT";
   return out;
+}
+
+// memfd_create's flags as strace prints them: the flags, then the six bits
+// from MFD_HUGE_SHIFT as a number ("MFD_HUGETLB|21<<MFD_HUGE_SHIFT").
+std::string format_memfd_flags(std::uint64_t v) {
+  constexpr std::uint64_t kHugeMask = abi::MFD_HUGE_MASK << abi::MFD_HUGE_SHIFT;
+  std::string out = join_symbols(FlagSet::Memfd, v & ~kHugeMask, {}, nullptr);
+  if (const std::uint64_t huge = (v & kHugeMask) >> abi::MFD_HUGE_SHIFT; huge != 0)
+    out += (out.empty() ? "" : "|") + std::to_string(huge) + "<<MFD_HUGE_SHIFT";
+  if (out.empty()) return "0";
+  return out.starts_with("0x") && out.find('|') == std::string::npos ? unnamed(FlagSet::Memfd, v)
+                                                                     : out;
+}
+
+// A string as strace prints it: quoted, with \" \\ and C escapes, other
+// bytes outside printable ASCII as \xNN.
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c >= 0x20 && c < 0x7f) {
+          out += ch;
+        } else {
+          char b[8];
+          std::snprintf(b, sizeof b, "\\x%02x", c);
+          out += b;
+        }
+    }
+  }
+  return out + "\"";
 }
 
 // A capability set as strace prints it: "1<<CAP_IPC_LOCK|1<<CAP_SYS_RAWIO",
@@ -285,15 +346,18 @@ std::size_t arg_width(ArgSyntax syntax) noexcept {
 
 bool operator==(const MemoryCall& x, const MemoryCall& y) {
   return x.form == y.form && x.call == y.call && x.fd.fd == y.fd.fd &&
-         x.fd.has_path == y.fd.has_path && x.fd.path == y.fd.path && x.fd.deleted == y.fd.deleted;
+         x.fd.has_path == y.fd.has_path && x.fd.path == y.fd.path && x.fd.deleted == y.fd.deleted &&
+         x.name == y.name;
 }
 
 std::string format_flags(FlagSet set, std::uint64_t value) {
   if (set == FlagSet::Map) return format_map_flags(value);
+  if (set == FlagSet::Memfd) return format_memfd_flags(value);
   const std::string_view name = symbol_of(set, value);
   if (!name.empty()) return std::string(name);  // PROT_NONE, MADV_DONTNEED, MS_ASYNC
   if (set == FlagSet::Capability) return format_capabilities(value);
-  if (set == FlagSet::Madvise || set == FlagSet::Prctl || set == FlagSet::Rlimit)
+  if (set == FlagSet::Madvise || set == FlagSet::Prctl || set == FlagSet::Rlimit ||
+      set == FlagSet::Fcntl)
     return unnamed(set, value);  // one value
   if (value == 0) return "0";
   std::string out = join_symbols(set, value, {}, nullptr);
@@ -333,6 +397,11 @@ bool is_memory_call(const TraceCall& c) noexcept {
   if (c.name == "capset") {
     std::uint64_t none = 0;
     return c.args.size() == 2 && decode_struct(S::CapHeader, c.args[0], &none, nullptr);
+  }
+  if (c.name == "fcntl") {
+    std::uint64_t cmd = 0;
+    return c.args.size() >= 2 && parse_flags(c.args[1], FlagSet::Fcntl, cmd) &&
+           (cmd == abi::ADD_SEALS || cmd == abi::GET_SEALS);
   }
   return memory_call_syntax(c.name, c.args.size()) != nullptr;
 }
@@ -383,7 +452,7 @@ bool decode_memory_call(const TraceCall& c, MemoryCall& out, std::string* error)
   const bool zero_fill = c.name == "read";
   const CallSyntax* syntax = zero_fill ? &kZeroFill : memory_call_syntax(c.name, c.args.size());
   const bool by_arguments = zero_fill || c.name == "prctl" || c.name == "setrlimit" ||
-                            c.name == "prlimit64" || c.name == "capset";
+                            c.name == "prlimit64" || c.name == "capset" || c.name == "fcntl";
   if (syntax == nullptr || (by_arguments && !is_memory_call(c)))
     return syntax_error(error, c.name, "not a memory call");
   if (c.args.size() < syntax->required)
@@ -397,9 +466,12 @@ bool decode_memory_call(const TraceCall& c, MemoryCall& out, std::string* error)
   for (std::size_t i = 0; i < n; ++i) {
     const ArgSyntax as = syntax->args[i];
     std::string err;
-    const bool ok = arg_width(as) == 1
+    StringArg str;
+    const bool ok = as == S::String ? parse_string_arg(c.args[i], str, &err)
+                    : arg_width(as) == 1
                         ? decode_argument(as, c.args[i], out.call.a[reg], &out.fd, &err)
                         : decode_struct(as, c.args[i], &out.call.a[reg], &err);
+    if (as == S::String) out.name = std::move(str.bytes);
     if (!ok) return syntax_error(error, c.name, "argument " + std::to_string(i + 1) + ": " + err);
     reg += arg_width(as);
   }
@@ -416,13 +488,16 @@ std::string encode_memory_call(const MemoryCall& c) {
   constexpr std::uint64_t kMovesTo = abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED;
   if (c.call.kind == SyscallKind::Mremap && !zero_fill && (c.call.a[3] & kMovesTo) != kMovesTo)
     n = syntax->required;  // strace prints new_address only with both
+  if (c.call.kind == SyscallKind::Fcntl && !zero_fill && c.call.a[1] == abi::GET_SEALS)
+    n = syntax->required;  // no argument
   std::string out = std::string(syntax->name) + "(";
   std::size_t reg = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const ArgSyntax as = syntax->args[i];
     if (i != 0) out += ", ";
-    out += arg_width(as) == 1 ? encode_argument(as, c.call.a[reg], &c.fd)
-                              : encode_struct(as, &c.call.a[reg]);
+    out += as == S::String      ? quote(c.name)
+           : arg_width(as) == 1 ? encode_argument(as, c.call.a[reg], &c.fd)
+                                : encode_struct(as, &c.call.a[reg]);
     reg += arg_width(as);
   }
   return out + ")";

@@ -243,7 +243,15 @@ FileKind kind_of_path(std::string_view path) {
   if (path == "/dev/zero") return FileKind::DevZero;
   if (path.starts_with("/memfd:") || path.starts_with("/dev/shm/")) return FileKind::Shmem;
   if (path.starts_with("/SYSV")) return FileKind::SysvShm;
+  if (path == "/secretmem") return FileKind::Secretmem;
+  if (path == "/anon_hugepage") return FileKind::Hugetlb;
   return FileKind::Regular;
+}
+
+// A file descriptor argument, parsed, or -1.
+int fd_arg(const TraceCall& c, std::size_t i) {
+  FdArg f;
+  return i < c.args.size() && parse_fd_arg(c.args[i], f) ? f.fd : -1;
 }
 
 bool has_word(std::string_view text, std::string_view word) {
@@ -278,16 +286,23 @@ Addr range_end(Addr start, std::uint64_t len) {
 
 }  // namespace
 
-// File descriptors: open, memfd_create, dup and close keep the engine's fd table
-// in step with the traced process so mmap can find its files.
+// File descriptors: open, dup and close keep the engine's fd table in step
+// with the traced process so mmap can find its files (memfd_create and
+// memfd_secret are memory calls: run_call()); FD_CLOEXEC follows O_CLOEXEC,
+// dup3, F_DUPFD_CLOEXEC and F_SETFD, for execve to close.
 void Simulator::track_files(int pid, const TraceCall& c) {
   if (c.outcome != Outcome::Value) return;
   auto mm = mm_of(pid);
   FdTable& fds = mm->as.fds();
   const int result = static_cast<int>(c.signed_value());
+  std::string all;
+  for (const auto& a : c.args) all += a + ",";
   if (c.name == "close") {
-    FdArg f;
-    if (!c.args.empty() && parse_fd_arg(c.args[0], f)) fds.close(f.fd);
+    fds.close(fd_arg(c, 0));
+    return;
+  }
+  if (c.name == "fcntl" && c.args.size() >= 3 && c.args[1] == "F_SETFD") {
+    fds.set_cloexec(fd_arg(c, 0), has_word(c.args[2], "FD_CLOEXEC"));
     return;
   }
   if (c.name == "fcntl" && c.args.size() >= 2 && c.args[1] == "F_GETFL") {
@@ -302,29 +317,30 @@ void Simulator::track_files(int pid, const TraceCall& c) {
     fi.readable = mode == 0 || mode == 2;
     fi.writable = mode == 1 || mode == 2;
     fi.append_only = (c.value & 02000) != 0;  // O_APPEND
+    fi.seals_known = false;  // a memfd's seals were set where the trace does not show
     fds.install_at(f.fd, mm->as.files().add(fi));
     return;
   }
   if (c.name == "dup" || c.name == "dup2" || c.name == "dup3" ||
       (c.name == "fcntl" && c.args.size() >= 2 && c.args[1].starts_with("F_DUPFD"))) {
-    FdArg f;
-    if (!c.args.empty() && parse_fd_arg(c.args[0], f)) {
-      if (FileId id = fds.lookup(f.fd); id != 0) fds.install_at(result, id);
+    if (FileId id = fds.lookup(fd_arg(c, 0)); id != 0) {
+      fds.install_at(result, id);
+      fds.set_cloexec(result, has_word(all, "O_CLOEXEC") || has_word(all, "F_DUPFD_CLOEXEC"));
     }
     return;
   }
-  if (c.name == "openat" || c.name == "open" || c.name == "creat" || c.name == "memfd_create" ||
-      c.name == "openat2") {
+  if (c.name == "openat" || c.name == "open" || c.name == "creat" || c.name == "openat2") {
     FileInfo fi;
     fi.path = c.has_result_path ? c.result_path : std::string();
     if (c.result_deleted) fi.path += " (deleted)";
     fi.kind = kind_of_path(c.has_result_path ? c.result_path : std::string());
-    std::string all;
-    for (const auto& a : c.args) all += a + ",";
-    if (c.name == "memfd_create") {
-      fi.readable = fi.writable = true;
-      fi.kind = FileKind::Shmem;
-    } else if (c.name == "creat" || has_word(all, "O_WRONLY")) {
+    if (const FileId same = reopened_file(pid, c); same != 0) {
+      // /proc/PID/fd/N opens the inode of that fd again: the same seals and size.
+      FileTable& files = mm->as.files();
+      files.set_inode(same, files.next_shmem_inode() | (1ULL << 62));
+      fi = files.get(same);
+    }
+    if (c.name == "creat" || has_word(all, "O_WRONLY")) {
       fi.readable = false;
       fi.writable = true;
     } else {
@@ -333,7 +349,69 @@ void Simulator::track_files(int pid, const TraceCall& c) {
     }
     fi.append_only = false;
     fds.install_at(result, mm->as.files().add(fi));
+    fds.set_cloexec(result, has_word(all, "O_CLOEXEC"));
+    return;
   }
+  track_size_changes(mm->as, c);
+}
+
+// The file an open(2) of "/proc/self/fd/N", "/proc/PID/fd/N" or "/dev/fd/N"
+// reopens, when the simulator knows fd N of that process; 0 otherwise.
+FileId Simulator::reopened_file(int pid, const TraceCall& c) {
+  StringArg path;
+  const std::size_t at = c.name == "open" || c.name == "creat" ? 0 : 1;
+  if (at >= c.args.size() || !parse_string_arg(c.args[at], path) || path.truncated) return 0;
+  std::string_view p = path.bytes;
+  int owner = pid;
+  if (p.starts_with("/dev/fd/")) {
+    p.remove_prefix(8);
+  } else if (p.starts_with("/proc/")) {
+    p.remove_prefix(6);
+    const std::size_t slash = p.find('/');
+    std::uint64_t n = 0;
+    if (slash == std::string_view::npos) return 0;
+    if (p.substr(0, slash) != "self" && p.substr(0, slash) != "thread-self") {
+      if (!parse_int_arg(p.substr(0, slash), n) || n == 0 || n > 0x7fffffff) return 0;
+      owner = static_cast<int>(n);
+    }
+    p.remove_prefix(slash);
+    if (!p.starts_with("/fd/")) return 0;
+    p.remove_prefix(4);
+  } else {
+    return 0;
+  }
+  std::uint64_t fd = 0;
+  if (!parse_int_arg(p, fd) || fd > 0x7fffffff) return 0;
+  const auto it = procs_.find(owner);
+  if (it == procs_.end() || it->second == nullptr ||
+      it->second->as.shared_files() != mm_of(pid)->as.shared_files())
+    return 0;
+  return it->second->as.fds().lookup(static_cast<int>(fd));
+}
+
+// Writes can grow a shmem file behind the engine's back: pwrite64 to a size
+// it can tell, anything else to a size it no longer knows (faults beyond the
+// old end then count as inside, as for any file of unknown size).
+void Simulator::track_size_changes(AddressSpace& as, const TraceCall& c) {
+  const bool pwrite = c.name == "pwrite64";
+  if (!pwrite && c.name != "write" && c.name != "writev" && c.name != "pwritev" &&
+      c.name != "pwritev2" && c.name != "fallocate")
+    return;
+  const FileId id = as.fds().lookup(fd_arg(c, 0));
+  if (id == 0) return;
+  const FileInfo& f = as.files().get(id);
+  if (f.kind != FileKind::Shmem && f.kind != FileKind::Hugetlb) return;
+  if (c.name == "fallocate" && c.args.size() >= 2 &&
+      c.args[1].find("KEEP_SIZE") != std::string::npos)
+    return;
+  if (c.name != "fallocate" && c.value == 0) return;
+  std::uint64_t off = 0;
+  if (pwrite && f.size_known && c.args.size() == 4 && parse_int_arg(c.args[3], off) &&
+      off + c.value >= off) {
+    if (off + c.value > f.size) as.files().set_size(id, off + c.value, true);
+    return;
+  }
+  as.files().set_size(id, 0, false);
 }
 
 // capget(2) shows the caller's capability sets: from then on the engine
@@ -448,6 +526,10 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
                     static_cast<std::uint64_t>(key & 0xffffffffU));
       fi.path = path;
       fi.kind = FileKind::SysvShm;
+      std::uint64_t shmflg = 0;
+      if (c.args.size() >= 3 && parse_flags(c.args[2], FlagSet::Shmget, shmflg) &&
+          (shmflg & abi::SHM_HUGETLB) != 0)
+        fi.kind = FileKind::Hugetlb;  // shmat() of it is not modelled (bind_call())
       fi.readable = fi.writable = true;
       fi.size = size;
       shm_segments_[c.value] = fi;
@@ -562,24 +644,31 @@ SimRecord Simulator::apply_call_timed(int pid, std::size_t line, MemoryCall call
 bool Simulator::bind_call(MemoryCall& c, Mm& mm, Judgement& j) {
   if (c.form != MemoryCall::Form::Syscall) return true;
   AddressSpace& as = mm.as;
-  if (c.call.kind == SyscallKind::Mmap) {
-    const int fd = static_cast<int>(c.call.a[4]);
-    if ((c.call.a[3] & abi::MAP_ANONYMOUS) == 0 && fd >= 0 && as.fds().lookup(fd) == 0) {
-      // A file opened before the trace began: described from the -y path.
-      FileInfo fi;
-      fi.path = c.fd.has_path ? c.fd.path + (c.fd.deleted ? " (deleted)" : "") : std::string();
-      fi.kind = kind_of_path(c.fd.path);
-      fi.readable = true;
-      fi.writable = true;
-      as.fds().install_at(fd, as.files().add(fi));
-      j.unknown("fd " + std::to_string(fd) + " was opened before the trace began");
-    }
+  const bool file_call = c.call.kind == SyscallKind::Fcntl || c.call.kind == SyscallKind::Ftruncate;
+  const int fd = static_cast<int>(c.call.a[c.call.kind == SyscallKind::Mmap ? 4 : 0]);
+  if ((file_call ||
+       (c.call.kind == SyscallKind::Mmap && (c.call.a[3] & abi::MAP_ANONYMOUS) == 0)) &&
+      fd >= 0 && as.fds().lookup(fd) == 0) {
+    // A file opened before the trace began: described from the -y path.
+    FileInfo fi;
+    fi.path = c.fd.has_path ? c.fd.path + (c.fd.deleted ? " (deleted)" : "") : std::string();
+    fi.kind = kind_of_path(c.fd.path);
+    fi.readable = true;
+    fi.writable = true;
+    fi.seals_known = false;
+    as.fds().install_at(fd, as.files().add(fi));
+    j.unknown("fd " + std::to_string(fd) + " was opened before the trace began");
   }
+  if (file_call) return bind_file(c, mm, j);
   if (c.call.kind == SyscallKind::Shmat) {
     const std::uint64_t shmid = c.call.a[0];
     const auto seg = shm_segments_.find(shmid);
     if (seg == shm_segments_.end()) {
       j.unknown("shm segment " + std::to_string(shmid) + " was not created by the trace");
+      return false;
+    }
+    if (seg->second.kind == FileKind::Hugetlb) {
+      j.unknown("shm segment " + std::to_string(shmid) + " is SHM_HUGETLB: not modelled");
       return false;
     }
     // Found by vmseal's fuzzer: a FileId from the creator's table used in
@@ -589,8 +678,84 @@ bool Simulator::bind_call(MemoryCall& c, Mm& mm, Judgement& j) {
   return true;
 }
 
+// fcntl(F_ADD_SEALS/F_GET_SEALS) and ftruncate(2): verifiable when the file
+// is one whose rules the engine has and whose state (seals, size) it saw made.
+bool Simulator::bind_file(MemoryCall& c, Mm& mm, Judgement& j) {
+  const FileId id = mm.as.fds().lookup(static_cast<int>(c.call.a[0]));
+  if (id == 0 || !j.verifiable) return true;
+  const FileInfo& f = mm.as.files().get(id);
+  const std::string fd = "fd " + std::to_string(c.call.a[0]);
+  if (f.kind == FileKind::Regular) {
+    j.unknown(fd + " is a file on disk: its size and seals are the file system's");
+  } else if (!f.seals_known) {
+    j.unknown(fd + " was made before the trace showed it: its seals are not known");
+  } else if (c.call.kind == SyscallKind::Ftruncate && !f.size_known && f.size == 0 &&
+             (f.kind == FileKind::Secretmem ||
+              (f.seals & (abi::SEAL_SHRINK | abi::SEAL_GROW)) != 0)) {
+    j.unknown(fd + ": the file's size is not known, and its rules depend on it");
+  }
+  return true;
+}
+
+// A shared writable mmap of a memfd whose seals the trace never showed (a
+// received descriptor): memfd_check_seals_mmap() refuses it when the file is
+// write-sealed. A success shows it is not; a refusal is taken as the seal,
+// and that call is unverifiable.
+void Simulator::learn_write_seal(const MemoryCall& c, Mm& mm, Judgement& j, const SimRecord& rec) {
+  const auto& a = c.call.a;
+  if ((a[3] & abi::MAP_ANONYMOUS) != 0 || (a[3] & abi::MAP_TYPE) != abi::MAP_SHARED ||
+      (a[2] & abi::PROT_WRITE) == 0 || !rec.has_recorded || rec.recorded != SysResult(Errno::PERM))
+    return;
+  const FileId id = mm.as.fds().lookup(static_cast<int>(a[4]));
+  if (id == 0) return;
+  const FileInfo& f = mm.as.files().get(id);
+  if (f.seals_known || f.kind != FileKind::Shmem) return;
+  mm.as.files().add_seals(id, abi::SEAL_WRITE);
+  j.unknown("fd " + std::to_string(a[4]) +
+            " was made before the trace showed it: its seals are not known");
+}
+
+// Another live mm on this simulator's file table maps the inode of `file`
+// VM_SHARED|VM_MAYWRITE (a fork child's copy, say): F_SEAL_WRITE is EBUSY.
+bool Simulator::writably_mapped_elsewhere(const Mm& mm, FileId file) const {
+  for (const auto& [pid, other] : procs_) {
+    (void)pid;
+    if (other == nullptr || other.get() == &mm || other->as.shared_files() != mm.as.shared_files())
+      continue;
+    if (other->as.maps_inode_writably(file)) return true;
+  }
+  return false;
+}
+
+// A new fd's number is the lowest free one in the kernel's table, which the
+// engine does not see whole: the fd goes where the log says it went (and an
+// fd the kernel did not make is closed again).
+void Simulator::follow_recorded_fd(const MemoryCall& c, Mm& mm, SimRecord& rec) {
+  if (c.form != MemoryCall::Form::Syscall ||
+      (c.call.kind != SyscallKind::MemfdCreate && c.call.kind != SyscallKind::MemfdSecret) ||
+      !rec.engine.is_ok() || !rec.has_recorded)
+    return;
+  FdTable& fds = mm.as.fds();
+  const int mine = static_cast<int>(rec.engine.value());
+  if (rec.recorded.is_error() || rec.recorded.value() > 0x7fffffff) {
+    fds.close(mine);
+    return;
+  }
+  const int theirs = static_cast<int>(rec.recorded.value());
+  if (theirs != mine) {
+    const FileId id = fds.lookup(mine);
+    const bool cloexec = fds.cloexec(mine);
+    fds.close(mine);
+    fds.install_at(theirs, id);
+    fds.set_cloexec(theirs, cloexec);
+  }
+  rec.engine = rec.recorded;
+}
+
 // The ranges whose state decides the outcome, and whether the trace made them.
 void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, SimRecord& rec) {
+  if (c.form == MemoryCall::Form::Syscall && c.call.kind == SyscallKind::Mmap)
+    learn_write_seal(c, mm, j, rec);
   auto need = [&](Addr s, Addr e) {
     if (e == kWrapped) return;  // refused on its arguments alone
     if (page_align_down(s) < e) rec.ranges.emplace_back(page_align_down(s), e);
@@ -630,6 +795,10 @@ void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, Sim
     case SyscallKind::Setrlimit:
     case SyscallKind::Prlimit:
     case SyscallKind::Capset:
+    case SyscallKind::MemfdCreate:  // files: no range (bind_call() judges their files)
+    case SyscallKind::MemfdSecret:
+    case SyscallKind::Fcntl:
+    case SyscallKind::Ftruncate:
       return;
     default:
       need(a[0], range_end(a[0], a[1]));  // the calls on [addr, addr + len)
@@ -640,8 +809,29 @@ void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, Sim
 // kernel put it when the trace says (the engine cannot see ASLR, nor what
 // was mapped before the trace began). True when it did.
 bool Simulator::run_call(const MemoryCall& c, Mm& mm, SimRecord& rec) {
+  const auto& a = c.call.a;
+  if (c.form == MemoryCall::Form::Syscall &&
+      c.call.kind == SyscallKind::MemfdCreate) {  // with its name, which no register holds
+    rec.engine = mm.as.memfd_create(a[1], c.name);
+    follow_recorded_fd(c, mm, rec);
+    return false;
+  }
+  if (c.form == MemoryCall::Form::Syscall && c.call.kind == SyscallKind::Fcntl) {
+    // Only a seal the engine would otherwise add can be EBUSY: ask the other
+    // processes then (each walk is over their VMAs).
+    const FileId file = mm.as.fds().lookup(static_cast<int>(a[0]));
+    const FileInfo* f = file != 0 ? &mm.as.files().get(file) : nullptr;
+    const bool may_busy = f != nullptr && (a[1] & 0xffffffffU) == abi::ADD_SEALS &&
+                          (a[2] & (abi::SEAL_WRITE | abi::SEAL_EXEC)) != 0 && f->writable &&
+                          (f->seals & (abi::SEAL_SEAL | abi::SEAL_WRITE)) == 0 &&
+                          (f->kind == FileKind::Shmem || f->kind == FileKind::Hugetlb);
+    rec.engine = mm.as.fcntl(static_cast<int>(a[0]), a[1], a[2],
+                             may_busy && writably_mapped_elsewhere(mm, file));
+    return false;
+  }
   const Applied done = run_on(c, mm.as, rec);
   rec.engine = done.result;
+  follow_recorded_fd(c, mm, rec);
   return done.placed;
 }
 

@@ -800,7 +800,30 @@ constexpr FlagSymbol kCapShifts[] = {
     {"CAP_CHECKPOINT_RESTORE", 40},
 };
 
+// memfd_create(2), memfd_secret(2) and fcntl(2)'s seals. strace 6.1 prints
+// MFD_NOEXEC_SEAL, MFD_EXEC and F_SEAL_EXEC (Linux 6.3) as numbers; later
+// versions print the names, which are read too.
+constexpr FlagSymbol kMemfd[] = {
+    {"MFD_CLOEXEC", abi::MFD_CLOEXEC}, {"MFD_ALLOW_SEALING", abi::MFD_ALLOW_SEALING},
+    {"MFD_HUGETLB", abi::MFD_HUGETLB}, {"MFD_NOEXEC_SEAL", abi::MFD_NOEXEC_SEAL},
+    {"MFD_EXEC", abi::MFD_EXEC},
+};
+constexpr FlagSymbol kMemfdSecret[] = {{"O_CLOEXEC", abi::OPEN_CLOEXEC}};
+constexpr FlagSymbol kFcntl[] = {
+    {"F_ADD_SEALS", abi::ADD_SEALS},
+    {"F_GET_SEALS", abi::GET_SEALS},
+};
+constexpr FlagSymbol kSeals[] = {
+    {"F_SEAL_SEAL", abi::SEAL_SEAL},
+    {"F_SEAL_SHRINK", abi::SEAL_SHRINK},
+    {"F_SEAL_GROW", abi::SEAL_GROW},
+    {"F_SEAL_WRITE", abi::SEAL_WRITE},
+    {"F_SEAL_FUTURE_WRITE", abi::SEAL_FUTURE_WRITE},
+    {"F_SEAL_EXEC", abi::SEAL_EXEC},
+};
+
 constexpr FlagSymbol kMapShifts[] = {{"MAP_HUGE_SHIFT", abi::MAP_HUGE_SHIFT}};
+constexpr FlagSymbol kMemfdShifts[] = {{"MFD_HUGE_SHIFT", abi::MFD_HUGE_SHIFT}};
 constexpr FlagSymbol kShmShifts[] = {{"SHM_HUGE_SHIFT", abi::SHM_HUGE_SHIFT}};
 
 }  // namespace
@@ -813,6 +836,8 @@ std::span<const FlagSymbol> shift_symbols(FlagSet set) noexcept {
       return kMapShifts;
     case FlagSet::Shmget:
       return kShmShifts;
+    case FlagSet::Memfd:
+      return kMemfdShifts;
     default:
       return {};
   }
@@ -866,6 +891,14 @@ std::span<const FlagSymbol> flag_symbols(FlagSet set) noexcept {
       return {};
     case FlagSet::Mdwe:
       return kMdwe;
+    case FlagSet::Memfd:
+      return kMemfd;
+    case FlagSet::MemfdSecret:
+      return kMemfdSecret;
+    case FlagSet::Fcntl:
+      return kFcntl;
+    case FlagSet::Seals:
+      return kSeals;
   }
   return {};
 }
@@ -900,6 +933,14 @@ std::string_view flag_set_name(FlagSet set) noexcept {
       return "CAP_";
     case FlagSet::Mdwe:
       return "PR_MDWE_";
+    case FlagSet::Memfd:
+      return "MFD_";
+    case FlagSet::MemfdSecret:
+      return "O_";
+    case FlagSet::Fcntl:
+      return "F_";
+    case FlagSet::Seals:
+      return "F_SEAL_";
   }
   return "?";
 }
@@ -953,7 +994,9 @@ bool parse_flags(std::string_view text, FlagSet set, std::uint64_t& out, std::st
     if (bar == npos) break;
     rest = rest.substr(bar + 1);
   }
-  if ((set == FlagSet::Madvise || set == FlagSet::Prctl || set == FlagSet::Rlimit) && terms > 1) {
+  if ((set == FlagSet::Madvise || set == FlagSet::Prctl || set == FlagSet::Rlimit ||
+       set == FlagSet::Fcntl) &&
+      terms > 1) {
     if (error)
       *error = fmt::format("{} is a single value, not flags: '{}'", flag_set_name(set), clean);
     return false;

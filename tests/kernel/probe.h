@@ -102,6 +102,8 @@ static const char* errname(int e) {
       return "ENOSPC";
     case EOVERFLOW:
       return "EOVERFLOW";
+    case EOPNOTSUPP:
+      return "EOPNOTSUPP";
     case ENOSYS:
       return "ENOSYS";
     case EIDRM:

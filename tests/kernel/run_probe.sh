@@ -51,7 +51,8 @@ fi
 cat "$tmp/err.txt" >&2
 
 # A case the machine cannot run as recorded prints "ID: skipped (reason)"
-# (c21 needs the default vm.max_map_count, kernel_seal's k2 memfd_secret).
+# (c21 needs the default vm.max_map_count, kernel_seal's k2 memfd_secret;
+# memfd.c's s- and h-cases need memfd_secret and an empty hugetlb pool).
 # Its expected lines are left out of the comparison, the rest must still
 # match, and the skip is reported.
 grep -E '^[a-z]+[0-9]+[a-z]*: skipped ' "$tmp/out.txt" >"$tmp/skipped.txt"

@@ -203,7 +203,16 @@ std::uint64_t value_for(ArgSyntax s) {
       return pick == 0 ? 0 : any;
     case ArgSyntax::CapHeader:
     case ArgSyntax::Ignored:
+    case ArgSyntax::String:  // the name is text (MemoryCall::name), the register 0
       return 0;
+    case ArgSyntax::Memfd:
+      return symbols(FlagSet::Memfd) & 0xffffffffU;
+    case ArgSyntax::MemfdSecret:
+      return symbols(FlagSet::MemfdSecret);
+    case ArgSyntax::FcntlCmd:  // the commands that make fcntl a memory call
+      return pick < 2 ? abi::ADD_SEALS : abi::GET_SEALS;
+    case ArgSyntax::Seals:
+      return symbols(FlagSet::Seals);
   }
   return 0;
 }
@@ -245,6 +254,12 @@ RC_GTEST_PROP(MemoryCall, DecodeOfEncodeIsTheCall, ()) {
     if (c.call.kind == SyscallKind::Mremap && (c.call.a[3] & kMovesTo) != kMovesTo)
       c.call.a[4] = 0;  // not printed, so not read back
     if (c.call.kind == SyscallKind::Mmap) c.fd = fd_annotation(static_cast<int>(c.call.a[4]));
+    if (c.call.kind == SyscallKind::Fcntl || c.call.kind == SyscallKind::Ftruncate)
+      c.fd = fd_annotation(static_cast<int>(c.call.a[0]));
+    if (c.call.kind == SyscallKind::Fcntl && c.call.a[1] == abi::GET_SEALS)
+      c.call.a[2] = 0;                            // not printed, so not read back
+    if (c.call.kind == SyscallKind::MemfdCreate)  // any bytes, quotes and escapes included
+      c.name = *rc::gen::container<std::string>(rc::gen::arbitrary<char>());
   }
   const std::string text = encode_memory_call(c);
   RC_LOG() << text;

@@ -25,6 +25,12 @@ struct Replayed {
   std::size_t refused_matched = 0;  // EACCES results the engine gave too
   std::size_t nomem_matched = 0;    // ENOMEM results the engine gave too
   std::size_t limit_unverifiable = 0;
+  // memfd_create, memfd_secret, fcntl (seals) and ftruncate calls that
+  // matched, and mmap calls of a memfd or secretmem file that matched (or were
+  // placed as recorded with the recorded result).
+  std::size_t file_calls_matched = 0;
+  std::size_t secretmem_maps_matched = 0;
+  std::size_t memfd_maps_matched = 0;
   std::string first_mismatch;
 };
 
@@ -45,10 +51,19 @@ Replayed replay(const std::string& text, bool privileged) {
       out.first_mismatch = rec->render();
     if (rec->verdict == Verdict::Unverifiable && rec->note.find("RLIMIT_AS") != std::string::npos)
       ++out.limit_unverifiable;
+    // A non-fixed mmap goes where the log says (Placed), its result checked.
+    if (rec->verdict == Verdict::Placed || rec->verdict == Verdict::Match) {
+      if (rec->call.starts_with("mmap(") && rec->call.find("</secretmem>") != std::string::npos)
+        ++out.secretmem_maps_matched;
+      if (rec->call.starts_with("mmap(") && rec->call.find("</memfd:") != std::string::npos)
+        ++out.memfd_maps_matched;
+    }
     if (rec->verdict != Verdict::Match) continue;
     if (rec->call.starts_with("prctl(")) ++out.prctl_matched;
     if (rec->engine == SysResult(Errno::ACCES)) ++out.refused_matched;
     if (rec->engine == SysResult(Errno::NOMEM)) ++out.nomem_matched;
+    for (const char* name : {"memfd_create(", "memfd_secret(", "fcntl(", "ftruncate("})
+      if (rec->call.starts_with(name)) ++out.file_calls_matched;
   }
   out.summary = sim.summary();
   return out;
@@ -110,6 +125,65 @@ TEST(ProcessState, AWrongAddressLimitResultIsAMismatch) {
   ASSERT_NE(pos, std::string::npos);
   text.replace(pos, refused.size(), "PROT_READ|PROT_WRITE) = 0");
   EXPECT_EQ(replay(text, false).summary.mismatched, 1u);
+}
+
+// tests/kernel/memfd.c under strace, as root and as nobody: memfd_create,
+// F_ADD_SEALS and F_GET_SEALS (across a fork), ftruncate, memfd_secret and
+// what mm refuses because of them; hugetlb mappings with an empty pool. Every
+// one is verified: the simulator made each file, so none was "opened before
+// the trace began" (only fd 1000, which the probe never opened).
+TEST(ProcessState, MemfdTracesReplayWithoutMismatch) {
+  for (const char* who : {"root", "user"}) {
+    const std::string text =
+        read_file(std::string(VMSEAL_TEST_DATA_DIR "/process_state/memfd.") + who + ".strace");
+    ASSERT_FALSE(text.empty()) << who;
+    const Replayed r = replay(text, std::string(who) == "root");
+    EXPECT_EQ(r.summary.mismatched, 0u) << who << ": " << r.first_mismatch;
+    EXPECT_GE(r.file_calls_matched, 80u) << who;
+    EXPECT_GE(r.secretmem_maps_matched, 10u) << who;
+    EXPECT_GE(r.memfd_maps_matched, 20u) << who;
+    EXPECT_LE(r.summary.unverifiable, 4u) << who;  // ld.so's RELRO, and fd 1000 twice
+  }
+}
+
+// tests/data/process_state/memfd_fds.c: the fds of memfds and a memfd_secret
+// file through dup, dup3, F_DUPFD_CLOEXEC, pwrite, fork and execve.
+TEST(ProcessState, MemfdFdTracesReplayWithoutMismatch) {
+  for (const char* who : {"root", "user"}) {
+    const std::string text =
+        read_file(std::string(VMSEAL_TEST_DATA_DIR "/process_state/memfd_fds.") + who + ".strace");
+    ASSERT_FALSE(text.empty()) << who;
+    const Replayed r = replay(text, std::string(who) == "root");
+    EXPECT_EQ(r.summary.mismatched, 0u) << who << ": " << r.first_mismatch;
+    EXPECT_GE(r.file_calls_matched, 11u) << who;
+    EXPECT_GE(r.secretmem_maps_matched, 2u) << who;
+    EXPECT_GE(r.memfd_maps_matched, 4u) << who;
+    EXPECT_LE(r.summary.unverifiable, 4u) << who;  // ld.so before each exec
+  }
+}
+
+// A log that claims the kernel let F_SEAL_WRITE through while a fork child
+// still mapped the memfd writable (probe f4), and one whose memfd_secret
+// mapping could be locked.
+TEST(ProcessState, AWrongSealResultIsAMismatch) {
+  const std::string text = read_file(VMSEAL_TEST_DATA_DIR "/process_state/memfd.root.strace");
+  const std::string busy = "F_ADD_SEALS, F_SEAL_WRITE) = -1 EBUSY (Device or resource busy)";
+  // f4's second EBUSY: only the child's copy is left by then.
+  std::size_t pos = text.find(
+      busy, text.find("F_ADD_SEALS, F_SEAL_WRITE) = -1 EBUSY", text.find("MADV_DONTFORK")) + 1);
+  ASSERT_NE(pos, std::string::npos);
+  std::string wrong = text;
+  wrong.replace(pos, busy.size(), "F_ADD_SEALS, F_SEAL_WRITE) = 0");
+  const Replayed r = replay(wrong, true);
+  EXPECT_GE(r.summary.mismatched, 1u);
+  EXPECT_NE(r.first_mismatch.find("F_ADD_SEALS"), std::string::npos) << r.first_mismatch;
+
+  const std::string refused = "= -1 ENOMEM (Cannot allocate memory)";
+  wrong = text;
+  pos = wrong.find(refused, wrong.find("mlock(", wrong.find("memfd_secret(0)")));
+  ASSERT_NE(pos, std::string::npos);
+  wrong.replace(pos, refused.size(), "= 0");
+  EXPECT_EQ(replay(wrong, true).summary.mismatched, 1u);
 }
 
 TEST(ProcessState, AWrongLimitResultIsAMismatch) {

@@ -60,6 +60,13 @@ struct Fds {
   int memfd_a_ro = -1;  // the same memfd, O_RDONLY
   int memfd_b = -1;     // memfd "vmseal-b", O_RDWR
   int dev_zero = -1;    // /dev/zero, O_RDWR (also the fault helper)
+  // memfd "vmseal-s", sealed F_SEAL_SEAL|SHRINK|GROW|WRITE before any child
+  // exists: a shared writable mapping of it is EPERM, a shared read-only one
+  // cannot gain PROT_WRITE (docs/kernel-rules.md 6e).
+  int memfd_sealed = -1;
+  // A memfd_secret(2) file (mapped shared only, locked, unpinnable); -1
+  // where the kernel has none.
+  int secret = -1;
 };
 
 // A result as strace prints it: "-1 EPERM (EPERM)", an address in hex for

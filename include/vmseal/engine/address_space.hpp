@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vmseal/engine/files.hpp"
@@ -87,6 +88,16 @@ struct Config {
   // The seal design the primitives enforce (seal_policy.hpp); Linux 6.18 by
   // default. Everything else about the calls stays Linux 6.18.
   SealPolicy seal = seal_policy::linux_6_18();
+  // vm.memfd_noexec (0, 1 or 2): what memfd_create(2) does without MFD_EXEC
+  // or MFD_NOEXEC_SEAL (check_sysctl_memfd_noexec()).
+  int memfd_noexec = 0;
+  // memfd_secret(2) is there (CONFIG_SECRETMEM, secretmem.enable): ENOSYS if not.
+  bool secretmem = true;
+  // The huge page sizes with a hugetlb hstate, as a mask of log2 sizes (bit
+  // 21: 2 MiB, bit 30: 1 GiB). The first is the default (MAP_HUGETLB with no
+  // size). Every pool is empty: only MAP_NORESERVE mappings succeed
+  // (docs/kernel-rules.md §6e).
+  std::uint64_t huge_page_shifts = (std::uint64_t{1} << 21) | (std::uint64_t{1} << 30);
 };
 
 // Counters the kernel keeps in mm_struct, in pages. vm_stat_account() sorts a
@@ -193,6 +204,24 @@ class AddressSpace {
                       const Capabilities& raiser);
   // capset(2) of this process (header pid 0): the new sets, as cap_capset() allows.
   SysResult capset(std::uint64_t effective, std::uint64_t permitted, std::uint64_t inheritable);
+
+  // ---- the files whose state decides memory calls (memfd.cpp) -------------
+  // memfd_create(2): a shmem file, or with MFD_HUGETLB a hugetlbfs one, at the
+  // lowest free fd, with the seals its flags give. `name` is without "memfd:".
+  SysResult memfd_create(std::uint64_t flags, std::string_view name = {});
+  // memfd_secret(2): a secretmem file at the lowest free fd.
+  SysResult memfd_secret(std::uint64_t flags);
+  // fcntl(2) with F_ADD_SEALS or F_GET_SEALS (memfd_fcntl()); other commands
+  // are EINVAL here. F_SEAL_WRITE is EBUSY while a VM_SHARED|VM_MAYWRITE VMA
+  // maps the inode in any mm: this one's VMAs, or `mapped_elsewhere` (another
+  // mm's, which only the caller can see: maps_inode_writably() of each).
+  SysResult fcntl(int fd, std::uint64_t cmd, std::uint64_t arg, bool mapped_elsewhere = false);
+  // ftruncate(2): the size rules of shmem (F_SEAL_SHRINK, F_SEAL_GROW),
+  // hugetlbfs (huge page multiples) and secretmem (set once) files.
+  SysResult ftruncate(int fd, std::uint64_t length);
+  // Whether a VMA of this mm maps the inode of `file` VM_SHARED|VM_MAYWRITE
+  // (what the kernel's i_mmap_writable counts).
+  bool maps_inode_writably(FileId file) const noexcept;
 
   // The placement the next calls' non-fixed searches should follow (the
   // caller clears it after the call it was meant for), and whether a search
@@ -333,6 +362,9 @@ class AddressSpace {
   Expected<Addr> get_unmapped_area(FileId file, Addr addr, std::uint64_t len, std::uint64_t pgoff,
                                    std::uint64_t flags, VmFlags vm_flags) const;
   Addr follow_recorded_placement(Addr own, std::uint64_t len) const;
+  Expected<Addr> finish_unmapped_area(Addr result, std::uint64_t len, std::uint64_t flags) const;
+  std::optional<Addr> hugetlb_unmapped_area(Addr addr, std::uint64_t len, std::uint64_t flags,
+                                            std::uint64_t mask) const;
   std::optional<Addr> unmapped_area_topdown(Addr low, Addr high, std::uint64_t len,
                                             Addr start_gap) const;
   std::optional<Addr> unmapped_area_bottomup(Addr low, Addr high, std::uint64_t len,
@@ -352,6 +384,17 @@ class AddressSpace {
   Errno mlock_fixup(Vma*& prev, Vma* vma, Addr start, Addr end, VmFlags new_flags);
   Errno madvise_vma(Vma*& prev, Vma*& vma, Addr start, Addr end, int advice, bool& relookup);
   SysResult madvise_populate(Addr start, Addr end, bool write);
+  // memfd.cpp: the rules of the file kinds memfd_create and memfd_secret make.
+  Errno memfd_check_seals_mmap(FileId file, VmFlags& vm_flags) const noexcept;
+  Errno file_mmap_prepare(FileId file, std::uint64_t len, VmFlags& vm_flags,
+                          std::uint64_t pgoff) noexcept;
+  bool is_secretmem(const Vma& v) const noexcept;
+  // The huge page size of a hugetlb VMA's file (0 for any other VMA).
+  std::uint64_t huge_page_size(const Vma& v) const noexcept;
+  std::uint64_t huge_page_size_of(FileId file) const noexcept;
+  unsigned huge_shift_for(unsigned log2) const noexcept;
+  // A hugetlbfs file for MAP_HUGETLB|MAP_ANONYMOUS (hugetlb_file_setup()).
+  FileId anon_hugetlb_file(unsigned shift, std::uint64_t len);
 
   struct Remap;
   SysResult remap_move(Remap& r);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "vmseal/engine/vma.hpp"
@@ -19,6 +20,12 @@ enum class FileKind : std::uint8_t {
   Shmem,    // tmpfs / memfd / the file behind MAP_SHARED|MAP_ANONYMOUS
   DevZero,  // /dev/zero: MAP_PRIVATE of it is anonymous memory (no vm_ops)
   SysvShm,  // a SysV shm segment (vm_ops with close: never removed by a merge)
+  // memfd_secret(2)'s file (mm/secretmem.c): MAP_SHARED only, mapped locked
+  // and unpinnable, on a noexec mount.
+  Secretmem,
+  // A hugetlbfs file: memfd_create(MFD_HUGETLB) or the file behind
+  // MAP_HUGETLB. Its mappings are VM_HUGETLB, aligned to the huge page size.
+  Hugetlb,
 };
 
 struct FileInfo {
@@ -32,6 +39,23 @@ struct FileInfo {
   bool noexec_mount = false;
   FileKind kind = FileKind::Regular;
   std::uint64_t size = 0;  // bytes (SysV shm segment size; informational otherwise)
+  // The file's size is exactly `size` (a memfd or memfd_secret file the engine
+  // created and saw every size change of): faults beyond it are SIGBUS even
+  // when it is 0 (file_eof_addr()).
+  bool size_known = false;
+  // The inode's seals (F_SEAL_*, abi::SEAL_*), for shmem and hugetlbfs files:
+  // each is born with F_SEAL_SEAL (shmem_get_inode(), hugetlbfs_get_inode());
+  // memfd_create(2) clears it for MFD_ALLOW_SEALING and MFD_NOEXEC_SEAL. Other
+  // kinds have no seals (F_GET_SEALS is EINVAL). Every FileInfo of one inode
+  // holds the same value (FileTable::add_seals()).
+  std::uint32_t seals = 1;
+  // False for a file made before its user could see it (a trace's inherited
+  // or received descriptor): `seals` is a guess then.
+  bool seals_known = true;
+  // i_mode & 0111: with it, adding F_SEAL_EXEC adds the write seals too.
+  bool exec_mode = true;
+  // log2 of the huge page size of a Hugetlb file.
+  std::uint8_t huge_shift = 21;
 };
 
 // The open file descriptions of a set of processes (shared across fork).
@@ -41,21 +65,46 @@ class FileTable {
   const FileInfo& get(FileId id) const { return files_.at(id - 1); }
   FileInfo& get(FileId id) { return files_.at(id - 1); }
   bool valid(FileId id) const noexcept { return id >= 1 && id <= files_.size(); }
+  // Whether two open files are of one inode (the same FileId, or the same
+  // nonzero inode number on the same device and kind).
+  bool same_inode(FileId a, FileId b) const noexcept;
+  // Seals and size are the inode's: these change every open file of it.
+  void add_seals(FileId id, std::uint32_t seals);
+  void set_size(FileId id, std::uint64_t size, bool known);
+  // Gives a file without an inode number one (a caller that learns that
+  // another open file shares its inode); a no-op for a file that has one.
+  void set_inode(FileId id, std::uint64_t inode);
   // A fresh inode number for an internal shmem file (MAP_SHARED|MAP_ANONYMOUS).
   std::uint64_t next_shmem_inode() noexcept { return next_shmem_inode_++; }
 
  private:
+  static std::uint64_t inode_key(const FileInfo& f) noexcept;
+  template <class Fn>
+  void for_each_of_inode(FileId id, Fn fn);
   std::vector<FileInfo> files_;
+  // The open files of each inode with a number (add_seals(), set_size()).
+  std::unordered_map<std::uint64_t, std::vector<FileId>> by_inode_;
   std::uint64_t next_shmem_inode_ = 1;
 };
 
-// A process's file descriptor table: fd -> open file description.
+// A process's file descriptor table: fd -> open file description, and which
+// fds execve closes (FD_CLOEXEC).
 class FdTable {
  public:
   // Returns the lowest free fd >= `min_fd`, bound to `file`.
   int install(FileId file, int min_fd = 3);
-  void install_at(int fd, FileId file) { fds_[fd] = file; }
-  bool close(int fd) { return fds_.erase(fd) != 0; }
+  void install_at(int fd, FileId file) {
+    fds_[fd] = file;
+    cloexec_.erase(fd);
+  }
+  bool close(int fd) {
+    cloexec_.erase(fd);
+    return fds_.erase(fd) != 0;
+  }
+  void set_cloexec(int fd, bool on);
+  bool cloexec(int fd) const noexcept { return cloexec_.count(fd) != 0; }
+  // do_close_on_exec(): closes every FD_CLOEXEC fd.
+  void close_on_exec();
   // 0 when fd is not open.
   FileId lookup(int fd) const noexcept {
     auto it = fds_.find(fd);
@@ -64,6 +113,7 @@ class FdTable {
 
  private:
   std::unordered_map<int, FileId> fds_;
+  std::unordered_set<int> cloexec_;
 };
 
 }  // namespace vmseal

@@ -48,8 +48,14 @@ enum class SyscallKind : std::uint8_t {
   KernelSeal,     // addr, len
   KernelUnseal,   // addr, len
   KernelRelease,  // addr, len
+  // The files whose state decides memory calls (memfd.cpp). A new fd is the
+  // lowest free one; a caller that knows the kernel's number moves it.
+  MemfdCreate,  // name (a pointer: the engine's file is "/memfd: (deleted)"), flags
+  MemfdSecret,  // flags
+  Fcntl,        // fd, cmd, arg: F_ADD_SEALS and F_GET_SEALS (anything else EINVAL)
+  Ftruncate,    // fd, length
 };
-inline constexpr std::size_t kSyscallKinds = 24;
+inline constexpr std::size_t kSyscallKinds = 28;
 
 // The name strace prints ("mseal" for MsealTyped too); for the kernel's
 // operations, the script's name ("kseal").

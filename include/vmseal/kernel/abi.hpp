@@ -137,6 +137,35 @@ inline constexpr std::uint64_t PR_GET_MDWE = 66;
 inline constexpr std::uint64_t PR_MDWE_REFUSE_EXEC_GAIN = 1;
 inline constexpr std::uint64_t PR_MDWE_NO_INHERIT = 2;
 
+// memfd_create(2) flags (include/uapi/linux/memfd.h): the log2 huge page size
+// sits at bit 26 (MFD_HUGE_SHIFT), six bits wide.
+inline constexpr std::uint64_t MFD_CLOEXEC = 0x0001;
+inline constexpr std::uint64_t MFD_ALLOW_SEALING = 0x0002;
+inline constexpr std::uint64_t MFD_HUGETLB = 0x0004;
+inline constexpr std::uint64_t MFD_NOEXEC_SEAL = 0x0008;
+inline constexpr std::uint64_t MFD_EXEC = 0x0010;
+inline constexpr unsigned MFD_HUGE_SHIFT = 26;
+inline constexpr std::uint64_t MFD_HUGE_MASK = 0x3f;
+// The longest memfd name: NAME_MAX less the "memfd:" prefix.
+inline constexpr std::uint64_t MFD_NAME_MAX_LEN = 255 - 6;
+// fcntl(2)'s seal commands and the seals (include/uapi/linux/fcntl.h), named
+// without their F_ prefix and O_CLOEXEC as OPEN_CLOEXEC: <fcntl.h> defines the
+// kernel's names as macros, and some files include both.
+inline constexpr std::uint64_t ADD_SEALS = 1033;  // F_ADD_SEALS
+inline constexpr std::uint64_t GET_SEALS = 1034;  // F_GET_SEALS
+inline constexpr std::uint64_t SEAL_SEAL = 0x0001;
+inline constexpr std::uint64_t SEAL_SHRINK = 0x0002;
+inline constexpr std::uint64_t SEAL_GROW = 0x0004;
+inline constexpr std::uint64_t SEAL_WRITE = 0x0008;
+inline constexpr std::uint64_t SEAL_FUTURE_WRITE = 0x0010;
+inline constexpr std::uint64_t SEAL_EXEC = 0x0020;
+inline constexpr std::uint64_t ALL_SEALS =
+    SEAL_SEAL | SEAL_SHRINK | SEAL_GROW | SEAL_WRITE | SEAL_FUTURE_WRITE | SEAL_EXEC;
+// open(2)'s O_CLOEXEC, the one flag memfd_secret(2) takes.
+inline constexpr std::uint64_t OPEN_CLOEXEC = 02000000;
+// The largest file offset (MAX_LFS_FILESIZE on 64-bit).
+inline constexpr std::uint64_t MAX_LFS_FILESIZE = (std::uint64_t{1} << 63) - 1;
+
 struct ErrnoName {
   std::string_view name;
   int number;

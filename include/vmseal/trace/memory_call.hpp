@@ -47,6 +47,12 @@ enum class ArgSyntax : std::uint8_t {
   CapHeader,  // "{version=_LINUX_CAPABILITY_VERSION_3, pid=0}": none (pid 0 only)
   CapData,    // "{effective=1<<CAP_IPC_LOCK, permitted=..., inheritable=0}": three registers
   Ignored,    // an output argument (prlimit64's old limit): none, printed as NULL
+  // The calls on files whose state decides memory calls:
+  String,       // "\"name\"": memfd_create's name, kept in MemoryCall::name (the register is 0)
+  Memfd,        // FlagSet::Memfd: MFD_*
+  MemfdSecret,  // FlagSet::MemfdSecret: O_CLOEXEC
+  FcntlCmd,     // FlagSet::Fcntl: F_ADD_SEALS, F_GET_SEALS (one value)
+  Seals,        // FlagSet::Seals: F_SEAL_*
 };
 // How many registers of the typed call an argument fills: 1, or for a
 // structure its fields (0 for one the engine does not need).
@@ -73,7 +79,9 @@ struct MemoryCall {
   // names it; whoever knows the segment replaces it with the engine's FileId.
   // Form::ZeroFill: a = {fd, buffer, length}, kind unused.
   Syscall call;
-  FdArg fd;  // mmap's file, or the read's /dev/zero, with strace -y's annotation
+  FdArg fd;  // the file of mmap, fcntl, ftruncate, or the read's /dev/zero, with strace -y's
+             // annotation
+  std::string name;  // memfd_create's name, unescaped (a "..." truncation is not kept)
   friend bool operator==(const MemoryCall&, const MemoryCall&);
 };
 
@@ -86,10 +94,9 @@ const CallSyntax* memory_call_syntax(std::string_view name, std::size_t arg_coun
 std::span<const CallSyntax> memory_call_syntaxes() noexcept;
 
 // Whether the engine runs `call`: a memory call by name; a prctl(2) of
-// PR_SET_MDWE or PR_GET_MDWE; a setrlimit(2) or prlimit64(2) that sets a
-// limit the engine keeps (RLIMIT_MEMLOCK, RLIMIT_STACK); a capset(2) of the
-// caller (header pid 0); or a read(2) from /dev/zero whose buffer strace
-// printed as an address.
+// PR_SET_MDWE or PR_GET_MDWE; an fcntl(2) of F_ADD_SEALS or F_GET_SEALS; a setrlimit(2) or
+// prlimit64(2) that sets a limit the engine keeps (RLIMIT_MEMLOCK, RLIMIT_STACK); a capset(2) of
+// the caller (header pid 0); or a read(2) from /dev/zero whose buffer strace printed as an address.
 bool is_memory_call(const TraceCall& call) noexcept;
 
 // One argument as strace prints it (`text`), read as `syntax` says, for a

@@ -213,12 +213,18 @@ class Simulator {
   void judge_unseen_pages(const MemoryCall& call, Mm& mm, AddressSpace worst,
                           const MmCounters& before, Judgement& j, SimRecord& rec);
   void learn_known_ranges(const MemoryCall& call, Mm& mm, SimRecord& rec, Addr brk_before);
+  static void learn_write_seal(const MemoryCall& call, Mm& mm, Judgement& j, const SimRecord& rec);
   void judge(SimRecord& rec, const Judgement& j, bool placed);
   static bool known_range(const Mm& mm, Addr start, Addr end);
   void start_exec_layout(const TraceEvent& ev, const std::string& old_exe);
   bool exec_layout_step(const MemoryCall& call, Mm& mm, SimRecord& rec, Judgement& j);
   void note_exec(std::size_t line, int pid, std::string text);
   void track_files(int pid, const TraceCall& call);
+  static void track_size_changes(AddressSpace& as, const TraceCall& call);
+  FileId reopened_file(int pid, const TraceCall& call);
+  bool bind_file(MemoryCall& call, Mm& mm, Judgement& j);
+  bool writably_mapped_elsewhere(const Mm& mm, FileId file) const;
+  void follow_recorded_fd(const MemoryCall& call, Mm& mm, SimRecord& rec);
   void learn_capabilities(int pid, const TraceCall& call);
   // SimOptions::infer (sim_infer.cpp): the mm's recent calls, kept so that
   // an unseen fault or another order can be tried on them.
