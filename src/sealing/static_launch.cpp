@@ -299,12 +299,14 @@ bool is_relro_protect(const __ptrace_syscall_info& entry, long rval, const Range
 bool run_to_relro_point(Session& s, StaticLibc libc, const RangeState* relro) {
   __ptrace_syscall_info entry{};
   int pending = 0;
+  std::uint64_t stopped_at = now_ns();  // the time each stop is held counts, not the run between
   for (;;) {
+    s.stopped_ns += now_ns() - stopped_at;
     if (s.tracee.resume(s.pid, PTRACE_SYSCALL, pending) != 0) return false;
     pending = 0;
-    const std::uint64_t t0 = now_ns();
     int status = 0;
     const StopKind k = s.tracee.wait(s.pid, &status);
+    stopped_at = now_ns();
     if (k == StopKind::Exited) {
       s.gone = true;
       return false;
@@ -324,7 +326,6 @@ bool run_to_relro_point(Session& s, StaticLibc libc, const RangeState* relro) {
     }
     if (k == StopKind::SyscallEntry) {
       ptrace(PTRACE_GET_SYSCALL_INFO, s.pid, sizeof entry, &entry);
-      s.stopped_ns += now_ns() - t0;
       continue;
     }
     // The exit of a call whose entry was not seen here (execve's own, when
@@ -364,9 +365,7 @@ StaticLibc static_libc_of(const std::string& path) {
   while (in) {
     in.read(buf.data() + keep, static_cast<std::streamsize>(buf.size() - keep));
     const std::size_t have = keep + static_cast<std::size_t>(in.gcount());
-    if (std::search(buf.begin(), buf.begin() + static_cast<long>(have), kNeedle, kNeedle + kLen) !=
-        buf.begin() + static_cast<long>(have))
-      return StaticLibc::Glibc;
+    if (memmem(buf.data(), have, kNeedle, kLen) != nullptr) return StaticLibc::Glibc;
     keep = std::min(have, kLen - 1);
     std::memmove(buf.data(), buf.data() + have - keep, keep);
     if (in.gcount() == 0) break;
