@@ -225,10 +225,17 @@ int audit_one(const AuditOptions& o, sealing::Profile profile) {
     std::fprintf(stderr, "vmseal audit: %s\n", error.c_str());
     return kind == sealing::AuditError::Io ? kIoError : kBadInput;
   }
-  if (o.json)
-    std::printf("%s\n", detail_json(report, profile).dump(2).c_str());
-  else
+  // How `vmseal run` would seal it, here and for this user (one file only:
+  // it reads the file again, as run would).
+  const sealing::RunMethod method = sealing::run_method_for(o.paths[0], report.image);
+  if (o.json) {
+    nlohmann::json j = detail_json(report, profile);
+    j["run_method"] = {{"method", method.method}, {"why", method.why}};
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
     print_detail(report, profile);
+    std::printf("\nvmseal run    %s: %s\n", method.method.c_str(), method.why.c_str());
+  }
   return o.fail_on_warning && report.warnings() != 0 ? kMismatch : kOk;
 }
 

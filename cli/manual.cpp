@@ -69,7 +69,9 @@ const std::map<std::string_view, Table>& tables() {
         {"2", "bad usage"},
         {"3", "malformed trace"},
         {"4", "a file could not be read or written"},
-        {"8", "the program cannot be sealed (static, set-user-ID): vmseal run runs it unsealed"},
+        {"8",
+         "the program cannot be sealed through the preload (static: vmseal run seals it through "
+         "ptrace, which predict does not model; set-user-ID: it runs unsealed)"},
         {"9", "nothing would break, but some calls could not be verified"},
         {"10", "strace is missing or cannot trace"},
         {"126", "the program is not executable"},

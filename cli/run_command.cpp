@@ -27,6 +27,7 @@
 #include "vmseal/sealing/plan.hpp"
 #include "vmseal/sealing/preload_env.hpp"
 #include "vmseal/sealing/safe_file.hpp"
+#include "vmseal/sealing/static_launch.hpp"
 #include "vmseal/version.hpp"
 
 extern char** environ;
@@ -111,7 +112,11 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
       "RELRO (first copied to anonymous memory, so no madvise can discard it), the gaps between\n"
       "segments, the loader, preloads and NODELETE objects, after relocation and the "
       "initialisers,\n"
-      "before main.");
+      "before main. A dynamic program is sealed by a preload; a static or static-pie one (glibc, "
+      "musl)\n"
+      "from outside, through ptrace, during its start-up only (nothing stays attached). Where "
+      "neither\n"
+      "can work it runs unsealed with a warning, or not at all under --enforce.");
   cmd->add_option("--profile", opts.profile,
                   "minimal (text), default (text, rodata, RELRO, gaps) or strict (also data, bss, "
                   "the stack, [vdso], [vvar])")
@@ -143,7 +148,8 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
   cmd->add_flag("--enforce", opts.enforce,
                 "refuse to run the program when it cannot be sealed as asked");
   cmd->add_flag("--follow-exec", opts.follow_exec,
-                "seal the programs it executes too (seals never survive exec)");
+                "seal the programs it executes too (seals never survive exec); from a static "
+                "program, only the dynamic ones");
   cmd->add_option("--preload", opts.preload,
                   "the preload library (default: the one installed with vmseal); refused unless it "
                   "is a vmseal preload");
@@ -282,6 +288,45 @@ std::optional<int> obstacle_status(const RunOptions& o, const std::string& progr
   }
 }
 
+sealing::StaticSealSettings static_settings(const RunOptions& o) {
+  sealing::StaticSealSettings s;
+  sealing::profile_from_name(o.profile, s.profile);
+  s.opt_out = o.opt_out;
+  sealing::relro_mode_from_name(o.relro.c_str(), s.relro);
+  if (s.relro == sealing::RelroMode::Memfd) {
+    warn(
+        "--relro memfd is not available for a static program: its RELRO becomes an anonymous copy");
+    s.relro = sealing::RelroMode::Anonymous;
+  }
+  sealing::relro_mode_from_name(o.text.c_str(), s.text);
+  s.dry_run = o.dry_run;
+  if (!o.report.empty()) s.report = fs::absolute(o.report).string();
+  s.enforce = o.enforce;
+  return s;
+}
+
+// A static program (no loader to preload into): sealed from outside, through
+// ptrace, by a sealer process that stays only for its start-up
+// (sealing/static_launch.hpp). Where ptrace is not allowed, as before: a
+// warning and the program unsealed, or under --enforce no run at all.
+int run_static(const RunOptions& o, const std::string& program, const Env& env) {
+  if (const kernel::MsealProbe probe = kernel::probe_mseal_before_exec();
+      probe.support != kernel::MsealSupport::Available)
+    return cannot_seal(o, program, std::string(kernel::describe(probe)), kRunFailed);
+  // The preload's environment goes on only with --follow-exec: dynamic
+  // programs the static one execs are then sealed by the preload.
+  if (o.follow_exec)
+    own_environment(env);
+  else
+    drop_inherited_environment();
+  std::string why;
+  if (sealing::start_static_sealer(static_settings(o), &why) != 0)
+    return cannot_seal(
+        o, program, program + " is statically linked and cannot be sealed through ptrace: " + why,
+        kRunFailed);
+  return exec_program(program, o.command);
+}
+
 }  // namespace
 
 int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
@@ -311,6 +356,7 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
         "both");
   const sealing::LaunchPlan plan = sealing::plan_launch(program);
   warn_about_launch(o, plan);
+  if (plan.obstacle == sealing::LaunchObstacle::Static) return run_static(o, program, env);
   if (const std::optional<int> status = obstacle_status(o, program, plan)) return *status;
   // In a child: a seccomp filter that kills mseal's caller, or fakes it, is
   // found here, not in the program.

@@ -10,6 +10,9 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
   # the compatibility suite (tests/compat): the programs it runs
   sqlite3 openssl perl libpython3.11-testsuite chromium nodejs jq bc tcl file
   xz-utils bzip2 zstd
+  # static programs for `vmseal run` through ptrace: musl's static and
+  # static-pie (tests/CMakeLists.txt builds them with musl-gcc)
+  musl-tools
   # the benchmarks' scaling plot (bench/plot_scaling.sh; it uses jq too) and
   # instructions per call (bench/callgrind_per_call.py)
   gnuplot-nox valgrind

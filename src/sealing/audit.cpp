@@ -11,6 +11,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "vmseal/sealing/launch.hpp"
+#include "vmseal/sealing/static_launch.hpp"
+#include "vmseal/sealing/tracee.hpp"
+
 namespace vmseal::sealing {
 
 std::size_t AuditReport::warnings() const noexcept {
@@ -250,6 +254,33 @@ TreeAudit audit_tree(const std::vector<std::string>& roots, Profile profile,
     ::close(fd);
   }
   return result;
+}
+
+RunMethod run_method_for(const std::string& path, const ElfImage& image) {
+  if (image.type == ET_DYN && !image.interp && !image.pie)
+    return {"n/a", "a shared object: sealed with the program that loads it"};
+  if (image.type != ET_EXEC && image.type != ET_DYN) return {"n/a", "not a program"};
+  const LaunchPlan plan = plan_launch(path);
+  switch (plan.obstacle) {
+    case LaunchObstacle::None:
+      return {"preload",
+              "dynamically linked, loaded by this system's glibc loader and started through "
+              "glibc's _start: the preload seals it before main"};
+    case LaunchObstacle::Static: {
+      if (const std::string no = ptrace_policy_obstacle(); !no.empty())
+        return {"none", plan.why + "; it would be sealed through ptrace, but " + no +
+                            " (vmseal run warns and runs it unsealed; --enforce refuses)"};
+      const bool glibc = static_libc_of(path) == StaticLibc::Glibc;
+      return {"ptrace",
+              "statically linked (no loader to preload into): sealed from outside through "
+              "ptrace, text, rodata and gaps at its exec, RELRO " +
+                  std::string(glibc ? "when its glibc start-up makes it read-only"
+                                    : "after its self-relocation, at its first system call "
+                                      "(its libc, not glibc, never makes RELRO read-only)")};
+    }
+    default:
+      return {"none", plan.why + " (vmseal run warns and runs it unsealed; --enforce refuses)"};
+  }
 }
 
 }  // namespace vmseal::sealing

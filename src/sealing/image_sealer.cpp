@@ -78,6 +78,24 @@ bool matches_opt_out(const char* globs, const char* path) noexcept {
   return false;
 }
 
+bool protection_as_planned(SegmentKind k, int prot) noexcept {
+  switch (k) {
+    case SegmentKind::Text:
+      return (prot & PROT_WRITE) == 0;
+    case SegmentKind::Rodata:
+    case SegmentKind::Relro:
+    case SegmentKind::Gap:
+      return (prot & (PROT_WRITE | PROT_EXEC)) == 0;
+    case SegmentKind::Data:
+    case SegmentKind::Bss:
+      return (prot & PROT_EXEC) == 0;
+    case SegmentKind::Mutable:
+    case SegmentKind::WriteExec:
+      return true;  // never sealed
+  }
+  return true;
+}
+
 bool ImageSealer::mseal_available(int* error) noexcept {
   // -1 unknown, 0 no, 1 yes; errno of the probe in `probe_error`.
   static int state = -1;
@@ -215,26 +233,6 @@ struct RunTotals {
   std::size_t failures = 0;
   std::uint64_t sealed = 0;
 };
-
-// Whether `prot` is what a range of kind `k` has when the loader is done:
-// nothing the seal would freeze in a dangerous state.
-bool protection_as_planned(SegmentKind k, int prot) noexcept {
-  switch (k) {
-    case SegmentKind::Text:
-      return (prot & PROT_WRITE) == 0;
-    case SegmentKind::Rodata:
-    case SegmentKind::Relro:
-    case SegmentKind::Gap:
-      return (prot & (PROT_WRITE | PROT_EXEC)) == 0;
-    case SegmentKind::Data:
-    case SegmentKind::Bss:
-      return (prot & PROT_EXEC) == 0;
-    case SegmentKind::Mutable:
-    case SegmentKind::WriteExec:
-      return true;  // never sealed
-  }
-  return true;
-}
 
 // Whether the range, where it is mapped, has its planned protection now.
 bool as_planned(const PlannedRange& r) noexcept {

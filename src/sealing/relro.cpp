@@ -151,10 +151,16 @@ const char* relro_outcome_name(RelroOutcome o) noexcept {
   return "?";
 }
 
-bool SelfMappings::load() noexcept {
+bool SelfMappings::load(int pid) noexcept {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/maps", pid);
+  return load_file(path);
+}
+
+bool SelfMappings::load_file(const char* path) noexcept {
   n_ = 0;
   loaded_ = false;
-  const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   char buf[8192];
   std::size_t have = 0;

@@ -47,6 +47,14 @@ enum class AuditError : std::uint8_t { None, Io, NotRegular, NotElf };
 bool audit_file(const std::string& path, Profile profile, AuditReport& out, std::string* error,
                 AuditError* kind, int fd = -1);
 
+// How `vmseal run` would seal a program, decided as `run` decides it
+// (launch.hpp, plan_launch) on this machine, for this user.
+struct RunMethod {
+  std::string method;  // "preload", "ptrace" (a static program's start-up), "none", "n/a"
+  std::string why;
+};
+RunMethod run_method_for(const std::string& path, const ElfImage& image);
+
 struct TreeLimits {
   std::size_t max_files = 1'000'000;  // files audited (ELF or not) before the walk stops
   std::size_t max_depth = 64;         // directories below a root

@@ -153,6 +153,12 @@ class ImageSealer {
 // first page) is refused with EPERM. Changes nothing.
 bool verify_sealed(Addr start, Addr end) noexcept;
 
+// Whether `prot` is what a range of kind `k` has when the loader is done
+// (text not writable; rodata, RELRO and gaps neither writable nor
+// executable; data not executable): nothing the seal would freeze in a
+// dangerous state.
+bool protection_as_planned(SegmentKind k, int prot) noexcept;
+
 // Whether `path` (or its file name) matches one of the ':'-separated globs.
 bool matches_opt_out(const char* globs, const char* path) noexcept;
 

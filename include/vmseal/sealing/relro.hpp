@@ -39,7 +39,9 @@ class SelfMappings {
   constexpr SelfMappings() noexcept = default;
 
   // Reads /proc/self/maps; false (and empty) when it cannot be read whole.
-  bool load() noexcept;
+  bool load() noexcept { return load_file("/proc/self/maps"); }
+  // The same for another process (/proc/PID/maps): the ptrace sealer's view.
+  bool load(int pid) noexcept;
   bool loaded() const noexcept { return loaded_; }
   // Whether [start, end) is mapped without a hole by private mappings that
   // all have protection `prot` (PROT_* bits).
@@ -70,6 +72,7 @@ class SelfMappings {
 
  private:
   std::size_t first_ending_after(Addr start) const noexcept;
+  bool load_file(const char* path) noexcept;
 
   struct Entry {
     Addr start = 0;

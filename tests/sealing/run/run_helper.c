@@ -4,12 +4,15 @@
  * sanitizers: their runtime refuses to come after a preload. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int helper_data = 42;              /* .data */
@@ -130,12 +133,73 @@ static int do_dlmopen(const char* path) {
 #endif
 }
 
+/* Who traces this process now (TracerPid), and its pid and parent. */
+static void tracer(void) {
+  FILE* f = fopen("/proc/self/status", "r");
+  char line[256];
+  while (f != NULL && fgets(line, sizeof line, f) != NULL)
+    if (strncmp(line, "TracerPid:", 10) == 0) printf("tracer %d\n", atoi(line + 10));
+  if (f != NULL) fclose(f);
+  printf("pid %d\n", (int)getpid());
+}
+
+/* One exploit primitive on the program's own image, by name; prints OK or
+ * the errno's name, and for a discard whether the bytes survived. Run in a
+ * child: a primitive that works may leave it unable to go on (its text moved
+ * away). */
+static int attack_here(const char* what);
+static int attack(const char* what) {
+  const pid_t child = fork();
+  if (child == 0) _exit(attack_here(what));
+  int status = 0;
+  waitpid(child, &status, 0);
+  /* 10 OK, 11 EPERM, 12 another error, 2 unknown; killed by a signal: the
+   * primitive took effect under the child's feet (its code moved away). */
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 10;
+  if (code == 2) return 2;
+  printf("%s %s\n", what, code == 10 ? "OK" : code == 11 ? "EPERM" : "failed otherwise");
+  return 0;
+}
+
+static int attack_here(const char* what) {
+  struct find prog = find_object("");
+  const uintptr_t text = prog.text & ~(uintptr_t)4095;
+  const uintptr_t ro = (uintptr_t)&helper_const & ~(uintptr_t)4095;
+  int r = -1;
+  if (strcmp(what, "text-mprotect") == 0)
+    r = mprotect((void*)text, 4096, PROT_READ | PROT_WRITE);
+  else if (strcmp(what, "rodata-munmap") == 0)
+    r = munmap((void*)ro, 4096);
+  else if (strcmp(what, "text-mremap") == 0)
+    r = mremap((void*)text, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED,
+               (void*)(text + (1UL << 30))) == MAP_FAILED
+            ? -1
+            : 0;
+  else if (strcmp(what, "relro-mprotect") == 0 && prog.relro != 0)
+    r = mprotect((void*)prog.relro, 4096, PROT_READ | PROT_WRITE);
+  else if (strcmp(what, "relro-dontneed") == 0 && prog.relro != 0) {
+    const uintptr_t before = *(volatile uintptr_t*)prog.relro;
+    r = madvise((void*)prog.relro, 4096, MADV_DONTNEED);
+    const uintptr_t after = *(volatile uintptr_t*)prog.relro;
+    printf("relro_bytes %s\n", before == after ? "unchanged" : "changed");
+  } else {
+    printf("unknown attack %s\n", what);
+    return 2;
+  }
+  return r == 0 ? 10 : errno == EPERM ? 11 : 12;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc >= 2 && strcmp(argv[1], "status") == 0) {
     status();
     return 0;
   }
+  if (argc >= 2 && strcmp(argv[1], "tracer") == 0) {
+    tracer();
+    return 0;
+  }
+  if (argc >= 3 && strcmp(argv[1], "attack") == 0) return attack(argv[2]);
   if (argc >= 3 && strcmp(argv[1], "dlopen") == 0) return do_dlopen(argv[2], RTLD_NOW, 1);
   if (argc >= 3 && strcmp(argv[1], "dlopen-nodelete") == 0)
     return do_dlopen(argv[2], RTLD_NOW | RTLD_NODELETE, 0);
