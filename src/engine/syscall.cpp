@@ -13,11 +13,11 @@ struct KindInfo {
   std::size_t args;
 };
 constexpr std::array<KindInfo, kSyscallKinds> kKinds{{
-    {"mmap", 6},       {"munmap", 2}, {"mprotect", 3}, {"pkey_mprotect", 4}, {"mremap", 5},
-    {"madvise", 3},    {"mlock", 2},  {"mlock2", 3},   {"munlock", 2},       {"mlockall", 1},
-    {"munlockall", 0}, {"brk", 1},    {"mseal", 3},    {"mseal", 4},         {"msync", 3},
-    {"shmat", 3},      {"shmdt", 1},  {"prctl", 5},    {"setrlimit", 3},     {"prlimit64", 4},
-    {"capset", 3},
+    {"mmap", 6},       {"munmap", 2},      {"mprotect", 3}, {"pkey_mprotect", 4}, {"mremap", 5},
+    {"madvise", 3},    {"mlock", 2},       {"mlock2", 3},   {"munlock", 2},       {"mlockall", 1},
+    {"munlockall", 0}, {"brk", 1},         {"mseal", 3},    {"mseal", 4},         {"msync", 3},
+    {"shmat", 3},      {"shmdt", 1},       {"prctl", 5},    {"setrlimit", 3},     {"prlimit64", 4},
+    {"capset", 3},     {"userfaultfd", 1}, {"ioctl", 3},    {"ioctl", 4},         {"ioctl", 3},
 }};
 
 }  // namespace
@@ -89,6 +89,14 @@ SysResult dispatch(AddressSpace& as, const Syscall& c) {
       return as.setrlimit(static_cast<int>(a[1]), a[2], a[3], as.config().caps);
     case SyscallKind::Capset:
       return as.capset(a[0], a[1], a[2]);
+    case SyscallKind::Userfaultfd:
+      return as.userfaultfd(a[0]);
+    case SyscallKind::UffdioApi:
+      return as.uffdio_api(static_cast<int>(a[0]), a[1], a[2]);
+    case SyscallKind::UffdioRegister:
+      return as.uffdio_register(static_cast<int>(a[0]), a[1], a[2], a[3]);
+    case SyscallKind::UffdioUnregister:
+      return as.uffdio_unregister(static_cast<int>(a[0]), a[1], a[2]);
   }
   return SysResult(Errno::NOSYS);
 }

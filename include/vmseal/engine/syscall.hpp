@@ -21,31 +21,35 @@
 namespace vmseal {
 
 enum class SyscallKind : std::uint8_t {
-  Mmap,          // addr, len, prot, flags, fd, offset
-  Munmap,        // addr, len
-  Mprotect,      // addr, len, prot
-  PkeyMprotect,  // addr, len, prot, pkey
-  Mremap,        // old_addr, old_len, new_len, flags, new_addr
-  Madvise,       // addr, len, advice
-  Mlock,         // addr, len
-  Mlock2,        // addr, len, flags
-  Munlock,       // addr, len
-  Mlockall,      // flags
-  Munlockall,    //
-  Brk,           // addr
-  Mseal,         // addr, len, flags
-  MsealTyped,    // addr, len, types, flags (the typed-seal RFC's four arguments)
-  Msync,         // addr, len, flags
-  Shmat,         // segment (the engine's FileId of it), addr, shmflg
-  Shmdt,         // addr
-  Prctl,         // option, arg2..arg5: the options that decide memory calls (PR_SET/GET_MDWE)
-  Setrlimit,     // resource, rlim_cur, rlim_max (the struct's fields)
-  Prlimit,       // pid, resource, rlim_cur, rlim_max: prlimit64 with a new limit
-  Capset,        // effective, permitted, inheritable (header pid 0: this process)
+  Mmap,              // addr, len, prot, flags, fd, offset
+  Munmap,            // addr, len
+  Mprotect,          // addr, len, prot
+  PkeyMprotect,      // addr, len, prot, pkey
+  Mremap,            // old_addr, old_len, new_len, flags, new_addr
+  Madvise,           // addr, len, advice
+  Mlock,             // addr, len
+  Mlock2,            // addr, len, flags
+  Munlock,           // addr, len
+  Mlockall,          // flags
+  Munlockall,        //
+  Brk,               // addr
+  Mseal,             // addr, len, flags
+  MsealTyped,        // addr, len, types, flags (the typed-seal RFC's four arguments)
+  Msync,             // addr, len, flags
+  Shmat,             // segment (the engine's FileId of it), addr, shmflg
+  Shmdt,             // addr
+  Prctl,             // option, arg2..arg5: the options that decide memory calls (PR_SET/GET_MDWE)
+  Setrlimit,         // resource, rlim_cur, rlim_max (the struct's fields)
+  Prlimit,           // pid, resource, rlim_cur, rlim_max: prlimit64 with a new limit
+  Capset,            // effective, permitted, inheritable (header pid 0: this process)
+  Userfaultfd,       // flags: a context of this mm; the result is its fd
+  UffdioApi,         // fd, api, features: ioctl(fd, UFFDIO_API, {api, features})
+  UffdioRegister,    // fd, start, len, mode: ioctl(fd, UFFDIO_REGISTER, {range, mode})
+  UffdioUnregister,  // fd, start, len: ioctl(fd, UFFDIO_UNREGISTER, {start, len})
 };
-inline constexpr std::size_t kSyscallKinds = 21;
+inline constexpr std::size_t kSyscallKinds = 25;
 
-// The name strace prints ("mseal" for MsealTyped too).
+// The name strace prints ("mseal" for MsealTyped too, "ioctl" for the UFFDIO_* ones).
 std::string_view syscall_name(SyscallKind k) noexcept;
 // How many register arguments the call reads.
 std::size_t syscall_arg_count(SyscallKind k) noexcept;
