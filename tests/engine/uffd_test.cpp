@@ -436,5 +436,124 @@ TEST(Uffd, U14Munmap) {
   });
 }
 
+// ---- the rules, drawn -----------------------------------------------------------
+
+// A window of `n` pages in a root process with a ready userfaultfd.
+struct Drawn {
+  AddressSpace as{test::probe_config()};
+  test::Window w;
+  int fd = -1;
+  explicit Drawn(std::uint64_t n, std::uint64_t features = 0) {
+    w = test::make_window(as, n);
+    fd = static_cast<int>(as.userfaultfd(kFlags).value());
+    EXPECT_TRUE(as.uffdio_api(fd, a::UFFD_API, features).is_ok());
+  }
+  SysResult reg(std::int64_t from, std::int64_t to, std::uint64_t mode, int with = -1) {
+    return as.uffdio_register(with < 0 ? fd : with, w.P(from),
+                              static_cast<std::uint64_t>(to - from) * PS, mode);
+  }
+  SysResult unreg(std::int64_t from, std::int64_t to, int with = -1) {
+    return as.uffdio_unregister(with < 0 ? fd : with, w.P(from),
+                                static_cast<std::uint64_t>(to - from) * PS);
+  }
+};
+
+// userfaultfd_register_range(): a sub-range is split off and takes the
+// context; userfaultfd_clear_vma() merges it back (5.1, u5).
+TEST(UffdRule, RegisterSplitsAndUnregisterMergesBack) {
+  Drawn d(8);
+  ASSERT_TRUE(test::build(d.w, "[0-8 rw-p ac]"));
+  EXPECT_EQ(d.reg(2, 4, kMissing), SysResult::ok(0));
+  EXPECT_EQ(d.w.draw(), "[0-2 rw-p ac][2-4 rw-p um ac][4-8 rw-p ac]");
+  EXPECT_EQ(d.unreg(2, 4), SysResult::ok(0));
+  EXPECT_EQ(d.w.draw(), "[0-8 rw-p ac]");
+}
+
+// The context is part of what merging compares: the same flags under two
+// contexts stay two VMAs, and the other context's VMA is EBUSY, with nothing
+// changed (u6).
+TEST(UffdRule, AnotherContextsVmaIsBusyAndNeverMerges) {
+  Drawn d(8);
+  const int other = static_cast<int>(d.as.userfaultfd(kFlags).value());
+  ASSERT_TRUE(d.as.uffdio_api(other, a::UFFD_API, 0).is_ok());
+  ASSERT_TRUE(test::build(d.w, "[0-8 rw-p ac]"));
+  ASSERT_EQ(d.reg(0, 4, kMissing), SysResult::ok(0));
+  EXPECT_EQ(d.reg(2, 6, kMissing, other), SysResult(Errno::BUSY));
+  EXPECT_EQ(d.w.draw(), "[0-4 rw-p um ac][4-8 rw-p ac]");
+  EXPECT_EQ(d.reg(4, 8, kMissing, other), SysResult::ok(0));
+  EXPECT_EQ(d.w.draw(), "[0-4 rw-p um ac][4-8 rw-p um ac]");
+  EXPECT_EQ(d.reg(4, 8, kMissing), SysResult(Errno::BUSY));
+  EXPECT_EQ(d.unreg(0, 8, other), SysResult(Errno::INVAL));
+}
+
+// Registration asks no seal: a sealed VMA is split and registered, and
+// closing the fd merges it back, sealed (u9).
+TEST(UffdRule, SealedVmaIsSplitAndRegistered) {
+  Drawn d(8);
+  ASSERT_TRUE(test::build(d.w, "[0-4 rw-p ac sl][4-8 rw-p ac]"));
+  EXPECT_EQ(d.reg(2, 6, kWp), SysResult::ok(0));
+  EXPECT_EQ(d.w.draw(), "[0-2 rw-p ac sl][2-4 rw-p uw ac sl][4-6 rw-p uw ac][6-8 rw-p ac]");
+  EXPECT_EQ(d.as.close(d.fd), SysResult::ok(0));
+  EXPECT_EQ(d.w.draw(), "[0-4 rw-p ac sl][4-8 rw-p ac]");
+}
+
+// remap_move(): an armed VMA moves only alone. After it the earlier VMAs
+// stay moved (EFAULT); first with more after it, nothing moves (u10).
+TEST(UffdRule, MultiVmaMoveStopsAtAnArmedVma) {
+  Drawn d(40);
+  ASSERT_TRUE(test::build(d.w, "[0-2 rw-p ac][2-4 r--p][4-6 rw-p ac]"));
+  ASSERT_EQ(d.reg(2, 4, kMissing), SysResult::ok(0));
+  EXPECT_EQ(d.as.mremap(d.w.P(0), 6 * PS, 6 * PS, kMove, d.w.P(30)), SysResult(Errno::FAULT));
+  EXPECT_EQ(d.w.draw(), "[2-4 r--p um][4-6 rw-p ac][30-32 rw-p ac]");
+  EXPECT_EQ(d.as.mremap(d.w.P(2), 4 * PS, 4 * PS, kMove, d.w.P(10)), SysResult(Errno::FAULT));
+  EXPECT_EQ(d.w.draw(), "[2-4 r--p um][4-6 rw-p ac][30-32 rw-p ac]");
+  EXPECT_EQ(d.as.mremap(d.w.P(2), 2 * PS, 2 * PS, kMove, d.w.P(10)), SysResult::ok(d.w.P(10)));
+  EXPECT_EQ(d.w.draw(), "[4-6 rw-p ac][10-12 r--p][30-32 rw-p ac]");
+}
+
+// mremap_userfaultfd_prep() comes after copy_vma()'s merge: a neighbour of
+// the same context merged into the moved VMA loses its registration with it
+// (u10.11); with UFFD_FEATURE_EVENT_REMAP both keep it (u11).
+TEST(UffdRule, MoveClearsTheMergedDestination) {
+  for (const std::uint64_t features : {std::uint64_t{0}, a::UFFD_FEATURE_EVENT_REMAP}) {
+    Drawn d(30, features);
+    ASSERT_TRUE(test::build(d.w, "[20-22 rw-p ac][24-26 rw-p ac]"));
+    ASSERT_EQ(d.reg(20, 22, kMissing), SysResult::ok(0));
+    ASSERT_EQ(d.reg(24, 26, kMissing), SysResult::ok(0));
+    EXPECT_EQ(d.as.mremap(d.w.P(20), 2 * PS, 2 * PS, kMove, d.w.P(22)), SysResult::ok(d.w.P(22)));
+    EXPECT_EQ(d.w.draw(), features == 0 ? "[22-26 rw-p ac]" : "[22-26 rw-p um ac]");
+  }
+}
+
+// dup_userfaultfd(): without UFFD_FEATURE_EVENT_FORK the child's VMAs lose
+// the registration and stay as they were split; with it they keep it (u7).
+TEST(UffdRule, ForkDropsTheRegistrationWithoutMerging) {
+  for (const std::uint64_t features : {std::uint64_t{0}, a::UFFD_FEATURE_EVENT_FORK}) {
+    Drawn d(8, features);
+    ASSERT_TRUE(test::build(d.w, "[0-8 rw-p ac]"));
+    ASSERT_EQ(d.reg(2, 4, kMissing), SysResult::ok(0));
+    AddressSpace child = d.as.fork();
+    test::Window cw = d.w;
+    cw.as = &child;
+    EXPECT_EQ(cw.draw(), features == 0 ? "[0-2 rw-p ac][2-4 rw-p ac][4-8 rw-p ac]"
+                                       : "[0-2 rw-p ac][2-4 rw-p um ac][4-8 rw-p ac]");
+    EXPECT_EQ(d.w.draw(), "[0-2 rw-p ac][2-4 rw-p um ac][4-8 rw-p ac]");
+  }
+}
+
+// The last close releases the context: its VMAs are cleared whole and
+// merged; a dup()ed fd keeps it (u8).
+TEST(UffdRule, TheLastCloseUnregistersAndMerges) {
+  Drawn d(8);
+  ASSERT_TRUE(test::build(d.w, "[0-8 rw-p ac]"));
+  ASSERT_EQ(d.reg(2, 4, kMissing), SysResult::ok(0));
+  const int copy = d.as.fds().install(d.as.fds().lookup(d.fd));
+  EXPECT_EQ(d.as.close(d.fd), SysResult::ok(0));
+  EXPECT_EQ(d.w.draw(), "[0-2 rw-p ac][2-4 rw-p um ac][4-8 rw-p ac]");
+  EXPECT_EQ(d.as.close(copy), SysResult::ok(0));
+  EXPECT_EQ(d.w.draw(), "[0-8 rw-p ac]");
+  EXPECT_EQ(d.as.close(copy), SysResult(Errno::BADF));
+}
+
 }  // namespace
 }  // namespace vmseal
