@@ -592,6 +592,14 @@ struct Predictor::Impl {
       case SyscallKind::Setrlimit:
       case SyscallKind::Prlimit:
       case SyscallKind::Capset:
+      case SyscallKind::Userfaultfd:
+      case SyscallKind::UffdioApi:
+        return;
+      case SyscallKind::UffdioRegister:  // fd, start, len
+      case SyscallKind::UffdioUnregister:
+        addr = a[1];
+        len = a[2];
+        add(addr, len);
         return;
       case SyscallKind::Mmap:
         addr = a[0];

@@ -228,22 +228,35 @@ Addr range_end(Addr start, std::uint64_t len) {
 }  // namespace
 
 // File descriptors: open, memfd_create, dup and close keep the engine's fd table
-// in step with the traced process so mmap can find its files.
+// in step with the traced process so mmap can find its files, with their
+// close-on-exec flags; the last close of a userfaultfd releases it.
 void Simulator::track_files(int pid, const TraceCall& c) {
   if (c.outcome != Outcome::Value) return;
   auto mm = mm_of(pid);
   FdTable& fds = mm->as.fds();
   const int result = static_cast<int>(c.signed_value());
+  FdArg f;
+  const bool has_fd = !c.args.empty() && parse_fd_arg(c.args[0], f);
   if (c.name == "close") {
-    FdArg f;
-    if (!c.args.empty() && parse_fd_arg(c.args[0], f)) fds.close(f.fd);
+    if (!has_fd) return;
+    const FileId id = fds.lookup(f.fd);
+    fds.close(f.fd);
+    if (id != 0) drop_file(mm->as.files(), id);
+    return;
+  }
+  if (c.name == "fcntl" && has_fd && c.args.size() >= 3 && c.args[1] == "F_SETFD") {
+    fds.set_cloexec(f.fd, has_word(c.args[2], "FD_CLOEXEC"));
     return;
   }
   if (c.name == "dup" || c.name == "dup2" || c.name == "dup3" ||
       (c.name == "fcntl" && c.args.size() >= 2 && c.args[1].starts_with("F_DUPFD"))) {
-    FdArg f;
-    if (!c.args.empty() && parse_fd_arg(c.args[0], f)) {
-      if (FileId id = fds.lookup(f.fd); id != 0) fds.install_at(result, id);
+    const bool cloexec =
+        (c.name == "dup3" && c.args.size() >= 3 && has_word(c.args[2], "O_CLOEXEC")) ||
+        (c.name == "fcntl" && c.args[1] == "F_DUPFD_CLOEXEC");
+    if (const FileId id = has_fd ? fds.lookup(f.fd) : 0; id != 0) {
+      const FileId replaced = fds.lookup(result);  // dup2/dup3 close what was there
+      fds.install_at(result, id, cloexec);
+      if (replaced != 0 && replaced != id) drop_file(mm->as.files(), replaced);
     }
     return;
   }
@@ -266,8 +279,34 @@ void Simulator::track_files(int pid, const TraceCall& c) {
       fi.writable = has_word(all, "O_RDWR");
     }
     fi.append_only = false;
-    fds.install_at(result, mm->as.files().add(fi));
+    const bool cloexec = has_word(all, "O_CLOEXEC") || has_word(all, "MFD_CLOEXEC");
+    const FileId replaced = fds.lookup(result);  // an fd closed behind the trace's back
+    fds.install_at(result, mm->as.files().add(fi), cloexec);
+    if (replaced != 0) drop_file(mm->as.files(), replaced);
   }
+}
+
+Simulator::Mm* Simulator::mm_with_id(const FileTable& files, std::uint32_t mm_id) {
+  for (auto& [pid, mm] : procs_)
+    if (mm != nullptr && &mm->as.files() == &files && mm->as.mm_id() == mm_id) return mm.get();
+  return nullptr;
+}
+
+void Simulator::drop_file(FileTable& files, FileId file) {
+  if (!files.valid(file) || files.get(file).uffd == 0) return;
+  std::vector<AddressSpace*> live;
+  for (auto& [pid, mm] : procs_)
+    if (mm != nullptr && std::find(live.begin(), live.end(), &mm->as) == live.end())
+      live.push_back(&mm->as);
+  release_if_unheld(files, file, live);
+}
+
+// The fds of an mm no live process uses any more (an exit, an exec's old
+// mm): each of its files has one holder fewer.
+void Simulator::drop_files(Mm& mm) {
+  for (auto& [pid, other] : procs_)
+    if (other.get() == &mm) return;  // a thread of it lives on
+  for (const FileId f : mm.as.fds().files()) drop_file(mm.as.files(), f);
 }
 
 // capget(2) shows the caller's capability sets: from then on the engine
@@ -287,9 +326,12 @@ void Simulator::learn_capabilities(int pid, const TraceCall& c) {
 // its parent's mm, a forked one gets a copy, an exec a new one.
 std::optional<SimRecord> Simulator::change_tasks(int pid, const TaskChange& t, std::string* error) {
   if (t.kind == TaskChange::Kind::Exec) {
-    // A new mm with what it inherits from the old one (MDWE).
-    auto mm = std::make_shared<Mm>(mm_of(pid)->as.successor_for_exec());
+    // A new mm with what it inherits from the old one (MDWE), and the fds
+    // not closed on exec.
+    const auto old = mm_of(pid);
+    auto mm = std::make_shared<Mm>(old->as.successor_for_exec());
     set_proc(pid, mm);
+    for (const FileId f : old->as.fds().files()) drop_file(old->as.files(), f);
     return std::nullopt;
   }
   if (t.kind == TaskChange::Kind::None) return std::nullopt;  // a clone that made nothing
@@ -318,8 +360,12 @@ std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* err
     case EventKind::Exit:
     case EventKind::Killed:
       // Keep the layout the process died with, for the final report.
-      if (auto it = procs_.find(ev.pid); it != procs_.end() && it->second)
-        keep_exited(ev.pid, it->second);
+      if (auto it = procs_.find(ev.pid); it != procs_.end() && it->second) {
+        const std::shared_ptr<Mm> mm = it->second;
+        keep_exited(ev.pid, mm);
+        set_proc(ev.pid, nullptr);
+        drop_files(*mm);  // its fds close, unless a thread of it lives on
+      }
       set_proc(ev.pid, nullptr);
       ++summary_.other_events;
       return std::nullopt;
@@ -421,6 +467,12 @@ SimRecord Simulator::apply_call(int pid, std::size_t line, MemoryCall call, std:
     const auto& a = call.call.a;
     rec.engine = mm_of(static_cast<int>(a[0]))
                      ->as.setrlimit(static_cast<int>(a[1]), a[2], a[3], mm.as.config().caps);
+  } else if (call.form == MemoryCall::Form::Syscall &&
+             (call.call.kind == SyscallKind::Userfaultfd ||
+              call.call.kind == SyscallKind::UffdioApi ||
+              call.call.kind == SyscallKind::UffdioRegister ||
+              call.call.kind == SyscallKind::UffdioUnregister)) {
+    apply_uffd(call, mm, j, rec);
   } else if (bind_call(call, mm, j)) {
     need_known_ranges(call, mm, j, rec);
     placed = run_call(call, mm, rec);
@@ -506,10 +558,70 @@ void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, Sim
     case SyscallKind::Setrlimit:
     case SyscallKind::Prlimit:
     case SyscallKind::Capset:
+    case SyscallKind::Userfaultfd:
+    case SyscallKind::UffdioApi:
+      return;
+    case SyscallKind::UffdioRegister:  // fd, start, len: the VMAs of [start, start + len)
+    case SyscallKind::UffdioUnregister:
+      need(a[1], range_end(a[1], a[2]));
       return;
     default:
       need(a[0], range_end(a[0], a[1]));  // the calls on [addr, addr + len)
   }
+}
+
+// userfaultfd(2) gets the fd the trace shows (the engine does not see every
+// fd the process has), as open(2) does. An ioctl on an fd the trace never
+// opened is taken for a userfaultfd of this mm made before the trace began
+// (or handed over, as a UFFD_EVENT_FORK message hands the child's):
+// unverifiable. A registration runs in the mm of the fd's context, which is
+// the parent's when the fd came with a fork (docs/kernel-rules.md 6c.5).
+void Simulator::apply_uffd(MemoryCall& c, Mm& mm, Judgement& j, SimRecord& rec) {
+  AddressSpace& as = mm.as;
+  const auto& a = c.call.a;
+  if (c.call.kind == SyscallKind::Userfaultfd) {
+    rec.engine = as.userfaultfd(a[0]);
+    if (!rec.engine.is_ok() || !rec.has_recorded || !rec.recorded.is_ok()) return;
+    const int own = static_cast<int>(rec.engine.value());
+    const int fd = static_cast<int>(rec.recorded.value());
+    if (own == fd || fd < 0) return;
+    const FileId file = as.fds().lookup(own);
+    const bool cloexec = as.fds().cloexec(own);
+    as.fds().close(own);
+    const FileId replaced = as.fds().lookup(fd);
+    as.fds().install_at(fd, file, cloexec);
+    if (replaced != 0) drop_file(as.files(), replaced);
+    rec.engine = SysResult::ok(static_cast<std::uint64_t>(fd));
+    return;
+  }
+  const int fd = static_cast<int>(a[0]);
+  if (fd >= 0 && as.fds().lookup(fd) == 0 &&
+      (!c.fd.has_path || c.fd.path == "anon_inode:[userfaultfd]")) {
+    UffdCtx ctx;
+    ctx.mm = as.mm_id();
+    ctx.ready = c.call.kind != SyscallKind::UffdioApi;
+    FileInfo fi;
+    fi.path = "anon_inode:[userfaultfd]";
+    fi.uffd = as.files().add_uffd(ctx);
+    if (fi.uffd != 0) as.fds().install_at(fd, as.files().add(fi));
+    j.unknown("fd " + std::to_string(fd) + " was opened before the trace began");
+  }
+  if (c.call.kind == SyscallKind::UffdioApi) {
+    rec.engine = as.uffdio_api(fd, a[1], a[2]);
+    return;
+  }
+  const bool reg = c.call.kind == SyscallKind::UffdioRegister;
+  const UffdId id = as.uffd_of(fd);
+  const UffdCtx* ctx = as.files().uffd(id);
+  Mm* on = ctx != nullptr ? mm_with_id(as.files(), ctx->mm) : nullptr;
+  if (on == nullptr) on = &mm;  // a context whose mm is gone finds no VMA
+  need_known_ranges(c, *on, j, rec);
+  if (id == 0)  // no such fd, or not a userfaultfd
+    rec.engine =
+        reg ? as.uffdio_register(fd, a[1], a[2], a[3]) : as.uffdio_unregister(fd, a[1], a[2]);
+  else
+    rec.engine =
+        reg ? on->as.uffd_register(id, a[1], a[2], a[3]) : on->as.uffd_unregister(id, a[1], a[2]);
 }
 
 // The engine runs the call; a call that chooses its address goes where the

@@ -141,6 +141,14 @@ class Simulator {
   void judge(SimRecord& rec, const Judgement& j, bool placed);
   void track_files(int pid, const TraceCall& call);
   void learn_capabilities(int pid, const TraceCall& call);
+  // userfaultfd(2) and its ioctls: the fd numbers the trace shows, a
+  // registration in the mm of the fd's context.
+  void apply_uffd(MemoryCall& call, Mm& mm, Judgement& j, SimRecord& rec);
+  Mm* mm_with_id(const FileTable& files, std::uint32_t mm_id);
+  // An open file one fd fewer holds: a userfaultfd no live process holds is
+  // released (engine/address_space.hpp release_if_unheld()).
+  void drop_file(FileTable& files, FileId file);
+  void drop_files(Mm& mm);
 
   SimOptions options_;
   SimSummary summary_;
