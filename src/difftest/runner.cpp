@@ -695,6 +695,35 @@ std::string c_address(Addr a, Addr lo, Addr hi) {
   return std::string(b);
 }
 
+// The C expression of a userfaultfd op (c_call()): the structures as arrays
+// of their 64-bit fields, the new fd moved where the run had it.
+std::string c_uffd_call(const Op& op, Addr lo, Addr hi) {
+  const auto& a = op.a;
+  auto addr = [&](Addr x) { return c_address(x, lo, hi); };
+  switch (op.kind) {
+    case OpKind::Userfaultfd:  // then moved where the run had it
+      return "({ long u = syscall(323, " + std::to_string(a[0]) +
+             "UL); if (u >= 0 && u != " + std::to_string(a[1]) + ") { long m = dup3(u, " +
+             std::to_string(a[1]) + ", " + std::to_string(a[0] & abi::UFFD_CLOEXEC) +
+             "); close(u); u = m; } u; })";
+    case OpKind::UffdioApi:  // the structures as arrays of their 64-bit fields
+      return "({ unsigned long long s[3] = {" + std::to_string(a[1]) + "ULL, " +
+             std::to_string(a[2]) + "ULL, 0}; syscall(SYS_ioctl, " + std::to_string(a[0]) +
+             ", 0xc018aa3fUL, s); })";
+    case OpKind::UffdioRegister:
+      return "({ unsigned long long s[4] = {" + addr(a[1]) + ", " + std::to_string(a[2]) + "ULL, " +
+             std::to_string(a[3]) + "ULL, 0}; syscall(SYS_ioctl, " + std::to_string(a[0]) +
+             ", 0xc020aa00UL, s); })";
+    case OpKind::UffdioUnregister:
+      return "({ unsigned long long s[2] = {" + addr(a[1]) + ", " + std::to_string(a[2]) +
+             "ULL}; syscall(SYS_ioctl, " + std::to_string(a[0]) + ", 0x8010aa01UL, s); })";
+    case OpKind::Close:
+      return "close(" + std::to_string(static_cast<int>(a[0])) + ")";
+    default:
+      return "";
+  }
+}
+
 // The C expression that makes `op`'s system call (fork aside).
 std::string c_call(const Op& op, const Fds& f, Addr lo, Addr hi) {
   auto addr = [&](Addr a) { return c_address(a, lo, hi); };
@@ -734,28 +763,12 @@ std::string c_call(const Op& op, const Fds& f, Addr lo, Addr hi) {
       call = "({ struct rlimit r = {" + std::to_string(a[1]) + "UL, " + std::to_string(a[2]) +
              "UL}; syscall(SYS_prlimit64, 0, " + std::to_string(a[0]) + ", &r, NULL); })";
       break;
-    case OpKind::Userfaultfd:  // then moved where the run had it
-      call = "({ long u = syscall(323, " + std::to_string(a[0]) +
-             "UL); if (u >= 0 && u != " + std::to_string(a[1]) + ") { long m = dup3(u, " +
-             std::to_string(a[1]) + ", " + std::to_string(a[0] & abi::UFFD_CLOEXEC) +
-             "); close(u); u = m; } u; })";
-      break;
-    case OpKind::UffdioApi:  // the structures as arrays of their 64-bit fields
-      call = "({ unsigned long long s[3] = {" + std::to_string(a[1]) + "ULL, " +
-             std::to_string(a[2]) + "ULL, 0}; syscall(SYS_ioctl, " + std::to_string(a[0]) +
-             ", 0xc018aa3fUL, s); })";
-      break;
+    case OpKind::Userfaultfd:
+    case OpKind::UffdioApi:
     case OpKind::UffdioRegister:
-      call = "({ unsigned long long s[4] = {" + addr(a[1]) + ", " + std::to_string(a[2]) + "ULL, " +
-             std::to_string(a[3]) + "ULL, 0}; syscall(SYS_ioctl, " + std::to_string(a[0]) +
-             ", 0xc020aa00UL, s); })";
-      break;
     case OpKind::UffdioUnregister:
-      call = "({ unsigned long long s[2] = {" + addr(a[1]) + ", " + std::to_string(a[2]) +
-             "ULL}; syscall(SYS_ioctl, " + std::to_string(a[0]) + ", 0x8010aa01UL, s); })";
-      break;
     case OpKind::Close:
-      call = "close(" + std::to_string(static_cast<int>(a[0])) + ")";
+      call = c_uffd_call(op, lo, hi);
       break;
     case OpKind::Capset:
       call =

@@ -38,23 +38,43 @@ void FileTable::free_uffd(UffdId id) {
 }
 
 int FdTable::install(FileId file, int min_fd, bool cloexec) {
-  int fd = min_fd;
+  int fd = min_fd == 3 ? scan_from_ : min_fd;
   while (fds_.count(fd) != 0) ++fd;
-  fds_[fd] = Entry{file, cloexec};
+  install_at(fd, file, cloexec);
+  if (min_fd == 3) scan_from_ = fd + 1;
   return fd;
 }
 
-bool FdTable::holds(FileId file) const noexcept {
-  for (const auto& [fd, e] : fds_)
-    if (e.file == file) return true;
-  return false;
+void FdTable::install_at(int fd, FileId file, bool cloexec) {
+  auto [it, fresh] = fds_.try_emplace(fd, Entry{file, cloexec});
+  if (!fresh) {
+    release(it->second.file);
+    it->second = Entry{file, cloexec};
+  }
+  hold(file);
+}
+
+bool FdTable::close(int fd) {
+  const auto it = fds_.find(fd);
+  if (it == fds_.end()) return false;
+  release(it->second.file);
+  fds_.erase(it);
+  if (fd >= 3 && fd < scan_from_) scan_from_ = fd;
+  return true;
+}
+
+void FdTable::release(FileId file) {
+  const auto it = held_.find(file);
+  if (it != held_.end() && --it->second == 0) held_.erase(it);
 }
 
 std::vector<FileId> FdTable::close_on_exec() {
   std::vector<FileId> closed;
+  scan_from_ = 3;
   for (auto it = fds_.begin(); it != fds_.end();) {
     if (it->second.cloexec) {
       closed.push_back(it->second.file);
+      release(it->second.file);
       it = fds_.erase(it);
     } else {
       ++it;

@@ -82,8 +82,8 @@ class FdTable {
  public:
   // Returns the lowest free fd >= `min_fd`, bound to `file`.
   int install(FileId file, int min_fd = 3, bool cloexec = false);
-  void install_at(int fd, FileId file, bool cloexec = false) { fds_[fd] = Entry{file, cloexec}; }
-  bool close(int fd) { return fds_.erase(fd) != 0; }
+  void install_at(int fd, FileId file, bool cloexec = false);
+  bool close(int fd);
   // 0 when fd is not open.
   FileId lookup(int fd) const noexcept {
     auto it = fds_.find(fd);
@@ -97,7 +97,7 @@ class FdTable {
     if (auto it = fds_.find(fd); it != fds_.end()) it->second.cloexec = on;
   }
   // Whether any fd names `file`.
-  bool holds(FileId file) const noexcept;
+  bool holds(FileId file) const noexcept { return held_.count(file) != 0; }
   // execve's do_close_on_exec(): closes the close-on-exec fds and gives
   // their files.
   std::vector<FileId> close_on_exec();
@@ -109,7 +109,11 @@ class FdTable {
     FileId file = 0;
     bool cloexec = false;
   };
+  void hold(FileId file) { ++held_[file]; }
+  void release(FileId file);
   std::unordered_map<int, Entry> fds_;
+  std::unordered_map<FileId, std::uint32_t> held_;  // how many fds name each file
+  int scan_from_ = 3;  // every fd in [3, scan_from_) is open: install()'s search starts here
 };
 
 }  // namespace vmseal
