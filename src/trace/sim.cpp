@@ -232,11 +232,15 @@ Addr range_end(Addr start, std::uint64_t len) {
 // close-on-exec flags; the last close of a userfaultfd releases it.
 void Simulator::track_files(int pid, const TraceCall& c) {
   if (c.outcome != Outcome::Value) return;
+  const std::string& n = c.name;
+  const bool opens =
+      n == "openat" || n == "open" || n == "creat" || n == "memfd_create" || n == "openat2";
+  if (!opens && n != "close" && n != "fcntl" && n != "dup" && n != "dup2" && n != "dup3") return;
   auto mm = mm_of(pid);
   FdTable& fds = mm->as.fds();
   const int result = static_cast<int>(c.signed_value());
   FdArg f;
-  const bool has_fd = !c.args.empty() && parse_fd_arg(c.args[0], f);
+  const bool has_fd = !opens && !c.args.empty() && parse_fd_arg(c.args[0], f);
   if (c.name == "close") {
     if (!has_fd) return;
     const FileId id = fds.lookup(f.fd);
@@ -260,8 +264,7 @@ void Simulator::track_files(int pid, const TraceCall& c) {
     }
     return;
   }
-  if (c.name == "openat" || c.name == "open" || c.name == "creat" || c.name == "memfd_create" ||
-      c.name == "openat2") {
+  if (opens) {
     FileInfo fi;
     fi.path = c.has_result_path ? c.result_path : std::string();
     if (c.result_deleted) fi.path += " (deleted)";
@@ -358,17 +361,16 @@ std::optional<SimRecord> Simulator::change_tasks(int pid, const TaskChange& t, s
 std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* error) {
   switch (ev.kind) {
     case EventKind::Exit:
-    case EventKind::Killed:
+    case EventKind::Killed: {
       // Keep the layout the process died with, for the final report.
-      if (auto it = procs_.find(ev.pid); it != procs_.end() && it->second) {
-        const std::shared_ptr<Mm> mm = it->second;
-        keep_exited(ev.pid, mm);
-        set_proc(ev.pid, nullptr);
-        drop_files(*mm);  // its fds close, unless a thread of it lives on
-      }
+      std::shared_ptr<Mm> mm;
+      if (auto it = procs_.find(ev.pid); it != procs_.end()) mm = it->second;
+      if (mm != nullptr) keep_exited(ev.pid, mm);
       set_proc(ev.pid, nullptr);
+      if (mm != nullptr) drop_files(*mm);  // its fds close, unless a thread of it lives on
       ++summary_.other_events;
       return std::nullopt;
+    }
     case EventKind::Call:
       break;
     default:
