@@ -232,11 +232,11 @@ Addr range_end(Addr start, std::uint64_t len) {
 // close-on-exec flags; the last close of a userfaultfd releases it.
 void Simulator::track_files(int pid, const TraceCall& c) {
   if (c.outcome != Outcome::Value) return;
+  auto mm = mm_of(pid);
   const std::string& n = c.name;
   const bool opens =
       n == "openat" || n == "open" || n == "creat" || n == "memfd_create" || n == "openat2";
   if (!opens && n != "close" && n != "fcntl" && n != "dup" && n != "dup2" && n != "dup3") return;
-  auto mm = mm_of(pid);
   FdTable& fds = mm->as.fds();
   const int result = static_cast<int>(c.signed_value());
   FdArg f;
