@@ -92,12 +92,11 @@ std::string unmodelled(const TraceCall& c) {
   static const char* const kAlways[] = {"remap_file_pages", "mbind",      "set_mempolicy_home_node",
                                         "io_setup",         "io_destroy", "process_madvise",
                                         "migrate_pages",    "move_pages", "pkey_alloc",
-                                        "pkey_free",        "mmap2",      "userfaultfd"};
+                                        "pkey_free",        "mmap2"};
   for (const char* n : kAlways)
     if (c.name == n) return c.name;
-  if (c.name == "ioctl" &&
-      (args_mention(c, "UFFDIO_REGISTER") || args_mention(c, "UFFDIO_UNREGISTER")))
-    return "ioctl(UFFDIO_*REGISTER)";
+  // userfaultfd(2) and UFFDIO_(UN)REGISTER are modelled (docs/kernel-rules.md 6f);
+  // UFFDIO_MOVE, _COPY and the other page-level ioctls change no VMA.
   if (c.name == "prctl" && args_mention(c, "PR_SET_VMA")) return "prctl(PR_SET_VMA)";
   if (c.name == "arch_prctl" && args_mention(c, "ARCH_MAP_VDSO"))
     return "arch_prctl(ARCH_MAP_VDSO_*)";

@@ -45,6 +45,11 @@ Mix Mix::defaults() {
   set(OpKind::Prctl, 1);
   set(OpKind::Setrlimit, 1);
   set(OpKind::Capset, 1);
+  set(OpKind::Userfaultfd, 1);
+  set(OpKind::UffdioApi, 1);
+  set(OpKind::UffdioRegister, 3);
+  set(OpKind::UffdioUnregister, 2);
+  set(OpKind::Close, 1);
   return m;
 }
 
@@ -425,6 +430,64 @@ Op Generator::make_capset(const AddressSpace& as) {
   return op;
 }
 
+// One of the userfaultfd slots (kUffdFdBase...), now and then an fd that is
+// no userfaultfd (ENOTTY) or none at all (EBADF). With `own_mm`, not a
+// context of another mm: after a fork the parent's contexts register in its
+// mm, which is exiting.
+std::uint64_t Generator::pick_uffd_fd(const AddressSpace& as, bool own_mm) {
+  if (chance(4) && own_mm) return static_cast<std::uint64_t>(ctx_.fds.memfd_a);
+  if (chance(3)) return 999;
+  const int first = kUffdFdBase + static_cast<int>(below(kUffdFds));
+  for (int i = 0; i < kUffdFds; ++i) {
+    const int fd = kUffdFdBase + (first - kUffdFdBase + i) % kUffdFds;
+    const UffdCtx* ctx = as.files().uffd(as.uffd_of(fd));
+    if (!own_mm || ctx == nullptr || ctx->mm == as.mm_id()) return static_cast<std::uint64_t>(fd);
+  }
+  return 999;
+}
+
+// userfaultfd(2) and its ioctls. Every context the child handshakes has
+// UFFD_FEATURE_SIGBUS (a fault in a registered range fails rather than
+// waiting for a monitor there is none of) and never an event feature (the
+// call that raises an event waits until a monitor reads it).
+Op Generator::make_uffd(OpKind k, const AddressSpace& as) {
+  Op op;
+  op.kind = k;
+  const bool ranged = k == OpKind::UffdioRegister || k == OpKind::UffdioUnregister;
+  const std::uint64_t fd = k == OpKind::Userfaultfd ? 0 : pick_uffd_fd(as, ranged);
+  switch (k) {
+    case OpKind::Userfaultfd: {
+      static constexpr std::uint64_t kFlags[] = {
+          abi::UFFD_CLOEXEC | abi::UFFD_NONBLOCK, abi::UFFD_CLOEXEC | abi::UFFD_NONBLOCK,
+          abi::UFFD_CLOEXEC, abi::UFFD_USER_MODE_ONLY, 0x10 /* EINVAL */};
+      op.a = {
+          kFlags[below(5)], static_cast<std::uint64_t>(kUffdFdBase) + below(kUffdFds), 0, 0, 0, 0};
+      return op;
+    }
+    case OpKind::UffdioApi: {
+      constexpr std::uint64_t kSigbus = abi::UFFD_FEATURE_SIGBUS;
+      static constexpr std::uint64_t kFeatures[] = {kSigbus,
+                                                    kSigbus,
+                                                    kSigbus | abi::UFFD_FEATURE_THREAD_ID,
+                                                    kSigbus | abi::UFFD_FEATURE_WP_ASYNC,
+                                                    kSigbus | abi::UFFD_FEATURE_EXACT_ADDRESS,
+                                                    std::uint64_t{1} << 40 /* EINVAL */};
+      op.a = {fd, chance(95) ? abi::UFFD_API : 0xab, kFeatures[below(6)], 0, 0, 0};
+      return op;
+    }
+    default:
+      break;
+  }
+  if (k == OpKind::Close) {
+    op.a = {fd == static_cast<std::uint64_t>(ctx_.fds.memfd_a) ? 999 : fd, 0, 0, 0, 0, 0};
+    return op;
+  }
+  const Addr a = pick_addr(as);
+  static constexpr std::uint64_t kModes[] = {1, 1, 2, 3, 4, 6, 0, 8};  // MISSING, WP, MINOR
+  op.a = {fd, a, pick_len(as, a), k == OpKind::UffdioRegister ? kModes[below(8)] : 0, 0, 0};
+  return op;
+}
+
 Op Generator::make_brk() {
   Op op;
   op.kind = OpKind::Brk;
@@ -496,14 +559,31 @@ Op Generator::make(OpKind k, const AddressSpace& as) {
       op.a = {a & kPageMask, 0, 0, 0, 0, 0};
       return op;
     }
+    case OpKind::Userfaultfd:
+    case OpKind::UffdioApi:
+    case OpKind::UffdioRegister:
+    case OpKind::UffdioUnregister:
+    case OpKind::Close:
+      return make_uffd(k, as);
   }
   return op;
 }
 
+namespace {
+
+bool is_uffd_op(OpKind k) noexcept {
+  return k == OpKind::Userfaultfd || k == OpKind::UffdioApi || k == OpKind::UffdioRegister ||
+         k == OpKind::UffdioUnregister || k == OpKind::Close;
+}
+
+}  // namespace
+
 Op Generator::next(const AddressSpace& as) {
   for (int attempt = 0; attempt < 32; ++attempt) {
-    Op op = make(pick_kind(), as);
-    if (is_confined(op, ctx_)) return op;
+    const OpKind k = pick_kind();
+    if (!ctx_.uffd && is_uffd_op(k)) continue;
+    Op op = make(k, as);
+    if (is_confined(op, ctx_) && !touches_armed(op, as)) return op;
   }
   Op op;
   op.kind = OpKind::Munmap;
@@ -571,7 +651,44 @@ bool is_confined(const Op& op, const GenContext& ctx) {
       return true;
     case OpKind::Setrlimit:  // the child's stack must still grow as it needs
       return a[0] != abi::RLIMIT_STACK || a[1] >= (std::uint64_t{1} << 20);
+    case OpKind::Userfaultfd:
+    case OpKind::UffdioApi:
+    case OpKind::Close:
+      return true;
+    case OpKind::UffdioRegister:  // validate_range() refuses unaligned ranges
+    case OpKind::UffdioUnregister:
+      if (!page_aligned(a[1]) || !page_aligned(a[2]) || a[2] == 0) return true;
+      if (!span(a[1], a[2], end)) return true;
+      return inside(w, a[1], end);
   }
+  return false;
+}
+
+bool touches_armed(const Op& op, const AddressSpace& as) {
+  const auto& a = op.a;
+  Addr start = a[0];
+  std::uint64_t len = a[1];
+  switch (op.kind) {
+    case OpKind::WriteFault:
+      len = 1;
+      break;
+    case OpKind::Madvise:
+      if (a[2] != abi::MADV_POPULATE_READ && a[2] != abi::MADV_POPULATE_WRITE) return false;
+      break;
+    case OpKind::Mlock:
+    case OpKind::Mlock2:
+      len += start & (P - 1);
+      if (len < a[1]) return false;  // wraps: nothing happens
+      start &= kPageMask;
+      break;
+    default:
+      return false;
+  }
+  Addr end = 0;
+  if (!span(start, len, end)) return false;
+  for (const Vma* v = as.vmas().lower(start); v != nullptr && v->start < end;
+       v = as.vmas().next_of(*v))
+    if ((v->flags & (vm::UFFD_MISSING | vm::UFFD_MINOR)) != 0) return true;
   return false;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -28,7 +29,7 @@ namespace {
 
 constexpr int kCallTimeoutMs = 20000;
 
-enum class ReqKind : std::int32_t { Syscall, Fault, Fork, Exit, Rlimit, Capset };
+enum class ReqKind : std::int32_t { Syscall, Fault, Fork, Exit, Rlimit, Capset, Uffd, Uffdio };
 
 struct Request {
   ReqKind kind = ReqKind::Syscall;
@@ -128,6 +129,23 @@ long clear_window(const Window& w) noexcept {
           d[word].inheritable = static_cast<std::uint32_t>(q.a[2] >> (32 * word));
         }
         v = syscall(SYS_capset, &h, d);
+        break;
+      }
+      case ReqKind::Uffd: {  // q.a: flags, the fd to move the new one to
+        v = syscall(SYS_userfaultfd, q.a[0]);
+        const long to = static_cast<long>(q.a[1]);
+        if (v >= 0 && v != to) {
+          const long moved = syscall(SYS_dup3, v, to, q.a[0] & O_CLOEXEC);
+          const int saved = errno;
+          syscall(SYS_close, v);
+          errno = saved;
+          v = moved;
+        }
+        break;
+      }
+      case ReqKind::Uffdio: {  // q.a: fd, command, the structure's fields
+        std::uint64_t s[4] = {q.a[2], q.a[3], q.a[4], 0};
+        v = syscall(SYS_ioctl, q.a[0], q.a[1], s);
         break;
       }
       case ReqKind::Exit:
@@ -324,11 +342,32 @@ long syscall_number(OpKind k) noexcept {
     case OpKind::Setrlimit:
     case OpKind::Capset:
       return -1;  // structures: ReqKind::Rlimit, ReqKind::Capset
+    case OpKind::Close:
+      return SYS_close;
+    case OpKind::Userfaultfd:
+    case OpKind::UffdioApi:
+    case OpKind::UffdioRegister:
+    case OpKind::UffdioUnregister:
+      return -1;  // ReqKind::Uffd, ReqKind::Uffdio
     case OpKind::WriteFault:
     case OpKind::Fork:
       return -1;
   }
   return -1;
+}
+
+// The ioctl command of a UFFDIO_* op, 0 for any other.
+std::uint64_t uffdio_command(OpKind k) noexcept {
+  switch (k) {
+    case OpKind::UffdioApi:
+      return UFFDIO_API;
+    case OpKind::UffdioRegister:
+      return UFFDIO_REGISTER;
+    case OpKind::UffdioUnregister:
+      return UFFDIO_UNREGISTER;
+    default:
+      return 0;
+  }
 }
 
 }  // namespace
@@ -475,6 +514,15 @@ bool NativeProcess::call(const Op& op, SysResult& result, std::string* error) {
   } else if (op.kind == OpKind::Setrlimit || op.kind == OpKind::Capset) {
     q.kind = op.kind == OpKind::Setrlimit ? ReqKind::Rlimit : ReqKind::Capset;
     for (std::size_t i = 0; i < 3; ++i) q.a[i] = op.a[i];
+  } else if (op.kind == OpKind::Userfaultfd) {
+    q.kind = ReqKind::Uffd;
+    q.a[0] = op.a[0];
+    q.a[1] = op.a[1];
+  } else if (const std::uint64_t cmd = uffdio_command(op.kind); cmd != 0) {
+    q.kind = ReqKind::Uffdio;
+    q.a[0] = op.a[0];
+    q.a[1] = cmd;
+    for (std::size_t i = 2; i < 5; ++i) q.a[i] = op.a[i - 1];
   } else {
     q.kind = ReqKind::Syscall;
     q.nr = syscall_number(op.kind);

@@ -9,10 +9,29 @@ namespace vmseal::difftest {
 
 namespace {
 
-constexpr std::array<std::string_view, kOpKinds> kNames{
-    "mmap",  "munmap", "mprotect", "pkey_mprotect", "mremap",     "madvise",
-    "mlock", "mlock2", "munlock",  "mlockall",      "munlockall", "brk",
-    "mseal", "fault",  "fork",     "prctl",         "setrlimit",  "capset"};
+constexpr std::array<std::string_view, kOpKinds> kNames{"mmap",
+                                                        "munmap",
+                                                        "mprotect",
+                                                        "pkey_mprotect",
+                                                        "mremap",
+                                                        "madvise",
+                                                        "mlock",
+                                                        "mlock2",
+                                                        "munlock",
+                                                        "mlockall",
+                                                        "munlockall",
+                                                        "brk",
+                                                        "mseal",
+                                                        "fault",
+                                                        "fork",
+                                                        "prctl",
+                                                        "setrlimit",
+                                                        "capset",
+                                                        "userfaultfd",
+                                                        "uffdio_api",
+                                                        "uffdio_register",
+                                                        "uffdio_unregister",
+                                                        "close"};
 
 std::string hex(std::uint64_t v) {
   char b[24];
@@ -35,6 +54,8 @@ trace::FdArg fd_arg(int fd, const Fds& fds) {
     f.path = "/secretmem";
   else if (fd == fds.dev_zero)
     f.path = "/dev/zero";
+  else if (fd >= kUffdFdBase && fd < kUffdFdBase + kUffdFds)
+    f.path = "anon_inode:[userfaultfd]";  // what a userfaultfd op puts there
   f.deleted = f.path.starts_with("/memfd:") || f.path == "/secretmem";
   f.has_path = !f.path.empty();
   return f;
@@ -108,8 +129,19 @@ std::optional<Syscall> as_syscall(const Op& op) noexcept {
     case OpKind::Capset:
       k = SyscallKind::Capset;
       break;
+    case OpKind::UffdioApi:
+      k = SyscallKind::UffdioApi;
+      break;
+    case OpKind::UffdioRegister:
+      k = SyscallKind::UffdioRegister;
+      break;
+    case OpKind::UffdioUnregister:
+      k = SyscallKind::UffdioUnregister;
+      break;
     case OpKind::WriteFault:
     case OpKind::Fork:
+    case OpKind::Userfaultfd:
+    case OpKind::Close:
       return std::nullopt;
   }
   return Syscall{k, op.a};
@@ -135,7 +167,15 @@ std::size_t arg_count(OpKind k) noexcept {
       return 5;
     case OpKind::Setrlimit:
     case OpKind::Capset:
+    case OpKind::UffdioApi:
+    case OpKind::UffdioUnregister:
       return 3;
+    case OpKind::UffdioRegister:
+      return 4;
+    case OpKind::Userfaultfd:
+      return 2;
+    case OpKind::Close:
+      return 1;
     case OpKind::Mremap:
       return 5;
     case OpKind::PkeyMprotect:
@@ -168,6 +208,14 @@ std::string strace_line(const Op& op, const SysResult& result, const Fds& fds) {
   if (const std::optional<Syscall> sys = as_syscall(op)) {
     call.call = *sys;
     if (op.kind == OpKind::Mmap) call.fd = fd_arg(static_cast<int>(sys->a[4]), fds);
+    if (sys->kind == SyscallKind::UffdioApi || sys->kind == SyscallKind::UffdioRegister ||
+        sys->kind == SyscallKind::UffdioUnregister)
+      call.fd = fd_arg(static_cast<int>(sys->a[0]), fds);
+  } else if (op.kind == OpKind::Userfaultfd) {  // as if it gave the fd it is moved to
+    call.call = Syscall{SyscallKind::Userfaultfd, {op.a[0]}};
+  } else if (op.kind == OpKind::Close) {
+    return "close(" + std::to_string(static_cast<int>(op.a[0])) +
+           ") = " + result_text(op.kind, result);
   } else if (op.kind == OpKind::WriteFault) {
     call.form = trace::MemoryCall::Form::ZeroFill;
     call.call.a = {static_cast<std::uint64_t>(fds.dev_zero), op.a[0], 1};

@@ -123,6 +123,11 @@ Job::Job(unsigned index, const Options& options)
   config_.pku = kernel::have_pku();
   config_.read_fault_zero_page = kernel::read_fault_maps_zero_page();
   config_.overcommit_never = kernel::read_vm_sysctl("overcommit_memory", 0) == 2;
+  config_.unprivileged_userfaultfd = kernel::read_vm_sysctl("unprivileged_userfaultfd", 0) != 0;
+  // A kernel without userfaultfd, or a filter that refuses it: no such calls.
+  const long uffd = syscall(abi::NR_userfaultfd, abi::UFFD_CLOEXEC | abi::UFFD_USER_MODE_ONLY);
+  ctx_.uffd = uffd >= 0;
+  if (uffd >= 0) close(static_cast<int>(uffd));
   compare_guards_ = kernel::pagemap_reports_guards();
   if (options.adjust_engine_config) options.adjust_engine_config(config_);
 
@@ -228,6 +233,24 @@ void install_files(AddressSpace& as, const Fds& f) {
   }
 }
 
+// userfaultfd(2), and the dup3() that moves its fd where the op says
+// (Userfaultfd's a[1]); an fd there before is closed by it.
+SysResult engine_userfaultfd(AddressSpace& as, const Op& op) {
+  const SysResult r = as.userfaultfd(op.a[0]);
+  const int to = static_cast<int>(op.a[1]);
+  if (r.is_error() || static_cast<int>(r.value()) == to) return r;
+  FdTable& fds = as.fds();
+  const int own = static_cast<int>(r.value());
+  const FileId file = fds.lookup(own);
+  const FileId replaced = fds.lookup(to);
+  fds.install_at(to, file, (op.a[0] & abi::UFFD_CLOEXEC) != 0);
+  fds.close(own);
+  AddressSpace* self = &as;
+  if (replaced != 0)
+    release_if_unheld(as.files(), replaced, std::span<AddressSpace* const>(&self, 1));
+  return SysResult::ok(static_cast<std::uint64_t>(to));
+}
+
 // The engine's side of one call. Non-fixed placement is the kernel's choice
 // where the engine cannot know the rest of the address space: when the engine
 // would not put the mapping inside the window, it is placed where the kernel
@@ -252,6 +275,10 @@ SysResult apply_engine(AddressSpace& as, const Op& op, const SysResult& native, 
     case OpKind::Fork:
       if (native.is_ok()) as = as.fork();
       return native;
+    case OpKind::Userfaultfd:
+      return engine_userfaultfd(as, op);
+    case OpKind::Close:
+      return as.close(static_cast<int>(op.a[0]));
     default:
       return SysResult(Errno::NOSYS);
   }
@@ -480,6 +507,7 @@ Job::Result Job::replay(std::vector<Op>& ops, bool near_limit,
     if (i >= ops.size()) ops.push_back(generated(*local, as, ctx.initial_brk));
     const Op op = resolve(ops[i], brk);
     if (!is_confined(op, ctx)) continue;  // a replayed op that would leave the window here
+    if (touches_armed(op, as)) continue;  // ...or fault in registered memory (generator.hpp)
     SysResult native;
     if (!np.call(op, native, &err)) {
       diverge(res, i,
@@ -712,6 +740,35 @@ std::string c_address(Addr a, Addr lo, Addr hi) {
   return std::string(b);
 }
 
+// The C expression of a userfaultfd op (c_call()): the structures as arrays
+// of their 64-bit fields, the new fd moved where the run had it.
+std::string c_uffd_call(const Op& op, Addr lo, Addr hi) {
+  const auto& a = op.a;
+  auto addr = [&](Addr x) { return c_address(x, lo, hi); };
+  switch (op.kind) {
+    case OpKind::Userfaultfd:  // then moved where the run had it
+      return "({ long u = syscall(323, " + std::to_string(a[0]) +
+             "UL); if (u >= 0 && u != " + std::to_string(a[1]) + ") { long m = dup3(u, " +
+             std::to_string(a[1]) + ", " + std::to_string(a[0] & abi::UFFD_CLOEXEC) +
+             "); close(u); u = m; } u; })";
+    case OpKind::UffdioApi:  // the structures as arrays of their 64-bit fields
+      return "({ unsigned long long s[3] = {" + std::to_string(a[1]) + "ULL, " +
+             std::to_string(a[2]) + "ULL, 0}; syscall(SYS_ioctl, " + std::to_string(a[0]) +
+             ", 0xc018aa3fUL, s); })";
+    case OpKind::UffdioRegister:
+      return "({ unsigned long long s[4] = {" + addr(a[1]) + ", " + std::to_string(a[2]) + "ULL, " +
+             std::to_string(a[3]) + "ULL, 0}; syscall(SYS_ioctl, " + std::to_string(a[0]) +
+             ", 0xc020aa00UL, s); })";
+    case OpKind::UffdioUnregister:
+      return "({ unsigned long long s[2] = {" + addr(a[1]) + ", " + std::to_string(a[2]) +
+             "ULL}; syscall(SYS_ioctl, " + std::to_string(a[0]) + ", 0x8010aa01UL, s); })";
+    case OpKind::Close:
+      return "close(" + std::to_string(static_cast<int>(a[0])) + ")";
+    default:
+      return "";
+  }
+}
+
 // The C expression that makes `op`'s system call (fork aside).
 std::string c_call(const Op& op, const Fds& f, Addr lo, Addr hi) {
   auto addr = [&](Addr a) { return c_address(a, lo, hi); };
@@ -750,6 +807,13 @@ std::string c_call(const Op& op, const Fds& f, Addr lo, Addr hi) {
     case OpKind::Setrlimit:  // a GNU statement expression: the structure, then the call
       call = "({ struct rlimit r = {" + std::to_string(a[1]) + "UL, " + std::to_string(a[2]) +
              "UL}; syscall(SYS_prlimit64, 0, " + std::to_string(a[0]) + ", &r, NULL); })";
+      break;
+    case OpKind::Userfaultfd:
+    case OpKind::UffdioApi:
+    case OpKind::UffdioRegister:
+    case OpKind::UffdioUnregister:
+    case OpKind::Close:
+      call = c_uffd_call(op, lo, hi);
       break;
     case OpKind::Capset:
       call =

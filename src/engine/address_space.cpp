@@ -12,7 +12,9 @@
 namespace vmseal {
 
 AddressSpace::AddressSpace(Config cfg, std::shared_ptr<FileTable> files)
-    : cfg_(cfg), files_(files ? std::move(files) : std::make_shared<FileTable>()) {}
+    : cfg_(cfg),
+      files_(files ? std::move(files) : std::make_shared<FileTable>()),
+      mm_id_(files_->new_mm_id()) {}
 
 void AddressSpace::insert_vma(const Vma& vma) {
   tree_.insert(vma);

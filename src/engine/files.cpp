@@ -51,24 +51,85 @@ void FileTable::set_inode(FileId id, std::uint64_t inode) {
   by_inode_[inode_key(get(id))].push_back(id);
 }
 
-int FdTable::install(FileId file, int min_fd) {
-  int fd = min_fd;
+UffdId FileTable::add_uffd(const UffdCtx& ctx) {
+  if (!free_uffds_.empty()) {
+    const UffdId id = free_uffds_.back();
+    free_uffds_.pop_back();
+    uffds_[id - 1] = ctx;
+    uffd_live_[id - 1] = true;
+    return id;
+  }
+  if (uffds_.size() >= kMaxUffds) return 0;
+  uffds_.push_back(ctx);
+  uffd_live_.push_back(true);
+  return static_cast<UffdId>(uffds_.size());
+}
+
+UffdCtx* FileTable::uffd(UffdId id) noexcept {
+  return id >= 1 && id <= uffds_.size() && uffd_live_[id - 1] ? &uffds_[id - 1] : nullptr;
+}
+
+const UffdCtx* FileTable::uffd(UffdId id) const noexcept {
+  return id >= 1 && id <= uffds_.size() && uffd_live_[id - 1] ? &uffds_[id - 1] : nullptr;
+}
+
+void FileTable::free_uffd(UffdId id) {
+  if (uffd(id) == nullptr) return;
+  uffd_live_[id - 1] = false;
+  free_uffds_.push_back(id);
+}
+
+int FdTable::install(FileId file, int min_fd, bool cloexec) {
+  int fd = min_fd == 3 ? scan_from_ : min_fd;
   while (fds_.count(fd) != 0) ++fd;
-  fds_[fd] = file;
-  cloexec_.erase(fd);
+  install_at(fd, file, cloexec);
+  if (min_fd == 3) scan_from_ = fd + 1;
   return fd;
 }
 
-void FdTable::set_cloexec(int fd, bool on) {
-  if (on && fds_.count(fd) != 0)
-    cloexec_.insert(fd);
-  else
-    cloexec_.erase(fd);
+void FdTable::install_at(int fd, FileId file, bool cloexec) {
+  auto [it, fresh] = fds_.try_emplace(fd, Entry{file, cloexec});
+  if (!fresh) {
+    release(it->second.file);
+    it->second = Entry{file, cloexec};
+  }
+  hold(file);
 }
 
-void FdTable::close_on_exec() {
-  for (const int fd : cloexec_) fds_.erase(fd);
-  cloexec_.clear();
+bool FdTable::close(int fd) {
+  const auto it = fds_.find(fd);
+  if (it == fds_.end()) return false;
+  release(it->second.file);
+  fds_.erase(it);
+  if (fd >= 3 && fd < scan_from_) scan_from_ = fd;
+  return true;
+}
+
+void FdTable::release(FileId file) {
+  const auto it = held_.find(file);
+  if (it != held_.end() && --it->second == 0) held_.erase(it);
+}
+
+std::vector<FileId> FdTable::close_on_exec() {
+  std::vector<FileId> closed;
+  scan_from_ = 3;
+  for (auto it = fds_.begin(); it != fds_.end();) {
+    if (it->second.cloexec) {
+      closed.push_back(it->second.file);
+      release(it->second.file);
+      it = fds_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return closed;
+}
+
+std::vector<FileId> FdTable::files() const {
+  std::vector<FileId> out;
+  out.reserve(fds_.size());
+  for (const auto& [fd, e] : fds_) out.push_back(e.file);
+  return out;
 }
 
 }  // namespace vmseal

@@ -67,12 +67,13 @@ inline bool can_merge_before(const Vma& next, const MergeCandidate& c,
 
 // anon_vma_compatible() (mm/rmap.c): may `b`, right after `a`, share a's
 // anon_vma? Access flags and the flags merging ignores (VM_IGNORE_MERGE: soft
-// dirty and VM_MAYBE_GUARD) may differ; nothing else may. (Found by vmseal
+// dirty and VM_MAYBE_GUARD) may differ, and so may the userfaultfd context
+// (not a flag in the kernel, so not compared there); nothing else may. (Found by vmseal
 // difftest: with `gu` counted, a guard install across three VMAs gave them
 // three anon_vmas, and a later mprotect could not merge them as Linux does.)
 inline bool anon_vma_compatible(const Vma& a, const Vma& b) noexcept {
   return a.end == b.start && a.file == b.file &&
-         ((a.flags ^ b.flags) & ~(vm::ACCESS_FLAGS | vm::IGNORE_MERGE)) == 0 &&
+         ((a.flags ^ b.flags) & ~(vm::ACCESS_FLAGS | vm::IGNORE_MERGE | vm::UFFD_CTX_MASK)) == 0 &&
          b.pgoff == a.pgoff + ((b.start - a.start) >> kPageShift);
 }
 

@@ -223,6 +223,7 @@ SysResult AddressSpace::move_vma(Remap& r) {
     v.set_pgoff(pgoff);
     tree_.insert(v);
   }
+  if ((src.flags & vm::UFFD_FLAGS) != 0) uffd_move_prep(dst);
   vm_stat_account(src.flags, static_cast<std::int64_t>(pages(r.new_len)));
   if ((src.flags & vm::LOCKED) != 0) counters_.locked_vm += pages(r.new_len);
   // move_page_tables(): guard markers travel with the page tables; the source
@@ -282,9 +283,13 @@ SysResult AddressSpace::remap_move(Remap& r) {
     // vma_multi_allowed(): files with their own get_unmapped_area (other than
     // shmem and THP-aware filesystems) move only alone: /dev/zero
     // (get_unmapped_area_zero) and SysV shm (shm_get_unmapped_area; its VMAs
-    // have shm_vm_ops, so vma_is_shmem() is false).
+    // have shm_vm_ops, so vma_is_shmem() is false). So does a VMA registered
+    // with a userfaultfd (userfaultfd_armed(), whatever the context's
+    // features; docs/kernel-rules.md 6f, probes u10, u11): EFAULT when it is
+    // not first, or first with more of the range (or a hole) after it.
     const FileKind kind = v->file == 0 ? FileKind::Regular : files_->get(v->file).kind;
-    const bool multi = kind != FileKind::DevZero && kind != FileKind::SysvShm;
+    const bool multi =
+        kind != FileKind::DevZero && kind != FileKind::SysvShm && (v->flags & vm::UFFD_FLAGS) == 0;
     if (!multi && (seen || v->end < end)) return Errno::FAULT;
 
     Remap sub;

@@ -124,8 +124,10 @@ FaultResult AddressSpace::fault(Addr addr, Access access) {
 }
 
 // dup_mmap(): the child gets every VMA but VM_DONTCOPY ones, with the same
-// boundaries and flags (seals included) minus the locks; a VMA with an
-// anon_vma gets a child anon_vma chained to the parent's (a fork child).
+// boundaries and flags (seals included) minus the locks and, unless its
+// context asks for fork events, its userfaultfd registration
+// (dup_userfaultfd()); a VMA with an anon_vma gets a child anon_vma chained
+// to the parent's (a fork child).
 AddressSpace AddressSpace::fork() const {
   AddressSpace child(cfg_, files_);
   child.fds_ = fds_;
@@ -137,10 +139,12 @@ AddressSpace AddressSpace::fork() const {
   child.def_flags_ = def_flags_ & vm::NOHUGEPAGE;
   child.mdwe_ = inherited_mdwe();
   child.next_anon_vma_ = 1;
+  std::vector<std::pair<UffdId, UffdId>> uffds;  // parent context -> the child's
   tree_.for_each([&](const Vma& v) {
     if ((v.flags & vm::DONTCOPY) != 0) return;
     Vma c = v;
-    c.flags &= ~(vm::LOCKED_MASK | vm::UFFD_FLAGS);
+    c.flags &= ~vm::LOCKED_MASK;
+    dup_userfaultfd(c, child.mm_id_, uffds);
     if ((v.flags & vm::WIPEONFORK) != 0 || v.anon_vma == 0) {
       c.anon_vma = 0;
       c.anon_chain_shared = false;
@@ -164,12 +168,13 @@ AddressSpace AddressSpace::fork() const {
 // execve(): a new mm; the image's mappings are installed as the kernel does.
 void AddressSpace::exec(const ExecImage& image) {
   tree_.clear();
+  mm_id_ = files_->new_mm_id();
+  fds_.close_on_exec();
   guards_.clear();
   counters_ = {};
   def_flags_ = 0;
   mdwe_ = inherited_mdwe();
   cfg_.caps = caps_after_exec(cfg_.caps);
-  fds_.close_on_exec();
   next_anon_vma_ = 1;
   for (const ExecMapping& m : image.mappings) {
     Vma v;

@@ -18,7 +18,8 @@ constexpr std::array<KindInfo, kSyscallKinds> kKinds{{
     {"munlockall", 0},   {"brk", 1},    {"mseal", 3},     {"mseal", 4},         {"msync", 3},
     {"shmat", 3},        {"shmdt", 1},  {"prctl", 5},     {"setrlimit", 3},     {"prlimit64", 4},
     {"capset", 3},       {"kseal", 2},  {"kunseal", 2},   {"krelease", 2},      {"memfd_create", 2},
-    {"memfd_secret", 1}, {"fcntl", 3},  {"ftruncate", 2},
+    {"memfd_secret", 1}, {"fcntl", 3},  {"ftruncate", 2}, {"userfaultfd", 1},   {"ioctl", 3},
+    {"ioctl", 4},        {"ioctl", 3},
 }};
 
 }  // namespace
@@ -104,6 +105,14 @@ SysResult dispatch(AddressSpace& as, const Syscall& c) {
       return as.fcntl(static_cast<int>(a[0]), a[1], a[2]);
     case SyscallKind::Ftruncate:
       return as.ftruncate(static_cast<int>(a[0]), a[1]);
+    case SyscallKind::Userfaultfd:
+      return as.userfaultfd(a[0]);
+    case SyscallKind::UffdioApi:
+      return as.uffdio_api(static_cast<int>(a[0]), a[1], a[2]);
+    case SyscallKind::UffdioRegister:
+      return as.uffdio_register(static_cast<int>(a[0]), a[1], a[2], a[3]);
+    case SyscallKind::UffdioUnregister:
+      return as.uffdio_unregister(static_cast<int>(a[0]), a[1], a[2]);
   }
   return SysResult(Errno::NOSYS);
 }

@@ -9,11 +9,11 @@ namespace vmseal {
 namespace {
 
 // The engine's errnos (the Errno enumerators).
-constexpr Errno kEngineErrnos[] = {Errno::PERM,  Errno::NOENT,    Errno::INTR,     Errno::BADF,
-                                   Errno::AGAIN, Errno::NOMEM,    Errno::ACCES,    Errno::FAULT,
-                                   Errno::BUSY,  Errno::EXIST,    Errno::NODEV,    Errno::INVAL,
-                                   Errno::NFILE, Errno::FBIG,     Errno::NOSPC,    Errno::RANGE,
-                                   Errno::NOSYS, Errno::OVERFLOW, Errno::OPNOTSUPP};
+constexpr Errno kEngineErrnos[] = {Errno::PERM,  Errno::NOENT,    Errno::INTR,      Errno::BADF,
+                                   Errno::AGAIN, Errno::NOMEM,    Errno::ACCES,     Errno::FAULT,
+                                   Errno::BUSY,  Errno::EXIST,    Errno::NODEV,     Errno::INVAL,
+                                   Errno::NFILE, Errno::FBIG,     Errno::NOSPC,     Errno::RANGE,
+                                   Errno::NOSYS, Errno::OVERFLOW, Errno::OPNOTSUPP, Errno::NOTTY};
 
 }  // namespace
 
@@ -82,6 +82,10 @@ std::string_view errno_message(Errno e) noexcept {
       return "No such device";
     case Errno::INVAL:
       return "Invalid argument";
+    case Errno::NFILE:
+      return "Too many open files in system";
+    case Errno::NOTTY:
+      return "Inappropriate ioctl for device";
     case Errno::NOSPC:
       return "No space left on device";
     case Errno::NOSYS:

@@ -596,6 +596,14 @@ struct Predictor::Impl {
       case SyscallKind::MemfdSecret:
       case SyscallKind::Fcntl:
       case SyscallKind::Ftruncate:
+      case SyscallKind::Userfaultfd:
+      case SyscallKind::UffdioApi:
+        return;
+      case SyscallKind::UffdioRegister:  // fd, start, len
+      case SyscallKind::UffdioUnregister:
+        addr = a[1];
+        len = a[2];
+        add(addr, len);
         return;
       case SyscallKind::Mmap:
         addr = a[0];

@@ -35,6 +35,10 @@ constexpr ArgSyntax kMemfdCreate[] = {S::String, S::Memfd};
 constexpr ArgSyntax kMemfdSecret[] = {S::MemfdSecret};
 constexpr ArgSyntax kFcntl[] = {S::Fd, S::FcntlCmd, S::Seals};
 constexpr ArgSyntax kFtruncate[] = {S::Fd, S::Size};
+constexpr ArgSyntax kUserfaultfd[] = {S::UffdFlags};
+constexpr ArgSyntax kUffdioApi[] = {S::Fd, S::UffdioApiCmd, S::UffdioApi};
+constexpr ArgSyntax kUffdioRegister[] = {S::Fd, S::UffdioRegisterCmd, S::UffdioRegister};
+constexpr ArgSyntax kUffdioUnregister[] = {S::Fd, S::UffdioUnregisterCmd, S::UffdioRange};
 
 // Every modelled call as strace prints it (man 2 of each; strace 6.1).
 constexpr CallSyntax kCalls[] = {
@@ -66,6 +70,11 @@ constexpr CallSyntax kCalls[] = {
     // F_GET_SEALS takes no third argument, and strace prints none.
     {"fcntl", SyscallKind::Fcntl, kFcntl, 2},
     {"ftruncate", SyscallKind::Ftruncate, kFtruncate, 2},
+    {"userfaultfd", SyscallKind::Userfaultfd, kUserfaultfd, 1},
+    // One ioctl(2) per command; the decoder picks by the command (ioctl_syntax()).
+    {"ioctl", SyscallKind::UffdioApi, kUffdioApi, 3},
+    {"ioctl", SyscallKind::UffdioRegister, kUffdioRegister, 3},
+    {"ioctl", SyscallKind::UffdioUnregister, kUffdioUnregister, 3},
 };
 
 // read(fd, buf, count) from /dev/zero: a ZeroFill.
@@ -109,6 +118,8 @@ std::optional<FlagSet> flag_set_of(ArgSyntax s) noexcept {
       return FlagSet::Fcntl;
     case S::Seals:
       return FlagSet::Seals;
+    case S::UffdFlags:
+      return FlagSet::Userfaultfd;
     default:
       return std::nullopt;
   }
@@ -277,6 +288,7 @@ bool parse_struct(std::string_view text, std::span<const std::string_view> field
 }
 
 constexpr std::string_view kRlimitFields[] = {"rlim_cur", "rlim_max"};
+constexpr std::string_view kUffdioRangeFields[] = {"start", "len"};
 constexpr std::string_view kCapHeaderFields[] = {"version", "pid"};
 constexpr std::string_view kCapDataFields[] = {"effective", "permitted", "inheritable"};
 
@@ -284,10 +296,84 @@ bool read_capabilities(std::string_view text, std::uint64_t& out, std::string* e
   return parse_flags(text, FlagSet::Capability, out, error);
 }
 
+// The command an ioctl syntax names ("" for any other syntax).
+std::string_view ioctl_command(ArgSyntax syntax) noexcept {
+  switch (syntax) {
+    case S::UffdioApiCmd:
+      return "UFFDIO_API";
+    case S::UffdioRegisterCmd:
+      return "UFFDIO_REGISTER";
+    case S::UffdioUnregisterCmd:
+      return "UFFDIO_UNREGISTER";
+    default:
+      return {};
+  }
+}
+
+// The "name=value" items of a "{...}" structure; the first `want` must be
+// named as `fields` says (strace prints more after them: ioctls=).
+bool struct_items(std::string_view text, std::span<const std::string_view> fields,
+                  std::vector<std::string_view>& values, std::vector<std::string>& items,
+                  std::string* error) {
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}' ||
+      !split_arguments(text.substr(1, text.size() - 2), items, error) ||
+      items.size() < fields.size()) {
+    if (error != nullptr) *error = "expected {" + std::string(fields.front()) + "=..., ...}";
+    return false;
+  }
+  values.clear();
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const std::string_view item = items[i];
+    const std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos || item.substr(0, eq) != fields[i]) {
+      if (error != nullptr) *error = "expected " + std::string(fields[i]) + "=";
+      return false;
+    }
+    values.push_back(item.substr(eq + 1));
+  }
+  return true;
+}
+
+// struct uffdio_api and struct uffdio_register as strace prints them: the
+// values the call was given ("features=X => features=Y": X).
+bool decode_uffdio(ArgSyntax syntax, std::string_view text, std::uint64_t* regs,
+                   std::string* error) {
+  std::vector<std::string> items;
+  std::vector<std::string_view> v;
+  if (syntax == S::UffdioApi) {
+    constexpr std::string_view kFields[] = {"api", "features"};
+    if (!struct_items(text, kFields, v, items, error)) return false;
+    const std::size_t arrow = v[1].find(" => ");
+    return parse_int_arg(v[0], regs[0], error) &&
+           parse_flags(v[1].substr(0, arrow), FlagSet::UffdFeature, regs[1], error);
+  }
+  constexpr std::string_view kFields[] = {"range", "mode"};
+  return struct_items(text, kFields, v, items, error) &&
+         parse_struct(v[0], kUffdioRangeFields, regs, error,
+                      [](std::string_view t, std::uint64_t& o, std::string* e) {
+                        return parse_int_arg(t, o, e);
+                      }) &&
+         parse_flags(v[1], FlagSet::UffdRegister, regs[2], error);
+}
+
 // A structure argument into its registers (arg_width() of them).
 bool decode_struct(ArgSyntax syntax, std::string_view text, std::uint64_t* regs,
                    std::string* error) {
   switch (syntax) {
+    case S::UffdioApiCmd:
+    case S::UffdioRegisterCmd:
+    case S::UffdioUnregisterCmd:
+      if (text == ioctl_command(syntax)) return true;
+      if (error != nullptr) *error = "expected " + std::string(ioctl_command(syntax));
+      return false;
+    case S::UffdioApi:
+    case S::UffdioRegister:
+      return decode_uffdio(syntax, text, regs, error);
+    case S::UffdioRange:
+      return parse_struct(text, kUffdioRangeFields, regs, error,
+                          [](std::string_view t, std::uint64_t& o, std::string* e) {
+                            return parse_int_arg(t, o, e);
+                          });
     case S::Rlimit:
       return parse_struct(text, kRlimitFields, regs, error, parse_limit);
     case S::CapData:
@@ -318,9 +404,29 @@ std::string encode_struct(ArgSyntax syntax, const std::uint64_t* regs) {
              ", inheritable=" + format_capabilities(regs[2]) + "}";
     case S::CapHeader:
       return "{version=_LINUX_CAPABILITY_VERSION_3, pid=0}";
+    case S::UffdioApiCmd:
+    case S::UffdioRegisterCmd:
+    case S::UffdioUnregisterCmd:
+      return std::string(ioctl_command(syntax));
+    case S::UffdioApi:
+      return "{api=" + hex(regs[0]) + ", features=" + format_flags(FlagSet::UffdFeature, regs[1]) +
+             "}";
+    case S::UffdioRegister:
+      return "{range={start=" + hex(regs[0]) + ", len=" + hex(regs[1]) +
+             "}, mode=" + format_flags(FlagSet::UffdRegister, regs[2]) + "}";
+    case S::UffdioRange:
+      return "{start=" + hex(regs[0]) + ", len=" + hex(regs[1]) + "}";
     default:  // S::Ignored
       return "NULL";
   }
+}
+
+// The syntax of an ioctl(2) by its command (nullptr for other commands).
+const CallSyntax* ioctl_syntax(const TraceCall& c) noexcept {
+  if (c.args.size() != 3) return nullptr;
+  for (const CallSyntax& s : kCalls)
+    if (s.name == "ioctl" && ioctl_command(s.args[1]) == c.args[1]) return &s;
+  return nullptr;
 }
 
 bool syntax_error(std::string* error, const std::string& name, std::string message) {
@@ -338,7 +444,15 @@ std::size_t arg_width(ArgSyntax syntax) noexcept {
       return 3;
     case S::CapHeader:
     case S::Ignored:
+    case S::UffdioApiCmd:
+    case S::UffdioRegisterCmd:
+    case S::UffdioUnregisterCmd:
       return 0;
+    case S::UffdioApi:
+    case S::UffdioRange:
+      return 2;
+    case S::UffdioRegister:
+      return 3;
     default:
       return 1;
   }
@@ -403,6 +517,8 @@ bool is_memory_call(const TraceCall& c) noexcept {
     return c.args.size() >= 2 && parse_flags(c.args[1], FlagSet::Fcntl, cmd) &&
            (cmd == abi::ADD_SEALS || cmd == abi::GET_SEALS);
   }
+  if (c.name == "ioctl")  // a structure strace could read (not an address)
+    return ioctl_syntax(c) != nullptr && c.args[2].starts_with("{");
   return memory_call_syntax(c.name, c.args.size()) != nullptr;
 }
 
@@ -450,9 +566,12 @@ bool decode_capability_sets(std::string_view text, std::uint64_t (&sets)[3], std
 
 bool decode_memory_call(const TraceCall& c, MemoryCall& out, std::string* error) {
   const bool zero_fill = c.name == "read";
-  const CallSyntax* syntax = zero_fill ? &kZeroFill : memory_call_syntax(c.name, c.args.size());
+  const CallSyntax* syntax = zero_fill           ? &kZeroFill
+                             : c.name == "ioctl" ? ioctl_syntax(c)
+                                                 : memory_call_syntax(c.name, c.args.size());
   const bool by_arguments = zero_fill || c.name == "prctl" || c.name == "setrlimit" ||
-                            c.name == "prlimit64" || c.name == "capset" || c.name == "fcntl";
+                            c.name == "prlimit64" || c.name == "capset" || c.name == "fcntl" ||
+                            c.name == "ioctl";
   if (syntax == nullptr || (by_arguments && !is_memory_call(c)))
     return syntax_error(error, c.name, "not a memory call");
   if (c.args.size() < syntax->required)

@@ -287,9 +287,10 @@ Addr range_end(Addr start, std::uint64_t len) {
 }  // namespace
 
 // File descriptors: open, dup and close keep the engine's fd table in step
-// with the traced process so mmap can find its files (memfd_create and
-// memfd_secret are memory calls: run_call()); FD_CLOEXEC follows O_CLOEXEC,
-// dup3, F_DUPFD_CLOEXEC and F_SETFD, for execve to close.
+// with the traced process so mmap can find its files (memfd_create,
+// memfd_secret and userfaultfd are memory calls: run_call(), apply_uffd());
+// FD_CLOEXEC follows O_CLOEXEC, dup3, F_DUPFD_CLOEXEC and F_SETFD, for execve
+// to close. The last close of a userfaultfd releases it (drop_file()).
 void Simulator::track_files(int pid, const TraceCall& c) {
   if (c.outcome != Outcome::Value) return;
   auto mm = mm_of(pid);
@@ -298,7 +299,10 @@ void Simulator::track_files(int pid, const TraceCall& c) {
   std::string all;
   for (const auto& a : c.args) all += a + ",";
   if (c.name == "close") {
-    fds.close(fd_arg(c, 0));
+    const int fd = fd_arg(c, 0);
+    const FileId id = fds.lookup(fd);
+    fds.close(fd);
+    if (id != 0) drop_file(mm->as.files(), id);
     return;
   }
   if (c.name == "fcntl" && c.args.size() >= 3 && c.args[1] == "F_SETFD") {
@@ -323,9 +327,10 @@ void Simulator::track_files(int pid, const TraceCall& c) {
   }
   if (c.name == "dup" || c.name == "dup2" || c.name == "dup3" ||
       (c.name == "fcntl" && c.args.size() >= 2 && c.args[1].starts_with("F_DUPFD"))) {
-    if (FileId id = fds.lookup(fd_arg(c, 0)); id != 0) {
-      fds.install_at(result, id);
-      fds.set_cloexec(result, has_word(all, "O_CLOEXEC") || has_word(all, "F_DUPFD_CLOEXEC"));
+    if (const FileId id = fds.lookup(fd_arg(c, 0)); id != 0) {
+      const FileId replaced = fds.lookup(result);  // dup2/dup3 close what was there
+      fds.install_at(result, id, has_word(all, "O_CLOEXEC") || has_word(all, "F_DUPFD_CLOEXEC"));
+      if (replaced != 0 && replaced != id) drop_file(mm->as.files(), replaced);
     }
     return;
   }
@@ -348,8 +353,9 @@ void Simulator::track_files(int pid, const TraceCall& c) {
       fi.writable = has_word(all, "O_RDWR");
     }
     fi.append_only = false;
-    fds.install_at(result, mm->as.files().add(fi));
-    fds.set_cloexec(result, has_word(all, "O_CLOEXEC"));
+    const FileId replaced = fds.lookup(result);  // an fd closed behind the trace's back
+    fds.install_at(result, mm->as.files().add(fi), has_word(all, "O_CLOEXEC"));
+    if (replaced != 0) drop_file(mm->as.files(), replaced);
     return;
   }
   track_size_changes(mm->as, c);
@@ -414,6 +420,32 @@ void Simulator::track_size_changes(AddressSpace& as, const TraceCall& c) {
   as.files().set_size(id, 0, false);
 }
 
+Simulator::Mm* Simulator::mm_with_id(const FileTable& files, std::uint32_t mm_id) {
+  for (auto& [pid, mm] : procs_)
+    if (mm != nullptr && &mm->as.files() == &files && mm->as.mm_id() == mm_id) return mm.get();
+  return nullptr;
+}
+
+void Simulator::drop_file(FileTable& files, FileId file) {
+  if (!files.valid(file) || files.get(file).uffd == 0) return;
+  std::vector<AddressSpace*> live;
+  for (auto& [pid, mm] : procs_)
+    if (mm != nullptr && std::find(live.begin(), live.end(), &mm->as) == live.end())
+      live.push_back(&mm->as);
+  if (!release_if_unheld(files, file, live)) return;
+  // The release unregistered VMAs behind the histories' back (SimOptions::infer).
+  for (auto& [pid, mm] : procs_)
+    if (mm != nullptr && mm->history) mm->history->stale = true;
+}
+
+// The fds of an mm no live process uses any more (an exit, an exec's old
+// mm): each of its files has one holder fewer.
+void Simulator::drop_files(Mm& mm) {
+  for (auto& [pid, other] : procs_)
+    if (other.get() == &mm) return;  // a thread of it lives on
+  for (const FileId f : mm.as.fds().files()) drop_file(mm.as.files(), f);
+}
+
 // capget(2) shows the caller's capability sets: from then on the engine
 // has them, whatever the simulator was started with (--privileged or not).
 void Simulator::learn_capabilities(int pid, const TraceCall& c) {
@@ -433,9 +465,12 @@ void Simulator::learn_capabilities(int pid, const TraceCall& c) {
 // its parent's mm, a forked one gets a copy, an exec a new one.
 std::optional<SimRecord> Simulator::change_tasks(int pid, const TaskChange& t, std::string* error) {
   if (t.kind == TaskChange::Kind::Exec) {
-    // A new mm with what it inherits from the old one (MDWE).
-    auto mm = std::make_shared<Mm>(mm_of(pid)->as.successor_for_exec());
+    // A new mm with what it inherits from the old one (MDWE), and the fds
+    // not closed on exec.
+    const auto old = mm_of(pid);
+    auto mm = std::make_shared<Mm>(old->as.successor_for_exec());
     set_proc(pid, mm);
+    for (const FileId f : old->as.fds().files()) drop_file(old->as.files(), f);
     return std::nullopt;
   }
   if (t.kind == TaskChange::Kind::None) return std::nullopt;  // a clone that made nothing
@@ -468,20 +503,25 @@ std::optional<SimRecord> Simulator::change_tasks(int pid, const TaskChange& t, s
   return std::nullopt;
 }
 
+// A task exits or is killed: the layout it died with is kept for the final
+// report, and its fds close unless a thread of its mm lives on.
+void Simulator::end_task(int pid) {
+  std::shared_ptr<Mm> mm;
+  if (auto it = procs_.find(pid); it != procs_.end()) mm = it->second;
+  if (mm != nullptr) keep_exited(pid, mm);
+  set_proc(pid, nullptr);
+  if (mm == nullptr) return;
+  drop_files(*mm);
+  // No thread left to make calls on it: its history is of no use.
+  if (mm.use_count() <= 2) mm->history.reset();
+}
+
 std::optional<SimRecord> Simulator::apply(const TraceEvent& ev, std::string* error) {
   event_line_ = ev.line;
   switch (ev.kind) {
     case EventKind::Exit:
     case EventKind::Killed:
-      // Keep the layout the process died with, for the final report.
-      if (auto it = procs_.find(ev.pid); it != procs_.end() && it->second) {
-        std::shared_ptr<Mm> mm = it->second;
-        keep_exited(ev.pid, mm);
-        set_proc(ev.pid, nullptr);
-        // No thread left to make calls on it: its history is of no use.
-        if (mm.use_count() <= 2) mm->history.reset();
-      }
-      set_proc(ev.pid, nullptr);
+      end_task(ev.pid);
       ++summary_.other_events;
       return std::nullopt;
     case EventKind::Call:
@@ -618,6 +658,12 @@ SimRecord Simulator::apply_call_timed(int pid, std::size_t line, MemoryCall call
     Mm& target = *mm_of(static_cast<int>(a[0]));
     rec.engine = target.as.setrlimit(static_cast<int>(a[1]), a[2], a[3], mm.as.config().caps);
     remember_config(target);
+  } else if (call.form == MemoryCall::Form::Syscall &&
+             (call.call.kind == SyscallKind::Userfaultfd ||
+              call.call.kind == SyscallKind::UffdioApi ||
+              call.call.kind == SyscallKind::UffdioRegister ||
+              call.call.kind == SyscallKind::UffdioUnregister)) {
+    apply_uffd(call, mm, j, rec);
   } else if (bind_call(call, mm, j)) {
     need_known_ranges(call, mm, j, rec);
     std::optional<AddressSpace> worst = with_unseen_pages(call, mm, j);
@@ -799,10 +845,72 @@ void Simulator::need_known_ranges(const MemoryCall& c, Mm& mm, Judgement& j, Sim
     case SyscallKind::MemfdSecret:
     case SyscallKind::Fcntl:
     case SyscallKind::Ftruncate:
+    case SyscallKind::Userfaultfd:
+    case SyscallKind::UffdioApi:
+      return;
+    case SyscallKind::UffdioRegister:  // fd, start, len: the VMAs of [start, start + len)
+    case SyscallKind::UffdioUnregister:
+      need(a[1], range_end(a[1], a[2]));
       return;
     default:
       need(a[0], range_end(a[0], a[1]));  // the calls on [addr, addr + len)
   }
+}
+
+// userfaultfd(2) gets the fd the trace shows (the engine does not see every
+// fd the process has), as open(2) does. An ioctl on an fd the trace never
+// opened is taken for a userfaultfd of this mm made before the trace began
+// (or handed over, as a UFFD_EVENT_FORK message hands the child's):
+// unverifiable. A registration runs in the mm of the fd's context, which is
+// the parent's when the fd came with a fork (docs/kernel-rules.md 6f.5).
+void Simulator::apply_uffd(MemoryCall& c, Mm& mm, Judgement& j, SimRecord& rec) {
+  AddressSpace& as = mm.as;
+  const auto& a = c.call.a;
+  if (c.call.kind == SyscallKind::Userfaultfd) {
+    rec.engine = as.userfaultfd(a[0]);
+    if (!rec.engine.is_ok() || !rec.has_recorded || !rec.recorded.is_ok()) return;
+    const int own = static_cast<int>(rec.engine.value());
+    const int fd = static_cast<int>(rec.recorded.value());
+    if (own == fd || fd < 0) return;
+    const FileId file = as.fds().lookup(own);
+    const bool cloexec = as.fds().cloexec(own);
+    as.fds().close(own);
+    const FileId replaced = as.fds().lookup(fd);
+    as.fds().install_at(fd, file, cloexec);
+    if (replaced != 0) drop_file(as.files(), replaced);
+    rec.engine = SysResult::ok(static_cast<std::uint64_t>(fd));
+    return;
+  }
+  const int fd = static_cast<int>(a[0]);
+  if (fd >= 0 && as.fds().lookup(fd) == 0 &&
+      (!c.fd.has_path || c.fd.path == "anon_inode:[userfaultfd]")) {
+    UffdCtx ctx;
+    ctx.mm = as.mm_id();
+    ctx.ready = c.call.kind != SyscallKind::UffdioApi;
+    FileInfo fi;
+    fi.path = "anon_inode:[userfaultfd]";
+    fi.uffd = as.files().add_uffd(ctx);
+    if (fi.uffd != 0) as.fds().install_at(fd, as.files().add(fi));
+    j.unknown("fd " + std::to_string(fd) + " was opened before the trace began");
+  }
+  if (c.call.kind == SyscallKind::UffdioApi) {
+    rec.engine = as.uffdio_api(fd, a[1], a[2]);
+    return;
+  }
+  const bool reg = c.call.kind == SyscallKind::UffdioRegister;
+  const UffdId id = as.uffd_of(fd);
+  const UffdCtx* ctx = as.files().uffd(id);
+  Mm* on = ctx != nullptr ? mm_with_id(as.files(), ctx->mm) : nullptr;
+  if (on == nullptr) on = &mm;  // a context whose mm is gone finds no VMA
+  need_known_ranges(c, *on, j, rec);
+  if (id == 0)  // no such fd, or not a userfaultfd
+    rec.engine =
+        reg ? as.uffdio_register(fd, a[1], a[2], a[3]) : as.uffdio_unregister(fd, a[1], a[2]);
+  else
+    rec.engine =
+        reg ? on->as.uffd_register(id, a[1], a[2], a[3]) : on->as.uffd_unregister(id, a[1], a[2]);
+  // Not a call the inference's history replays: it starts again from here.
+  if (rec.engine.is_ok() && on->history) on->history->stale = true;
 }
 
 // The engine runs the call; a call that chooses its address goes where the

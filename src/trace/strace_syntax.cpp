@@ -822,6 +822,41 @@ constexpr FlagSymbol kSeals[] = {
     {"F_SEAL_EXEC", abi::SEAL_EXEC},
 };
 
+// userfaultfd(2)'s flags, in strace's order: "UFFD_USER_MODE_ONLY|O_NONBLOCK|O_CLOEXEC".
+constexpr FlagSymbol kUserfaultfd[] = {
+    {"UFFD_USER_MODE_ONLY", abi::UFFD_USER_MODE_ONLY},
+    {"O_NONBLOCK", abi::UFFD_NONBLOCK},
+    {"O_CLOEXEC", abi::UFFD_CLOEXEC},
+};
+
+// include/uapi/linux/userfaultfd.h of 6.18; strace 6.1 names the first 13
+// and prints the rest in hex ("|0x1e000").
+constexpr FlagSymbol kUffdFeature[] = {
+    {"UFFD_FEATURE_PAGEFAULT_FLAG_WP", abi::UFFD_FEATURE_PAGEFAULT_FLAG_WP},
+    {"UFFD_FEATURE_EVENT_FORK", abi::UFFD_FEATURE_EVENT_FORK},
+    {"UFFD_FEATURE_EVENT_REMAP", abi::UFFD_FEATURE_EVENT_REMAP},
+    {"UFFD_FEATURE_EVENT_REMOVE", abi::UFFD_FEATURE_EVENT_REMOVE},
+    {"UFFD_FEATURE_MISSING_HUGETLBFS", abi::UFFD_FEATURE_MISSING_HUGETLBFS},
+    {"UFFD_FEATURE_MISSING_SHMEM", abi::UFFD_FEATURE_MISSING_SHMEM},
+    {"UFFD_FEATURE_EVENT_UNMAP", abi::UFFD_FEATURE_EVENT_UNMAP},
+    {"UFFD_FEATURE_SIGBUS", abi::UFFD_FEATURE_SIGBUS},
+    {"UFFD_FEATURE_THREAD_ID", abi::UFFD_FEATURE_THREAD_ID},
+    {"UFFD_FEATURE_MINOR_HUGETLBFS", abi::UFFD_FEATURE_MINOR_HUGETLBFS},
+    {"UFFD_FEATURE_MINOR_SHMEM", abi::UFFD_FEATURE_MINOR_SHMEM},
+    {"UFFD_FEATURE_EXACT_ADDRESS", abi::UFFD_FEATURE_EXACT_ADDRESS},
+    {"UFFD_FEATURE_WP_HUGETLBFS_SHMEM", abi::UFFD_FEATURE_WP_HUGETLBFS_SHMEM},
+    {"UFFD_FEATURE_WP_UNPOPULATED", abi::UFFD_FEATURE_WP_UNPOPULATED},
+    {"UFFD_FEATURE_POISON", abi::UFFD_FEATURE_POISON},
+    {"UFFD_FEATURE_WP_ASYNC", abi::UFFD_FEATURE_WP_ASYNC},
+    {"UFFD_FEATURE_MOVE", abi::UFFD_FEATURE_MOVE},
+};
+
+constexpr FlagSymbol kUffdRegister[] = {
+    {"UFFDIO_REGISTER_MODE_MISSING", abi::UFFDIO_REGISTER_MODE_MISSING},
+    {"UFFDIO_REGISTER_MODE_WP", abi::UFFDIO_REGISTER_MODE_WP},
+    {"UFFDIO_REGISTER_MODE_MINOR", abi::UFFDIO_REGISTER_MODE_MINOR},
+};
+
 constexpr FlagSymbol kMapShifts[] = {{"MAP_HUGE_SHIFT", abi::MAP_HUGE_SHIFT}};
 constexpr FlagSymbol kMemfdShifts[] = {{"MFD_HUGE_SHIFT", abi::MFD_HUGE_SHIFT}};
 constexpr FlagSymbol kShmShifts[] = {{"SHM_HUGE_SHIFT", abi::SHM_HUGE_SHIFT}};
@@ -899,6 +934,12 @@ std::span<const FlagSymbol> flag_symbols(FlagSet set) noexcept {
       return kFcntl;
     case FlagSet::Seals:
       return kSeals;
+    case FlagSet::Userfaultfd:
+      return kUserfaultfd;
+    case FlagSet::UffdFeature:
+      return kUffdFeature;
+    case FlagSet::UffdRegister:
+      return kUffdRegister;
   }
   return {};
 }
@@ -941,6 +982,12 @@ std::string_view flag_set_name(FlagSet set) noexcept {
       return "F_";
     case FlagSet::Seals:
       return "F_SEAL_";
+    case FlagSet::Userfaultfd:
+      return "UFFD_";
+    case FlagSet::UffdFeature:
+      return "UFFD_FEATURE_";
+    case FlagSet::UffdRegister:
+      return "UFFDIO_REGISTER_MODE_";
   }
   return "?";
 }

@@ -343,7 +343,13 @@ TEST(Compare, UnmodelledCallsAreReported) {
       "1000  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS, -1, 0) = "
       "0x7ffff7ffd000\n"
       "1000  remap_file_pages(0x7ffff7ffd000, 4096, 0, 1, 0) = 0\n"
-      "1000  syscall_0x1ce(0x7ffff7ffd000, 0x2000, 0, 0, 0, 0) = 0\n",
+      "1000  syscall_0x1ce(0x7ffff7ffd000, 0x2000, 0, 0, 0, 0) = 0\n"
+      // userfaultfd registration is modelled (docs/kernel-rules.md 6f)
+      "1000  userfaultfd(O_CLOEXEC) = 3<anon_inode:[userfaultfd]>\n"
+      "1000  ioctl(3<anon_inode:[userfaultfd]>, UFFDIO_API, {api=0xaa, features=0 => "
+      "features=UFFD_FEATURE_SIGBUS, ioctls=1<<_UFFDIO_API}) = 0\n"
+      "1000  ioctl(3<anon_inode:[userfaultfd]>, UFFDIO_REGISTER, {range={start=0x7ffff7ffd000, "
+      "len=0x1000}, mode=UFFDIO_REGISTER_MODE_MISSING, ioctls=0x120}) = 0\n",
       {"linux-6.18", "linux-6.10"});
   EXPECT_EQ(r.summary.unmodelled, 1U);
   EXPECT_EQ(r.summary.unmodelled_by_name.at("remap_file_pages"), 1U);

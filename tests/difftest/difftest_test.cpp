@@ -194,6 +194,53 @@ TEST(DifftestRun, CProgramCompilesAndShowsTheKernelsSide) {
   EXPECT_NE(out.find("= -1 EFAULT"), std::string::npos) << out;  // the write into the guard page
 }
 
+// userfaultfd in a sequence: the registration splits the mapping and shows
+// as um, a multi-VMA move stops at it, the last close merges it back; the C
+// program makes the same calls (the fd moved to where the run had it).
+TEST(DifftestRun, UserfaultfdAgreesWithTheKernel) {
+  if (kernel::probe_mseal().support != kernel::MsealSupport::Available)
+    GTEST_SKIP() << kernel::describe(kernel::probe_mseal());
+  Options o;
+  o.window_pages = 64;
+  Job job(9, o);
+  ASSERT_TRUE(job.ready(nullptr));
+  if (!job.context().uffd) GTEST_SKIP() << "no userfaultfd here";
+  const Addr b = job.context().window.base;
+  const std::uint64_t fd = kUffdFdBase + 1;
+  const std::vector<Op> ops = {
+      {OpKind::Mmap, {b, 8 * P, 3, 0x32, ~std::uint64_t{0}, 0}},
+      {OpKind::Userfaultfd, {0x80800, fd}},                 // O_CLOEXEC|O_NONBLOCK
+      {OpKind::UffdioRegister, {fd, b + 2 * P, 2 * P, 1}},  // before UFFDIO_API: EINVAL
+      {OpKind::UffdioApi, {fd, 0xaa, 1ULL << 7}},           // UFFD_FEATURE_SIGBUS
+      {OpKind::UffdioRegister, {fd, b + 2 * P, 2 * P, 1}},
+      {OpKind::UffdioRegister, {fd, b + 4 * P, 2 * P, 4}},  // MINOR on anonymous memory: EINVAL
+      {OpKind::Mremap, {b, 8 * P, 8 * P, 3, b + 16 * P}},   // EFAULT at the armed VMA
+      {OpKind::Close, {fd}},
+      {OpKind::Mremap, {b + 16 * P, 2 * P, 2 * P, 3, b}},
+  };
+  std::vector<Op> copy = ops;
+  const auto r = job.replay(copy, false, std::nullopt, nullptr);
+  EXPECT_FALSE(r.diverged) << r.what;
+  EXPECT_EQ(r.compared, ops.size());
+  if (std::system("command -v cc >/dev/null 2>&1") != 0) return;
+  const std::string src = vmseal::test::temp_path("uffd.c");
+  const std::string bin = vmseal::test::temp_path("uffd");
+  {
+    std::ofstream f(src);
+    f << job.c_program({ops.begin(), ops.begin() + 5}, "userfaultfd");
+  }
+  ASSERT_EQ(std::system(("cc -o " + bin + " " + src + " 2>" + bin + ".cc.log").c_str()), 0)
+      << "see " << bin << ".cc.log";
+  FILE* run = popen(bin.c_str(), "r");
+  ASSERT_NE(run, nullptr);
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, run) != nullptr) out += buf;
+  EXPECT_EQ(pclose(run), 0) << out;
+  EXPECT_NE(out.find("VmFlags: rd wr mr mw me um ac"), std::string::npos) << out;
+  EXPECT_NE(out.find("UFFDIO_REGISTER"), std::string::npos) << out;
+}
+
 // This process's children, every thread's, as /proc lists them ("" for none).
 std::string children_of_self() {
   std::string all;

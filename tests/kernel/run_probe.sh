@@ -52,9 +52,9 @@ cat "$tmp/err.txt" >&2
 
 # A case the machine cannot run as recorded prints "ID: skipped (reason)"
 # (c21 needs the default vm.max_map_count, kernel_seal's k2 memfd_secret;
-# memfd.c's s- and h-cases need memfd_secret and an empty hugetlb pool).
-# Its expected lines are left out of the comparison, the rest must still
-# match, and the skip is reported.
+# memfd.c's s- and h-cases need memfd_secret and an empty hugetlb pool; u12
+# vm.unprivileged_userfaultfd 0). Its expected lines are left out of the
+# comparison, the rest must still match, and the skip is reported.
 grep -E '^[a-z]+[0-9]+[a-z]*: skipped ' "$tmp/out.txt" >"$tmp/skipped.txt"
 cp "$expected" "$tmp/expected.txt"
 while IFS= read -r line; do

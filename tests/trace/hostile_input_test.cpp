@@ -142,6 +142,25 @@ TEST(HostileInput, AMarkerCannotMakePredictOpenAFile) {
   unlink(secret.c_str());
 }
 
+// userfaultfd: more contexts than the engine holds (kMaxUffds), ioctls on
+// fds the trace never opened, ranges that wrap, every fd closed again one
+// by one, in one process: linear, and mismatches rather than a crash.
+TEST(HostileInput, ManyUserfaultfdsAreLinear) {
+  std::string text;
+  for (int i = 0; i < 70000; ++i)
+    text += "1 userfaultfd(O_CLOEXEC) = " + std::to_string(3 + i) + "<anon_inode:[userfaultfd]>\n";
+  for (int i = 0; i < 20000; ++i)
+    text += "1 ioctl(" + std::to_string(100000 + i) +
+            ", UFFDIO_REGISTER, {range={start=0xfffffffffffff000, len=0xfffffffffffff000}, "
+            "mode=0xff}) = -1 EINVAL (Invalid argument)\n";
+  for (int i = 0; i < 70000; ++i) text += "1 close(" + std::to_string(3 + i) + ") = 0\n";
+  const std::string path = write_file("uffds.strace", text);
+  const CliRun r = bounded("sim --check -q " + path, 60, 1024);
+  EXPECT_EQ(r.code, 1) << r.err;  // the contexts past the engine's limit: ENFILE
+  EXPECT_NE(r.err.find("mismatched"), std::string::npos) << r.err;
+  unlink(path.c_str());
+}
+
 TEST(HostileInput, EmptyInputAndDirectoriesAreErrors) {
   const std::string empty = write_file("empty.txt", "");
   for (const char* command : {"sim", "compare"}) {

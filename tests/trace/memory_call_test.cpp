@@ -78,6 +78,27 @@ TEST(MemoryCall, DecodesWhatStracePrints) {
                 .call,
             (Syscall{SyscallKind::Capset, {1 << 14, (1 << 14) | (1 << 17), 0}}));
 
+  // userfaultfd(2) and its ioctls as strace 6.1 prints them (the kernel's
+  // answer after "=>", and ioctls=, are not the call's).
+  EXPECT_EQ(decoded("userfaultfd(UFFD_USER_MODE_ONLY|O_NONBLOCK|O_CLOEXEC)").call,
+            (Syscall{SyscallKind::Userfaultfd, {0x80801}}));
+  EXPECT_EQ(decoded("userfaultfd(0x10 /* UFFD_??? */)").call.a[0], 0x10u);
+  EXPECT_EQ(decoded("ioctl(3<anon_inode:[userfaultfd]>, UFFDIO_API, {api=0xaa, "
+                    "features=UFFD_FEATURE_EVENT_FORK => features=UFFD_FEATURE_PAGEFAULT_FLAG_WP|"
+                    "UFFD_FEATURE_EVENT_FORK|0x1e000, ioctls=1<<_UFFDIO_REGISTER|1<<_UFFDIO_API})")
+                .call,
+            (Syscall{SyscallKind::UffdioApi, {3, 0xaa, 2}}));
+  EXPECT_EQ(decoded("ioctl(3<anon_inode:[userfaultfd]>, UFFDIO_API, {api=0xaa, features=0})").call,
+            (Syscall{SyscallKind::UffdioApi, {3, 0xaa, 0}}));
+  const MemoryCall reg = decoded(
+      "ioctl(4<anon_inode:[userfaultfd]>, UFFDIO_REGISTER, {range={start=0x7ff570421000, "
+      "len=0x2000}, mode=UFFDIO_REGISTER_MODE_MISSING|UFFDIO_REGISTER_MODE_WP, "
+      "ioctls=1<<_UFFDIO_WAKE|1<<_UFFDIO_COPY|0x120})");
+  EXPECT_EQ(reg.call, (Syscall{SyscallKind::UffdioRegister, {4, 0x7ff570421000, 0x2000, 3}}));
+  EXPECT_EQ(reg.fd.path, "anon_inode:[userfaultfd]");
+  EXPECT_EQ(decoded("ioctl(3, UFFDIO_UNREGISTER, {start=0x7ff570423000, len=0x2000})").call,
+            (Syscall{SyscallKind::UffdioUnregister, {3, 0x7ff570423000, 0x2000}}));
+
   const MemoryCall fill = decoded("read(5</dev/zero>, 0x7f0000001000, 4096)");
   EXPECT_EQ(fill.form, MemoryCall::Form::ZeroFill);
   EXPECT_EQ(fill.call.a[1], 0x7f0000001000u);
@@ -109,6 +130,13 @@ TEST(MemoryCall, RefusesWithTheArgumentThatDoesNotRead) {
   EXPECT_FALSE(is_memory_call(
       parse_call("capset({version=_LINUX_CAPABILITY_VERSION_3, pid=42}, {effective=0, permitted=0, "
                  "inheritable=0})")));
+  // Other ioctls, and a UFFDIO_* structure strace could not read.
+  EXPECT_FALSE(is_memory_call(parse_call("ioctl(1, TCGETS, {c_iflag=ICRNL})")));
+  EXPECT_FALSE(is_memory_call(parse_call("ioctl(3, UFFDIO_REGISTER, 0x10)")));
+  EXPECT_FALSE(decode_memory_call(parse_call("ioctl(3, UFFDIO_COPY, {dst=0x1000})"), out, &error));
+  EXPECT_FALSE(decode_memory_call(
+      parse_call("ioctl(3, UFFDIO_REGISTER, {range={start=0x1000}, mode=0})"), out, &error));
+  EXPECT_NE(error.find("ioctl: argument 3"), std::string::npos) << error;
   // A read into a string buffer copied bytes out: not a fault strace shows.
   EXPECT_FALSE(is_memory_call(parse_call("read(5</dev/zero>, \"\\0\\0\", 2)")));
   EXPECT_FALSE(is_memory_call(parse_call("read(5</etc/passwd>, 0x7f0000001000, 2)")));
@@ -139,6 +167,13 @@ TEST(MemoryCall, EncodesAsStracePrints) {
   EXPECT_EQ(encode_memory_call(syscall(SyscallKind::Capset, {0, 1ULL << 14 | 1ULL << 41, 0})),
             "capset({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, {effective=0, "
             "permitted=1<<CAP_IPC_LOCK|1<<41, inheritable=0})");
+  EXPECT_EQ(encode_memory_call(syscall(SyscallKind::Userfaultfd, {0x80800})),
+            "userfaultfd(O_NONBLOCK|O_CLOEXEC)");
+  EXPECT_EQ(encode_memory_call(syscall(SyscallKind::UffdioRegister, {3, 0x1000, 0x2000, 4})),
+            "ioctl(3, UFFDIO_REGISTER, {range={start=0x1000, len=0x2000}, "
+            "mode=UFFDIO_REGISTER_MODE_MINOR})");
+  EXPECT_EQ(encode_memory_call(syscall(SyscallKind::UffdioApi, {3, 0xaa, 0})),
+            "ioctl(3, UFFDIO_API, {api=0xaa, features=0})");
   MemoryCall fill;
   fill.form = MemoryCall::Form::ZeroFill;
   fill.call.a = {4, 0x7f0000001000, 1};
@@ -201,9 +236,20 @@ std::uint64_t value_for(ArgSyntax s) {
       return pick == 0 ? small * 1024 : (pick == 1 ? abi::RLIM64_INFINITY : any);
     case ArgSyntax::CapData:  // one set: named capabilities and bits beyond the last
       return pick == 0 ? 0 : any;
+    case ArgSyntax::UffdFlags:
+      return symbols(FlagSet::Userfaultfd);
+    case ArgSyntax::UffdioApi:  // api, or the features
+      return pick == 0 ? abi::UFFD_API : symbols(FlagSet::UffdFeature);
+    case ArgSyntax::UffdioRegister:  // start, len, or the mode
+      return pick == 0 ? small << 12 : symbols(FlagSet::UffdRegister);
+    case ArgSyntax::UffdioRange:
+      return pick == 0 ? small << 12 : any;
     case ArgSyntax::CapHeader:
     case ArgSyntax::Ignored:
     case ArgSyntax::String:  // the name is text (MemoryCall::name), the register 0
+    case ArgSyntax::UffdioApiCmd:
+    case ArgSyntax::UffdioRegisterCmd:
+    case ArgSyntax::UffdioUnregisterCmd:
       return 0;
     case ArgSyntax::Memfd:
       return symbols(FlagSet::Memfd) & 0xffffffffU;
@@ -260,6 +306,8 @@ RC_GTEST_PROP(MemoryCall, DecodeOfEncodeIsTheCall, ()) {
       c.call.a[2] = 0;                            // not printed, so not read back
     if (c.call.kind == SyscallKind::MemfdCreate)  // any bytes, quotes and escapes included
       c.name = *rc::gen::container<std::string>(rc::gen::arbitrary<char>());
+    if (!args.empty() && args[0] == ArgSyntax::Fd)  // the ioctls
+      c.fd = fd_annotation(static_cast<int>(c.call.a[0]));
   }
   const std::string text = encode_memory_call(c);
   RC_LOG() << text;

@@ -209,5 +209,83 @@ TEST(ProcessState, AWrongMdweResultIsAMismatch) {
   EXPECT_EQ(replay(text, true).summary.mismatched, 1u);
 }
 
+// uffd_sim.c as root and as nobody (UFFD_USER_MODE_ONLY): userfaultfd(2) and
+// the UFFDIO_* ioctls, the EBUSY and EINVAL that another context's VMAs
+// give, multi-VMA moves that stop at an armed VMA, the release by the last
+// close (a dup, a forked child's copy), a child registering in its parent's
+// mm through the inherited fd.
+struct UffdReplay {
+  SimSummary summary;
+  std::size_t uffd_matched = 0;     // userfaultfd and ioctl lines
+  std::size_t refused_matched = 0;  // EFAULT, EBUSY, EINVAL, EPERM results matched
+  std::string first_mismatch;
+  bool registered_at_exit = false;  // the last layout has a VMA with `um`
+};
+
+UffdReplay replay_uffd(const std::string& text, bool privileged) {
+  SimOptions o;
+  o.check = true;
+  o.config.set_privileged(privileged);
+  Simulator sim(o);
+  UffdReplay out;
+  int first_pid = 0;
+  for (const ParseItem& item : parse_strace_text(text)) {
+    const auto* ev = std::get_if<TraceEvent>(&item);
+    if (ev == nullptr) continue;
+    if (first_pid == 0) first_pid = ev->pid;
+    std::string error;
+    const std::optional<SimRecord> rec = sim.apply(*ev, &error);
+    EXPECT_EQ(error, "") << "line " << ev->line;
+    if (!rec) continue;
+    if (rec->verdict == Verdict::Mismatch && out.first_mismatch.empty())
+      out.first_mismatch = rec->render();
+    if (rec->verdict != Verdict::Match) continue;
+    if (rec->call.starts_with("ioctl(") || rec->call.starts_with("userfaultfd("))
+      ++out.uffd_matched;
+    if (rec->engine.is_error()) ++out.refused_matched;
+  }
+  out.summary = sim.summary();
+  if (const AddressSpace* as = sim.address_space(first_pid))
+    as->vmas().for_each([&](const Vma& v) {
+      if ((v.flags & vm::UFFD_MISSING) != 0) out.registered_at_exit = true;
+    });
+  return out;
+}
+
+TEST(ProcessState, UffdTracesReplayWithoutMismatch) {
+  for (const char* who : {"root", "user"}) {
+    const std::string text =
+        read_file(std::string(VMSEAL_TEST_DATA_DIR "/process_state/uffd.") + who + ".strace");
+    ASSERT_FALSE(text.empty()) << who;
+    const UffdReplay r = replay_uffd(text, std::string(who) == "root");
+    EXPECT_EQ(r.summary.mismatched, 0u) << who << ": " << r.first_mismatch;
+    EXPECT_GE(r.uffd_matched, 22u) << who;
+    EXPECT_GE(r.refused_matched, 12u) << who;
+    EXPECT_LE(r.summary.unverifiable, 2u) << who;  // ld.so's RELRO mprotects, made before exec
+    EXPECT_TRUE(r.registered_at_exit) << who;
+  }
+}
+
+// The parent's move after its child registered [4-6] through the inherited
+// fd (in the parent's mm) claimed to succeed.
+TEST(ProcessState, AWrongUffdResultIsAMismatch) {
+  std::string text = read_file(VMSEAL_TEST_DATA_DIR "/process_state/uffd.root.strace");
+  const std::size_t child = text.find("mode=UFFDIO_REGISTER_MODE_WP, ioctls");
+  ASSERT_NE(child, std::string::npos);
+  const std::string refused = " = -1 EFAULT (Bad address)";
+  const std::size_t pos = text.find(refused, child);
+  ASSERT_NE(pos, std::string::npos);
+  const std::size_t dst = text.rfind(", 0x", pos) + 2;
+  text.replace(pos, refused.size(), " = " + text.substr(dst, text.find(')', dst) - dst));
+  EXPECT_EQ(replay_uffd(text, true).summary.mismatched, 1u);
+  // And a registration over another context's VMA that claimed to work.
+  std::string busy = read_file(VMSEAL_TEST_DATA_DIR "/process_state/uffd.user.strace");
+  const std::string ebusy = " = -1 EBUSY (Device or resource busy)";
+  const std::size_t at = busy.find(ebusy);
+  ASSERT_NE(at, std::string::npos);
+  busy.replace(at, ebusy.size(), " = 0");
+  EXPECT_EQ(replay_uffd(busy, false).summary.mismatched, 1u);
+}
+
 }  // namespace
 }  // namespace vmseal::trace

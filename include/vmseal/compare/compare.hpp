@@ -13,7 +13,7 @@
 //     after the program did): "unverifiable";
 //   - calls the input never finished (a truncated trace, a killed process);
 //   - system calls that change an address space but are not modelled
-//     (remap_file_pages, mbind, userfaultfd registration, ...);
+//     (remap_file_pages, mbind, io_setup, ...);
 //   - lines that cannot be read.
 #pragma once
 

@@ -36,6 +36,8 @@ struct GenContext {
   // Under AddressSanitizer, mlockall(MCL_CURRENT) without MCL_ONFAULT would
   // populate terabytes of shadow: the generator adds MCL_ONFAULT.
   bool no_populating_mlockall = false;
+  // The kernel gives this process userfaultfds (no ENOSYS, no seccomp EPERM).
+  bool uffd = true;
 };
 
 class Generator {
@@ -59,6 +61,8 @@ class Generator {
   Op make_prctl();
   Op make_setrlimit(const AddressSpace& as);
   Op make_capset(const AddressSpace& as);
+  Op make_uffd(OpKind k, const AddressSpace& as);
+  std::uint64_t pick_uffd_fd(const AddressSpace& as, bool own_mm);
   bool chance(unsigned percent) {
     return std::uniform_int_distribution<unsigned>(0, 99)(rng_) < percent;
   }
@@ -76,5 +80,12 @@ class Generator {
 // Whether the kernel can only touch the window (or the heap, for brk) when it
 // runs `op`: the call's ranges lie inside, or its arguments alone make it fail.
 bool is_confined(const Op& op, const GenContext& ctx);
+
+// Whether `op` would fault in memory registered for missing or minor faults
+// (um, ui) in `as`: a write fault, MADV_POPULATE_*, mlock. The child's
+// contexts have UFFD_FEATURE_SIGBUS, so such a fault fails where the page is
+// not there, and the engine does not keep which pages are: the generator
+// never makes such a call, and a replay skips it.
+bool touches_armed(const Op& op, const AddressSpace& as);
 
 }  // namespace vmseal::difftest

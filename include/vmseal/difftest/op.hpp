@@ -33,8 +33,20 @@ enum class OpKind : std::uint8_t {
   Prctl,       // prctl(PR_SET_MDWE / PR_GET_MDWE, ...): process state that decides calls
   Setrlimit,   // a[0] resource, a[1] soft, a[2] hard: prlimit64 of the child itself
   Capset,      // a[0] effective, a[1] permitted, a[2] inheritable: the child's own sets
+  // userfaultfd(2): a[0] flags; the fd it gives is moved to a[1] (dup3), so
+  // that every replay and reproduction names it alike.
+  Userfaultfd,
+  UffdioApi,         // ioctl(a[0], UFFDIO_API, {api=a[1], features=a[2]})
+  UffdioRegister,    // ioctl(a[0], UFFDIO_REGISTER, {range={a[1], a[2]}, mode=a[3]})
+  UffdioUnregister,  // ioctl(a[0], UFFDIO_UNREGISTER, {a[1], a[2]})
+  Close,             // close(a[0]): a userfaultfd's (the last one releases it)
 };
-inline constexpr std::size_t kOpKinds = 18;
+inline constexpr std::size_t kOpKinds = 23;
+
+// Where a child's userfaultfds go (Userfaultfd's a[1]): fds far above those
+// it holds (stderr, its pipes, the job's files).
+inline constexpr int kUffdFdBase = 200;
+inline constexpr int kUffdFds = 4;
 
 std::string_view op_name(OpKind k) noexcept;
 bool op_from_name(std::string_view name, OpKind& out) noexcept;
@@ -49,7 +61,8 @@ struct Op {
 std::size_t arg_count(OpKind k) noexcept;
 
 // The engine's typed call for an op that is a system call (syscall.hpp);
-// nullopt for the process events (a write fault, fork).
+// nullopt for the process events (a write fault, fork) and for the fd
+// calls the runner applies itself (userfaultfd with its dup3, close).
 std::optional<Syscall> as_syscall(const Op& op) noexcept;
 
 // The file descriptors a difftest child has open, by role; the same numbers in

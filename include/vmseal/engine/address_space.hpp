@@ -16,8 +16,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vmseal/engine/files.hpp"
@@ -78,6 +80,9 @@ struct Config {
   void set_privileged(bool root) noexcept { caps = root ? Capabilities::root() : Capabilities{}; }
   // CAP_IPC_LOCK and CAP_SYS_RAWIO both.
   bool privileged() const noexcept;
+  // vm.unprivileged_userfaultfd: userfaultfd(2) without UFFD_USER_MODE_ONLY
+  // for a process without CAP_SYS_PTRACE (0 by default, as on the probe machine).
+  bool unprivileged_userfaultfd = false;
   bool pku = false;  // the CPU has protection keys
   bool thp = true;   // CONFIG_TRANSPARENT_HUGEPAGE (2 MiB alignment of large anon maps)
   // A read fault on private anonymous memory maps the shared zero page and
@@ -204,6 +209,32 @@ class AddressSpace {
                       const Capabilities& raiser);
   // capset(2) of this process (header pid 0): the new sets, as cap_capset() allows.
   SysResult capset(std::uint64_t effective, std::uint64_t permitted, std::uint64_t inheritable);
+  // userfaultfd(2): a context whose mm is this one, and its fd (the lowest
+  // free from 3; a caller replaying a log moves it, fds()).
+  SysResult userfaultfd(std::uint64_t flags);
+  // ioctl(2) on a userfaultfd of this process: UFFDIO_API, UFFDIO_REGISTER
+  // (`mode`: UFFDIO_REGISTER_MODE_*) and UFFDIO_UNREGISTER. An fd that is not
+  // open is EBADF, one that is no userfaultfd ENOTTY. Registration works on
+  // the context's mm, which is this one unless the fd came from another
+  // process (a fork): a caller that knows the processes calls uffd_register()
+  // on that mm instead.
+  SysResult uffdio_api(int fd, std::uint64_t api, std::uint64_t features);
+  SysResult uffdio_register(int fd, Addr start, std::uint64_t len, std::uint64_t mode);
+  SysResult uffdio_unregister(int fd, Addr start, std::uint64_t len);
+  // close(2) in a process that shares its open files with no other: the
+  // last fd of a userfaultfd releases its context (uffd_release()).
+  SysResult close(int fd);
+  // UFFDIO_REGISTER / UFFDIO_UNREGISTER with context `ctx` on this mm
+  // (fs/userfaultfd.c). A context whose mm is another finds no VMA here, as
+  // the kernel's finds none once its mm is gone: EINVAL.
+  SysResult uffd_register(UffdId ctx, Addr start, std::uint64_t len, std::uint64_t mode);
+  SysResult uffd_unregister(UffdId ctx, Addr start, std::uint64_t len);
+  // userfaultfd_release_all(): the context's last reference is gone; every
+  // VMA of this mm registered with it is unregistered (and merged where it
+  // can be). The caller frees the id (FileTable::free_uffd()).
+  void uffd_release(UffdId ctx);
+  // The context of a userfaultfd fd of this process, 0 if it is none.
+  UffdId uffd_of(int fd) const noexcept;
 
   // ---- the files whose state decides memory calls (memfd.cpp) -------------
   // memfd_create(2): a shmem file, or with MFD_HUGETLB a hugetlbfs one, at the
@@ -241,13 +272,16 @@ class AddressSpace {
   // a fault below a VM_GROWSDOWN VMA grows it (the stack).
   FaultResult fault(Addr addr, Access access);
   // fork(): the child's address space (seals inherited, VM_DONTCOPY dropped,
-  // locks cleared, anon_vmas shared with the parent's).
+  // locks cleared, userfaultfd registrations dropped unless their context
+  // has UFFD_FEATURE_EVENT_FORK, anon_vmas shared with the parent's).
   AddressSpace fork() const;
   // execve(): a new mm. Nothing survives, seals included; MDWE does unless
-  // it was set with PR_MDWE_NO_INHERIT (mmf_init_flags()).
+  // it was set with PR_MDWE_NO_INHERIT (mmf_init_flags()). Close-on-exec fds
+  // are closed (a userfaultfd among them is the caller's to release).
   void exec(const ExecImage& image);
-  // mm_alloc() at execve: a new, empty mm on the same file table and fds,
-  // with what an mm inherits from the one it replaces (as exec() keeps it).
+  // mm_alloc() at execve: a new, empty mm on the same file table and the fds
+  // not closed on exec, with what an mm inherits from the one it replaces
+  // (as exec() keeps it).
   AddressSpace successor_for_exec() const;
   // exit: the mm is torn down; seals do not stop it.
   void exit();
@@ -271,6 +305,9 @@ class AddressSpace {
   Addr brk_value() const noexcept { return brk_; }
   Addr start_stack() const noexcept { return start_stack_; }
   VmFlags def_flags() const noexcept { return def_flags_; }
+  // This mm's identity in its file table (a userfaultfd context's `mm`):
+  // fork, exec and a successor for exec make a new one; a copy shares it.
+  std::uint32_t mm_id() const noexcept { return mm_id_; }
   // MDWE: PR_MDWE_REFUSE_EXEC_GAIN, PR_MDWE_NO_INHERIT (what PR_GET_MDWE returns).
   std::uint64_t mdwe() const noexcept { return mdwe_; }
   // Sets the program break without a system call (an initial layout).
@@ -395,6 +432,14 @@ class AddressSpace {
   unsigned huge_shift_for(unsigned log2) const noexcept;
   // A hugetlbfs file for MAP_HUGETLB|MAP_ANONYMOUS (hugetlb_file_setup()).
   FileId anon_hugetlb_file(unsigned shift, std::uint64_t len);
+  bool is_shmem(const Vma& v) const noexcept;
+  bool vma_can_userfault(const Vma& v, VmFlags want, bool wp_async) const noexcept;
+  Errno uffd_validate_range(Addr start, std::uint64_t len) const noexcept;
+  Errno uffd_register_range(UffdId ctx, Vma* vma, VmFlags want, Addr start, Addr end);
+  Expected<Vma*> uffd_clear_vma(Vma* prev, Vma* vma, Addr start, Addr end);
+  void uffd_move_prep(Addr dst);
+  void dup_userfaultfd(Vma& c, std::uint32_t child_mm,
+                       std::vector<std::pair<UffdId, UffdId>>& made) const;
 
   struct Remap;
   SysResult remap_move(Remap& r);
@@ -418,9 +463,17 @@ class AddressSpace {
   Addr end_data_ = 0;
   VmFlags def_flags_ = 0;
   std::uint64_t mdwe_ = 0;  // MMF_HAS_MDWE, MMF_HAS_MDWE_NO_INHERIT as PR_MDWE_* bits
+  std::uint32_t mm_id_ = 0;
   AnonVmaId next_anon_vma_ = 1;
   std::optional<RecordedPlacement> placement_;
   mutable bool placement_used_ = false;
 };
+
+// The last fput() of an open file: when no fd of `processes` names `file` of
+// `files` any more and it is a userfaultfd, its context is released in the
+// mm it belongs to, if that is among `processes` (userfaultfd_release()),
+// and its id freed. `processes`: every live process that may hold the file
+// (those on other file tables are skipped). True when it was released.
+bool release_if_unheld(FileTable& files, FileId file, std::span<AddressSpace* const> processes);
 
 }  // namespace vmseal

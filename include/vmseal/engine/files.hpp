@@ -8,7 +8,6 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "vmseal/engine/vma.hpp"
@@ -26,6 +25,18 @@ enum class FileKind : std::uint8_t {
   // A hugetlbfs file: memfd_create(MFD_HUGETLB) or the file behind
   // MAP_HUGETLB. Its mappings are VM_HUGETLB, aligned to the huge page size.
   Hugetlb,
+};
+
+// A userfaultfd context (struct userfaultfd_ctx of fs/userfaultfd.c), by id:
+// what decides the calls. 0 is none; the id is also what a registered VMA
+// carries (vm::UFFD_CTX_MASK), so at most kMaxUffds are alive at once.
+using UffdId = std::uint32_t;
+inline constexpr UffdId kMaxUffds = 0xffff;
+struct UffdCtx {
+  std::uint64_t flags = 0;     // userfaultfd(2)'s: O_CLOEXEC, O_NONBLOCK, UFFD_USER_MODE_ONLY
+  std::uint64_t features = 0;  // what UFFDIO_API enabled (UFFD_FEATURE_*)
+  std::uint32_t mm = 0;        // ctx->mm: the AddressSpace::mm_id() it registers in
+  bool ready = false;          // UFFDIO_API done (UFFD_FEATURE_INITIALIZED)
 };
 
 struct FileInfo {
@@ -56,6 +67,7 @@ struct FileInfo {
   bool exec_mode = true;
   // log2 of the huge page size of a Hugetlb file.
   std::uint8_t huge_shift = 21;
+  UffdId uffd = 0;  // an anon_inode:[userfaultfd]: its context, until released
 };
 
 // The open file descriptions of a set of processes (shared across fork).
@@ -77,6 +89,16 @@ class FileTable {
   // A fresh inode number for an internal shmem file (MAP_SHARED|MAP_ANONYMOUS).
   std::uint64_t next_shmem_inode() noexcept { return next_shmem_inode_++; }
 
+  // Userfaultfd contexts: a new one (0 when kMaxUffds are alive), one by id
+  // (nullptr for none), and the end of one (its id may be given again).
+  UffdId add_uffd(const UffdCtx& ctx);
+  UffdCtx* uffd(UffdId id) noexcept;
+  const UffdCtx* uffd(UffdId id) const noexcept;
+  void free_uffd(UffdId id);
+  // A fresh identity for an mm (AddressSpace::mm_id()): what a context's
+  // `mm` names.
+  std::uint32_t new_mm_id() noexcept { return next_mm_id_++; }
+
  private:
   static std::uint64_t inode_key(const FileInfo& f) noexcept;
   template <class Fn>
@@ -85,35 +107,50 @@ class FileTable {
   // The open files of each inode with a number (add_seals(), set_size()).
   std::unordered_map<std::uint64_t, std::vector<FileId>> by_inode_;
   std::uint64_t next_shmem_inode_ = 1;
+  std::vector<UffdCtx> uffds_;  // by id - 1
+  std::vector<bool> uffd_live_;
+  std::vector<UffdId> free_uffds_;
+  std::uint32_t next_mm_id_ = 1;
 };
 
-// A process's file descriptor table: fd -> open file description, and which
-// fds execve closes (FD_CLOEXEC).
+// A process's file descriptor table: fd -> open file description, and each
+// fd's close-on-exec flag.
 class FdTable {
  public:
   // Returns the lowest free fd >= `min_fd`, bound to `file`.
-  int install(FileId file, int min_fd = 3);
-  void install_at(int fd, FileId file) {
-    fds_[fd] = file;
-    cloexec_.erase(fd);
-  }
-  bool close(int fd) {
-    cloexec_.erase(fd);
-    return fds_.erase(fd) != 0;
-  }
-  void set_cloexec(int fd, bool on);
-  bool cloexec(int fd) const noexcept { return cloexec_.count(fd) != 0; }
-  // do_close_on_exec(): closes every FD_CLOEXEC fd.
-  void close_on_exec();
+  int install(FileId file, int min_fd = 3, bool cloexec = false);
+  void install_at(int fd, FileId file, bool cloexec = false);
+  bool close(int fd);
   // 0 when fd is not open.
   FileId lookup(int fd) const noexcept {
     auto it = fds_.find(fd);
-    return it == fds_.end() ? 0 : it->second;
+    return it == fds_.end() ? 0 : it->second.file;
   }
+  bool cloexec(int fd) const noexcept {
+    auto it = fds_.find(fd);
+    return it != fds_.end() && it->second.cloexec;
+  }
+  void set_cloexec(int fd, bool on) {
+    if (auto it = fds_.find(fd); it != fds_.end()) it->second.cloexec = on;
+  }
+  // Whether any fd names `file`.
+  bool holds(FileId file) const noexcept { return held_.count(file) != 0; }
+  // execve's do_close_on_exec(): closes the close-on-exec fds and gives
+  // their files.
+  std::vector<FileId> close_on_exec();
+  // Every open file, once per fd.
+  std::vector<FileId> files() const;
 
  private:
-  std::unordered_map<int, FileId> fds_;
-  std::unordered_set<int> cloexec_;
+  struct Entry {
+    FileId file = 0;
+    bool cloexec = false;
+  };
+  void hold(FileId file) { ++held_[file]; }
+  void release(FileId file);
+  std::unordered_map<int, Entry> fds_;
+  std::unordered_map<FileId, std::uint32_t> held_;  // how many fds name each file
+  int scan_from_ = 3;  // every fd in [3, scan_from_) is open: install()'s search starts here
 };
 
 }  // namespace vmseal

@@ -54,11 +54,16 @@ enum class SyscallKind : std::uint8_t {
   MemfdSecret,  // flags
   Fcntl,        // fd, cmd, arg: F_ADD_SEALS and F_GET_SEALS (anything else EINVAL)
   Ftruncate,    // fd, length
+  // userfaultfd(2) and its ioctls (userfaultfd.cpp).
+  Userfaultfd,       // flags: a context of this mm; the result is its fd
+  UffdioApi,         // fd, api, features: ioctl(fd, UFFDIO_API, {api, features})
+  UffdioRegister,    // fd, start, len, mode: ioctl(fd, UFFDIO_REGISTER, {range, mode})
+  UffdioUnregister,  // fd, start, len: ioctl(fd, UFFDIO_UNREGISTER, {start, len})
 };
-inline constexpr std::size_t kSyscallKinds = 28;
+inline constexpr std::size_t kSyscallKinds = 32;
 
-// The name strace prints ("mseal" for MsealTyped too); for the kernel's
-// operations, the script's name ("kseal").
+// The name strace prints ("mseal" for MsealTyped too, "ioctl" for the
+// UFFDIO_* ones); for the kernel's operations, the script's name ("kseal").
 std::string_view syscall_name(SyscallKind k) noexcept;
 // How many register arguments the call reads.
 std::size_t syscall_arg_count(SyscallKind k) noexcept;

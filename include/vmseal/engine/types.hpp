@@ -35,6 +35,7 @@ enum class Errno : int {
   NODEV = 19,
   INVAL = 22,
   NFILE = 23,
+  NOTTY = 25,
   FBIG = 27,
   NOSPC = 28,
   RANGE = 34,

@@ -64,6 +64,14 @@ inline constexpr VmFlags SEALED_UNMAPPABLE = 1ULL << 60;
 inline constexpr VmFlags SEAL_PROT_PKEY = 1ULL << 61;  // MM_SEAL_PROT_PKEY
 inline constexpr VmFlags SEAL_SEAL = 1ULL << 62;       // MM_SEAL_SEAL
 inline constexpr VmFlags ANY_SEAL = SEALED | SEAL_PROT_PKEY | SEAL_SEAL;
+// vm_userfaultfd_ctx: the userfaultfd context a VMA is registered with, as an
+// id (UffdId, files.hpp; 0 for none). The kernel keeps the pointer next to
+// vm_flags and merges only VMAs with the same one (is_mergeable_vma()); here
+// it lives in bits no 6.18 flag uses, so the merge rules compare it with the
+// flags and every split or copy carries it. vmseal's own bits: smaps never
+// prints them. A VMA has an id exactly when it has a UFFD_* flag.
+inline constexpr unsigned kUffdCtxShift = 44;
+inline constexpr VmFlags UFFD_CTX_MASK = VmFlags{0xffff} << kUffdCtxShift;
 
 inline constexpr unsigned kPkeyShift = 32;
 inline constexpr VmFlags PKEY_MASK = PKEY_BIT0 | PKEY_BIT1 | PKEY_BIT2 | PKEY_BIT3;
@@ -74,6 +82,8 @@ inline constexpr VmFlags MAY_FLAGS = MAYREAD | MAYWRITE | MAYEXEC | MAYSHARE;
 inline constexpr VmFlags SPECIAL = IO | DONTEXPAND | PFNMAP | MIXEDMAP;
 inline constexpr VmFlags LOCKED_MASK = LOCKED | LOCKONFAULT;
 inline constexpr VmFlags UFFD_FLAGS = UFFD_MISSING | UFFD_WP | UFFD_MINOR;
+// What a registration sets and userfaultfd_reset_ctx() clears.
+inline constexpr VmFlags UFFD_STATE = UFFD_FLAGS | UFFD_CTX_MASK;
 // Sticky flags: they do not prevent a merge, and a merged VMA keeps them.
 inline constexpr VmFlags STICKY = SOFTDIRTY | MAYBE_GUARD;
 inline constexpr VmFlags IGNORE_MERGE = STICKY;

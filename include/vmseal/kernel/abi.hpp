@@ -165,6 +165,41 @@ inline constexpr std::uint64_t ALL_SEALS =
 inline constexpr std::uint64_t OPEN_CLOEXEC = 02000000;
 // The largest file offset (MAX_LFS_FILESIZE on 64-bit).
 inline constexpr std::uint64_t MAX_LFS_FILESIZE = (std::uint64_t{1} << 63) - 1;
+// userfaultfd(2) (include/uapi/linux/userfaultfd.h, Linux 6.18).
+inline constexpr long NR_userfaultfd = 323;
+inline constexpr int CAP_SYS_PTRACE = 19;
+inline constexpr std::uint64_t UFFD_NONBLOCK = 04000;    // O_NONBLOCK
+inline constexpr std::uint64_t UFFD_CLOEXEC = 02000000;  // O_CLOEXEC
+inline constexpr std::uint64_t UFFD_USER_MODE_ONLY = 1;
+inline constexpr std::uint64_t UFFD_API = 0xaa;
+inline constexpr std::uint64_t UFFDIO_API = 0xc018aa3f;  // _IOWR(0xAA, 0x3F, struct uffdio_api)
+inline constexpr std::uint64_t UFFDIO_REGISTER =
+    0xc020aa00;  // _IOWR(0xAA, 0x00, struct uffdio_register)
+inline constexpr std::uint64_t UFFDIO_UNREGISTER =
+    0x8010aa01;  // _IOR(0xAA, 0x01, struct uffdio_range)
+inline constexpr std::uint64_t UFFD_FEATURE_PAGEFAULT_FLAG_WP = 1ULL << 0;
+inline constexpr std::uint64_t UFFD_FEATURE_EVENT_FORK = 1ULL << 1;
+inline constexpr std::uint64_t UFFD_FEATURE_EVENT_REMAP = 1ULL << 2;
+inline constexpr std::uint64_t UFFD_FEATURE_EVENT_REMOVE = 1ULL << 3;
+inline constexpr std::uint64_t UFFD_FEATURE_MISSING_HUGETLBFS = 1ULL << 4;
+inline constexpr std::uint64_t UFFD_FEATURE_MISSING_SHMEM = 1ULL << 5;
+inline constexpr std::uint64_t UFFD_FEATURE_EVENT_UNMAP = 1ULL << 6;
+inline constexpr std::uint64_t UFFD_FEATURE_SIGBUS = 1ULL << 7;
+inline constexpr std::uint64_t UFFD_FEATURE_THREAD_ID = 1ULL << 8;
+inline constexpr std::uint64_t UFFD_FEATURE_MINOR_HUGETLBFS = 1ULL << 9;
+inline constexpr std::uint64_t UFFD_FEATURE_MINOR_SHMEM = 1ULL << 10;
+inline constexpr std::uint64_t UFFD_FEATURE_EXACT_ADDRESS = 1ULL << 11;
+inline constexpr std::uint64_t UFFD_FEATURE_WP_HUGETLBFS_SHMEM = 1ULL << 12;
+inline constexpr std::uint64_t UFFD_FEATURE_WP_UNPOPULATED = 1ULL << 13;
+inline constexpr std::uint64_t UFFD_FEATURE_POISON = 1ULL << 14;
+inline constexpr std::uint64_t UFFD_FEATURE_WP_ASYNC = 1ULL << 15;
+inline constexpr std::uint64_t UFFD_FEATURE_MOVE = 1ULL << 16;
+// UFFD_API_FEATURES of an x86-64 6.18 kernel with minor faults and uffd-wp
+// markers (what UFFDIO_API answered on the probe machine).
+inline constexpr std::uint64_t UFFD_API_FEATURES = (1ULL << 17) - 1;
+inline constexpr std::uint64_t UFFDIO_REGISTER_MODE_MISSING = 1ULL << 0;
+inline constexpr std::uint64_t UFFDIO_REGISTER_MODE_WP = 1ULL << 1;
+inline constexpr std::uint64_t UFFDIO_REGISTER_MODE_MINOR = 1ULL << 2;
 
 struct ErrnoName {
   std::string_view name;

@@ -42,6 +42,7 @@ enum class ArgSyntax : std::uint8_t {
   PrctlOption,  // FlagSet::Prctl: one value (PR_SET_MDWE), not a set
   Mdwe,         // FlagSet::Mdwe: PR_MDWE_*
   Resource,     // FlagSet::Rlimit: RLIMIT_* (one value)
+  UffdFlags,    // FlagSet::Userfaultfd: userfaultfd(2)'s flags
   // Structures, which fill more than one register (arg_width()):
   Rlimit,     // "{rlim_cur=8*1024, rlim_max=RLIM64_INFINITY}": two registers
   CapHeader,  // "{version=_LINUX_CAPABILITY_VERSION_3, pid=0}": none (pid 0 only)
@@ -53,6 +54,17 @@ enum class ArgSyntax : std::uint8_t {
   MemfdSecret,  // FlagSet::MemfdSecret: O_CLOEXEC
   FcntlCmd,     // FlagSet::Fcntl: F_ADD_SEALS, F_GET_SEALS (one value)
   Seals,        // FlagSet::Seals: F_SEAL_*
+  // An ioctl's command, which names the call: none, printed by name.
+  UffdioApiCmd,         // "UFFDIO_API"
+  UffdioRegisterCmd,    // "UFFDIO_REGISTER"
+  UffdioUnregisterCmd,  // "UFFDIO_UNREGISTER"
+  // "{api=0xaa, features=0 => features=..., ioctls=...}": two registers, api and the
+  // features asked for (what the kernel answered after "=>" is left out)
+  UffdioApi,
+  // "{range={start=0x..., len=0x2000}, mode=UFFDIO_REGISTER_MODE_MISSING, ioctls=...}":
+  // three registers, start, len and mode
+  UffdioRegister,
+  UffdioRange,  // "{start=0x..., len=0x2000}": two registers
 };
 // How many registers of the typed call an argument fills: 1, or for a
 // structure its fields (0 for one the engine does not need).
@@ -88,7 +100,9 @@ struct MemoryCall {
 // The syntax of the memory call `name` with `arg_count` arguments (mseal with
 // four is the typed-seal RFC's), or nullptr when it is none. read(2) is not
 // here, and prctl(2) is a memory call only for the options that decide memory
-// calls: both depend on their arguments (is_memory_call).
+// calls: both depend on their arguments (is_memory_call). ioctl(2) has one
+// syntax per command (UFFDIO_API, UFFDIO_REGISTER, UFFDIO_UNREGISTER): this
+// gives the first; the decoder picks by the command.
 const CallSyntax* memory_call_syntax(std::string_view name, std::size_t arg_count) noexcept;
 // Every memory call's syntax (both forms of mseal).
 std::span<const CallSyntax> memory_call_syntaxes() noexcept;
@@ -96,7 +110,8 @@ std::span<const CallSyntax> memory_call_syntaxes() noexcept;
 // Whether the engine runs `call`: a memory call by name; a prctl(2) of
 // PR_SET_MDWE or PR_GET_MDWE; an fcntl(2) of F_ADD_SEALS or F_GET_SEALS; a setrlimit(2) or
 // prlimit64(2) that sets a limit the engine keeps (RLIMIT_MEMLOCK, RLIMIT_STACK); a capset(2) of
-// the caller (header pid 0); or a read(2) from /dev/zero whose buffer strace printed as an address.
+// the caller (header pid 0); an ioctl(2) UFFDIO_API, UFFDIO_REGISTER or UFFDIO_UNREGISTER whose
+// structure strace printed; or a read(2) from /dev/zero whose buffer strace printed as an address.
 bool is_memory_call(const TraceCall& call) noexcept;
 
 // One argument as strace prints it (`text`), read as `syntax` says, for a

@@ -244,6 +244,15 @@ class Simulator {
   std::uint64_t seq_ = 0;           // calls applied
   std::size_t event_line_ = 0;      // the line of the event apply() is on
   std::shared_ptr<std::size_t> histories_ = std::make_shared<std::size_t>(0);
+  // userfaultfd(2) and its ioctls: the fd numbers the trace shows, a
+  // registration in the mm of the fd's context.
+  void apply_uffd(MemoryCall& call, Mm& mm, Judgement& j, SimRecord& rec);
+  Mm* mm_with_id(const FileTable& files, std::uint32_t mm_id);
+  // An open file one fd fewer holds: a userfaultfd no live process holds is
+  // released (engine/address_space.hpp release_if_unheld()).
+  void drop_file(FileTable& files, FileId file);
+  void drop_files(Mm& mm);
+  void end_task(int pid);
 
   SimOptions options_;
   SimSummary summary_;

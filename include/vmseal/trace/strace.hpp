@@ -239,24 +239,27 @@ bool parse_int_arg(std::string_view text, std::int64_t& out, std::string* error 
 
 // Symbol tables for flag expressions, with the Linux x86-64 values.
 enum class FlagSet : std::uint8_t {
-  Prot,         // PROT_*: mmap, mprotect, pkey_mprotect
-  Map,          // MAP_*: mmap flags, including MAP_HUGE_<size> and MAP_HUGE_SHIFT shifts
-  Mremap,       // MREMAP_*
-  Madvise,      // MADV_*: one value, not a flag set ("|" is rejected)
-  Mlockall,     // MCL_*
-  Mlock2,       // MLOCK_ONFAULT
-  Msync,        // MS_*
-  Shmat,        // SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC
-  Shmget,       // IPC_CREAT, IPC_EXCL, SHM_HUGETLB, SHM_NORESERVE, SHM_HUGE_<size>; mode bits
-  Pkey,         // PKEY_DISABLE_*: pkey_alloc access rights
-  Prctl,        // PR_SET_MDWE, PR_GET_MDWE: the prctl options that decide memory calls (one value)
-  Mdwe,         // PR_MDWE_*
-  Rlimit,       // RLIMIT_*: setrlimit and prlimit64's resource (one value)
-  Capability,   // a capability set: "1<<CAP_IPC_LOCK|1<<CAP_SYS_RAWIO" (names are shifts)
-  Memfd,        // MFD_*: memfd_create flags, the huge page size as "21<<MFD_HUGE_SHIFT"
-  MemfdSecret,  // O_CLOEXEC: memfd_secret's one flag
-  Fcntl,        // F_ADD_SEALS, F_GET_SEALS: the fcntl commands that are memory calls (one value)
-  Seals,        // F_SEAL_*
+  Prot,          // PROT_*: mmap, mprotect, pkey_mprotect
+  Map,           // MAP_*: mmap flags, including MAP_HUGE_<size> and MAP_HUGE_SHIFT shifts
+  Mremap,        // MREMAP_*
+  Madvise,       // MADV_*: one value, not a flag set ("|" is rejected)
+  Mlockall,      // MCL_*
+  Mlock2,        // MLOCK_ONFAULT
+  Msync,         // MS_*
+  Shmat,         // SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC
+  Shmget,        // IPC_CREAT, IPC_EXCL, SHM_HUGETLB, SHM_NORESERVE, SHM_HUGE_<size>; mode bits
+  Pkey,          // PKEY_DISABLE_*: pkey_alloc access rights
+  Prctl,         // PR_SET_MDWE, PR_GET_MDWE: the prctl options that decide memory calls (one value)
+  Mdwe,          // PR_MDWE_*
+  Rlimit,        // RLIMIT_*: setrlimit and prlimit64's resource (one value)
+  Capability,    // a capability set: "1<<CAP_IPC_LOCK|1<<CAP_SYS_RAWIO" (names are shifts)
+  Memfd,         // MFD_*: memfd_create flags, the huge page size as "21<<MFD_HUGE_SHIFT"
+  MemfdSecret,   // O_CLOEXEC: memfd_secret's one flag
+  Fcntl,         // F_ADD_SEALS, F_GET_SEALS: the fcntl commands that are memory calls (one value)
+  Seals,         // F_SEAL_*
+  Userfaultfd,   // userfaultfd(2)'s flags: UFFD_USER_MODE_ONLY, O_NONBLOCK, O_CLOEXEC
+  UffdFeature,   // UFFD_FEATURE_*: UFFDIO_API's features
+  UffdRegister,  // UFFDIO_REGISTER_MODE_*
 };
 struct FlagSymbol {
   std::string_view name;
