@@ -20,13 +20,6 @@
 namespace vmseal::trace {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 constexpr Addr kBase = 0x10000000;
 
 // The VMAs overlapping [kBase, kBase + pages), drawn.
@@ -386,7 +379,7 @@ Logged replay_log(const std::string& text, bool infer = true) {
 }
 
 std::string log_text(const std::string& name) {
-  const std::string text = read_file(std::string(VMSEAL_TEST_DATA_DIR "/faults/") + name);
+  const std::string text = test::slurp(std::string(VMSEAL_TEST_DATA_DIR "/faults/") + name);
   EXPECT_FALSE(text.empty()) << name;
   return text;
 }

@@ -7,17 +7,11 @@
 #include <sstream>
 #include <string>
 
+#include "support/cli_run.hpp"
 #include "vmseal/trace/sim.hpp"
 
 namespace vmseal::trace {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 struct Replayed {
   SimSummary summary;
@@ -75,7 +69,7 @@ Replayed replay(const std::string& text, bool privileged) {
 TEST(ProcessState, MdweTracesReplayWithoutMismatch) {
   for (const char* who : {"root", "user"}) {
     const std::string text =
-        read_file(std::string(VMSEAL_TEST_DATA_DIR "/process_state/mdwe.") + who + ".strace");
+        test::slurp(std::string(VMSEAL_TEST_DATA_DIR "/process_state/mdwe.") + who + ".strace");
     ASSERT_FALSE(text.empty()) << who;
     const Replayed r = replay(text, std::string(who) == "root");
     EXPECT_EQ(r.summary.mismatched, 0u) << who << ": " << r.first_mismatch;
@@ -91,7 +85,7 @@ TEST(ProcessState, MdweTracesReplayWithoutMismatch) {
 TEST(ProcessState, LimitsAndCapabilityTracesReplayWithoutMismatch) {
   for (const char* who : {"root", "user"}) {
     const std::string text =
-        read_file(std::string(VMSEAL_TEST_DATA_DIR "/process_state/limits.") + who + ".strace");
+        test::slurp(std::string(VMSEAL_TEST_DATA_DIR "/process_state/limits.") + who + ".strace");
     ASSERT_FALSE(text.empty()) << who;
     const Replayed r = replay(text, std::string(who) == "root");
     EXPECT_EQ(r.summary.mismatched, 0u) << who << ": " << r.first_mismatch;
@@ -106,7 +100,7 @@ TEST(ProcessState, LimitsAndCapabilityTracesReplayWithoutMismatch) {
 // (unverifiable), the refusals and the calls within that bound are verified.
 TEST(ProcessState, AddressLimitTracesReplayWithoutMismatch) {
   for (const char* who : {"root", "user"}) {
-    const std::string text = read_file(
+    const std::string text = test::slurp(
         std::string(VMSEAL_TEST_DATA_DIR "/process_state/address_limits.") + who + ".strace");
     ASSERT_FALSE(text.empty()) << who;
     const Replayed r = replay(text, std::string(who) == "root");
@@ -118,7 +112,7 @@ TEST(ProcessState, AddressLimitTracesReplayWithoutMismatch) {
 }
 
 TEST(ProcessState, AWrongAddressLimitResultIsAMismatch) {
-  std::string text = read_file(VMSEAL_TEST_DATA_DIR "/process_state/address_limits.user.strace");
+  std::string text = test::slurp(VMSEAL_TEST_DATA_DIR "/process_state/address_limits.user.strace");
   // The mprotect that would make 64 MiB data claimed to succeed.
   const std::string refused = "PROT_READ|PROT_WRITE) = -1 ENOMEM (Cannot allocate memory)";
   const std::size_t pos = text.find(refused, text.find("mprotect(0x7f"));
@@ -135,7 +129,7 @@ TEST(ProcessState, AWrongAddressLimitResultIsAMismatch) {
 TEST(ProcessState, MemfdTracesReplayWithoutMismatch) {
   for (const char* who : {"root", "user"}) {
     const std::string text =
-        read_file(std::string(VMSEAL_TEST_DATA_DIR "/process_state/memfd.") + who + ".strace");
+        test::slurp(std::string(VMSEAL_TEST_DATA_DIR "/process_state/memfd.") + who + ".strace");
     ASSERT_FALSE(text.empty()) << who;
     const Replayed r = replay(text, std::string(who) == "root");
     EXPECT_EQ(r.summary.mismatched, 0u) << who << ": " << r.first_mismatch;
@@ -150,8 +144,8 @@ TEST(ProcessState, MemfdTracesReplayWithoutMismatch) {
 // file through dup, dup3, F_DUPFD_CLOEXEC, pwrite, fork and execve.
 TEST(ProcessState, MemfdFdTracesReplayWithoutMismatch) {
   for (const char* who : {"root", "user"}) {
-    const std::string text =
-        read_file(std::string(VMSEAL_TEST_DATA_DIR "/process_state/memfd_fds.") + who + ".strace");
+    const std::string text = test::slurp(
+        std::string(VMSEAL_TEST_DATA_DIR "/process_state/memfd_fds.") + who + ".strace");
     ASSERT_FALSE(text.empty()) << who;
     const Replayed r = replay(text, std::string(who) == "root");
     EXPECT_EQ(r.summary.mismatched, 0u) << who << ": " << r.first_mismatch;
@@ -166,7 +160,7 @@ TEST(ProcessState, MemfdFdTracesReplayWithoutMismatch) {
 // still mapped the memfd writable (probe f4), and one whose memfd_secret
 // mapping could be locked.
 TEST(ProcessState, AWrongSealResultIsAMismatch) {
-  const std::string text = read_file(VMSEAL_TEST_DATA_DIR "/process_state/memfd.root.strace");
+  const std::string text = test::slurp(VMSEAL_TEST_DATA_DIR "/process_state/memfd.root.strace");
   const std::string busy = "F_ADD_SEALS, F_SEAL_WRITE) = -1 EBUSY (Device or resource busy)";
   // f4's second EBUSY: only the child's copy is left by then.
   std::size_t pos = text.find(
@@ -187,7 +181,7 @@ TEST(ProcessState, AWrongSealResultIsAMismatch) {
 }
 
 TEST(ProcessState, AWrongLimitResultIsAMismatch) {
-  std::string text = read_file(VMSEAL_TEST_DATA_DIR "/process_state/limits.user.strace");
+  std::string text = test::slurp(VMSEAL_TEST_DATA_DIR "/process_state/limits.user.strace");
   // The mlock over the lowered limit claimed to succeed.
   const std::string refused = "= -1 ENOMEM (Cannot allocate memory)";
   const std::size_t pos = text.find(refused, text.find("mlock("));
@@ -197,7 +191,7 @@ TEST(ProcessState, AWrongLimitResultIsAMismatch) {
 }
 
 TEST(ProcessState, AWrongMdweResultIsAMismatch) {
-  std::string text = read_file(VMSEAL_TEST_DATA_DIR "/process_state/mdwe.root.strace");
+  std::string text = test::slurp(VMSEAL_TEST_DATA_DIR "/process_state/mdwe.root.strace");
   // The first refused mmap (m2's read-write-exec) claimed to succeed.
   const std::size_t call = text.find("PROT_READ|PROT_WRITE|PROT_EXEC, MAP_PRIVATE|MAP_FIXED");
   ASSERT_NE(call, std::string::npos);
@@ -255,7 +249,7 @@ UffdReplay replay_uffd(const std::string& text, bool privileged) {
 TEST(ProcessState, UffdTracesReplayWithoutMismatch) {
   for (const char* who : {"root", "user"}) {
     const std::string text =
-        read_file(std::string(VMSEAL_TEST_DATA_DIR "/process_state/uffd.") + who + ".strace");
+        test::slurp(std::string(VMSEAL_TEST_DATA_DIR "/process_state/uffd.") + who + ".strace");
     ASSERT_FALSE(text.empty()) << who;
     const UffdReplay r = replay_uffd(text, std::string(who) == "root");
     EXPECT_EQ(r.summary.mismatched, 0u) << who << ": " << r.first_mismatch;
@@ -269,7 +263,7 @@ TEST(ProcessState, UffdTracesReplayWithoutMismatch) {
 // The parent's move after its child registered [4-6] through the inherited
 // fd (in the parent's mm) claimed to succeed.
 TEST(ProcessState, AWrongUffdResultIsAMismatch) {
-  std::string text = read_file(VMSEAL_TEST_DATA_DIR "/process_state/uffd.root.strace");
+  std::string text = test::slurp(VMSEAL_TEST_DATA_DIR "/process_state/uffd.root.strace");
   const std::size_t child = text.find("mode=UFFDIO_REGISTER_MODE_WP, ioctls");
   ASSERT_NE(child, std::string::npos);
   const std::string refused = " = -1 EFAULT (Bad address)";
@@ -279,7 +273,7 @@ TEST(ProcessState, AWrongUffdResultIsAMismatch) {
   text.replace(pos, refused.size(), " = " + text.substr(dst, text.find(')', dst) - dst));
   EXPECT_EQ(replay_uffd(text, true).summary.mismatched, 1u);
   // And a registration over another context's VMA that claimed to work.
-  std::string busy = read_file(VMSEAL_TEST_DATA_DIR "/process_state/uffd.user.strace");
+  std::string busy = test::slurp(VMSEAL_TEST_DATA_DIR "/process_state/uffd.user.strace");
   const std::string ebusy = " = -1 EBUSY (Device or resource busy)";
   const std::size_t at = busy.find(ebusy);
   ASSERT_NE(at, std::string::npos);
