@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <deque>
 #include <limits>
 #include <map>
@@ -330,7 +331,11 @@ bool parse_result_path(std::string_view r, std::size_t& i, TraceCall& c, std::st
   return true;
 }
 
-// The errno after a returned value, if any: "ENOMEM" or "(errno N)".
+// The errno after a returned value, if any: "ENOMEM" or "(errno N)". strace
+// prints its unsigned kernel_ulong_t for a code it has no name for, which can
+// be any 64-bit value (a tracer or seccomp filter may set any rax, e.g.
+// "(errno 18446744073709551572)"): a code beyond int is an error whose errno
+// the engine cannot compare (Errno::OK, so the call stays unverifiable).
 bool parse_result_errno(std::string_view r, std::size_t& i, TraceCall& c, std::string& error) {
   if (const std::size_t e = errno_token(r, i); e > 0) {
     c.outcome = Outcome::Error;
@@ -338,15 +343,19 @@ bool parse_result_errno(std::string_view r, std::size_t& i, TraceCall& c, std::s
     i += e;
   } else if (starts_with(r.substr(i), "(errno ")) {
     const std::size_t close = r.find(')', i);
-    std::int64_t code = 0;
-    if (close == npos || !parse_int_arg(r.substr(i + 7, close - i - 7), code, nullptr) ||
-        code < 0 || code > std::numeric_limits<int>::max()) {
+    const std::string_view digits =
+        close == npos ? std::string_view{} : r.substr(i + 7, close - i - 7);
+    std::uint64_t code = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), code);
+    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size()) {
       error = "malformed '(errno N)'";
       return false;
     }
     c.outcome = Outcome::Error;
-    c.err = static_cast<Errno>(static_cast<int>(code));
-    c.err_name.assign(errno_symbol(static_cast<int>(code)));
+    const bool fits = code <= static_cast<std::uint64_t>(std::numeric_limits<int>::max());
+    c.err = fits ? static_cast<Errno>(static_cast<int>(code)) : Errno::OK;
+    c.err_name =
+        fits ? std::string(errno_symbol(static_cast<int>(code))) : fmt::format("errno {}", code);
     i = close + 1;
   }
   return true;

@@ -136,6 +136,18 @@ TEST(StraceCall, ErrorResults) {
   EXPECT_EQ(static_cast<int>(c.err), 1234);
   EXPECT_EQ(c.err_name, "");
 
+  // strace prints its unsigned 64-bit code: one beyond int is an error the
+  // engine cannot compare, not a malformed line.
+  c = call_of(
+      "mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = -1 (errno "
+      "18446744073709551572)");
+  EXPECT_EQ(c.outcome, Outcome::Error);
+  EXPECT_EQ(c.err, Errno::OK);
+  EXPECT_EQ(c.err_name, "errno 18446744073709551572");
+  EXPECT_NE(error_of("mmap(NULL, 1) = -1 (errno 18446744073709551616)").message.find("errno"),
+            std::string::npos);
+  EXPECT_NE(error_of("mmap(NULL, 1) = -1 (errno -4)").message.find("errno"), std::string::npos);
+
   // An unknown name is kept as text.
   c = call_of("foo(1) = -1 EWHATEVER (Mystery)");
   EXPECT_EQ(c.outcome, Outcome::Error);
