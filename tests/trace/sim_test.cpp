@@ -9,18 +9,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 namespace vmseal::trace {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 struct SimRun {
   SimSummary summary;
@@ -48,7 +40,7 @@ SimRun simulate(std::string_view text, bool check = true) {
 }
 
 TEST(SimExercise, EveryVerifiableCallMatchesTheKernel) {
-  const std::string text = read_file(VMSEAL_TEST_DATA_DIR "/exercise/exercise.strace");
+  const std::string text = test::slurp(VMSEAL_TEST_DATA_DIR "/exercise/exercise.strace");
   ASSERT_FALSE(text.empty());
   const SimRun run = simulate(text);
   EXPECT_TRUE(run.errors.empty()) << run.errors.front();
@@ -75,7 +67,7 @@ TEST(SimExercise, EveryVerifiableCallMatchesTheKernel) {
 }
 
 TEST(SimExercise, AWrongRecordedResultIsAMismatch) {
-  std::string text = read_file(VMSEAL_TEST_DATA_DIR "/exercise/exercise.strace");
+  std::string text = test::slurp(VMSEAL_TEST_DATA_DIR "/exercise/exercise.strace");
   // The kernel refused this mprotect of sealed memory; claim it succeeded.
   const std::string needle = "= -1 EPERM (Operation not permitted)";
   const std::size_t pos = text.find(needle);
@@ -149,7 +141,7 @@ int run_cli(const std::string& args, std::string* err_out = nullptr) {
   const std::string err_file = vmseal::test::temp_path("sim_err.txt");
   const std::string cmd = std::string(VMSEAL_CLI_PATH) + " " + args + " >/dev/null 2>" + err_file;
   const int status = std::system(cmd.c_str());
-  if (err_out != nullptr) *err_out = read_file(err_file);
+  if (err_out != nullptr) *err_out = test::slurp(err_file);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
