@@ -90,6 +90,13 @@ FaultResult AddressSpace::fault(Addr addr, Access access) {
         prev != nullptr && (prev->flags & vm::GROWSDOWN) == 0 &&
         (prev->flags & vm::ACCESS_FLAGS) != 0 && a - prev->end < cfg_.stack_guard_gap)
       return FaultResult::Segv;
+    // expand_downwards() prepares the anon_vma before it accounts: a growth
+    // the limits below refuse still leaves the VMA one (probe a8; found by
+    // vmseal difftest, seed 9921197688932060352), one the guard gap refuses
+    // does not.
+    const Addr vs = v->start;
+    anon_vma_prepare(vs);
+    v = tree_.find(vs);
     // acct_stack_growth(): RLIMIT_AS (probe a3), RLIMIT_STACK, then
     // mlock_future_ok() for a locked stack without CAP_IPC_LOCK (found by
     // vmseal difftest once capset could drop the capability: mlockall,
@@ -100,9 +107,7 @@ FaultResult AddressSpace::fault(Addr addr, Access access) {
     if ((v->flags & vm::LOCKED) != 0 && !cfg_.caps.has(abi::CAP_IPC_LOCK) &&
         counters_.locked_vm + grow > (cfg_.rlimit_memlock >> kPageShift))
       return FaultResult::Segv;
-    const Addr vs = v->start;
-    anon_vma_prepare(vs);
-    Vma& g = tree_.set_bounds(vs, a, tree_.find(vs)->end);
+    Vma& g = tree_.set_bounds(vs, a, v->end);
     g.set_pgoff(g.pgoff - grow);
     vm_stat_account(g.flags, static_cast<std::int64_t>(grow));
     if ((g.flags & vm::LOCKED) != 0) counters_.locked_vm += grow;

@@ -152,6 +152,23 @@ TEST(AddressLimits, A7ForkKeepsLimitsAndCounters) {
   });
 }
 
+TEST(AddressLimits, A8RefusedStackGrowthKeepsItsAnonVma) {
+  run("a8", [](Recorder& c) {
+    c.region(528);
+    c.mapped_at(c.as().mmap(c.P(264), 2 * PS, kR, kFixed | a::MAP_GROWSDOWN, -1, 0), 264, "mmap");
+    as_headroom(c, 0);
+    touch(c, c.P(263));
+    soft_limit(c, a::RLIMIT_AS, ~0ULL / PS);
+    c.obs_ret(c.as().mprotect(c.P(264), 2 * PS, kRW));
+    c.obs_ret(c.as().mprotect(c.P(264), PS, kR));
+    c.mapped_at(c.as().mmap(c.P(300), PS, kR, kFixed, -1, 0), 300, "mmap");
+    c.mapped_at(c.as().mmap(c.P(520), 2 * PS, kR, kFixed | a::MAP_GROWSDOWN, -1, 0), 520, "mmap");
+    touch(c, c.P(519));
+    c.obs_ret(c.as().mprotect(c.P(520), 2 * PS, kRW));
+    c.obs_ret(c.as().mprotect(c.P(520), PS, kR));
+  });
+}
+
 // ---- the rules, drawn ------------------------------------------------------------------
 
 // A MAP_FIXED over the middle of a VMA under a full RLIMIT_AS: the gather
@@ -193,6 +210,23 @@ TEST(AddressLimitsRule, BrkCountsTheDataSegment) {
   ASSERT_TRUE(as.setrlimit(a::RLIMIT_DATA, 6 * PS, ~0ULL, as.config().caps).is_ok());
   EXPECT_EQ(as.brk(kHeap + 2 * PS), SysResult::ok(kHeap + 2 * PS));
   EXPECT_EQ(as.brk(kHeap + 3 * PS), SysResult::ok(kHeap + 2 * PS));
+}
+
+// A stack growth RLIMIT_AS refuses: no page, but expand_downwards() gave the
+// VMA its anon_vma first, so mprotect later keeps VM_ACCOUNT on the part it
+// makes read-only, and the two halves do not merge back.
+TEST(AddressLimitsRule, RefusedStackGrowthStillPreparesTheAnonVma) {
+  AddressSpace as(test::probe_config());
+  test::Window w = test::make_window(as, 272);  // nothing accessible within the guard gap
+  ASSERT_TRUE(as.mmap(w.P(264), 2 * PS, kR, kFixed | a::MAP_GROWSDOWN, -1, 0).is_ok());
+  ASSERT_TRUE(
+      as.setrlimit(a::RLIMIT_AS, as.counters().total_vm * PS, ~0ULL, as.config().caps).is_ok());
+  EXPECT_EQ(w.draw(), "[264-266 r--p gd]");
+  EXPECT_EQ(as.fault(w.P(263), Access::Read), FaultResult::Segv);
+  EXPECT_EQ(w.draw(), "[264-266 r--p gd]");
+  ASSERT_EQ(as.mprotect(w.P(264), 2 * PS, kRW), SysResult::ok(0));
+  ASSERT_EQ(as.mprotect(w.P(264), PS, kR), SysResult::ok(0));
+  EXPECT_EQ(w.draw(), "[264-265 r--p gd ac][265-266 rw-p gd ac]");
 }
 
 }  // namespace

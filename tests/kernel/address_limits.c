@@ -26,6 +26,11 @@
  *  a6  RLIMIT_DATA of 0 with a larger hard limit: data mappings are still
  *      allowed up to the hard limit (the "Valgrind workaround").
  *  a7  fork keeps the limits, and the child's counters are the parent's.
+ *  a8  a stack growth that RLIMIT_AS refuses still gives the stack VMA its
+ *      anon_vma (expand_downwards() prepares it before acct_stack_growth()),
+ *      seen when mprotect later keeps VM_ACCOUNT on the part it makes
+ *      read-only; one the stack guard gap refuses does not (that check comes
+ *      first). Found by vmseal difftest (seed 9921197688932060352).
  */
 #include "probe.h"
 
@@ -196,8 +201,25 @@ static void a7(void) {
     outf("%s: forked child failed (status 0x%x)\n", cur_case, st);
 }
 
+static void a8(void) {
+  region(528);
+  /* Refused by RLIMIT_AS: the VMA has an anon_vma afterwards. */
+  CHECK(x_mmap(P(264), 2 * PS, PROT_READ, FIXED | MAP_GROWSDOWN, -1, 0), r_ == (long)P(264));
+  as_headroom(0);
+  touch(P(263));
+  soft_limit(RLIMIT_AS, ~0UL / PS);
+  obs_ret(x_mprotect(P(264), 2 * PS, RW));
+  obs_ret(x_mprotect(P(264), PS, PROT_READ));
+  /* Refused by the guard gap to an accessible VMA below: no anon_vma. */
+  CHECK(x_mmap(P(300), PS, PROT_READ, FIXED, -1, 0), r_ == (long)P(300));
+  CHECK(x_mmap(P(520), 2 * PS, PROT_READ, FIXED | MAP_GROWSDOWN, -1, 0), r_ == (long)P(520));
+  touch(P(519));
+  obs_ret(x_mprotect(P(520), 2 * PS, RW));
+  obs_ret(x_mprotect(P(520), PS, PROT_READ));
+}
+
 static const struct tcase cases[] = {
-    {"a1", a1}, {"a2", a2}, {"a3", a3}, {"a4", a4}, {"a5", a5}, {"a6", a6}, {"a7", a7},
+    {"a1", a1}, {"a2", a2}, {"a3", a3}, {"a4", a4}, {"a5", a5}, {"a6", a6}, {"a7", a7}, {"a8", a8},
 };
 
 int main(int argc, char** argv) {
