@@ -408,8 +408,9 @@ namespace {
 
 // --dry-run's lines, the preload's format.
 void say_dry_run(const Session& s) {
-  std::string out = "vmseal: dry run: " + s.path + " (program, static: sealed through ptrace): " +
-                    (s.verdict == "sealed" ? "dry-run" : s.verdict) +
+  const char* how = s.loaded_by_ldso ? "loaded by ld.so, no library" : "static";
+  std::string out = "vmseal: dry run: " + s.path + " (program, " + how +
+                    ": sealed through ptrace): " + (s.verdict == "sealed" ? "dry-run" : s.verdict) +
                     (s.why.empty() ? "" : ": " + s.why) + "\n";
   char line[256];
   for (const RangeState& r : s.ranges) {
@@ -485,7 +486,7 @@ void write_static_report(const Session& s) {
                          {"role", "program"},
                          {"bias", bias},
                          {"loaded", "startup"},
-                         {"static", true},
+                         {"static", !s.loaded_by_ldso},  // else a Go PIE ld.so loads
                          {"verdict", s.verdict},
                          {"why", s.why},
                          {"sealed_bytes", s.sealed_bytes},

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -49,6 +50,8 @@ struct GoProgram {
   bool ptrace;  // sealed through ptrace (else the preload)
   bool relro;   // has a PT_GNU_RELRO
 };
+
+void PrintTo(const GoProgram& p, std::ostream* os) { *os << p.name << " build"; }
 
 std::vector<GoProgram> programs() {
   return {{"static", VMSEAL_GO_CHURN_STATIC, true, false},
@@ -232,6 +235,19 @@ TEST(GoRunFollowExec, APieIsSealedButItsExecsAreNotFollowed) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("--follow-exec"), std::string::npos) << r.err;
   EXPECT_EQ(lines(r.out)["program_text"], "sealed");
+}
+
+TEST(GoRunDryRun, APieSaysItsPlanAndSealsNothing) {
+  NEED_GO(VMSEAL_GO_CHURN_PIE);
+  NEED_MSEAL();
+  const CliRun r = run_cli("run --dry-run -- " + std::string(VMSEAL_GO_CHURN_PIE) + " 0");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("(program, loaded by ld.so, no library: sealed through ptrace)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("relro   seal"), std::string::npos) << r.err;
+  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+  EXPECT_EQ(lines(r.out)["program_relro"], "unsealed");
 }
 
 // The holes the kernel leaves between a program's segments (the victim is
