@@ -22,16 +22,21 @@ def main():
     build = sys.argv[1]
     pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 40
     vmseal = os.path.join(build, "vmseal")
-    cases = [("glibc static (ptrace)", "vmseal_run_helper_static"),
-             ("glibc static-pie (ptrace)", "vmseal_run_helper_static_pie"),
-             ("musl static (ptrace)", "vmseal_run_helper_musl_static"),
-             ("dynamic PIE (preload)", "vmseal_run_helper")]
-    for name, exe in cases:
+    helper = ["exit", "0"]
+    # The Go builds of tests/go/churn (cmake/GoPrograms.cmake), "0": report and exit.
+    cases = [("glibc static (ptrace)", "vmseal_run_helper_static", helper),
+             ("glibc static-pie (ptrace)", "vmseal_run_helper_static_pie", helper),
+             ("musl static (ptrace)", "vmseal_run_helper_musl_static", helper),
+             ("dynamic PIE (preload)", "vmseal_run_helper", helper),
+             ("Go static (ptrace)", "go/churn-static", ["0"]),
+             ("Go -buildmode=pie (ptrace)", "go/churn-pie", ["0"]),
+             ("Go cgo, external link (preload)", "go/churn-cgo", ["0"])]
+    for name, exe, args in cases:
         program = os.path.join(build, "tests", exe)
         if not os.path.exists(program):
             continue
-        diffs = sorted(elapsed_ms([vmseal, "run", "--", program, "exit", "0"]) -
-                       elapsed_ms([program, "exit", "0"]) for _ in range(pairs))
+        diffs = sorted(elapsed_ms([vmseal, "run", "--", program, *args]) -
+                       elapsed_ms([program, *args]) for _ in range(pairs))
         print(f"{name}: extra ms min / median / max = {diffs[0]:.2f} / "
               f"{statistics.median(diffs):.2f} / {diffs[-1]:.2f}")
 

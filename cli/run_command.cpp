@@ -113,10 +113,11 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
       "segments, the loader, preloads and NODELETE objects, after relocation and the "
       "initialisers,\n"
       "before main. A dynamic program is sealed by a preload; a static or static-pie one (glibc, "
-      "musl)\n"
-      "from outside, through ptrace, during its start-up only (nothing stays attached). Where "
-      "neither\n"
-      "can work it runs unsealed with a warning, or not at all under --enforce.");
+      "musl,\n"
+      "Go), or a Go program that loads no library (-buildmode=pie), from outside, through ptrace,\n"
+      "during its start-up only (nothing stays attached). Where neither can work it runs "
+      "unsealed\n"
+      "with a warning, or not at all under --enforce.");
   cmd->add_option("--profile", opts.profile,
                   "minimal (text), default (text, rodata, RELRO, gaps) or strict (also data, bss, "
                   "the stack, [vdso], [vvar])")
@@ -305,24 +306,35 @@ sealing::StaticSealSettings static_settings(const RunOptions& o) {
   return s;
 }
 
-// A static program (no loader to preload into): sealed from outside, through
-// ptrace, by a sealer process that stays only for its start-up
-// (sealing/static_launch.hpp). Where ptrace is not allowed, as before: a
-// warning and the program unsealed, or under --enforce no run at all.
-int run_static(const RunOptions& o, const std::string& program, const Env& env) {
+// A static program (no loader to preload into), or a Go program that loads
+// no library: sealed from outside, through ptrace, by a sealer process that
+// stays only for its start-up (sealing/static_launch.hpp). Where ptrace is
+// not allowed, as before: a warning and the program unsealed, or under
+// --enforce no run at all.
+int run_static(const RunOptions& o, const std::string& program, const sealing::LaunchPlan& plan,
+               const Env& env) {
   if (const kernel::MsealProbe probe = kernel::probe_mseal_before_exec();
       probe.support != kernel::MsealSupport::Available)
     return cannot_seal(o, program, std::string(kernel::describe(probe)), kRunFailed);
   // The preload's environment goes on only with --follow-exec: dynamic
-  // programs the static one execs are then sealed by the preload.
-  if (o.follow_exec)
+  // programs the static one execs are then sealed by the preload. Not for a
+  // program ld.so loads (a Go program): it would load the preload too.
+  const bool loaded_by_ldso = plan.obstacle != sealing::LaunchObstacle::Static;
+  if (o.follow_exec && loaded_by_ldso)
+    warn("--follow-exec: " + program +
+         " is loaded by ld.so, which would load the preload into it as well: the programs it "
+         "execs are not followed");
+  if (o.follow_exec && !loaded_by_ldso)
     own_environment(env);
   else
     drop_inherited_environment();
   std::string why;
   if (sealing::start_static_sealer(static_settings(o), &why) != 0)
     return cannot_seal(
-        o, program, program + " is statically linked and cannot be sealed through ptrace: " + why,
+        o, program,
+        program +
+            (loaded_by_ldso ? " is a Go program that loads no library" : " is statically linked") +
+            " and cannot be sealed through ptrace: " + why,
         kRunFailed);
   return exec_program(program, o.command);
 }
@@ -356,7 +368,7 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
         "both");
   const sealing::LaunchPlan plan = sealing::plan_launch(program);
   warn_about_launch(o, plan);
-  if (plan.obstacle == sealing::LaunchObstacle::Static) return run_static(o, program, env);
+  if (sealing::sealed_through_ptrace(plan.obstacle)) return run_static(o, program, plan, env);
   if (const std::optional<int> status = obstacle_status(o, program, plan)) return *status;
   // In a child: a seccomp filter that kills mseal's caller, or fakes it, is
   // found here, not in the program.

@@ -13,6 +13,9 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
   # static programs for `vmseal run` through ptrace: musl's static and
   # static-pie (tests/CMakeLists.txt builds them with musl-gcc)
   musl-tools
+  # Go programs for `vmseal run` (static, -buildmode=pie, cgo) and the Go
+  # attack victim (tests/go, cmake/GoPrograms.cmake)
+  golang-go
   # the benchmarks' scaling plot (bench/plot_scaling.sh; it uses jq too) and
   # instructions per call (bench/callgrind_per_call.py)
   gnuplot-nox valgrind

@@ -256,31 +256,51 @@ TreeAudit audit_tree(const std::vector<std::string>& roots, Profile profile,
   return result;
 }
 
+namespace {
+
+// How the ptrace path seals a program, by who makes its RELRO read-only.
+std::string ptrace_why(const std::string& path, const ElfImage& image, LaunchObstacle o) {
+  if (o == LaunchObstacle::GoRuntime)
+    return "a Go program that loads no library (no libc, no __libc_start_main to preload "
+           "into): sealed from outside through ptrace, text, rodata and gaps at its exec, RELRO "
+           "when ld.so makes it read-only, before the Go runtime's first instruction";
+  const std::string start =
+      "statically linked (no loader to preload into): sealed from outside through ptrace, text, "
+      "rodata and gaps at its exec, ";
+  switch (static_libc_of(path)) {
+    case StaticLibc::Glibc:
+      return start + "RELRO when its glibc start-up makes it read-only";
+    case StaticLibc::Go:
+      return start + (image.relro ? "RELRO after its self-relocation, at its first system call"
+                                  : "no RELRO (Go's linker makes none for a static program; the "
+                                    "Go runtime never changes its image's protection)");
+    case StaticLibc::Other:
+      break;
+  }
+  return start +
+         "RELRO after its self-relocation, at its first system call (its libc, not glibc, never "
+         "makes RELRO read-only)";
+}
+
+}  // namespace
+
 RunMethod run_method_for(const std::string& path, const ElfImage& image) {
   if (image.type == ET_DYN && !image.interp && !image.pie)
     return {"n/a", "a shared object: sealed with the program that loads it"};
   if (image.type != ET_EXEC && image.type != ET_DYN) return {"n/a", "not a program"};
   const LaunchPlan plan = plan_launch(path);
-  switch (plan.obstacle) {
-    case LaunchObstacle::None:
-      return {"preload",
-              "dynamically linked, loaded by this system's glibc loader and started through "
-              "glibc's _start: the preload seals it before main"};
-    case LaunchObstacle::Static: {
-      if (const std::string no = ptrace_policy_obstacle(); !no.empty())
-        return {"none", plan.why + "; it would be sealed through ptrace, but " + no +
-                            " (vmseal run warns and runs it unsealed; --enforce refuses)"};
-      const bool glibc = static_libc_of(path) == StaticLibc::Glibc;
-      return {"ptrace",
-              "statically linked (no loader to preload into): sealed from outside through "
-              "ptrace, text, rodata and gaps at its exec, RELRO " +
-                  std::string(glibc ? "when its glibc start-up makes it read-only"
-                                    : "after its self-relocation, at its first system call "
-                                      "(its libc, not glibc, never makes RELRO read-only)")};
-    }
-    default:
-      return {"none", plan.why + " (vmseal run warns and runs it unsealed; --enforce refuses)"};
-  }
+  if (plan.obstacle == LaunchObstacle::None)
+    return {"preload", std::string(image.go ? "a Go program linked by the C toolchain (cgo, "
+                                              "-linkmode=external): "
+                                            : "") +
+                           "dynamically linked, loaded by this system's glibc loader and started "
+                           "through glibc's _start: the preload seals it before main"};
+  if (!sealed_through_ptrace(plan.obstacle))
+    return {"none", plan.why + " (vmseal run warns and runs it unsealed; --enforce refuses)"};
+  if (const std::string no = ptrace_policy_obstacle(); !no.empty())
+    return {"none", plan.why + "; it would be sealed through ptrace, but " + no +
+                        " (vmseal run warns and runs it unsealed; --enforce refuses)"};
+  return {"ptrace", ptrace_why(path, image, plan.obstacle)};
 }
 
 }  // namespace vmseal::sealing

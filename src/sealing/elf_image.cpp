@@ -13,6 +13,7 @@ namespace vmseal::sealing {
 namespace {
 
 constexpr std::uint64_t kPage = 4096;
+constexpr std::uint32_t kGoBuildIdNote = 4;
 
 std::uint64_t trunc_page(std::uint64_t a) { return a & ~(kPage - 1); }
 std::uint64_t round_page(std::uint64_t a) { return (a + kPage - 1) & ~(kPage - 1); }
@@ -49,6 +50,11 @@ void read_notes(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
         std::memcmp(base + name_off, "GNU", 4) == 0 &&
         has_memory_seal_property(base + desc_off, nh.n_descsz, out.is_64))
       out.memory_seal = true;
+    // The Go linker's build ID note (cmd/link: ELF_NOTE_GOBUILDID_TAG), its
+    // name "Go" padded to 4 bytes (n_namesz 4, where the spec would say 3).
+    if (nh.n_type == kGoBuildIdNote && (nh.n_namesz == 3 || nh.n_namesz == 4) &&
+        std::memcmp(base + name_off, "Go", 3) == 0)
+      out.go = true;
     off = next;
   }
 }
@@ -82,6 +88,9 @@ void read_dynamic(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
         break;
       case DT_SONAME:
         soname_off = d.d_un.d_val;
+        break;
+      case DT_NEEDED:
+        ++out.needed;
         break;
       case DT_AUDIT:
       case DT_DEPAUDIT:

@@ -92,6 +92,25 @@ LaunchPlan& obstacle(LaunchPlan& plan, LaunchObstacle o, std::string why) {
   return plan;
 }
 
+// A Go program linked by Go's own linker: its entry is the Go runtime's
+// (_rt0_amd64_linux), which never calls __libc_start_main. With no library
+// to load, ld.so only relocates it: sealed through ptrace like a static
+// program. With libc (cgo, or net and os/user under CGO_ENABLED=1), the
+// runtime starts before and without the preload's hook: not sealable.
+LaunchPlan& go_obstacle(LaunchPlan& plan, const std::string& file, const ElfImage& image) {
+  if (image.needed == 0)
+    return obstacle(plan, LaunchObstacle::GoRuntime,
+                    file +
+                        " is a Go program that loads no library: ld.so relocates it and the Go "
+                        "runtime starts it, without a libc to preload into");
+  return obstacle(plan, LaunchObstacle::NoStartHook,
+                  file +
+                      " is a Go program linked by Go's internal linker with libc: the Go runtime "
+                      "starts at its own entry and never passes through __libc_start_main, where "
+                      "the preload seals (link it with -ldflags=-linkmode=external to seal it "
+                      "through the preload, or build it with CGO_ENABLED=0)");
+}
+
 }  // namespace
 
 const char* launch_obstacle_name(LaunchObstacle o) noexcept {
@@ -114,8 +133,14 @@ const char* launch_obstacle_name(LaunchObstacle o) noexcept {
       return "too-deep";
     case LaunchObstacle::Audit:
       return "audit";
+    case LaunchObstacle::GoRuntime:
+      return "go-runtime";
   }
   return "?";
+}
+
+bool sealed_through_ptrace(LaunchObstacle o) noexcept {
+  return o == LaunchObstacle::Static || o == LaunchObstacle::GoRuntime;
 }
 
 bool secure_exec_for_caller(const std::string& path, std::string* why) {
@@ -183,6 +208,8 @@ LaunchPlan plan_launch(const std::string& program) {
     return obstacle(plan, LaunchObstacle::ForeignLoader,
                     file + via + " is loaded by " + loader + ", not this system's glibc loader (" +
                         system_loader() + "): the preload is built for that one only");
+  if (image.go && !starts_through_libc_start_main(image, nullptr))
+    return go_obstacle(plan, file + via, image);
   if (names_audit_library(image))
     return obstacle(
         plan, LaunchObstacle::Audit,

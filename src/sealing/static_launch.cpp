@@ -63,6 +63,7 @@ struct RangeState {
   RelroOutcome backing = RelroOutcome::NotRelro;
   int backing_error = 0;
   bool tried = false;
+  bool reserved = false;  // a hole the sealer mapped PROT_NONE to seal it
 };
 
 struct KernelState {
@@ -80,6 +81,7 @@ struct Session {
   Addr insn = 0;
   std::string path;
   Addr bias = 0;
+  bool loaded_by_ldso = false;  // PT_INTERP: ld.so relocates it and protects RELRO
   std::vector<RangeState> ranges;
   std::vector<KernelState> kernel;
   std::string verdict = "sealed";
@@ -197,6 +199,26 @@ void prepare_backing(Session& s, RangeState& r, bool relro_writable) {
   r.backing = r.backing_error == 0 ? RelroOutcome::Anonymised : RelroOutcome::Failed;
 }
 
+// A gap of the plan with nothing mapped in it: the kernel maps a program's
+// segments one by one and leaves the holes between them empty, where ld.so
+// reserves a library's whole span and leaves its holes PROT_NONE. The hole
+// is reserved that way (MAP_NORESERVE: it costs nothing) and sealed, so that
+// no mmap(MAP_FIXED) can put code between the program's segments.
+// kNotMapped when part of it is mapped already (then it is no hole).
+int reserve_hole(Session& s, RangeState& r) {
+  const Addr len = r.plan.end - r.plan.start;
+  const long m =
+      s.call(SYS_mmap, {r.plan.start, len, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+                        static_cast<std::uint64_t>(-1), 0});
+  if (m != static_cast<long>(r.plan.start)) {
+    if (m > 0) s.call(SYS_munmap, {static_cast<Addr>(m), len});  // a kernel without NOREPLACE
+    return kNotMapped;
+  }
+  r.reserved = true;
+  return remote_seal(s, r.plan.start, r.plan.end);
+}
+
 bool in_stage(SegmentKind k, int stage) {
   const bool early = k == SegmentKind::Text || k == SegmentKind::Rodata || k == SegmentKind::Gap;
   return stage == 1 ? early : !early;
@@ -235,7 +257,7 @@ void seal_stage(Session& s, int stage, bool relro_writable) {
            s.ranges[j].plan.start == s.ranges[j - 1].plan.end && planned(s.ranges[j]))
       ++j;
     int err = remote_seal(s, first.plan.start, s.ranges[j - 1].plan.end);
-    if (gap && err == ENOMEM) err = kNotMapped;  // the kernel maps no gaps for a static program
+    if (gap && err == ENOMEM) err = reserve_hole(s, first);
     for (std::size_t k = i; k < j; ++k) {
       s.ranges[k].error = err;
       s.ranges[k].tried = true;
@@ -293,10 +315,11 @@ bool is_relro_protect(const __ptrace_syscall_info& entry, long rval, const Range
 }
 
 // Runs the program's start-up, one system call at a time, until its RELRO
-// point: the mprotect that makes RELRO read-only (glibc), or the first
-// system call's return (a libc that never protects it; its self-relocation
-// is done by then). False when the program exited, exec'd or never got there.
-bool run_to_relro_point(Session& s, StaticLibc libc, const RangeState* relro) {
+// point: the mprotect that makes RELRO read-only (`protects`: glibc's static
+// start-up, or ld.so for a Go program it loads), or the first system call's
+// return (a libc that never protects it, musl; its self-relocation is done
+// by then). False when the program exited, exec'd or never got there.
+bool run_to_relro_point(Session& s, bool protects, const RangeState* relro) {
   __ptrace_syscall_info entry{};
   int pending = 0;
   std::uint64_t stopped_at = now_ns();  // the time each stop is held counts, not the run between
@@ -335,16 +358,17 @@ bool run_to_relro_point(Session& s, StaticLibc libc, const RangeState* relro) {
     __ptrace_syscall_info exit_info{};
     ptrace(PTRACE_GET_SYSCALL_INFO, s.pid, sizeof exit_info, &exit_info);
     const long rval = static_cast<long>(exit_info.exit.rval);
-    if (libc == StaticLibc::Other) {
+    if (relro == nullptr) {
+      s.relro_point = "the program's first system call (no RELRO)";
+      return true;
+    }
+    if (!protects) {
       s.relro_point = "the program's first system call (its libc does not protect RELRO)";
       return true;
     }
-    if (relro != nullptr && is_relro_protect(entry, rval, *relro)) {
-      s.relro_point = "its libc's mprotect(PROT_READ) of RELRO";
-      return true;
-    }
-    if (relro == nullptr && s.startup_syscalls == 1) {
-      s.relro_point = "the program's first system call (no RELRO)";
+    if (is_relro_protect(entry, rval, *relro)) {
+      s.relro_point = s.loaded_by_ldso ? "ld.so's mprotect(PROT_READ) of RELRO"
+                                       : "its libc's mprotect(PROT_READ) of RELRO";
       return true;
     }
     if (s.startup_syscalls >= kRelroWaitLimit) return false;
@@ -356,7 +380,9 @@ bool run_to_relro_point(Session& s, StaticLibc libc, const RangeState* relro) {
 StaticLibc static_libc_of(const std::string& path) {
   // glibc's static start-up reads its tunables (elf/dl-tunables.c) from the
   // environment variable of that name: the string is in every static glibc
-  // program's read-only data, and in no musl or Go one.
+  // program's read-only data (a Go program linked statically by gcc
+  // included), and in no musl or Go one. Go's own linker leaves its build ID
+  // note.
   std::ifstream in(path, std::ios::binary);
   static constexpr char kNeedle[] = "GLIBC_TUNABLES";
   constexpr std::size_t kLen = sizeof kNeedle - 1;
@@ -370,6 +396,8 @@ StaticLibc static_libc_of(const std::string& path) {
     std::memmove(buf.data(), buf.data() + have - keep, keep);
     if (in.gcount() == 0) break;
   }
+  ElfImage image;
+  if (read_elf_image(path, image, nullptr) && image.go) return StaticLibc::Go;
   return StaticLibc::Other;
 }
 
@@ -380,8 +408,9 @@ namespace {
 
 // --dry-run's lines, the preload's format.
 void say_dry_run(const Session& s) {
-  std::string out = "vmseal: dry run: " + s.path + " (program, static: sealed through ptrace): " +
-                    (s.verdict == "sealed" ? "dry-run" : s.verdict) +
+  const char* how = s.loaded_by_ldso ? "loaded by ld.so, no library" : "static";
+  std::string out = "vmseal: dry run: " + s.path + " (program, " + how +
+                    ": sealed through ptrace): " + (s.verdict == "sealed" ? "dry-run" : s.verdict) +
                     (s.why.empty() ? "" : ": " + s.why) + "\n";
   char line[256];
   for (const RangeState& r : s.ranges) {
@@ -412,6 +441,7 @@ nlohmann::json range_json(const RangeState& r, bool dry_run) {
     j["mapped"] = false;
   else if (r.error != 0)
     j["error"] = error_text(r.error);
+  if (r.reserved) j["reserved"] = true;  // a hole mapped PROT_NONE by the sealer
   if (r.backing != RelroOutcome::NotRelro) j["backing"] = relro_outcome_name(r.backing);
   if (r.backing_error != 0) j["backing_error"] = error_text(r.backing_error);
   if (!r.plan.seal) j["why_not"] = std::string(r.plan.why_not);
@@ -456,7 +486,7 @@ void write_static_report(const Session& s) {
                          {"role", "program"},
                          {"bias", bias},
                          {"loaded", "startup"},
-                         {"static", true},
+                         {"static", !s.loaded_by_ldso},  // else a Go PIE ld.so loads
                          {"verdict", s.verdict},
                          {"why", s.why},
                          {"sealed_bytes", s.sealed_bytes},
@@ -485,6 +515,7 @@ bool plan_program(Session& s) {
   }
   const Addr entry = auxv_value(s.pid, 9 /* AT_ENTRY */);
   s.bias = image.type == 3 /* ET_DYN */ ? entry - image.entry : 0;
+  s.loaded_by_ldso = image.interp.has_value();
   std::string globs;
   for (const std::string& g : s.settings.opt_out) globs += (globs.empty() ? "" : ":") + g;
   if (matches_opt_out(globs.c_str(), s.path.c_str())) {
@@ -552,11 +583,14 @@ int seal_static_process(Tracee& tracee, pid_t pid, const StaticSealSettings& set
   }
   const bool more = sealing && needs_second_stage(s);
   const RangeState* relro = planned ? sealable_relro(s) : nullptr;
-  const StaticLibc libc = static_libc_of("/proc/" + std::to_string(pid) + "/exe");
-  if (more && !s.gone && run_to_relro_point(s, libc, relro)) {
+  // Who makes RELRO read-only: ld.so for a program it loads, glibc's static
+  // start-up, or nobody (musl): then the sealer does.
+  const bool protects = s.loaded_by_ldso || static_libc_of("/proc/" + std::to_string(pid) +
+                                                           "/exe") == StaticLibc::Glibc;
+  if (more && !s.gone && run_to_relro_point(s, protects, relro)) {
     const std::uint64_t t1 = now_ns();
     s.reached_relro_point = true;
-    if (planned) seal_stage(s, 2, libc == StaticLibc::Other);
+    if (planned) seal_stage(s, 2, !protects);
     if (settings.profile == Profile::Strict) seal_kernel(s, true);
     s.stopped_ns += now_ns() - t1;
   } else if (!more) {

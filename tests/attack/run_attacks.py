@@ -118,6 +118,45 @@ ATTACKS = [
 ]
 CONFIG_MAGIC = 0x76736561
 
+# Extra victims: programs of another kind that turn the same primitives on
+# their own image and print the same lines (--extra-victim KIND:PATH).
+# The Go victim (tests/go/victim), in its static, pie and cgo builds: RELRO
+# rows apply where the build has RELRO (pie, cgo), the gap rows where its
+# segments leave holes (built with -R 0x10000). The kernel leaves those
+# holes unmapped (mprotect: ENOMEM); vmseal reserves them PROT_NONE and seals.
+GO_ATTACKS = [
+    ("mprotect-prog-text-rwx", "make the program's own code writable", E_ALL, False),
+    ("pkey_mprotect-prog-text-rwx", "the same through pkey_mprotect (pkey -1)", E_ALL, True),
+    ("mmap-fixed-prog-text", "map fresh RWX memory over a code page", E_ALL, False),
+    ("munmap-prog-text", "unmap a code page (then map something there)", E_ALL, False),
+    ("mremap-move-prog-text", "move a code page elsewhere (MREMAP_FIXED)", E_ALL, False),
+    ("mremap-grow-prog-text", "grow a code page (MREMAP_MAYMOVE)", E_ALL, False),
+    ("mremap-shrink-prog-text", "shrink two code pages to one", E_ALL, False),
+    ("mprotect-prog-rodata-rw", "make read-only data writable", E_ALL, False),
+    ("mmap-fixed-prog-rodata", "map writable memory over read-only data", E_ALL, False),
+    ("munmap-prog-rodata", "unmap a page of read-only data", E_ALL, False),
+    ("mmap-fixed-prog-relro", "map writable memory over RELRO", E_ALL, True),
+    ("mprotect-prog-relro-rw", "make RELRO writable and write a pointer", E_ALL, True),
+] + [
+    (f"discard-prog-relro-{adv}", f"{what} on the program's sealed RELRO, words compared",
+     row(EPERM + "/kept", native=OK + "/reverted", file=OK + "/reverted"), True)
+    for adv, what in (("dontneed", "MADV_DONTNEED"), ("dontneed-locked", "MADV_DONTNEED_LOCKED"),
+                      ("guard", "MADV_GUARD_INSTALL + REMOVE"))
+] + [
+    ("mmap-fixed-segment-gap", "map RWX memory into a hole between segments", E_ALL, True),
+    ("mprotect-segment-gap-rwx", "make a hole between segments RWX", row(EPERM, native="ENOMEM"), True),
+    ("mprotect-data-none", "mprotect the program's data PROT_NONE", E_STRICT, False),
+    ("mprotect-data-rwx", "make the program's data executable", E_STRICT, False),
+    ("mprotect-stack-rwx", "make [stack] executable", E_STRICT, False),
+    ("munmap-vdso", "unmap [vdso]", E_STRICT, False),
+    ("discard-prog-text-dontneed", "KNOWN GAP: MADV_DONTNEED on sealed file-backed text (read back unchanged)",
+     row(OK + "/kept", native=OK + "/kept", text=EPERM + "/kept"), False),
+]
+# kind -> (attacks, runs): a static program has no --relro memfd.
+EXTRA_VICTIMS = {
+    "go": (GO_ATTACKS, ("native", "default", "strict", "relro-file", "text-anon")),
+}
+
 
 def expected_cell(expectations, run):
     e = expectations[run]
@@ -197,15 +236,16 @@ def run(cmd, timeout=120):
     return p.returncode, p.stdout, p.stderr
 
 
-def run_victims(a, tmp):
+def run_victims(a, tmp, victim=None, runs=RUNS):
     """Runs the victim once per run; returns results, commands and failures."""
     failures, results, commands = [], {}, {}
-    for name in RUNS:
+    victim = victim or a.victim
+    for name in runs:
         if name == "native":
-            commands[name] = [a.victim, "--no-app-seal"]
+            commands[name] = [victim, "--no-app-seal"]
         else:
             commands[name] = [a.vmseal, "run", *RUN_ARGS[name], "--report", os.path.join(tmp, f"{name}.json"), "--",
-                              a.victim]
+                              victim]
         rc, out, err = run(commands[name])
         if a.verbose or rc != 0 or "DONE" not in out.splitlines():
             print(f"--- {RUN_TITLES[name]}: {' '.join(commands[name])} (exit {rc})")
@@ -246,10 +286,10 @@ def check_report(name, path):
     return failures
 
 
-def check_row(attack_id, expectations, got, cells, commands):
+def check_row(attack_id, expectations, got, cells, commands, runs=RUNS):
     """Compares one row with its expectations; returns its failures."""
     failures = []
-    for r in RUNS:
+    for r in runs:
         exp = expected_cell(expectations, r)
         if cells[r] == exp:
             continue
@@ -267,19 +307,19 @@ def check_row(attack_id, expectations, got, cells, commands):
         return failures
     # Sealing must be what refused: the target is sealed where EPERM is
     # expected and not sealed in the control run.
-    for r in RUNS:
+    for r in runs:
         if got[r] is None:
             continue
         if expected_cell(expectations, r).startswith(EPERM) and got[r]["sealed"] not in ("yes", "partial"):
             failures.append(f"{attack_id}: {RUN_TITLES[r]}: EPERM but smaps does not show the target sealed")
         if r == "native" and got[r]["sealed"] not in ("no", "n/a"):
             failures.append(f"{attack_id}: the control run's target is sealed ({got[r]['sealed']})")
-    return failures + check_consequences(attack_id, got, cells)
+    return failures + check_consequences(attack_id, got, cells, runs)
 
 
-def check_consequences(attack_id, got, cells):
+def check_consequences(attack_id, got, cells, runs=RUNS):
     failures = []
-    for r in RUNS:
+    for r in runs:
         if got[r] is None:
             continue
         f = fields(got[r]["detail"])
@@ -328,9 +368,9 @@ def gap_lines_for(rows_got):
     return lines
 
 
-def print_table(rows):
-    head = ("attack",) + tuple(RUN_TITLES[r] for r in RUNS) + ("verdict",)
-    table = [head] + [(i,) + tuple(c[r] for r in RUNS) + (v,) for i, c, v in rows]
+def print_table(rows, runs=RUNS):
+    head = ("attack",) + tuple(RUN_TITLES[r] for r in runs) + ("verdict",)
+    table = [head] + [(i,) + tuple(c[r] for r in runs) + (v,) for i, c, v in rows]
     widths = [max(len(str(r[k])) for r in table) for k in range(len(head))]
     print()
     for n, r in enumerate(table):
@@ -340,11 +380,54 @@ def print_table(rows):
     print()
 
 
+def judge(attacks, results, commands, runs=RUNS):
+    """Each attack's cells against its expectations: the table's rows, the
+    rows judged, and the failures."""
+    rows, rows_got, failures = [], [], []
+    for attack_id, meaning, expectations, optional in attacks:
+        got = {r: results.get(r, {}).get(attack_id) for r in runs}
+        cells = {r: (effect_cell(attack_id, r, got[r], fields(got[r]["detail"])) if got[r] else "missing")
+                 for r in runs}
+        cells = {r: ("SKIP" if c.startswith("SKIP") else c) for r, c in cells.items()}
+        control = cells["native"]
+        if optional and (control.startswith("SKIP") or control == "ENOSYS"):
+            why = got["native"]["result"].removeprefix("SKIP:") if got["native"] else "missing"
+            print(f"note: {attack_id}: not applicable here ({why})")
+            rows.append((attack_id, cells, "n/a"))
+            continue
+        row_failures = check_row(attack_id, expectations, got, cells, commands, runs)
+        failures += row_failures
+        rows.append((attack_id, cells, "FAIL" if row_failures else "ok"))
+        rows_got.append((attack_id, got, cells))
+    return rows, rows_got, failures
+
+
+def run_extra_victim(a, spec):
+    """One --extra-victim KIND:PATH: its runs, its table; returns failures."""
+    kind, _, path = spec.partition(":")
+    if kind not in EXTRA_VICTIMS:
+        return [f"--extra-victim {spec}: unknown kind {kind!r} (known: {', '.join(EXTRA_VICTIMS)})"]
+    if not path:
+        print(f"\nnote: {spec}: not built here (for Go: go not found; Debian: golang-go), skipped")
+        return []
+    if not os.access(path, os.X_OK):
+        return [f"{path} is missing or not executable (build first)"]
+    attacks, runs = EXTRA_VICTIMS[kind]
+    print(f"\n{kind} victim {path}:")
+    with tempfile.TemporaryDirectory(prefix="vmseal-attack.") as tmp:
+        results, commands, failures = run_victims(a, tmp, path, runs)
+    rows, _, row_failures = judge(attacks, results, commands, runs)
+    print_table(rows, runs)
+    return [f"{os.path.basename(path)}: {f}" for f in failures + row_failures]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vmseal", required=True, help="the vmseal binary")
     ap.add_argument("--victim", required=True, help="the attack victim (tests/attack/victim.c)")
     ap.add_argument("--probe", help="the anonymous-RELRO probe (tests/attack/anon_relro_probe.c)")
+    ap.add_argument("--extra-victim", action="append", default=[], metavar="KIND:PATH",
+                    help=f"another victim, of a kind in {sorted(EXTRA_VICTIMS)} (PATH empty: not built, skipped)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print the victim's output")
     a = ap.parse_args()
 
@@ -368,26 +451,13 @@ def main():
     with tempfile.TemporaryDirectory(prefix="vmseal-attack.") as tmp:
         results, commands, failures = run_victims(a, tmp)
 
-    rows, rows_got = [], []
-    for attack_id, meaning, expectations, optional in ATTACKS:
-        got = {r: results.get(r, {}).get(attack_id) for r in RUNS}
-        cells = {r: (effect_cell(attack_id, r, got[r], fields(got[r]["detail"])) if got[r] else "missing")
-                 for r in RUNS}
-        cells = {r: ("SKIP" if c.startswith("SKIP") else c) for r, c in cells.items()}
-        control = cells["native"]
-        if optional and (control.startswith("SKIP") or control == "ENOSYS"):
-            why = got["native"]["result"].removeprefix("SKIP:") if got["native"] else "missing"
-            print(f"note: {attack_id}: not applicable here ({why})")
-            rows.append((attack_id, cells, "n/a"))
-            continue
-        row_failures = check_row(attack_id, expectations, got, cells, commands)
-        failures += row_failures
-        rows.append((attack_id, cells, "FAIL" if row_failures else "ok"))
-        rows_got.append((attack_id, got, cells))
-
+    rows, rows_got, row_failures = judge(ATTACKS, results, commands)
+    failures += row_failures
     print_table(rows)
     for line in gap_lines_for(rows_got):
         print(line)
+    for spec in a.extra_victim:
+        failures += run_extra_victim(a, spec)
 
     # --- the countermeasure probes --------------------------------------------------
     if a.probe:

@@ -103,6 +103,43 @@ def need_python_tests(work: str) -> None:
                            "(scripts/setup.sh)")
 
 
+# Go programs from Debian's golang-go: static (Go's linker, no RELRO), so
+# `vmseal run` seals them through ptrace, one per case: a static program a
+# sealed shell execs is not followed (docs/run.md). Debian's /usr/bin/go is
+# linked by Go's internal linker with libc and cannot be sealed by `run`
+# (docs/compat.md, "Go programs").
+GO_ROOT = "/usr/lib/go-1.19"
+GO_TOOLS = GO_ROOT + "/pkg/tool/linux_amd64"
+
+
+def go_importcfg(work: str) -> None:
+    """compile's -importcfg for prog.go's imports: Debian's golang-1.19 ships
+    the standard library compiled."""
+    with open(os.path.join(work, "importcfg"), "w") as f:
+        for pkg in ("fmt", "os", "sort", "strings", "sync"):
+            path = "%s/pkg/linux_amd64/%s.a" % (GO_ROOT, pkg)
+            if not os.path.isfile(path):
+                raise RuntimeError("%s is missing: install golang-go (scripts/setup.sh)" % path)
+            f.write("packagefile %s=%s\n" % (pkg, path))
+
+
+def churn_output(text: str) -> str:
+    """churn's lines that hold for any run: its checked result without the
+    collection count (tests/go/churn: its sealing lines differ on purpose)."""
+    return "".join(re.sub(r" gcs=\d+", "", l) for l in text.splitlines(True) if l.startswith("churn "))
+
+
+def go_built_cases(go_dir: str) -> list[Case]:
+    """The project's own Go program (tests/go/churn: goroutines and a
+    collection per round, every result checked) in the builds `run` seals:
+    static and pie through ptrace, cgo (linked externally) through the
+    preload. Built by cmake/GoPrograms.cmake into GO_DIR (--go-dir)."""
+    return [Case("go-churn-" + v, [os.path.join(go_dir, "churn-" + v), "6"],
+                 "tests/go/churn, the %s build: 16 goroutines, 6 rounds, a collection per round" % v,
+                 stdout_filter=churn_output, programs=("churn-" + v,), cost=2)
+            for v in ("static", "pie", "cgo")]
+
+
 SH = "/bin/sh"
 CASES: list[Case] = [
     Case("dash-script", ["/usr/bin/dash", "script.sh"], "POSIX script: functions, pipes, traps, coreutils",
@@ -200,6 +237,13 @@ CASES: list[Case] = [
                   "let s=0;for(let i=0;i<1e6;i++)s=(s+i*i)%1000003;console.log(s);"
                   "console.log(JSON.stringify([...'abc'].map(x=>x.charCodeAt(0))))"],
          "node (V8 JIT, OpenSSL, zlib)", programs=("node",), holes=("node",)),
+    Case("go-gofmt", [GO_ROOT + "/bin/gofmt", "-s", "prog.go"], "gofmt -s (static Go) rewrites a Go file",
+         files=("prog.go",), programs=("gofmt",)),
+    Case("go-compile", [GO_TOOLS + "/compile", "-p", "main", "-c=4", "-S", "-o", "prog.a", "-importcfg", "importcfg",
+                        "prog.go"], "Go's compiler (static Go, 4 back-end goroutines) compiles it, prints its assembly",
+         files=("prog.go",), setup=go_importcfg, programs=("compile",)),
+    Case("go-nm", [GO_TOOLS + "/nm", "-size", "-sort", "address", GO_ROOT + "/pkg/linux_amd64/net/http.a"],
+         "go tool nm (static Go) lists the symbols of net/http's compiled package", programs=("nm",)),
     Case("chromium", ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                       "--user-data-dir=@WORK@/profile", "--dump-dom", "file://@WORK@/page.html"],
          "headless Chromium renders a page whose JavaScript writes into the DOM", files=("page.html",),
@@ -697,8 +741,11 @@ def main() -> int:
     ap.add_argument("--preload", help="pass --preload LIB to vmseal run (to try a modified preload)")
     ap.add_argument("--self-test", action="store_true",
                     help="check the harness's own retry rule on two synthetic cases, then exit")
+    ap.add_argument("--go-dir", help="also run the project's Go programs built there (tests/go/churn)")
     args = ap.parse_args()
     VERBOSE = args.verbose
+    if args.go_dir:
+        CASES.extend(go_built_cases(os.path.abspath(args.go_dir)))
     if args.list:
         for c in CASES:
             doc = EXPECTED[args.profile].get(c.name)

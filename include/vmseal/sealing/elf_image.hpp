@@ -108,6 +108,11 @@ struct ElfImage {
   std::string soname;                    // DT_SONAME
   bool memory_seal = false;              // GNU_PROPERTY_MEMORY_SEAL in .note.gnu.property
   std::optional<bool> stack_executable;  // PT_GNU_STACK's PF_X (nullopt: no PT_GNU_STACK)
+  std::size_t needed = 0;                // DT_NEEDED entries: libraries the loader loads
+  // A Go build ID note (owner "Go", type 4, in a PT_NOTE): built by the Go
+  // toolchain, whose runtime starts at its own entry (_rt0_amd64_linux)
+  // unless the program was linked externally by a C toolchain.
+  bool go = false;
 
   // [lowest load start, highest load end), page-aligned (before the bias).
   VRange span() const noexcept;

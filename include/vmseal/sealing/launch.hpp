@@ -22,8 +22,17 @@ enum class LaunchObstacle {
   NoStartHook,    // the entry is not glibc's _start: the preload may never reach main
   Audit,          // DT_AUDIT, DT_DEPAUDIT or LD_AUDIT: an audit library may veto the preload
   TooDeep,        // more nested `#!` interpreters than the kernel follows
+  // A Go program with no library to load (-buildmode=pie, CGO_ENABLED=0):
+  // glibc's ld.so relocates it and protects its RELRO, then jumps to the Go
+  // runtime's entry; no libc, no __libc_start_main for the preload to wrap.
+  GoRuntime,
 };
 const char* launch_obstacle_name(LaunchObstacle o) noexcept;
+
+// Whether `vmseal run` seals a program with this obstacle from outside,
+// through ptrace (static_launch.hpp), rather than through the preload:
+// static programs and Go programs that load no library.
+bool sealed_through_ptrace(LaunchObstacle o) noexcept;
 
 struct LaunchPlan {
   std::string program;                    // the file given to exec

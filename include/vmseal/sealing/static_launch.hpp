@@ -16,6 +16,14 @@
 // sealed, data, bss and the stack under `strict`, and the sealer detaches and
 // exits. Nothing stays attached; the program's pid, stdio, signals, exit
 // status and children are its own.
+//
+// A Go program that loads no library (-buildmode=pie with CGO_ENABLED=0:
+// PT_INTERP, no DT_NEEDED, the Go runtime's own entry) goes the same way:
+// the kernel maps it and ld.so, the exec stop seals its text, rodata and
+// gaps, and its RELRO point is ld.so's mprotect(PROT_READ) of its RELRO.
+// The holes the kernel leaves between a program's segments (ld.so reserves
+// a library's PROT_NONE; the kernel maps nothing there) are reserved
+// PROT_NONE by the sealer and sealed, as ld.so would have them.
 #pragma once
 
 #include <sys/types.h>
@@ -50,8 +58,10 @@ int start_static_sealer(const StaticSealSettings& settings, std::string* why);
 
 // What the sealer found out about a static program's start-up: how its libc
 // treats RELRO, decided from the file (read-only data naming
-// GLIBC_TUNABLES: glibc, which mprotects RELRO itself).
-enum class StaticLibc : std::uint8_t { Glibc, Other };
+// GLIBC_TUNABLES: glibc, which mprotects RELRO itself; else a Go build ID
+// note: the Go runtime, which has no RELRO when Go links it statically and
+// never changes the protection of its image; else another libc, musl).
+enum class StaticLibc : std::uint8_t { Glibc, Go, Other };
 StaticLibc static_libc_of(const std::string& path);
 
 class Tracee;

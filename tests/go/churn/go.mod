@@ -1,0 +1,3 @@
+module vmseal.test/churn
+
+go 1.19

@@ -1,0 +1,3 @@
+module vmseal.test/httpserver
+
+go 1.19

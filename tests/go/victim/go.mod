@@ -1,0 +1,3 @@
+module vmseal.test/victim
+
+go 1.19
