@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <spawn.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,6 +143,35 @@ bool shebang(const char* head, std::size_t n, char* out, std::size_t cap) {
   return true;
 }
 
+// The loader this program runs under (its PT_INTERP), by device and inode;
+// set by the constructor. Exec'd directly (`ld.so PROGRAM`, ldd's `ld.so
+// --list`), it has no PT_INTERP either, but it loads the preload from the
+// environment like any dynamic program: it is not a static program here.
+dev_t g_loader_dev = 0;
+ino_t g_loader_ino = 0;
+
+void find_loader() {
+  const auto* phdr = reinterpret_cast<const ElfW(Phdr)*>(getauxval(AT_PHDR));
+  const std::size_t count = getauxval(AT_PHNUM);
+  std::uintptr_t bias = 0;
+  for (std::size_t i = 0; phdr != nullptr && i < count; ++i)
+    if (phdr[i].p_type == PT_PHDR) bias = reinterpret_cast<std::uintptr_t>(phdr) - phdr[i].p_vaddr;
+  for (std::size_t i = 0; phdr != nullptr && i < count; ++i) {
+    struct stat st {};
+    if (phdr[i].p_type == PT_INTERP &&
+        stat(reinterpret_cast<const char*>(bias + phdr[i].p_vaddr), &st) == 0) {
+      g_loader_dev = st.st_dev;
+      g_loader_ino = st.st_ino;
+    }
+  }
+}
+
+bool is_loader(int fd) {
+  struct stat st {};
+  return g_loader_ino != 0 && fstat(fd, &st) == 0 && st.st_dev == g_loader_dev &&
+         st.st_ino == g_loader_ino;
+}
+
 // Whether exec of `path` (openat's dirfd and AT_* flags) loads a static
 // program, following `#!` lines. False when in doubt (unreadable: the call
 // goes to libc as it is).
@@ -160,7 +190,7 @@ bool is_static_target(int dirfd, const char* path, int at_flags) {
     const ssize_t n = pread(fd, head, sizeof head, 0);
     const bool script =
         n > 0 && shebang(head, static_cast<std::size_t>(n), interpreter, sizeof interpreter);
-    if (!script) result = n > 0 && elf_without_interp(fd);
+    if (!script) result = n > 0 && elf_without_interp(fd) && !is_loader(fd);
     if (own) close(fd);
     if (!script || depth == kMaxInterpreters) break;
     fd = open(interpreter, O_RDONLY | O_CLOEXEC);
@@ -231,6 +261,14 @@ std::size_t count(char* const v[]) {
   return n;
 }
 
+// Variables that make glibc's loader list vmseal's libraries and exit
+// instead of running it (what ldd sets). A static program ignores them.
+bool lists_instead_of_running(const char* entry) {
+  for (const char* name : {"LD_TRACE_LOADED_OBJECTS=", "LD_TRACE_PRELINKING="})
+    if (std::strncmp(entry, name, std::strlen(name)) == 0) return true;
+  return false;
+}
+
 enum class Route : std::uint8_t { Plain, Started, Refused };
 
 // A static program that cannot go through vmseal: under --enforce the call
@@ -270,8 +308,11 @@ Route through_vmseal(const char* path, char* const argv[], char* const envp[], S
     v[n++] = a;
   n += settings_argv(envp, globs, v + n);
   if (argv != nullptr && argv[0] != nullptr) {
-    v[n++] = "--argv0";
-    v[n++] = argv[0];
+    // One word, "--argv0=NAME": a NAME such as "--" or "-bash" is never read as an option.
+    auto* a0 = static_cast<char*>(alloca(std::strlen(argv[0]) + sizeof "--argv0="));
+    std::memcpy(a0, "--argv0=", sizeof "--argv0=" - 1);
+    std::strcpy(a0 + sizeof "--argv0=" - 1, argv[0]);
+    v[n++] = a0;
   }
   v[n++] = "--";
   v[n++] = path;
@@ -283,10 +324,11 @@ Route through_vmseal(const char* path, char* const argv[], char* const envp[], S
   constexpr std::size_t kLd = sizeof "LD_PRELOAD=" - 1;
   std::size_t m = 0;
   for (char* const* p = envp; p != nullptr && *p != nullptr; ++p) {
-    if (std::strncmp(*p, "LD_PRELOAD=", kLd) != 0)
+    if (std::strncmp(*p, "LD_PRELOAD=", kLd) == 0) {
+      if (ld_preload_without_self(*p + kLd, ld + kLd, sizeof ld - kLd) > 0) e[m++] = ld;
+    } else if (!lists_instead_of_running(*p)) {
       e[m++] = *p;
-    else if (ld_preload_without_self(*p + kLd, ld + kLd, sizeof ld - kLd) > 0)
-      e[m++] = ld;
+    }
   }
   e[m] = nullptr;
   result = start(g_launcher, const_cast<char* const*>(v), const_cast<char* const*>(e));
@@ -350,8 +392,8 @@ struct Next {
 };
 Next g_next;
 
-// libc's `name`, looked up once (by the constructor, under --follow-exec, so
-// that a vfork child never has to).
+// libc's `name`, looked up once, by the constructor: a vfork child must never
+// have to (dlsym takes the loader's lock).
 template <typename Fn>
 Fn next(Fn& slot, const char* name) {
   if (slot == nullptr) slot = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
@@ -368,9 +410,10 @@ void resolve_next() {
 }
 
 __attribute__((constructor)) void vmseal_follow_exec_init() {
+  resolve_next();
   if (!follows(environ)) return;
   find_launcher();
-  resolve_next();
+  find_loader();
 }
 
 // An exec of the static program `path` through vmseal: returns only when it

@@ -193,9 +193,12 @@ TEST_P(StaticRun, FollowExecSealsTheStaticProgramsADynamicOneStarts) {
   m = lines(r.out);
   EXPECT_EQ(m["pid"], m["spawned"]) << r.out;
   EXPECT_EQ(m["tracer"], "0");
-  // argv[0] is the program's, as exec gave it (busybox decides by it).
-  r = run_cli("run --follow-exec -- " + helper + " exec-argv0 applet " + p + " argv0");
-  EXPECT_EQ(lines(r.out)["argv0"], "applet") << r.out << r.err;
+  // argv[0] is the program's, as exec gave it (busybox decides by it), even
+  // one that looks like an option of vmseal run's.
+  for (const char* name : {"applet", "--", "-sh"}) {
+    r = run_cli("run --follow-exec -- " + helper + " exec-argv0 " + name + " " + p + " argv0");
+    EXPECT_EQ(lines(r.out)["argv0"], name) << r.out << r.err;
+  }
   // The settings carry over: the strict profile seals the static program's stack.
   r = run_cli("run --follow-exec --profile strict -- " + helper + " exec " + p + " status");
   EXPECT_EQ(lines(r.out)["stack"], "sealed") << r.out << r.err;
@@ -277,6 +280,28 @@ TEST(StaticFollowExec, WithoutVmsealBesideThePreloadWarnsOrRefuses) {
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("not running it (--enforce)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << r.err;
+}
+
+// ld.so exec'd as a program has no PT_INTERP either, but it loads the
+// preload from the environment: not rerouted, so `ld.so PROGRAM` seals
+// PROGRAM by the preload, and ldd (LD_TRACE_LOADED_OBJECTS, `ld.so --list`)
+// lists the program's libraries, not vmseal's. A static program exec'd with
+// that variable set runs (it ignores it) and is sealed.
+TEST(StaticFollowExec, TheLoaderIsNotAStaticProgram) {
+  NEED_MSEAL();
+  const std::string helper = VMSEAL_RUN_HELPER;
+  CliRun r = run_cli("run --follow-exec -- " + helper + " exec /lib64/ld-linux-x86-64.so.2 " +
+                     helper + " status");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out)["program_text"], "sealed") << r.out << r.err;
+  r = run_cli("run --follow-exec -- /usr/bin/ldd " + helper);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find("libelf"), std::string::npos) << r.out;  // vmseal's, not the helper's
+  EXPECT_NE(r.out.find("libc.so.6"), std::string::npos) << r.out;
+  r = run_cli("run --follow-exec -- /usr/bin/env LD_TRACE_LOADED_OBJECTS=1 " +
+              std::string(VMSEAL_RUN_HELPER_STATIC) + " status");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out)["program_text"], "sealed") << r.out << r.err;
 }
 
 // --argv0 gives the program the argv[0] it asks for, dynamic or static.
