@@ -1,6 +1,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,7 @@ struct RunOptions {
   bool follow_exec = false;
   std::string preload;  // the library; found beside the vmseal binary when empty
   bool print_env = false;
+  std::optional<std::string> argv0;  // the program's argv[0], when not its path
   std::vector<std::string> command;
 };
 CLI::App* add_run(CLI::App& app, RunOptions& opts);

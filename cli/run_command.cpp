@@ -149,8 +149,10 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
   cmd->add_flag("--enforce", opts.enforce,
                 "refuse to run the program when it cannot be sealed as asked");
   cmd->add_flag("--follow-exec", opts.follow_exec,
-                "seal the programs it executes too (seals never survive exec); from a static "
-                "program, only the dynamic ones");
+                "seal the programs it executes too (seals never survive exec); a static program "
+                "started by a static one is not sealed");
+  cmd->add_option("--argv0", opts.argv0,
+                  "the argv[0] the program gets (default: PROGRAM as given), as exec -a does");
   cmd->add_option("--preload", opts.preload,
                   "the preload library (default: the one installed with vmseal); refused unless it "
                   "is a vmseal preload");
@@ -231,9 +233,11 @@ bool opt_out_globs_valid(const RunOptions& o) {
 }
 
 // Replaces this process with the program; returns only when execv fails.
-int exec_program(const std::string& program, const std::vector<std::string>& command) {
+int exec_program(const std::string& program, const std::vector<std::string>& command,
+                 const std::optional<std::string>& argv0) {
   std::vector<char*> argv;
   for (const std::string& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+  if (argv0) argv[0] = const_cast<char*>(argv0->c_str());
   argv.push_back(nullptr);
   execv(program.c_str(), argv.data());
   const int e = errno;
@@ -252,7 +256,7 @@ int cannot_seal(const RunOptions& o, const std::string& program, const std::stri
   warn(why + "; running the program unsealed");
   write_unsealed_report(o, why);
   drop_inherited_environment();
-  return exec_program(program, o.command);
+  return exec_program(program, o.command, o.argv0);
 }
 
 // What the options and the launch plan deserve a word about before the run.
@@ -336,7 +340,7 @@ int run_static(const RunOptions& o, const std::string& program, const sealing::L
             (loaded_by_ldso ? " is a Go program that loads no library" : " is statically linked") +
             " and cannot be sealed through ptrace: " + why,
         kRunFailed);
-  return exec_program(program, o.command);
+  return exec_program(program, o.command, o.argv0);
 }
 
 }  // namespace
@@ -378,7 +382,7 @@ int run_run(RunOptions o, const std::vector<std::string>& after_dashes) {
   if (!plan.interpreters.empty())
     env.emplace_back(sealing::env::kScript, fs::absolute(program).string());
   own_environment(env);
-  return exec_program(program, o.command);
+  return exec_program(program, o.command, o.argv0);
 }
 
 }  // namespace vmseal::cli

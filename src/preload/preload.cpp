@@ -8,6 +8,9 @@
 //    the program's main runs.
 //  - dlopen is interposed so an object opened with RTLD_NODELETE, or marked
 //    NODELETE, is sealed as soon as dlopen returns it.
+//  - Under --follow-exec, the exec family and posix_spawn are interposed
+//    (follow_exec.cpp): a static program they would start, which no preload
+//    can enter, is started through `vmseal run` instead, keeping the pid.
 //
 // The library links against libc only (no libstdc++: loading it into every
 // C program would cost more than the sealing does), never allocates before
@@ -42,6 +45,7 @@ extern char** environ;
 #include <cstring>
 #include <ctime>
 
+#include "follow_exec.hpp"
 #include "vmseal/kernel/abi.hpp"
 #include "vmseal/sealing/image_sealer.hpp"
 #include "vmseal/sealing/preload_env.hpp"
@@ -529,14 +533,6 @@ bool env_true(const char* name) {
   return v != nullptr && v[0] != '\0' && std::strcmp(v, "0") != 0;
 }
 
-// The path this library was loaded from, to find it in LD_PRELOAD.
-const char* own_path() {
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&own_path), &info) != 0 && info.dli_fname != nullptr)
-    return info.dli_fname;
-  return "";
-}
-
 // The environment is edited in place, through `environ`: a program may define
 // its own setenv and unsetenv (bash does), and the preload's calls would bind
 // to those, which do not change what exec passes on.
@@ -553,28 +549,10 @@ void drop_self_from_ld_preload() {
   static char replacement[8192 + 16];
   const char* list = getenv("LD_PRELOAD");
   if (list == nullptr) return;
-  const char* self = own_path();
-  const char* self_base = std::strrchr(self, '/') != nullptr ? std::strrchr(self, '/') + 1 : self;
-  std::size_t used = std::snprintf(replacement, sizeof replacement, "LD_PRELOAD=");
-  const std::size_t prefix = used;
-  const char* p = list;
-  while (*p != '\0') {
-    while (*p == ':' || *p == ' ') ++p;
-    const char* e = p;
-    while (*e != '\0' && *e != ':' && *e != ' ') ++e;
-    const std::size_t len = static_cast<std::size_t>(e - p);
-    if (len == 0) break;
-    const bool is_self = (std::strlen(self) == len && std::memcmp(p, self, len) == 0) ||
-                         (std::strlen(self_base) == len && std::memcmp(p, self_base, len) == 0);
-    if (!is_self && used + len + 2 < sizeof replacement) {
-      if (used > prefix) replacement[used++] = ':';
-      std::memcpy(replacement + used, p, len);
-      used += len;
-    }
-    p = e;
-  }
-  replacement[used] = '\0';
-  if (used == prefix) {
+  constexpr std::size_t kPrefix = sizeof "LD_PRELOAD=" - 1;
+  std::memcpy(replacement, "LD_PRELOAD=", kPrefix);
+  if (vmseal::preload::ld_preload_without_self(list, replacement + kPrefix,
+                                               sizeof replacement - kPrefix) == 0) {
     drop_env("LD_PRELOAD");
     return;
   }

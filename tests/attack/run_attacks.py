@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """The attack suite's driver (ctest: attack.suite).
 
-Runs tests/attack/victim.c three times:
+Runs tests/attack/victim.c, built several ways (VICTIMS: the dynamic PIE the
+preload seals, and static programs `vmseal run` seals through ptrace), each
+several times:
   without vmseal   the control: every attack must SUCCEED here (with the
                    program's own config read-only but unsealed), otherwise an
                    EPERM under vmseal would prove nothing about the seal;
@@ -9,12 +11,19 @@ Runs tests/attack/victim.c three times:
                    gaps, ld.so and the frozen config must refuse with EPERM;
                    writable data, the stack and [vdso] are not sealed;
   vmseal strict    `vmseal run --profile strict`: data, the stack and [vdso]
-                   refuse too.
+                   refuse too;
+and with the RELRO and text choices of `vmseal run`.
 The kernel gap (MADV_DONTNEED on sealed private file mappings: RELRO) must
-succeed in all three runs with its consequence shown: the relocated pointer
-reads back as the file's unrelocated value. Then the anonymous-RELRO probe
+succeed in the runs with file-backed RELRO with its consequence shown: the
+relocated pointer reads back as the file's unrelocated value. An attack that
+does not apply to a victim (no loader in a static program) is reported "n/a"
+with the victim's own reason. Then the anonymous-RELRO probe
 (tests/attack/anon_relro_probe.c) checks the countermeasure described in
 docs/attacks.md.
+
+Usage: run_attacks.py --vmseal VMSEAL --victim NAME=PATH [--victim NAME=PATH]...
+(a bare PATH is the dynamic victim). A victim of VICTIMS given no PATH, or an
+empty one, is not built here (no musl-gcc): said, not failed.
 
 Exit status: 0 every expectation met; 1 one was not (or a run failed);
 2 usage; 77 skipped (mseal unavailable: `vmseal check` exits 5; not Linux
@@ -43,10 +52,59 @@ RUN_ARGS = {"default": ["--profile", "default"], "strict": ["--profile", "strict
 # Runs whose RELRO is still a file mapping, so a discard reverts it.
 FILE_RELRO = ("native", "relro-file")
 
+# The victims: the same victim.c built each way `vmseal run` seals a program.
+#   runs_left_out   runs not made of it, and why;
+#   not_applicable  attacks with no target in it: its control run must SKIP
+#                   them (the victim's reason is printed), any other SKIP fails;
+#   file_relro      what a discard of its RELRO shows where RELRO is still the
+#                   file's mapping (the control run, --relro file), where that
+#                   differs from the dynamic victim's: a program that is not
+#                   position-independent holds final words in the file (only
+#                   glibc's IRELATIVE slots are written at start-up, and revert
+#                   to 0: calling through them crashes), and musl's snprintf
+#                   calls through no RELRO pointer, so nothing planted runs.
+# Another way of building it is one more entry here and one more
+# `--victim NAME=PATH` in tests/CMakeLists.txt.
+STATIC_NOT_APPLICABLE = ("munmap-ldso", "mmap-fixed-segment-gap", "mprotect-segment-gap-rwx",
+                         "discard-ldso-relro-dontneed", "discard-ldso-relro-dontneed-locked",
+                         "discard-ldso-relro-guard")
+STATIC_RUNS_LEFT_OUT = {"relro-memfd": "not offered for a static program (`vmseal run` makes its RELRO anon)"}
+RELRO_DISCARDS = ("madvise-dontneed-libc-relro",) + tuple(
+    f"discard-{obj}-relro-{adv}" for obj in ("prog", "libc") for adv in ("dontneed", "dontneed-locked", "guard"))
+VICTIMS = {
+    "dynamic": {"title": "dynamic PIE, sealed by the preload", "runs_left_out": {}, "not_applicable": (),
+                "file_relro": {}},
+    "glibc-static": {"title": "glibc -static, sealed through ptrace", "runs_left_out": STATIC_RUNS_LEFT_OUT,
+                     "not_applicable": STATIC_NOT_APPLICABLE,
+                     "file_relro": {"madvise-dontneed-prog-relro": OK + "/kept",
+                                    "madvise-dontneed-libc-relro-hijack": OK + "/crashed"}},
+    "glibc-static-pie": {"title": "glibc -static-pie, sealed through ptrace", "runs_left_out": STATIC_RUNS_LEFT_OUT,
+                         "not_applicable": STATIC_NOT_APPLICABLE, "file_relro": {}},
+    "musl-static": {"title": "musl -static, sealed through ptrace", "runs_left_out": STATIC_RUNS_LEFT_OUT,
+                    "not_applicable": STATIC_NOT_APPLICABLE,
+                    "file_relro": {a: OK + "/kept" for a in RELRO_DISCARDS + (
+                        "madvise-dontneed-prog-relro", "madvise-dontneed-libc-relro-hijack")}},
+    "musl-static-pie": {"title": "musl static-pie, sealed through ptrace", "runs_left_out": STATIC_RUNS_LEFT_OUT,
+                        "not_applicable": STATIC_NOT_APPLICABLE,
+                        "file_relro": {"madvise-dontneed-libc-relro-hijack": OK + "/kept"}},
+    # tests/go/victim: its own attacks (GO_ATTACKS), the same output lines.
+    "go-static": {"title": "Go, CGO_ENABLED=0, sealed through ptrace", "attacks": GO_ATTACKS,
+                  "runs_left_out": STATIC_RUNS_LEFT_OUT, "not_applicable": (), "file_relro": {}},
+    "go-pie": {"title": "Go -buildmode=pie, sealed through ptrace", "attacks": GO_ATTACKS,
+               "runs_left_out": STATIC_RUNS_LEFT_OUT, "not_applicable": (), "file_relro": {}},
+    "go-cgo": {"title": "Go with cgo, linked by gcc, sealed by the preload", "attacks": GO_ATTACKS,
+               "runs_left_out": STATIC_RUNS_LEFT_OUT, "not_applicable": (), "file_relro": {}},
+}
+
+
+def victim_runs(victim):
+    return tuple(r for r in RUNS if r not in victim["runs_left_out"])
+
 # Cells are the call's result, and for the rows judged by effect a suffix:
 #   /reverted  the words read back changed (to the file's unrelocated ones)
 #   /kept      the call was accepted or refused and every word is unchanged
 #   /ran       code the attacker planted at the object's address ran
+#   /crashed   the program crashed calling through what the discard left
 #   /hole-kept the child had no hole to fill
 #   /faulted   the next read of the page faulted
 # "=" repeats the default run's expectation.
@@ -116,10 +174,6 @@ ATTACKS = [
     ("guard-install-libc-text", "KNOWN GAP: MADV_GUARD_INSTALL on libc's sealed text (denial of service)",
      row(OK + "/faulted", native=OK + "/faulted", text=EPERM), False),
 ]
-CONFIG_MAGIC = 0x76736561
-
-# Extra victims: programs of another kind that turn the same primitives on
-# their own image and print the same lines (--extra-victim KIND:PATH).
 # The Go victim (tests/go/victim), in its static, pie and cgo builds: RELRO
 # rows apply where the build has RELRO (pie, cgo), the gap rows where its
 # segments leave holes (built with -R 0x10000). The kernel leaves those
@@ -152,10 +206,7 @@ GO_ATTACKS = [
     ("discard-prog-text-dontneed", "KNOWN GAP: MADV_DONTNEED on sealed file-backed text (read back unchanged)",
      row(OK + "/kept", native=OK + "/kept", text=EPERM + "/kept"), False),
 ]
-# kind -> (attacks, runs): a static program has no --relro memfd.
-EXTRA_VICTIMS = {
-    "go": (GO_ATTACKS, ("native", "default", "strict", "relro-file", "text-anon")),
-}
+CONFIG_MAGIC = 0x76736561
 
 
 def expected_cell(expectations, run):
@@ -187,7 +238,8 @@ def effect_cell(attack_id, run, got, fields_of):
         return result
     if attack_id == "madvise-dontneed-libc-relro-hijack":
         if result == OK:
-            return result + ("/ran" if f.get("then") == "exit42" else "/kept")
+            then = f.get("then", "")
+            return result + ("/ran" if then == "exit42" else "/crashed" if then.startswith("SIG") else "/kept")
         return result
     if attack_id.startswith("uffd-"):
         return result + ("/written" if f.get("written") == "yes" else "/kept")
@@ -236,33 +288,32 @@ def run(cmd, timeout=120):
     return p.returncode, p.stdout, p.stderr
 
 
-def run_victims(a, tmp, victim=None, runs=RUNS):
-    """Runs the victim once per run; returns results, commands and failures."""
+def run_victim(vmseal, name, path, tmp, verbose):
+    """Runs one victim once per run; returns results, commands and failures."""
     failures, results, commands = [], {}, {}
-    victim = victim or a.victim
-    for name in runs:
-        if name == "native":
-            commands[name] = [victim, "--no-app-seal"]
+    for run_name in victim_runs(VICTIMS[name]):
+        report = os.path.join(tmp, f"{name}.{run_name}.json")
+        if run_name == "native":
+            commands[run_name] = [path, "--no-app-seal"]
         else:
-            commands[name] = [a.vmseal, "run", *RUN_ARGS[name], "--report", os.path.join(tmp, f"{name}.json"), "--",
-                              victim]
-        rc, out, err = run(commands[name])
-        if a.verbose or rc != 0 or "DONE" not in out.splitlines():
-            print(f"--- {RUN_TITLES[name]}: {' '.join(commands[name])} (exit {rc})")
+            commands[run_name] = [vmseal, "run", *RUN_ARGS[run_name], "--report", report, "--", path]
+        rc, out, err = run(commands[run_name])
+        title = f"{name}, {RUN_TITLES[run_name]}"
+        if verbose or rc != 0 or "DONE" not in out.splitlines():
+            print(f"--- {title}: {' '.join(commands[run_name])} (exit {rc})")
             print(out, end="")
             print(err, end="", file=sys.stderr)
         if rc != 0 or "DONE" not in out.splitlines():
-            failures.append(f"{RUN_TITLES[name]}: the victim did not finish (exit {rc})")
-        results[name], _ = parse_victim(out)
-        if name != "native":
-            failures += check_report(name, os.path.join(tmp, f"{name}.json"))
+            failures.append(f"{title}: the victim did not finish (exit {rc})")
+        results[run_name], _ = parse_victim(out)
+        if run_name != "native":
+            failures += check_report(run_name, report, title)
     return results, commands, failures
 
 
-def check_report(name, path):
+def check_report(name, path, title):
     """The run's --report must say sealed before main, nothing failed, and
     RELRO copied as the run asked."""
-    title = RUN_TITLES[name]
     try:
         with open(path) as f:
             report = json.load(f)
@@ -286,7 +337,15 @@ def check_report(name, path):
     return failures
 
 
-def check_row(attack_id, expectations, got, cells, commands, runs=RUNS):
+def expectations_for(victim, attack_id, expectations):
+    """The row's expectations for this victim (VICTIMS' file_relro)."""
+    cell = victim["file_relro"].get(attack_id)
+    if cell is None:
+        return expectations
+    return {**expectations, **{r: cell for r in FILE_RELRO}}
+
+
+def check_row(attack_id, expectations, got, cells, commands, runs):
     """Compares one row with its expectations; returns its failures."""
     failures = []
     for r in runs:
@@ -317,42 +376,56 @@ def check_row(attack_id, expectations, got, cells, commands, runs=RUNS):
     return failures + check_consequences(attack_id, got, cells, runs)
 
 
-def check_consequences(attack_id, got, cells, runs=RUNS):
+def check_config(attack_id, title, cell, f):
+    want_zero = cell == OK
+    magic = int(f.get("magic_after", "-1"), 16)
+    if (magic == 0) != want_zero or (not want_zero and magic != CONFIG_MAGIC):
+        return [f"{attack_id}: {title}: the config reads {f.get('magic_after')} after "
+                f"the discard ({'zeros' if want_zero else 'intact'} expected)"]
+    return []
+
+
+def check_prog_relro_pointer(attack_id, title, cell, got):
+    """The program's RELRO pointer after a discard: reverted to the file's
+    unrelocated value (before - load bias), so calling it crashes; or kept,
+    so calling it returns."""
+    f = fields(got["detail"])
+    if cell.endswith("/reverted"):
+        before, after, file_value = (int(f.get(k, "0"), 16) for k in ("before", "after", "file"))
+        bias = int(f.get("bias", "0"), 16)
+        if not (after == file_value and after != before and before - bias == file_value):
+            return [f"{attack_id}: {title}: expected the pointer to revert to the file's "
+                    f"unrelocated value (before - load bias); got {got['detail']}"]
+        if f.get("then") != "SIGSEGV":
+            return [f"{attack_id}: {title}: calling through the reverted pointer gave "
+                    f"{f.get('then')}, expected SIGSEGV"]
+    elif f.get("then") != "exit0":
+        return [f"{attack_id}: {title}: calling through the kept pointer gave {f.get('then')}, "
+                f"expected a normal return"]
+    return []
+
+
+def check_consequences(attack_id, got, cells, runs):
     failures = []
     for r in runs:
         if got[r] is None:
             continue
         f = fields(got[r]["detail"])
         if attack_id.startswith("madvise-dontneed-config") and cells[r] in (OK, EPERM):
-            want_zero = cells[r] == OK
-            magic = int(f.get("magic_after", "-1"), 16)
-            if (magic == 0) != want_zero or (not want_zero and magic != CONFIG_MAGIC):
-                failures.append(f"{attack_id}: {RUN_TITLES[r]}: the config reads {f.get('magic_after')} after "
-                                f"the discard ({'zeros' if want_zero else 'intact'} expected)")
+            failures += check_config(attack_id, RUN_TITLES[r], cells[r], f)
         if attack_id == "mprotect-prog-relro-rw" and cells[r] == OK:
             if f.get("wrote_relro_pointer") != "0x4141414141414141":
                 failures.append(f"{attack_id}: {RUN_TITLES[r]}: RELRO did not take the write")
-        if attack_id == "madvise-dontneed-prog-relro" and r in FILE_RELRO:
-            # The pointer reads back as the file's value: before - load bias.
-            before, after, file_value = (int(f.get(k, "0"), 16) for k in ("before", "after", "file"))
-            bias = int(f.get("bias", "0"), 16)
-            if not (after == file_value and after != before and before - bias == file_value):
-                failures.append(f"{attack_id}: {RUN_TITLES[r]}: expected the pointer to revert to the file's "
-                                f"unrelocated value (before - load bias); got {got[r]['detail']}")
-            elif f.get("then") != "SIGSEGV":
-                failures.append(f"{attack_id}: {RUN_TITLES[r]}: calling through the reverted pointer gave "
-                                f"{f.get('then')}, expected SIGSEGV")
-        if attack_id == "madvise-dontneed-prog-relro" and r not in FILE_RELRO and f.get("then") != "exit0":
-            failures.append(f"{attack_id}: {RUN_TITLES[r]}: calling through the kept pointer gave {f.get('then')}, "
-                            f"expected a normal return")
+        if attack_id == "madvise-dontneed-prog-relro":
+            failures += check_prog_relro_pointer(attack_id, RUN_TITLES[r], cells[r], got[r])
     return failures
 
 
-def gap_lines_for(rows_got):
+def gap_lines_for(rows_got, runs):
     """What the runs with file-backed RELRO or text show, in words."""
     lines = []
     for attack_id, got, cells in rows_got:
-        for r in RUNS:
+        for r in runs:
             if r == "native" or got[r] is None:
                 continue
             if attack_id == "madvise-dontneed-libc-relro" and cells[r] == OK + "/reverted":
@@ -368,7 +441,7 @@ def gap_lines_for(rows_got):
     return lines
 
 
-def print_table(rows, runs=RUNS):
+def print_table(rows, runs):
     head = ("attack",) + tuple(RUN_TITLES[r] for r in runs) + ("verdict",)
     table = [head] + [(i,) + tuple(c[r] for r in runs) + (v,) for i, c, v in rows]
     widths = [max(len(str(r[k])) for r in table) for k in range(len(head))]
@@ -380,65 +453,53 @@ def print_table(rows, runs=RUNS):
     print()
 
 
-def judge(attacks, results, commands, runs=RUNS):
-    """Each attack's cells against its expectations: the table's rows, the
-    rows judged, and the failures."""
+def judge_victim(name, results, commands):
+    """Every attack's row for one victim: (rows, rows judged, failures)."""
+    victim, runs = VICTIMS[name], victim_runs(VICTIMS[name])
     rows, rows_got, failures = [], [], []
-    for attack_id, meaning, expectations, optional in attacks:
+    for attack_id, meaning, expectations, optional in victim.get("attacks", ATTACKS):
         got = {r: results.get(r, {}).get(attack_id) for r in runs}
         cells = {r: (effect_cell(attack_id, r, got[r], fields(got[r]["detail"])) if got[r] else "missing")
                  for r in runs}
         cells = {r: ("SKIP" if c.startswith("SKIP") else c) for r, c in cells.items()}
         control = cells["native"]
-        if optional and (control.startswith("SKIP") or control == "ENOSYS"):
-            why = got["native"]["result"].removeprefix("SKIP:") if got["native"] else "missing"
-            print(f"note: {attack_id}: not applicable here ({why})")
+        why = got["native"]["result"].removeprefix("SKIP:") if got["native"] else "missing"
+        if (optional and (control.startswith("SKIP") or control == "ENOSYS")) or (
+                attack_id in victim["not_applicable"] and control.startswith("SKIP")):
+            print(f"note: {name}: {attack_id}: not applicable ({why})")
             rows.append((attack_id, cells, "n/a"))
             continue
-        row_failures = check_row(attack_id, expectations, got, cells, commands, runs)
+        if attack_id in victim["not_applicable"]:
+            failures.append(f"{attack_id}: expected not to apply to {name}, but its control run gives {control}")
+        row_failures = check_row(attack_id, expectations_for(victim, attack_id, expectations), got, cells, commands, runs)
         failures += row_failures
         rows.append((attack_id, cells, "FAIL" if row_failures else "ok"))
         rows_got.append((attack_id, got, cells))
     return rows, rows_got, failures
 
 
-def run_extra_victim(a, spec):
-    """One --extra-victim KIND:PATH: its runs, its table; returns failures."""
-    kind, _, path = spec.partition(":")
-    if kind not in EXTRA_VICTIMS:
-        return [f"--extra-victim {spec}: unknown kind {kind!r} (known: {', '.join(EXTRA_VICTIMS)})"]
-    if not path:
-        print(f"\nnote: {spec}: not built here (for Go: go not found; Debian: golang-go), skipped")
-        return []
-    if not os.access(path, os.X_OK):
-        return [f"{path} is missing or not executable (build first)"]
-    attacks, runs = EXTRA_VICTIMS[kind]
-    print(f"\n{kind} victim {path}:")
-    with tempfile.TemporaryDirectory(prefix="vmseal-attack.") as tmp:
-        results, commands, failures = run_victims(a, tmp, path, runs)
-    rows, _, row_failures = judge(attacks, results, commands, runs)
-    print_table(rows, runs)
-    return [f"{os.path.basename(path)}: {f}" for f in failures + row_failures]
+def parse_victims(given):
+    """--victim NAME=PATH (a bare PATH: the dynamic victim) -> {name: path}."""
+    victims = {}
+    for v in given:
+        name, sep, path = v.partition("=")
+        if not sep:
+            name, path = "dynamic", v
+        if name not in VICTIMS:
+            raise ValueError(f"unknown victim {name!r} (known: {', '.join(VICTIMS)})")
+        victims[name] = path
+    return victims
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--vmseal", required=True, help="the vmseal binary")
-    ap.add_argument("--victim", required=True, help="the attack victim (tests/attack/victim.c)")
-    ap.add_argument("--probe", help="the anonymous-RELRO probe (tests/attack/anon_relro_probe.c)")
-    ap.add_argument("--extra-victim", action="append", default=[], metavar="KIND:PATH",
-                    help=f"another victim, of a kind in {sorted(EXTRA_VICTIMS)} (PATH empty: not built, skipped)")
-    ap.add_argument("-v", "--verbose", action="store_true", help="print the victim's output")
-    a = ap.parse_args()
-
+def preflight(a, victims):
+    """Skip or fail before any run: None to go on, else the exit status."""
     if platform.system() != "Linux" or platform.machine() != "x86_64":
         print(f"SKIP: the attack suite needs Linux on x86-64 (this is {platform.system()} {platform.machine()})")
         return SKIP
-    for path in (a.vmseal, a.victim) + ((a.probe,) if a.probe else ()):
+    for path in (a.vmseal, *(p for p in victims.values() if p)) + ((a.probe,) if a.probe else ()):
         if not os.access(path, os.X_OK):
             print(f"FAIL: {path} is missing or not executable (build first)")
             return 1
-
     rc, out, err = run([a.vmseal, "check"])
     if rc == 5:
         print("SKIP: mseal(2) is not available here (`vmseal check` exited 5), so nothing can be sealed:")
@@ -447,38 +508,69 @@ def main():
     if rc != 0:
         print(f"FAIL: `vmseal check` exited {rc}:\n{out}{err}")
         return 1
+    return None
 
-    with tempfile.TemporaryDirectory(prefix="vmseal-attack.") as tmp:
-        results, commands, failures = run_victims(a, tmp)
 
-    rows, rows_got, row_failures = judge(ATTACKS, results, commands)
-    failures += row_failures
-    print_table(rows)
-    for line in gap_lines_for(rows_got):
-        print(line)
-    for spec in a.extra_victim:
-        failures += run_extra_victim(a, spec)
-
-    # --- the countermeasure probes --------------------------------------------------
-    if a.probe:
-        rc, out, err = run([a.probe])
-        print()
-        print("anonymous-RELRO probe (docs/attacks.md, what can be done):")
-        print(out + err, end="")
-        if rc == SKIP:
-            failures.append("the anonymous-RELRO probe skipped although vmseal check found mseal")
-        elif rc != 0:
-            failures.append(f"the anonymous-RELRO probe failed (exit {rc})")
-
+def run_probe(probe):
+    rc, out, err = run([probe])
     print()
+    print("anonymous-RELRO probe (docs/attacks.md, what can be done):")
+    print(out + err, end="")
+    if rc == SKIP:
+        return ["the anonymous-RELRO probe skipped although vmseal check found mseal"]
+    if rc != 0:
+        return [f"the anonymous-RELRO probe failed (exit {rc})"]
+    return []
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--vmseal", required=True, help="the vmseal binary")
+    ap.add_argument("--victim", required=True, action="append",
+                    help="NAME=PATH: a build of tests/attack/victim.c (NAME one of VICTIMS; repeatable)")
+    ap.add_argument("--probe", help="the anonymous-RELRO probe (tests/attack/anon_relro_probe.c)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print the victim's output")
+    a = ap.parse_args()
+    try:
+        victims = parse_victims(a.victim)
+    except ValueError as e:
+        print(f"usage: {e}")
+        return 2
+    status = preflight(a, victims)
+    if status is not None:
+        return status
+
+    failures, summary = [], []
+    for name in VICTIMS:
+        if not victims.get(name):
+            print(f"note: victim {name} ({VICTIMS[name]['title']}) is not built here: not run")
+            summary.append(f"{name}: not built here")
+            continue
+        print(f"=== victim {name}: {VICTIMS[name]['title']} ({victims[name]})")
+        for run_name, why in VICTIMS[name]["runs_left_out"].items():
+            print(f"note: {name}: no {RUN_TITLES[run_name]} run: {why}")
+        with tempfile.TemporaryDirectory(prefix="vmseal-attack.") as tmp:
+            results, commands, run_failures = run_victim(a.vmseal, name, victims[name], tmp, a.verbose)
+        rows, rows_got, row_failures = judge_victim(name, results, commands)
+        print_table(rows, victim_runs(VICTIMS[name]))
+        for line in gap_lines_for(rows_got, victim_runs(VICTIMS[name])):
+            print(f"{name}: {line}")
+        failures += [f"{name}: {f}" for f in run_failures + row_failures]
+        applicable = sum(1 for r in rows if r[2] == "ok")
+        summary.append(f"{name}: {applicable} applicable attacks in {len(victim_runs(VICTIMS[name]))} runs, "
+                       f"{len(rows) - applicable} not applicable")
+
+    if a.probe:
+        failures += run_probe(a.probe)
+    print()
+    for line in summary:
+        print(f"summary: {line}")
     if failures:
         for f in failures:
             print(f"FAIL: {f}")
         print(f"attack suite: {len(failures)} expectation(s) not met")
         return 1
-    applicable = sum(1 for r in rows if r[2] == "ok")
-    print(f"attack suite: all {applicable} applicable attacks behave as expected in {len(RUNS)} runs "
-          f"({len(rows) - applicable} not applicable here)")
+    print("attack suite: every applicable attack behaves as expected against every victim built here")
     return 0
 
 

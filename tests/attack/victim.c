@@ -35,7 +35,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <link.h>
-#include <linux/userfaultfd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +50,32 @@
 
 #ifdef VMSEAL_HAVE_API
 #include <vmseal/vmseal.h>
+#endif
+
+#if __has_include(<linux/userfaultfd.h>)
+#include <linux/userfaultfd.h>
+#else
+/* musl-gcc's include path has no kernel headers: the few userfaultfd
+ * definitions the uffd attack needs, as <linux/userfaultfd.h> has them. */
+struct uffdio_api {
+  uint64_t api, features, ioctls;
+};
+struct uffdio_range {
+  uint64_t start, len;
+};
+struct uffdio_register {
+  struct uffdio_range range;
+  uint64_t mode, ioctls;
+};
+struct uffdio_copy {
+  uint64_t dst, src, len, mode;
+  int64_t copy;
+};
+#define UFFD_API ((uint64_t)0xAA)
+#define UFFDIO_REGISTER_MODE_MISSING ((uint64_t)1 << 0)
+#define UFFDIO_API _IOWR(0xAA, 0x3F, struct uffdio_api)
+#define UFFDIO_REGISTER _IOWR(0xAA, 0x00, struct uffdio_register)
+#define UFFDIO_COPY _IOWR(0xAA, 0x03, struct uffdio_copy)
 #endif
 
 #ifndef __x86_64__
@@ -89,7 +114,16 @@ static void relro_target(void) {}
  * writes the real address, then RELRO is made read-only (and sealed). 8 KiB,
  * so at least one whole page of RELRO holds only these pointers. */
 #define FP_TABLE_LEN 1024
-static void (*const fp_table[FP_TABLE_LEN])(void) = {[0 ... FP_TABLE_LEN - 1] = relro_target};
+#ifdef __PIE__
+#define FP_TABLE_SECTION
+#else
+/* A program that is not position-independent (glibc's and musl's -static)
+ * needs no relocation for it, so the compiler would put it in .rodata; it is
+ * placed in RELRO by hand, where the file already holds the final words. */
+#define FP_TABLE_SECTION __attribute__((section(".data.rel.ro")))
+#endif
+static void (*const fp_table[FP_TABLE_LEN])(void) FP_TABLE_SECTION = {
+    [0 ... FP_TABLE_LEN - 1] = relro_target};
 
 /* Ordinary writable data, for the strict profile. */
 int attack_data_word = 42;
@@ -116,6 +150,7 @@ static struct {
   range_t config_alloc, config_mmap; /* the pages holding each config */
   const volatile config_t *config_alloc_ptr, *config_mmap_ptr;
   const char* config_via;
+  int is_static;                      /* no PT_INTERP: libc is inside the program */
   const volatile uintptr_t* fp_entry; /* in a whole page of the program's RELRO */
   uintptr_t fp_file_value;            /* what the executable's file holds there */
   int fp_file_value_known;
@@ -127,9 +162,11 @@ static uintptr_t page_up(uintptr_t a) {
 }
 static int has(range_t r) { return r.end > r.start; }
 #define LEN(r) ((r).end - (r).start)
-/* Low memory the unrelocated offsets of libc point into (the usual
- * vm.mmap_min_addr, 64 KiB, up to 4 MiB). */
-#define LOW_START ((uintptr_t)0x10000)
+/* Low memory the unrelocated offsets of libc point into: from
+ * vm.mmap_min_addr (read in main; 64 KiB until then, the usual value) up to
+ * 4 MiB. A static-pie program's offsets start low in that range. */
+static uintptr_t g_low_start = 0x10000;
+#define LOW_START g_low_start
 #define LOW_END ((uintptr_t)0x400000)
 #define RWX (PROT_READ | PROT_WRITE | PROT_EXEC)
 
@@ -142,8 +179,10 @@ static int find_targets_cb(struct dl_phdr_info* info, size_t size, void* data) {
   (void)data;
   const uintptr_t bias = info->dlpi_addr;
   const char* name = info->dlpi_name;
-  const int is_prog = name == NULL || name[0] == '\0';
-  const int is_ldso = bias == getauxval(AT_BASE);
+  /* The program: glibc names it "", musl's static dl_iterate_phdr "/". */
+  const int is_prog = name == NULL || name[0] == '\0' ||
+                      (const void*)info->dlpi_phdr == (const void*)getauxval(AT_PHDR);
+  const int is_ldso = getauxval(AT_BASE) != 0 && bias == getauxval(AT_BASE);
   const int is_libc = name_has(name, "/libc.so");
   const int is_gaplib = name_has(name, "vmseal_attack_gap");
   if (is_prog && bias == getauxval(AT_SYSINFO_EHDR)) return 0; /* the vDSO has no name either */
@@ -338,6 +377,32 @@ typedef void (*attack_fn)(long out[4]);
 /* Run after the report is written (may crash on purpose). */
 typedef void (*after_fn)(void);
 
+/* The signal's name without "SIG" (glibc's sigabbrev_np; musl has none). */
+static const char* sig_abbrev(int sig) {
+  static char other[16];
+  switch (sig) {
+    case SIGSEGV:
+      return "SEGV";
+    case SIGBUS:
+      return "BUS";
+    case SIGILL:
+      return "ILL";
+    case SIGTRAP:
+      return "TRAP";
+    case SIGABRT:
+      return "ABRT";
+    case SIGFPE:
+      return "FPE";
+    case SIGSYS:
+      return "SYS";
+    case SIGKILL:
+      return "KILL";
+    default:
+      snprintf(other, sizeof other, "%d", sig);
+      return other;
+  }
+}
+
 static const char* errno_name(long e) {
   switch (e) {
     case EPERM:
@@ -430,7 +495,7 @@ static void report(const char* id, range_t target, const char* skip_why, attack_
   }
   if (!r.reported) {
     snprintf(result, sizeof result, "CRASH:%s",
-             WIFSIGNALED(r.status) ? sigabbrev_np(WTERMSIG(r.status)) : "no report");
+             WIFSIGNALED(r.status) ? sig_abbrev(WTERMSIG(r.status)) : "no report");
   } else {
     result_text(r.out[0], result, sizeof result);
     if (describe != NULL) describe(&r, detail, sizeof detail);
@@ -441,7 +506,7 @@ static void report(const char* id, range_t target, const char* skip_why, attack_
   if (after != NULL && r.reported) {
     const size_t u2 = strlen(detail);
     if (WIFSIGNALED(r.status))
-      snprintf(detail + u2, sizeof detail - u2, " then=SIG%s", sigabbrev_np(WTERMSIG(r.status)));
+      snprintf(detail + u2, sizeof detail - u2, " then=SIG%s", sig_abbrev(WTERMSIG(r.status)));
     else
       snprintf(detail + u2, sizeof detail - u2, " then=exit%d", WEXITSTATUS(r.status));
   }
@@ -741,6 +806,36 @@ static void describe_hijack(const child_result* r, char* buf, size_t n) {
            r->out[1] == 1 ? " sled_not_mapped" : "");
 }
 
+/* Whether the program has no PT_INTERP (static or static-pie). */
+static int program_is_static(void) {
+  const ElfW(Phdr)* phdr = (const ElfW(Phdr)*)getauxval(AT_PHDR);
+  const size_t phnum = getauxval(AT_PHNUM);
+  for (size_t i = 0; i < phnum; ++i)
+    if (phdr[i].p_type == PT_INTERP) return 0;
+  return 1;
+}
+
+/* In a static program libc is part of the program: its code is in the
+ * program's text (the two pages from snprintf's on), its GOT and relocated
+ * data in the program's RELRO. The libc attacks aim there. */
+static void static_libc_targets(void) {
+  const ElfW(Phdr)* phdr = (const ElfW(Phdr)*)getauxval(AT_PHDR);
+  const size_t phnum = getauxval(AT_PHNUM);
+  const uintptr_t fn = (uintptr_t)&snprintf;
+  for (size_t i = 0; i < phnum; ++i) {
+    const ElfW(Phdr)* ph = &phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+    const uintptr_t ts = page_up(T.prog_bias + ph->p_vaddr),
+                    te = page_down(T.prog_bias + ph->p_vaddr + ph->p_filesz);
+    if (fn < ts || fn >= te || te - ts < 2 * (uintptr_t)g_page) continue;
+    uintptr_t p = page_down(fn);
+    if (p + 2 * (uintptr_t)g_page > te) p = te - 2 * (uintptr_t)g_page;
+    T.libc_text_page = (range_t){p, p + (uintptr_t)g_page};
+    T.libc_text_2pages = (range_t){p, p + 2 * (uintptr_t)g_page};
+  }
+  T.libc_relro = T.prog_relro;
+}
+
 /* The file's bytes at the address of T.fp_entry. */
 static int read_file_value(void) {
   const uintptr_t vaddr = (uintptr_t)T.fp_entry - T.prog_bias;
@@ -776,9 +871,18 @@ int main(int argc, char** argv) {
   }
   g_page = sysconf(_SC_PAGESIZE);
   setvbuf(stdout, NULL, _IOLBF, 0);
+  FILE* min_addr = fopen("/proc/sys/vm/mmap_min_addr", "re");
+  unsigned long lowest = 0;
+  if (min_addr != NULL) {
+    if (fscanf(min_addr, "%lu", &lowest) == 1 && lowest < LOW_END / 2)
+      g_low_start = page_up(lowest > (unsigned long)g_page ? lowest : (unsigned long)g_page);
+    fclose(min_addr);
+  }
   if (vmseal_attack_gap_fn(1) != 2) return 3; /* keeps the helper library needed */
 
   dl_iterate_phdr(find_targets_cb, NULL);
+  T.is_static = program_is_static();
+  if (T.is_static) static_libc_targets();
   T.vdso = find_mapping("[vdso]");
   int local = 0;
   T.stack_page =
@@ -803,8 +907,8 @@ int main(int argc, char** argv) {
   if (T.fp_entry != NULL) read_file_value();
   if (make_configs(app_seal) != 0) return 1;
 
-  printf("INFO\tapp_seal=%s config_via=%s page=%ld\n", app_seal ? "yes" : "no", T.config_via,
-         g_page);
+  printf("INFO\tapp_seal=%s config_via=%s page=%ld static=%s\n", app_seal ? "yes" : "no",
+         T.config_via, g_page, T.is_static ? "yes" : "no");
   printf("INFO\tprogram bias=%#lx text_page=%#lx relro=%#lx-%#lx data_page=%#lx fp_entry=%p\n",
          (unsigned long)T.prog_bias, (unsigned long)T.prog_text_page.start,
          (unsigned long)T.prog_relro.start, (unsigned long)T.prog_relro.end,
@@ -832,8 +936,11 @@ int main(int argc, char** argv) {
   report("mmap-fixed-libc-text", T.libc_text_page, no_libc_text, a_mmap_fixed_libc_text, NULL,
          NULL);
   report("munmap-libc-text", T.libc_text_page, no_libc_text, a_munmap_libc_text, NULL, NULL);
-  report("munmap-ldso", T.ldso_all, has(T.ldso_all) ? NULL : "ld.so not found", a_munmap_ldso, NULL,
-         NULL);
+  report("munmap-ldso", T.ldso_all,
+         has(T.ldso_all) ? NULL
+         : T.is_static   ? "a static program has no loader"
+                         : "ld.so not found",
+         a_munmap_ldso, NULL, NULL);
   report("mremap-move-libc-text", T.libc_text_page, no_libc_text, a_mremap_move, NULL, NULL);
   report("mremap-grow-libc-text", T.libc_text_page, no_libc_text, a_mremap_grow, NULL, NULL);
   report("mremap-shrink-libc-text", T.libc_text_2pages, no_libc_text, a_mremap_shrink, NULL, NULL);
@@ -847,7 +954,10 @@ int main(int argc, char** argv) {
          a_mprotect_prog_relro, NULL, describe_got_write);
   report("mprotect-libc-relro-rw", T.libc_relro, no_libc_relro, a_mprotect_libc_relro, NULL, NULL);
   /* The PROT_NONE gaps the loader leaves between segments. */
-  const char* no_gap = has(T.gap) ? NULL : "no gap between segments found";
+  const char* no_gap = has(T.gap)    ? NULL
+                       : T.is_static ? "no library: the kernel maps nothing between a static "
+                                       "program's own segments"
+                                     : "no gap between segments found";
   report("mmap-fixed-segment-gap", T.gap, no_gap, a_mmap_fixed_gap, NULL, NULL);
   report("mprotect-segment-gap-rwx", T.gap, no_gap, a_mprotect_gap, NULL, NULL);
   /* The program's own write-once configuration. */
@@ -876,7 +986,9 @@ int main(int argc, char** argv) {
   report("madvise-dontneed-libc-relro-hijack", T.libc_relro, no_libc_relro,
          a_dontneed_libc_relro_hijack, ordinary_libc_call, describe_hijack);
   /* Every discarding advice on the sealed RELRO of each object. */
-  const char* no_ldso_relro = has(T.ldso_relro) ? NULL : "ld.so has no whole page of RELRO";
+  const char* no_ldso_relro = has(T.ldso_relro) ? NULL
+                              : T.is_static     ? "a static program has no loader"
+                                                : "ld.so has no whole page of RELRO";
   static const struct {
     const char* name;
     int advice;

@@ -406,6 +406,9 @@ TEST(RunReport, RefusesToWriteThroughAPlantedSymlink) {
   NEED_MSEAL();
   NEED_ROOT();
   const std::string dir = vmseal::test::temp_path("sticky");
+  // A path unique to this process, but an earlier run's leftover under a
+  // reused pid may be there (EEXIST): it is nobody's now.
+  std::filesystem::remove_all(dir);
   ASSERT_EQ(mkdir(dir.c_str(), 01777), 0);
   chmod(dir.c_str(), 01777);
   const std::string secret = vmseal::test::temp_path("root-only");
@@ -425,6 +428,8 @@ TEST(RunReport, RefusesToWriteThroughAPlantedSymlink) {
   const CliRun s = run_cli("run --report " + dir + "/report.json -- " + kStatic + " exit 0");
   EXPECT_EQ(vmseal::test::slurp(secret), "secret\n");
   EXPECT_NE(s.err.find("symlink"), std::string::npos) << s.err;
+  std::filesystem::remove_all(dir);
+  std::remove(secret.c_str());
 }
 
 TEST(RunRelro, EveryObjectsRelroIsAnAnonymousCopyByDefault) {

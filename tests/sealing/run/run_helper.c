@@ -5,13 +5,16 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -189,6 +192,62 @@ static int attack_here(const char* what) {
   return r == 0 ? 10 : errno == EPERM ? 11 : 12;
 }
 
+/* Starts PROG ARGS (argv) the way `how` names: each member of the exec
+ * family, posix_spawn and vfork; a spawned child is waited for and its exit
+ * status returned. */
+static int exec_via(const char* how, char** argv) {
+  extern char** environ;
+  const char* prog = argv[0];
+  pid_t pid = -1;
+  int err = 0;
+  if (strcmp(how, "execvp") == 0) {
+    execvp(prog, argv);
+  } else if (strcmp(how, "execl") == 0) {
+    execl(prog, prog, argv[1], (char*)NULL);
+  } else if (strcmp(how, "execle") == 0) {
+    execle(prog, prog, argv[1], (char*)NULL, environ);
+  } else if (strcmp(how, "execlp") == 0) {
+    execlp(prog, prog, argv[1], (char*)NULL);
+  } else if (strcmp(how, "fexecve") == 0) {
+    /* Without O_CLOEXEC: vmseal reaches it as /proc/self/fd/N. */
+    const int fd = open(prog, O_RDONLY);
+    if (fd >= 0) fexecve(fd, argv, environ);
+  } else if (strcmp(how, "execveat") == 0) {
+    /* Relative to a close-on-exec directory descriptor. */
+    const char* slash = strrchr(prog, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash != NULL ? (int)(slash - prog) : 1,
+             slash != NULL ? prog : ".");
+    const int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const char* name = slash != NULL ? slash + 1 : prog;
+#ifdef __GLIBC__
+    if (dfd >= 0) execveat(dfd, name, argv, environ, 0);
+#else
+    if (dfd >= 0) syscall(SYS_execveat, dfd, name, argv, environ, 0); /* musl has no wrapper */
+#endif
+  } else if (strcmp(how, "posix_spawn") == 0 || strcmp(how, "posix_spawnp") == 0) {
+    err = how[11] == 'p' ? posix_spawnp(&pid, prog, NULL, NULL, argv, environ)
+                         : posix_spawn(&pid, prog, NULL, NULL, argv, environ);
+  } else if (strcmp(how, "vfork") == 0) {
+    pid = vfork();
+    if (pid == 0) {
+      execve(prog, argv, environ);
+      _exit(127);
+    }
+  } else {
+    fprintf(stderr, "unknown exec-via %s\n", how);
+    return 2;
+  }
+  if (pid <= 0) {
+    fprintf(stderr, "%s: %s\n", how, strerror(err != 0 ? err : errno));
+    return 127;
+  }
+  printf("spawned %d\n", (int)pid);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc >= 2 && strcmp(argv[1], "status") == 0) {
@@ -210,9 +269,23 @@ int main(int argc, char** argv) {
     perror("exec");
     return 127;
   }
+  if (argc >= 4 && strcmp(argv[1], "exec-via") == 0) return exec_via(argv[2], argv + 3);
+  if (argc >= 4 && strcmp(argv[1], "exec-argv0") == 0) {
+    /* exec-argv0 NAME PROG ARGS: PROG with argv[0] NAME, as busybox is run. */
+    char* prog = argv[3];
+    argv[3] = argv[2];
+    execv(prog, argv + 3);
+    perror("exec");
+    return 127;
+  }
+  if (argc >= 2 && strcmp(argv[1], "argv0") == 0) {
+    printf("argv0 %s\n", argv[0]);
+    return 0;
+  }
   if (argc >= 3 && strcmp(argv[1], "exit") == 0) return atoi(argv[2]);
   fprintf(stderr,
           "usage: run_helper status | dlopen PATH | dlopen-nodelete PATH | dlopen-keep PATH | "
-          "dlmopen PATH | exec PROG ARGS | exit N\n");
+          "dlmopen PATH | exec PROG ARGS | exec-via HOW PROG ARGS | exec-argv0 NAME PROG ARGS | "
+          "argv0 | exit N\n");
   return 2;
 }
