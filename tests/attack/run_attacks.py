@@ -87,13 +87,6 @@ VICTIMS = {
     "musl-static-pie": {"title": "musl static-pie, sealed through ptrace", "runs_left_out": STATIC_RUNS_LEFT_OUT,
                         "not_applicable": STATIC_NOT_APPLICABLE,
                         "file_relro": {"madvise-dontneed-libc-relro-hijack": OK + "/kept"}},
-    # tests/go/victim: its own attacks (GO_ATTACKS), the same output lines.
-    "go-static": {"title": "Go, CGO_ENABLED=0, sealed through ptrace", "attacks": GO_ATTACKS,
-                  "runs_left_out": STATIC_RUNS_LEFT_OUT, "not_applicable": (), "file_relro": {}},
-    "go-pie": {"title": "Go -buildmode=pie, sealed through ptrace", "attacks": GO_ATTACKS,
-               "runs_left_out": STATIC_RUNS_LEFT_OUT, "not_applicable": (), "file_relro": {}},
-    "go-cgo": {"title": "Go with cgo, linked by gcc, sealed by the preload", "attacks": GO_ATTACKS,
-               "runs_left_out": STATIC_RUNS_LEFT_OUT, "not_applicable": (), "file_relro": {}},
 }
 
 
@@ -206,6 +199,15 @@ GO_ATTACKS = [
     ("discard-prog-text-dontneed", "KNOWN GAP: MADV_DONTNEED on sealed file-backed text (read back unchanged)",
      row(OK + "/kept", native=OK + "/kept", text=EPERM + "/kept"), False),
 ]
+# The Go victims: tests/go/victim, its own attacks, the same output lines.
+VICTIMS.update({
+    "go-static": {"title": "Go, CGO_ENABLED=0, sealed through ptrace", "attacks": GO_ATTACKS,
+                  "runs_left_out": STATIC_RUNS_LEFT_OUT, "not_applicable": (), "file_relro": {}},
+    "go-pie": {"title": "Go -buildmode=pie, sealed through ptrace", "attacks": GO_ATTACKS,
+               "runs_left_out": STATIC_RUNS_LEFT_OUT, "not_applicable": (), "file_relro": {}},
+    "go-cgo": {"title": "Go with cgo, linked by gcc, sealed by the preload", "attacks": GO_ATTACKS,
+               "runs_left_out": STATIC_RUNS_LEFT_OUT, "not_applicable": (), "file_relro": {}},
+})
 CONFIG_MAGIC = 0x76736561
 
 
