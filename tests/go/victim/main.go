@@ -1,5 +1,5 @@
 // victim: the attack suite's Go victim (tests/attack/run_attacks.py runs it
-// with --extra-victim go=PATH, docs/attacks.md). It turns the exploit
+// with --victim go-static=PATH and the like, docs/attacks.md). It turns the exploit
 // primitives tests/attack/victim.c turns on a C program against a Go
 // program's own image: its text, read-only data, RELRO (-buildmode=pie and
 // cgo builds have one), the holes between its segments, its writable data,
