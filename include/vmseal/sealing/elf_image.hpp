@@ -106,8 +106,12 @@ struct ElfImage {
   bool pie = false;                      // DF_1_PIE
   bool audit = false;                    // DT_AUDIT or DT_DEPAUDIT
   std::string soname;                    // DT_SONAME
+  std::vector<std::string> needed;       // DT_NEEDED, in order
   bool memory_seal = false;              // GNU_PROPERTY_MEMORY_SEAL in .note.gnu.property
   std::optional<bool> stack_executable;  // PT_GNU_STACK's PF_X (nullopt: no PT_GNU_STACK)
+  // A Go program (its "Go" build-id note): goroutines run on stacks in its
+  // heap, where nothing may be written below their stack pointer.
+  bool go = false;
 
   // [lowest load start, highest load end), page-aligned (before the bias).
   VRange span() const noexcept;
