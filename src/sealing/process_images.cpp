@@ -94,19 +94,6 @@ bool on_shmem(int fd, const std::string& name) {
          static_cast<long>(fs.f_type) == kHugetlbfsMagic;
 }
 
-// The bias that puts the mapping where the object's PT_LOAD for its file
-// offset says, if one does.
-std::optional<Addr> bias_of(const ElfImage& image, const kernel::SmapsEntry& e) {
-  for (const LoadSegment& l : image.loads) {
-    const std::uint64_t off = page_align_down(l.offset);
-    if (e.offset < off || e.offset >= l.offset + std::max<std::uint64_t>(l.filesz, 1)) continue;
-    const Addr vaddr = page_align_down(l.vaddr) + (e.offset - off);
-    if (e.start < vaddr) continue;
-    return e.start - vaddr;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 const MappedFile& MappedFiles::get(const kernel::SmapsEntry& e) {
@@ -160,8 +147,8 @@ void collect_objects(ProcessImages& out, MappedFiles& files) {
     const MappedFile& f = files.get(e);
     std::optional<Addr> bias;
     if (f.ok) {
-      bias = bias_of(f.image, e);
-      if (!bias) continue;  // an ELF file mapped as data, or past its segments
+      bias = load_bias_of(f.image, e);
+      if (!bias) continue;  // inside a segment, or an ELF file mapped as data
     } else if (e.perms.size() < 3 || e.perms[2] != 'x') {
       continue;  // unreadable: only code makes it an object (not a data file)
     }

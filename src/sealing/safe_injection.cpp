@@ -70,24 +70,6 @@ KernelSigcontext sigcontext_of(const user_regs_struct& r, Addr fpstate) {
   return c;
 }
 
-// A wait Linux ends with EINTR on any stop and never restarts (signal(7),
-// "Interruption of system calls and library functions by stop signals").
-bool is_unrestarted_wait(long nr) {
-  switch (nr) {
-    case SYS_epoll_wait:
-    case SYS_epoll_pwait:
-    case 441:  // epoll_pwait2
-    case SYS_semop:
-    case SYS_semtimedop:
-    case SYS_rt_sigtimedwait:
-    case SYS_io_getevents:
-    case SYS_io_pgetevents:
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::array<unsigned char, 9> kMovEaxSyscall = {0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05};
 std::array<unsigned char, 9> kMovRaxSyscall = {0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05};
 
@@ -197,31 +179,6 @@ SigFrame build_sigframe(const user_regs_struct& regs, const std::vector<unsigned
   return f;
 }
 
-bool rewind_interrupted_wait(user_regs_struct& r) {
-  const auto orig = static_cast<long>(r.orig_rax);
-  if (orig < 0 || static_cast<long>(r.rax) != -EINTR || !is_unrestarted_wait(orig)) return false;
-  r.rax = r.orig_rax;
-  r.rip -= 2;
-  return true;
-}
-
-bool in_mask_swapping_call(const user_regs_struct& r) {
-  const auto orig = static_cast<long>(r.orig_rax);
-  const auto rax = static_cast<long>(r.rax);
-  if (rax != -EINTR && !is_restart_code(rax)) return false;
-  switch (orig) {
-    case SYS_rt_sigsuspend:
-    case SYS_ppoll:
-    case SYS_pselect6:
-    case SYS_epoll_pwait:
-    case 441:  // epoll_pwait2
-    case SYS_io_pgetevents:
-      return true;
-    default:
-      return false;
-  }
-}
-
 ResumePoint resume_point(const user_regs_struct& stopped, StopKind stop) {
   ResumePoint p{stopped, stopped};
   if (stop == StopKind::SyscallEntry && static_cast<long>(stopped.orig_rax) >= 0) {
@@ -292,8 +249,8 @@ bool ArmedThread::allowed(long nr, std::initializer_list<std::uint64_t> args, Ad
     if (i < 6) in.args[i++] = a;
   const std::uint32_t action = filters_->action(in);
   if (seccomp_action_allows(action)) return true;
-  const std::string why = "its seccomp filter would answer system call " + std::to_string(nr) +
-                          " with " + seccomp_action_name(action);
+  const std::string why = "its seccomp filter would answer " + syscall_label(nr) + " with " +
+                          seccomp_action_name(action);
   if (refused_.find(why) == std::string::npos) refused_ += (refused_.empty() ? "" : "; ") + why;
   return false;
 }

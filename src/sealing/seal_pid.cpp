@@ -211,7 +211,6 @@ std::string hex(Addr a) {
 struct ThreadChoice {
   pid_t tid = 0;
   Addr stack_low = 0;
-  bool normalize = false;  // in a mask-swapping call: let the kernel restart it first
 };
 
 // The sealer's work on one process, in the sealer process.
@@ -384,18 +383,12 @@ std::vector<ThreadChoice> Sealer::choices() {
     user_regs_struct r{};
     if (tracee_.last_stop(tid) != StopKind::Event || ptrace(PTRACE_GETREGS, tid, nullptr, &r) != 0)
       continue;
-    bool normalize = false;
-    if (in_mask_swapping_call(r)) {
-      if (static_cast<long>(r.rax) == -EINTR)
-        continue;  // not restarted: its mask is put back later
-      normalize = true;
-    }
     const kernel::SmapsEntry* m = images_.mapping_at(r.rsp - 1);
     if (m == nullptr || m->perms.size() < 4 || m->perms[1] != 'w' || m->perms[3] != 'p') continue;
     const bool main_stack = tid == pid_ && m->name == "[stack]";
     const bool anon = m->inode == 0 && (m->name.empty() || m->name.starts_with("[anon:"));
     if (!main_stack && (images_.is_go || !anon)) continue;
-    out.push_back({tid, m->start, normalize});
+    out.push_back({tid, m->start});
   }
   return out;
 }
@@ -421,7 +414,7 @@ std::string Sealer::seccomp_obstacle(pid_t tid) {
     std::copy(args.begin(), args.end(), in.args);
     const std::uint32_t action = filters_.action(in);
     if (!seccomp_action_allows(action))
-      return "its seccomp filter would answer system call " + std::to_string(nr) +
+      return "its seccomp filter would answer " + syscall_label(nr) +
              ", which vmseal needs to inject, with " + seccomp_action_name(action);
   }
   return "";
@@ -429,8 +422,6 @@ std::string Sealer::seccomp_obstacle(pid_t tid) {
 
 std::string Sealer::inject_somewhere(bool& done) {
   for (const ThreadChoice& c : choices()) {
-    if (c.normalize && tracee_.resume_to_syscall_stop(c.tid, StopKind::SyscallEntry) != 0) continue;
-    injection_checkpoint();
     if (std::string o = seccomp_obstacle(c.tid); !o.empty()) return o;
     ArmedThread armed(tracee_, pid_, c.tid, sites_, &filters_);
     std::string why;
@@ -647,12 +638,26 @@ SealPidResult through_sealer_process(pid_t pid, const SealPidSettings& settings)
 }  // namespace
 
 SealPidResult seal_running_process(pid_t pid, const SealPidSettings& settings) {
-  if (pid <= 0) return result(SealPidStatus::NoProcess, "not a process ID");
-  if (std::optional<SealPidResult> r = refuse_early(pid)) return *r;
-  if (settings.dry_run) return Sealer(pid, settings).run();
-  if (syscall(kNrMseal, 0, 0, 0) != 0 && errno == ENOSYS)
-    return result(SealPidStatus::NoMseal, "this kernel has no mseal (Linux 6.10 added it)");
-  return through_sealer_process(pid, settings);
+  SealPidResult r;
+  if (pid <= 0)
+    r = result(SealPidStatus::NoProcess, "not a process ID");
+  else if (std::optional<SealPidResult> refused = refuse_early(pid))
+    r = *refused;
+  else if (settings.dry_run)
+    r = Sealer(pid, settings).run();
+  else if (syscall(kNrMseal, 0, 0, 0) != 0 && errno == ENOSYS)
+    r = result(SealPidStatus::NoMseal, "this kernel has no mseal (Linux 6.10 added it)");
+  else
+    r = through_sealer_process(pid, settings);
+  if (r.report.empty())  // refused before any plan: the report says only why
+    r.report = nlohmann::json{{"vmseal", kVersion},
+                              {"pid", pid},
+                              {"method", "ptrace-attach"},
+                              {"status", seal_pid_status_name(r.status)},
+                              {"why", r.why}}
+                   .dump(2) +
+               "\n";
+  return r;
 }
 
 }  // namespace vmseal::sealing

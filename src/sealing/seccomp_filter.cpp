@@ -199,6 +199,37 @@ std::string seccomp_action_name(std::uint32_t action) {
   }
 }
 
+std::string syscall_label(long nr) {
+  const char* name = nullptr;
+  switch (nr) {
+    case 9:
+      name = "mmap";
+      break;
+    case 10:
+      name = "mprotect";
+      break;
+    case 11:
+      name = "munmap";
+      break;
+    case 15:
+      name = "rt_sigreturn";
+      break;
+    case 25:
+      name = "mremap";
+      break;
+    case 39:
+      name = "getpid";
+      break;
+    case 462:
+      name = "mseal";
+      break;
+    default:
+      break;
+  }
+  return name != nullptr ? std::string(name) + " (" + std::to_string(nr) + ")"
+                         : "system call " + std::to_string(nr);
+}
+
 bool SeccompFilters::load(pid_t tid, std::string* why) {
   programs_.clear();
   for (unsigned long index = 0; index < 4096; ++index) {

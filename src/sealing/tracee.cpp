@@ -267,6 +267,34 @@ int Tracee::save(pid_t tid, ThreadState& out) {
   return 0;
 }
 
+namespace {
+
+bool is_unrestarted_wait(long nr) {
+  switch (nr) {
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+    case 441:  // epoll_pwait2
+    case SYS_semop:
+    case SYS_semtimedop:
+    case SYS_rt_sigtimedwait:
+    case SYS_io_getevents:
+    case SYS_io_pgetevents:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+bool rewind_interrupted_wait(user_regs_struct& r) noexcept {
+  const auto orig = static_cast<long>(r.orig_rax);
+  if (orig < 0 || static_cast<long>(r.rax) != -EINTR || !is_unrestarted_wait(orig)) return false;
+  r.rax = r.orig_rax;
+  r.rip -= 2;
+  return true;
+}
+
 bool is_restart_code(long rax) noexcept {
   return rax == -kErestartsys || rax == -kErestartnointr || rax == -kErestartnohand ||
          rax == -kErestartRestartblock;
@@ -441,8 +469,16 @@ int Tracee::wait_for_interrupt(pid_t tid, int timeout_ms) {
           static_cast<int>(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
                                                  deadline - std::chrono::steady_clock::now())
                                                  .count()));
-    const StopKind k = wait(tid, nullptr, left);
+    int status = 0;
+    const StopKind k = wait(tid, &status, left);
     if (k == StopKind::None) return ETIMEDOUT;
+    if (k == StopKind::Event && (status >> 16) == PTRACE_EVENT_STOP &&
+        WSTOPSIG(status) == SIGTRAP) {
+      // The interrupt's own stop (not a group stop): a wait it ended goes on.
+      user_regs_struct regs{};
+      if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0 && rewind_interrupted_wait(regs))
+        ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
+    }
     if (k != StopKind::Signal) return 0;
     // Delivered now; PTRACE_INTERRUPT's trap still stops it afterwards.
     if (const int e = resume(tid, PTRACE_CONT, last_signal(tid)); e != 0) return e;

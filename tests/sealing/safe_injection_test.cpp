@@ -59,14 +59,6 @@ TEST(ResumePoint, RestartsWhatTheKernelWouldRestart) {
   EXPECT_EQ(p.restore.rax, static_cast<unsigned long long>(SYS_ppoll));
 }
 
-TEST(ResumePoint, MaskSwappingCallsAreToldApart) {
-  EXPECT_TRUE(in_mask_swapping_call(stopped_in(SYS_ppoll, -514)));
-  EXPECT_TRUE(in_mask_swapping_call(stopped_in(SYS_rt_sigsuspend, -514)));
-  EXPECT_TRUE(in_mask_swapping_call(stopped_in(SYS_epoll_pwait, -EINTR)));
-  EXPECT_FALSE(in_mask_swapping_call(stopped_in(SYS_ppoll, 1)));  // returned: mask back already
-  EXPECT_FALSE(in_mask_swapping_call(stopped_in(SYS_read, -512)));
-}
-
 TEST(SigFrame, LaidOutAsTheKernelReadsIt) {
   const user_regs_struct r = stopped_in(-1, 7, 0x401000);
   std::vector<unsigned char> xstate(2688, 0);

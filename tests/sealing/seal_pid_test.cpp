@@ -278,6 +278,39 @@ TEST(SealPidBlocked, CallsRestartWithoutEintr) {
   }
 }
 
+// Alone, in a call that swaps its signal mask (ppoll with SIGUSR1 blocked
+// for the call): the one thread to inject into. After the seal and the call,
+// its own mask is back (SIGUSR1 unblocked, SIGUSR2 blocked).
+TEST(SealPidBlocked, AThreadInAMaskSwappingCall) {
+  NEED_SEAL_PID();
+  Target t(VMSEAL_RUN_HELPER);
+  ASSERT_TRUE(t.ok());
+  t.send("ppoll 1500");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const Sealed s = seal(t);
+  EXPECT_EQ(s.code, 0) << s.err;
+  EXPECT_EQ(s.report["injection_thread"], t.pid());
+  EXPECT_EQ(t.answer()["ppoll"], "timeout");
+  EXPECT_EQ(t.ask("status")["program_text"], "sealed");
+  expect_unharmed(t);  // SIGUSR1 unblocked again, SIGUSR2 still blocked
+}
+
+// A stopped process (SIGSTOP) is sealed and stays stopped; SIGCONT goes on.
+TEST(SealPidBlocked, AStoppedProcessStaysStopped) {
+  NEED_SEAL_PID();
+  Target t(VMSEAL_RUN_HELPER);
+  ASSERT_TRUE(t.ok());
+  t.ask("threads 2");
+  kill(t.pid(), SIGSTOP);
+  while (run_state(t.pid())[0] != 'T') std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const Sealed s = seal(t);
+  EXPECT_EQ(s.code, 0) << s.err;
+  EXPECT_EQ(run_state(t.pid()), "T 0");
+  kill(t.pid(), SIGCONT);
+  EXPECT_EQ(t.ask("status")["program_text"], "sealed");
+  expect_unharmed(t);
+}
+
 TEST(SealPidBlocked, SignalsAreStillDelivered) {
   NEED_SEAL_PID();
   Target t(VMSEAL_RUN_HELPER);

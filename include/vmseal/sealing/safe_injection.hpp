@@ -75,23 +75,20 @@ SigFrame build_sigframe(const user_regs_struct& regs, const std::vector<unsigned
 // (a sleep then starts again from its full length instead of failing with
 // EINTR). A wait that Linux never restarts (epoll_wait, semop,
 // sigtimedwait, io_getevents: signal(7)) and that the interrupt ended with
-// EINTR is restarted too: without vmseal it would not have returned.
+// EINTR is restarted too (rewind_interrupted_wait(), tracee.hpp): without
+// vmseal it would not have returned.
 struct ResumePoint {
   user_regs_struct restore{};
   user_regs_struct frame{};
 };
 ResumePoint resume_point(const user_regs_struct& stopped, StopKind stop);
 
-// Whether a wait interrupted by a stop, not by a signal, returned EINTR
-// (the calls above), and the registers that restart it instead.
-bool rewind_interrupted_wait(user_regs_struct& regs);
-
-// Whether the thread's registers show it in a system call that swaps its
-// blocked signals for the call (sigsuspend, ppoll, pselect6, epoll_pwait,
-// epoll_pwait2, io_pgetevents), interrupted: the kernel puts the saved
-// mask back on the way out (TIF_RESTORE_SIGMASK), which PTRACE_SETSIGMASK
-// would cancel. Such a thread is not injected into as it is.
-bool in_mask_swapping_call(const user_regs_struct& regs);
+// A thread stopped inside a call that swaps its blocked signals for the
+// call (sigsuspend, ppoll, pselect6, epoll_pwait): PTRACE_GETSIGMASK gives
+// the mask the kernel puts back after it (saved_sigmask, Linux 5.1+), and
+// PTRACE_SETSIGMASK sets that and cancels the kernel's own restore; the
+// call, run again, swaps its mask again. So the saved mask is the right one
+// on both paths.
 
 // The kill points of `vmseal seal PID`'s tests: each step of the injection
 // calls this; with VMSEAL_TEST_KILL_AT=N in the environment the N-th call

@@ -53,6 +53,8 @@ std::uint32_t stricter_seccomp_action(std::uint32_t a, std::uint32_t b) noexcept
 bool seccomp_action_allows(std::uint32_t action) noexcept;
 // "kill-process", "errno 1", "trap", ... for messages.
 std::string seccomp_action_name(std::uint32_t action);
+// "mseal (462)" for the calls vmseal injects, "system call N" for others.
+std::string syscall_label(long nr);
 
 class SeccompFilters {
  public:

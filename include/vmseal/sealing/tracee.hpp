@@ -65,6 +65,16 @@ enum class RestartBy : std::uint8_t { RestartSyscall, Call };
 // does when no handler runs. False, unchanged, otherwise.
 bool rewind_restart(user_regs_struct& regs, RestartBy by = RestartBy::RestartSyscall) noexcept;
 
+// A wait Linux ends with EINTR on any stop and never restarts (signal(7),
+// "Interruption of system calls and library functions by stop signals":
+// epoll_wait, epoll_pwait(2), semop, semtimedop, rt_sigtimedwait,
+// io_getevents, io_pgetevents), which `regs` show ended with EINTR: rewound
+// onto its `syscall` instruction to wait again, and true. A stop vmseal
+// makes must not end a wait the program would not have seen end. The wait
+// starts again from its full timeout. False, unchanged, for anything else
+// (a write, a close, ... may have had an effect: never run twice).
+bool rewind_interrupted_wait(user_regs_struct& regs) noexcept;
+
 // One thread's state as saved before an injection.
 struct ThreadState {
   user_regs_struct regs{};
@@ -97,6 +107,8 @@ class Tracee {
   // PTRACE_INTERRUPT (all seized first, then all interrupted, so that they
   // stop together), again until a pass over /proc/PID/task finds no new
   // thread (a thread may be created while the others are being stopped).
+  // A wait the interrupt ended with EINTR is rewound as soon as its thread
+  // stops (rewind_interrupted_wait()).
   // Returns 0 or an errno; on failure every thread seized is detached. With
   // `timeout_ms` >= 0, a thread that has not stopped by then (an
   // uninterruptible sleep: a vfork parent, a D-state wait) fails it with

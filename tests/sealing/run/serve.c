@@ -12,6 +12,8 @@
  *   spin MS               main thread checks its registers for MS ms
  *   sleep MS              nanosleep(MS): "slept MS eintr N"
  *   epoll MS              epoll_wait on nothing for MS: "epoll timeout" or the error
+ *   ppoll MS              ppoll on nothing for MS with SIGUSR1 blocked meanwhile (a mask the
+ *                         kernel swaps back after): "ppoll timeout" or the error
  *   threads N             start N worker threads
  *   threads-status        "threads ok|CORRUPT rounds R eintr E"
  *   vfork MS              vfork a child that sleeps MS before it exits (the parent waits)
@@ -21,6 +23,7 @@
  *   (anything else)       the run helper's own commands (status, attack, tracer, ...) */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -155,6 +158,15 @@ static void epoll(long ms) {
   close(ep);
 }
 
+static void do_ppoll(long ms) {
+  struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+  sigset_t during;
+  sigprocmask(SIG_BLOCK, NULL, &during);
+  sigaddset(&during, SIGUSR1);
+  const int n = ppoll(NULL, 0, &t, &during);
+  printf("ppoll %s\n", n == 0 ? "timeout" : n < 0 ? strerror(errno) : "event");
+}
+
 /* A child that borrows this process's memory (vfork) and sleeps in it:
  * only raw system calls, as a vfork child may make. */
 static void do_vfork(long ms) {
@@ -210,6 +222,8 @@ static int builtin(int argc, char** argv, int* rc) {
     printf("slept %ld eintr %d\n", now_ms() - t0, e == EINTR);
   } else if (strcmp(argv[0], "epoll") == 0) {
     epoll(arg);
+  } else if (strcmp(argv[0], "ppoll") == 0) {
+    do_ppoll(arg);
   } else if (strcmp(argv[0], "threads") == 0) {
     for (long i = 0; i < arg; ++i) {
       pthread_t t;
