@@ -138,24 +138,25 @@ const kernel::SmapsEntry* ProcessImages::mapping_at(Addr addr) const {
 
 namespace {
 
-// 1. The objects: one per (file, bias) among the file-backed private
-//    mappings whose file is an ELF image with a PT_LOAD at their offset.
+// 1. The objects, in address order: an object begins at the first mapping
+//    of its file that no object of that file already spans, and whose file
+//    offset starts one of its PT_LOADs (two segments may share a file page:
+//    only the first mapping tells the bias); a second copy of the file
+//    elsewhere (dlmopen) is another object. An unreadable file counts only
+//    when mapped executable (code, not a data file).
 void collect_objects(ProcessImages& out, MappedFiles& files) {
-  std::map<std::pair<MappedFileKey, Addr>, std::size_t> seen;
   for (const kernel::SmapsEntry& e : out.entries) {
     if (!is_file_mapping(e) || !is_private(e)) continue;
+    const MappedFileKey key = key_of(e);
+    if (std::any_of(out.objects.begin(), out.objects.end(), [&](const ProcessObject& o) {
+          return o.key == key && e.start >= o.start && e.start < o.end;
+        }))
+      continue;
     const MappedFile& f = files.get(e);
-    std::optional<Addr> bias;
-    if (f.ok) {
-      bias = load_bias_of(f.image, e);
-      if (!bias) continue;  // inside a segment, or an ELF file mapped as data
-    } else if (e.perms.size() < 3 || e.perms[2] != 'x') {
-      continue;  // unreadable: only code makes it an object (not a data file)
-    }
-    const auto at = seen.find({key_of(e), bias.value_or(0)});
-    if (at != seen.end()) continue;
+    const std::optional<Addr> bias = f.ok ? load_bias_of(f.image, e) : std::optional<Addr>{};
+    if (f.ok ? !bias : e.perms.size() < 3 || e.perms[2] != 'x') continue;
     ProcessObject o;
-    o.key = key_of(e);
+    o.key = key;
     o.file = &f;
     o.remote.path = path_of(e);
     o.remote.bias = bias.value_or(e.start);
@@ -163,7 +164,6 @@ void collect_objects(ProcessImages& out, MappedFiles& files) {
     o.start = o.remote.bias + span.start;
     o.end = o.remote.bias + span.end;
     o.nodelete = f.ok && f.image.nodelete;
-    seen[{o.key, bias.value_or(0)}] = out.objects.size();
     out.objects.push_back(std::move(o));
   }
 }

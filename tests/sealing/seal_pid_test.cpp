@@ -381,6 +381,49 @@ TEST(SealPidOptions, InspectShowsWhatRunWouldHaveGiven) {
   EXPECT_NE(before, after);
 }
 
+// A program whose constructor left its RELRO writable: that range is left
+// unsealed (sealing would freeze it writable) and the seal is partial, exit
+// 1, as `vmseal run` counts it a failure. Its RELRO shares a file page with
+// its rodata: one object all the same.
+TEST(SealPidOptions, AWritableRelroIsLeftAndCounted) {
+  NEED_SEAL_PID();
+  int in[2], out[2];
+  ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    execl(VMSEAL_RUN_WRITABLE_RELRO, VMSEAL_RUN_WRITABLE_RELRO, "wait", nullptr);
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  char buf[64] = {};
+  ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0);  // "writable_relro ran": past its constructor
+  const CliRun r = run_cli("seal --json " + std::to_string(pid));
+  close(in[1]);
+  waitpid(pid, nullptr, 0);
+  close(out[0]);
+  EXPECT_EQ(r.code, 1) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["status"], "partial");
+  int programs = 0;
+  for (const auto& o : j["objects"]) {
+    if (o["path"] != VMSEAL_RUN_WRITABLE_RELRO) continue;
+    ++programs;
+    EXPECT_EQ(o["verdict"], "partial");
+    for (const auto& range : o["ranges"])
+      if (range["kind"] == "relro") {
+        EXPECT_EQ(range["sealed"], false);
+      } else if (range["kind"] == "text") {
+        EXPECT_EQ(range["sealed"], true);
+      }
+  }
+  EXPECT_EQ(programs, 1) << r.out;
+}
+
 TEST(SealPidRefuses, EachWithItsExitStatus) {
   NEED_SEAL_PID();
   // Usage: not a PID.
