@@ -420,8 +420,27 @@ std::string Sealer::seccomp_obstacle(pid_t tid) {
   return "";
 }
 
+// Whether the thread has syscall user dispatch on (PR_SET_SYSCALL_USER_DISPATCH,
+// Wine's): a system call from outside its allowed range raises SIGSYS
+// instead of running. Read with PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG
+// (6.11); an older kernel cannot say, and no such thread is known then.
+bool dispatches_syscalls(pid_t tid) {
+  struct {
+    std::uint64_t mode, selector, offset, len;
+  } config{};
+  return ptrace(static_cast<__ptrace_request>(0x4211), tid, reinterpret_cast<void*>(sizeof config),
+                &config) == 0 &&
+         config.mode != 0;
+}
+
 std::string Sealer::inject_somewhere(bool& done) {
+  std::string dispatch;
   for (const ThreadChoice& c : choices()) {
+    if (dispatches_syscalls(c.tid)) {
+      dispatch = "thread " + std::to_string(c.tid) +
+                 " has syscall user dispatch on (a system call vmseal injects would raise SIGSYS)";
+      continue;
+    }
     if (std::string o = seccomp_obstacle(c.tid); !o.empty()) return o;
     ArmedThread armed(tracee_, pid_, c.tid, sites_, &filters_);
     std::string why;
@@ -435,7 +454,7 @@ std::string Sealer::inject_somewhere(bool& done) {
     done = true;
     return "";
   }
-  return "";
+  return dispatch;
 }
 
 void Sealer::seal_all(ArmedThread& armed) {

@@ -493,9 +493,10 @@ TEST(SealPidRefuses, AnotherUsersProcess) {
   expect_unharmed(t);
 }
 
-// Unsafe states: a vfork parent (its child borrows the memory), a seccomp
-// filter that would kill or refuse an injected call. Refused before
-// anything is stopped; the program is as it was.
+// Unsafe states: a vfork parent (its child borrows the memory), syscall user
+// dispatch (an injected call would raise SIGSYS), a seccomp filter that
+// would kill or refuse an injected call. Refused before anything is changed;
+// the program is as it was.
 TEST(SealPidRefuses, UnsafeStates) {
   NEED_SEAL_PID();
   {
@@ -507,6 +508,16 @@ TEST(SealPidRefuses, UnsafeStates) {
     EXPECT_NE(r.err.find("vfork parent"), std::string::npos) << r.err;
     EXPECT_EQ(t.answer().count("vforked"), 1U);
     expect_unharmed(t);
+  }
+  {
+    Target t(VMSEAL_RUN_HELPER);
+    if (t.ask("sud")["sud"] == "on") {
+      const CliRun r = run_cli("seal " + t.spid());
+      EXPECT_EQ(r.code, 15) << r.err;
+      EXPECT_NE(r.err.find("syscall user dispatch"), std::string::npos) << r.err;
+      EXPECT_EQ(t.ask("status")["program_text"], "unsealed");
+      expect_unharmed(t);
+    }
   }
   for (const std::string action : {"kill", "errno"}) {
     Target t(VMSEAL_RUN_HELPER);

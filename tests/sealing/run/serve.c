@@ -18,6 +18,7 @@
  *   threads-status        "threads ok|CORRUPT rounds R eintr E"
  *   vfork MS              vfork a child that sleeps MS before it exits (the parent waits)
  *   seccomp NR ACTION     a filter on every thread: system call NR gets ACTION (kill, errno)
+ *   sud                   syscall user dispatch on in the main thread (its selector: allow)
  *   state                 "state ok|CHANGED" (mask, alternate stack), "read_eintr N",
  *                         "usr1 N" (SIGUSR1s its handler saw)
  *   (anything else)       the run helper's own commands (status, attack, tracer, ...) */
@@ -208,6 +209,15 @@ static int filter(long nr, const char* action) {
   return r == 0 ? 0 : 1;
 }
 
+/* PR_SET_SYSCALL_USER_DISPATCH (59), PR_SYS_DISPATCH_ON (1), no range,
+ * the selector at SYSCALL_DISPATCH_FILTER_ALLOW (0): every call still runs. */
+static char sud_selector = 0;
+static int sud(void) {
+  const int r = prctl(59, 1, 0, 0, &sud_selector);
+  printf("sud %s\n", r == 0 ? "on" : strerror(errno));
+  return r == 0 ? 0 : 1;
+}
+
 /* One command; 0 when it was one of these. */
 static int builtin(int argc, char** argv, int* rc) {
   const long arg = argc > 1 ? atol(argv[1]) : 0;
@@ -235,6 +245,8 @@ static int builtin(int argc, char** argv, int* rc) {
            atomic_load(&rounds), atomic_load(&eintrs));
   } else if (strcmp(argv[0], "state") == 0) {
     state();
+  } else if (strcmp(argv[0], "sud") == 0) {
+    *rc = sud();
   } else if (strcmp(argv[0], "vfork") == 0) {
     do_vfork(arg);
   } else if (strcmp(argv[0], "seccomp") == 0 && argc > 2) {
