@@ -119,6 +119,46 @@ const MappedFile& MappedFiles::get(const kernel::SmapsEntry& e) {
   return f;
 }
 
+namespace {
+
+void add_layout_line(std::string& out, unsigned long long start, unsigned long long end,
+                     const char* perms, unsigned long long offset, unsigned major, unsigned minor,
+                     unsigned long long inode, const std::string& name) {
+  char line[160];
+  std::snprintf(line, sizeof line, "%llx-%llx %s %llx %x:%x %llu ", start, end, perms, offset,
+                major, minor, inode);
+  out += line;
+  out += name;
+  out += '\n';
+}
+
+}  // namespace
+
+std::string layout_of(const std::vector<kernel::SmapsEntry>& entries) {
+  std::string out;
+  for (const kernel::SmapsEntry& e : entries)
+    add_layout_line(out, e.start, e.end, e.perms.c_str(), e.offset, e.dev_major, e.dev_minor,
+                    e.inode, e.name);
+  return out;
+}
+
+std::string layout_now(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+  std::string line, out;
+  while (std::getline(in, line)) {
+    unsigned long long start = 0, end = 0, offset = 0, inode = 0;
+    unsigned major = 0, minor = 0;
+    char perms[8] = {};
+    int name_at = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &offset,
+                    &major, &minor, &inode, &name_at) < 7)
+      return "";
+    add_layout_line(out, start, end, perms, offset, major, minor, inode,
+                    name_at > 0 ? line.substr(static_cast<std::size_t>(name_at)) : "");
+  }
+  return out;
+}
+
 bool ProcessImages::sealed(Addr start, Addr end) const {
   Addr at = start;
   for (const kernel::SmapsEntry& e : entries) {

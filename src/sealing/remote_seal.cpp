@@ -39,9 +39,10 @@ const char* remote_error_text(int e) {
   return name != nullptr ? name : std::strerror(e);
 }
 
-int remote_seal(RemoteCalls& calls, Addr start, Addr end) {
+int remote_seal(RemoteCalls& calls, Addr start, Addr end, bool verify) {
   const long r = calls.call(kNrMseal, {start, end - start, 0});
   if (r != 0) return static_cast<int>(-r);
+  if (!verify) return 0;
   const long check = calls.call(SYS_mremap, {start, kPageSize, kPageSize, 0, 0});
   return check == -EPERM ? 0 : kSealNotEffective;
 }
@@ -122,11 +123,27 @@ bool to_seal(const RemoteRange& r, RangeStage stage) {
 
 }  // namespace
 
-void RemoteSealer::seal_object(RemoteObject& o, RangeStage stage, bool relro_writable) {
+void RemoteSealer::seal_object(RemoteObject& o, RangeStage stage) {
+  RemoteObject* const one[] = {&o};
+  seal_objects(one, stage);
+}
+
+void RemoteSealer::seal_objects(std::span<RemoteObject* const> objects, RangeStage stage) {
   maps->load(calls.pid());
-  for (RemoteRange& r : o.ranges)
-    if (to_seal(r, stage) && !calls.gone()) prepare_backing(*this, o, r, relro_writable);
-  maps->load(calls.pid());
+  bool changed = false;  // a copy was made: the layout is read again
+  for (RemoteObject* o : objects)
+    for (RemoteRange& r : o->ranges)
+      if (to_seal(r, stage) && !calls.gone()) {
+        prepare_backing(*this, *o, r, o->relro_writable);
+        changed = changed || r.backing != RelroOutcome::NotRelro;
+      }
+  if (changed) maps->load(calls.pid());
+  for (RemoteObject* o : objects) seal_ranges(*o, stage);
+}
+
+// One mseal per run of adjacent ranges of `stage` (gaps alone), each
+// checked against its planned protection before.
+void RemoteSealer::seal_ranges(RemoteObject& o, RangeStage stage) {
   auto planned = [&](const RemoteRange& r) {
     int prot = 0;
     return !maps->protection_over(r.plan.start, r.plan.end, prot) ||
@@ -160,7 +177,7 @@ void RemoteSealer::seal_object(RemoteObject& o, RangeStage stage, bool relro_wri
            o.ranges[j].plan.kind != SegmentKind::Gap &&
            o.ranges[j].plan.start == o.ranges[j - 1].plan.end && planned(o.ranges[j]))
       ++j;
-    int err = remote_seal(calls, first.plan.start, o.ranges[j - 1].plan.end);
+    int err = remote_seal(calls, first.plan.start, o.ranges[j - 1].plan.end, options.verify_each);
     if (gap && err == ENOMEM) err = kNotMapped;  // the kernel maps no gaps for a static program
     for (std::size_t k = i; k < j; ++k) {
       o.ranges[k].error = err;
@@ -196,7 +213,7 @@ void RemoteSealer::seal_kernel(KernelPart part, bool (*sealed_before)(Addr, Addr
   for (RemoteKernelMapping& k : found) {
     k.already_sealed = sealed_before != nullptr && sealed_before(k.start, k.end, context);
     if (!options.dry_run && !k.already_sealed && !calls.gone()) {
-      k.error = remote_seal(calls, k.start, k.end);
+      k.error = remote_seal(calls, k.start, k.end, options.verify_each);
       k.sealed = k.error == 0;
       if (k.sealed)
         sealed_bytes += k.end - k.start;

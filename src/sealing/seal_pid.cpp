@@ -229,7 +229,7 @@ class Sealer {
   std::string inject_somewhere(bool& done);
   std::string seccomp_obstacle(pid_t tid);
   void seal_all(ArmedThread& armed);
-  void release(pid_t injected);
+  void release();
   SealPidResult conclude();
   SealPidResult finish(SealPidStatus status, std::string why);
   nlohmann::json object_json(const ProcessObject& o) const;
@@ -239,6 +239,7 @@ class Sealer {
   const SealPidSettings& settings_;
   MappedFiles files_;
   ProcessImages images_;
+  std::string layout_;  // images_'s mappings, to see whether they changed
   Tracee tracee_;
   InjectionSites sites_;
   SeccompFilters filters_;
@@ -256,8 +257,10 @@ class Sealer {
 
 bool Sealer::discover(SealPidResult& refusal) {
   std::string why;
-  if (find_process_images(pid_, files_, {settings_.profile, settings_.opt_out}, images_, &why))
+  if (find_process_images(pid_, files_, {settings_.profile, settings_.opt_out}, images_, &why)) {
+    layout_ = layout_of(images_.entries);
     return true;
+  }
   const bool gone = !read_stat(pid_, pid_).ok;
   refusal = finish(gone ? SealPidStatus::NoProcess : SealPidStatus::Permission,
                    "process " + std::to_string(pid_) + (gone ? " exited" : "'s maps: " + why));
@@ -316,15 +319,15 @@ SealPidResult Sealer::stop_and_seal() {
     const bool same = read_stat(pid_, pid_).start_time == start_time_;
     if (!same)
       obstacle = "exited (its PID now names another process)";
-    else if (!discover(refusal))
-      obstacle = refusal.why;
+    else if (layout_now(pid_) != layout_ && !discover(refusal))
+      obstacle = refusal.why;  // the layout changed since the plan: planned again
     else if (!needs_injection())
       done = true;  // sealed meanwhile
     else if (!injection_sites_intact(pid_, sites_))
       obstacle = "its code changed since it was read";
     else
       obstacle = inject_somewhere(done);
-    release(injected_tid_);
+    release();
     pause_us_ = now_us() - t0;
     if (done) return conclude();
     if (!obstacle.empty())
@@ -458,17 +461,19 @@ std::string Sealer::inject_somewhere(bool& done) {
 }
 
 void Sealer::seal_all(ArmedThread& armed) {
-  RemoteSealer sealer(
-      armed, RemoteSealOptions{settings_.profile, RelroMode::Anonymous, RelroMode::File, false});
+  RemoteSealer sealer(armed, RemoteSealOptions{settings_.profile, RelroMode::Anonymous,
+                                               RelroMode::File, false, false});
+  std::vector<RemoteObject*> objects;
   for (ProcessObject& o : images_.objects) {
     if (o.remote.verdict != "sealed" || o.remote.ranges.empty()) continue;
     // A static program whose libc never makes RELRO read-only (musl): made
     // read-only now, as `vmseal run` does at its first system call.
-    const bool relro_writable =
+    o.remote.relro_writable =
         images_.is_static && o.role == ObjectRole::Program && !o.file->libc_protects_relro;
-    sealer.seal_object(o.remote, RangeStage::All, relro_writable);
-    if (!armed.refused().empty()) notes_.insert(armed.refused());
+    objects.push_back(&o.remote);
   }
+  sealer.seal_objects(objects, RangeStage::All);
+  if (!armed.refused().empty()) notes_.insert(armed.refused());
   if (settings_.profile == Profile::Strict)
     sealer.seal_kernel(KernelPart::All, sealed_in, &images_);
   kernel_ = sealer.kernel;
@@ -478,18 +483,10 @@ void Sealer::seal_all(ArmedThread& armed) {
   calls_ = armed.calls_made();
 }
 
-// Every thread let go: the injected one is itself again already; a wait
-// the interrupt ended with EINTR is restarted (safe_injection.hpp).
-void Sealer::release(pid_t injected) {
+// Every thread let go (the injected one is itself again already; a wait
+// the stop ended was rewound when it stopped, Tracee::seize_process).
+void Sealer::release() {
   if (!stopped_) return;
-  for (const pid_t tid : std::vector<pid_t>(tracee_.threads())) {
-    user_regs_struct r{};
-    if (tid == injected || tracee_.last_stop(tid) != StopKind::Event ||
-        ptrace(PTRACE_GETREGS, tid, nullptr, &r) != 0 || !rewind_interrupted_wait(r))
-      continue;
-    ptrace(PTRACE_SETREGS, tid, nullptr, &r);
-    injection_checkpoint();
-  }
   for (const pid_t tid : std::vector<pid_t>(tracee_.threads())) {
     tracee_.detach(tid);
     injection_checkpoint();
@@ -511,6 +508,12 @@ SealPidResult Sealer::conclude() {
           ++failures_;
         }
     }
+    for (RemoteKernelMapping& k : kernel_)
+      if (k.sealed && !after.sealed(k.start, k.end)) {
+        k.sealed = false;
+        k.error = kSealNotEffective;
+        ++failures_;
+      }
   }
   failures_ += plan_failures();
   for (ProcessObject& o : images_.objects) conclude_object(o.remote);

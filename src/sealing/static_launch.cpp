@@ -319,7 +319,7 @@ int seal_static_process(Tracee& tracee, pid_t pid, const StaticSealSettings& set
     sealer.fail(ENOEXEC);
   }
   const bool sealing = !settings.dry_run && s.calls.insn != 0;
-  if (planned && sealing) sealer.seal_object(s.program, RangeStage::Early, false);
+  if (planned && sealing) sealer.seal_object(s.program, RangeStage::Early);
   if (settings.profile == Profile::Strict && (sealing || settings.dry_run))
     sealer.seal_kernel(KernelPart::System);
   s.stopped_ns += now_ns() - t0;
@@ -334,7 +334,8 @@ int seal_static_process(Tracee& tracee, pid_t pid, const StaticSealSettings& set
   if (more && !s.gone() && run_to_relro_point(s, libc, relro)) {
     const std::uint64_t t1 = now_ns();
     s.reached_relro_point = true;
-    if (planned) sealer.seal_object(s.program, RangeStage::Late, libc == StaticLibc::Other);
+    s.program.relro_writable = libc == StaticLibc::Other;
+    if (planned) sealer.seal_object(s.program, RangeStage::Late);
     if (settings.profile == Profile::Strict) sealer.seal_kernel(KernelPart::Stack);
     s.stopped_ns += now_ns() - t1;
   } else if (!more) {

@@ -85,6 +85,13 @@ struct ProcessImages {
   const kernel::SmapsEntry* mapping_at(Addr addr) const;
 };
 
+// The layout as the maps lines give it (start, end, protection, offset,
+// device, inode, name: not the VmFlags), from smaps entries read before, or
+// from /proc/PID/maps now ("" when it cannot be read). Equal: no mapping
+// changed in between, and a plan made from the entries still holds.
+std::string layout_of(const std::vector<kernel::SmapsEntry>& entries);
+std::string layout_now(pid_t pid);
+
 struct ImagePlanSettings {
   Profile profile = Profile::Default;
   std::vector<std::string> opt_out;  // globs

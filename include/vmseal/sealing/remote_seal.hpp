@@ -15,6 +15,7 @@
 #include <initializer_list>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -56,10 +57,10 @@ class RemoteCalls {
   bool gone_ = false;
 };
 
-// mseal of [start, end) in the target, checked by effect: a same-size
-// mremap of its first page, a no-op where it is allowed, must be refused.
-// 0, an errno, or kSealNotEffective.
-int remote_seal(RemoteCalls& calls, Addr start, Addr end);
+// mseal of [start, end) in the target, checked by effect when `verify`: a
+// same-size mremap of its first page, a no-op where it is allowed, must be
+// refused. 0, an errno, or kSealNotEffective.
+int remote_seal(RemoteCalls& calls, Addr start, Addr end, bool verify = true);
 
 // [start, end) replaced in the target by an anonymous copy with protection
 // `prot`, the way relro.cpp does it in its own process: a fresh mapping
@@ -89,6 +90,9 @@ struct RemoteObject {
   // Text and rodata copied too, whatever `text` says: the file is on tmpfs
   // (or a memfd), where userfaultfd can fill a discarded private page.
   bool copy_all = false;
+  // RELRO is still writable because the object's libc never protects it
+  // (a static musl program): made read-only first, as a loader would.
+  bool relro_writable = false;
 };
 
 // A mapping of the kernel's that the strict profile seals by name.
@@ -105,6 +109,10 @@ struct RemoteSealOptions {
   RelroMode relro = RelroMode::Anonymous;  // Memfd is not offered: sealed as Anonymous
   RelroMode text = RelroMode::File;
   bool dry_run = false;
+  // Each seal checked by effect at once (one more injected call). seal PID
+  // checks them all afterwards in smaps instead ("sl" is set by a real seal
+  // only), having refused any seccomp filter that could fake mseal.
+  bool verify_each = true;
 };
 
 // Which of an object's ranges a pass seals: `vmseal run` seals text, rodata
@@ -131,12 +139,16 @@ struct RemoteSealer {
     if (first_error == 0) first_error = e;
   }
 
-  // Seals the object's planned ranges of `stage` (ranges already sealed are
-  // left as they are): RELRO first made an anonymous copy (or, with
-  // `relro_writable`, for a libc that never protects it, first made
-  // read-only), then one mseal per run of adjacent ranges (gaps alone), each
-  // checked against its planned protection before.
-  void seal_object(RemoteObject& object, RangeStage stage, bool relro_writable);
+  // Seals the objects' planned ranges of `stage` (ranges already sealed are
+  // left as they are): RELRO first made an anonymous copy (or, with the
+  // object's `relro_writable`, first made read-only), then one mseal per run
+  // of adjacent ranges (gaps alone), each checked against its planned
+  // protection before. The layout is read once before the copies, and once
+  // after if a copy was made.
+  void seal_objects(std::span<RemoteObject* const> objects, RangeStage stage);
+  void seal_object(RemoteObject& object, RangeStage stage);
+
+  void seal_ranges(RemoteObject& object, RangeStage stage);
 
   // Seals the kernel's mappings of `part` by name (strict profile). With
   // `sealed_before`, a mapping it says is sealed is left as it is.
