@@ -59,7 +59,7 @@ def start(cmd, commands):
                 pass
     else:
         subprocess.Popen(["cat"], stdin=p.stdout, stdout=subprocess.DEVNULL)  # keep it writing
-    time.sleep(0.5)  # running, threads started, modules imported
+    time.sleep(1.0)  # running, threads started, modules imported
     return p
 
 

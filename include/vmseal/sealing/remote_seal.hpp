@@ -127,13 +127,19 @@ enum class KernelPart : std::uint8_t { System, Stack, All };
 struct RemoteSealer {
   RemoteCalls& calls;
   RemoteSealOptions options;
-  std::unique_ptr<SelfMappings> maps = std::make_unique<SelfMappings>();
+  std::unique_ptr<SelfMappings> maps;
   std::vector<RemoteKernelMapping> kernel;
   std::size_t failures = 0;
   int first_error = 0;
   std::uint64_t sealed_bytes = 0;
 
-  RemoteSealer(RemoteCalls& c, const RemoteSealOptions& o) : calls(c), options(o) {}
+  // `table`: a SelfMappings made beforehand (its 16384 entries cost page
+  // faults when first zeroed, better not spent while a process waits).
+  RemoteSealer(RemoteCalls& c, const RemoteSealOptions& o,
+               std::unique_ptr<SelfMappings> table = nullptr)
+      : calls(c),
+        options(o),
+        maps(table != nullptr ? std::move(table) : std::make_unique<SelfMappings>()) {}
   void fail(int e) {
     ++failures;
     if (first_error == 0) first_error = e;
