@@ -20,6 +20,11 @@ enum Exit : int {
   kCannotSeal = 8,       // run --enforce: the program cannot be sealed (static, setuid)
   kIncomplete = 9,       // predict: nothing would break, but some calls could not be verified
   kNoStrace = 10,        // predict: strace is missing or cannot trace here
+  kAlreadyTraced = 11,   // seal: a debugger, strace or another vmseal traces the process
+  kKernelThread = 12,    // seal: a kernel thread
+  kExiting = 13,         // seal: a zombie, or exiting
+  kSelf = 14,            // seal: vmseal's own process
+  kUnsafe = 15,          // seal: a state where injecting is not safe (the message says which)
   kPreloadFailed = 125,  // run --enforce: the preload could not seal what it planned
   // run, like env, timeout and chroot: 125 vmseal itself failed (usage, the
   // preload, --enforce refusing), 126 the program cannot be run, 127 it is
@@ -134,6 +139,19 @@ int run_run(RunOptions opts, const std::vector<std::string>& remaining);
 std::string resolve_program(const std::string& name);
 std::string find_preload(const std::string& given);
 std::string why_preload_cannot_run(const std::string& program);
+// --profile and --opt-out, as run and seal take them (cli/run_command.cpp).
+void add_plan_options(CLI::App* cmd, std::string& profile, std::vector<std::string>& opt_out);
+
+struct SealOptions {
+  std::string pid;
+  std::string profile = "default";
+  std::vector<std::string> opt_out;
+  bool dry_run = false;
+  std::string report;
+  bool json = false;
+};
+CLI::App* add_seal(CLI::App& app, SealOptions& opts);
+int run_seal(const SealOptions& opts);
 
 struct PredictOptions {
   std::string profile = "default";

@@ -139,6 +139,8 @@ int dispatch(int argc, char** argv) {
   add(vmseal::cli::add_run, run, true);
   vmseal::cli::PredictOptions predict;
   CLI::App* predict_cmd = add(vmseal::cli::add_predict, predict);
+  vmseal::cli::SealOptions seal;
+  CLI::App* seal_cmd = add(vmseal::cli::add_seal, seal);
   const std::vector<std::string> program = cut_program(argc, argv);
   if (unknown_command(app, argc, argv)) return vmseal::cli::kUsage;
   try {
@@ -159,6 +161,7 @@ int dispatch(int argc, char** argv) {
   if (check_cmd->parsed()) return vmseal::cli::run_check(check);
   if (audit_cmd->parsed()) return vmseal::cli::run_audit(audit);
   if (predict_cmd->parsed()) return vmseal::cli::run_predict(predict, program);
+  if (seal_cmd->parsed()) return vmseal::cli::run_seal(seal);
   return 0;
 }
 

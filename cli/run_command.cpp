@@ -104,6 +104,17 @@ void write_unsealed_report(const RunOptions& o, const std::string& reason) {
 
 }  // namespace
 
+void add_plan_options(CLI::App* cmd, std::string& profile, std::vector<std::string>& opt_out) {
+  cmd->add_option("--profile", profile,
+                  "minimal (text), default (text, rodata, RELRO, gaps) or strict (also data, bss, "
+                  "the stack, [vdso], [vvar])")
+      ->check(CLI::IsMember({"minimal", "default", "strict"}));
+  cmd->add_option("--opt-out", opt_out,
+                  "leave objects whose path or file name matches this glob alone (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
 CLI::App* add_run(CLI::App& app, RunOptions& opts) {
   CLI::App* cmd = app.add_subcommand(
       "run",
@@ -118,14 +129,7 @@ CLI::App* add_run(CLI::App& app, RunOptions& opts) {
       "during its start-up only (nothing stays attached). Where neither can work it runs "
       "unsealed\n"
       "with a warning, or not at all under --enforce.");
-  cmd->add_option("--profile", opts.profile,
-                  "minimal (text), default (text, rodata, RELRO, gaps) or strict (also data, bss, "
-                  "the stack, [vdso], [vvar])")
-      ->check(CLI::IsMember({"minimal", "default", "strict"}));
-  cmd->add_option("--opt-out", opts.opt_out,
-                  "leave objects whose path or file name matches this glob alone (repeatable)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_plan_options(cmd, opts.profile, opts.opt_out);
   cmd->add_option("--relro", opts.relro,
                   "what RELRO becomes before its seal: anon (a read-only anonymous copy: no "
                   "madvise can discard it; "

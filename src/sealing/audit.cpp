@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "vmseal/sealing/launch.hpp"
+#include "vmseal/sealing/safe_file.hpp"
 #include "vmseal/sealing/static_launch.hpp"
 #include "vmseal/sealing/tracee.hpp"
 
@@ -70,36 +71,6 @@ std::vector<AuditFinding> findings_of(const ElfImage& img) {
         "not marked GNU_PROPERTY_MEMORY_SEAL (needs binutils 2.45's -z "
         "memory-seal); vmseal run seals it anyway");
   return f;
-}
-
-// Opens what `name` (relative to `dir_fd`) is now, for reading, only when it
-// is a regular file or a directory: first with O_PATH, which opens nothing
-// (no device's open runs, no FIFO blocks), then, by type, the same inode
-// again through /proc/self/fd, so a name swapped for a device or a symlink
-// in between changes nothing. -1 with `skip` true for a symlink, device,
-// FIFO or socket; -1 with errno otherwise.
-int open_regular_or_directory(int dir_fd, const char* name, int extra_flags, bool& skip) {
-  skip = false;
-  const int path_fd = openat(dir_fd, name, O_PATH | O_CLOEXEC | extra_flags);
-  if (path_fd < 0) return -1;
-  struct stat st {};
-  int fd = -1;
-  if (fstat(path_fd, &st) != 0) {
-    fd = -1;
-  } else if (S_ISDIR(st.st_mode)) {
-    fd = openat(path_fd, ".", O_RDONLY | O_CLOEXEC | O_DIRECTORY);
-  } else if (S_ISREG(st.st_mode)) {
-    char self[64];
-    std::snprintf(self, sizeof self, "/proc/self/fd/%d", path_fd);
-    fd = ::open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  } else {
-    skip = true;  // a symlink (O_NOFOLLOW gives its own inode), device, FIFO or
-                  // socket
-  }
-  const int e = errno;
-  ::close(path_fd);
-  errno = e;
-  return fd;
 }
 
 bool is_elf_magic(int fd) {

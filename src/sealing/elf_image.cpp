@@ -65,6 +65,7 @@ void read_dynamic(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
   if (data == nullptr) return;
   const std::size_t n = data->d_size / gelf_fsize(elf, ELF_T_DYN, 1, EV_CURRENT);
   std::optional<std::uint64_t> soname_off;
+  std::vector<std::uint64_t> needed_off;
   std::uint64_t strtab = 0;
   std::uint64_t strsz = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -90,7 +91,7 @@ void read_dynamic(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
         soname_off = d.d_un.d_val;
         break;
       case DT_NEEDED:
-        ++out.needed;
+        if (needed_off.size() < 1024) needed_off.push_back(d.d_un.d_val);
         break;
       case DT_AUDIT:
       case DT_DEPAUDIT:
@@ -106,15 +107,20 @@ void read_dynamic(Elf* elf, const GElf_Phdr& ph, ElfImage& out) {
         break;
     }
   }
-  if (!soname_off || strtab == 0 || *soname_off >= strsz) return;
+  if (strtab == 0 || strsz == 0) return;
   // DT_STRTAB is a virtual address: find the file offset through PT_LOAD.
   for (const LoadSegment& l : out.loads) {
     if (strtab < l.vaddr || strtab - l.vaddr >= l.filesz) continue;
     const std::uint64_t file_off = l.offset + (strtab - l.vaddr);
     Elf_Data* s = elf_getdata_rawchunk(elf, static_cast<off_t>(file_off), strsz, ELF_T_BYTE);
     if (s == nullptr) return;
-    const char* str = static_cast<const char*>(s->d_buf) + *soname_off;
-    out.soname.assign(str, strnlen(str, strsz - *soname_off));
+    auto string_at = [&](std::uint64_t off) {
+      const char* str = static_cast<const char*>(s->d_buf) + off;
+      return std::string(str, strnlen(str, strsz - off));
+    };
+    if (soname_off && *soname_off < strsz) out.soname = string_at(*soname_off);
+    for (const std::uint64_t off : needed_off)
+      if (off < strsz) out.needed.push_back(string_at(off));
     return;
   }
 }

@@ -95,9 +95,9 @@ std::string_view kind_note(MappingKind k) {
 
 using FileKey = std::tuple<std::uint32_t, std::uint32_t, std::uint64_t, std::string>;
 
-// The bias that places one of the image's PT_LOADs at the entry: the loader
-// maps each segment's page-aligned file offset at bias + its page-aligned vaddr.
-std::optional<Addr> bias_from(const ElfImage& image, const kernel::SmapsEntry& e) {
+}  // namespace
+
+std::optional<Addr> load_bias_of(const ElfImage& image, const kernel::SmapsEntry& e) {
   for (const LoadSegment& l : image.loads) {
     if (page_align_down(l.offset) != e.offset) continue;
     const Addr vpage = page_align_down(l.vaddr);
@@ -106,8 +106,6 @@ std::optional<Addr> bias_from(const ElfImage& image, const kernel::SmapsEntry& e
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 ElfOpener live_elf_opener(pid_t pid) {
   return [pid](const kernel::SmapsEntry& e, ElfImage& image, std::string* error) {
@@ -229,7 +227,7 @@ struct Inspection {
         }
         continue;
       }
-      const auto bias = bias_from(image, e);
+      const auto bias = load_bias_of(image, e);
       if (!bias) {
         not_elf[key] = true;  // an ELF file mapped as data
         continue;

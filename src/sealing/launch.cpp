@@ -98,7 +98,7 @@ LaunchPlan& obstacle(LaunchPlan& plan, LaunchObstacle o, std::string why) {
 // program. With libc (cgo, or net and os/user under CGO_ENABLED=1), the
 // runtime starts before and without the preload's hook: not sealable.
 LaunchPlan& go_obstacle(LaunchPlan& plan, const std::string& file, const ElfImage& image) {
-  if (image.needed == 0)
+  if (image.needed.empty())
     return obstacle(plan, LaunchObstacle::GoRuntime,
                     file +
                         " is a Go program that loads no library: ld.so relocates it and the Go "

@@ -48,4 +48,27 @@ int write_file_safely(const char* path, const char* data, std::size_t size,
   return err;
 }
 
+int open_regular_or_directory(int dir_fd, const char* name, int extra_flags, bool& skip) noexcept {
+  skip = false;
+  const int path_fd = openat(dir_fd, name, O_PATH | O_CLOEXEC | extra_flags);
+  if (path_fd < 0) return -1;
+  struct stat st {};
+  int fd = -1;
+  if (fstat(path_fd, &st) != 0) {
+    fd = -1;
+  } else if (S_ISDIR(st.st_mode)) {
+    fd = openat(path_fd, ".", O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+  } else if (S_ISREG(st.st_mode)) {
+    char self[64];
+    std::snprintf(self, sizeof self, "/proc/self/fd/%d", path_fd);
+    fd = ::open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  } else {
+    skip = true;  // a symlink (O_NOFOLLOW gives its own inode), device, FIFO or socket
+  }
+  const int e = errno;
+  ::close(path_fd);
+  errno = e;
+  return fd;
+}
+
 }  // namespace vmseal::sealing

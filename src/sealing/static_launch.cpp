@@ -21,6 +21,7 @@
 
 #include "vmseal/sealing/elf_image.hpp"
 #include "vmseal/sealing/image_sealer.hpp"
+#include "vmseal/sealing/remote_seal.hpp"
 #include "vmseal/sealing/safe_file.hpp"
 #include "vmseal/sealing/tracee.hpp"
 #include "vmseal/version.hpp"
@@ -28,7 +29,6 @@
 namespace vmseal::sealing {
 namespace {
 
-constexpr long kNrMseal = 462;
 // The start-up system calls a static glibc program makes before it protects
 // RELRO: 13 on Debian 12. Past this many, its libc is taken not to.
 constexpr int kRelroWaitLimit = 512;
@@ -39,38 +39,20 @@ void say(const std::string& s) {
   (void)ignored;
 }
 
-const char* error_text(int e) {
-  switch (e) {
-    case 0:
-      return "";
-    case kNotMapped:
-      return "not mapped";
-    case kSealNotEffective:
-      return "not sealed although mseal returned 0";
-    case kNotAsPlanned:
-      return "left unsealed: its protection was changed before the seal (writable or executable)";
-    default:
-      break;
+// System calls injected with Tracee::inject() at one `syscall` instruction.
+class InjectedCalls final : public RemoteCalls {
+ public:
+  InjectedCalls(Tracee& tracee, pid_t pid) : RemoteCalls(pid), tracee_(tracee) {}
+  Addr insn = 0;
+  long call(long nr, std::initializer_list<std::uint64_t> args) override {
+    long result = -ENOSYS;
+    const int err = tracee_.inject(pid(), insn, nr, args, result);
+    if (err == ESRCH) set_gone();
+    return err != 0 ? -err : result;
   }
-  const char* name = strerrorname_np(e);  // "EPERM", as the preload's reports name it
-  return name != nullptr ? name : std::strerror(e);
-}
 
-// One range of the program's plan, and what became of it.
-struct RangeState {
-  PlannedRange plan;
-  int error = 0;  // errno of its mseal, kNotMapped, kSealNotEffective, kNotAsPlanned
-  RelroOutcome backing = RelroOutcome::NotRelro;
-  int backing_error = 0;
-  bool tried = false;
-  bool reserved = false;  // a hole the sealer mapped PROT_NONE to seal it
-};
-
-struct KernelState {
-  std::string name;
-  Addr start = 0, end = 0;
-  int error = 0;
-  bool sealed = false;
+ private:
+  Tracee& tracee_;
 };
 
 // The sealer's view of one static process.
@@ -78,225 +60,31 @@ struct Session {
   pid_t pid = 0;
   const StaticSealSettings& settings;
   Tracee& tracee;
-  Addr insn = 0;
-  std::string path;
-  Addr bias = 0;
-  bool loaded_by_ldso = false;  // PT_INTERP: ld.so relocates it and protects RELRO
-  std::vector<RangeState> ranges;
-  std::vector<KernelState> kernel;
-  std::string verdict = "sealed";
-  std::string why;
-  std::size_t failures = 0;
-  int first_error = 0;
-  std::uint64_t sealed_bytes = 0;
+  InjectedCalls calls;
+  RemoteSealer sealer;
+  RemoteObject program;
+  bool loaded_by_ldso = false;   // PT_INTERP: ld.so relocates it and protects RELRO
   std::uint64_t stopped_ns = 0;  // time the program spent stopped by the sealer
   int startup_syscalls = 0;      // system calls seen before the RELRO point
   std::string relro_point;       // how the RELRO point was found
   bool reached_relro_point = false;
-  bool gone = false;
-  std::unique_ptr<SelfMappings> maps = std::make_unique<SelfMappings>();
+  bool exited = false;  // the program exited (or exec'd) during its start-up
 
-  Session(pid_t p, const StaticSealSettings& s, Tracee& t) : pid(p), settings(s), tracee(t) {}
+  Session(pid_t p, const StaticSealSettings& s, Tracee& t)
+      : pid(p),
+        settings(s),
+        tracee(t),
+        calls(t, p),
+        sealer(calls, RemoteSealOptions{s.profile, s.relro, s.text, s.dry_run}) {}
 
-  long call(long nr, std::initializer_list<std::uint64_t> args, int* inject_error = nullptr) {
-    long result = -ENOSYS;
-    const int err = tracee.inject(pid, insn, nr, args, result);
-    if (inject_error != nullptr) *inject_error = err;
-    if (err == ESRCH) gone = true;
-    return err != 0 ? -err : result;
-  }
-  void fail(int e) {
-    ++failures;
-    if (first_error == 0) first_error = e;
-  }
+  long call(long nr, std::initializer_list<std::uint64_t> args) { return calls.call(nr, args); }
+  bool gone() const { return exited || calls.gone(); }
 };
 
 std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                         std::chrono::steady_clock::now().time_since_epoch())
                                         .count());
-}
-
-Addr auxv_value(pid_t pid, std::uint64_t type) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/auxv", std::ios::binary);
-  std::uint64_t pair[2];
-  while (in.read(reinterpret_cast<char*>(pair), sizeof pair))
-    if (pair[0] == type) return pair[1];
-  return 0;
-}
-
-// mseal of [start, end) in the tracee, checked by effect: a same-size mremap
-// of its first page, a no-op where it is allowed, must be refused.
-int remote_seal(Session& s, Addr start, Addr end) {
-  const long r = s.call(kNrMseal, {start, end - start, 0});
-  if (r != 0) return static_cast<int>(-r);
-  const long check = s.call(SYS_mremap, {start, kPageSize, kPageSize, 0, 0});
-  return check == -EPERM ? 0 : kSealNotEffective;
-}
-
-// RELRO (or text under --text anon) replaced by an anonymous copy with
-// protection `prot`, in the tracee, the way relro.cpp's anonymise() does it
-// in a process of its own: a fresh mapping filled through process_vm_writev,
-// given its protection, and moved over the range by one mremap.
-int remote_anonymise(Session& s, Addr start, Addr end, int prot) {
-  const std::size_t len = end - start;
-  const bool hole = prot == PROT_NONE;
-  const std::uint64_t flags =
-      MAP_PRIVATE | MAP_ANONYMOUS | static_cast<unsigned>(hole ? MAP_NORESERVE : MAP_POPULATE);
-  const long copy = s.call(SYS_mmap, {0, len, hole ? 0UL : PROT_READ | PROT_WRITE, flags,
-                                      static_cast<std::uint64_t>(-1), 0});
-  if (copy < 0 && copy > -4096) return static_cast<int>(-copy);
-  int err = 0;
-  if (!hole) {
-    std::vector<unsigned char> bytes(len);
-    err = read_process_memory(s.pid, start, bytes.data(), len);
-    if (err == 0) err = write_process_memory(s.pid, static_cast<Addr>(copy), bytes.data(), len);
-    if (err == 0) {
-      const long r = s.call(SYS_mprotect, {static_cast<Addr>(copy), len, static_cast<Addr>(prot)});
-      if (r != 0) err = static_cast<int>(-r);
-    }
-  }
-  if (err == 0) {
-    const long r = s.call(
-        SYS_mremap, {static_cast<Addr>(copy), len, len, MREMAP_MAYMOVE | MREMAP_FIXED, start});
-    if (r < 0 && r > -4096) err = static_cast<int>(-r);
-  }
-  if (err != 0 && !s.gone) s.call(SYS_munmap, {static_cast<Addr>(copy), len});
-  return err;
-}
-
-// What range `r` becomes before its seal: RELRO an anonymous copy (or, for a
-// libc that never protects it, first made read-only), text and rodata copies
-// under --text anon.
-void prepare_backing(Session& s, RangeState& r, bool relro_writable) {
-  const PlannedRange& p = r.plan;
-  RelroMode mode = RelroMode::File;
-  int prot = PROT_READ;
-  if (p.kind == SegmentKind::Relro) mode = s.settings.relro;
-  if (p.kind == SegmentKind::Text) prot |= PROT_EXEC;
-  if (p.kind == SegmentKind::Text || p.kind == SegmentKind::Rodata) mode = s.settings.text;
-  if (p.kind == SegmentKind::Gap && s.settings.text == RelroMode::Anonymous) {
-    if (!s.maps->private_with_prot(p.start, p.end, PROT_NONE)) return;
-    mode = RelroMode::Anonymous;
-    prot = PROT_NONE;
-  }
-  if (mode == RelroMode::File) {
-    if (p.kind != SegmentKind::Relro) return;
-    r.backing = RelroOutcome::KeptFile;
-    if (relro_writable) {
-      // The loader's job, which this libc leaves undone: RELRO read-only.
-      const long m = s.call(SYS_mprotect, {p.start, p.end - p.start, PROT_READ});
-      if (m != 0) r.backing_error = static_cast<int>(-m);
-    }
-    return;
-  }
-  const int from = relro_writable && p.kind == SegmentKind::Relro ? PROT_READ | PROT_WRITE : prot;
-  if (!s.maps->private_with_prot(p.start, p.end, from)) {
-    r.backing = RelroOutcome::Skipped;
-    return;
-  }
-  r.backing_error = remote_anonymise(s, p.start, p.end, prot);
-  r.backing = r.backing_error == 0 ? RelroOutcome::Anonymised : RelroOutcome::Failed;
-}
-
-// A gap of the plan with nothing mapped in it: the kernel maps a program's
-// segments one by one and leaves the holes between them empty, where ld.so
-// reserves a library's whole span and leaves its holes PROT_NONE. The hole
-// is reserved that way (MAP_NORESERVE: it costs nothing) and sealed, so that
-// no mmap(MAP_FIXED) can put code between the program's segments.
-// kNotMapped when part of it is mapped already (then it is no hole).
-int reserve_hole(Session& s, RangeState& r) {
-  const Addr len = r.plan.end - r.plan.start;
-  const long m =
-      s.call(SYS_mmap, {r.plan.start, len, PROT_NONE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
-                        static_cast<std::uint64_t>(-1), 0});
-  if (m != static_cast<long>(r.plan.start)) {
-    if (m > 0) s.call(SYS_munmap, {static_cast<Addr>(m), len});  // a kernel without NOREPLACE
-    return kNotMapped;
-  }
-  r.reserved = true;
-  return remote_seal(s, r.plan.start, r.plan.end);
-}
-
-bool in_stage(SegmentKind k, int stage) {
-  const bool early = k == SegmentKind::Text || k == SegmentKind::Rodata || k == SegmentKind::Gap;
-  return stage == 1 ? early : !early;
-}
-
-// Seals the plan's ranges of one stage: one mseal per run of adjacent ranges
-// (gaps alone), each checked against its planned protection first.
-void seal_stage(Session& s, int stage, bool relro_writable) {
-  s.maps->load(s.pid);
-  for (RangeState& r : s.ranges)
-    if (r.plan.seal && in_stage(r.plan.kind, stage) && !s.gone)
-      prepare_backing(s, r, relro_writable);
-  s.maps->load(s.pid);
-  auto planned = [&](const RangeState& r) {
-    int prot = 0;
-    return !s.maps->protection_over(r.plan.start, r.plan.end, prot) ||
-           protection_as_planned(r.plan.kind, prot);
-  };
-  for (std::size_t i = 0; i < s.ranges.size() && !s.gone;) {
-    RangeState& first = s.ranges[i];
-    if (!first.plan.seal || !in_stage(first.plan.kind, stage)) {
-      ++i;
-      continue;
-    }
-    first.tried = true;
-    if (!planned(first)) {
-      first.error = kNotAsPlanned;
-      s.fail(kNotAsPlanned);
-      ++i;
-      continue;
-    }
-    const bool gap = first.plan.kind == SegmentKind::Gap;
-    std::size_t j = i + 1;
-    while (!gap && j < s.ranges.size() && s.ranges[j].plan.seal &&
-           in_stage(s.ranges[j].plan.kind, stage) && s.ranges[j].plan.kind != SegmentKind::Gap &&
-           s.ranges[j].plan.start == s.ranges[j - 1].plan.end && planned(s.ranges[j]))
-      ++j;
-    int err = remote_seal(s, first.plan.start, s.ranges[j - 1].plan.end);
-    if (gap && err == ENOMEM) err = reserve_hole(s, first);
-    for (std::size_t k = i; k < j; ++k) {
-      s.ranges[k].error = err;
-      s.ranges[k].tried = true;
-    }
-    if (err == 0)
-      s.sealed_bytes += s.ranges[j - 1].plan.end - first.plan.start;
-    else if (err != kNotMapped)
-      s.fail(err);
-    i = j;
-  }
-}
-
-// The kernel's mappings the strict profile seals by name: the vDSO and vvar
-// at the exec stop, the stack with the rest.
-void seal_kernel(Session& s, bool stack) {
-  std::ifstream maps("/proc/" + std::to_string(s.pid) + "/maps");
-  std::string line;
-  std::vector<KernelState> found;
-  while (std::getline(maps, line)) {
-    unsigned long long a = 0, b = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx", &a, &b) != 2) continue;
-    for (const char* name : SelfMappings::kKernelNames) {
-      const std::size_t n = std::strlen(name);
-      const bool is_stack = std::strcmp(name, "[stack]") == 0;
-      if (line.size() >= n && line.compare(line.size() - n, n, name) == 0 && is_stack == stack)
-        found.push_back({name, a, b, 0, false});
-    }
-  }
-  for (KernelState& k : found) {
-    if (!s.settings.dry_run) {
-      k.error = remote_seal(s, k.start, k.end);
-      k.sealed = k.error == 0;
-      if (k.sealed)
-        s.sealed_bytes += k.end - k.start;
-      else
-        s.fail(k.error);
-    }
-    s.kernel.push_back(k);
-  }
 }
 
 // --- waiting for the RELRO point ---------------------------------------------
@@ -307,7 +95,7 @@ bool group_stop_signal(int sig) {
 
 // Whether a system call that just returned is the libc making RELRO
 // read-only: mprotect(PROT_READ) of a range that covers the plan's RELRO.
-bool is_relro_protect(const __ptrace_syscall_info& entry, long rval, const RangeState& relro) {
+bool is_relro_protect(const __ptrace_syscall_info& entry, long rval, const RemoteRange& relro) {
   if (entry.entry.nr != SYS_mprotect || rval != 0 || entry.entry.args[2] != PROT_READ) return false;
   const Addr a = entry.entry.args[0];
   const Addr e = a + entry.entry.args[1];
@@ -319,7 +107,7 @@ bool is_relro_protect(const __ptrace_syscall_info& entry, long rval, const Range
 // start-up, or ld.so for a Go program it loads), or the first system call's
 // return (a libc that never protects it, musl; its self-relocation is done
 // by then). False when the program exited, exec'd or never got there.
-bool run_to_relro_point(Session& s, bool protects, const RangeState* relro) {
+bool run_to_relro_point(Session& s, bool protects, const RemoteRange* relro) {
   __ptrace_syscall_info entry{};
   int pending = 0;
   std::uint64_t stopped_at = now_ns();  // the time each stop is held counts, not the run between
@@ -331,7 +119,7 @@ bool run_to_relro_point(Session& s, bool protects, const RangeState* relro) {
     const StopKind k = s.tracee.wait(s.pid, &status);
     stopped_at = now_ns();
     if (k == StopKind::Exited) {
-      s.gone = true;
+      s.exited = true;
       return false;
     }
     if (k == StopKind::Signal) {
@@ -408,44 +196,15 @@ namespace {
 
 // --dry-run's lines, the preload's format.
 void say_dry_run(const Session& s) {
+  const RemoteObject& o = s.program;
   const char* how = s.loaded_by_ldso ? "loaded by ld.so, no library" : "static";
-  std::string out = "vmseal: dry run: " + s.path + " (program, " + how +
-                    ": sealed through ptrace): " + (s.verdict == "sealed" ? "dry-run" : s.verdict) +
-                    (s.why.empty() ? "" : ": " + s.why) + "\n";
-  char line[256];
-  for (const RangeState& r : s.ranges) {
-    const std::string_view kind = segment_kind_name(r.plan.kind);
-    std::snprintf(line, sizeof line, "vmseal:   %012llx-%012llx %-7.*s %s%.*s\n",
-                  static_cast<unsigned long long>(r.plan.start),
-                  static_cast<unsigned long long>(r.plan.end), static_cast<int>(kind.size()),
-                  kind.data(),
-                  r.plan.seal ? "seal" : "leave: ", static_cast<int>(r.plan.why_not.size()),
-                  r.plan.why_not.data());
-    out += line;
-  }
-  for (const KernelState& k : s.kernel) out += "vmseal: dry run: " + k.name + ": seal\n";
+  std::string out = "vmseal: dry run: " + o.path + " (program, " + how +
+                    ": sealed through ptrace): " + (o.verdict == "sealed" ? "dry-run" : o.verdict) +
+                    (o.why.empty() ? "" : ": " + o.why) + "\n" + remote_plan_lines(o);
+  for (const RemoteKernelMapping& k : s.sealer.kernel)
+    out += "vmseal: dry run: " + k.name + ": seal\n";
   ssize_t ignored = write(STDERR_FILENO, out.data(), out.size());
   (void)ignored;
-}
-
-nlohmann::json range_json(const RangeState& r, bool dry_run) {
-  char a[32], b[32];
-  std::snprintf(a, sizeof a, "0x%llx", static_cast<unsigned long long>(r.plan.start));
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(r.plan.end));
-  nlohmann::json j = {{"start", a},
-                      {"end", b},
-                      {"kind", std::string(segment_kind_name(r.plan.kind))},
-                      {"planned", r.plan.seal},
-                      {"sealed", r.plan.seal && r.tried && r.error == 0 && !dry_run}};
-  if (r.error == kNotMapped)
-    j["mapped"] = false;
-  else if (r.error != 0)
-    j["error"] = error_text(r.error);
-  if (r.reserved) j["reserved"] = true;  // a hole mapped PROT_NONE by the sealer
-  if (r.backing != RelroOutcome::NotRelro) j["backing"] = relro_outcome_name(r.backing);
-  if (r.backing_error != 0) j["backing_error"] = error_text(r.backing_error);
-  if (!r.plan.seal) j["why_not"] = std::string(r.plan.why_not);
-  return j;
 }
 
 void write_static_report(const Session& s) {
@@ -453,19 +212,17 @@ void write_static_report(const Session& s) {
   if (path.empty()) return;
   for (std::size_t at = path.find("%p"); at != std::string::npos; at = path.find("%p"))
     path.replace(at, 2, std::to_string(s.pid));
+  const RemoteObject& o = s.program;
   nlohmann::json ranges = nlohmann::json::array();
   std::size_t file_backed = 0;
-  for (const RangeState& r : s.ranges) {
-    ranges.push_back(range_json(r, s.settings.dry_run));
+  for (const RemoteRange& r : o.ranges) {
+    ranges.push_back(remote_range_json(r, s.settings.dry_run));
     if (r.plan.kind == SegmentKind::Relro && r.tried && r.error == 0 &&
         r.backing != RelroOutcome::Anonymised)
       ++file_backed;
   }
   char bias[32];
-  std::snprintf(bias, sizeof bias, "0x%llx", static_cast<unsigned long long>(s.bias));
-  nlohmann::json kernel = nlohmann::json::array();
-  for (const KernelState& k : s.kernel)
-    kernel.push_back({{"name", k.name}, {"sealed", k.sealed}, {"error", error_text(k.error)}});
+  std::snprintf(bias, sizeof bias, "0x%llx", static_cast<unsigned long long>(o.bias));
   nlohmann::json j = {{"vmseal", kVersion},
                       {"pid", s.pid},
                       {"method", "ptrace"},
@@ -476,22 +233,22 @@ void write_static_report(const Session& s) {
                       {"relro_point", s.relro_point},
                       {"startup_syscalls_traced", s.startup_syscalls},
                       {"seal_ns", s.stopped_ns},
-                      {"sealed_bytes", s.sealed_bytes},
-                      {"failures", s.failures},
+                      {"sealed_bytes", s.sealer.sealed_bytes},
+                      {"failures", s.sealer.failures},
                       {"relro", relro_mode_name(s.settings.relro)},
                       {"text", relro_mode_name(s.settings.text)},
                       {"relro_file_backed", file_backed},
                       {"objects",
-                       {{{"path", s.path},
+                       {{{"path", o.path},
                          {"role", "program"},
                          {"bias", bias},
                          {"loaded", "startup"},
                          {"static", !s.loaded_by_ldso},  // else a Go PIE ld.so loads
-                         {"verdict", s.verdict},
-                         {"why", s.why},
-                         {"sealed_bytes", s.sealed_bytes},
+                         {"verdict", o.verdict},
+                         {"why", o.why},
+                         {"sealed_bytes", o.sealed_bytes},
                          {"ranges", ranges}}}},
-                      {"kernel_mappings", kernel},
+                      {"kernel_mappings", remote_kernel_json(s.sealer.kernel)},
                       {"dlmopen", nlohmann::json::array()}};
   const std::string text = j.dump(2) + "\n";
   if (const int err = write_file_safely(path.c_str(), text.data(), text.size()); err != 0)
@@ -502,61 +259,58 @@ void write_static_report(const Session& s) {
 // The plan of the program the process runs now, from the file it exec'd
 // (/proc/PID/exe: the very inode, whatever its name has become since).
 bool plan_program(Session& s) {
+  RemoteObject& o = s.program;
   char link[4096];
   const std::string exe = "/proc/" + std::to_string(s.pid) + "/exe";
   const ssize_t n = readlink(exe.c_str(), link, sizeof link - 1);
-  s.path = n > 0 ? std::string(link, static_cast<std::size_t>(n)) : exe;
+  o.path = n > 0 ? std::string(link, static_cast<std::size_t>(n)) : exe;
   ElfImage image;
   std::string error;
   if (!read_elf_image(exe, image, &error)) {
-    s.verdict = "failed";
-    s.why = "cannot read the program: " + error;
+    o.verdict = "failed";
+    o.why = "cannot read the program: " + error;
     return false;
   }
-  const Addr entry = auxv_value(s.pid, 9 /* AT_ENTRY */);
-  s.bias = image.type == 3 /* ET_DYN */ ? entry - image.entry : 0;
+  const Addr entry = auxv_entry(s.pid, 9 /* AT_ENTRY */);
+  o.bias = image.type == 3 /* ET_DYN */ ? entry - image.entry : 0;
   s.loaded_by_ldso = image.interp.has_value();
   std::string globs;
   for (const std::string& g : s.settings.opt_out) globs += (globs.empty() ? "" : ":") + g;
-  if (matches_opt_out(globs.c_str(), s.path.c_str())) {
-    s.verdict = "opted-out";
-    s.why = kOptedOutWhy;
+  if (matches_opt_out(globs.c_str(), o.path.c_str())) {
+    o.verdict = "opted-out";
+    o.why = kOptedOutWhy;
     return false;
   }
-  for (const PlannedRange& p : plan_object(image, s.bias, s.settings.profile))
-    s.ranges.push_back(RangeState{p});
-  if (s.ranges.empty()) {
-    s.verdict = "too-complex";
-    s.why = kTooComplexWhy;
+  for (const PlannedRange& p : plan_object(image, o.bias, s.settings.profile))
+    o.ranges.push_back(RemoteRange{p});
+  if (o.ranges.empty()) {
+    o.verdict = "too-complex";
+    o.why = kTooComplexWhy;
     return false;
   }
   return true;
 }
 
-const RangeState* sealable_relro(const Session& s) {
-  for (const RangeState& r : s.ranges)
+const RemoteRange* sealable_relro(const Session& s) {
+  for (const RemoteRange& r : s.program.ranges)
     if (r.plan.kind == SegmentKind::Relro && r.plan.seal) return &r;
   return nullptr;
 }
 
 bool needs_second_stage(const Session& s) {
   if (s.settings.profile == Profile::Strict) return true;  // the stack, data, bss
-  for (const RangeState& r : s.ranges)
-    if (r.plan.seal && in_stage(r.plan.kind, 2)) return true;
+  for (const RemoteRange& r : s.program.ranges)
+    if (r.plan.seal && in_stage(r.plan.kind, RangeStage::Late)) return true;
   return false;
 }
 
 // After the last seal: the verdict, and the message the preload would give.
 void conclude(Session& s) {
-  if (s.verdict == "sealed" && s.failures > 0) {
-    bool any = false;
-    for (const RangeState& r : s.ranges) any = any || (r.tried && r.error == 0);
-    s.verdict = any ? "partial" : "failed";
-    s.why = kSealRefusedWhy;
-  }
-  for (const RangeState& r : s.ranges)
-    if (r.plan.kind == SegmentKind::Relro && r.plan.seal && !r.tried && s.why.empty())
-      s.why = "RELRO left unsealed: the program's start-up never made it read-only within " +
+  RemoteObject& o = s.program;
+  conclude_object(o);
+  for (const RemoteRange& r : o.ranges)
+    if (r.plan.kind == SegmentKind::Relro && r.plan.seal && !r.tried && o.why.empty())
+      o.why = "RELRO left unsealed: the program's start-up never made it read-only within " +
               std::to_string(kRelroWaitLimit) + " system calls";
 }
 
@@ -564,17 +318,19 @@ void conclude(Session& s) {
 
 int seal_static_process(Tracee& tracee, pid_t pid, const StaticSealSettings& settings) {
   Session s(pid, settings, tracee);
+  RemoteSealer& sealer = s.sealer;
   const std::uint64_t t0 = now_ns();
   const bool planned = plan_program(s);
   std::string why;
-  if (!settings.dry_run && (s.insn = find_syscall_instruction(pid, &why)) == 0) {
-    s.verdict = "failed";
-    s.why = why;
-    s.fail(ENOEXEC);
+  if (!settings.dry_run && (s.calls.insn = find_syscall_instruction(pid, &why)) == 0) {
+    s.program.verdict = "failed";
+    s.program.why = why;
+    sealer.fail(ENOEXEC);
   }
-  const bool sealing = !settings.dry_run && s.insn != 0;
-  if (planned && sealing) seal_stage(s, 1, false);
-  if (settings.profile == Profile::Strict && (sealing || settings.dry_run)) seal_kernel(s, false);
+  const bool sealing = !settings.dry_run && s.calls.insn != 0;
+  if (planned && sealing) sealer.seal_object(s.program, RangeStage::Early);
+  if (settings.profile == Profile::Strict && (sealing || settings.dry_run))
+    sealer.seal_kernel(KernelPart::System);
   s.stopped_ns += now_ns() - t0;
   if (settings.dry_run) {
     say_dry_run(s);
@@ -582,36 +338,38 @@ int seal_static_process(Tracee& tracee, pid_t pid, const StaticSealSettings& set
     return 0;
   }
   const bool more = sealing && needs_second_stage(s);
-  const RangeState* relro = planned ? sealable_relro(s) : nullptr;
+  const RemoteRange* relro = planned ? sealable_relro(s) : nullptr;
   // Who makes RELRO read-only: ld.so for a program it loads, glibc's static
   // start-up, or nobody (musl): then the sealer does.
   const bool protects = s.loaded_by_ldso || static_libc_of("/proc/" + std::to_string(pid) +
                                                            "/exe") == StaticLibc::Glibc;
-  if (more && !s.gone && run_to_relro_point(s, protects, relro)) {
+  if (more && !s.gone() && run_to_relro_point(s, protects, relro)) {
     const std::uint64_t t1 = now_ns();
     s.reached_relro_point = true;
-    if (planned) seal_stage(s, 2, !protects);
-    if (settings.profile == Profile::Strict) seal_kernel(s, true);
+    s.program.relro_writable = !protects;
+    if (planned) sealer.seal_object(s.program, RangeStage::Late);
+    if (settings.profile == Profile::Strict) sealer.seal_kernel(KernelPart::Stack);
     s.stopped_ns += now_ns() - t1;
   } else if (!more) {
     s.reached_relro_point = sealing;
   }
-  if (s.gone) return 2;
+  if (s.gone()) return 2;
   conclude(s);
-  const bool failed = s.failures > 0 || (more && !s.reached_relro_point);
+  const bool failed = sealer.failures > 0 || (more && !s.reached_relro_point);
+  const char* first = remote_error_text(sealer.first_error);
   if (failed && settings.enforce) {
     say("the program could not be sealed as planned (" +
-        std::string(s.failures > 0 ? error_text(s.first_error) : s.why.c_str()) +
+        std::string(sealer.failures > 0 ? first : s.program.why.c_str()) +
         "): not letting it run (--enforce)");
     write_static_report(s);
     s.call(SYS_exit_group, {kStaticEnforceExit});
     return 1;
   }
-  if (s.failures > 0)
-    say(std::to_string(s.failures) + " range(s) could not be sealed (" + error_text(s.first_error) +
-        ")" + (settings.report.empty() ? "" : "; see the report"));
+  if (sealer.failures > 0)
+    say(std::to_string(sealer.failures) + " range(s) could not be sealed (" + first + ")" +
+        (settings.report.empty() ? "" : "; see the report"));
   else if (more && !s.reached_relro_point)
-    say(s.why);
+    say(s.program.why);
   write_static_report(s);
   return failed ? 1 : 0;
 }

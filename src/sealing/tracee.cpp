@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -32,7 +33,9 @@ constexpr long kNrRestartSyscall = 219;  // __NR_restart_syscall on x86-64
 // The largest XSAVE area this code keeps (AMX tiles included: about 11 KiB).
 constexpr std::size_t kXstateMax = 16384;
 
-std::string status_field(pid_t pid, const char* field) {
+}  // namespace
+
+std::string proc_status_field(pid_t pid, const char* field) {
   std::ifstream in("/proc/" + (pid == 0 ? std::string("self") : std::to_string(pid)) + "/status");
   std::string line;
   const std::string key = std::string(field) + ":";
@@ -44,6 +47,8 @@ std::string status_field(pid_t pid, const char* field) {
   return "";
 }
 
+namespace {
+
 int yama_scope() {
   std::ifstream in("/proc/sys/kernel/yama/ptrace_scope");
   int v = -1;
@@ -53,13 +58,13 @@ int yama_scope() {
 
 bool has_cap_sys_ptrace() {
   // CapEff is hexadecimal; CAP_SYS_PTRACE is bit 19.
-  const std::string eff = status_field(0, "CapEff");
+  const std::string eff = proc_status_field(0, "CapEff");
   if (eff.empty()) return false;
   return ((std::stoull(eff, nullptr, 16) >> 19) & 1) != 0;
 }
 
 std::string owner_sentence(pid_t pid) {
-  const std::string uid_line = status_field(pid, "Uid");
+  const std::string uid_line = proc_status_field(pid, "Uid");
   if (uid_line.empty()) return "";
   std::istringstream in(uid_line);
   unsigned long real = 0, effective = 0;
@@ -71,7 +76,7 @@ std::string owner_sentence(pid_t pid) {
 }
 
 pid_t tgid_of(pid_t tid) {
-  const std::string v = status_field(tid, "Tgid");
+  const std::string v = proc_status_field(tid, "Tgid");
   return v.empty() ? tid : static_cast<pid_t>(std::strtol(v.c_str(), nullptr, 10));
 }
 
@@ -86,7 +91,7 @@ std::string ptrace_policy_obstacle() {
 }
 
 pid_t tracer_of(pid_t pid) {
-  const std::string v = status_field(pid, "TracerPid");
+  const std::string v = proc_status_field(pid, "TracerPid");
   if (v.empty()) return -1;
   try {
     return static_cast<pid_t>(std::stol(v));
@@ -103,7 +108,7 @@ std::string explain_ptrace_refusal(pid_t pid, int error) {
   if (tracer > 0)
     return s + " it is already traced by process " + std::to_string(tracer) +
            " (a debugger, strace, or another vmseal); a process has one tracer at a time";
-  if (const std::string seccomp = status_field(0, "Seccomp"); seccomp == "2")
+  if (const std::string seccomp = proc_status_field(0, "Seccomp"); seccomp == "2")
     s += " vmseal runs under a seccomp filter (Seccomp: 2 in /proc/self/status), which may deny "
          "ptrace;";
   s += owner_sentence(pid);
@@ -159,14 +164,49 @@ int Tracee::seize(pid_t tid, unsigned long options) {
   return 0;
 }
 
-StopKind Tracee::wait(pid_t tid, int* status_out) {
-  Thread* t = find(tid);
+namespace {
+
+// waitpid for `tid` that gives up at `deadline` (0 when it did), woken by
+// the SIGCHLD a tracer gets for each stop rather than by polling.
+pid_t wait_with_deadline(pid_t tid, int* status, std::chrono::steady_clock::time_point deadline) {
+  sigset_t chld, old;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &chld, &old);
+  pid_t got = 0;
+  for (;;) {
+    got = waitpid(tid, status, __WALL | WNOHANG);
+    if (got != 0 && !(got < 0 && errno == EINTR)) break;
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) break;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    const timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    sigtimedwait(&chld, nullptr, &ts);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return got;
+}
+
+}  // namespace
+
+StopKind Tracee::wait(pid_t tid, int* status_out, int timeout_ms) {
   int status = 0;
   pid_t got = -1;
-  do {
-    got = waitpid(tid, &status, __WALL);
-  } while (got < 0 && errno == EINTR);
+  if (timeout_ms >= 0) {
+    got = wait_with_deadline(
+        tid, &status, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms));
+    if (got == 0) return StopKind::None;
+  } else {
+    do {
+      got = waitpid(tid, &status, __WALL);
+    } while (got < 0 && errno == EINTR);
+  }
   if (status_out != nullptr) *status_out = status;
+  return record_stop(tid, got, status);
+}
+
+StopKind Tracee::record_stop(pid_t tid, pid_t got, int status) {
+  Thread* t = find(tid);
   StopKind kind = StopKind::Exited;
   int sig = 0, event = 0;
   if (got < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -195,6 +235,11 @@ StopKind Tracee::wait(pid_t tid, int* status_out) {
   return kind;
 }
 
+int Tracee::last_event(pid_t tid) const noexcept {
+  const Thread* t = find(tid);
+  return t != nullptr ? t->event : 0;
+}
+
 int Tracee::resume(pid_t tid, int request, int sig) {
   if (ptrace(static_cast<__ptrace_request>(request), tid, nullptr,
              reinterpret_cast<void*>(static_cast<long>(sig))) != 0)
@@ -218,15 +263,50 @@ int Tracee::save(pid_t tid, ThreadState& out) {
   // restart happens on the way out of this stop only while the signal that
   // interrupted it is still pending, which the injected call ends.
   const StopKind stop = last_stop(tid);
-  const auto orig = static_cast<long>(out.regs.orig_rax);
-  const auto rax = static_cast<long>(out.regs.rax);
-  if (stop != StopKind::SyscallExit && stop != StopKind::SyscallEntry && orig >= 0 &&
-      (rax == -kErestartsys || rax == -kErestartnointr || rax == -kErestartnohand ||
-       rax == -kErestartRestartblock)) {
-    out.regs.rax = rax == -kErestartRestartblock ? kNrRestartSyscall : out.regs.orig_rax;
-    out.regs.rip -= 2;  // back on the `syscall` instruction
-  }
+  if (stop != StopKind::SyscallExit && stop != StopKind::SyscallEntry) rewind_restart(out.regs);
   return 0;
+}
+
+namespace {
+
+bool is_unrestarted_wait(long nr) {
+  switch (nr) {
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+    case 441:  // epoll_pwait2
+    case SYS_semop:
+    case SYS_semtimedop:
+    case SYS_rt_sigtimedwait:
+    case SYS_io_getevents:
+    case SYS_io_pgetevents:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+bool rewind_interrupted_wait(user_regs_struct& r) noexcept {
+  const auto orig = static_cast<long>(r.orig_rax);
+  if (orig < 0 || static_cast<long>(r.rax) != -EINTR || !is_unrestarted_wait(orig)) return false;
+  r.rax = r.orig_rax;
+  r.rip -= 2;
+  return true;
+}
+
+bool is_restart_code(long rax) noexcept {
+  return rax == -kErestartsys || rax == -kErestartnointr || rax == -kErestartnohand ||
+         rax == -kErestartRestartblock;
+}
+
+bool rewind_restart(user_regs_struct& regs, RestartBy by) noexcept {
+  const auto rax = static_cast<long>(regs.rax);
+  if (static_cast<long>(regs.orig_rax) < 0 || !is_restart_code(rax)) return false;
+  const bool block = rax == -kErestartRestartblock && by == RestartBy::RestartSyscall;
+  regs.rax = block ? static_cast<unsigned long long>(kNrRestartSyscall) : regs.orig_rax;
+  regs.rip -= 2;  // back on the `syscall` instruction
+  return true;
 }
 
 int Tracee::restore(pid_t tid, const ThreadState& state) {
@@ -242,12 +322,9 @@ int Tracee::restore(pid_t tid, const ThreadState& state) {
   return 0;
 }
 
-// Resumes `tid` until it reaches a syscall stop of kind `want`. Group stops
-// and interrupts met on the way are passed over (the kernel stops the thread
-// again after the detach if its group is still stopped); a signal that
-// reaches delivery although blocked (SIGSTOP; a fault) is kept and sent
-// again after the detach.
-int Tracee::syscall_stop(pid_t tid, StopKind want) {
+// Group stops and interrupts met on the way are passed over (the kernel
+// stops the thread again after the detach if its group is still stopped).
+int Tracee::resume_to_syscall_stop(pid_t tid, StopKind want) {
   for (int tries = 0; tries < 1000; ++tries) {
     if (const int err = resume(tid, PTRACE_SYSCALL, 0); err != 0) return err;
     const StopKind got = wait(tid);
@@ -279,7 +356,7 @@ int Tracee::inject(pid_t tid, Addr insn, long nr, std::initializer_list<std::uin
   if (const Thread* t = find(tid); stop == StopKind::Event && t != nullptr &&
                                    t->event != PTRACE_EVENT_STOP &&
                                    t->event != PTRACE_EVENT_SECCOMP)
-    if (const int err = syscall_stop(tid, StopKind::SyscallExit); err != 0) return err;
+    if (const int err = resume_to_syscall_stop(tid, StopKind::SyscallExit); err != 0) return err;
   ThreadState saved;
   if (const int err = save(tid, saved); err != 0) return err;
   user_regs_struct regs{};
@@ -297,8 +374,8 @@ int Tracee::inject(pid_t tid, Addr insn, long nr, std::initializer_list<std::uin
   if (ptrace(PTRACE_SETREGS, tid, nullptr, &regs) != 0 ||
       ptrace(PTRACE_SETSIGMASK, tid, reinterpret_cast<void*>(sizeof all), &all) != 0)
     err = errno;
-  if (err == 0) err = syscall_stop(tid, StopKind::SyscallEntry);
-  if (err == 0) err = syscall_stop(tid, StopKind::SyscallExit);
+  if (err == 0) err = resume_to_syscall_stop(tid, StopKind::SyscallEntry);
+  if (err == 0) err = resume_to_syscall_stop(tid, StopKind::SyscallExit);
   if (err == 0) {
     user_regs_struct after{};
     if (ptrace(PTRACE_GETREGS, tid, nullptr, &after) != 0)
@@ -352,6 +429,11 @@ void Tracee::detach_all() noexcept {
   }
 }
 
+void Tracee::abandon() noexcept {
+  tids_.clear();
+  state_.clear();
+}
+
 void Tracee::forget(pid_t tid) noexcept {
   tids_.erase(std::remove(tids_.begin(), tids_.end(), tid), tids_.end());
   state_.erase(
@@ -375,36 +457,82 @@ std::vector<pid_t> task_ids(pid_t pid) {
 
 }  // namespace
 
-// Each thread: seized, interrupted, and waited for until its interrupt stop
-// (a signal met on the way is delivered, and the interrupt still stops it
-// after). Threads that exit meanwhile are dropped.
-int Tracee::seize_process(pid_t pid, unsigned long options, std::string* why) {
+// Waits for `tid`'s interrupt stop: a signal met on the way is delivered,
+// and the interrupt still stops it after. 0 (also when it exited: it is
+// forgotten), ETIMEDOUT, or an errno.
+int Tracee::wait_for_interrupt(pid_t tid, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    int left = -1;
+    if (timeout_ms >= 0)
+      left =
+          static_cast<int>(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 deadline - std::chrono::steady_clock::now())
+                                                 .count()));
+    int status = 0;
+    const StopKind k = wait(tid, &status, left);
+    if (k == StopKind::None) return ETIMEDOUT;
+    if (k == StopKind::Event && (status >> 16) == PTRACE_EVENT_STOP &&
+        WSTOPSIG(status) == SIGTRAP) {
+      // The interrupt's own stop (not a group stop): a wait it ended goes on.
+      user_regs_struct regs{};
+      if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0 && rewind_interrupted_wait(regs))
+        ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
+    }
+    if (k != StopKind::Signal) return 0;
+    // Delivered now; PTRACE_INTERRUPT's trap still stops it afterwards.
+    if (const int e = resume(tid, PTRACE_CONT, last_signal(tid)); e != 0) return e;
+  }
+}
+
+// Each pass: every thread not seen yet seized, then each interrupted, then
+// each waited for until its interrupt stop. Threads that exit meanwhile are
+// dropped.
+int Tracee::seize_process(pid_t pid, unsigned long options, std::string* why, int timeout_ms,
+                          pid_t* slow_tid) {
   auto fail = [&](int err, pid_t tid) {
     if (why != nullptr) *why = explain_ptrace_refusal(tid, err);
     detach_all();
     return err;
   };
   for (int pass = 0; pass < 100; ++pass) {
-    bool added = false;
+    std::vector<pid_t> fresh;
     for (const pid_t tid : task_ids(pid)) {
       if (find(tid) != nullptr) continue;
       const int err = seize(tid, options);
       if (err == ESRCH && tid != pid) continue;  // a thread that just exited
       if (err != 0) return fail(err, tid == pid ? pid : tid);
-      added = true;
-      if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) return fail(errno, tid);
-      for (;;) {
-        const StopKind k = wait(tid);
-        if (k == StopKind::Exited) break;
-        if (k != StopKind::Signal) break;
-        // Delivered now; PTRACE_INTERRUPT's trap still stops it afterwards.
-        if (const int e = resume(tid, PTRACE_CONT, last_signal(tid)); e != 0) break;
+      fresh.push_back(tid);
+    }
+    for (const pid_t tid : fresh)
+      if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 && errno != ESRCH)
+        return fail(errno, tid);
+    for (const pid_t tid : fresh) {
+      const int err = wait_for_interrupt(tid, timeout_ms);
+      if (err == ETIMEDOUT) {
+        if (slow_tid != nullptr) *slow_tid = tid;
+        if (why != nullptr)
+          *why = "thread " + std::to_string(tid) + " of process " + std::to_string(pid) +
+                 " did not stop within " + std::to_string(timeout_ms) + " ms";
+        for (const pid_t other : std::vector<pid_t>(tids_))
+          if (last_stop(other) != StopKind::None) detach(other);
+        abandon();
+        return ETIMEDOUT;
       }
+      if (err != 0) return fail(err, tid);
     }
     if (find(pid) == nullptr) return fail(ESRCH, pid);
-    if (!added) return 0;
+    if (fresh.empty()) return 0;
   }
   return fail(EAGAIN, pid);
+}
+
+Addr auxv_entry(pid_t pid, std::uint64_t type) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/auxv", std::ios::binary);
+  std::uint64_t pair[2];
+  while (in.read(reinterpret_cast<char*>(pair), sizeof pair))
+    if (pair[0] == type) return pair[1];
+  return 0;
 }
 
 int read_process_memory(pid_t pid, Addr addr, void* out, std::size_t len) {
@@ -455,15 +583,6 @@ bool own_vdso(const unsigned char*& base, std::size_t& size) {
   return size > 0;
 }
 
-// The target's AT_SYSINFO_EHDR from /proc/PID/auxv (0 when absent).
-Addr target_vdso(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/auxv", std::ios::binary);
-  std::uint64_t pair[2];
-  while (in.read(reinterpret_cast<char*>(pair), sizeof pair))
-    if (pair[0] == AT_SYSINFO_EHDR) return pair[1];
-  return 0;
-}
-
 bool is_syscall_at(pid_t pid, Addr addr) {
   unsigned char b[2] = {};
   return read_process_memory(pid, addr, b, 2) == 0 && b[0] == 0x0f && b[1] == 0x05;
@@ -497,7 +616,7 @@ Addr syscall_in_text(pid_t pid) {
 Addr find_syscall_instruction(pid_t pid, std::string* why) {
   const unsigned char* base = nullptr;
   std::size_t size = 0;
-  const Addr vdso = target_vdso(pid);
+  const Addr vdso = auxv_entry(pid, AT_SYSINFO_EHDR);
   if (vdso != 0 && own_vdso(base, size))
     for (std::size_t i = 0; i + 1 < size; ++i)
       if (base[i] == 0x0f && base[i + 1] == 0x05 && is_syscall_at(pid, vdso + i)) return vdso + i;

@@ -106,12 +106,14 @@ struct ElfImage {
   bool pie = false;                      // DF_1_PIE
   bool audit = false;                    // DT_AUDIT or DT_DEPAUDIT
   std::string soname;                    // DT_SONAME
+  std::vector<std::string> needed;       // DT_NEEDED, in order
   bool memory_seal = false;              // GNU_PROPERTY_MEMORY_SEAL in .note.gnu.property
   std::optional<bool> stack_executable;  // PT_GNU_STACK's PF_X (nullopt: no PT_GNU_STACK)
-  std::size_t needed = 0;                // DT_NEEDED entries: libraries the loader loads
   // A Go build ID note (owner "Go", type 4, in a PT_NOTE): built by the Go
   // toolchain, whose runtime starts at its own entry (_rt0_amd64_linux)
   // unless the program was linked externally by a C toolchain.
+  // Its goroutines run on stacks in its heap, where nothing may be written
+  // below their stack pointer.
   bool go = false;
 
   // [lowest load start, highest load end), page-aligned (before the bias).

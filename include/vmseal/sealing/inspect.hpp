@@ -112,6 +112,12 @@ struct ProcessReport {
 // The last component of a path ("libc.so.6" for /usr/lib/.../libc.so.6).
 std::string_view file_name_of(std::string_view path) noexcept;
 
+// The load bias that puts one of the image's PT_LOADs where `e` is: the
+// loader maps each segment's page-aligned file offset at bias + its
+// page-aligned vaddr. nullopt when no segment starts at the mapping's offset
+// (a mapping split off inside a segment, or the file mapped as data).
+std::optional<Addr> load_bias_of(const ElfImage& image, const kernel::SmapsEntry& e);
+
 // Opens the ELF file behind a mapping: fills `image` or returns false with a
 // message. Given the mapping's path and its smaps entry.
 using ElfOpener =

@@ -20,4 +20,13 @@ namespace vmseal::sealing {
 int write_file_safely(const char* path, const char* data, std::size_t size,
                       unsigned mode = 0600) noexcept;
 
+// Opens what `name` (relative to `dir_fd`) is now, for reading, only when it
+// is a regular file or a directory: first with O_PATH, which opens nothing
+// (no device's open runs, no FIFO blocks), then, by type, the same inode
+// again through /proc/self/fd, so a name swapped for a device or a symlink
+// in between changes nothing. -1 with `skip` true for a symlink (with
+// O_NOFOLLOW in `extra_flags`), device, FIFO or socket; -1 with errno
+// otherwise. A regular file is opened O_RDONLY | O_NONBLOCK | O_NOCTTY.
+int open_regular_or_directory(int dir_fd, const char* name, int extra_flags, bool& skip) noexcept;
+
 }  // namespace vmseal::sealing

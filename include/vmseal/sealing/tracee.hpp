@@ -11,7 +11,9 @@
 // needs a stopped tracee). If the tracer itself dies, the kernel detaches its
 // tracees (exit_ptrace()); a thread it had mid-injection would then resume
 // with the injected registers, which is why `vmseal run` seizes with
-// PTRACE_O_EXITKILL (docs/run.md, "Static programs").
+// PTRACE_O_EXITKILL (docs/run.md, "Static programs"), and why `vmseal seal
+// PID` injects only through an armed thread that puts itself back
+// (safe_injection.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -40,6 +42,38 @@ std::string ptrace_policy_obstacle();
 // The tracer of `pid` (TracerPid in /proc/PID/status), 0 for none, -1 when
 // it cannot be read.
 pid_t tracer_of(pid_t pid);
+
+// A field of /proc/PID/status ("Seccomp", "Tgid", ...) without its name and
+// leading blanks; "" when absent. pid 0 is this process.
+std::string proc_status_field(pid_t pid, const char* field);
+
+// Whether `rax` holds one of the kernel's restart codes (ERESTARTSYS,
+// ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK): a system call
+// interrupted by a signal or a stop returns one to its exit path, which
+// turns it into a restart (or EINTR) on the way out.
+bool is_restart_code(long rax) noexcept;
+
+// What runs again for ERESTART_RESTARTBLOCK: restart_syscall, the kernel's
+// way, which resumes a sleep where it stopped (it needs the thread's
+// restart_block, which rt_sigreturn resets), or the call itself from the
+// start.
+enum class RestartBy : std::uint8_t { RestartSyscall, Call };
+
+// When `regs` (a thread stopped by an interrupt, a signal or a group stop)
+// show a system call the kernel would restart on the way out: rewinds them
+// onto the `syscall` instruction, rax the call to make again, as the kernel
+// does when no handler runs. False, unchanged, otherwise.
+bool rewind_restart(user_regs_struct& regs, RestartBy by = RestartBy::RestartSyscall) noexcept;
+
+// A wait Linux ends with EINTR on any stop and never restarts (signal(7),
+// "Interruption of system calls and library functions by stop signals":
+// epoll_wait, epoll_pwait(2), semop, semtimedop, rt_sigtimedwait,
+// io_getevents, io_pgetevents), which `regs` show ended with EINTR: rewound
+// onto its `syscall` instruction to wait again, and true. A stop vmseal
+// makes must not end a wait the program would not have seen end. The wait
+// starts again from its full timeout. False, unchanged, for anything else
+// (a write, a close, ... may have had an effect: never run twice).
+bool rewind_interrupted_wait(user_regs_struct& regs) noexcept;
 
 // One thread's state as saved before an injection.
 struct ThreadState {
@@ -70,14 +104,25 @@ class Tracee {
   int seize(pid_t tid, unsigned long options);
 
   // Seizes every thread of the running process `pid` and stops each with
-  // PTRACE_INTERRUPT, again until a pass over /proc/PID/task finds no new
+  // PTRACE_INTERRUPT (all seized first, then all interrupted, so that they
+  // stop together), again until a pass over /proc/PID/task finds no new
   // thread (a thread may be created while the others are being stopped).
-  // Returns 0 or an errno; on failure every thread seized is detached.
-  int seize_process(pid_t pid, unsigned long options, std::string* why);
+  // A wait the interrupt ended with EINTR is rewound as soon as its thread
+  // stops (rewind_interrupted_wait()).
+  // Returns 0 or an errno; on failure every thread seized is detached. With
+  // `timeout_ms` >= 0, a thread that has not stopped by then (an
+  // uninterruptible sleep: a vfork parent, a D-state wait) fails it with
+  // ETIMEDOUT: the threads that stopped are detached, the others stay
+  // seized until this process exits (PTRACE_DETACH needs a stopped thread;
+  // the kernel detaches every tracee of an exiting tracer). `slow_tid` gets
+  // that thread.
+  int seize_process(pid_t pid, unsigned long options, std::string* why, int timeout_ms = -1,
+                    pid_t* slow_tid = nullptr);
 
   // Waits for the next stop of `tid` (or its exit) and records it.
-  // Returns the kind; `status` gets waitpid's status.
-  StopKind wait(pid_t tid, int* status = nullptr);
+  // Returns the kind; `status` gets waitpid's status. With `timeout_ms` >=
+  // 0, StopKind::None when it has not stopped by then.
+  StopKind wait(pid_t tid, int* status = nullptr, int timeout_ms = -1);
 
   // Resumes `tid` with `request` (PTRACE_CONT, PTRACE_SYSCALL, ...),
   // delivering `sig` (0 for none). Returns 0 or errno.
@@ -110,6 +155,17 @@ class Tracee {
   // Forgets every thread without detaching: after exec, or when the
   // process is known to be gone.
   void forget(pid_t tid) noexcept;
+  // Forgets them all: the caller exits next, which detaches them.
+  void abandon() noexcept;
+
+  // Resumes `tid` until it reaches a syscall stop of kind `want`. Group
+  // stops and interrupts met on the way are passed over; a signal that
+  // reaches delivery although blocked (SIGSTOP; a fault) is kept and sent
+  // again after the detach. 0, ESRCH when it exited, EPROTO for a stop of
+  // the other kind.
+  int resume_to_syscall_stop(pid_t tid, StopKind want);
+  // The PTRACE_EVENT_* of the last event stop (0 for none).
+  int last_event(pid_t tid) const noexcept;
 
   const std::vector<pid_t>& threads() const noexcept { return tids_; }
   StopKind last_stop(pid_t tid) const noexcept;
@@ -126,7 +182,8 @@ class Tracee {
   };
   Thread* find(pid_t tid) noexcept;
   const Thread* find(pid_t tid) const noexcept;
-  int syscall_stop(pid_t tid, StopKind want);
+  StopKind record_stop(pid_t tid, pid_t got, int status);
+  int wait_for_interrupt(pid_t tid, int timeout_ms);
 
   std::vector<pid_t> tids_;
   std::vector<Thread> state_;
@@ -139,6 +196,11 @@ class Tracee {
 // there is none. The process must be stopped under this tracer (or readable
 // through /proc/PID/mem).
 Addr find_syscall_instruction(pid_t pid, std::string* why);
+
+// The value of auxiliary vector entry `type` (AT_*) of process `pid`, from
+// /proc/PID/auxv (the kernel's copy, which the process cannot change); 0
+// when it is absent or cannot be read.
+Addr auxv_entry(pid_t pid, std::uint64_t type);
 
 // Reads `len` bytes of the process's memory at `addr` through
 // /proc/PID/mem. Returns 0 or errno (EIO for a short read).

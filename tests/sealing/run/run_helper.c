@@ -1,7 +1,8 @@
-/* A program for the `vmseal run` tests: it reports, from inside, which of
- * its mappings are sealed (VmFlags "sl" in /proc/self/smaps), and does what
- * a program does after start-up: dlopen, dlclose, exec. Built without
- * sanitizers: their runtime refuses to come after a preload. */
+/* A program for the `vmseal run` and `vmseal seal` tests: it reports, from
+ * inside, which of its mappings are sealed (VmFlags "sl" in
+ * /proc/self/smaps), and does what a program does after start-up: dlopen,
+ * dlclose, exec; `serve` keeps it running and answering (serve.c). Built
+ * without sanitizers: their runtime refuses to come after a preload. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -248,8 +249,9 @@ static int exec_via(const char* how, char** argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int main(int argc, char** argv) {
-  setvbuf(stdout, NULL, _IONBF, 0);
+int serve(int (*command)(int argc, char** argv)); /* serve.c */
+
+static int command(int argc, char** argv) {
   if (argc >= 2 && strcmp(argv[1], "status") == 0) {
     status();
     return 0;
@@ -286,6 +288,12 @@ int main(int argc, char** argv) {
   fprintf(stderr,
           "usage: run_helper status | dlopen PATH | dlopen-nodelete PATH | dlopen-keep PATH | "
           "dlmopen PATH | exec PROG ARGS | exec-via HOW PROG ARGS | exec-argv0 NAME PROG ARGS | "
-          "argv0 | exit N\n");
+          "argv0 | exit N | serve\n");
   return 2;
+}
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  if (argc >= 2 && strcmp(argv[1], "serve") == 0) return serve(command);
+  return command(argc, argv);
 }

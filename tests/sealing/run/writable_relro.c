@@ -1,11 +1,15 @@
 /* A program whose constructor leaves its own RELRO writable (as a GOT-hooking
  * library that forgets to restore it would). Sealing it then would freeze it
  * writable: `vmseal run` must leave that range unsealed and count a failure
- * (--enforce: exit 125 before main). */
+ * (--enforce: exit 125 before main), and so must `vmseal seal PID`
+ * (`wait`: it waits for EOF on stdin). Its RELRO shares a file page with its
+ * rodata, at another page of the address space. */
 #define _GNU_SOURCE
 #include <link.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static void target(void) {}
 void (*const table[512])(void) = {[0 ... 511] = target};
@@ -26,7 +30,10 @@ __attribute__((constructor)) static void leave_relro_writable(void) {
   dl_iterate_phdr(unprotect, NULL);
 }
 
-int main(void) {
+int main(int argc, char** argv) {
   puts("writable_relro ran");
+  fflush(stdout);
+  char c;
+  if (argc > 1 && strcmp(argv[1], "wait") == 0) (void)!read(0, &c, 1);
   return 0;
 }
