@@ -297,6 +297,13 @@ void mark_startup(ProcessImages& out, pid_t pid) {
 
 namespace {
 
+// Whether any mapping over `p` is writable.
+bool writable_over(const ProcessImages& out, const PlannedRange& p) {
+  return std::any_of(out.entries.begin(), out.entries.end(), [&](const kernel::SmapsEntry& e) {
+    return e.end > p.start && e.start < p.end && e.perms.size() > 1 && e.perms[1] == 'w';
+  });
+}
+
 // What the mappings over one planned range say: sealed already, another
 // file or shared memory there (never sealed), nothing mapped (a gap the
 // kernel did not reserve).
@@ -311,6 +318,14 @@ void check_range(const ProcessImages& out, const ProcessObject& o, RemoteRange& 
   }
   if (foreign) {
     r.error = kForeignMapping;
+  } else if (any && r.plan.kind == SegmentKind::Relro && o.role == ObjectRole::Interpreter &&
+             writable_over(out, r.plan)) {
+    // ld.so protects its own RELRO only when it relocates itself a second
+    // time, for the libraries it loads: in a program that loads none (a Go
+    // -buildmode=pie) it stays writable for good. `vmseal run` leaves ld.so
+    // alone there; seal PID does not change what ld.so left either.
+    r.plan.seal = false;
+    r.plan.why_not = "ld.so left its own RELRO writable (the program loads no library)";
   } else if (!any) {
     r.error = kNotMapped;  // nothing to seal (a static program's gaps)
     r.tried = true;
