@@ -9,6 +9,27 @@ namespace {
 
 using Table = std::vector<ExitStatus>;
 
+// `vmseal seal`'s, apart: the table of tables stays short.
+Table seal_statuses() {
+  return {{"0", "sealed as planned, or nothing was left to seal (already sealed), or --dry-run"},
+          {"1", "partly sealed: some planned ranges could not be sealed (the report says which)"},
+          {"2", "bad usage (a PID that is not a positive number, a bad option)"},
+          {"4", "vmseal failed: the sealer process died, or the report could not be written"},
+          {"5", "the kernel has no mseal"},
+          {"6", "no such process, or it exited meanwhile"},
+          {"7",
+           "ptrace not allowed: another user's process without CAP_SYS_PTRACE, Yama's "
+           "ptrace_scope, an LSM, a process that is not dumpable"},
+          {"11", "the process is already traced (a debugger, strace, another vmseal)"},
+          {"12", "a kernel thread"},
+          {"13", "a zombie, or exiting"},
+          {"14", "vmseal's own process"},
+          {"15",
+           "unsafe to inject now: a vfork parent, an execve in progress, a thread that did not "
+           "stop, a seccomp filter that would refuse or kill an injected call (or cannot be "
+           "read), seccomp strict mode, shadow stacks, no thread where injecting is safe"}};
+}
+
 const std::map<std::string_view, Table>& tables() {
   static const std::map<std::string_view, Table> t = {
       {"vmseal",
@@ -63,24 +84,7 @@ const std::map<std::string_view, Table>& tables() {
          "preload's --enforce failure inside the program"},
         {"126", "the program was found but cannot be run"},
         {"127", "the program was not found"}}},
-      {"seal",
-       {{"0", "sealed as planned, or nothing was left to seal (already sealed), or --dry-run"},
-        {"1", "partly sealed: some planned ranges could not be sealed (the report says which)"},
-        {"2", "bad usage (a PID that is not a positive number, a bad option)"},
-        {"4", "vmseal failed: the sealer process died, or the report could not be written"},
-        {"5", "the kernel has no mseal"},
-        {"6", "no such process, or it exited meanwhile"},
-        {"7",
-         "ptrace not allowed: another user's process without CAP_SYS_PTRACE, Yama's "
-         "ptrace_scope, an LSM, a process that is not dumpable"},
-        {"11", "the process is already traced (a debugger, strace, another vmseal)"},
-        {"12", "a kernel thread"},
-        {"13", "a zombie, or exiting"},
-        {"14", "vmseal's own process"},
-        {"15",
-         "unsafe to inject now: a vfork parent, an execve in progress, a thread that did not "
-         "stop, a seccomp filter that would refuse or kill an injected call (or cannot be "
-         "read), seccomp strict mode, shadow stacks, no thread where injecting is safe"}}},
+      {"seal", seal_statuses()},
       {"predict",
        {{"0", "nothing would break"},
         {"1", "something would"},

@@ -389,9 +389,8 @@ std::vector<std::pair<std::string, std::string>> readme_statuses(const std::stri
 
 TEST(ManualCli, ExitStatusesAgreeInHelpManPageAndReadme) {
   const std::string readme = slurp(std::string(VMSEAL_SOURCE_DIR) + "/README.md");
-  for (const std::string cmd :
-       {"vmseal", "sim", "compare", "difftest", "inspect", "check", "audit", "run", "seal",
-        "predict"}) {
+  for (const std::string cmd : {"vmseal", "sim", "compare", "difftest", "inspect", "check", "audit",
+                                "run", "seal", "predict"}) {
     const CliRun help = vmseal(cmd == "vmseal" ? "--help" : cmd + " --help");
     ASSERT_EQ(help.code, 0) << cmd;
     const CliRun man = vmseal("--man " + cmd);
