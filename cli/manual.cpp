@@ -9,7 +9,7 @@ namespace {
 
 using Table = std::vector<ExitStatus>;
 
-// `vmseal seal PID`'s statuses: its refusals each have their own.
+// `vmseal seal`'s, apart: the table of tables stays short.
 Table seal_statuses() {
   return {{"0", "sealed as planned, or nothing was left to seal (already sealed), or --dry-run"},
           {"1", "partly sealed: some planned ranges could not be sealed (the report says which)"},

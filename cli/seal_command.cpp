@@ -103,13 +103,13 @@ bool parse_pid(const std::string& text, pid_t& pid) {
 CLI::App* add_seal(CLI::App& app, SealOptions& opts) {
   CLI::App* cmd = app.add_subcommand(
       "seal",
-      "Seal the loaded images of a running process, dynamic or static, as vmseal run would have\n"
-      "sealed them at its start: the same plan, profiles and opt-outs, RELRO first copied to\n"
-      "anonymous memory. Every thread is stopped for the time it takes (milliseconds), the calls\n"
-      "are injected at a `syscall` instruction the process already has, every register, the\n"
-      "FPU state and the blocked signals are put back, and nothing stays attached. A process\n"
-      "sealed already is left as it is. If vmseal dies half-way, the process puts itself back\n"
-      "(docs/run.md, \"Sealing a running process\").");
+      "Seal the loaded images of a running process. Dynamic or static, it is sealed as vmseal\n"
+      "run would have sealed it at its start: the same plan, profiles and opt-outs, RELRO first\n"
+      "copied to anonymous memory. Every thread is stopped for the time it takes (milliseconds),\n"
+      "the calls are injected at a `syscall` instruction the process already has, every\n"
+      "register, the FPU state and the blocked signals are put back, and nothing stays attached.\n"
+      "A process sealed already is left as it is. If vmseal dies half-way, the process puts\n"
+      "itself back (docs/run.md, \"Sealing a running process\").");
   cmd->add_option("pid", opts.pid, "the process")->required();
   add_plan_options(cmd, opts.profile, opts.opt_out);
   cmd->add_flag("--dry-run", opts.dry_run, "print the plan and seal nothing (nothing is stopped)");

@@ -80,6 +80,7 @@ struct ProcStat {
   char state = '?';
   unsigned long flags = 0;
   unsigned long long start_time = 0;
+  int cpu = -1;  // the CPU it last ran on
 };
 
 // /proc/PID/task/TID/stat's state, flags and start time (after the
@@ -93,12 +94,13 @@ ProcStat read_stat(pid_t pid, pid_t tid) {
   std::istringstream f(text.substr(close + 1));
   std::string field;
   std::vector<std::string> v;
-  while (f >> field && v.size() < 20) v.push_back(field);
+  while (f >> field && v.size() < 37) v.push_back(field);
   if (v.size() < 20) return st;
   st.ok = true;
   st.state = v[0][0];
   st.flags = std::stoul(v[6]);
   st.start_time = std::stoull(v[19]);
+  if (v.size() == 37) st.cpu = std::stoi(v[36]);
   return st;
 }
 
@@ -440,24 +442,17 @@ bool dispatches_syscalls(pid_t tid) {
          config.mode != 0;
 }
 
-// This process onto the CPU the thread last ran on (its stat's field 39):
-// each injected call hands the CPU over and back twice, which on the same
-// CPU costs no wake-up of another (a halted virtual CPU's takes tens of
-// microseconds). The thread's own affinity is not touched.
+// This process onto the CPU the thread last ran on: each injected call
+// hands the CPU over and back twice, which on the same CPU costs no wake-up
+// of another (a halted virtual CPU's takes tens of microseconds). The
+// thread's own affinity is not touched.
 void follow_onto_cpu_of(pid_t pid, pid_t tid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::size_t close = text.rfind(')');
-  if (close == std::string::npos) return;
-  std::istringstream f(text.substr(close + 1));
-  std::string field;
-  for (int i = 3; i <= 39 && f >> field; ++i)
-    if (i == 39) {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(std::stoi(field), &set);
-      sched_setaffinity(0, sizeof set, &set);
-    }
+  const int cpu = read_stat(pid, tid).cpu;
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  sched_setaffinity(0, sizeof set, &set);
 }
 
 std::string Sealer::inject_somewhere(bool& done) {

@@ -22,7 +22,7 @@ for f in bin/vmseal include/vmseal/vmseal.h include/vmseal/vmseal.hpp; do [ -e "
 [ -e "$libdir/vmseal/libvmseal_preload.so" ] || fail "the preload is not in $libdir/vmseal"
 [ -e "$libdir/cmake/vmseal/vmsealConfig.cmake" ] || fail "no vmsealConfig.cmake"
 [ -e "$libdir/pkgconfig/vmseal.pc" ] || fail "no vmseal.pc"
-for page in man1/vmseal.1 man1/vmseal-run.1 man1/vmseal-inspect.1 man1/vmseal-check.1 man3/vmseal.3; do
+for page in man1/vmseal.1 man1/vmseal-run.1 man1/vmseal-seal.1 man1/vmseal-inspect.1 man1/vmseal-check.1 man3/vmseal.3; do
   [ -s "$P/share/man/$page" ] || fail "man page $page not installed"
 done
 for f in share/bash-completion/completions/vmseal share/zsh/vendor-completions/_vmseal \

@@ -28,6 +28,7 @@ SCENARIOS = {
     "spin": ("spin 900", 0.15),
     "sleep": ("sleep 900", 0.15),
     "epoll": ("epoll 900", 0.15),
+    "futex": ("futex 900", 0.15),
     # alone (no worker threads: the injection is its), in a call that swaps
     # its signal mask for the call (ppoll with SIGUSR1 blocked)
     "ppoll-alone": ("ppoll 900", 0.15),
@@ -98,6 +99,10 @@ def check(h, scenario, killed_early_ok=False):
                 check.tolerated += 1
             else:
                 bad.append(f"epoll: {a}")
+        if scenario == "futex":
+            futex = a.get("futex", "? 0").split()
+            if futex[0] != "timeout" or int(futex[1]) < 900:
+                bad.append(f"futex: {a}")
         if scenario == "ppoll-alone" and a.get("ppoll") != "timeout":
             bad.append(f"ppoll: {a}")
     state, tracer = proc_state(h.p.pid)

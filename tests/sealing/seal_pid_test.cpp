@@ -252,12 +252,12 @@ TEST_P(SealPid, ARunningThreadKeepsItsRegisters) {
 INSTANTIATE_TEST_SUITE_P(Programs, SealPid, ::testing::ValuesIn(programs()),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
 
-// A sleep, an epoll_wait and a read the seal interrupts go on as if nothing
+// A sleep, an epoll_wait, a futex wait and a read the seal interrupts go on as if nothing
 // happened: no EINTR, no sleep cut short (the restart the kernel would make,
 // safe_injection.hpp's resume_point()).
 TEST(SealPidBlocked, CallsRestartWithoutEintr) {
   NEED_SEAL_PID();
-  for (const std::string what : {"sleep 1500", "epoll 1500"}) {
+  for (const std::string what : {"sleep 1500", "epoll 1500", "futex 1500"}) {
     Target t(VMSEAL_RUN_HELPER);
     ASSERT_TRUE(t.ok());
     t.send("threads 2");
@@ -270,8 +270,11 @@ TEST(SealPidBlocked, CallsRestartWithoutEintr) {
     if (what.starts_with("sleep")) {
       EXPECT_NE(m["slept"].find("eintr 0"), std::string::npos) << m["slept"];
       EXPECT_GE(std::stol(m["slept"]), 1500) << "cut short";
-    } else {
+    } else if (what.starts_with("epoll")) {
       EXPECT_EQ(m["epoll"], "timeout");
+    } else {
+      EXPECT_EQ(m["futex"].rfind("timeout ", 0), 0U) << m["futex"];
+      EXPECT_GE(std::stol(m["futex"].substr(8)), 1500) << "cut short";
     }
     EXPECT_NE(t.ask("threads-status")["threads"].find("eintr 0"), std::string::npos);
     expect_unharmed(t);

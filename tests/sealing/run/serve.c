@@ -12,6 +12,7 @@
  *   spin MS               main thread checks its registers for MS ms
  *   sleep MS              nanosleep(MS): "slept MS eintr N"
  *   epoll MS              epoll_wait on nothing for MS: "epoll timeout" or the error
+ *   futex MS              FUTEX_WAIT on a word nobody wakes, for MS: "futex timeout" or the error
  *   ppoll MS              ppoll on nothing for MS with SIGUSR1 blocked meanwhile (a mask the
  *                         kernel swaps back after): "ppoll timeout" or the error
  *   threads N             start N worker threads
@@ -159,6 +160,18 @@ static void epoll(long ms) {
   close(ep);
 }
 
+static void do_futex(long ms) {
+  static int word;
+  struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+  const long t0 = now_ms();
+  const long r = syscall(SYS_futex, &word, 128 /* FUTEX_WAIT_PRIVATE */, 0, &t, NULL, 0);
+  printf("futex %s %ld\n",
+         r == 0               ? "woken"
+         : errno == ETIMEDOUT ? "timeout"
+                              : strerror(errno),
+         now_ms() - t0);
+}
+
 static void do_ppoll(long ms) {
   struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
   sigset_t during;
@@ -234,6 +247,8 @@ static int builtin(int argc, char** argv, int* rc) {
     epoll(arg);
   } else if (strcmp(argv[0], "ppoll") == 0) {
     do_ppoll(arg);
+  } else if (strcmp(argv[0], "futex") == 0) {
+    do_futex(arg);
   } else if (strcmp(argv[0], "threads") == 0) {
     for (long i = 0; i < arg; ++i) {
       pthread_t t;
