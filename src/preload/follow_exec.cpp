@@ -73,13 +73,8 @@ std::size_t ld_preload_without_self(const char* list, char* out, std::size_t cap
   return used;
 }
 
-namespace {
-
-constexpr std::size_t kHeader = 256;  // binfmt_script's BINPRM_BUF_SIZE
-constexpr int kMaxInterpreters = 4;   // the kernel's nesting limit (launch.cpp)
-constexpr std::size_t kPath = 4096;
-
-void say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+// Output without stdio buffers (stderr may be closed or redirected; a vfork
+// child may be the caller): formatted on the stack, one write(2).
 void say(const char* fmt, ...) {
   char buf[1024];
   va_list ap;
@@ -93,6 +88,12 @@ void say(const char* fmt, ...) {
     (void)ignored;
   }
 }
+
+namespace {
+
+constexpr std::size_t kHeader = 256;  // binfmt_script's BINPRM_BUF_SIZE
+constexpr int kMaxInterpreters = 4;   // the kernel's nesting limit (launch.cpp)
+constexpr std::size_t kPath = 4096;
 
 // --- what the new program's environment asks for ------------------------------
 const char* env_in(char* const envp[], const char* name) {

@@ -6,6 +6,10 @@
 
 namespace vmseal::preload {
 
+// printf-style to stderr without stdio buffers (stderr may be closed or
+// redirected): formatted on the stack, one write(2), nothing allocated.
+void say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
 // The path this library was loaded from ("" when unknown).
 const char* own_path();
 

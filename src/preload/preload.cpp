@@ -93,21 +93,8 @@ bool g_started = false;  // main has been wrapped and the seal done
 using MainFn = int (*)(int, char**, char**);
 MainFn g_real_main = nullptr;
 
-// --- output without stdio buffers (stderr may be closed or redirected) -------
-void say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-void say(const char* fmt, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  const int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n > 0) {
-    const std::size_t len =
-        static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1;
-    ssize_t ignored = write(STDERR_FILENO, buf, len);
-    (void)ignored;
-  }
-}
+// --- output without stdio buffers: vmseal::preload::say (follow_exec.hpp) ----
+using vmseal::preload::say;
 
 // --- markers for `vmseal predict` (docs/predict.md) --------------------------
 // Each is a write(2) to fd -1, which fails with EBADF and does nothing, so

@@ -16,10 +16,6 @@
 
 namespace {
 
-#define NEED_MSEAL()               \
-  if (!vmseal::test::have_mseal()) \
-  GTEST_SKIP() << "needs mseal(2) (Linux 6.10+) not denied by a seccomp filter"
-
 constexpr std::size_t kPage = 4096;
 
 // Runs `body` in a child; it returns "" on success or what went wrong.

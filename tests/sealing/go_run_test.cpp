@@ -29,21 +29,6 @@ namespace sealing = vmseal::sealing;
 
 #define NEED_GO(path) \
   if (*(path) == '\0') GTEST_SKIP() << "go was not found at build time (Debian: golang-go)"
-#define NEED_MSEAL()               \
-  if (!vmseal::test::have_mseal()) \
-  GTEST_SKIP() << "needs mseal(2) (Linux 6.10+) not denied by a seccomp filter"
-
-std::map<std::string, std::string> lines(const std::string& out) {
-  std::map<std::string, std::string> m;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    const std::size_t sp = line.find(' ');
-    if (sp != std::string::npos) m[line.substr(0, sp)] = line.substr(sp + 1);
-  }
-  return m;
-}
-
 struct GoProgram {
   const char* name;
   const char* path;
@@ -66,12 +51,12 @@ TEST_P(GoRun, DefaultProfileSealsTheImageAndTheRuntimeKeepsWorking) {
   NEED_MSEAL();
   const std::string p = GetParam().path;
   // Unsealed without vmseal: the check can fail.
-  auto m = lines(run_cli("--version >/dev/null; " + p + " 0").out);
+  auto m = vmseal::test::key_lines(run_cli("--version >/dev/null; " + p + " 0").out);
   ASSERT_EQ(m["program_text"], "unsealed");
   const CliRun r = run_cli("run -- " + p + " 4");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_EQ(r.err, "");
-  m = lines(r.out);
+  m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["program_text"], "sealed");
   EXPECT_EQ(m["program_rodata"], "sealed");
   EXPECT_EQ(m["program_relro"], GetParam().relro ? "sealed" : "none");
@@ -86,7 +71,7 @@ TEST_P(GoRun, StrictProfileSealsDataStackAndVdsoToo) {
   NEED_MSEAL();
   const CliRun r = run_cli("run --profile strict -- " + std::string(GetParam().path) + " 4");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  auto m = lines(r.out);
+  auto m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["program_text"], "sealed");
   EXPECT_EQ(m["program_data"], "sealed");
   EXPECT_EQ(m["stack"], "sealed");
@@ -99,7 +84,7 @@ TEST_P(GoRun, TextAnonKeepsItWorking) {
   NEED_MSEAL();
   const CliRun r = run_cli("run --text anon -- " + std::string(GetParam().path) + " 2");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  auto m = lines(r.out);
+  auto m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["program_text"], "sealed");
   EXPECT_EQ(m["churn"].rfind("ok ", 0), 0U) << r.out;
 }
@@ -201,7 +186,7 @@ TEST(GoRunRefused, InternallyLinkedCgoWarnsOrRefuses) {
   CliRun r = run_cli("run -- " + std::string(VMSEAL_GO_CHURN_CGO_INTERNAL) + " 0");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("running the program unsealed"), std::string::npos) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
   r = run_cli("run --enforce -- " + std::string(VMSEAL_GO_CHURN_CGO_INTERNAL) + " 0");
   EXPECT_NE(r.code, 0);
   EXPECT_EQ(r.out, "");
@@ -222,7 +207,7 @@ TEST(GoRunRefused, PieUnderAnotherTracerWarnsOrRefuses) {
   EXPECT_NE(r.err.find("is a Go program that loads no library and cannot be sealed through ptrace"),
             std::string::npos)
       << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
   r = run_cli(strace + "--enforce -- " + std::string(VMSEAL_GO_CHURN_PIE) + " 0");
   EXPECT_EQ(r.code, 125) << r.err;
   EXPECT_EQ(r.out, "");
@@ -234,7 +219,7 @@ TEST(GoRunFollowExec, APieIsSealedButItsExecsAreNotFollowed) {
   const CliRun r = run_cli("run --follow-exec -- " + std::string(VMSEAL_GO_CHURN_PIE) + " 0");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("--follow-exec"), std::string::npos) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "sealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "sealed");
 }
 
 TEST(GoRunDryRun, APieSaysItsPlanAndSealsNothing) {
@@ -246,8 +231,8 @@ TEST(GoRunDryRun, APieSaysItsPlanAndSealsNothing) {
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("relro   seal"), std::string::npos) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
-  EXPECT_EQ(lines(r.out)["program_relro"], "unsealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_relro"], "unsealed");
 }
 
 // The holes the kernel leaves between a program's segments (the victim is

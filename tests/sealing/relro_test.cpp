@@ -24,10 +24,6 @@ namespace {
 using namespace vmseal::sealing;
 using vmseal::Addr;
 
-#define NEED_MSEAL()               \
-  if (!vmseal::test::have_mseal()) \
-  GTEST_SKIP() << "needs mseal(2) (Linux 6.10+) not denied by a seccomp filter"
-
 constexpr std::size_t kLen = 2 * 4096;
 
 // Two read-only pages of a private file mapping whose first word was

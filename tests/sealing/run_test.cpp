@@ -26,26 +26,13 @@ using vmseal::test::run_cli;
 const std::string kHelper = VMSEAL_RUN_HELPER;
 const std::string kLibDir = VMSEAL_TEST_LIB_DIR;
 
-#define NEED_MSEAL() \
-  if (!have_mseal()) GTEST_SKIP() << "needs mseal(2) (Linux 6.10+) not denied by a seccomp filter"
-
 // The helper's "name state" lines.
-std::map<std::string, std::string> lines(const std::string& out) {
-  std::map<std::string, std::string> m;
-  std::istringstream in(out);
-  for (std::string l; std::getline(in, l);) {
-    const auto sp = l.find(' ');
-    if (sp != std::string::npos) m[l.substr(0, sp)] = l.substr(sp + 1);
-  }
-  return m;
-}
-
 TEST(RunCli, PlainRunSealsNothing) {
   // The control: the helper's own view without vmseal.
   const std::string out = vmseal::test::temp_path("plain.txt");
   const int code = std::system((kHelper + " status > " + out).c_str());
   ASSERT_EQ(code, 0);
-  auto m = lines(vmseal::test::slurp(out));
+  auto m = vmseal::test::key_lines(vmseal::test::slurp(out));
   EXPECT_EQ(m["program_text"], "unsealed");
   EXPECT_EQ(m["libc_text"], "unsealed");
 }
@@ -56,7 +43,7 @@ TEST(RunCli, DefaultProfileSealsImagesNotData) {
   const CliRun r = run_cli("run --report " + report + " -- " + kHelper + " status");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
-  auto m = lines(r.out);
+  auto m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["program_text"], "sealed");
   EXPECT_EQ(m["program_rodata"], "sealed");
   EXPECT_EQ(m["program_relro"], "sealed");
@@ -88,13 +75,13 @@ TEST(RunCli, MinimalAndStrictProfiles) {
   NEED_MSEAL();
   CliRun r = run_cli("run --profile minimal -- " + kHelper + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  auto m = lines(r.out);
+  auto m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["program_text"], "sealed");
   EXPECT_EQ(m["program_relro"], "unsealed");
   EXPECT_EQ(m["libc_relro"], "unsealed");
   r = run_cli("run --profile strict -- " + kHelper + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  m = lines(r.out);
+  m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["program_data"], "sealed");
   EXPECT_EQ(m["stack"], "sealed");
   EXPECT_EQ(m["vdso"], "sealed");
@@ -106,7 +93,7 @@ TEST(RunCli, OptOutDryRunAndExitStatus) {
   const std::string report = vmseal::test::temp_path("optout.json");
   CliRun r = run_cli("run --opt-out 'libc.so*' --report " + report + " -- " + kHelper + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  auto m = lines(r.out);
+  auto m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["libc_text"], "unsealed");
   EXPECT_EQ(m["program_text"], "sealed");
   const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
@@ -118,7 +105,7 @@ TEST(RunCli, OptOutDryRunAndExitStatus) {
   // A dry run prints the plan and seals nothing.
   r = run_cli("run --dry-run -- " + kHelper + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
   EXPECT_NE(r.err.find("vmseal: dry run: " + kHelper), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(" relro   seal"), std::string::npos) << r.err;
   // The program's exit status is vmseal's, and its arguments stay its own.
@@ -131,22 +118,22 @@ TEST(RunCli, DlopenSealsOnlyWhatCannotBeUnloaded) {
   // A plain library stays unsealed and can be dlclose'd (unmapped).
   CliRun r = run_cli("run -- " + kHelper + " dlopen " + kLibDir + "/libvmseal_test_plain.so");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  auto m = lines(r.out);
+  auto m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["library_text"], "unsealed");
   EXPECT_EQ(m["dlclose"], "ok");
   EXPECT_EQ(m["after_dlclose"], "unmapped");
   // Marked NODELETE at link time, or opened with RTLD_NODELETE: sealed.
   r = run_cli("run -- " + kHelper + " dlopen-keep " + kLibDir + "/libvmseal_test_nodelete.so");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_EQ(lines(r.out)["library_text"], "sealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["library_text"], "sealed");
   r = run_cli("run -- " + kHelper + " dlopen-nodelete " + kLibDir + "/libvmseal_test_plain.so");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_EQ(lines(r.out)["library_text"], "sealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["library_text"], "sealed");
   // A bare name found through the program's RUNPATH ($ORIGIN): the preload's
   // dlopen must let glibc see the real caller.
   r = run_cli("run -- " + kHelper + " dlopen libvmseal_test_plain.so");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_EQ(lines(r.out)["dlclose"], "ok");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["dlclose"], "ok");
   // An object that needs an executable stack: glibc 2.36 rewrites
   // __stack_prot in ld.so's RELRO, so that page must stay unsealed.
   r = run_cli("run -- " + kHelper + " dlopen " + kLibDir + "/libvmseal_test_execstack.so");
@@ -183,11 +170,12 @@ TEST(RunCli, ExecFollowsOnlyWhenAsked) {
   NEED_MSEAL();
   CliRun r = run_cli("run -- " + kHelper + " exec " + kHelper + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
   r = run_cli("run --follow-exec -- " + kHelper + " exec " + kHelper + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "sealed");
-  EXPECT_NE(lines(r.out)["ld_preload"].find("libvmseal_preload.so"), std::string::npos);
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "sealed");
+  EXPECT_NE(vmseal::test::key_lines(r.out)["ld_preload"].find("libvmseal_preload.so"),
+            std::string::npos);
   // bash defines its own setenv/unsetenv; the preload still leaves its
   // environment clean.
   r = run_cli("run -- /bin/bash -c 'echo \"[${LD_PRELOAD-unset}]\"'");
@@ -216,7 +204,7 @@ TEST(RunCli, SeccompFilterDenyingMseal) {
     CliRun r = vmseal::test::run_cli_under_mseal_filter(error, "run -- " + kHelper + " status");
     ASSERT_NE(r.code, 99) << "could not install the seccomp filter";
     EXPECT_EQ(r.code, 0) << r.err;
-    EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+    EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
     EXPECT_NE(r.err.find("running the program unsealed"), std::string::npos) << r.err;
     r = vmseal::test::run_cli_under_mseal_filter(error, "run --enforce -- " + kHelper + " status");
     EXPECT_EQ(r.code, 125) << r.err;
@@ -294,7 +282,7 @@ TEST(RunEnforce, DecidesSetUidByWhatTheLoaderWillDo) {
   const std::string suid = copy_with_mode(kHelper, "suid_helper", 04755);
   CliRun r = run_cli("run --enforce -- " + suid + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "sealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "sealed");
   // The same program run by another user: AT_SECURE, refused.
   r = run_cli_as_nobody("run --enforce -- " + suid + " status");
   EXPECT_EQ(r.code, 125) << r.out << r.err;
@@ -336,7 +324,7 @@ TEST(RunEnforce, InheritedVariablesChangeNothing) {
       "VMSEAL_RELRO=file VMSEAL_PRELOAD_LIBRARY=/lib/x86_64-linux-gnu/libm.so.6 " +
       kCli + " run --report " + report + " -- " + kHelper + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  auto m = lines(r.out);
+  auto m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["program_text"], "sealed");
   EXPECT_EQ(m["libc_relro"], "sealed");
   const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
@@ -371,7 +359,7 @@ TEST(RunEnforce, AFakedSealIsAFailure) {
       MsealFilter::Fake, "--version >/dev/null && LD_PRELOAD=" + std::string(VMSEAL_PRELOAD_PATH) +
                              " VMSEAL_REPORT=" + report + " " + kHelper + " status");
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
   const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
   EXPECT_GT(j["failures"].get<int>(), 0) << j.dump();
   EXPECT_EQ(j["sealed_bytes"], 0) << j.dump();
@@ -395,7 +383,7 @@ TEST(RunEnforce, AKillingFilterIsReportedNotDiedOf) {
     EXPECT_EQ(r.code, 125) << r.out << r.err;
     r = vmseal::test::run_cli_under_mseal_action(f, "run -- " + kHelper + " status");
     EXPECT_EQ(r.code, 0) << r.err;
-    EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+    EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
     r = vmseal::test::run_cli_under_mseal_action(f, "inspect self");
     EXPECT_NE(r.code, -1) << "inspect died of a signal: " << r.err;
     EXPECT_NE(r.err.find("kills or traps"), std::string::npos) << r.err;
@@ -439,7 +427,7 @@ TEST(RunRelro, EveryObjectsRelroIsAnAnonymousCopyByDefault) {
     const CliRun r =
         run_cli("run --relro " + mode + " --report " + report + " -- " + kHelper + " status");
     ASSERT_EQ(r.code, 0) << r.err;
-    EXPECT_EQ(lines(r.out)["libc_relro"], "sealed");
+    EXPECT_EQ(vmseal::test::key_lines(r.out)["libc_relro"], "sealed");
     const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
     EXPECT_EQ(j["relro"], mode);
     EXPECT_EQ(j["failures"], 0) << j.dump();
@@ -617,7 +605,7 @@ TEST(RunRelro, AProgramOnTmpfsIsAlwaysCopied) {
   const CliRun r = run_cli("run --report " + report + " -- " + program + " status");
   std::filesystem::remove_all(dir);
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "sealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "sealed");
   const auto j = nlohmann::json::parse(vmseal::test::slurp(report));
   int copied = 0;
   for (const auto& o : j["objects"]) {

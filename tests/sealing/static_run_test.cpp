@@ -23,21 +23,6 @@ namespace {
 using vmseal::test::CliRun;
 using vmseal::test::run_cli;
 
-#define NEED_MSEAL()               \
-  if (!vmseal::test::have_mseal()) \
-  GTEST_SKIP() << "needs mseal(2) (Linux 6.10+) not denied by a seccomp filter"
-
-std::map<std::string, std::string> lines(const std::string& out) {
-  std::map<std::string, std::string> m;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    const std::size_t sp = line.find(' ');
-    if (sp != std::string::npos) m[line.substr(0, sp)] = line.substr(sp + 1);
-  }
-  return m;
-}
-
 struct StaticProgram {
   const char* name;
   std::string path;
@@ -59,12 +44,12 @@ TEST_P(StaticRun, DefaultProfileSealsTextRodataAndRelro) {
   NEED_MSEAL();
   const std::string& p = GetParam().path;
   // Unsealed without vmseal: the check can fail.
-  auto m = lines(run_cli("--version >/dev/null; " + p + " status").out);
+  auto m = vmseal::test::key_lines(run_cli("--version >/dev/null; " + p + " status").out);
   ASSERT_EQ(m["program_text"], "unsealed");
   const CliRun r = run_cli("run -- " + p + " status");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
-  m = lines(r.out);
+  m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["program_text"], "sealed");
   EXPECT_EQ(m["program_rodata"], "sealed");
   EXPECT_EQ(m["program_relro"], "sealed");
@@ -77,7 +62,7 @@ TEST_P(StaticRun, StrictProfileSealsDataStackAndVdso) {
   NEED_MSEAL();
   const CliRun r = run_cli("run --profile strict -- " + GetParam().path + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  auto m = lines(r.out);
+  auto m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["program_text"], "sealed");
   EXPECT_EQ(m["program_relro"], "sealed");
   EXPECT_EQ(m["program_data"], "sealed");
@@ -89,7 +74,7 @@ TEST_P(StaticRun, MinimalProfileSealsTextOnly) {
   NEED_MSEAL();
   const CliRun r = run_cli("run --profile minimal -- " + GetParam().path + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  auto m = lines(r.out);
+  auto m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["program_text"], "sealed");
   EXPECT_EQ(m["program_relro"], "unsealed");
 }
@@ -100,12 +85,13 @@ TEST_P(StaticRun, AttacksOnTheSealedImageGetEperm) {
   for (const char* a :
        {"text-mprotect", "rodata-munmap", "text-mremap", "relro-mprotect", "relro-dontneed"}) {
     const CliRun plain = run_cli("--version >/dev/null; " + p + " attack " + a);
-    EXPECT_EQ(lines(plain.out)[a], "OK") << a << " without vmseal: " << plain.out;
+    EXPECT_EQ(vmseal::test::key_lines(plain.out)[a], "OK") << a << " without vmseal: " << plain.out;
     const CliRun sealed = run_cli("run -- " + p + " attack " + a);
     EXPECT_EQ(sealed.code, 0) << sealed.err;
-    EXPECT_EQ(lines(sealed.out)[a], "EPERM") << a << ": " << sealed.out << sealed.err;
+    EXPECT_EQ(vmseal::test::key_lines(sealed.out)[a], "EPERM")
+        << a << ": " << sealed.out << sealed.err;
     if (std::string(a) == "relro-dontneed") {
-      EXPECT_EQ(lines(sealed.out)["relro_bytes"], "unchanged");
+      EXPECT_EQ(vmseal::test::key_lines(sealed.out)["relro_bytes"], "unchanged");
     }
   }
 }
@@ -117,7 +103,7 @@ TEST_P(StaticRun, NothingStaysAttachedAndThePidIsTheProgramsOwn) {
       run_cli("--version >/dev/null; sh -c 'echo shell $$; exec " + std::string(VMSEAL_CLI_PATH) +
               " run -- " + GetParam().path + " tracer'");
   ASSERT_EQ(r.code, 0) << r.err;
-  auto m = lines(r.out);
+  auto m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["tracer"], "0");
   EXPECT_EQ(m["pid"], m["shell"]);
   // The exit status is the program's.
@@ -151,7 +137,7 @@ TEST_P(StaticRun, DryRunSealsNothing) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("dry run"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("text    seal"), std::string::npos) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
 }
 
 TEST_P(StaticRun, OptOutLeavesItAlone) {
@@ -160,7 +146,7 @@ TEST_P(StaticRun, OptOutLeavesItAlone) {
   const std::string base = p.substr(p.rfind('/') + 1);
   const CliRun r = run_cli("run --opt-out '" + base + "' -- " + p + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
 }
 
 // --follow-exec, case 1: a dynamic program (with the preload) starts a
@@ -175,7 +161,7 @@ TEST_P(StaticRun, FollowExecSealsTheStaticProgramsADynamicOneStarts) {
     const CliRun r =
         run_cli("run --follow-exec -- " + helper + " exec-via " + how + " " + p + " status");
     ASSERT_EQ(r.code, 0) << how << ": " << r.err;
-    auto m = lines(r.out);
+    auto m = vmseal::test::key_lines(r.out);
     EXPECT_EQ(m["program_text"], "sealed") << how << ": " << r.out << r.err;
     EXPECT_EQ(m["program_relro"], "sealed") << how;
     EXPECT_EQ(r.err, "") << how;
@@ -185,26 +171,26 @@ TEST_P(StaticRun, FollowExecSealsTheStaticProgramsADynamicOneStarts) {
       run_cli("--version >/dev/null; sh -c 'echo shell $$; exec " + std::string(VMSEAL_CLI_PATH) +
               " run --follow-exec -- " + helper + " exec " + p + " tracer'");
   ASSERT_EQ(r.code, 0) << r.err;
-  auto m = lines(r.out);
+  auto m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["pid"], m["shell"]);
   EXPECT_EQ(m["tracer"], "0");
   // posix_spawn: the pid it returns is the program's.
   r = run_cli("run --follow-exec -- " + helper + " exec-via posix_spawn " + p + " tracer");
-  m = lines(r.out);
+  m = vmseal::test::key_lines(r.out);
   EXPECT_EQ(m["pid"], m["spawned"]) << r.out;
   EXPECT_EQ(m["tracer"], "0");
   // argv[0] is the program's, as exec gave it (busybox decides by it), even
   // one that looks like an option of vmseal run's.
   for (const char* name : {"applet", "--", "-sh"}) {
     r = run_cli("run --follow-exec -- " + helper + " exec-argv0 " + name + " " + p + " argv0");
-    EXPECT_EQ(lines(r.out)["argv0"], name) << r.out << r.err;
+    EXPECT_EQ(vmseal::test::key_lines(r.out)["argv0"], name) << r.out << r.err;
   }
   // The settings carry over: the strict profile seals the static program's stack.
   r = run_cli("run --follow-exec --profile strict -- " + helper + " exec " + p + " status");
-  EXPECT_EQ(lines(r.out)["stack"], "sealed") << r.out << r.err;
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["stack"], "sealed") << r.out << r.err;
   // Without --follow-exec nothing follows.
   r = run_cli("run -- " + helper + " exec " + p + " status");
-  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
 }
 
 // Case 2: a static program starts a dynamic one: the preload's environment,
@@ -218,12 +204,12 @@ TEST_P(StaticRun, FollowExecFromAStaticProgram) {
   CliRun r =
       run_cli("run --follow-exec -- " + p + " exec " + std::string(VMSEAL_RUN_HELPER) + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "sealed") << r.out << r.err;
-  EXPECT_EQ(lines(r.out)["libc_relro"], "sealed") << r.out;
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "sealed") << r.out << r.err;
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["libc_relro"], "sealed") << r.out;
   r = run_cli("run --follow-exec -- " + p + " exec " + std::string(VMSEAL_RUN_HELPER_STATIC) +
               " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "unsealed") << r.out << r.err;
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed") << r.out << r.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Programs, StaticRun, ::testing::ValuesIn(programs()),
@@ -250,7 +236,7 @@ TEST(StaticRunRefused, AlreadyTracedWarnsOrRefuses) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("already traced"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("running the program unsealed"), std::string::npos) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
   r = run_cli(strace + "--enforce -- " + std::string(VMSEAL_RUN_HELPER_STATIC) + " status");
   EXPECT_EQ(r.code, 125) << r.err;
   EXPECT_EQ(r.out, "");
@@ -271,7 +257,7 @@ TEST(StaticFollowExec, WithoutVmsealBesideThePreloadWarnsOrRefuses) {
       std::string(VMSEAL_RUN_HELPER) + " exec " + VMSEAL_RUN_HELPER_STATIC + " status";
   CliRun r = run_cli(run + "-- " + exec);
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "unsealed");
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "unsealed");
   EXPECT_NE(r.err.find("vmseal is not installed beside the preload: running it unsealed"),
             std::string::npos)
       << r.err;
@@ -293,7 +279,7 @@ TEST(StaticFollowExec, TheLoaderIsNotAStaticProgram) {
   CliRun r = run_cli("run --follow-exec -- " + helper + " exec /lib64/ld-linux-x86-64.so.2 " +
                      helper + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "sealed") << r.out << r.err;
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "sealed") << r.out << r.err;
   r = run_cli("run --follow-exec -- /usr/bin/ldd " + helper);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.find("libelf"), std::string::npos) << r.out;  // vmseal's, not the helper's
@@ -301,7 +287,7 @@ TEST(StaticFollowExec, TheLoaderIsNotAStaticProgram) {
   r = run_cli("run --follow-exec -- /usr/bin/env LD_TRACE_LOADED_OBJECTS=1 " +
               std::string(VMSEAL_RUN_HELPER_STATIC) + " status");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(lines(r.out)["program_text"], "sealed") << r.out << r.err;
+  EXPECT_EQ(vmseal::test::key_lines(r.out)["program_text"], "sealed") << r.out << r.err;
 }
 
 // --argv0 gives the program the argv[0] it asks for, dynamic or static.
@@ -311,8 +297,8 @@ TEST(RunArgv0, GivesTheProgramItsName) {
     const std::string p = program;
     const CliRun r = run_cli("run --argv0 applet -- " + p + " argv0");
     ASSERT_EQ(r.code, 0) << r.err;
-    EXPECT_EQ(lines(r.out)["argv0"], "applet") << p;
-    EXPECT_EQ(lines(run_cli("run -- " + p + " argv0").out)["argv0"], p);
+    EXPECT_EQ(vmseal::test::key_lines(r.out)["argv0"], "applet") << p;
+    EXPECT_EQ(vmseal::test::key_lines(run_cli("run -- " + p + " argv0").out)["argv0"], p);
   }
 }
 

@@ -96,4 +96,14 @@ CliRun run_cli_under_mseal_action(MsealFilter action, const std::string& args) {
 
 bool have_mseal() { return kernel::probe_mseal().support == kernel::MsealSupport::Available; }
 
+std::map<std::string, std::string> key_lines(const std::string& out) {
+  std::map<std::string, std::string> m;
+  std::istringstream in(out);
+  for (std::string l; std::getline(in, l);) {
+    const std::size_t sp = l.find(' ');
+    if (sp != std::string::npos) m[l.substr(0, sp)] = l.substr(sp + 1);
+  }
+  return m;
+}
+
 }  // namespace vmseal::test

@@ -1,6 +1,7 @@
 // Runs the vmseal binary as a user would, capturing exit code and output.
 #pragma once
 
+#include <map>
 #include <string>
 
 namespace vmseal::test {
@@ -30,4 +31,12 @@ enum class MsealFilter {
 CliRun run_cli_under_mseal_action(MsealFilter action, const std::string& args);
 bool have_mseal();
 
+// Output lines "KEY REST" as a map KEY -> REST (a helper's report lines).
+std::map<std::string, std::string> key_lines(const std::string& out);
+
 }  // namespace vmseal::test
+
+// Skips a test where mseal(2) is missing or denied.
+#define NEED_MSEAL()                 \
+  if (!::vmseal::test::have_mseal()) \
+  GTEST_SKIP() << "needs mseal(2) (Linux 6.10+) not denied by a seccomp filter"
